@@ -32,12 +32,14 @@ class _Strict(BaseModel):
 
 
 class AmountStyle(_Strict):
-    """How a council writes money: `£1,234.50`, `(1,234.50)`, `-16.66`, `" 973.62 "`."""
+    """How a council writes money: `£1,234.50`, `-£16,902.11`, `" 973.62 "`.
+
+    Credits are read in every convention (`-12.00`, `(12.00)`, `12.00-`), so there is no setting.
+    """
 
     currency_symbols: list[str] = ["£"]
     thousands: str = ","
     decimal: str = "."
-    negative: list[Literal["minus", "parentheses", "trailing_minus"]] = ["minus"]
 
 
 class DemoStyle(_Strict):

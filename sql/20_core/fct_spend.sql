@@ -1,0 +1,134 @@
+-- One row per spend line: supplier resolved, ProClass heading, addressable or why not, on or off
+-- contract (the council's own contract or a STAR one covering it, live on the payment date,
+-- extensions included), and the supplier's local/SME/VCSE flags. A table: every page reads it.
+create or replace table fct_spend as
+
+with
+
+spend as (
+    select * from stg_spend
+),
+
+names as (
+    select council_id, supplier_name, supplier_id, supplier_key from map_supplier_names
+),
+
+suppliers as (
+    select supplier_id, is_local, is_sme, is_vcse from dim_suppliers
+),
+
+proclass as (
+    select code_prefix, heading from ref_proclass
+),
+
+council_names as (
+    select distinct supplier_key(unnest(name_aliases)) as supplier_key from cfg_councils
+),
+
+exclusion_rules as (
+    select pattern, reason, row_number() over () as priority from ref_exclusions
+),
+
+keys as (
+    select distinct supplier_key from names
+),
+
+key_exclusions as (
+    select
+        keys.supplier_key,
+        case when keys.supplier_key in (select supplier_key from council_names) then 'inter-authority'
+             else arg_min(rules.reason, rules.priority) end as exclusion_reason
+    from keys
+    left join exclusion_rules as rules on regexp_matches(keys.supplier_key, rules.pattern)
+    group by keys.supplier_key
+),
+
+labelled as (
+    select
+        spend.*,
+        names.supplier_id,
+        coalesce(by_label.heading, by_prefix.heading, by_code.heading) as published_category,
+        case when contains(spend.category_label, ':')
+             then nullif(trim(split_part(spend.category_label, ':', 2)), '') end as category_l2,
+        case when spend.is_redacted and spend.redaction_kind = 'personal' then 'redacted personal data'
+             else key_exclusions.exclusion_reason end as exclusion_reason
+    from spend
+    left join names using (council_id, supplier_name)
+    left join key_exclusions on key_exclusions.supplier_key = names.supplier_key
+    left join proclass as by_label on upper(by_label.heading) = upper(spend.category_label)
+    left join proclass as by_prefix
+        on upper(by_prefix.heading) = upper(trim(split_part(spend.category_label, ':', 1)))
+    left join proclass as by_code on by_code.code_prefix = left(spend.category_code, 2)
+),
+
+supplier_category as (
+    select supplier_id, arg_max(published_category, total) as category
+    from (
+        select supplier_id, published_category, sum(abs(amount_gbp)) as total
+        from labelled
+        where supplier_id is not null and published_category is not null
+        group by all
+    )
+    group by supplier_id
+),
+
+cover as (
+    select
+        contract_id,
+        unnest(covered_council_ids) as council_id,
+        supplier_id,
+        start_date,
+        max_end_date,
+        is_collaborative
+    from fct_contracts
+    where supplier_id is not null
+),
+
+matched as (
+    select labelled.line_id, cover.contract_id
+    from labelled
+    join cover
+        on cover.council_id = labelled.council_id
+        and cover.supplier_id = labelled.supplier_id
+        and labelled.payment_date between cover.start_date and cover.max_end_date
+    qualify row_number() over (
+        partition by labelled.line_id order by cover.is_collaborative, cover.start_date desc, cover.contract_id
+    ) = 1
+)
+
+select
+    labelled.line_id,
+    labelled.council_id,
+    labelled.payment_date,
+    date_trunc('month', labelled.payment_date)::date as month,
+    financial_year(labelled.payment_date) as financial_year,
+    labelled.amount_gbp,
+    labelled.amount_gbp < 0 as is_credit,
+    labelled.supplier_id,
+    labelled.supplier_name,
+    coalesce(labelled.published_category, supplier_category.category, 'Not classified') as category,
+    labelled.category_l2,
+    case when labelled.published_category is not null then 'published'
+         when supplier_category.category is not null then 'supplier'
+         else 'none' end as category_source,
+    labelled.department,
+    labelled.expense_type,
+    labelled.purpose,
+    labelled.transaction_number,
+    labelled.is_redacted,
+    labelled.redaction_kind,
+    labelled.exclusion_reason is null as is_addressable,
+    labelled.exclusion_reason,
+    matched.contract_id is not null as is_on_contract,
+    matched.contract_id,
+    suppliers.is_local,
+    suppliers.is_sme,
+    suppliers.is_vcse,
+    labelled.file_id,
+    labelled.source_file,
+    labelled.source_row
+from labelled
+left join supplier_category using (supplier_id)
+left join matched using (line_id)
+left join suppliers using (supplier_id)
+order by labelled.council_id, labelled.payment_date

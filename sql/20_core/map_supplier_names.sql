@@ -1,0 +1,95 @@
+-- One row per supplier name as a council publishes it: the supplier it resolves to.
+-- Order of evidence: reviewed aliases, a name cut at N characters joined to the one full name it
+-- starts, then company / charity / VAT number, then the normalised name itself.
+-- Fuzzy matches are never applied here: they are suggestions for review.
+create or replace table map_supplier_names as
+
+with
+
+names as (
+    select
+        council_id, supplier_name, supplier_key, is_name_truncated,
+        company_number, vat_number, null::varchar as charity_number
+    from stg_spend
+    where supplier_key <> ''
+    group by all
+
+    union all by name
+
+    select
+        council_id, supplier_name, supplier_key, false as is_name_truncated,
+        company_number, vat_number, charity_number
+    from stg_contracts
+    where supplier_key <> ''
+),
+
+aliases as (
+    select supplier_key(alias) as alias_key, supplier_key(canonical) as canonical_key
+    from ref_supplier_aliases
+    where alias is not null and canonical is not null
+),
+
+aliased as (
+    select names.* replace (coalesce(aliases.canonical_key, names.supplier_key) as supplier_key)
+    from names
+    left join aliases on names.supplier_key = aliases.alias_key
+),
+
+full_keys as (
+    select distinct supplier_key from aliased where not is_name_truncated
+),
+
+untruncated as (
+    select cut.supplier_key as cut_key, min(full_keys.supplier_key) as full_key
+    from (select distinct supplier_key from aliased where is_name_truncated) as cut
+    join full_keys on starts_with(full_keys.supplier_key, cut.supplier_key)
+    group by cut.supplier_key
+    having count(distinct full_keys.supplier_key) = 1
+),
+
+resolved as (
+    select aliased.* replace (
+        case when aliased.is_name_truncated then coalesce(untruncated.full_key, aliased.supplier_key)
+             else aliased.supplier_key end as supplier_key
+    )
+    from aliased
+    left join untruncated on aliased.supplier_key = untruncated.cut_key
+),
+
+usable_vat as (
+    -- a VAT number joins names only when they plausibly are one business: at most three names,
+    -- all starting with the same word (BT and EE, or a council and its schools, share one)
+    select vat_number
+    from resolved
+    where vat_number is not null
+    group by vat_number
+    having count(distinct supplier_key) <= 3 and count(distinct split_part(supplier_key, ' ', 1)) = 1
+),
+
+key_ids as (
+    select
+        supplier_key,
+        min(company_number) as company_number,
+        min(charity_number) as charity_number,
+        min(vat_number) filter (where vat_number in (select vat_number from usable_vat)) as vat_number
+    from resolved
+    group by supplier_key
+),
+
+grouped as (
+    select
+        supplier_key,
+        coalesce('CO:' || company_number, 'CH:' || charity_number, 'VAT:' || vat_number, 'NM:' || supplier_key)
+            as supplier_group
+    from key_ids
+)
+
+select
+    resolved.council_id,
+    resolved.supplier_name,
+    min(grouped.supplier_key) as supplier_key,
+    min(grouped.supplier_group) as supplier_group,
+    'S' || left(md5(min(grouped.supplier_group)), 10) as supplier_id
+from resolved
+join grouped using (supplier_key)
+group by resolved.council_id, resolved.supplier_name

@@ -1,0 +1,3 @@
+from starviz.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,283 @@
+"""raw extracts + sql/ -> data/star.duckdb, atomically.
+
+The new database is written beside the live one and swapped in with ``os.replace`` only when
+every file was read, every view in ``sql/`` was created and the checks passed; a failed build
+leaves the last good database in place. One build runs at a time (a lock file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from starviz import config, ingest
+from starviz.config import CouncilConfig
+
+Progress = Callable[[float, str], None]
+
+
+class BuildError(RuntimeError):
+    """The build failed; the live database was not touched."""
+
+
+class BuildInProgress(BuildError):
+    """Another build holds the lock."""
+
+
+@dataclass
+class BuildSummary:
+    db_path: Path
+    seconds: float = 0.0
+    files: list[ingest.FileResult] = field(default_factory=list)
+    is_demo: bool = False
+
+    @property
+    def loaded(self) -> list[ingest.FileResult]:
+        return [f for f in self.files if f.status == "loaded"]
+
+    def table(self) -> list[tuple[str, str, int, int, int, int]]:
+        """(council, dataset, files, rows read, rows loaded, rows rejected) per council and dataset."""
+        agg: dict[tuple[str, str], list[int]] = {}
+        for f in self.files:
+            row = agg.setdefault((f.council_id, f.dataset), [0, 0, 0, 0])
+            row[0] += 1
+            row[1] += f.rows_read
+            row[2] += f.rows_loaded
+            row[3] += f.rows_rejected
+        return [(c, d, *v) for (c, d), v in sorted(agg.items())]
+
+
+def sql_files() -> list[Path]:
+    """Every view definition, in the order the folders (then files) sort."""
+    return sorted(config.SQL_DIR.glob("*/*.sql"))
+
+
+def discover(raw_dir: Path, councils: dict[str, CouncilConfig]) -> list[tuple[CouncilConfig, str, Path]]:
+    """Files under raw/<council>/<dataset>/ matching that council's patterns, in name order."""
+    found = []
+    for council in councils.values():
+        for dataset, ds in council.datasets.items():
+            folder = raw_dir / council.id / dataset
+            if not folder.is_dir():
+                continue
+            paths = {p for pattern in ds.patterns for p in folder.glob(pattern) if p.is_file()}
+            found += [(council, dataset, p) for p in sorted(paths)]
+    return found
+
+
+@contextlib.contextmanager
+def build_lock(db_path: Path) -> Iterator[None]:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    with lock_path.open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildInProgress("A build is already in progress; try again when it has finished.") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def is_building(db_path: Path | None = None) -> bool:
+    db_path = db_path or config.settings().db_path
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    if not lock_path.exists():
+        return False
+    with lock_path.open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, CouncilConfig], ref_dir: Path) -> None:
+    con.execute(
+        "create table cfg_councils (council_id varchar primary key, name varchar, short_name varchar, "
+        "kind varchar, gss_code varchar, population integer, colour varchar, joined_date date, "
+        "left_date date, name_aliases varchar[], sort_order integer)"
+    )
+    con.execute(
+        "create table cfg_datasets (council_id varchar, dataset varchar, truncates_names_at integer, "
+        "redaction_markers varchar[], redaction_column_values varchar[])"
+    )
+    for order, c in enumerate(councils.values()):
+        con.execute(
+            "insert into cfg_councils values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [c.id, c.name, c.short_name, c.kind, c.gss_code, c.population, c.colour, c.joined, c.left,
+             [c.name, *c.name_aliases], order],
+        )
+        for name, ds in c.datasets.items():
+            con.execute(
+                "insert into cfg_datasets values (?, ?, ?, ?, ?)",
+                [c.id, name, ds.truncates_names_at, ds.redaction_markers, ds.redaction_column_values],
+            )
+    s = config.settings()
+    con.execute("create table cfg_targets (name varchar, financial_year varchar, value double)")
+    con.execute("insert into cfg_targets values ('social_value_share', null, ?)", [s.social_value_target_share])
+    for fy, value in s.social_value_target_by_year.items():
+        con.execute("insert into cfg_targets values ('social_value_share', ?, ?)", [fy, value])
+    for path in sorted(ref_dir.glob("*.csv")):
+        con.execute(
+            f"create table ref_{path.stem} as select * from read_csv(?, header=true, all_varchar=true)",
+            [str(path)],
+        )
+
+
+def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: Path) -> None:
+    seen: dict[str, str] = {}
+    for n, (council, dataset, path) in enumerate(files, start=1):
+        label = str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else path.name
+        progress(0.05 + 0.75 * n / max(len(files), 1), f"Reading {label}")
+        digest = ingest.sha256_of(path)
+        base = ingest.FileResult(council.id, dataset, label, sha256=digest, size_bytes=path.stat().st_size)
+        if digest in seen:
+            base.status, base.message = "duplicate", f"same content as {seen[digest]}; loaded once"
+            parts = [base]
+        else:
+            seen[digest] = label
+            try:
+                parts = ingest.load_file(con, path, council, dataset, file_id=n, label=label)
+            except ingest.IngestError as exc:
+                base.status, base.message = "failed", str(exc)
+                parts = [base]
+        for p in parts:
+            p.sha256, p.size_bytes = digest, base.size_bytes
+            con.execute(
+                "insert into file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [n, p.council_id, p.dataset, p.source_file, p.sha256, p.size_bytes, p.status, p.message,
+                 p.rows_read, p.rows_loaded, p.rows_rejected, p.amount_total, p.first_date, p.last_date,
+                 dt.datetime.now()],
+            )
+        summary.files += parts
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+    """Create every view, folder by folder; within a folder, a view whose inputs do not exist
+    yet is retried after the others, so files need no ordering prefixes."""
+    paths = sql_files()
+    done = 0
+    for folder in sorted({p.parent for p in paths}):
+        pending = [p for p in paths if p.parent == folder]
+        while pending:
+            failed: list[tuple[Path, duckdb.Error]] = []
+            for path in pending:
+                try:
+                    con.execute(path.read_text(encoding="utf-8"))
+                except duckdb.CatalogException as exc:
+                    failed.append((path, exc))
+                    continue
+                except duckdb.Error as exc:
+                    raise BuildError(f"{path.relative_to(config.ROOT)}: {exc}") from exc
+                done += 1
+                progress(0.8 + 0.15 * done / len(paths), f"Created {path.stem}")
+            if len(failed) == len(pending):
+                path, exc = failed[0]
+                raise BuildError(f"{path.relative_to(config.ROOT)}: {exc}")
+            pending = [p for p, _ in failed]
+
+
+def _check(con: duckdb.DuckDBPyConnection) -> None:
+    """The numbers must reconcile to the penny before the database goes live."""
+    raw = con.execute("select count(*), coalesce(sum(amount_gbp), 0) from raw_spend").fetchone()
+    fct = con.execute("select count(*), coalesce(sum(amount_gbp), 0) from fct_spend").fetchone()
+    if raw != fct:
+        raise BuildError(f"fct_spend does not reconcile with raw_spend: {fct} vs {raw}")
+    ledger = con.execute(
+        "select coalesce(sum(rows_loaded), 0) from file_ledger where status = 'loaded' and dataset = 'spend'"
+    ).fetchone()[0]
+    if ledger != raw[0]:
+        raise BuildError(f"ledger says {ledger} spend rows loaded but raw_spend holds {raw[0]}")
+    bad = con.execute(
+        "select count(*) from file_ledger where status = 'loaded' and rows_read <> rows_loaded + rows_rejected"
+    ).fetchone()[0]
+    if bad:
+        raise BuildError(f"{bad} file(s) where rows read <> rows loaded + rows rejected")
+    for (name,) in con.execute(
+        "select view_name from duckdb_views() where not internal and view_name like 'mart_%'"
+    ).fetchall():
+        con.execute(f'select * from "{name}" limit 1')
+
+
+def build(raw_dir: Path | None = None, db_path: Path | None = None,
+          councils: dict[str, CouncilConfig] | None = None, progress: Progress | None = None) -> BuildSummary:
+    """Build the database from every extract under ``raw_dir``; swap it in only if it is good."""
+    s = config.settings()
+    raw_dir = Path(raw_dir or s.raw_dir)
+    db_path = Path(db_path or s.db_path)
+    councils = councils or config.load_councils()
+    progress = progress or (lambda _f, _m: None)
+    started = time.perf_counter()
+    summary = BuildSummary(db_path=db_path)
+    demo_marker = raw_dir / "demo.json"
+    summary.is_demo = demo_marker.exists()
+    with build_lock(db_path):
+        tmp_path = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+        tmp_path.unlink(missing_ok=True)
+        try:
+            con = duckdb.connect(str(tmp_path))
+            try:
+                progress(0.01, "Reading configuration")
+                ingest.create_tables(con)
+                _load_config_tables(con, councils, s.reference_dir)
+                files = discover(raw_dir, councils)
+                _ingest_all(con, files, progress, summary, raw_dir)
+                if not any(f.rows_loaded for f in summary.files):
+                    problems = "\n".join(f"  {f.source_file}: {f.message}" for f in summary.files if f.message)
+                    raise BuildError(f"nothing could be loaded from {raw_dir}" + (f":\n{problems}" if problems else ""))
+                _run_sql(con, progress)
+                progress(0.96, "Checking totals")
+                _check(con)
+                summary.seconds = time.perf_counter() - started
+                con.execute(
+                    "create table build_info as select ?::timestamp as built_at, ?::boolean as is_demo, "
+                    "?::varchar as demo_info, ?::double as build_seconds, ?::varchar as duckdb_version",
+                    [dt.datetime.now(), summary.is_demo,
+                     demo_marker.read_text() if summary.is_demo else None, summary.seconds, duckdb.__version__],
+                )
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            os.replace(tmp_path, db_path)
+        finally:
+            tmp_path.unlink(missing_ok=True)
+            tmp_path.with_name(tmp_path.name + ".wal").unlink(missing_ok=True)
+    progress(1.0, "Done")
+    return summary
+
+
+def ensure_database(progress: Progress | None = None, scale: float | None = None) -> bool:
+    """On a machine with no database, generate the demo extracts and build them. True if it built."""
+    s = config.settings()
+    if s.db_path.exists():
+        return False
+    progress = progress or (lambda _f, _m: None)
+    if not (s.raw_dir / "demo.json").exists() and not any(s.raw_dir.glob("*/*/*")):
+        from starviz import demo
+
+        demo.generate(s.raw_dir, scale=scale or s.demo_scale_first_run,
+                      progress=lambda f, m: progress(0.5 * f, m))
+    build(progress=lambda f, m: progress(0.5 + 0.5 * f, m))
+    return True
+
+
+def demo_expected(raw_dir: Path) -> dict:
+    path = raw_dir / "demo.json"
+    return json.loads(path.read_text())["expected"] if path.exists() else {}
+
+
+def money(value: Decimal | float | None) -> str:
+    return "" if value is None else f"£{value:,.2f}"

@@ -1,0 +1,126 @@
+"""python -m starviz demo | build | check | bench"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from starviz import config
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr (plain lines when not a terminal)."""
+
+    def __init__(self, width: int = 30) -> None:
+        self.width = width
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, fraction: float, message: str) -> None:
+        filled = int(self.width * max(0.0, min(1.0, fraction)))
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = f"[{bar}] {fraction:4.0%} {message}"
+        if self.tty:
+            sys.stderr.write("\r" + line[:120].ljust(120))
+            if fraction >= 1:
+                sys.stderr.write("\n")
+        elif message.split(" ")[0] != self.last:
+            sys.stderr.write(line + "\n")
+            self.last = message.split(" ")[0]
+        sys.stderr.flush()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from starviz import demo
+
+    out = Path(args.out or config.settings().raw_dir)
+    started = time.perf_counter()
+    info = demo.generate(out, seed=args.seed, scale=args.scale, progress=TerminalProgress())
+    rows = sum(d.get("rows", 0) for c in info["expected"].values() for d in c.values())
+    print(f"Demo extracts written to {out}: {rows:,} rows in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from starviz import build
+
+    try:
+        summary = build.build(raw_dir=args.raw, db_path=args.db, progress=TerminalProgress())
+    except build.BuildError as exc:
+        print(f"Build failed; the previous database is untouched.\n{exc}", file=sys.stderr)
+        return 1
+    print(f"\nBuilt {summary.db_path} in {summary.seconds:.1f} s" + (" (demo data)" if summary.is_demo else ""))
+    print(f"{'council':<12}{'dataset':<14}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}")
+    for council, dataset, files, read, loaded, rejected in summary.table():
+        print(f"{council:<12}{dataset:<14}{files:>6}{read:>12,}{loaded:>12,}{rejected:>10,}")
+    problems = [f for f in summary.files if f.status != "loaded"]
+    for f in problems:
+        print(f"  {f.status}: {f.source_file}: {f.message}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from starviz import ingest
+
+    councils = config.load_councils()
+    if args.council not in councils:
+        print(f"Unknown council {args.council!r}; configured: {', '.join(councils)}", file=sys.stderr)
+        return 2
+    summary, rejects = ingest.check_file(Path(args.file), councils[args.council], args.dataset)
+    if args.json:
+        out = summary.as_json()
+        out["rejects"] = [
+            {"file": f, "row": r, "column": c, "value": v, "reason": why, "severity": sev}
+            for f, r, c, v, why, sev in rejects[: args.limit]
+        ]
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        if summary.status == "failed":
+            print(summary.message, file=sys.stderr)
+        else:
+            print(f"{summary.source_file}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "
+                  f"{summary.rows_rejected:,} rejected"
+                  + (f"; amount total £{summary.amount_total:,.2f}" if summary.amount_total is not None else ""))
+            for f, r, c, v, why, sev in rejects[: args.limit]:
+                print(f"  {f} row {r} column {c!r} value {v!r}: {why} ({sev})")
+    return 1 if summary.rows_loaded == 0 else 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from starviz import bench
+
+    return bench.main(as_json=args.json, sizes=args.sizes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m starviz", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="write synthetic extracts in each council's own format")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 = about 150k spend lines per council-year")
+    p.add_argument("--out", help="folder (default data/raw)")
+    p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("build", help="build data/star.duckdb from data/raw, atomically")
+    p.add_argument("--raw", type=Path)
+    p.add_argument("--db", type=Path)
+    p.set_defaults(func=_cmd_build)
+    p = sub.add_parser("check", help="read one file exactly as the build would and report")
+    p.add_argument("file")
+    p.add_argument("--council", required=True)
+    p.add_argument("--dataset", required=True, choices=["spend", "contracts", "social_value", "kpis"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=50, help="rejects to list")
+    p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("bench", help="run the benchmarks")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--sizes", default="", help="comma-separated extra scales, e.g. 7,70")
+    p.set_defaults(func=_cmd_bench)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2

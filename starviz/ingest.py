@@ -1,0 +1,521 @@
+"""Read one council extract into typed raw rows and rejects, exactly as its config describes.
+
+Bulk work happens in DuckDB: the file is read as text columns by position, then one vectorised
+SELECT parses dates and amounts per the council's styles and collects every row-level problem.
+Every row keeps its ``source_file`` and ``source_row`` (the spreadsheet row number a person would
+see); a row that cannot be parsed goes to ``rejects`` with file, row, column, value and reason,
+and ``rows_read = rows_loaded + rows_rejected`` always holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from starviz.config import CouncilConfig, DatasetConfig
+from starviz.models import DATASETS, Dataset
+
+CSV_SUFFIXES = {".csv", ".txt"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+ALLOWED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
+UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
+
+LEDGER_DDL = """
+create table if not exists file_ledger (
+    file_id integer,
+    council_id varchar,
+    dataset varchar,
+    source_file varchar,
+    sha256 varchar,
+    size_bytes bigint,
+    status varchar,          -- loaded | duplicate | failed
+    message varchar,
+    rows_read bigint,
+    rows_loaded bigint,
+    rows_rejected bigint,
+    amount_total decimal(18,2),
+    first_date date,
+    last_date date,
+    loaded_at timestamp
+)"""
+
+REJECTS_DDL = """
+create table if not exists rejects (
+    council_id varchar,
+    dataset varchar,
+    source_file varchar,
+    source_row bigint,
+    column_name varchar,     -- the header as it appears in the file
+    value varchar,
+    reason varchar,
+    severity varchar         -- rejected | skipped | warning (row still loaded)
+)"""
+
+
+class IngestError(ValueError):
+    """A whole file cannot be read; the message names the file and what is wrong."""
+
+
+@dataclass
+class FileResult:
+    council_id: str
+    dataset: str
+    source_file: str
+    sha256: str = ""
+    size_bytes: int = 0
+    status: str = "loaded"
+    message: str = ""
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    amount_total: Decimal | None = None
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {
+            "council_id": self.council_id,
+            "dataset": self.dataset,
+            "source_file": self.source_file,
+            "status": self.status,
+            "message": self.message,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "amount_total": None if self.amount_total is None else float(self.amount_total),
+            "amount_total_text": None if self.amount_total is None else f"{self.amount_total:.2f}",
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
+            "mapping": self.mapping,
+            "rejected_by_reason": self.reasons,
+        }
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The raw tables, derived from the dataset models, plus the ledger and rejects."""
+    lineage = "council_id varchar, file_id integer, source_file varchar, source_row bigint"
+    for name, model in DATASETS.items():
+        con.execute(f"create table if not exists raw_{name} ({lineage},\n    {model.raw_columns_sql()})")
+    con.execute(LEDGER_DDL)
+    con.execute(REJECTS_DDL)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _norm_header(text: object) -> str:
+    return re.sub(r"\s+", " ", str(text or "").replace("\ufeff", "")).strip().lower()
+
+
+def map_headers(headers: list[str], ds: DatasetConfig, model: type[Dataset], file_label: str) -> dict[str, int]:
+    """Canonical field -> column position, taking each field's first header variant present."""
+    position = {}
+    for i, h in enumerate(headers):
+        position.setdefault(_norm_header(h), i)
+    mapping = {}
+    for canonical, variants in ds.fields.items():
+        for variant in variants:
+            if _norm_header(variant) in position:
+                mapping[canonical] = position[_norm_header(variant)]
+                break
+    missing = [f for f in model.required_fields() if f not in mapping and f not in ds.constants]
+    if missing:
+        tried = "; ".join(f"{f} (tried {', '.join(repr(v) for v in ds.fields.get(f, []))})" for f in missing)
+        found = ", ".join(repr(h) for h in headers if str(h or "").strip()) or "none"
+        raise IngestError(
+            f"{file_label}: row {ds.header_row}: cannot find the column(s) for required field(s) {tried}. "
+            f"Headers found: {found}"
+        )
+    return mapping
+
+
+# --- reading files into a text table `_src` (c0..cN, plus _row = spreadsheet row number) -------
+
+
+def _csv_header(path: Path, ds: DatasetConfig, encoding: str, label: str) -> list[str]:
+    with path.open("r", encoding=encoding, errors="strict", newline="") as fh:
+        try:
+            reader = csv.reader(fh, delimiter=ds.delimiter)
+            for _ in range(ds.header_row - 1):
+                next(reader, None)
+            header = next(reader, None)
+        except UnicodeDecodeError as exc:
+            raise IngestError(_encoding_message(path, label, encoding)) from exc
+    if not header or not any(h.strip() for h in header):
+        raise IngestError(f"{label}: empty file: no header row at row {ds.header_row}")
+    return [h.replace("\ufeff", "") for h in header]
+
+
+def _encoding_message(path: Path, label: str, encoding: str) -> str:
+    data = path.read_bytes()
+    try:
+        data.decode(encoding)
+        return f"{label}: cannot be decoded as {encoding}"
+    except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 4]
+        return (
+            f"{label}: row {row}: bytes {bad!r} are not valid {encoding}; the council config says "
+            f"encoding = {encoding!r}. Save the file as {encoding} or fix the encoding in the council's TOML."
+        )
+
+
+def _normalised_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> tuple[Path, str]:
+    """A UTF-8 file DuckDB can read with rows in place: re-encode, and keep blank lines as rows."""
+    encoding = ds.encoding.lower()
+    raw = path.read_bytes() if path.stat().st_size < (64 << 20) or encoding not in UTF8 else None
+    has_blank = raw is not None and (b"\n\n" in raw or b"\n\r\n" in raw)
+    if encoding in UTF8 and not has_blank:
+        return path, "utf-8"
+    text_encoding = "utf-8-sig" if encoding in UTF8 else ds.encoding
+    try:
+        text = (raw if raw is not None else path.read_bytes()).decode(text_encoding)
+    except UnicodeDecodeError as exc:
+        raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
+    lines = text.splitlines()
+    out = tmp / (path.stem + ".utf8.csv")
+    # A blank line becomes a row of empty cells so row numbers match what a person sees.
+    out.write_text("\n".join(line if line.strip() else ds.delimiter for line in lines) + "\n", encoding="utf-8")
+    return out, "utf-8"
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, tmp: Path, label: str) -> list[str]:
+    headers = _csv_header(path, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, label)
+    readable, _ = _normalised_csv(path, ds, tmp, label)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
+    base = (
+        f"read_csv({_lit(str(readable))}, auto_detect=false, header=false, skip={ds.header_row}, "
+        f"delim={_lit(ds.delimiter)}, quote='\"', "
+        f"escape='\"', null_padding=true, {{parallel}} columns={columns})"
+    )
+    first_row = ds.header_row + 1
+    # rowid follows file order in a table DuckDB has just created (insertion order is preserved).
+    sql = "create or replace temp table _csv as select * from "
+    for parallel in ("", "parallel=false,"):
+        try:
+            con.execute(sql + base.replace("{parallel}", parallel))
+            con.execute(f"create or replace temp view _src as select *, rowid + {int(first_row)} as _row from _csv")
+            break
+        except duckdb.Error as exc:
+            message = str(exc)
+            if "parallel" in message and not parallel:
+                continue
+            if "unicode" in message.lower() or "utf" in message.lower():
+                raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
+            raise IngestError(f"{label}: cannot read as CSV: {message.splitlines()[0]}") from exc
+    return headers
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, label: str) -> list[str]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        sheet = book.get_sheet_by_index(ds.sheet) if isinstance(ds.sheet, int) else book.get_sheet_by_name(ds.sheet)
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own types for corrupt or truncated files
+        raise IngestError(f"{label}: cannot open as a spreadsheet ({type(exc).__name__}: {exc})") from exc
+    if len(rows) < ds.header_row or not any(_cell_text(v) for v in rows[ds.header_row - 1]):
+        raise IngestError(f"{label}: empty sheet: no header row at row {ds.header_row}")
+    headers = [_cell_text(v) or "" for v in rows[ds.header_row - 1]]
+    width = len(headers)
+    body = rows[ds.header_row :]
+    columns = {f"c{i}": [_cell_text(r[i]) if i < len(r) else None for r in body] for i in range(width)}
+    columns["_row"] = list(range(ds.header_row + 1, ds.header_row + 1 + len(body)))
+    table = pa.table({k: pa.array(v, pa.int64() if k == "_row" else pa.string()) for k, v in columns.items()})
+    con.register("_arrow_src", table)
+    try:
+        con.execute("create or replace temp table _sheet as select * from _arrow_src")
+        con.execute("create or replace temp view _src as select * from _sheet")
+    finally:
+        con.unregister("_arrow_src")
+    return headers
+
+
+# --- parsing: one SELECT over `_src` ------------------------------------------------------------
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _money_sql(col: str, ds: DatasetConfig, cast: str) -> str:
+    style = ds.amount
+    strip = "".join(re.escape(s) for s in style.currency_symbols) + r"\s" + re.escape(style.thousands)
+    body = f"regexp_replace({col}, {_lit('[' + strip + '()+-]')}, '', 'g')"
+    if style.decimal != ".":
+        body = f"replace({body}, {_lit(style.decimal)}, '.')"
+    # Every negative convention is recognised whatever the config says: reading "(12.00)" or "12-"
+    # as a positive amount would be silently wrong.
+    neg = [
+        f"starts_with(ltrim({col}, {_lit(''.join(style.currency_symbols) + ' ')}), '-')",
+        f"(starts_with({col}, '(') and ends_with({col}, ')'))",
+        f"ends_with({col}, '-')",
+    ]
+    sign = f"(case when {' or '.join(neg)} then -1 else 1 end)"
+    # Only digits, one decimal point, and the allowed decorations may appear.
+    allowed = "^[" + strip + r"()+\-]*[0-9" + re.escape(style.thousands) + r"]*(\.[0-9]*)?[" + strip + r"()\-]*$"
+    return (
+        f"(case when regexp_matches(replace({col}, {_lit(style.decimal)}, '.'), {_lit(allowed)}) "
+        f"then try_cast({body} as {cast}) * {sign} end)"
+    )
+
+
+def _parse_sql(kind: str, col: str, ds: DatasetConfig, excel: bool) -> str:
+    if kind == "text":
+        return col
+    if kind == "date":
+        formats = list(ds.date_formats)
+        if excel:
+            formats += ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
+        fmts = "[" + ", ".join(_lit(f) for f in dict.fromkeys(formats)) + "]"
+        return f"try_strptime({col}, {fmts})::date"
+    if kind == "money":
+        return _money_sql(col, ds, "decimal(18,2)")
+    if kind == "number":
+        return _money_sql(f"rtrim({col}, '%')", ds, "double")
+    if kind == "flag":
+        return (
+            f"case when upper({col}) in ('Y', 'YES', 'TRUE', '1', 'T') then true "
+            f"when upper({col}) in ('N', 'NO', 'FALSE', '0', 'F') then false end"
+        )
+    raise ValueError(kind)
+
+
+def _expected(kind: str, ds: DatasetConfig) -> str:
+    if kind == "date":
+        return "a date like " + " or ".join(dt.date(2025, 3, 31).strftime(f) for f in ds.date_formats)
+    if kind in ("money", "number"):
+        return "an amount like 1,234.56"
+    return "Y or N"
+
+
+def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConfig, mapping: dict[str, int],
+           headers: list[str], excel: bool) -> None:
+    """`_parsed`: typed canonical columns plus a list of problems for each row."""
+    width = len(headers)
+    clean = {f: f"nullif(trim(c{i}), '')" for f, i in mapping.items()}
+    selects, problems = [], []
+    for name in model.field_names():
+        kind = model.kind(name)
+        if name in clean:
+            raw = clean[name]
+        elif name in ds.constants:
+            raw = _lit(ds.constants[name])
+        else:
+            selects.append(f"null::{_sql_type(kind)} as {name}")
+            continue
+        parsed = _parse_sql(kind, raw, ds, excel)
+        selects.append(f"{parsed} as {name}")
+        header = _lit(headers[mapping[name]] if name in mapping else name)
+        required = name in model.required_fields()
+        if required:
+            problems.append(
+                f"case when {raw} is null then struct_pack(col := {header}, val := null::varchar, "
+                f"why := {_lit('missing ' + name.replace('_', ' '))}, sev := 'rejected') end"
+            )
+        if kind != "text":
+            severity = "rejected" if required else "warning"
+            why = f"cannot read {raw_label(kind)}: expected {_expected(kind, ds)}"
+            problems.append(
+                f"case when {raw} is not null and ({parsed}) is null then struct_pack(col := {header}, "
+                f"val := {raw}, why := {_lit(why)}, sev := {_lit(severity)}) end"
+            )
+    all_blank = " and ".join(f"nullif(trim(c{i}), '') is null" for i in range(width)) or "false"
+    skips = [
+        f"case when regexp_matches(coalesce({clean[f]}, ''), {_lit(rx)}) then struct_pack(col := "
+        f"{_lit(headers[mapping[f]])}, val := {clean[f]}, why := 'summary row (skipped by config rule)', "
+        f"sev := 'skipped') end"
+        for f, rx in ds.skip_rows_where.items()
+        if f in clean
+    ]
+    blank = "struct_pack(col := '', val := null::varchar, why := 'blank row', sev := 'skipped')"
+    issues = (
+        f"case when {all_blank} then [{blank}] "
+        + (f"when list_filter([{', '.join(skips)}], lambda x: x is not null) <> [] "
+           f"then list_filter([{', '.join(skips)}], lambda x: x is not null) " if skips else "")
+        + f"else list_filter([{', '.join(problems) or 'null'}], lambda x: x is not null) end"
+    )
+    con.execute(
+        f"create or replace temp table _parsed as select *, "
+        f"coalesce(list_bool_or([x.sev <> 'warning' for x in _issues]), false) as _rejected from ("
+        f"select _row, {', '.join(selects)}, {issues} as _issues from _src)"
+    )
+
+
+def raw_label(kind: str) -> str:
+    return {"date": "date", "money": "amount", "number": "number", "flag": "flag"}.get(kind, kind)
+
+
+def _sql_type(kind: str) -> str:
+    from starviz.models import SQL_TYPES
+
+    return SQL_TYPES[kind]
+
+
+def _commit_parsed(con: duckdb.DuckDBPyConnection, model: type[Dataset], result: FileResult, file_id: int) -> None:
+    fields = ", ".join(model.field_names())
+    lineage = [result.council_id, file_id, result.source_file]
+    con.execute(
+        f"insert into raw_{model.dataset} (council_id, file_id, source_file, source_row, {fields}) "
+        f"select ?, ?, ?, _row, {fields} from _parsed "
+        "where not _rejected",
+        lineage,
+    )
+    con.execute(
+        "insert into rejects select ?, ?, ?, _row, i.col, i.val, i.why, i.sev "
+        "from (select _row, unnest(_issues) as i from _parsed)",
+        [result.council_id, model.dataset, result.source_file],
+    )
+    money = "amount_gbp" if model.dataset == "spend" else "value_gbp" if model.dataset == "contracts" else None
+    date = {"spend": "payment_date", "contracts": "start_date"}.get(model.dataset, "period_date")
+    total = f"sum({money}) filter (where not _rejected)" if money else "null"
+    row = con.execute(
+        f"select count(*), count(*) filter (where _rejected), {total}, "
+        f"min({date}) filter (where not _rejected), max({date}) filter (where not _rejected) from _parsed"
+    ).fetchone()
+    result.rows_read, result.rows_rejected = int(row[0]), int(row[1])
+    result.rows_loaded = result.rows_read - result.rows_rejected
+    result.amount_total = row[2] if money else None
+    if money and result.amount_total is None:
+        result.amount_total = Decimal("0.00")
+    result.first_date, result.last_date = row[3], row[4]
+    result.reasons = dict(
+        con.execute(
+            "select i.why, count(distinct _row) from (select _row, unnest(_issues) as i from _parsed) "
+            "where i.sev <> 'warning' group by all order by 2 desc"
+        ).fetchall()
+    )
+
+
+def _members(path: Path, tmp: Path, label: str) -> Iterator[tuple[Path, str]]:
+    if path.suffix.lower() != ".zip":
+        yield path, label
+        return
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise IngestError(f"{label}: not a valid ZIP archive") from exc
+    with archive:
+        names = [n for n in archive.namelist() if not n.endswith("/") and Path(n).suffix.lower() in
+                 CSV_SUFFIXES | EXCEL_SUFFIXES]
+        if not names:
+            raise IngestError(f"{label}: the ZIP holds no CSV or Excel file")
+        for i, name in enumerate(sorted(names)):
+            target = tmp / f"member{i}{Path(name).suffix.lower()}"  # never trust member paths
+            with archive.open(name) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            yield target, f"{label}!{Path(name).name}"
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig, dataset: str,
+              file_id: int = 0, label: str | None = None) -> list[FileResult]:
+    """Read one file (a ZIP yields one result per member) into raw_<dataset> and rejects.
+
+    Raises IngestError when the whole file cannot be read; nothing is written then.
+    """
+    if dataset not in council.datasets:
+        raise IngestError(f"{council.id} has no configuration for dataset {dataset!r}")
+    ds = council.datasets[dataset]
+    model = DATASETS[dataset]
+    label = label or path.name
+    if path.suffix.lower() not in ALLOWED_SUFFIXES:
+        raise IngestError(f"{label}: file type {path.suffix or '(none)'} is not allowed; use CSV, XLSX, XLS or ZIP")
+    if path.stat().st_size == 0:
+        raise IngestError(f"{label}: empty file (0 bytes)")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="starviz-") as tmpdir:
+        tmp = Path(tmpdir)
+        for member, member_label in _members(path, tmp, label):
+            excel = member.suffix.lower() in EXCEL_SUFFIXES
+            if excel:
+                headers = _read_excel(con, member, ds, member_label)
+            else:
+                headers = _read_csv(con, member, ds, tmp, member_label)
+            mapping = map_headers(headers, ds, model, member_label)
+            result = FileResult(council.id, dataset, member_label)
+            result.headers = headers
+            result.mapping = {f: headers[i] for f, i in mapping.items()}
+            _stage(con, model, ds, mapping, headers, excel)
+            _commit_parsed(con, model, result, file_id)
+            if result.rows_read == 0:
+                raise IngestError(f"{member_label}: no data rows below the header (row {ds.header_row})")
+            results.append(result)
+    return results
+
+
+def check_file(path: Path, council: CouncilConfig, dataset: str) -> tuple[FileResult, list[tuple]]:
+    """Read a file exactly as the build would, in memory; return the summary and its rejects."""
+    con = duckdb.connect()
+    create_tables(con)
+    label = path.name
+    summary = FileResult(council.id, dataset, label, sha256=sha256_of(path), size_bytes=path.stat().st_size)
+    try:
+        parts = load_file(con, path, council, dataset, label=label)
+    except IngestError as exc:
+        summary.status, summary.message = "failed", str(exc)
+        return summary, []
+    summary.rows_read = sum(p.rows_read for p in parts)
+    summary.rows_loaded = sum(p.rows_loaded for p in parts)
+    summary.rows_rejected = sum(p.rows_rejected for p in parts)
+    totals = [p.amount_total for p in parts if p.amount_total is not None]
+    summary.amount_total = sum(totals, Decimal("0.00")) if totals else None
+    dates = [d for p in parts for d in (p.first_date, p.last_date) if d]
+    summary.first_date, summary.last_date = (min(dates), max(dates)) if dates else (None, None)
+    summary.mapping = parts[0].mapping
+    summary.headers = parts[0].headers
+    for p in parts:
+        for k, v in p.reasons.items():
+            summary.reasons[k] = summary.reasons.get(k, 0) + v
+    rejects = con.execute(
+        "select source_file, source_row, column_name, value, reason, severity from rejects "
+        "order by source_file, source_row"
+    ).fetchall()
+    con.close()
+    return summary, rejects
+
+
+def preview_rows(path: Path, council: CouncilConfig, dataset: str, limit: int = 20) -> list[dict]:
+    """The first rows as parsed, for the import preview."""
+    con = duckdb.connect()
+    create_tables(con)
+    load_file(con, path, council, dataset)
+    cur = con.execute(f"select * exclude (council_id, file_id) from raw_{dataset} order by source_row limit ?", [limit])
+    cols = [d[0] for d in cur.description]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    con.close()
+    return rows
