@@ -101,7 +101,7 @@ class _Account(BaseModel):
     @field_validator("password")
     @classmethod
     def _bcrypt_hash(cls, value: str) -> str:
-        if not _BCRYPT.match(value):
+        if not _BCRYPT.fullmatch(value):
             raise ValueError("not a bcrypt hash; store Hasher.hash(password), never the password itself")
         return value
 
@@ -114,7 +114,7 @@ class _Account(BaseModel):
             return value
         if not value:
             raise ValueError('an empty list gives no access; list council ids or write "all"')
-        bad = [c for c in value if not re.match(_COUNCIL, c)]
+        bad = [c for c in value if not re.fullmatch(_COUNCIL, c)]
         if bad:
             raise ValueError(f"not council ids (lower case, like 'stockport'): {bad}")
         return value

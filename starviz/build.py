@@ -165,6 +165,10 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
         summary.files += parts
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(config.ROOT)) if path.is_relative_to(config.ROOT) else str(path)
+
+
 def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
     """Create every view, folder by folder; within a folder, a view whose inputs do not exist
     yet is retried after the others, so files need no ordering prefixes."""
@@ -181,12 +185,12 @@ def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
                     failed.append((path, exc))
                     continue
                 except duckdb.Error as exc:
-                    raise BuildError(f"{path.relative_to(config.ROOT)}: {exc}") from exc
+                    raise BuildError(f"{_shown(path)}: {exc}") from exc
                 done += 1
                 progress(0.8 + 0.15 * done / len(paths), f"Created {path.stem}")
             if len(failed) == len(pending):
                 path, exc = failed[0]
-                raise BuildError(f"{path.relative_to(config.ROOT)}: {exc}")
+                raise BuildError(f"{_shown(path)}: {exc}")
             pending = [p for p, _ in failed]
 
 

@@ -33,8 +33,8 @@ PeriodKind = Literal["fy", "quarter", "months", "all"]
 PERIOD_KINDS: tuple[str, ...] = ("fy", "quarter", "months", "all")
 
 COUNCIL_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_FY_LABEL = re.compile(r"^(\d{4})[-/](\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
+_FY_LABEL = re.compile(r"^(\d{4})[-/](\d{2})$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$", re.ASCII)
 
 # URL keys owned by the shared filters (other query parameters belong to pages and are left alone).
 FILTER_KEYS: tuple[str, ...] = ("councils", "fy", "q", "from", "to", "addressable")
@@ -59,7 +59,7 @@ class User:
             councils = tuple(dict.fromkeys(self.councils))  # de-duplicate, keep order
             if not councils:
                 raise ValueError(f"user {self.username!r}: councils must name at least one council, or be None (all)")
-            bad = [c for c in councils if not isinstance(c, str) or not COUNCIL_ID.match(c)]
+            bad = [c for c in councils if not isinstance(c, str) or not COUNCIL_ID.fullmatch(c)]
             if bad:
                 raise ValueError(f"user {self.username!r}: not council ids: {bad}")
             object.__setattr__(self, "councils", councils)
@@ -157,8 +157,11 @@ def _month_param(d: dt.date) -> str:
     return f"{d.year:04d}-{d.month:02d}"
 
 
+_ACRONYMS = {"star": "STAR", "gmca": "GMCA"}
+
+
 def _default_name(council_id: str) -> str:
-    return council_id.upper() if len(council_id) <= 4 else council_id.replace("_", " ").title()
+    return _ACRONYMS.get(council_id, council_id.replace("_", " ").title())
 
 
 # ------------------------------------------------------------------------------------------ filters
@@ -187,7 +190,7 @@ class Filters:
         object.__setattr__(self, "councils", tuple(dict.fromkeys(self.councils)))
         if isinstance(self.names, Mapping):
             object.__setattr__(self, "names", tuple(self.names.items()))
-        bad = [c for c in self.councils if not isinstance(c, str) or not COUNCIL_ID.match(c)]
+        bad = [c for c in self.councils if not isinstance(c, str) or not COUNCIL_ID.fullmatch(c)]
         if bad:
             raise ValueError(f"not council ids: {bad}")
         if not self.councils and not self.all_councils:

@@ -8,8 +8,8 @@ with
 
 names as (
     select
-        council_id, supplier_name, supplier_key, is_name_truncated,
-        company_number, vat_number, null::varchar as charity_number
+        council_id, supplier_name, supplier_key, supplier_text(supplier_name) as supplier_text,
+        is_name_truncated, company_number, vat_number, null::varchar as charity_number
     from stg_spend
     where supplier_key <> ''
     group by all
@@ -17,7 +17,8 @@ names as (
     union all by name
 
     select
-        council_id, supplier_name, supplier_key, false as is_name_truncated,
+        council_id, supplier_name, supplier_key, supplier_text(supplier_name) as supplier_text,
+        false as is_name_truncated,
         company_number, vat_number, charity_number
     from stg_contracts
     where supplier_key <> ''
@@ -35,16 +36,16 @@ aliased as (
     left join aliases on names.supplier_key = aliases.alias_key
 ),
 
-full_keys as (
-    select distinct supplier_key from aliased where not is_name_truncated
+full_names as (
+    select distinct supplier_key, supplier_text from aliased where not is_name_truncated
 ),
 
 untruncated as (
-    select cut.supplier_key as cut_key, min(full_keys.supplier_key) as full_key
-    from (select distinct supplier_key from aliased where is_name_truncated) as cut
-    join full_keys on starts_with(full_keys.supplier_key, cut.supplier_key)
+    select cut.supplier_key as cut_key, min(full_names.supplier_key) as full_key
+    from (select distinct supplier_key, supplier_text from aliased where is_name_truncated) as cut
+    join full_names on starts_with(full_names.supplier_text, cut.supplier_text)
     group by cut.supplier_key
-    having count(distinct full_keys.supplier_key) = 1
+    having count(distinct full_names.supplier_key) = 1
 ),
 
 resolved as (

@@ -1,0 +1,149 @@
+"""The layered SQL, checked through one fixture build."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import duckdb
+import pytest
+
+from starviz import build
+from tests.fixtures.extracts import write_raw
+
+
+def test_fct_spend_reconciles_to_the_penny_with_loaded_rows(db, fixture_build):
+    loaded = sum(f.amount_total for f in fixture_build.files if f.dataset == "spend")
+    assert db.execute("select sum(amount_gbp) from fct_spend").fetchone()[0] == loaded
+
+
+def test_every_line_keeps_its_source_file_and_row(db):
+    row = db.execute(
+        "select source_file, source_row from fct_spend where council_id = 'trafford' and amount_gbp = -200"
+    ).fetchone()
+    assert row == ("trafford/spend/trafford-supplier-spend-2025-04.csv", 5)
+
+
+def test_same_supplier_spelled_four_ways_is_one_supplier(db):
+    ids = db.execute(
+        "select distinct supplier_id from fct_spend where supplier_name in "
+        "('ABC Ltd', 'A.B.C. LIMITED', 'ABC Limited', 'ABC LTD')"
+    ).fetchall()
+    assert len(ids) == 1
+    assert db.execute("select count_councils from dim_suppliers where supplier_id = ?", [ids[0][0]]).fetchone()[0] == 4
+
+
+def test_name_cut_at_35_characters_joins_the_full_name(db):
+    ids = db.execute("select distinct supplier_id from fct_spend where supplier_name ilike 'long name care%'").fetchall()
+    assert len(ids) == 1
+
+
+def test_redacted_payments_are_not_addressable(db):
+    rows = db.execute("select distinct is_addressable, exclusion_reason from fct_spend where is_redacted").fetchall()
+    assert rows == [(False, "redacted personal data")]
+
+
+@pytest.mark.parametrize(("supplier", "reason"), [
+    ("Greater Manchester Combined Authori", "levies"),
+    ("HM Revenue & Customs", "HMRC"),
+    ("Teachers Pensions", "pensions"),
+    ("Stockport Metropolitan Borough Council", "inter-authority"),
+])
+def test_exclusions_apply_with_their_reason(db, supplier, reason):
+    assert db.execute("select exclusion_reason from fct_spend where supplier_name = ?", [supplier]).fetchone() == (reason,)
+
+
+def test_credit_notes_are_kept_and_netted(db):
+    net = db.execute("select sum(amount_gbp) from fct_spend where supplier_name = 'ABC Ltd'").fetchone()[0]
+    assert net == 1300
+
+
+def test_spend_inside_an_extension_is_on_contract(db):
+    # TC-001 ends 2025-04-12 with an extension option to 2026-03-31; the line of 2025-04-15 is covered.
+    assert db.execute(
+        "select is_on_contract, contract_id from fct_spend where council_id = 'trafford' and source_row = 5"
+    ).fetchone() == (True, "trafford:TC-001")
+
+
+def test_spend_with_an_expired_contract_is_off_contract(db):
+    assert db.execute(
+        "select bool_or(is_on_contract) from fct_spend where supplier_name ilike 'widget%'").fetchone()[0] is False
+
+
+def test_star_collaborative_contract_covers_the_councils_it_names(db):
+    rows = db.execute(
+        "select council_id, contract_id from fct_spend where supplier_name ilike 'long name%' order by 1").fetchall()
+    assert rows == [("stockport", "star:STAR-001"), ("trafford", "star:STAR-001")]
+
+
+def test_local_sme_and_unknown_come_from_the_register(db):
+    rows = dict(db.execute("select supplier_name, is_local from dim_suppliers").fetchall())
+    assert rows["Widget Supplies Ltd"] is False  # LS1: outside Greater Manchester
+    assert rows["HM Revenue & Customs"] is None  # no postcode: unknown, not false
+
+
+def test_unclassified_spend_takes_the_suppliers_category_from_elsewhere(db):
+    assert db.execute(
+        "select category, category_source from fct_spend where council_id = 'tameside' and source_row = 2"
+    ).fetchone() == ("Works - Construction, Repair & Maintenance", "supplier")
+
+
+def test_social_value_share_is_proxy_times_quantity_over_contract_value(db):
+    row = db.execute(
+        "select committed_gbp / value_gbp, delivered_gbp / value_gbp from mart_social_value_by_contract"
+    ).fetchone()
+    assert (float(row[0]), float(row[1])) == (0.2, 0.1)
+
+
+def test_same_file_imported_twice_loads_once(tmp_path):
+    raw = write_raw(tmp_path / "raw")
+    src = raw / "trafford/spend/trafford-supplier-spend-2025-04.csv"
+    shutil.copy(src, src.with_name("copy-of-april.csv"))
+    summary = build.build(raw_dir=raw, db_path=tmp_path / "x.duckdb")
+    statuses = {f.source_file.split("/")[-1]: f.status for f in summary.files if f.council_id == "trafford"}
+    assert sorted(statuses.values()).count("duplicate") == 1
+    con = duckdb.connect(str(tmp_path / "x.duckdb"), read_only=True)
+    assert con.execute("select count(*) from fct_spend where council_id = 'trafford'").fetchone()[0] == 8
+
+
+def test_failed_build_leaves_the_previous_database_untouched(tmp_path, monkeypatch):
+    raw = write_raw(tmp_path / "raw")
+    db_path = tmp_path / "star.duckdb"
+    build.build(raw_dir=raw, db_path=db_path)
+    before = db_path.read_bytes()
+    bad_sql = tmp_path / "sql" / "30_marts"
+    bad_sql.mkdir(parents=True)
+    (bad_sql / "mart_broken.sql").write_text("create or replace view mart_broken as select no_such_column from fct_spend")
+    monkeypatch.setattr(build, "sql_files", lambda: [*build.config.SQL_DIR.glob("*/*.sql"), bad_sql / "mart_broken.sql"])
+    with pytest.raises(build.BuildError, match="mart_broken"):
+        build.build(raw_dir=raw, db_path=db_path)
+    assert db_path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
+
+
+def test_build_with_nothing_loadable_fails_and_says_why(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "trafford" / "spend").mkdir(parents=True)
+    (raw / "trafford" / "spend" / "empty.csv").write_text("")
+    with pytest.raises(build.BuildError, match="empty.csv"):
+        build.build(raw_dir=raw, db_path=tmp_path / "x.duckdb")
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_a_second_build_at_the_same_time_is_told_one_is_in_progress(tmp_path):
+    db_path = tmp_path / "star.duckdb"
+    with build.build_lock(db_path):
+        assert build.is_building(db_path)
+        with pytest.raises(build.BuildInProgress):
+            build.build(raw_dir=write_raw(tmp_path / "raw"), db_path=db_path)
+    assert not build.is_building(db_path)
+
+
+def test_build_cli_exits_1_when_nothing_loads(tmp_path):
+    from starviz import cli
+
+    raw = tmp_path / "raw"
+    (raw / "trafford" / "spend").mkdir(parents=True)
+    (raw / "trafford" / "spend" / "h.csv").write_text("PaymentDate,Amount,BeneficiaryName\n")
+    assert cli.main(["build", "--raw", str(raw), "--db", str(tmp_path / "x.duckdb")]) == 1
+    assert os.path.exists(tmp_path / "x.duckdb") is False
