@@ -59,7 +59,7 @@ DEMO_ACCOUNTS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
 }
 ROLE_DESCRIPTIONS = {
     "admin": "everything, including imports and rebuilds",
-    "analyst": "all pages, invoice-line detail, imports",
+    "analyst": "all pages, invoice-line detail, exports",
     "viewer": "dashboards and exports, no line-level detail",
 }
 
@@ -266,7 +266,7 @@ def _auth_secrets() -> Mapping[str, Any]:
             return {}
         section = st.secrets.get("auth")
         return dict(section) if isinstance(section, Mapping) else {}
-    except Exception:  # noqa: BLE001 - no or unreadable secrets: treated as absent
+    except Exception:  # no or unreadable secrets: treated as absent
         return {}
 
 
@@ -332,7 +332,7 @@ def _unknown_councils(path: Path, users: Mapping[str, User]) -> list[str]:
         from starviz.config import load_councils
 
         known = set(load_councils())
-    except Exception:  # noqa: BLE001 - council configuration errors are reported elsewhere
+    except Exception:  # council configuration errors are reported elsewhere
         return []
     return [
         f"{path}: user {username!r}: key councils: unknown council {council!r} (known: {', '.join(sorted(known))})"
@@ -376,9 +376,13 @@ def _library_credentials(path: Path) -> dict[str, Any]:
 
 
 def _authenticator() -> tuple[Any, Path]:
-    """The session's ``Authenticate`` object (and the credentials file it uses), kept in ``st.session_state`` and rebuilt when the
-    credentials file or cookie key change. One instance per session: its constructor renders the
-    cookie-manager component (key ``init``), which must not happen twice in one run."""
+    """The session's ``Authenticate`` object and the credentials file it uses.
+
+    Kept in ``st.session_state`` (not ``st.cache_resource``: the object mutates its credentials per
+    session, and its constructor renders the cookie-manager component, key ``init``, which a cached
+    function must not do and which must not happen twice in one run). Rebuilt when the credentials
+    file or the cookie key change. Cookies are read from ``st.context.cookies`` on every run, so
+    re-authentication does not depend on the component."""
     import streamlit as st
     import streamlit_authenticator as stauth
 
@@ -438,7 +442,7 @@ def login() -> User | None:
     was_logged_in = bool(st.session_state.get("authentication_status"))
     had_cookie = bool(authenticator.cookie_controller.get_cookie()) if not was_logged_in else False
     form = st.container()
-    if not was_logged_in and settings().env == "demo":
+    if not was_logged_in and not had_cookie and settings().env == "demo":
         _demo_notice()
     with form:
         try:
@@ -448,11 +452,11 @@ def login() -> User | None:
                 fields={"Form name": "Sign in to starviz", "Username": "Username", "Password": "Password",
                         "Login": "Sign in"},
             )
-        except LoginError as exc:
-            # A valid cookie for a user who is no longer in the credentials file: forget it.
+        except LoginError:
+            # A valid cookie for a user who is no longer in the credentials file: ignore cookies for
+            # this session, delete it, and show the form.
             st.session_state["logout"] = True
             st.session_state[_STATE_COOKIE_ACTION] = "delete"
-            st.error(f"Please sign in again ({exc}).")
             st.rerun()
 
     status = st.session_state.get("authentication_status")
@@ -478,7 +482,9 @@ def _logout_state(authenticator) -> None:
     import streamlit as st
 
     authenticator.authentication_controller.logout()  # clears name/username/status, sets 'logout'
-    st.session_state.pop(STATE_USER, None)
+    # Forget the app state of the previous user (user, filters, notices...): every "starviz_" key.
+    for key in [k for k in st.session_state if str(k).startswith("starviz_")]:
+        del st.session_state[key]
     st.session_state[_STATE_COOKIE_ACTION] = "delete"
 
 
@@ -488,7 +494,8 @@ def logout_button(location: Literal["sidebar", "main"] = "sidebar", label: str =
     streamlit-authenticator 0.4.2's own ``logout()`` acts in the run *after* the click, at the point
     where the button is drawn, so everything drawn before it still shows the logged-in app. Here the
     logout happens in the button's ``on_click`` callback, before the script reruns, and the cookie is
-    deleted by :func:`login` in that same run.
+    deleted by :func:`login` in that same run. Logging out also drops every ``st.session_state`` key
+    that starts with ``starviz_`` (the user, the shared filters...), so the next person starts clean.
     """
     import streamlit as st
 

@@ -127,7 +127,7 @@ class Settings(_Strict):
     env: Literal["demo", "production"] = "demo"
     social_value_target_share: float = 0.20
     social_value_target_by_year: dict[str, float] = {}
-    exclusion_reasons: list[str] = []
+    savings_kpi_code: str = "SAV01"
     demo_scale_first_run: float = 0.25
 
     def social_value_target(self, financial_year: str) -> float:

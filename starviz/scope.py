@@ -22,8 +22,8 @@ ROLES: tuple[str, ...] = ("admin", "analyst", "viewer")
 
 # action -> roles allowed to perform it. Unknown actions are a programming error (ValueError).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "import": frozenset({"admin", "analyst"}),
-    "rebuild": frozenset({"admin", "analyst"}),
+    "import": frozenset({"admin"}),
+    "rebuild": frozenset({"admin"}),
     "line_detail": frozenset({"admin", "analyst"}),
     "redacted_detail": frozenset({"admin", "analyst"}),
     "export": frozenset(ROLES),
@@ -324,7 +324,7 @@ def _values(params: Mapping, key: str) -> list[str]:
             raw: object = params.get_all(key)
         else:
             raw = params.get(key)
-    except Exception:  # noqa: BLE001 - an odd mapping must not break the page
+    except Exception:  # an odd mapping must not break the page
         return []
     if raw is None:
         return []
@@ -357,7 +357,7 @@ def _parse_month(text: str) -> dt.date:
 
 def _normalise_months(months: Iterable[object]) -> list[dt.date]:
     out: set[dt.date] = set()
-    for m in months or ():
+    for m in () if months is None else months:  # no truthiness: may be a pandas Series
         try:
             if isinstance(m, dt.datetime):
                 m = m.date()
@@ -365,7 +365,7 @@ def _normalise_months(months: Iterable[object]) -> list[dt.date]:
                 m = m.to_pydatetime().date()
             if isinstance(m, dt.date):
                 out.add(month_start(m))
-        except Exception:  # noqa: BLE001, S112 - skip values that are not dates
+        except Exception:  # skip values that are not dates
             continue
     return sorted(out)
 
@@ -389,36 +389,39 @@ def parse_filters(
     notices: list[str] = []
     try:
         visible = user.allowed(str(c) for c in council_ids)
-    except Exception:  # noqa: BLE001
+    except Exception:
         visible = ()
-    data_months = _normalise_months(months)
+    try:
+        data_months = _normalise_months(months)
+    except Exception:  # not iterable: behave as if there were no data yet
+        data_months = []
     try:
         name_pairs = tuple((str(k), str(v)) for k, v in (names or {}).items())
-    except Exception:  # noqa: BLE001
+    except Exception:
         name_pairs = ()
     if not isinstance(params, Mapping) and not hasattr(params, "get_all"):
         params = {}
 
     try:
         councils, all_councils = _parse_councils(params, visible, notices)
-    except Exception:  # noqa: BLE001 - never let a link break the page
+    except Exception:  # never let a link break the page
         notices.append("Ignored councils: the value could not be read")
         councils, all_councils = visible, True
     try:
         period_fields = _parse_period(params, data_months, notices)
-    except Exception:  # noqa: BLE001
+    except Exception:
         notices.append("Ignored the link's period: it could not be read")
         period_fields = _default_period(data_months)
     try:
         addressable = _parse_addressable(params, notices)
-    except Exception:  # noqa: BLE001
+    except Exception:
         notices.append("Ignored addressable: the value could not be read")
         addressable = True
     try:
         filters = Filters(
             councils=councils, all_councils=all_councils, addressable_only=addressable, names=name_pairs, **period_fields
         )
-    except Exception:  # noqa: BLE001 - belt and braces: fall back to the defaults
+    except Exception:  # belt and braces: fall back to the defaults
         notices.append("Ignored the link's period: it could not be read")
         filters = Filters(councils=visible, all_councils=True, names=name_pairs, **_default_period(data_months))
     return filters, notices

@@ -125,7 +125,7 @@ def test_build_with_nothing_loadable_fails_and_says_why(tmp_path):
     raw = tmp_path / "raw"
     (raw / "trafford" / "spend").mkdir(parents=True)
     (raw / "trafford" / "spend" / "empty.csv").write_text("")
-    with pytest.raises(build.BuildError, match="empty.csv"):
+    with pytest.raises(build.BuildError, match=r"empty\.csv"):
         build.build(raw_dir=raw, db_path=tmp_path / "x.duckdb")
     assert not (tmp_path / "x.duckdb").exists()
 

@@ -77,7 +77,7 @@ def test_unparseable_date_and_na_amount_are_rejected_with_file_row_and_column(tm
 
 
 def test_rows_read_equal_rows_loaded_plus_rows_rejected_with_blank_and_total_rows(fixture_build):
-    tameside = [f for f in fixture_build.files if f.council_id == "tameside"][0]
+    tameside = next(f for f in fixture_build.files if f.council_id == "tameside")
     assert tameside.rows_read == tameside.rows_loaded + tameside.rows_rejected == 5
     assert tameside.reasons == {"blank row": 1, "summary row (skipped by config rule)": 1}
 

@@ -9,7 +9,9 @@ measures as (
 ),
 
 contracts as (
-    select contract_id, council_id, contract_title, supplier_name, category, start_date, end_date, value_gbp
+    select
+        contract_id, council_id, covered_council_ids, contract_title, supplier_name, category,
+        start_date, end_date, value_gbp
     from fct_contracts
 ),
 

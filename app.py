@@ -1,0 +1,46 @@
+"""starviz: page set-up, first-run build, login, navigation and the shared filters; nothing else."""
+
+import streamlit as st
+
+from starviz import auth, build, charts, config, queries, ui  # noqa: F401  (charts registers the template)
+
+st.set_page_config(page_title="starviz · STAR Procurement", page_icon="⭐", layout="wide")
+
+if config.settings().env == "production" and (problems := auth.production_problems()):
+    st.error("starviz will not start in production until its authentication is configured:\n\n"
+             + "\n".join(f"- {p}" for p in problems))
+    st.stop()
+
+if not config.settings().db_path.exists() and not build.is_building():
+    st.title("Setting up starviz")
+    st.write("No database yet: generating the demo extracts and building them. This happens once.")
+    bar = st.progress(0.0, text="Starting")
+    build.ensure_database(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    st.rerun()
+
+user = auth.login()
+if user is None:
+    st.stop()
+
+try:
+    ui.demo_banner()
+except queries.DatabaseUnavailable as exc:
+    st.error(f"{exc}")
+    st.stop()
+
+pages = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/spend.py", title="Spend", icon=":material/payments:"),
+    st.Page("pages/benchmarking.py", title="Benchmarking", icon=":material/leaderboard:"),
+    st.Page("pages/collaboration.py", title="Collaboration", icon=":material/handshake:"),
+    st.Page("pages/pipeline.py", title="Pipeline", icon=":material/event_upcoming:"),
+    st.Page("pages/social_value.py", title="Social value", icon=":material/volunteer_activism:"),
+    st.Page("pages/kpis.py", title="KPIs", icon=":material/monitoring:"),
+    st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+]
+if user.can("import"):
+    pages.append(st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"))
+page = st.navigation(pages)
+ui.render_filters(user)
+auth.logout_button()
+page.run()

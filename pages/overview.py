@@ -1,0 +1,57 @@
+import streamlit as st
+
+from starviz import charts, queries, ui
+
+scope = ui.scope()
+st.title("Overview")
+st.caption(scope.filters.label)
+ui.notices()
+
+now = queries.overview_measures(scope)
+before = queries.overview_measures(scope.previous()) if scope.previous() else {}
+expiring = queries.expiring_contracts(scope, months=6)
+target = queries.social_value_target(queries.period_fy(scope))
+
+row = st.columns(4)
+with row[0]:
+    ui.metric("Addressable spend", charts.gbp(now["addressable_gbp"]),
+              ui.change_gbp(now["addressable_gbp"], before.get("addressable_gbp")),
+              help=f"Total spend including levies, HMRC, pensions and redacted payments: {charts.gbp(now['total_gbp'])}")
+with row[1]:
+    ui.metric("On contract", charts.pct(now["on_contract_share"]),
+              ui.change_pp(now["on_contract_share"], before.get("on_contract_share")),
+              help="Share of addressable spend paid to a supplier with a live contract (own or STAR).")
+with row[2]:
+    ui.metric("Local (Greater Manchester)", charts.pct(now["local_share"]),
+              ui.change_pp(now["local_share"], before.get("local_share")),
+              help=f"Supplier postcode known for {charts.pct(now['local_known_share'])} of addressable spend; "
+                   "unknown is not counted as local.")
+with row[3]:
+    ui.metric("SME / VCSE", f"{charts.pct(now['sme_share'])} / {charts.pct(now['vcse_share'])}",
+              ui.change_pp(now["sme_share"], before.get("sme_share")),
+              help="Shares of addressable spend with SMEs and with VCSEs, from the contracts registers.")
+
+row = st.columns(4)
+with row[0]:
+    ui.metric("Social value committed", charts.pct(now["sv_committed_share"]),
+              ui.change_pp(now["sv_committed_share"], before.get("sv_committed_share")),
+              help=f"Of the value of contracts starting in the period; target {charts.pct(target, 0)}.")
+with row[1]:
+    ui.metric("Social value delivered", charts.pct(now["sv_delivered_share"]),
+              ui.change_pp(now["sv_delivered_share"], before.get("sv_delivered_share")),
+              help=f"Delivered to date on those contracts; target {charts.pct(target, 0)} committed.")
+with row[2]:
+    ui.metric("Savings", charts.gbp(now["savings_gbp"]),
+              ui.change_gbp(now["savings_gbp"], before.get("savings_gbp")),
+              help=f"Against a target of {charts.gbp(now['savings_target_gbp'])} for the period.")
+with row[3]:
+    ui.metric("Contracts ending in 6 months", f"{expiring['count_contracts']:,}",
+              help=f"Worth {charts.gbp(expiring['value_gbp'])}; counted from today, STAR contracts included.")
+
+st.plotly_chart(charts.spend_by_council_month(queries.spend_by_council_month(scope), queries.colours()),
+                width="stretch")
+
+st.subheader("Data as at")
+st.dataframe(queries.data_status(scope), hide_index=True,
+             column_config={"first_month": st.column_config.DateColumn("First month", format="MMM YYYY"),
+                            "last_month": st.column_config.DateColumn("Last month", format="MMM YYYY")})

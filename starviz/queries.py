@@ -1,0 +1,208 @@
+"""The app's only path to DuckDB: one function per question, parameters only.
+
+Every function that returns council data takes a ``Scope`` and restricts rows to the councils
+the *user* may see, whatever the filters or the URL ask for: row-level security lives here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from starviz import config
+from starviz.scope import Filters, User, add_months, fy_bounds
+
+
+@dataclass(frozen=True)
+class Scope:
+    filters: Filters
+    user: User
+
+    @property
+    def council_ids(self) -> list[str]:
+        """The councils this query may touch: the selection, cut to the user's own scope."""
+        return list(self.user.allowed(self.filters.councils))
+
+    def previous(self) -> Scope | None:
+        prev = self.filters.previous()
+        return None if prev is None else Scope(prev, self.user)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database file is missing or cannot be opened."""
+
+
+@st.cache_resource(max_entries=2)
+def _open(path: str, _stamp: tuple[int, int]) -> duckdb.DuckDBPyConnection:
+    # Keyed on the file's identity: after a rebuild swaps the file in, the next query opens it.
+    return duckdb.connect(path, read_only=True)
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    path = config.settings().db_path
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError as exc:
+        raise DatabaseUnavailable(f"No database at {path}. An admin can build it from the raw extracts.") from exc
+    try:
+        return _open(str(path), (stat.st_ino, stat.st_mtime_ns))
+    except duckdb.Error as exc:
+        raise DatabaseUnavailable(f"The database {path} cannot be opened: {exc}") from exc
+
+
+def _query(sql: str, params: list | None = None) -> pd.DataFrame:
+    with _connection().cursor() as cursor:  # connections are not thread-safe; cursors are cheap
+        return cursor.execute(sql, params or []).df()
+
+
+def _scalar(sql: str, params: list | None = None):
+    with _connection().cursor() as cursor:
+        return cursor.execute(sql, params or []).fetchone()[0]
+
+
+def db_path() -> Path:
+    return config.settings().db_path
+
+
+# --- reference -----------------------------------------------------------------------------------
+
+
+def councils() -> pd.DataFrame:
+    """Partner councils (not STAR itself), in configuration order."""
+    return _query(
+        "select council_id, name, short_name, colour, population, gss_code, joined_date "
+        "from dim_councils where is_council order by sort_order"
+    )
+
+
+def colours() -> dict[str, str]:
+    return dict(_query("select short_name, colour from dim_councils").itertuples(index=False))
+
+
+def months_loaded() -> list[dt.date]:
+    frame = _query("select distinct month from mart_spend_by_council_month order by month")
+    return [m.date() if hasattr(m, "date") else m for m in frame["month"]]
+
+
+def build_info() -> dict:
+    row = _query("select * from build_info").iloc[0].to_dict()
+    row["demo"] = json.loads(row["demo_info"]) if row.get("demo_info") else None
+    return row
+
+
+def data_status(scope: Scope) -> pd.DataFrame:
+    """Per council in scope: months of spend loaded, first and last month, the as-at date."""
+    return _query(
+        """
+        select c.short_name as council, count(distinct m.month) as months_loaded,
+               min(m.month) as first_month, max(m.month) as last_month
+        from dim_councils c
+        left join mart_spend_by_council_month m using (council_id)
+        where c.council_id in (select unnest(?::varchar[]))
+        group by c.short_name, c.sort_order
+        order by c.sort_order
+        """,
+        [scope.council_ids],
+    )
+
+
+def as_at_date() -> dt.date | None:
+    return _scalar("select max(month) from mart_spend_by_council_month")
+
+
+# --- overview ------------------------------------------------------------------------------------
+
+_SPEND_MEASURES = """
+    select
+        coalesce(sum(spend_gbp), 0) as total_gbp,
+        coalesce(sum(spend_gbp) filter (where is_addressable), 0) as addressable_gbp,
+        sum(spend_gbp) filter (where is_addressable and is_on_contract)
+            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as on_contract_share,
+        sum(spend_gbp) filter (where is_addressable and is_local)
+            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as local_share,
+        sum(spend_gbp) filter (where is_addressable and is_local is not null)
+            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as local_known_share,
+        sum(spend_gbp) filter (where is_addressable and is_sme)
+            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as sme_share,
+        sum(spend_gbp) filter (where is_addressable and is_vcse)
+            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as vcse_share
+    from mart_spend_by_council_month
+    where council_id in (select unnest(?::varchar[])) and month between ? and ?
+"""
+
+_SOCIAL_VALUE = """
+    select
+        sum(committed_gbp) / nullif(sum(value_gbp), 0) as sv_committed_share,
+        sum(delivered_gbp) / nullif(sum(value_gbp), 0) as sv_delivered_share,
+        count(*) as count_sv_contracts
+    from mart_social_value_by_contract
+    where len(list_intersect(covered_council_ids, ?::varchar[])) > 0
+      and start_date between ? and ?
+"""
+
+_SAVINGS = """
+    select sum(value) as savings_gbp, sum(target) as savings_target_gbp
+    from mart_kpis_by_month
+    where kpi_code = ? and council_id in (select unnest(?::varchar[])) and month between ? and ?
+"""
+
+
+def overview_measures(scope: Scope) -> dict:
+    """The overview's headline measures for the scope's period."""
+    ids, start, end = scope.council_ids, scope.filters.date_from, scope.filters.date_to
+    out = _query(_SPEND_MEASURES, [ids, start, end]).iloc[0].to_dict()
+    out |= _query(_SOCIAL_VALUE, [ids, start, end]).iloc[0].to_dict()
+    out |= _query(_SAVINGS, [config.settings().savings_kpi_code, ids, start, end]).iloc[0].to_dict()
+    return {k: (None if pd.isna(v) else v) for k, v in out.items()}
+
+
+def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = None) -> dict:
+    """Contracts (own or STAR ones covering a council in scope) whose end date falls in the next N months."""
+    today = today or dt.date.today()
+    row = _query(
+        """
+        select count(*) as count_contracts, coalesce(sum(value_gbp), 0) as value_gbp
+        from mart_contracts
+        where len(list_intersect(covered_council_ids, ?::varchar[])) > 0
+          and end_date between ? and ?
+        """,
+        [scope.council_ids, today, add_months(today, months)],
+    ).iloc[0]
+    return {"count_contracts": int(row["count_contracts"]), "value_gbp": float(row["value_gbp"])}
+
+
+def spend_by_council_month(scope: Scope) -> pd.DataFrame:
+    """Spend per council per month in the period (addressable only when the filter says so)."""
+    return _query(
+        """
+        select c.short_name as council, m.month, sum(m.spend_gbp) as spend_gbp
+        from mart_spend_by_council_month m
+        join dim_councils c using (council_id)
+        where m.council_id in (select unnest(?::varchar[]))
+          and m.month between ? and ?
+          and (m.is_addressable or not ?)
+        group by c.short_name, c.sort_order, m.month
+        order by m.month, c.sort_order
+        """,
+        [scope.council_ids, scope.filters.date_from, scope.filters.date_to, scope.filters.addressable_only],
+    )
+
+
+def social_value_target(financial_year_label: str) -> float:
+    return config.settings().social_value_target(financial_year_label)
+
+
+def period_fy(scope: Scope) -> str:
+    from starviz.scope import financial_year
+
+    return financial_year(scope.filters.date_to)
+
+
+__all__ = ["DatabaseUnavailable", "Scope", "fy_bounds"]
