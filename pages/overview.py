@@ -48,8 +48,7 @@ with row[3]:
     ui.metric("Contracts ending in 6 months", f"{expiring['count_contracts']:,}",
               help=f"Worth {charts.gbp(expiring['value_gbp'])}; counted from today, STAR contracts included.")
 
-st.plotly_chart(charts.spend_by_council_month(queries.spend_by_council_month(scope), queries.colours()),
-                width="stretch")
+ui.chart(charts.spend_by_council_month(queries.spend_by_council_month(scope), queries.colours()))
 
 st.subheader("Data as at")
 st.dataframe(queries.data_status(scope), hide_index=True,

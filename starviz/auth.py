@@ -116,7 +116,7 @@ class _Account(BaseModel):
             raise ValueError('an empty list gives no access; list council ids or write "all"')
         bad = [c for c in value if not re.fullmatch(_COUNCIL, c)]
         if bad:
-            raise ValueError(f"not council ids (lower case, like 'stockport'): {bad}")
+            raise ValueError(f"not council ids (lower-case words, as in data/councils/<id>.toml): {bad}")
         return value
 
     def user(self, username: str) -> User:

@@ -43,9 +43,9 @@ def gbp(value: float | None, pence: bool = False) -> str:
     if pence:
         return f"{sign}£{v:,.2f}"
     if v >= 1e9:
-        return f"{sign}£{v / 1e9:.1f}bn"
+        return f"{sign}£{v / 1e9:.1f}bn".replace(".0bn", "bn")
     if v >= 1e6:
-        return f"{sign}£{v / 1e6:.1f}m"
+        return f"{sign}£{v / 1e6:.1f}m".replace(".0m", "m")
     if v >= 1e4:
         return f"{sign}£{v / 1e3:.0f}k"
     return f"{sign}£{v:,.0f}"
@@ -79,7 +79,8 @@ def spend_by_council_month(df: pd.DataFrame, colours: dict[str, str], title: str
             customdata=[gbp(v) for v in part["spend_gbp"]],
             hovertemplate="%{x|%b %Y}<br>" + council + ": %{customdata}<extra></extra>",
         )
-    fig.update_layout(barmode="relative", title=title, xaxis_title=None, yaxis_title=None, bargap=0.15)
+    fig.update_layout(barmode="relative", title=title, xaxis_title=None, yaxis_title=None, bargap=0.15,
+                      showlegend=True)
     fig.update_xaxes(tickformat="%b %Y", dtick="M3")
     monthly = df.groupby("month")["spend_gbp"].sum() if len(df) else pd.Series(dtype=float)
     _gbp_axis(fig, monthly)

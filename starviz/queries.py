@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import streamlit as st
 
 from starviz import config
 from starviz.scope import Filters, User, add_months, fy_bounds
@@ -39,22 +39,35 @@ class DatabaseUnavailable(RuntimeError):
     """The database file is missing or cannot be opened."""
 
 
-@st.cache_resource(max_entries=2)
-def _open(path: str, _stamp: tuple[int, int]) -> duckdb.DuckDBPyConnection:
-    # Keyed on the file's identity: after a rebuild swaps the file in, the next query opens it.
-    return duckdb.connect(path, read_only=True)
+_lock = threading.Lock()
+_current: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
-    path = config.settings().db_path
+    """One read-only connection per process, reopened when a rebuild swaps a new file in.
+
+    DuckDB shares one instance per path inside a process, so the old connection must be closed
+    before the new file can be seen: a cache keyed on the file's identity would keep the old one.
+    """
+    path = str(config.settings().db_path)
     try:
         stat = os.stat(path)
     except FileNotFoundError as exc:
         raise DatabaseUnavailable(f"No database at {path}. An admin can build it from the raw extracts.") from exc
-    try:
-        return _open(str(path), (stat.st_ino, stat.st_mtime_ns))
-    except duckdb.Error as exc:
-        raise DatabaseUnavailable(f"The database {path} cannot be opened: {exc}") from exc
+    stamp = (stat.st_ino, stat.st_mtime_ns)
+    with _lock:
+        held = _current.get(path)
+        if held and held[0] == stamp:
+            return held[1]
+        if held:
+            held[1].close()
+        try:
+            con = duckdb.connect(path, read_only=True)
+        except duckdb.Error as exc:
+            _current.pop(path, None)
+            raise DatabaseUnavailable(f"The database {path} cannot be opened: {exc}") from exc
+        _current[path] = (stamp, con)
+        return con
 
 
 def _query(sql: str, params: list | None = None) -> pd.DataFrame:

@@ -75,6 +75,11 @@ def scope() -> queries.Scope:
     return queries.Scope(st.session_state[_STATE], user)
 
 
+def chart(fig) -> None:
+    """A Plotly chart on the STAR template (Streamlit's own theme would override its fonts)."""
+    st.plotly_chart(fig, theme=None, width="stretch", config={"displaylogo": False})
+
+
 def notices() -> None:
     for text in st.session_state.pop("starviz_notices", []):
         st.warning(text, icon="⚠️")
