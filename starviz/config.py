@@ -128,6 +128,7 @@ class Settings(_Strict):
     social_value_target_share: float = 0.20
     social_value_target_by_year: dict[str, float] = {}
     savings_kpi_code: str = "SAV01"
+    bench_ingest_sample: dict[str, str] = {}
     demo_scale_first_run: float = 0.25
 
     def social_value_target(self, financial_year: str) -> float:

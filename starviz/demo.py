@@ -45,162 +45,626 @@ Progress = Callable[[float, str], None]
 # relative number of suppliers, relative value per supplier, words for supplier names,
 # departments that buy it (weights) and the subjective expense type.
 _PROCLASS: tuple[tuple[str, tuple[str, ...], float, float, tuple[str, ...], dict[str, float], str], ...] = (
-    ("Building Materials", ("Timber & Sheet Materials", "Aggregates", "Plumbing Materials"), 2, 0.5,
-     ("Building Supplies", "Timber", "Builders Merchants"), {"Place": 0.5, "Housing": 0.5}, "Supplies & Services"),
-    ("Catering", ("Food", "Catering Equipment", "Catering Services"), 3, 0.7,
-     ("Catering", "Fine Foods", "Kitchen Services"), {"Education": 0.6, "Adult Social Care": 0.2,
-                                                    "Leisure & Culture": 0.2}, "Supplies & Services"),
-    ("Cemetery & Crematorium", ("Memorials", "Cremator Maintenance"), 0.5, 0.5,
-     ("Memorials", "Stonemasons"), {"Place": 1.0}, "Premises Related"),
-    ("Cleaning & Janitorial", ("Cleaning Services", "Cleaning Materials", "Washroom Services"), 3, 0.6,
-     ("Cleaning Services", "Hygiene", "Janitorial Supplies"), {"Corporate Services": 0.6, "Education": 0.4},
-     "Premises Related"),
-    ("Clothing", ("Uniforms", "Personal Protective Equipment"), 1, 0.4,
-     ("Workwear", "Uniforms", "Safety Wear"), {"Waste & Environment": 0.5, "Place": 0.5}, "Supplies & Services"),
-    ("Consultancy", ("Management Consultancy", "Technical Consultancy", "Property Consultancy"), 4, 0.8,
-     ("Consulting", "Associates", "Advisory"), {"Corporate Services": 0.4, "Place": 0.4, "Capital": 0.2},
-     "Supplies & Services"),
-    ("Domestic Goods", ("Household Appliances", "Kitchenware"), 1, 0.3,
-     ("Home Supplies", "Appliances"), {"Housing": 0.6, "Children's Services": 0.4}, "Supplies & Services"),
-    ("Education", ("School Improvement", "Training Services", "Examination Fees"), 5, 0.6,
-     ("Learning", "Education Services", "Tutoring"), {"Education": 0.85, "Children's Services": 0.15},
-     "Third Party Payments"),
-    ("Environmental Services", ("Waste Collection", "Recycling", "Pest Control"), 3, 1.6,
-     ("Environmental", "Waste Management", "Recycling"), {"Waste & Environment": 1.0}, "Third Party Payments"),
-    ("Facilities & Management Services", ("Security Services", "Lifts", "Building Maintenance"), 4, 1.0,
-     ("Facilities Management", "Property Services", "Security"), {"Corporate Services": 0.6, "Place": 0.4},
-     "Premises Related"),
-    ("Financial Services", ("Insurance", "Banking Services", "Audit Fees"), 1.5, 0.9,
-     ("Financial Services", "Accountants", "Insurance Brokers"), {"Finance": 1.0}, "Supplies & Services"),
-    ("Furniture & Soft Furnishings", ("Office Furniture", "School Furniture", "Soft Furnishings"), 1.5, 0.4,
-     ("Furniture", "Interiors", "Office Furniture"), {"Corporate Services": 0.5, "Education": 0.5},
-     "Supplies & Services"),
-    ("Health & Safety", ("Fire Safety", "Occupational Health"), 1.5, 0.5,
-     ("Safety Services", "Fire Protection", "First Aid"), {"Corporate Services": 1.0}, "Supplies & Services"),
-    ("Highways", ("Resurfacing", "Drainage", "Winter Maintenance"), 3, 1.6,
-     ("Highways", "Surfacing", "Civil Engineering"), {"Highways": 0.8, "Capital": 0.2}, "Capital Works"),
-    ("Horticultural", ("Grounds Maintenance", "Tree Surgery", "Plants & Seeds"), 2, 0.5,
-     ("Landscapes", "Tree Services", "Nurseries"), {"Place": 0.7, "Leisure & Culture": 0.3}, "Premises Related"),
-    ("Housing Management", ("Temporary Accommodation", "Adaptations", "Homelessness Support"), 3, 1.0,
-     ("Housing", "Homes", "Lettings"), {"Housing": 1.0}, "Third Party Payments"),
-    ("Human Resources", ("Agency Staff", "Recruitment Advertising", "Staff Training"), 4, 1.4,
-     ("Recruitment", "Staffing", "Personnel"), {"Adult Social Care": 0.3, "Children's Services": 0.3,
-                                                "Corporate Services": 0.4}, "Agency & Contracted Services"),
-    ("Information Communication Technology", ("Software", "Hardware", "Telecommunications"), 5, 1.1,
-     ("Technology", "IT Solutions", "Software", "Digital", "Networks"), {"ICT": 0.8, "Corporate Services": 0.2},
-     "Supplies & Services"),
-    ("Legal Services", ("External Legal Advice", "Counsel Fees"), 2, 0.6,
-     ("Solicitors", "Legal", "Chambers"), {"Legal & Democratic": 0.8, "Children's Services": 0.2},
-     "Supplies & Services"),
-    ("Leisure", ("Events", "Arts & Culture", "Leisure Management"), 2.5, 0.6,
-     ("Leisure", "Events", "Entertainment"), {"Leisure & Culture": 1.0}, "Supplies & Services"),
-    ("Mail Services", ("Postage", "Courier Services"), 1, 0.5,
-     ("Mailing", "Couriers"), {"Corporate Services": 1.0}, "Supplies & Services"),
-    ("Medical", ("Medical Equipment", "Pharmaceuticals", "Clinical Services"), 2, 0.8,
-     ("Healthcare", "Medical Supplies", "Pharmacy"), {"Public Health": 0.7, "Adult Social Care": 0.3},
-     "Third Party Payments"),
-    ("Social Community Care Supplies & Services", ("Residential Care", "Home Care", "Supported Living",
-                                                   "Care Equipment"), 16, 1.8,
-     ("Care", "Homecare", "Care Homes", "Supported Living", "Nursing Home"),
-     {"Adult Social Care": 0.65, "Children's Services": 0.3, "Public Health": 0.05}, "Third Party Payments"),
-    ("Sports & Playground", ("Playground Equipment", "Sports Equipment"), 1, 0.5,
-     ("Play Equipment", "Sports", "Playgrounds"), {"Leisure & Culture": 0.7, "Education": 0.3},
-     "Supplies & Services"),
-    ("Stationery", ("Office Stationery", "Printing", "Paper"), 2, 0.4,
-     ("Office Supplies", "Stationery", "Print"), {"Corporate Services": 0.6, "Education": 0.4},
-     "Supplies & Services"),
-    ("Street & Traffic Management", ("Traffic Management", "Street Lighting", "Signage"), 2, 1.0,
-     ("Traffic Management", "Signs", "Street Lighting"), {"Highways": 1.0}, "Premises Related"),
-    ("Transport", ("Home to School Transport", "Passenger Transport", "Taxi Services"), 4, 1.0,
-     ("Travel", "Coaches", "Taxis", "Minibus Hire"), {"Children's Services": 0.4, "Adult Social Care": 0.3,
-                                                      "Education": 0.3}, "Transport Related"),
-    ("Utilities", ("Electricity", "Gas", "Water"), 1.5, 1.6,
-     ("Energy", "Water Services", "Power"), {"Corporate Services": 0.5, "Place": 0.3, "Education": 0.2},
-     "Premises Related"),
-    ("Vehicle Management", ("Vehicle Hire", "Vehicle Repairs", "Fuel"), 2, 0.8,
-     ("Motors", "Vehicle Hire", "Fleet Services", "Garage"), {"Waste & Environment": 0.6, "Place": 0.4},
-     "Transport Related"),
-    ("Works - Construction, Repair & Maintenance", ("Building Construction", "Repair & Maintenance",
-                                                    "Electrical Works"), 10, 1.5,
-     ("Construction", "Builders", "Contractors", "Building Services", "Electrical", "Plumbing & Heating",
-      "Joinery", "Roofing"), {"Capital": 0.5, "Place": 0.3, "Housing": 0.2}, "Capital Works"),
+    (
+        "Building Materials",
+        ("Timber & Sheet Materials", "Aggregates", "Plumbing Materials"),
+        2,
+        0.5,
+        ("Building Supplies", "Timber", "Builders Merchants"),
+        {"Place": 0.5, "Housing": 0.5},
+        "Supplies & Services",
+    ),
+    (
+        "Catering",
+        ("Food", "Catering Equipment", "Catering Services"),
+        3,
+        0.7,
+        ("Catering", "Fine Foods", "Kitchen Services"),
+        {"Education": 0.6, "Adult Social Care": 0.2, "Leisure & Culture": 0.2},
+        "Supplies & Services",
+    ),
+    (
+        "Cemetery & Crematorium",
+        ("Memorials", "Cremator Maintenance"),
+        0.5,
+        0.5,
+        ("Memorials", "Stonemasons"),
+        {"Place": 1.0},
+        "Premises Related",
+    ),
+    (
+        "Cleaning & Janitorial",
+        ("Cleaning Services", "Cleaning Materials", "Washroom Services"),
+        3,
+        0.6,
+        ("Cleaning Services", "Hygiene", "Janitorial Supplies"),
+        {"Corporate Services": 0.6, "Education": 0.4},
+        "Premises Related",
+    ),
+    (
+        "Clothing",
+        ("Uniforms", "Personal Protective Equipment"),
+        1,
+        0.4,
+        ("Workwear", "Uniforms", "Safety Wear"),
+        {"Waste & Environment": 0.5, "Place": 0.5},
+        "Supplies & Services",
+    ),
+    (
+        "Consultancy",
+        ("Management Consultancy", "Technical Consultancy", "Property Consultancy"),
+        4,
+        0.8,
+        ("Consulting", "Associates", "Advisory"),
+        {"Corporate Services": 0.4, "Place": 0.4, "Capital": 0.2},
+        "Supplies & Services",
+    ),
+    (
+        "Domestic Goods",
+        ("Household Appliances", "Kitchenware"),
+        1,
+        0.3,
+        ("Home Supplies", "Appliances"),
+        {"Housing": 0.6, "Children's Services": 0.4},
+        "Supplies & Services",
+    ),
+    (
+        "Education",
+        ("School Improvement", "Training Services", "Examination Fees"),
+        5,
+        0.6,
+        ("Learning", "Education Services", "Tutoring"),
+        {"Education": 0.85, "Children's Services": 0.15},
+        "Third Party Payments",
+    ),
+    (
+        "Environmental Services",
+        ("Waste Collection", "Recycling", "Pest Control"),
+        3,
+        1.6,
+        ("Environmental", "Waste Management", "Recycling"),
+        {"Waste & Environment": 1.0},
+        "Third Party Payments",
+    ),
+    (
+        "Facilities & Management Services",
+        ("Security Services", "Lifts", "Building Maintenance"),
+        4,
+        1.0,
+        ("Facilities Management", "Property Services", "Security"),
+        {"Corporate Services": 0.6, "Place": 0.4},
+        "Premises Related",
+    ),
+    (
+        "Financial Services",
+        ("Insurance", "Banking Services", "Audit Fees"),
+        1.5,
+        0.9,
+        ("Financial Services", "Accountants", "Insurance Brokers"),
+        {"Finance": 1.0},
+        "Supplies & Services",
+    ),
+    (
+        "Furniture & Soft Furnishings",
+        ("Office Furniture", "School Furniture", "Soft Furnishings"),
+        1.5,
+        0.4,
+        ("Furniture", "Interiors", "Office Furniture"),
+        {"Corporate Services": 0.5, "Education": 0.5},
+        "Supplies & Services",
+    ),
+    (
+        "Health & Safety",
+        ("Fire Safety", "Occupational Health"),
+        1.5,
+        0.5,
+        ("Safety Services", "Fire Protection", "First Aid"),
+        {"Corporate Services": 1.0},
+        "Supplies & Services",
+    ),
+    (
+        "Highways",
+        ("Resurfacing", "Drainage", "Winter Maintenance"),
+        3,
+        1.6,
+        ("Highways", "Surfacing", "Civil Engineering"),
+        {"Highways": 0.8, "Capital": 0.2},
+        "Capital Works",
+    ),
+    (
+        "Horticultural",
+        ("Grounds Maintenance", "Tree Surgery", "Plants & Seeds"),
+        2,
+        0.5,
+        ("Landscapes", "Tree Services", "Nurseries"),
+        {"Place": 0.7, "Leisure & Culture": 0.3},
+        "Premises Related",
+    ),
+    (
+        "Housing Management",
+        ("Temporary Accommodation", "Adaptations", "Homelessness Support"),
+        3,
+        1.0,
+        ("Housing", "Homes", "Lettings"),
+        {"Housing": 1.0},
+        "Third Party Payments",
+    ),
+    (
+        "Human Resources",
+        ("Agency Staff", "Recruitment Advertising", "Staff Training"),
+        4,
+        1.4,
+        ("Recruitment", "Staffing", "Personnel"),
+        {"Adult Social Care": 0.3, "Children's Services": 0.3, "Corporate Services": 0.4},
+        "Agency & Contracted Services",
+    ),
+    (
+        "Information Communication Technology",
+        ("Software", "Hardware", "Telecommunications"),
+        5,
+        1.1,
+        ("Technology", "IT Solutions", "Software", "Digital", "Networks"),
+        {"ICT": 0.8, "Corporate Services": 0.2},
+        "Supplies & Services",
+    ),
+    (
+        "Legal Services",
+        ("External Legal Advice", "Counsel Fees"),
+        2,
+        0.6,
+        ("Solicitors", "Legal", "Chambers"),
+        {"Legal & Democratic": 0.8, "Children's Services": 0.2},
+        "Supplies & Services",
+    ),
+    (
+        "Leisure",
+        ("Events", "Arts & Culture", "Leisure Management"),
+        2.5,
+        0.6,
+        ("Leisure", "Events", "Entertainment"),
+        {"Leisure & Culture": 1.0},
+        "Supplies & Services",
+    ),
+    (
+        "Mail Services",
+        ("Postage", "Courier Services"),
+        1,
+        0.5,
+        ("Mailing", "Couriers"),
+        {"Corporate Services": 1.0},
+        "Supplies & Services",
+    ),
+    (
+        "Medical",
+        ("Medical Equipment", "Pharmaceuticals", "Clinical Services"),
+        2,
+        0.8,
+        ("Healthcare", "Medical Supplies", "Pharmacy"),
+        {"Public Health": 0.7, "Adult Social Care": 0.3},
+        "Third Party Payments",
+    ),
+    (
+        "Social Community Care Supplies & Services",
+        ("Residential Care", "Home Care", "Supported Living", "Care Equipment"),
+        16,
+        1.8,
+        ("Care", "Homecare", "Care Homes", "Supported Living", "Nursing Home"),
+        {"Adult Social Care": 0.65, "Children's Services": 0.3, "Public Health": 0.05},
+        "Third Party Payments",
+    ),
+    (
+        "Sports & Playground",
+        ("Playground Equipment", "Sports Equipment"),
+        1,
+        0.5,
+        ("Play Equipment", "Sports", "Playgrounds"),
+        {"Leisure & Culture": 0.7, "Education": 0.3},
+        "Supplies & Services",
+    ),
+    (
+        "Stationery",
+        ("Office Stationery", "Printing", "Paper"),
+        2,
+        0.4,
+        ("Office Supplies", "Stationery", "Print"),
+        {"Corporate Services": 0.6, "Education": 0.4},
+        "Supplies & Services",
+    ),
+    (
+        "Street & Traffic Management",
+        ("Traffic Management", "Street Lighting", "Signage"),
+        2,
+        1.0,
+        ("Traffic Management", "Signs", "Street Lighting"),
+        {"Highways": 1.0},
+        "Premises Related",
+    ),
+    (
+        "Transport",
+        ("Home to School Transport", "Passenger Transport", "Taxi Services"),
+        4,
+        1.0,
+        ("Travel", "Coaches", "Taxis", "Minibus Hire"),
+        {"Children's Services": 0.4, "Adult Social Care": 0.3, "Education": 0.3},
+        "Transport Related",
+    ),
+    (
+        "Utilities",
+        ("Electricity", "Gas", "Water"),
+        1.5,
+        1.6,
+        ("Energy", "Water Services", "Power"),
+        {"Corporate Services": 0.5, "Place": 0.3, "Education": 0.2},
+        "Premises Related",
+    ),
+    (
+        "Vehicle Management",
+        ("Vehicle Hire", "Vehicle Repairs", "Fuel"),
+        2,
+        0.8,
+        ("Motors", "Vehicle Hire", "Fleet Services", "Garage"),
+        {"Waste & Environment": 0.6, "Place": 0.4},
+        "Transport Related",
+    ),
+    (
+        "Works - Construction, Repair & Maintenance",
+        ("Building Construction", "Repair & Maintenance", "Electrical Works"),
+        10,
+        1.5,
+        (
+            "Construction",
+            "Builders",
+            "Contractors",
+            "Building Services",
+            "Electrical",
+            "Plumbing & Heating",
+            "Joinery",
+            "Roofing",
+        ),
+        {"Capital": 0.5, "Place": 0.3, "Housing": 0.2},
+        "Capital Works",
+    ),
 )
 _H_CARE = next(i for i, h in enumerate(_PROCLASS) if h[0].startswith("Social Community Care"))
 _H_EDUCATION = next(i for i, h in enumerate(_PROCLASS) if h[0] == "Education")
 _H_ICT = next(i for i, h in enumerate(_PROCLASS) if h[0].startswith("Information"))
 
-_DEPARTMENTS = ("Adult Social Care", "Children's Services", "Education", "Place", "Highways",
-                "Waste & Environment", "Housing", "Corporate Services", "Finance", "ICT", "Public Health",
-                "Legal & Democratic", "Leisure & Culture", "Capital")
-_PURPOSE_SUFFIXES = ("", "", " - monthly invoice", " - call-off order", " - additional works",
-                     " - quarterly charge", " - annual subscription", " - stage payment")
-_REDACTED_PURPOSES = ("Direct payment", "Care package", "Foster care allowance", "Personal budget",
-                      "Special guardianship allowance", "Respite care")
+_DEPARTMENTS = (
+    "Adult Social Care",
+    "Children's Services",
+    "Education",
+    "Place",
+    "Highways",
+    "Waste & Environment",
+    "Housing",
+    "Corporate Services",
+    "Finance",
+    "ICT",
+    "Public Health",
+    "Legal & Democratic",
+    "Leisure & Culture",
+    "Capital",
+)
+_PURPOSE_SUFFIXES = (
+    "",
+    "",
+    " - monthly invoice",
+    " - call-off order",
+    " - additional works",
+    " - quarterly charge",
+    " - annual subscription",
+    " - stage payment",
+)
+_REDACTED_PURPOSES = (
+    "Direct payment",
+    "Care package",
+    "Foster care allowance",
+    "Personal budget",
+    "Special guardianship allowance",
+    "Respite care",
+)
 
 _SURNAMES = (
-    "Buckley", "Hargreaves", "Ashworth", "Whittaker", "Kershaw", "Holden", "Schofield", "Butterworth",
-    "Clegg", "Crossley", "Entwistle", "Fletcher", "Greenhalgh", "Hadfield", "Hamer", "Howarth", "Jackson",
-    "Kenyon", "Lees", "Mellor", "Nuttall", "Ogden", "Pickup", "Ramsbottom", "Sutcliffe", "Taylor", "Walsh",
-    "Wood", "Yates", "Barlow", "Bradshaw", "Brierley", "Cheetham", "Dawson", "Earnshaw", "Fielding",
-    "Gaskell", "Haworth", "Isherwood", "Kay", "Lomax", "Marsden", "Partington", "Rigby", "Shaw",
-    "Tattersall", "Unsworth", "Whitehead", "Ainsworth", "Bentley", "Chadwick", "Duckworth", "Platt",
-    "Royle", "Stott", "Travis", "Wolstenholme", "Patel", "Khan", "Hussain", "Ahmed", "Murphy", "Kelly",
-    "Singh", "Kowalski", "Nowak", "Evans", "Hughes", "Roberts", "Lewis", "Morgan", "Price", "Powell",
-    "Bennett", "Cooper", "Harrison", "Hall", "Turner", "Ward", "Wright", "Green", "Hill", "Baker",
-    "Clarke", "Mason", "Walker", "Robinson", "Thompson", "Scott", "Young", "Allen", "Mitchell", "Carter",
-    "Phillips", "Heald", "Grundy", "Openshaw", "Thornley", "Wolfenden", "Booth", "Hulme", "Mather",
-    "Pilling", "Riley", "Standring", "Ashcroft", "Bamford", "Cryer", "Dearden", "Eccles", "Fitton",
+    "Buckley",
+    "Hargreaves",
+    "Ashworth",
+    "Whittaker",
+    "Kershaw",
+    "Holden",
+    "Schofield",
+    "Butterworth",
+    "Clegg",
+    "Crossley",
+    "Entwistle",
+    "Fletcher",
+    "Greenhalgh",
+    "Hadfield",
+    "Hamer",
+    "Howarth",
+    "Jackson",
+    "Kenyon",
+    "Lees",
+    "Mellor",
+    "Nuttall",
+    "Ogden",
+    "Pickup",
+    "Ramsbottom",
+    "Sutcliffe",
+    "Taylor",
+    "Walsh",
+    "Wood",
+    "Yates",
+    "Barlow",
+    "Bradshaw",
+    "Brierley",
+    "Cheetham",
+    "Dawson",
+    "Earnshaw",
+    "Fielding",
+    "Gaskell",
+    "Haworth",
+    "Isherwood",
+    "Kay",
+    "Lomax",
+    "Marsden",
+    "Partington",
+    "Rigby",
+    "Shaw",
+    "Tattersall",
+    "Unsworth",
+    "Whitehead",
+    "Ainsworth",
+    "Bentley",
+    "Chadwick",
+    "Duckworth",
+    "Platt",
+    "Royle",
+    "Stott",
+    "Travis",
+    "Wolstenholme",
+    "Patel",
+    "Khan",
+    "Hussain",
+    "Ahmed",
+    "Murphy",
+    "Kelly",
+    "Singh",
+    "Kowalski",
+    "Nowak",
+    "Evans",
+    "Hughes",
+    "Roberts",
+    "Lewis",
+    "Morgan",
+    "Price",
+    "Powell",
+    "Bennett",
+    "Cooper",
+    "Harrison",
+    "Hall",
+    "Turner",
+    "Ward",
+    "Wright",
+    "Green",
+    "Hill",
+    "Baker",
+    "Clarke",
+    "Mason",
+    "Walker",
+    "Robinson",
+    "Thompson",
+    "Scott",
+    "Young",
+    "Allen",
+    "Mitchell",
+    "Carter",
+    "Phillips",
+    "Heald",
+    "Grundy",
+    "Openshaw",
+    "Thornley",
+    "Wolfenden",
+    "Booth",
+    "Hulme",
+    "Mather",
+    "Pilling",
+    "Riley",
+    "Standring",
+    "Ashcroft",
+    "Bamford",
+    "Cryer",
+    "Dearden",
+    "Eccles",
+    "Fitton",
 )
 _PLACES = (
-    "Pennine", "Mersey", "Irwell", "Tame", "Goyt", "Etherow", "Medlock", "Roch", "Bollin", "Irk", "Beal",
-    "Spodden", "Northern", "Northwest", "Peak", "Moorland", "Millstone", "Cotton Mill", "Canal Side",
-    "Viaduct", "Red Rose", "Albion", "Victoria", "Pioneer", "Summit", "Horizon", "Beacon", "Keystone",
-    "Lighthouse", "Bridgewater", "Castlefield", "Ancoats", "Hollins", "Bramhall", "Hazel Grove", "Marple",
-    "Denton", "Hyde", "Stalybridge", "Heaton", "Cheadle", "Sale", "Altrincham", "Urmston", "Stretford",
-    "Middleton", "Littleborough", "Milnrow", "Wardle", "Whitworth", "Dukinfield", "Mossley", "Droylsden",
-    "Audenshaw", "Romiley", "Reddish", "Timperley", "Davyhulme", "Flixton", "Norden", "Bamford Vale",
-    "Healey", "Castleton", "Offerton", "Woodley", "Bredbury", "Gatley", "Hale", "Bowdon", "Partington",
-    "Carrington", "Broadheath", "Greenfield", "Uppermill", "Diggle", "Saddleworth", "Longdendale",
-    "Hattersley", "Mottram", "Broadbottom", "Glossop Road", "Kingsway", "Oxford Road", "Deansgate",
-    "Piccadilly", "Trinity", "Crescent", "Meadow", "Oakwood", "Ashgrove", "Elmfield", "Birchfield",
-    "Riverside", "Parkside", "Hillside", "Brookside", "Fairfield", "Greenacres", "Springfield",
+    "Pennine",
+    "Mersey",
+    "Irwell",
+    "Tame",
+    "Goyt",
+    "Etherow",
+    "Medlock",
+    "Roch",
+    "Bollin",
+    "Irk",
+    "Beal",
+    "Spodden",
+    "Northern",
+    "Northwest",
+    "Peak",
+    "Moorland",
+    "Millstone",
+    "Cotton Mill",
+    "Canal Side",
+    "Viaduct",
+    "Red Rose",
+    "Albion",
+    "Victoria",
+    "Pioneer",
+    "Summit",
+    "Horizon",
+    "Beacon",
+    "Keystone",
+    "Lighthouse",
+    "Bridgewater",
+    "Castlefield",
+    "Ancoats",
+    "Hollins",
+    "Bramhall",
+    "Hazel Grove",
+    "Marple",
+    "Denton",
+    "Hyde",
+    "Stalybridge",
+    "Heaton",
+    "Cheadle",
+    "Sale",
+    "Altrincham",
+    "Urmston",
+    "Stretford",
+    "Middleton",
+    "Littleborough",
+    "Milnrow",
+    "Wardle",
+    "Whitworth",
+    "Dukinfield",
+    "Mossley",
+    "Droylsden",
+    "Audenshaw",
+    "Romiley",
+    "Reddish",
+    "Timperley",
+    "Davyhulme",
+    "Flixton",
+    "Norden",
+    "Bamford Vale",
+    "Healey",
+    "Castleton",
+    "Offerton",
+    "Woodley",
+    "Bredbury",
+    "Gatley",
+    "Hale",
+    "Bowdon",
+    "Partington",
+    "Carrington",
+    "Broadheath",
+    "Greenfield",
+    "Uppermill",
+    "Diggle",
+    "Saddleworth",
+    "Longdendale",
+    "Hattersley",
+    "Mottram",
+    "Broadbottom",
+    "Glossop Road",
+    "Kingsway",
+    "Oxford Road",
+    "Deansgate",
+    "Piccadilly",
+    "Trinity",
+    "Crescent",
+    "Meadow",
+    "Oakwood",
+    "Ashgrove",
+    "Elmfield",
+    "Birchfield",
+    "Riverside",
+    "Parkside",
+    "Hillside",
+    "Brookside",
+    "Fairfield",
+    "Greenacres",
+    "Springfield",
 )
-_SCHOOL_KINDS = ("Primary School", "CE Primary School", "RC Primary School", "High School", "Infant School",
-                 "Junior School", "Community Primary School")
-_MANAGERS = ("Amelia Hartley", "Daniel Okafor", "Priya Chauhan", "Tom Whitworth", "Sophie Kendal",
-             "Marcus Bell", "Hannah Ashby", "Imran Qureshi")
+_SCHOOL_KINDS = (
+    "Primary School",
+    "CE Primary School",
+    "RC Primary School",
+    "High School",
+    "Infant School",
+    "Junior School",
+    "Community Primary School",
+)
+_MANAGERS = (
+    "Amelia Hartley",
+    "Daniel Okafor",
+    "Priya Chauhan",
+    "Tom Whitworth",
+    "Sophie Kendal",
+    "Marcus Bell",
+    "Hannah Ashby",
+    "Imran Qureshi",
+)
 _ROUTES_LOW = ("Invitation to quote", "Invitation to quote", "Direct award", "Framework call-off")
 _ROUTES_MID = ("Invitation to quote", "Open tender", "Framework call-off", "Dynamic purchasing system")
-_ROUTES_HIGH = ("Open tender", "Open tender", "Restricted tender", "Framework call-off",
-                "Dynamic purchasing system")
+_ROUTES_HIGH = ("Open tender", "Open tender", "Restricted tender", "Framework call-off", "Dynamic purchasing system")
 _TITLES = ("Provision of {}", "Supply of {}", "{} Framework", "{} Services", "{} Contract")
 _LEGAL = ("LTD", "LIMITED", "PLC", "LLP", "CIC")
 _LTD = ("Ltd", "Limited", "LTD", "LIMITED")
-_ABBREVIATIONS = {"Services": "Svcs", "Brothers": "Bros", "Company": "Co", "Management": "Mgmt",
-                  "Associates": "Assocs", "Construction": "Constr", "Engineering": "Eng",
-                  "Maintenance": "Maint", "Solutions": "Solns", "Supplies": "Supp", "Technology": "Tech",
-                  "Foundation": "Fdn", "Consulting": "Consult", "Healthcare": "Health Care"}
+_ABBREVIATIONS = {
+    "Services": "Svcs",
+    "Brothers": "Bros",
+    "Company": "Co",
+    "Management": "Mgmt",
+    "Associates": "Assocs",
+    "Construction": "Constr",
+    "Engineering": "Eng",
+    "Maintenance": "Maint",
+    "Solutions": "Solns",
+    "Supplies": "Supp",
+    "Technology": "Tech",
+    "Foundation": "Fdn",
+    "Consulting": "Consult",
+    "Healthcare": "Health Care",
+}
 # Greater Manchester outward codes (DATA-SOURCES section 5) and a spread of others.
-_GM_OUTWARD = tuple([f"M{i}" for i in (*range(1, 10), *range(11, 36), 38, *range(40, 47), 50)]
-                    + [f"SK{i}" for i in range(1, 9)] + [f"OL{i}" for i in range(1, 12)]
-                    + [f"BL{i}" for i in range(1, 6)] + [f"WN{i}" for i in range(1, 4)])
-_UK_OUTWARD = tuple([f"LS{i}" for i in range(1, 20)] + [f"B{i}" for i in range(1, 40)]
-                    + [f"L{i}" for i in range(1, 30)] + [f"S{i}" for i in range(1, 30)]
-                    + [f"NE{i}" for i in range(1, 20)] + [f"CF{i}" for i in range(10, 25)]
-                    + [f"EC{i}A" for i in range(1, 5)] + [f"SE{i}" for i in range(1, 20)]
-                    + [f"BS{i}" for i in range(1, 16)] + [f"NG{i}" for i in range(1, 20)]
-                    + [f"LE{i}" for i in range(1, 19)] + [f"PR{i}" for i in range(1, 9)]
-                    + [f"CH{i}" for i in range(1, 8)] + [f"ST{i}" for i in range(1, 21)]
-                    + [f"CV{i}" for i in range(1, 8)] + [f"G{i}" for i in range(1, 50)]
-                    + [f"HD{i}" for i in range(1, 9)] + [f"WF{i}" for i in range(1, 17)])
+_GM_OUTWARD = tuple(
+    [f"M{i}" for i in (*range(1, 10), *range(11, 36), 38, *range(40, 47), 50)]
+    + [f"SK{i}" for i in range(1, 9)]
+    + [f"OL{i}" for i in range(1, 12)]
+    + [f"BL{i}" for i in range(1, 6)]
+    + [f"WN{i}" for i in range(1, 4)]
+)
+_UK_OUTWARD = tuple(
+    [f"LS{i}" for i in range(1, 20)]
+    + [f"B{i}" for i in range(1, 40)]
+    + [f"L{i}" for i in range(1, 30)]
+    + [f"S{i}" for i in range(1, 30)]
+    + [f"NE{i}" for i in range(1, 20)]
+    + [f"CF{i}" for i in range(10, 25)]
+    + [f"EC{i}A" for i in range(1, 5)]
+    + [f"SE{i}" for i in range(1, 20)]
+    + [f"BS{i}" for i in range(1, 16)]
+    + [f"NG{i}" for i in range(1, 20)]
+    + [f"LE{i}" for i in range(1, 19)]
+    + [f"PR{i}" for i in range(1, 9)]
+    + [f"CH{i}" for i in range(1, 8)]
+    + [f"ST{i}" for i in range(1, 21)]
+    + [f"CV{i}" for i in range(1, 8)]
+    + [f"G{i}" for i in range(1, 50)]
+    + [f"HD{i}" for i in range(1, 9)]
+    + [f"WF{i}" for i in range(1, 17)]
+)
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
-_OTHER_AUTHORITIES = ("Manchester City Council", "Salford City Council", "Oldham Council", "Bolton Council",
-                      "Bury Council", "Wigan Council")
+_OTHER_AUTHORITIES = (
+    "Manchester City Council",
+    "Salford City Council",
+    "Oldham Council",
+    "Bolton Council",
+    "Bury Council",
+    "Wigan Council",
+)
 
 # Invented TOMs-style measures: (code, theme, measure, unit, proxy £ per unit). Not the official table.
-_THEMES = ("Promote Local Skills and Employment", "Supporting Growth of Responsible Regional Business",
-           "Healthier, Safer and more Resilient Communities", "Protecting and Improving Our Environment",
-           "Promoting Social Innovation")
+_THEMES = (
+    "Promote Local Skills and Employment",
+    "Supporting Growth of Responsible Regional Business",
+    "Healthier, Safer and more Resilient Communities",
+    "Protecting and Improving Our Environment",
+    "Promoting Social Innovation",
+)
 _MEASURES: tuple[tuple[str, str, str, str, float], ...] = (
     ("NT1", _THEMES[0], "Local people employed on the contract", "FTE", 26850.0),
     ("NT2", _THEMES[0], "Long-term unemployed people recruited", "FTE", 19240.0),
@@ -237,16 +701,27 @@ _SHARE_HMRC = 0.08
 _SHARE_GMPF = 0.045
 _SHARE_TEACHERS = 0.04
 _SHARE_INTER = 0.02
-_SHARE_ADDRESSABLE = 1.0 - (_SHARE_REDACTED + _SHARE_LEVY + _SHARE_HMRC + _SHARE_GMPF + _SHARE_TEACHERS
-                            + _SHARE_INTER)
+_SHARE_ADDRESSABLE = 1.0 - (_SHARE_REDACTED + _SHARE_LEVY + _SHARE_HMRC + _SHARE_GMPF + _SHARE_TEACHERS + _SHARE_INTER)
 _LINES_PER_YEAR = 150_000  # per council of 250k people, at scale 1
 _GBP_PER_HEAD = 2_500  # payments per resident per year
 _REFERENCE_POPULATION = 250_000
 
 _NA = np.iinfo(np.int64).min  # missing money (pence)
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_NAME = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December")
+_MONTH_NAME = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAY_NAME = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -373,18 +848,34 @@ class _Name:
 # kinds of organisation only found in some categories
 _KIND_HEADINGS = {
     "llp": ("Consultancy", "Financial Services", "Legal Services"),
-    "charity": ("Social Community Care Supplies & Services", "Education", "Housing Management", "Leisure",
-                "Medical", "Environmental Services", "Horticultural"),
-    "cic": ("Social Community Care Supplies & Services", "Education", "Housing Management", "Leisure",
-            "Catering", "Environmental Services", "Horticultural", "Transport"),
+    "charity": (
+        "Social Community Care Supplies & Services",
+        "Education",
+        "Housing Management",
+        "Leisure",
+        "Medical",
+        "Environmental Services",
+        "Horticultural",
+    ),
+    "cic": (
+        "Social Community Care Supplies & Services",
+        "Education",
+        "Housing Management",
+        "Leisure",
+        "Catering",
+        "Environmental Services",
+        "Horticultural",
+        "Transport",
+    ),
 }
 
 
 def _draw_headings(r: random.Random, kinds: Sequence[str]) -> list[int]:
     """A ProClass heading for each new supplier, by heading weight, among those its kind fits."""
     weights = [h[2] for h in _PROCLASS]
-    allowed = {k: [w if h[0] in names else 0.0 for h, w in zip(_PROCLASS, weights, strict=True)]
-               for k, names in _KIND_HEADINGS.items()}
+    allowed = {
+        k: [w if h[0] in names else 0.0 for h, w in zip(_PROCLASS, weights, strict=True)] for k, names in _KIND_HEADINGS.items()
+    }
     return [r.choices(range(len(_PROCLASS)), weights=allowed.get(k, weights))[0] for k in kinds]
 
 
@@ -399,25 +890,42 @@ def _draw_name(r: random.Random, heading: int, kind: str) -> _Name:
         base = r.choice((f"{place} Group", f"{sur} {sector} Group", f"{place} {sector}"))
         return _Name(base, r.choice(("PLC", "plc", "Plc")), kind, heading)
     if kind == "llp":
-        return _Name(r.choice((f"{sur} {_pick(r, _SURNAMES)}", f"{sur} & {_pick(r, _SURNAMES)}",
-                               f"{sur} {sector}")), "LLP", kind, heading)
+        return _Name(
+            r.choice((f"{sur} {_pick(r, _SURNAMES)}", f"{sur} & {_pick(r, _SURNAMES)}", f"{sur} {sector}")), "LLP", kind, heading
+        )
     if kind == "cic":
         return _Name(f"{place} Community {sector}", "CIC", kind, heading)
     if kind == "charity":
-        base = r.choice((f"{place} {sector} Trust", f"{place} Community Trust", f"{sur} House Trust",
-                         f"{place} Carers Centre", f"{place} {sector} Foundation"))
+        base = r.choice(
+            (
+                f"{place} {sector} Trust",
+                f"{place} Community Trust",
+                f"{sur} House Trust",
+                f"{place} Carers Centre",
+                f"{place} {sector} Foundation",
+            )
+        )
         return _Name(base, "", kind, heading)
     if kind == "sole":
         return _Name(f"{r.choice('ABCDGJKLMPRST')} {sur} {sector}", "", kind, heading)
     acronym = "".join(r.choice("ABCDEFGHJKLMNPRSTW") for _ in range(r.choice((2, 3, 3, 4))))
-    base = r.choice((f"{sur} {sector}", f"{place} {sector}", f"{sur} & Sons", f"{acronym} {sector}",
-                     f"{sur} & {_pick(r, _SURNAMES)} {sector}", f"{place} {sector} Services",
-                     f"{sur} Brothers {sector}"))
+    base = r.choice(
+        (
+            f"{sur} {sector}",
+            f"{place} {sector}",
+            f"{sur} & Sons",
+            f"{acronym} {sector}",
+            f"{sur} & {_pick(r, _SURNAMES)} {sector}",
+            f"{place} {sector} Services",
+            f"{sur} Brothers {sector}",
+        )
+    )
     return _Name(base, r.choice(("Ltd", "Ltd", "Limited")), kind, heading)
 
 
-def _unique_names(r: random.Random, kinds: Sequence[str], headings: Sequence[int], taken: set[str],
-                  prefixes: set[str]) -> list[_Name]:
+def _unique_names(
+    r: random.Random, kinds: Sequence[str], headings: Sequence[int], taken: set[str], prefixes: set[str]
+) -> list[_Name]:
     """One new name per (kind, heading), distinct from every other under exact and prefix matching."""
     out = []
     for kind, heading in zip(kinds, headings, strict=True):
@@ -461,7 +969,7 @@ def _easy_variant(r: random.Random, name: _Name) -> str:
             base = base.upper() if r.random() < 0.5 else base.title()
         elif op == "spaces" and " " in base:
             i = base.index(" ")
-            base = base[:i] + "  " + base[i + 1:]
+            base = base[:i] + "  " + base[i + 1 :]
     return f"{base} {suffix}" if suffix else base
 
 
@@ -483,7 +991,7 @@ def _hard_variant(r: random.Random, name: _Name) -> str:
                 continue
             w = r.choice(long_words)
             i = r.randrange(1, len(w) - 2)
-            typo = w[:i] + w[i + 1] + w[i] + w[i + 2:] if r.random() < 0.6 else w[:i] + w[i + 1:]
+            typo = w[:i] + w[i + 1] + w[i] + w[i + 2 :] if r.random() < 0.6 else w[:i] + w[i + 1 :]
             base = base.replace(w, typo, 1)
         variant = f"{base} {name.suffix}" if name.suffix else base
         key = _norm_key(variant)
@@ -499,8 +1007,10 @@ def _postcodes(rng: np.random.Generator, n: int, gm_share: float) -> list[str]:
     digit = rng.integers(1, 10, n)
     l1 = rng.integers(0, len(_INWARD_LETTERS), n)
     l2 = rng.integers(0, len(_INWARD_LETTERS), n)
-    return [f"{_GM_OUTWARD[a[i]] if gm[i] else _UK_OUTWARD[b[i]]} {digit[i]}{_INWARD_LETTERS[l1[i]]}"
-            f"{_INWARD_LETTERS[l2[i]]}" for i in range(n)]
+    return [
+        f"{_GM_OUTWARD[a[i]] if gm[i] else _UK_OUTWARD[b[i]]} {digit[i]}{_INWARD_LETTERS[l1[i]]}{_INWARD_LETTERS[l2[i]]}"
+        for i in range(n)
+    ]
 
 
 def _company_numbers(rng: np.random.Generator, kinds: Sequence[str]) -> list[str]:
@@ -579,8 +1089,9 @@ class _Collab:
 
 
 class _World:
-    def __init__(self, councils: dict[str, CouncilConfig], seed: int, scale: float, first: np.datetime64,
-                 last: np.datetime64) -> None:
+    def __init__(
+        self, councils: dict[str, CouncilConfig], seed: int, scale: float, first: np.datetime64, last: np.datetime64
+    ) -> None:
         self.councils, self.seed, self.scale = councils, seed, scale
         self.first, self.last = first, last
         self.months = _months(first, last)
@@ -599,8 +1110,10 @@ class _World:
         taken: set[str] = set()
         prefixes: set[str] = set()
         # two distinct suppliers that share one VAT number (as BT and EE do)
-        pair = [_Name("Brightline Telecommunications", "PLC", "plc", _H_ICT),
-                _Name("Brightline Mobile", "Limited", "company", _H_ICT)]
+        pair = [
+            _Name("Brightline Telecommunications", "PLC", "plc", _H_ICT),
+            _Name("Brightline Mobile", "Limited", "company", _H_ICT),
+        ]
         for p in pair:
             taken.add(_norm_key(p.full))
             prefixes.add(_norm_key(p.full)[:30])
@@ -609,8 +1122,7 @@ class _World:
         self.shared_names = pair + _unique_names(r, kinds, headings, taken, prefixes)
         ns = len(self.shared_names)
         shared_kinds = [n.kind for n in self.shared_names]
-        self.shared_weight = rng.lognormal(1.0, 1.5, ns) * self.value_factor[[n.heading for n in
-                                                                               self.shared_names]]
+        self.shared_weight = rng.lognormal(1.0, 1.5, ns) * self.value_factor[[n.heading for n in self.shared_names]]
         self.shared_weight[:2] = np.sort(self.shared_weight)[-ns // 10]
         pct = np.argsort(np.argsort(self.shared_weight)) / max(ns - 1, 1)
         self.shared_use = np.clip(0.3 + 0.65 * pct, 0, 1)
@@ -622,30 +1134,28 @@ class _World:
         vat_mask = rng.random(ns) < np.where(np.array(shared_kinds) == "charity", 0.4, 0.92)
         self.shared_vat = [v if m else "" for v, m in zip(vats, vat_mask, strict=True)]
         self.shared_vat[1] = self.shared_vat[0] = vats[0]
-        self.shared_charity = [f"{c}" if k == "charity" else "" for c, k in
-                               zip(rng.integers(500_000, 1_200_000, ns), shared_kinds, strict=True)]
+        self.shared_charity = [
+            f"{c}" if k == "charity" else "" for c, k in zip(rng.integers(500_000, 1_200_000, ns), shared_kinds, strict=True)
+        ]
         self.shared_postcode = _postcodes(rng, ns, 0.2)
         self.shared_size = rng.choice(4, ns, p=[0.05, 0.15, 0.3, 0.5])
 
-        # every entity's local suppliers and schools come from one pool, so no two collide
-        order = sorted(councils)
-        local_kinds = r.choices(("company", "sole", "llp", "cic", "charity"), weights=(72, 16, 4, 3, 5),
-                                k=self.n_local * len(order))
-        local_headings = _draw_headings(r, local_kinds)
-        local = _unique_names(r, local_kinds, local_headings, taken, prefixes)
-        schools = []
-        for _ in range(self.n_school * len(order)):
-            for _attempt in range(100):
-                name = _Name(f"{_pick(r, _PLACES)} {_pick(r, _SCHOOL_KINDS)}", "", "school", _H_EDUCATION)
-                if _norm_key(name.full) not in taken:
-                    break
-            taken.add(_norm_key(name.full))
-            schools.append(name)
+        # each entity draws its local suppliers and schools from its own stream; one register of
+        # names taken (filled in id order) keeps any two distinct suppliers from colliding
         self.entities: dict[str, _Entity] = {}
-        for k, cid in enumerate(order):
-            names = local[k * self.n_local:(k + 1) * self.n_local]
-            school_names = schools[k * self.n_school:(k + 1) * self.n_school]
-            self.entities[cid] = self._entity(councils[cid], names, school_names)
+        for cid in sorted(councils):
+            rl = _pyrng(_rng(seed, cid, 3))
+            local_kinds = rl.choices(("company", "sole", "llp", "cic", "charity"), weights=(72, 16, 4, 3, 5), k=self.n_local)
+            local = _unique_names(rl, local_kinds, _draw_headings(rl, local_kinds), taken, prefixes)
+            schools = []
+            for _ in range(self.n_school):
+                for _attempt in range(100):
+                    name = _Name(f"{_pick(rl, _PLACES)} {_pick(rl, _SCHOOL_KINDS)}", "", "school", _H_EDUCATION)
+                    if _norm_key(name.full) not in taken:
+                        break
+                taken.add(_norm_key(name.full))
+                schools.append(name)
+            self.entities[cid] = self._entity(councils[cid], local, schools)
         self.collabs: list[_Collab] = []
         for cid in councils:  # config order: deterministic
             if councils[cid].kind == "shared_service":
@@ -666,21 +1176,21 @@ class _World:
         shared = np.zeros(n, bool)
         shared[: len(used)] = True
         school = np.zeros(n, bool)
-        school[n - nsch:] = True
+        school[n - nsch :] = True
         gid = np.concatenate([used, 10_000_000 * (1 + zlib.crc32(cc.id.encode()) % 97) + np.arange(nl + nsch)])
         heading = np.array([c.heading for c in canon])
-        l2 = np.concatenate([self.shared_l2[used], [rng.integers(len(_PROCLASS[c.heading][1]))
-                                                    for c in names], np.zeros(nsch, int)]).astype(int)
-        local_w = rng.lognormal(0.0, 1.7, nl) * self.value_factor[heading[len(used):len(used) + nl]]
-        regonly = rng.random(nl) < 0.04
+        l2 = np.concatenate(
+            [self.shared_l2[used], [rng.integers(len(_PROCLASS[c.heading][1])) for c in names], np.zeros(nsch, int)]
+        ).astype(int)
+        local_w = rng.lognormal(0.0, 1.7, nl) * self.value_factor[heading[len(used) : len(used) + nl]]
+        regonly = rng.random(nl) < 0.025
         local_w[regonly] = 0.0
-        weight = np.concatenate([self.shared_weight[used] * rng.lognormal(0, 0.3, len(used)), local_w,
-                                 np.zeros(nsch)])
+        weight = np.concatenate([self.shared_weight[used] * rng.lognormal(0, 0.3, len(used)), local_w, np.zeros(nsch)])
         school_share = 0.01
         for _ in range(3):  # no single supplier takes more than ~3.5% of addressable spend
             weight = np.minimum(weight, 0.035 * weight.sum())
         share = weight / weight.sum() * (1 - school_share)
-        share[n - nsch:] = school_share / max(nsch, 1)
+        share[n - nsch :] = school_share / max(nsch, 1)
         pop = cc.population or _REFERENCE_POPULATION
         v_year = _GBP_PER_HEAD * pop * self.scale
         lines_year = _LINES_PER_YEAR * pop / _REFERENCE_POPULATION * self.scale
@@ -688,8 +1198,7 @@ class _World:
         # size follows value for local suppliers, with noise
         rank = np.argsort(np.argsort(-(local_w * rng.lognormal(0, 0.6, nl)))) / max(nl, 1)
         local_size = np.select([rank < 0.05, rank < 0.2, rank < 0.5], [3, 2, 1], 0)
-        local_size[np.isin(kinds, ["charity", "cic"])] = np.minimum(local_size[np.isin(kinds, ["charity",
-                                                                                            "cic"])], 2)
+        local_size[np.isin(kinds, ["charity", "cic"])] = np.minimum(local_size[np.isin(kinds, ["charity", "cic"])], 2)
         size = np.concatenate([self.shared_size[used], local_size, np.full(nsch, -1)])
         kinds_all = [c.kind for c in canon]
         vcse = np.isin(kinds_all, ["charity", "cic"])
@@ -697,12 +1206,14 @@ class _World:
         local_vat = _vat_numbers(rng, nl)
         vat_p = np.select([np.isin(kinds, ["sole"]), np.isin(kinds, ["charity", "cic"])], [0.3, 0.15], 0.65)
         has_vat = rng.random(nl) < vat_p
-        vats = ([self.shared_vat[i] for i in used] + [v if h else "" for v, h in zip(local_vat, has_vat,
-                                                                                    strict=True)]
-                + [vat] * nsch)  # maintained schools share the council's VAT number
-        charity = ([self.shared_charity[i] for i in used]
-                   + [f"{c}" if k == "charity" else "" for c, k in
-                      zip(rng.integers(500_000, 1_200_000, nl), kinds, strict=True)] + [""] * nsch)
+        vats = (
+            [self.shared_vat[i] for i in used] + [v if h else "" for v, h in zip(local_vat, has_vat, strict=True)] + [vat] * nsch
+        )  # maintained schools share the council's VAT number
+        charity = (
+            [self.shared_charity[i] for i in used]
+            + [f"{c}" if k == "charity" else "" for c, k in zip(rng.integers(500_000, 1_200_000, nl), kinds, strict=True)]
+            + [""] * nsch
+        )
         postcode = [self.shared_postcode[i] for i in used] + _postcodes(rng, nl + nsch, 0.58)
         ref = rng.choice(90_000, n, replace=False) + 10_000
         ids_known = rng.random(n) < 0.7
@@ -716,10 +1227,26 @@ class _World:
                 name = c.full if u < 0.85 else _easy_variant(r, c)
             ledger.append(name.upper() if upper else name)
             register.append(ledger[-1] if r.random() < 0.75 else _easy_variant(r, c))
-        sup = _Suppliers(gid=gid, canon=canon, ledger=ledger, register=register, heading=heading, l2=l2,
-                         share=share, annual=annual, company=company, charity=charity, vat=vats,
-                         postcode=postcode, size=size, vcse=vcse, shared=shared, school=school, ref=ref,
-                         ids_known=ids_known)
+        sup = _Suppliers(
+            gid=gid,
+            canon=canon,
+            ledger=ledger,
+            register=register,
+            heading=heading,
+            l2=l2,
+            share=share,
+            annual=annual,
+            company=company,
+            charity=charity,
+            vat=vats,
+            postcode=postcode,
+            size=size,
+            vcse=vcse,
+            shared=shared,
+            school=school,
+            ref=ref,
+            ids_known=ids_known,
+        )
         return _Entity(cc=cc, suppliers=sup, upper=upper, vat=vat, v_year=v_year, lines_year=lines_year)
 
     # -- collaborative contracts of one shared service
@@ -730,10 +1257,8 @@ class _World:
         per_council: dict[str, dict[int, float]] = {}
         for c in members:
             s = self.entities[c.id].suppliers
-            per_council[c.id] = {int(g): float(a) for g, a, sh in zip(s.gid, s.annual, s.shared, strict=True)
-                                 if sh}
-        total = np.array([sum(pc_.get(i, 0.0) for pc_ in per_council.values())
-                          for i in range(len(self.shared_names))])
+            per_council[c.id] = {int(g): float(a) for g, a, sh in zip(s.gid, s.annual, s.shared, strict=True) if sh}
+        total = np.array([sum(pc_.get(i, 0.0) for pc_ in per_council.values()) for i in range(len(self.shared_names))])
         users = np.array([sum(i in pc_ for pc_ in per_council.values()) for i in range(len(total))])
         n = max(10, round(40 * self.g**0.5))
         candidates = np.flatnonzero(users >= min(2, max(len(members), 1))) if members else np.arange(len(total))
@@ -746,16 +1271,19 @@ class _World:
         for gid in sorted(int(x) for x in chosen):
             start_m = lo + int(rng.integers(0, (self.last - lo).astype(int) - 6))
             start = start_m.astype("datetime64[D]") + int(rng.integers(0, 28))
-            covered = [c.id for c in members if gid in per_council[c.id]
-                       and np.datetime64(c.joined, "D") <= start
-                       and (c.left is None or np.datetime64(c.left, "D") > start)]
+            covered = [
+                c.id
+                for c in members
+                if gid in per_council[c.id]
+                and np.datetime64(c.joined, "D") <= start
+                and (c.left is None or np.datetime64(c.left, "D") > start)
+            ]
             if not covered and members:
                 users_ = [c for c in members if gid in per_council[c.id]]
                 if users_:
                     start = max(start, max(np.datetime64(c.joined, "D") for c in users_))
                     covered = [c.id for c in users_ if c.left is None or np.datetime64(c.left, "D") > start]
-            annual = sum(per_council[c].get(gid, 0.0) for c in covered) or float(
-                self.shared_weight[gid] * 20_000 * self.scale)
+            annual = sum(per_council[c].get(gid, 0.0) for c in covered) or float(self.shared_weight[gid] * 20_000 * self.scale)
             out.append(_Collab(owner, gid, self.shared_names[gid], start, covered, annual))
         return out
 
@@ -789,7 +1317,7 @@ def _department_codes(rng: np.random.Generator, headings: np.ndarray, vocab: _Vo
     return out
 
 
-def _category_vocab(upper: bool) -> tuple[list[str], list[str], np.ndarray]:
+def _category_vocab() -> tuple[list[str], list[str], np.ndarray]:
     """Labels and Trafford-style codes of every (heading, level-2) pair; offsets by heading."""
     labels, codes, offsets = [], [], []
     for h, spec in enumerate(_PROCLASS):
@@ -821,7 +1349,7 @@ def _spend(world: _World, ent: _Entity, ds: DatasetConfig, style: DemoStyle) -> 
 
     names = _Vocab()
     upper = ent.upper
-    labels, cat_codes, offsets = _category_vocab(upper)
+    labels, cat_codes, offsets = _category_vocab()
     unclassified = len(labels)
 
     # addressable lines -------------------------------------------------------------------
@@ -866,8 +1394,7 @@ def _spend(world: _World, ent: _Entity, ds: DatasetConfig, style: DemoStyle) -> 
         r_name = np.where(rng.random(nr) < 0.5, -1, names.code(markers[0]))
     else:
         other = names.codes(markers[1:] or markers[:1])
-        r_name = np.where(rng.random(nr) < 0.95, names.code(markers[0]),
-                          other[rng.integers(0, len(other), nr)])
+        r_name = np.where(rng.random(nr) < 0.95, names.code(markers[0]), other[rng.integers(0, len(other), nr)])
     care = offsets[_H_CARE] + rng.integers(0, len(_PROCLASS[_H_CARE][1]), nr)
     r_cat = np.where(rng.random(nr) < 0.6, unclassified, care)
 
@@ -885,11 +1412,13 @@ def _spend(world: _World, ent: _Entity, ds: DatasetConfig, style: DemoStyle) -> 
     r = _pyrng(rng)
     hmrc = r.choice(("HM Revenue & Customs", "HMRC", "H M Revenue and Customs"))
     teachers = r.choice(("Teachers Pensions", "Teachers' Pensions"))
-    fixed = [("Greater Manchester Combined Authority", _SHARE_LEVY * 0.72, "Transport levy"),
-             ("Greater Manchester Combined Authority", _SHARE_LEVY * 0.28, "Waste disposal levy"),
-             (hmrc, _SHARE_HMRC, "PAYE and National Insurance"),
-             ("Greater Manchester Pension Fund", _SHARE_GMPF, "Employer pension contributions"),
-             (teachers, _SHARE_TEACHERS, "Teachers pension contributions")]
+    fixed = [
+        ("Greater Manchester Combined Authority", _SHARE_LEVY * 0.72, "Transport levy"),
+        ("Greater Manchester Combined Authority", _SHARE_LEVY * 0.28, "Waste disposal levy"),
+        (hmrc, _SHARE_HMRC, "PAYE and National Insurance"),
+        ("Greater Manchester Pension Fund", _SHARE_GMPF, "Employer pension contributions"),
+        (teachers, _SHARE_TEACHERS, "Teachers pension contributions"),
+    ]
     f_month = np.repeat(np.arange(nm), len(fixed))
     f_idx = np.tile(np.arange(len(fixed)), nm)
     f_share = np.array([f[1] for f in fixed])[f_idx]
@@ -913,7 +1442,8 @@ def _spend(world: _World, ent: _Entity, ds: DatasetConfig, style: DemoStyle) -> 
     day = np.where(fwd.astype("datetime64[M]") == months[month], fwd, np.busday_offset(day, 0, roll="backward"))
     order = np.lexsort((rng.random(n), day))
     kind, month, amount, name, sidx, cat, day, fixed_of_line = (
-        x[order] for x in (kind, month, amount, name, sidx, cat, day, fixed_of_line))
+        x[order] for x in (kind, month, amount, name, sidx, cat, day, fixed_of_line)
+    )
     is_sup = sidx >= 0
     s = np.where(is_sup, sidx, 0)
 
@@ -921,8 +1451,7 @@ def _spend(world: _World, ent: _Entity, ds: DatasetConfig, style: DemoStyle) -> 
     heading_of_line = np.where(is_sup, sup.heading[s], -1)
     dept_vocab = _Vocab()
     dept = _department_codes(rng, heading_of_line, dept_vocab, upper)
-    red_depts = dept_vocab.codes([d.upper() if upper else d for d in
-                                  ("Adult Social Care", "Children's Services", "Housing")])
+    red_depts = dept_vocab.codes([d.upper() if upper else d for d in ("Adult Social Care", "Children's Services", "Housing")])
     dept = np.where(kind == 1, red_depts[rng.choice(3, n, p=[0.6, 0.35, 0.05])], dept)
     corp = dept_vocab.code("CORPORATE SERVICES" if upper else "Corporate Services")
     fin = dept_vocab.code("FINANCE" if upper else "Finance")
@@ -935,12 +1464,12 @@ def _spend(world: _World, ent: _Entity, ds: DatasetConfig, style: DemoStyle) -> 
     # purpose: level-2 label with a suffix, or a narrative for the special lines
     purpose = _Vocab()
     n_suffix = len(_PURPOSE_SUFFIXES)
-    pmat = np.array([[purpose.code(label.split(": ", 1)[1] + suffix) for suffix in _PURPOSE_SUFFIXES]
-                     for label in labels] + [[-1] * n_suffix])
+    pmat = np.array(
+        [[purpose.code(label.split(": ", 1)[1] + suffix) for suffix in _PURPOSE_SUFFIXES] for label in labels] + [[-1] * n_suffix]
+    )
     red_p = purpose.codes(_REDACTED_PURPOSES)
     fixed_p = purpose.codes([f[2] for f in fixed])
-    inter_p = purpose.codes(("Shared service recharge", "Joint commissioning contribution",
-                             "Cross-boundary placement"))
+    inter_p = purpose.codes(("Shared service recharge", "Joint commissioning contribution", "Cross-boundary placement"))
     pcode = pmat[cat, rng.integers(0, n_suffix, n)]
     pcode = np.where(kind == 1, red_p[rng.integers(0, len(red_p), n)], pcode)
     pcode = np.where(kind == 2, inter_p[rng.integers(0, len(inter_p), n)], pcode)
@@ -1001,11 +1530,10 @@ def _invoice_numbers(rng: np.random.Generator, day: np.ndarray, kind: np.ndarray
 @dataclass
 class _Contracts:
     ref: list[str]
-    gid: list[int]
     value: list[int]  # pence
     start: list[np.datetime64]
     end: list[np.datetime64]
-    max_end: list[np.datetime64 | None]
+    max_end: list[np.datetime64]  # NaT: no extension option
 
 
 def _contracts(world: _World, ent: _Entity, file_name: str) -> tuple[_Table, _Contracts]:
@@ -1020,27 +1548,35 @@ def _contracts(world: _World, ent: _Entity, file_name: str) -> tuple[_Table, _Co
     def month_of(base: np.datetime64, lo: int, hi: int) -> np.datetime64:
         return _add_months(base, int(rng.integers(lo, max(hi, lo + 1))))
 
-    def add(i: int | None, start: np.datetime64, end: np.datetime64, annual: float, covered: str = "",
-            name: _Name | None = None, gid: int | None = None) -> None:
+    def add(
+        i: int | None,
+        start: np.datetime64,
+        end: np.datetime64,
+        annual: float,
+        covered: str = "",
+        name: _Name | None = None,
+        gid: int | None = None,
+    ) -> None:
         start = max(start, _add_months(first_day, -60)) + (int(rng.integers(0, 28)) if rng.random() < 0.5 else 0)
         end = min(max(end, _add_months(start, 6)), _add_months(last_day, 60)) - 1
         years = max((end - start).astype(int) / 365.25, 0.25)
         value = max(5_000.0 + rng.gamma(2.0, 1_500.0), annual * years * rng.uniform(0.85, 1.25))
-        rows.append(dict(i=i, start=start, end=end, value=round(value), covered=covered, name=name, gid=gid,
-                         extension=rng.random() < 0.4))
+        rows.append(
+            dict(i=i, start=start, end=end, value=round(value), covered=covered, name=name, gid=gid, extension=rng.random() < 0.4)
+        )
 
     collab = [c for c in world.collabs if c.owner == cc.id]
     if cc.kind == "shared_service":
         for c in collab:
             start = c.start
-            end = month_of(max(start, last_day), 1, 36) if rng.random() < 0.75 else month_of(start, 24, 60)
+            end = month_of(last_day, 1, 36) if rng.random() < 0.75 else month_of(max(start, first_day), 12, 40)
             add(None, start, end, c.annual, ";".join(c.covered), c.name, c.gid)
     else:
         covered_by_star = {c.gid for c in world.collabs if cc.id in c.covered}
         eligible = np.flatnonzero((sup.share > 0) & ~sup.school)
         order = eligible[np.argsort(-sup.annual[eligible], kind="stable")]
         cum = np.cumsum(sup.annual[order]) / max(sup.annual[order].sum(), 1e-9)
-        p = np.select([cum < 0.6, cum < 0.8, cum < 0.95], [0.95, 0.75, 0.3], 0.03)
+        p = np.select([cum < 0.6, cum < 0.8, cum < 0.95], [0.97, 0.68, 0.18], 0.015)
         p = np.where(np.isin(sup.gid[order], sorted(covered_by_star)), p * 0.2, p)
         chosen = order[rng.random(len(order)) < p]
         for i in chosen:
@@ -1063,17 +1599,32 @@ def _contracts(world: _World, ent: _Entity, file_name: str) -> tuple[_Table, _Co
                 start = month_of(first_day, 6, max(7, span - 1))
                 add(int(i), start, month_of(start, 24, 60), annual)
         for i in np.flatnonzero(sup.share == 0):  # contracts with no spend at all
-            start = month_of(first_day, -36, span)
-            add(int(i), start, month_of(start, 12, 60), float(rng.lognormal(10.5, 1.0) * world.scale**0.5))
+            start = month_of(first_day, -24, span)
+            add(int(i), start, month_of(max(start, first_day), 12, 60), float(rng.lognormal(10.5, 1.0) * world.scale**0.5))
     rows.sort(key=lambda x: (x["start"], x["value"]))
     nrow = len(rows)
     numbers = np.sort(rng.choice(90_000, nrow, replace=False) + 1_000) if nrow else []
     prefix = _prefix(cc)
-    out: dict[str, list] = {k: [] for k in ("contract_ref", "contract_title", "description", "department",
-                                            "supplier_name", "supplier_ref", "company_number",
-                                            "charity_number", "vat_number", "supplier_postcode",
-                                            "procurement_route", "category_code", "category_label",
-                                            "category_manager", "covered_councils")}
+    out: dict[str, list] = {
+        k: []
+        for k in (
+            "contract_ref",
+            "contract_title",
+            "description",
+            "department",
+            "supplier_name",
+            "supplier_ref",
+            "company_number",
+            "charity_number",
+            "vat_number",
+            "supplier_postcode",
+            "procurement_route",
+            "category_code",
+            "category_label",
+            "category_manager",
+            "covered_councils",
+        )
+    }
     value, annual_v, starts, ends, max_ends, reviews, sme, vcse, savings, weighting = ([] for _ in range(10))
     for k, row in enumerate(rows):
         i = row["i"]
@@ -1082,15 +1633,24 @@ def _contracts(world: _World, ent: _Entity, file_name: str) -> tuple[_Table, _Co
             gid = row["gid"]
             heading, l2 = name.heading, int(world.shared_l2[gid])
             supplier = name.full
-            ident = dict(supplier_ref="", company_number=world.shared_company[gid],
-                         charity_number=world.shared_charity[gid], vat_number=world.shared_vat[gid],
-                         supplier_postcode=world.shared_postcode[gid])
+            ident = dict(
+                supplier_ref="",
+                company_number=world.shared_company[gid],
+                charity_number=world.shared_charity[gid],
+                vat_number=world.shared_vat[gid],
+                supplier_postcode=world.shared_postcode[gid],
+            )
             size, is_vcse = int(world.shared_size[gid]), name.kind in ("charity", "cic")
         else:
             heading, l2 = int(sup.heading[i]), int(sup.l2[i])
             supplier = sup.register[i]
-            ident = dict(supplier_ref=str(sup.ref[i]), company_number=sup.company[i], charity_number=sup.charity[i],
-                         vat_number=sup.vat[i], supplier_postcode=sup.postcode[i] if r.random() < 0.9 else "")
+            ident = dict(
+                supplier_ref=str(sup.ref[i]),
+                company_number=sup.company[i],
+                charity_number=sup.charity[i],
+                vat_number=sup.vat[i],
+                supplier_postcode=sup.postcode[i] if r.random() < 0.9 else "",
+            )
             size, is_vcse = int(sup.size[i]), bool(sup.vcse[i])
         spec = _PROCLASS[heading]
         l2_label = spec[1][l2]
@@ -1099,16 +1659,22 @@ def _contracts(world: _World, ent: _Entity, file_name: str) -> tuple[_Table, _Co
         start, end = row["start"], row["end"]
         out["contract_ref"].append(f"{prefix}-C-{numbers[k]:05d}")
         out["contract_title"].append(r.choice(_TITLES).format(l2_label))
-        out["description"].append(f"{l2_label} for {dept}" if i is not None else
-                                  f"{l2_label}: collaborative agreement for STAR partner councils")
+        out["description"].append(
+            f"{l2_label} for {dept}"
+            if i is not None
+            else f"{l2_label}: collaborative agreement for {cc.short_name} partner councils"
+        )
         out["department"].append(dept if i is not None else "")
         out["supplier_name"].append(supplier)
         for key, v in ident.items():
             out[key].append(v)
         v = row["value"]
-        route = (_ROUTES_LOW if v < 25_000 else _ROUTES_MID if v < 214_000 else _ROUTES_HIGH)
-        out["procurement_route"].append(r.choice(route) if i is not None or v < 25_000 else
-                                        r.choice(("Open tender", "Framework call-off", "Restricted tender")))
+        route = _ROUTES_LOW if v < 25_000 else _ROUTES_MID if v < 214_000 else _ROUTES_HIGH
+        out["procurement_route"].append(
+            r.choice(route)
+            if i is not None or v < 25_000
+            else r.choice(("Open tender", "Framework call-off", "Restricted tender"))
+        )
         out["category_code"].append(f"{10 + heading:02d}{11 + l2:02d}10")
         out["category_label"].append(f"{spec[0].upper()}: {l2_label}")
         out["category_manager"].append(world.managers[heading] if r.random() < 0.92 or i is None else "")
@@ -1119,22 +1685,28 @@ def _contracts(world: _World, ent: _Entity, file_name: str) -> tuple[_Table, _Co
         starts.append(start)
         ends.append(end)
         max_ends.append(_add_months(end, r.choice((12, 24))) if row["extension"] else np.datetime64("NaT", "D"))
-        reviews.append(_add_months(end, -int(r.choice((3, 6, 6, 9)))))
+        reviews.append(max(start, _add_months(end, -int(r.choice((3, 6, 6, 9))))))
         u = r.random()
         sme.append(-1 if size < 0 or u < 0.08 else int(size < 3))
         vcse.append(-1 if r.random() < 0.08 else int(is_vcse))
         savings.append(0 if r.random() < 0.2 else round(v * r.uniform(0.0, 0.15)) * 100)
         weighting.append(float(r.choice((10, 15, 20, 20, 25, 30)) if v >= 50_000 else r.choice((0, 5, 10))))
     columns: dict[str, object] = {k: _text(v) for k, v in out.items()}
-    columns.update(value_gbp=np.array(value, np.int64), annual_value_gbp=np.array(annual_v, np.int64),
-                   irrecoverable_vat_gbp=np.zeros(nrow, np.int64),
-                   start_date=np.array(starts, "datetime64[D]"), end_date=np.array(ends, "datetime64[D]"),
-                   max_end_date=np.array(max_ends, "datetime64[D]"), review_date=np.array(reviews, "datetime64[D]"),
-                   is_sme=np.array(sme, np.int8), is_vcse=np.array(vcse, np.int8),
-                   savings_gbp=np.array(savings, np.int64), sv_weighting=np.array(weighting, float))
+    columns.update(
+        value_gbp=np.array(value, np.int64),
+        annual_value_gbp=np.array(annual_v, np.int64),
+        irrecoverable_vat_gbp=np.zeros(nrow, np.int64),
+        start_date=np.array(starts, "datetime64[D]"),
+        end_date=np.array(ends, "datetime64[D]"),
+        max_end_date=np.array(max_ends, "datetime64[D]"),
+        review_date=np.array(reviews, "datetime64[D]"),
+        is_sme=np.array(sme, np.int8),
+        is_vcse=np.array(vcse, np.int8),
+        savings_gbp=np.array(savings, np.int64),
+        sv_weighting=np.array(weighting, float),
+    )
     table = _Table(columns, nrow, np.zeros(nrow, np.int64), [_snapshot_name(world, file_name)], "value_gbp")
-    contracts = _Contracts(ref=out["contract_ref"], gid=[row["gid"] for row in rows], value=value, start=starts,
-                           end=ends, max_end=max_ends)
+    contracts = _Contracts(ref=out["contract_ref"], value=value, start=starts, end=ends, max_end=max_ends)
     return table, contracts
 
 
@@ -1167,8 +1739,7 @@ def _social_value(world: _World, ent: _Entity, contracts: _Contracts, style: Dem
         target = value * rng.uniform(0.15, 0.30)
         parts = rng.dirichlet(np.full(m, 1.5)) * target
         u = rng.random()
-        performance = rng.uniform(0.7, 1.05) if u < 0.7 else rng.uniform(0.35, 0.7) if u < 0.9 else \
-            rng.uniform(0.02, 0.3)
+        performance = rng.uniform(0.7, 1.05) if u < 0.7 else rng.uniform(0.35, 0.7) if u < 0.9 else rng.uniform(0.02, 0.3)
         end = contracts.max_end[k] if not np.isnat(contracts.max_end[k]) else contracts.end[k]
         quarters = _quarter_ends(start, min(end, last_day))
         duration = max((contracts.end[k] - start).astype(int), 90)
@@ -1217,50 +1788,111 @@ def _kpis(world: _World, ent: _Entity, style: DemoStyle) -> _Table:
     pop = (cc.population or _REFERENCE_POPULATION) / _REFERENCE_POPULATION
     try:
         sv_target = config.settings().social_value_target_share * 100
-    except Exception:  # the demo must run without a settings file
+    except (config.ConfigError, OSError, ValueError):  # the demo must not depend on a settings file
         sv_target = 20.0
     # code, name, perspective, unit, higher is better, target, actual
     if cc.kind == "council":
         sav_t = np.full(nm, round(95_000 * pop, -3))
         kpis = [
-            ("SAV01", "Cashable savings achieved", "Savings", "gbp", 1, sav_t,
-             sav_t * rng.normal(1.15, 0.15, nm) * np.where(moy == 2, 1.6, 1.0)),
-            ("CON01", "Contracts awarded", "Compliance", "count", 1, np.full(nm, 8.0),
-             rng.poisson(10.5 * _SEASON_N[moy], nm).astype(float)),
-            ("COM01", "Addressable spend on contract", "Compliance", "percent", 1, np.full(nm, 70.0),
-             np.clip(67 + 7 * t / max(nm, 1) + rng.normal(0, 2.0, nm), 0, 100)),
-            ("COM02", "Waivers approved", "Compliance", "count", 0, np.full(nm, 3.0),
-             rng.poisson(2.0, nm).astype(float)),
-            ("CUS01", "Customer satisfaction", "Customer", "percent", 1, np.full(nm, 85.0),
-             np.clip(rng.normal(89.0, 3.0, nm), 0, 100)),
-            ("SUP01", "Supplier satisfaction", "Supplier", "percent", 1, np.full(nm, 80.0),
-             np.clip(rng.normal(84.5, 3.5, nm), 0, 100)),
+            (
+                "SAV01",
+                "Cashable savings achieved",
+                "Savings",
+                "gbp",
+                1,
+                sav_t,
+                sav_t * rng.normal(1.15, 0.15, nm) * np.where(moy == 2, 1.6, 1.0),
+            ),
+            (
+                "CON01",
+                "Contracts awarded",
+                "Compliance",
+                "count",
+                1,
+                np.full(nm, 8.0),
+                rng.poisson(10.5 * _SEASON_N[moy], nm).astype(float),
+            ),
+            (
+                "COM01",
+                "Addressable spend on contract",
+                "Compliance",
+                "percent",
+                1,
+                np.full(nm, 70.0),
+                np.clip(67 + 7 * t / max(nm, 1) + rng.normal(0, 2.0, nm), 0, 100),
+            ),
+            ("COM02", "Waivers approved", "Compliance", "count", 0, np.full(nm, 3.0), rng.poisson(2.0, nm).astype(float)),
+            (
+                "CUS01",
+                "Customer satisfaction",
+                "Customer",
+                "percent",
+                1,
+                np.full(nm, 85.0),
+                np.clip(rng.normal(89.0, 3.0, nm), 0, 100),
+            ),
+            (
+                "SUP01",
+                "Supplier satisfaction",
+                "Supplier",
+                "percent",
+                1,
+                np.full(nm, 80.0),
+                np.clip(rng.normal(84.5, 3.5, nm), 0, 100),
+            ),
         ]
     else:
         followers = 2_400 + np.cumsum(rng.normal(32, 12, nm))
         web_t = 4_000 * 1.04 ** (t / 12)
         kpis = [
-            ("WEB01", "Website visits", "Communications", "count", 1, np.round(web_t, -2),
-             web_t * _SEASON_N[moy] ** 0.5 * rng.normal(1.12, 0.1, nm)),
-            ("SOC01", "Twitter followers", "Communications", "count", 1, np.round(2_420 + 30 * (t + 1), -1),
-             followers),
-            ("SOC02", "Twitter impressions", "Communications", "count", 1, np.full(nm, 18_000.0),
-             rng.normal(22_000, 3_500, nm)),
-            ("TRN01", "Service managers trained", "People", "count", 1, np.full(nm, 10.0),
-             rng.poisson(12.5, nm).astype(float)),
-            ("TRN02", "Staff training hours", "People", "count", 1, np.full(nm, 60.0),
-             np.round(rng.normal(72, 10, nm))),
-            ("SVA01", "Social value committed (% of contract value)", "Social Value", "percent", 1,
-             np.full(nm, sv_target), np.clip(rng.normal(sv_target + 4, 5, nm), 0, 100)),
-            ("SAV01", "Collaborative savings achieved", "Savings", "gbp", 1, np.full(nm, 60_000.0),
-             60_000 * rng.normal(1.2, 0.18, nm)),
+            (
+                "WEB01",
+                "Website visits",
+                "Communications",
+                "count",
+                1,
+                np.round(web_t, -2),
+                web_t * _SEASON_N[moy] ** 0.5 * rng.normal(1.12, 0.1, nm),
+            ),
+            ("SOC01", "Twitter followers", "Communications", "count", 1, np.round(2_420 + 30 * (t + 1), -1), followers),
+            ("SOC02", "Twitter impressions", "Communications", "count", 1, np.full(nm, 18_000.0), rng.normal(22_000, 3_500, nm)),
+            ("TRN01", "Service managers trained", "People", "count", 1, np.full(nm, 10.0), rng.poisson(12.5, nm).astype(float)),
+            ("TRN02", "Staff training hours", "People", "count", 1, np.full(nm, 60.0), np.round(rng.normal(72, 10, nm))),
+            (
+                "SVA01",
+                "Social value committed (% of contract value)",
+                "Social Value",
+                "percent",
+                1,
+                np.full(nm, sv_target),
+                np.clip(rng.normal(sv_target + 4, 5, nm), 0, 100),
+            ),
+            (
+                "SAV01",
+                "Collaborative savings achieved",
+                "Savings",
+                "gbp",
+                1,
+                np.full(nm, 60_000.0),
+                60_000 * rng.normal(1.2, 0.18, nm),
+            ),
         ]
     rows = []
     for code, name, perspective, unit, hib, target, actual in kpis:
         digits = 2 if unit == "gbp" else 1 if unit == "percent" else 0
         for k in range(nm):
-            rows.append((months[k], code, name, perspective, unit, hib, round(float(target[k]), digits),
-                         round(max(float(actual[k]), 0.0), digits)))
+            rows.append(
+                (
+                    months[k],
+                    code,
+                    name,
+                    perspective,
+                    unit,
+                    hib,
+                    round(float(target[k]), digits),
+                    round(max(float(actual[k]), 0.0), digits),
+                )
+            )
     rows.sort(key=lambda x: (x[0], x[1]))
     n = len(rows)
     cols: dict[str, object] = {
@@ -1356,19 +1988,18 @@ class _Rendered:
     headers: list[str]
     cells: list[pa.Array]  # text of each column (null = empty)
     numeric: list[bool]  # column is a number cell in XLSX
-    kinds: list[str]
 
 
-def _render(table: _Table, model: type[Dataset], ds: DatasetConfig, style: DemoStyle, xlsx: bool,
-            rng: np.random.Generator) -> _Rendered:
+def _render(
+    table: _Table, model: type[Dataset], ds: DatasetConfig, style: DemoStyle, xlsx: bool, rng: np.random.Generator
+) -> _Rendered:
     n = table.n
-    headers, cells, numeric, kinds = [], [], [], []
+    headers, cells, numeric = [], [], []
     symbol = ds.amount.currency_symbols[0] if ds.amount.currency_symbols else "£"
     for header, value in style.extra_columns.items():
         headers.append(header)
         cells.append(pa.array([value or None] * n, type=pa.string()))
         numeric.append(False)
-        kinds.append("constant")
     for fld, variants in ds.fields.items():
         kind = model.kind(fld)
         value = table.columns.get(fld)
@@ -1380,8 +2011,7 @@ def _render(table: _Table, model: type[Dataset], ds: DatasetConfig, style: DemoS
         elif kind == "money":
             fmt = style.amount_format
             is_num = fmt == "numeric" and xlsx
-            text = _money_text(value, "plain" if fmt == "numeric" else fmt,
-                               "minus" if is_num else style.negative_format, symbol)
+            text = _money_text(value, "plain" if fmt == "numeric" else fmt, "minus" if is_num else style.negative_format, symbol)
         elif kind == "number":
             text = _number_text(value)
             is_num = xlsx
@@ -1397,12 +2027,12 @@ def _render(table: _Table, model: type[Dataset], ds: DatasetConfig, style: DemoS
         headers.append(variants[0])
         cells.append(text)
         numeric.append(is_num)
-        kinds.append(kind)
-    return _Rendered(headers, cells, numeric, kinds)
+    return _Rendered(headers, cells, numeric)
 
 
-def _with_quirks(r: _Rendered, rows: np.ndarray, table: _Table, ds: DatasetConfig, style: DemoStyle,
-                 rng: np.random.Generator) -> list[pa.Array]:
+def _with_quirks(
+    r: _Rendered, rows: np.ndarray, table: _Table, ds: DatasetConfig, style: DemoStyle, rng: np.random.Generator
+) -> list[pa.Array]:
     """The file's columns with its summary and blank rows inserted (neither counts as data)."""
     cols = [c.take(pa.array(rows)) for c in r.cells]
     m = len(rows)
@@ -1506,36 +2136,42 @@ def _sheet_xml(headers: list[str], cols: list[pa.Array], numeric: list[bool], ti
             plain = _join(f'<c r="{letter}', rownum, '" t="inlineStr"><is><t>', esc, "</t></is></c>")
             spaced = pc.fill_null(pc.match_substring_regex(c, r"^\s|\s$"), False)
             if pc.any(spaced).as_py():
-                keep = _join(f'<c r="{letter}', rownum, '" t="inlineStr"><is><t xml:space="preserve">', esc,
-                             "</t></is></c>")
+                keep = _join(f'<c r="{letter}', rownum, '" t="inlineStr"><is><t xml:space="preserve">', esc, "</t></is></c>")
                 plain = pc.if_else(spaced, keep, plain)
             cell = plain
         cells.append(pc.if_else(pc.fill_null(empty, True), _NULL, cell))
     head = []
     if header_row > 1:
         head.append(f'<row r="1"><c r="A1" t="inlineStr"><is><t>{_xml_text(title)}</t></is></c></row>')
-    head.append(f'<row r="{header_row}">' + "".join(
-        f'<c r="{_col_letter(j)}{header_row}" t="inlineStr"><is><t>{_xml_text(h)}</t></is></c>'
-        for j, h in enumerate(headers)) + "</row>")
+    head.append(
+        f'<row r="{header_row}">'
+        + "".join(
+            f'<c r="{_col_letter(j)}{header_row}" t="inlineStr"><is><t>{_xml_text(h)}</t></is></c>' for j, h in enumerate(headers)
+        )
+        + "</row>"
+    )
     body = ""
     if n:
         joined_cells = pc.binary_join_element_wise(*cells, "", null_handling="skip")
         rows = _join('<row r="', rownum, '">', joined_cells, "</row>")
         body = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), rows), "")[0].as_py()
     last_col = _col_letter(max(len(headers) - 1, 0))
-    xml = (f'{_XML_HEAD}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">'
-           f'<dimension ref="A1:{last_col}{header_row + n}"/><sheetData>' + "".join(head) + body
-           + "</sheetData></worksheet>")
+    xml = (
+        f'{_XML_HEAD}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">'
+        f'<dimension ref="A1:{last_col}{header_row + n}"/><sheetData>' + "".join(head) + body + "</sheetData></worksheet>"
+    )
     return xml.encode("utf-8")
 
 
-_STYLES = (f'{_XML_HEAD}<styleSheet xmlns="{_NS_MAIN}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
-           '</font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill '
-           'patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/>'
-           '<diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
-           'borderId="0"/></cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" '
-           'xfId="0"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-           "</cellStyles></styleSheet>")
+_STYLES = (
+    f'{_XML_HEAD}<styleSheet xmlns="{_NS_MAIN}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
+    '</font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill '
+    'patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/>'
+    '<diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+    'borderId="0"/></cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" '
+    'xfId="0"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
+    "</cellStyles></styleSheet>"
+)
 
 
 def _zip_entry(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -1545,41 +2181,64 @@ def _zip_entry(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     zf.writestr(info, data, compresslevel=1)
 
 
-def _xlsx_bytes(headers: list[str], cols: list[pa.Array], numeric: list[bool], ds: DatasetConfig,
-                title: str) -> bytes:
+def _xlsx_bytes(headers: list[str], cols: list[pa.Array], numeric: list[bool], ds: DatasetConfig, title: str) -> bytes:
     sheet_name = re.sub(r"[\[\]:*?/\\]", " ", ds.sheet if isinstance(ds.sheet, str) else title)[:31].strip()
     before = ds.sheet if isinstance(ds.sheet, int) else 0  # sheets the data sheet must follow
     sheets = [f"Notes {k + 1}" for k in range(before)] + [sheet_name or "Sheet1"]
-    content = "".join(f'<Override PartName="/xl/worksheets/sheet{k + 1}.xml" ContentType="application/'
-                      f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for k in range(len(sheets)))
+    content = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{k + 1}.xml" ContentType="application/'
+        f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for k in range(len(sheets))
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        _zip_entry(zf, "[Content_Types].xml", (
-            f'{_XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" ContentType="application/'
-            f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{content}</Types>').encode())
-        _zip_entry(zf, "_rels/.rels", (
-            f'{_XML_HEAD}<Relationships xmlns="{_NS_PKG}"><Relationship Id="rId1" Type="{_NS_REL}/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>').encode())
-        _zip_entry(zf, "xl/workbook.xml", (
-            f'{_XML_HEAD}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><sheets>'
-            + "".join(f'<sheet name="{_xml_text(s)}" sheetId="{k + 1}" r:id="rId{k + 1}"/>'
-                      for k, s in enumerate(sheets)) + "</sheets></workbook>").encode())
-        _zip_entry(zf, "xl/_rels/workbook.xml.rels", (
-            f'{_XML_HEAD}<Relationships xmlns="{_NS_PKG}">'
-            + "".join(f'<Relationship Id="rId{k + 1}" Type="{_NS_REL}/worksheet" Target="worksheets/sheet{k + 1}.xml"/>'
-                      for k in range(len(sheets)))
-            + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_NS_REL}/styles" Target="styles.xml"/>'
-            "</Relationships>").encode())
+        _zip_entry(
+            zf,
+            "[Content_Types].xml",
+            (
+                f'{_XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                '<Default Extension="xml" ContentType="application/xml"/>'
+                '<Override PartName="/xl/workbook.xml" ContentType="application/'
+                'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                '<Override PartName="/xl/styles.xml" ContentType="application/'
+                f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{content}</Types>'
+            ).encode(),
+        )
+        _zip_entry(
+            zf,
+            "_rels/.rels",
+            (
+                f'{_XML_HEAD}<Relationships xmlns="{_NS_PKG}"><Relationship Id="rId1" Type="{_NS_REL}/officeDocument" '
+                'Target="xl/workbook.xml"/></Relationships>'
+            ).encode(),
+        )
+        _zip_entry(
+            zf,
+            "xl/workbook.xml",
+            (
+                f'{_XML_HEAD}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><sheets>'
+                + "".join(f'<sheet name="{_xml_text(s)}" sheetId="{k + 1}" r:id="rId{k + 1}"/>' for k, s in enumerate(sheets))
+                + "</sheets></workbook>"
+            ).encode(),
+        )
+        _zip_entry(
+            zf,
+            "xl/_rels/workbook.xml.rels",
+            (
+                f'{_XML_HEAD}<Relationships xmlns="{_NS_PKG}">'
+                + "".join(
+                    f'<Relationship Id="rId{k + 1}" Type="{_NS_REL}/worksheet" Target="worksheets/sheet{k + 1}.xml"/>'
+                    for k in range(len(sheets))
+                )
+                + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_NS_REL}/styles" Target="styles.xml"/>'
+                "</Relationships>"
+            ).encode(),
+        )
         _zip_entry(zf, "xl/styles.xml", _STYLES.encode())
         for k in range(before):
             _zip_entry(zf, f"xl/worksheets/sheet{k + 1}.xml", _sheet_xml(["Notes"], [], [], title, 1))
-        _zip_entry(zf, f"xl/worksheets/sheet{before + 1}.xml", _sheet_xml(headers, cols, numeric, title,
-                                                                           ds.header_row))
+        _zip_entry(zf, f"xl/worksheets/sheet{before + 1}.xml", _sheet_xml(headers, cols, numeric, title, ds.header_row))
     return buf.getvalue()
 
 
@@ -1609,13 +2268,16 @@ def _demo_style(cc: CouncilConfig, dataset: str, ds: DatasetConfig) -> DemoStyle
                 name = stem if "%" in stem else f"{cc.id}-{dataset}-%Y-%m{Path(pattern).suffix}"
                 break
         if name is None:
-            raise config.ConfigError(f"{cc.id}: datasets.{dataset}: no demo.file_name and no .csv/.xlsx/.zip "
-                                     f"pattern to derive one from")
+            raise config.ConfigError(
+                f"{cc.id}: datasets.{dataset}: no demo.file_name and no .csv/.xlsx/.zip pattern to derive one from"
+            )
         style = DemoStyle(file_name=name)
     suffix = Path(style.file_name).suffix.lower()
     if suffix not in (".csv", ".xlsx", ".zip", ".txt", ".tsv"):
-        raise config.ConfigError(f"{cc.id}: datasets.{dataset}.demo.file_name: the demo writes .csv, .xlsx or "
-                                 f".zip files, not {suffix or 'files without an extension'}")
+        raise config.ConfigError(
+            f"{cc.id}: datasets.{dataset}.demo.file_name: the demo writes .csv, .xlsx or "
+            f".zip files, not {suffix or 'files without an extension'}"
+        )
     return style
 
 
@@ -1624,9 +2286,15 @@ def _demo_style(cc: CouncilConfig, dataset: str, ds: DatasetConfig) -> DemoStyle
 # --------------------------------------------------------------------------------------------
 
 
-def generate(out_dir: Path, seed: int = 7, scale: float = 1.0, councils: dict[str, CouncilConfig] | None = None,
-             first_month: str = "2023-04", last_month: str = "2026-10",
-             progress: Progress | None = None) -> dict:
+def generate(
+    out_dir: Path,
+    seed: int = 7,
+    scale: float = 1.0,
+    councils: dict[str, CouncilConfig] | None = None,
+    first_month: str = "2023-04",
+    last_month: str = "2026-10",
+    progress: Progress | None = None,
+) -> dict:
     """Write synthetic extracts for every configured council and dataset under ``out_dir``.
 
     Files go to ``out_dir/<council_id>/<dataset>/`` in the council's own published format; spend is
@@ -1670,8 +2338,9 @@ def generate(out_dir: Path, seed: int = 7, scale: float = 1.0, councils: dict[st
                 table = _social_value(world, ent, contracts, style)
             else:
                 table = _kpis(world, ent, style)
-            files = _write_table(out_dir / cid / name, table, DATASETS[name], ds, style,
-                                 _rng(seed, cid, 100 + list(DATASETS).index(name)))
+            files = _write_table(
+                out_dir / cid / name, table, DATASETS[name], ds, style, _rng(seed, cid, 100 + list(DATASETS).index(name))
+            )
             written.extend(f"{cid}/{name}/{f}" for f in files)
             entry: dict[str, object] = {"rows": table.n}
             if table.amount_field is not None:
@@ -1679,8 +2348,15 @@ def generate(out_dir: Path, seed: int = 7, scale: float = 1.0, councils: dict[st
                 entry["amount_total"] = str(Decimal(int(amounts[amounts != _NA].sum())).scaleb(-2))
             expected.setdefault(cid, {})[name] = entry
             done += weight(cid, name)
-    result = {"seed": seed, "scale": scale, "first_month": first_month, "last_month": last_month,
-              "generated_by": "starviz demo", "expected": expected, "files": sorted(written)}
+    result = {
+        "seed": seed,
+        "scale": scale,
+        "first_month": first_month,
+        "last_month": last_month,
+        "generated_by": "starviz demo",
+        "expected": expected,
+        "files": sorted(written),
+    }
     _remove_stale(out_dir, set(written))
     (out_dir / "demo.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     report(1.0, "demo data written")
@@ -1696,15 +2372,16 @@ def _dataset_order(cc: CouncilConfig) -> list[str]:
     return names
 
 
-def _write_table(folder: Path, table: _Table, model: type[Dataset], ds: DatasetConfig, style: DemoStyle,
-                 rng: np.random.Generator) -> list[str]:
+def _write_table(
+    folder: Path, table: _Table, model: type[Dataset], ds: DatasetConfig, style: DemoStyle, rng: np.random.Generator
+) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     xlsx = any(Path(f).suffix.lower() == ".xlsx" for f in table.files)
     rendered = _render(table, model, ds, style, xlsx, rng)
     order = np.argsort(table.file_of_row, kind="stable")
     bounds = np.searchsorted(table.file_of_row[order], np.arange(len(table.files) + 1))
     for k, name in enumerate(table.files):
-        rows = order[bounds[k]:bounds[k + 1]]
+        rows = order[bounds[k] : bounds[k + 1]]
         cols = _with_quirks(rendered, rows, table, ds, style, rng)
         (folder / name).write_bytes(_file_bytes(name, rendered, cols, ds, style))
     return list(table.files)
@@ -1724,4 +2401,3 @@ def _remove_stale(out_dir: Path, written: set[str]) -> None:
     for rel in old.get("files", []):
         if rel not in written and ".." not in Path(rel).parts:
             (out_dir / rel).unlink(missing_ok=True)
-

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -149,7 +150,7 @@ def map_headers(headers: list[str], ds: DatasetConfig, model: type[Dataset], fil
     return mapping
 
 
-# --- reading files into a text table `_src` (c0..cN, plus _row = spreadsheet row number) -------
+# --- reading files as text columns c0..cN, each row numbered as a spreadsheet shows it -----------
 
 
 def _csv_header(path: Path, ds: DatasetConfig, encoding: str, label: str) -> list[str]:
@@ -180,50 +181,61 @@ def _encoding_message(path: Path, label: str, encoding: str) -> str:
         )
 
 
-def _normalised_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> tuple[Path, str]:
-    """A UTF-8 file DuckDB can read with rows in place: re-encode, and keep blank lines as rows."""
-    encoding = ds.encoding.lower()
-    raw = path.read_bytes() if path.stat().st_size < (64 << 20) or encoding not in UTF8 else None
-    has_blank = raw is not None and (b"\n\n" in raw or b"\n\r\n" in raw)
-    if encoding in UTF8 and not has_blank:
-        return path, "utf-8"
-    text_encoding = "utf-8-sig" if encoding in UTF8 else ds.encoding
+def _utf8_copy(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> Path:
+    """A UTF-8 copy DuckDB can read with rows in place: re-encoded, blank lines kept as empty rows."""
+    encoding = "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding
     try:
-        text = (raw if raw is not None else path.read_bytes()).decode(text_encoding)
+        text = path.read_bytes().decode(encoding)
     except UnicodeDecodeError as exc:
         raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
-    lines = text.splitlines()
     out = tmp / (path.stem + ".utf8.csv")
     # A blank line becomes a row of empty cells so row numbers match what a person sees.
-    out.write_text("\n".join(line if line.strip() else ds.delimiter for line in lines) + "\n", encoding="utf-8")
-    return out, "utf-8"
+    lines = (line if line.strip() else ds.delimiter for line in text.splitlines())
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, tmp: Path, label: str) -> list[str]:
-    headers = _csv_header(path, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, label)
-    readable, _ = _normalised_csv(path, ds, tmp, label)
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
+def _physical_lines(path: Path) -> int:
+    count, last = 0, b"\n"
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _has_blank_line(path: Path) -> bool:
+    data = path.read_bytes()
+    return b"\n\n" in data or b"\n\r\n" in data
+
+
+def _csv_sources(readable: Path, ds: DatasetConfig, width: int) -> list[str]:
+    """read_csv expressions for text columns c0..cN: parallel first, then serial (which copes with
+    quoted new lines alongside short rows)."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     base = (
         f"read_csv({_lit(str(readable))}, auto_detect=false, header=false, skip={ds.header_row}, "
-        f"delim={_lit(ds.delimiter)}, quote='\"', "
-        f"escape='\"', null_padding=true, {{parallel}} columns={columns})"
+        f"delim={_lit(ds.delimiter)}, quote='\"', escape='\"', null_padding=true, {{parallel}} columns={columns})"
     )
-    first_row = ds.header_row + 1
-    # rowid follows file order in a table DuckDB has just created (insertion order is preserved).
-    sql = "create or replace temp table _csv as select * from "
-    for parallel in ("", "parallel=false,"):
-        try:
-            con.execute(sql + base.replace("{parallel}", parallel))
-            con.execute(f"create or replace temp view _src as select *, rowid + {int(first_row)} as _row from _csv")
-            break
-        except duckdb.Error as exc:
-            message = str(exc)
-            if "parallel" in message and not parallel:
-                continue
-            if "unicode" in message.lower() or "utf" in message.lower():
-                raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
-            raise IngestError(f"{label}: cannot read as CSV: {message.splitlines()[0]}") from exc
-    return headers
+    return [base.replace("{parallel}", ""), base.replace("{parallel}", "parallel=false,")]
+
+
+@dataclass
+class _Source:
+    """Where `_stage` reads text columns from: SQL sources to try in order, and how rows are numbered."""
+
+    headers: list[str]
+    sources: list[str]
+    first_row: int | None  # CSV: spreadsheet row of the first record (rowid + first_row); Excel: column _row
+    excel: bool
+    blank_check: Path | None = None  # a UTF-8 file whose blank lines DuckDB would skip
+
+
+def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> _Source:
+    headers = _csv_header(path, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, label)
+    if ds.encoding.lower() in UTF8:
+        return _Source(headers, _csv_sources(path, ds, len(headers)), ds.header_row + 1, False, blank_check=path)
+    return _Source(headers, _csv_sources(_utf8_copy(path, ds, tmp, label), ds, len(headers)), ds.header_row + 1, False)
 
 
 def _cell_text(value: object) -> str | None:
@@ -240,7 +252,7 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, label: str) -> list[str]:
+def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, label: str) -> _Source:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -260,13 +272,12 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, l
     con.register("_arrow_src", table)
     try:
         con.execute("create or replace temp table _sheet as select * from _arrow_src")
-        con.execute("create or replace temp view _src as select * from _sheet")
     finally:
         con.unregister("_arrow_src")
-    return headers
+    return _Source(headers, ["_sheet"], None, True)
 
 
-# --- parsing: one SELECT over `_src` ------------------------------------------------------------
+# --- parsing: one SELECT over the source -----------------------------------------------------------
 
 
 def _lit(text: str) -> str:
@@ -289,8 +300,10 @@ def _money_sql(col: str, ds: DatasetConfig, cast: str) -> str:
     sign = f"(case when {' or '.join(neg)} then -1 else 1 end)"
     # Only digits, one decimal point, and the allowed decorations may appear.
     allowed = "^[" + strip + r"()+\-]*[0-9" + re.escape(style.thousands) + r"]*(\.[0-9]*)?[" + strip + r"()\-]*$"
+    # Fast path: most files hold plain numbers, which a cast reads directly.
+    plain = f"try_cast({col} as {cast})" if style.decimal == "." else "null"
     return (
-        f"(case when regexp_matches(replace({col}, {_lit(style.decimal)}, '.'), {_lit(allowed)}) "
+        f"coalesce({plain}, case when regexp_matches(replace({col}, {_lit(style.decimal)}, '.'), {_lit(allowed)}) "
         f"then try_cast({body} as {cast}) * {sign} end)"
     )
 
@@ -325,11 +338,12 @@ def _expected(kind: str, ds: DatasetConfig) -> str:
 
 
 def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConfig, mapping: dict[str, int],
-           headers: list[str], excel: bool) -> None:
-    """`_parsed`: typed canonical columns plus a list of problems for each row."""
-    width = len(headers)
+           src: _Source, path: Path, label: str) -> int:
+    """`_rows`: typed canonical columns, the spreadsheet row, and the problems of each row, read
+    and parsed in one pass. Returns the number of records."""
+    headers, excel = src.headers, src.excel
     clean = {f: f"nullif(trim(c{i}), '')" for f, i in mapping.items()}
-    selects, problems = [], []
+    selects, problems, conditions = [], [], []
     for name in model.field_names():
         kind = model.kind(name)
         if name in clean:
@@ -344,6 +358,7 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
         header = _lit(headers[mapping[name]] if name in mapping else name)
         required = name in model.required_fields()
         if required:
+            conditions.append(f"{raw} is null")
             problems.append(
                 f"case when {raw} is null then struct_pack(col := {header}, val := null::varchar, "
                 f"why := {_lit('missing ' + name.replace('_', ' '))}, sev := 'rejected') end"
@@ -351,11 +366,13 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
         if kind != "text":
             severity = "rejected" if required else "warning"
             why = f"cannot read {raw_label(kind)}: expected {_expected(kind, ds)}"
+            conditions.append(f"({raw} is not null and ({parsed}) is null)")
             problems.append(
                 f"case when {raw} is not null and ({parsed}) is null then struct_pack(col := {header}, "
                 f"val := {raw}, why := {_lit(why)}, sev := {_lit(severity)}) end"
             )
-    all_blank = " and ".join(f"nullif(trim(c{i}), '') is null" for i in range(width)) or "false"
+    # Blank = nothing in any column we load; unmapped columns are never read, which keeps this fast.
+    all_blank = " and ".join(f"{clean[f]} is null" for f in clean) or "false"
     skips = [
         f"case when regexp_matches(coalesce({clean[f]}, ''), {_lit(rx)}) then struct_pack(col := "
         f"{_lit(headers[mapping[f]])}, val := {clean[f]}, why := 'summary row (skipped by config rule)', "
@@ -368,13 +385,32 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
         f"case when {all_blank} then [{blank}] "
         + (f"when list_filter([{', '.join(skips)}], lambda x: x is not null) <> [] "
            f"then list_filter([{', '.join(skips)}], lambda x: x is not null) " if skips else "")
-        + f"else list_filter([{', '.join(problems) or 'null'}], lambda x: x is not null) end"
+        # Most rows are clean: test that first rather than build and filter a list for every row.
+        + (f"when {' or '.join(conditions)} then list_filter([{', '.join(problems)}], lambda x: x is not null) "
+           if conditions else "")
+        + "else [] end"
     )
-    con.execute(
+    row = "_row, " if src.first_row is None else ""
+    sql = (
         f"create or replace temp table _parsed as select *, "
-        f"coalesce(list_bool_or([x.sev <> 'warning' for x in _issues]), false) as _rejected from ("
-        f"select _row, {', '.join(selects)}, {issues} as _issues from _src)"
+        f"len(_issues) > 0 and list_bool_or([x.sev <> 'warning' for x in _issues]) as _rejected from ("
+        f"select {row}{', '.join(selects)}, {issues} as _issues from {{source}})"
     )
+    for n, source in enumerate(src.sources):
+        try:
+            con.execute(sql.replace("{source}", source))
+            break
+        except duckdb.Error as exc:
+            message = str(exc)
+            if "parallel" in message and n + 1 < len(src.sources):
+                continue
+            if "unicode" in message.lower() or "utf" in message.lower():
+                raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
+            raise IngestError(f"{label}: cannot read as CSV: {message.splitlines()[0]}") from exc
+    # rowid follows file order in a table DuckDB has just created (insertion order is preserved).
+    numbering = "*" if src.first_row is None else f"*, rowid + {src.first_row} as _row"
+    con.execute(f"create or replace temp view _rows as select {numbering} from _parsed")
+    return con.execute("select count(*) from _parsed").fetchone()[0]
 
 
 def raw_label(kind: str) -> str:
@@ -392,13 +428,13 @@ def _commit_parsed(con: duckdb.DuckDBPyConnection, model: type[Dataset], result:
     lineage = [result.council_id, file_id, result.source_file]
     con.execute(
         f"insert into raw_{model.dataset} (council_id, file_id, source_file, source_row, {fields}) "
-        f"select ?, ?, ?, _row, {fields} from _parsed "
+        f"select ?, ?, ?, _row, {fields} from _rows "
         "where not _rejected",
         lineage,
     )
     con.execute(
         "insert into rejects select ?, ?, ?, _row, i.col, i.val, i.why, i.sev "
-        "from (select _row, unnest(_issues) as i from _parsed)",
+        "from (select _row, unnest(_issues) as i from _rows where len(_issues) > 0)",
         [result.council_id, model.dataset, result.source_file],
     )
     money = "amount_gbp" if model.dataset == "spend" else "value_gbp" if model.dataset == "contracts" else None
@@ -416,13 +452,14 @@ def _commit_parsed(con: duckdb.DuckDBPyConnection, model: type[Dataset], result:
     result.first_date, result.last_date = row[3], row[4]
     result.reasons = dict(
         con.execute(
-            "select i.why, count(distinct _row) from (select _row, unnest(_issues) as i from _parsed) "
+            "select i.why, count(distinct _row) from (select _row, unnest(_issues) as i from _rows where _rejected) "
             "where i.sev <> 'warning' group by all order by 2 desc"
         ).fetchall()
     )
 
 
 def _members(path: Path, tmp: Path, label: str) -> Iterator[tuple[Path, str]]:
+    """The file itself, or each CSV/Excel member of a ZIP copied out."""
     if path.suffix.lower() != ".zip":
         yield path, label
         return
@@ -438,7 +475,7 @@ def _members(path: Path, tmp: Path, label: str) -> Iterator[tuple[Path, str]]:
         for i, name in enumerate(sorted(names)):
             target = tmp / f"member{i}{Path(name).suffix.lower()}"  # never trust member paths
             with archive.open(name) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+                shutil.copyfileobj(src, dst, 1 << 22)
             yield target, f"{label}!{Path(name).name}"
 
 
@@ -458,19 +495,25 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig
     if path.stat().st_size == 0:
         raise IngestError(f"{label}: empty file (0 bytes)")
     results = []
-    with tempfile.TemporaryDirectory(prefix="starviz-") as tmpdir:
+    # Scratch copies (ZIP members, re-encoded text) go to memory-backed /dev/shm where there is one.
+    scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="starviz-", dir=scratch) as tmpdir:
         tmp = Path(tmpdir)
         for member, member_label in _members(path, tmp, label):
-            excel = member.suffix.lower() in EXCEL_SUFFIXES
-            if excel:
-                headers = _read_excel(con, member, ds, member_label)
+            if member.suffix.lower() in EXCEL_SUFFIXES:
+                src = _read_excel(con, member, ds, member_label)
             else:
-                headers = _read_csv(con, member, ds, tmp, member_label)
+                src = _read_csv(member, ds, tmp, member_label)
+            headers = src.headers
             mapping = map_headers(headers, ds, model, member_label)
             result = FileResult(council.id, dataset, member_label)
             result.headers = headers
             result.mapping = {f: headers[i] for f, i in mapping.items()}
-            _stage(con, model, ds, mapping, headers, excel)
+            records = _stage(con, model, ds, mapping, src, member, member_label)
+            # DuckDB skips blank lines; when records and lines disagree, re-read a copy that keeps them.
+            if src.blank_check and records != _physical_lines(member) - ds.header_row and _has_blank_line(member):
+                src.sources = _csv_sources(_utf8_copy(member, ds, tmp, member_label), ds, len(headers))
+                _stage(con, model, ds, mapping, src, member, member_label)
             _commit_parsed(con, model, result, file_id)
             if result.rows_read == 0:
                 raise IngestError(f"{member_label}: no data rows below the header (row {ds.header_row})")

@@ -17,9 +17,12 @@ flagged as (
     select
         raw.*,
         settings.truncates_names_at,
-        list_contains(list_transform(settings.redaction_markers, lambda m: upper(m)), upper(raw.supplier_name))
+        coalesce(
+            list_contains(list_transform(settings.redaction_markers, lambda m: upper(m)), upper(raw.supplier_name))
             or list_contains(list_transform(settings.redaction_column_values, lambda m: upper(m)), upper(raw.redaction))
-            or upper(coalesce(raw.supplier_name, '')) like 'REDACTED%' as is_redacted
+            or upper(coalesce(raw.supplier_name, '')) like 'REDACTED%',
+            false
+        ) as is_redacted
     from raw
     left join settings using (council_id)
 )

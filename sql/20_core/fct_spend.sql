@@ -36,8 +36,14 @@ keys as (
 key_exclusions as (
     select
         keys.supplier_key,
-        case when keys.supplier_key in (select supplier_key from council_names) then 'inter-authority'
-             else arg_min(rules.reason, rules.priority) end as exclusion_reason
+        case
+            when keys.supplier_key in (select supplier_key from council_names) then 'inter-authority'
+            -- a council's name cut short by a ledger (e.g. at 35 characters) still names that council
+            when length(keys.supplier_key) >= 20 and exists (
+                select 1 from council_names where starts_with(council_names.supplier_key, keys.supplier_key)
+            ) then 'inter-authority'
+            else arg_min(rules.reason, rules.priority)
+        end as exclusion_reason
     from keys
     left join exclusion_rules as rules on regexp_matches(keys.supplier_key, rules.pattern)
     group by keys.supplier_key
