@@ -12,7 +12,7 @@ before = queries.overview_measures(scope.previous()) if scope.previous() else {}
 expiring = queries.expiring_contracts(scope, months=6)
 target = queries.social_value_target(queries.period_fy(scope))
 
-row = st.columns(4)
+row = st.columns(5)
 with row[0]:
     ui.metric("Addressable spend", charts.gbp(now["addressable_gbp"]),
               ui.change_gbp(now["addressable_gbp"], before.get("addressable_gbp")),
@@ -22,14 +22,17 @@ with row[1]:
               ui.change_pp(now["on_contract_share"], before.get("on_contract_share")),
               help="Share of addressable spend paid to a supplier with a live contract (own or STAR).")
 with row[2]:
-    ui.metric("Local (Greater Manchester)", charts.pct(now["local_share"]),
+    ui.metric("Local (GM)", charts.pct(now["local_share"]),
               ui.change_pp(now["local_share"], before.get("local_share")),
-              help=f"Supplier postcode known for {charts.pct(now['local_known_share'])} of addressable spend; "
+              help="Share of addressable spend with suppliers based in Greater Manchester. "
+                   f"Supplier postcode known for {charts.pct(now['local_known_share'])} of addressable spend; "
                    "unknown is not counted as local.")
 with row[3]:
-    ui.metric("SME / VCSE", f"{charts.pct(now['sme_share'])} / {charts.pct(now['vcse_share'])}",
-              ui.change_pp(now["sme_share"], before.get("sme_share")),
-              help="Shares of addressable spend with SMEs and with VCSEs, from the contracts registers.")
+    ui.metric("SME", charts.pct(now["sme_share"]), ui.change_pp(now["sme_share"], before.get("sme_share")),
+              help="Share of addressable spend with SMEs, as recorded in the contracts registers.")
+with row[4]:
+    ui.metric("VCSE", charts.pct(now["vcse_share"]), ui.change_pp(now["vcse_share"], before.get("vcse_share")),
+              help="Share of addressable spend with voluntary, community and social enterprises.")
 
 row = st.columns(4)
 with row[0]:
@@ -50,7 +53,9 @@ with row[3]:
 
 ui.chart(charts.spend_by_council_month(queries.spend_by_council_month(scope), queries.colours()))
 
-st.subheader("Data as at")
+st.subheader("Data loaded")
+st.caption(f"Spend data as at the end of {queries.as_at_date():%B %Y}; built {queries.build_info()['built_at']:%d %b %Y %H:%M}.")
 st.dataframe(queries.data_status(scope), hide_index=True,
-             column_config={"first_month": st.column_config.DateColumn("First month", format="MMM YYYY"),
+             column_config={"council": "Council", "months_loaded": "Months of spend",
+                            "first_month": st.column_config.DateColumn("First month", format="MMM YYYY"),
                             "last_month": st.column_config.DateColumn("Last month", format="MMM YYYY")})

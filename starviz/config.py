@@ -129,6 +129,7 @@ class Settings(_Strict):
     social_value_target_by_year: dict[str, float] = {}
     savings_kpi_code: str = "SAV01"
     bench_ingest_sample: dict[str, str] = {}
+    build_memory_limit: str = "1GB"
     demo_scale_first_run: float = 0.25
 
     def social_value_target(self, financial_year: str) -> float:

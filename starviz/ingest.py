@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -233,7 +234,8 @@ class _Source:
 
 def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> _Source:
     headers = _csv_header(path, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, label)
-    if ds.encoding.lower() in UTF8:
+    # Small files are checked for blank lines up front; big ones only when the record count says so.
+    if ds.encoding.lower() in UTF8 and (path.stat().st_size > (16 << 20) or not _has_blank_line(path)):
         return _Source(headers, _csv_sources(path, ds, len(headers)), ds.header_row + 1, False, blank_check=path)
     return _Source(headers, _csv_sources(_utf8_copy(path, ds, tmp, label), ds, len(headers)), ds.header_row + 1, False)
 
@@ -252,6 +254,34 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+def _excel_column(values: tuple) -> pa.Array:
+    """A column of cells as one Arrow array: typed when the cells agree (fast), else as text."""
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([_cell_text(v) for v in values], pa.string())
+    if pa.types.is_string(array.type) or pa.types.is_floating(array.type) or pa.types.is_integer(array.type) \
+            or pa.types.is_boolean(array.type) or pa.types.is_timestamp(array.type) or pa.types.is_date(array.type) \
+            or pa.types.is_null(array.type):
+        return array
+    return pa.array([_cell_text(v) for v in values], pa.string())
+
+
+def _text_sql(col: str, kind: pa.DataType) -> str:
+    """SQL turning a typed Excel column into the text a person sees (as `_cell_text` does)."""
+    if pa.types.is_floating(kind):
+        return (f"case when {col} = trunc({col}) and abs({col}) < 1e15 then {col}::bigint::varchar "
+                f"else {col}::varchar end")
+    if pa.types.is_boolean(kind):
+        return f"case when {col} then 'Y' when not {col} then 'N' end"
+    if pa.types.is_timestamp(kind):
+        return (f"case when {col}::time = '00:00:00' then strftime({col}, '%Y-%m-%d') "
+                f"else strftime({col}, '%Y-%m-%d %H:%M:%S') end")
+    if pa.types.is_string(kind):
+        return f"nullif({col}, '')"
+    return f"{col}::varchar"
+
+
 def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, label: str) -> _Source:
     from python_calamine import CalamineWorkbook
 
@@ -266,12 +296,20 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, l
     headers = [_cell_text(v) or "" for v in rows[ds.header_row - 1]]
     width = len(headers)
     body = rows[ds.header_row :]
-    columns = {f"c{i}": [_cell_text(r[i]) if i < len(r) else None for r in body] for i in range(width)}
-    columns["_row"] = list(range(ds.header_row + 1, ds.header_row + 1 + len(body)))
-    table = pa.table({k: pa.array(v, pa.int64() if k == "_row" else pa.string()) for k, v in columns.items()})
-    con.register("_arrow_src", table)
+    arrays, texts = {}, []
+    for i, column in enumerate(itertools.zip_longest(*body, fillvalue=None)):
+        if i >= width:
+            break
+        array = _excel_column(column)
+        arrays[f"c{i}"] = array
+        texts.append(f"{_text_sql(f'c{i}', array.type)} as c{i}")
+    for i in range(len(arrays), width):  # columns with a header and no cell below it
+        arrays[f"c{i}"] = pa.nulls(len(body), pa.string())
+        texts.append(f"c{i}")
+    arrays["_row"] = pa.array(range(ds.header_row + 1, ds.header_row + 1 + len(body)), pa.int64())
+    con.register("_arrow_src", pa.table(arrays))
     try:
-        con.execute("create or replace temp table _sheet as select * from _arrow_src")
+        con.execute(f"create or replace temp table _sheet as select {', '.join(texts)}, _row from _arrow_src")
     finally:
         con.unregister("_arrow_src")
     return _Source(headers, ["_sheet"], None, True)

@@ -42,7 +42,7 @@ def test_each_role_reaches_the_overview(app_env, username):
     at = _as(username)
     assert not at.exception, at.exception
     assert at.title[0].value == "Overview"
-    assert len(at.metric) == 8
+    assert len(at.metric) == 9
 
 
 def test_trafford_officer_asking_for_stockport_sees_only_trafford(app_env):

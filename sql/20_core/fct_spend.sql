@@ -90,16 +90,26 @@ cover as (
     where supplier_id is not null
 ),
 
-matched as (
-    select labelled.line_id, cover.contract_id
+payments as (
+    -- contracts are matched once per council, supplier and day, not once per line
+    select distinct council_id, supplier_id, payment_date
     from labelled
+    where supplier_id is not null
+),
+
+matched as (
+    select
+        payments.council_id,
+        payments.supplier_id,
+        payments.payment_date,
+        first(cover.contract_id order by cover.is_collaborative, cover.start_date desc, cover.contract_id)
+            as contract_id
+    from payments
     join cover
-        on cover.council_id = labelled.council_id
-        and cover.supplier_id = labelled.supplier_id
-        and labelled.payment_date between cover.start_date and cover.max_end_date
-    qualify row_number() over (
-        partition by labelled.line_id order by cover.is_collaborative, cover.start_date desc, cover.contract_id
-    ) = 1
+        on cover.council_id = payments.council_id
+        and cover.supplier_id = payments.supplier_id
+        and payments.payment_date between cover.start_date and cover.max_end_date
+    group by all
 )
 
 select
@@ -135,6 +145,6 @@ select
     labelled.source_row
 from labelled
 left join supplier_category using (supplier_id)
-left join matched using (line_id)
+left join matched using (council_id, supplier_id, payment_date)
 left join suppliers using (supplier_id)
 order by labelled.council_id, labelled.payment_date

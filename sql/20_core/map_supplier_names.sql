@@ -6,20 +6,28 @@ create or replace table map_supplier_names as
 
 with
 
+spend_names as (
+    -- distinct names first: the normalising macros then run once per name, not once per line
+    select
+        council_id, supplier_name, bool_or(is_name_truncated) as is_name_truncated,
+        min(company_number) as company_number, min(vat_number) as vat_number
+    from stg_spend
+    where supplier_name is not null
+    group by council_id, supplier_name
+),
+
 names as (
     select
-        council_id, supplier_name, supplier_key, supplier_text(supplier_name) as supplier_text,
-        is_name_truncated, company_number, vat_number, null::varchar as charity_number
-    from stg_spend
-    where supplier_key <> ''
-    group by all
+        council_id, supplier_name, supplier_key(supplier_name) as supplier_key,
+        supplier_text(supplier_name) as supplier_text, is_name_truncated,
+        company_number, vat_number, null::varchar as charity_number
+    from spend_names
 
     union all by name
 
     select
         council_id, supplier_name, supplier_key, supplier_text(supplier_name) as supplier_text,
-        false as is_name_truncated,
-        company_number, vat_number, charity_number
+        false as is_name_truncated, company_number, vat_number, charity_number
     from stg_contracts
     where supplier_key <> ''
 ),
