@@ -7,16 +7,20 @@ st.title("Overview")
 st.caption(scope.filters.label)
 ui.notices()
 
-now = queries.overview_measures(scope)
-before = queries.overview_measures(scope.previous()) if scope.previous() else {}
+window, previous = queries.comparison_windows(scope)
+now = queries.overview_measures(scope, window)
+before = queries.overview_measures(scope, previous) if previous else {}
+st.caption(ui.window_caption(window, previous))
 expiring = queries.expiring_contracts(scope, months=6)
 target = queries.social_value_target(queries.period_fy(scope))
 
 row = st.columns(5)
 with row[0]:
-    ui.metric("Addressable spend", charts.gbp(now["addressable_gbp"]),
-              ui.change_gbp(now["addressable_gbp"], before.get("addressable_gbp")),
-              help=f"Total spend including levies, HMRC, pensions and redacted payments: {charts.gbp(now['total_gbp'])}")
+    spend = "addressable_gbp" if scope.filters.addressable_only else "total_gbp"
+    ui.metric("Addressable spend" if scope.filters.addressable_only else "Total spend", charts.gbp(now[spend]),
+              ui.change_gbp(now[spend], before.get(spend)),
+              help=f"Addressable {charts.gbp(now['addressable_gbp'])} of a total {charts.gbp(now['total_gbp'])}; "
+                   "the rest is levies, HMRC, pensions, redacted personal payments and other authorities.")
 with row[1]:
     ui.metric("On contract", charts.pct(now["on_contract_share"]),
               ui.change_pp(now["on_contract_share"], before.get("on_contract_share")),

@@ -185,6 +185,7 @@ def settings() -> Settings:
         "raw_dir": env.get("STARVIZ_RAW"),
         "councils_dir": env.get("STARVIZ_COUNCILS"),
         "env": env.get("STARVIZ_ENV"),
+        "demo_scale_first_run": env.get("STARVIZ_DEMO_SCALE"),
     }
     data.update({k: v for k, v in overrides.items() if v})
     for key in ("db_path", "raw_dir", "councils_dir", "reference_dir"):

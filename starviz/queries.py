@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from starviz import config
-from starviz.scope import Filters, User, add_months, fy_bounds
+from starviz.scope import Filters, User, add_months, fy_bounds, month_end, month_start, months_between
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,25 @@ _SAVINGS = """
 """
 
 
-def overview_measures(scope: Scope) -> dict:
-    """The overview's headline measures for the scope's period."""
-    ids, start, end = scope.council_ids, scope.filters.date_from, scope.filters.date_to
+def comparison_windows(scope: Scope) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date] | None]:
+    """The period cut to the data loaded, and the like-for-like previous window: a year that is
+    only seven months in is compared with the same seven months of the year before."""
+    start, end = scope.filters.date_from, scope.filters.date_to
+    first, last = _query("select min(month) as a, max(month) as b from mart_spend_by_council_month").iloc[0]
+    if not pd.isna(first):
+        start = max(start, first.date() if hasattr(first, "date") else first)
+        end = max(start, min(end, month_end(last.date() if hasattr(last, "date") else last)))
+    previous = scope.filters.previous()
+    if previous is None:
+        return (start, end), None
+    months = months_between(month_start(start), month_start(end))
+    prev_start = previous.date_from
+    return (start, end), (prev_start, month_end(add_months(prev_start, months - 1)))
+
+
+def overview_measures(scope: Scope, window: tuple[dt.date, dt.date]) -> dict:
+    """The overview's headline measures for one window of the scope."""
+    ids, (start, end) = scope.council_ids, window
     out = _query(_SPEND_MEASURES, [ids, start, end]).iloc[0].to_dict()
     out |= _query(_SOCIAL_VALUE, [ids, start, end]).iloc[0].to_dict()
     out |= _query(_SAVINGS, [config.settings().savings_kpi_code, ids, start, end]).iloc[0].to_dict()

@@ -90,6 +90,14 @@ def metric(label: str, value: str, delta: str | None = None, help: str | None = 
     st.metric(label, value, delta=delta, help=help, delta_color=delta_color, border=True)
 
 
+def window_caption(window: tuple[dt.date, dt.date], previous: tuple[dt.date, dt.date] | None) -> str:
+    def span(a: dt.date, b: dt.date) -> str:
+        return f"{a:%b %Y}" if (a.year, a.month) == (b.year, b.month) else f"{a:%b %Y} – {b:%b %Y}"
+
+    text = f"Showing {span(*window)}"
+    return text + (f"; changes are against {span(*previous)}." if previous else ".")
+
+
 def change_pp(now: float | None, before: float | None) -> str | None:
     """Change of a share in percentage points, e.g. '+2.1 pp'."""
     if now is None or before is None:
