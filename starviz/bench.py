@@ -167,6 +167,16 @@ def machine() -> dict:
             "processor": platform.processor() or platform.machine()}
 
 
+def _app_suites(work: Path) -> list[dict]:
+    db = work / "star.duckdb"
+    return _overview_apptest(db, work) + _chromium_filter_change(db, work)
+
+
+# Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
+# results. A page issue adds its own suite here, e.g. query latency at larger scales.
+SUITES: list = [_app_suites]
+
+
 def main(as_json: bool = False, sizes: str = "") -> int:
     scale = float(os.environ.get("STARVIZ_BENCH_SCALE", "1"))
     results: list[dict] = []
@@ -174,8 +184,8 @@ def main(as_json: bool = False, sizes: str = "") -> int:
     with tempfile.TemporaryDirectory(prefix="starviz-bench-") as tmp:
         work = Path(tmp)
         results += _demo_build(scale, work)
-        results += _overview_apptest(work / "star.duckdb", work)
-        results += _chromium_filter_change(work / "star.duckdb", work)
+        for suite in SUITES:
+            results += suite(work)
     report = {"machine": machine(), "run_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": results}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))

@@ -133,3 +133,16 @@ def require(action: str) -> queries.Scope:
         st.error("Your role does not allow this page.")
         st.stop()
     return current
+
+
+def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str | None = None) -> None:
+    """CSV and XLSX downloads of a table, named after it, with the filters in the XLSX notes."""
+    from starviz import export
+
+    notes = {"Filters": scope.filters.label if scope else "", "Rows": f"{len(df):,}"}
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button("CSV", export.to_csv(df), f"{name}.csv", "text/csv", key=f"csv-{name}",
+                         icon=":material/download:")
+    right.download_button("Excel", export.to_xlsx(df, title or name, notes), f"{name}.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
+                          icon=":material/download:")

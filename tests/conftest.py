@@ -39,3 +39,30 @@ def sample(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real sample not available: {path}")
     return path
+
+
+@pytest.fixture()
+def app_env(fixture_build, monkeypatch, tmp_path):
+    """The app pointed at the fixture database, with demo accounts in a temporary folder."""
+    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+def run_app(username: str | None, page: str | None = None, **params: str):
+    """An AppTest of app.py signed in as `username` (None: signed out), optionally on `page`
+    (e.g. "pages/spend.py"), with the given query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(config.ROOT / "app.py"), default_timeout=60)
+    if username:
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = username
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at

@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from starviz import config
-
-APP = str(config.ROOT / "app.py")
+from tests.conftest import run_app
 
 
-@pytest.fixture()
-def app_env(fixture_build, monkeypatch, tmp_path):
-    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
-    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
-    config.settings.cache_clear()
-    yield
-    config.settings.cache_clear()
-
-
-def _as(username: str | None, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if username:
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = username
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
+def _as(username: str | None, **params: str):
+    return run_app(username, **params)
 
 
 def test_nothing_but_the_login_form_before_login(app_env):
