@@ -20,12 +20,16 @@ if not config.settings().db_path.exists() and not build.is_building():
 
 user = auth.login()
 if user is None:
+    # Declaring a navigation of no pages switches off Streamlit's automatic pages/ folder, so no
+    # page can be opened by its address before login.
+    st.navigation([st.Page(lambda: None, title="Sign in", url_path="sign-in")], position="hidden")
     st.stop()
 
 try:
     ui.demo_banner()
 except queries.DatabaseUnavailable as exc:
-    st.error(f"{exc}")
+    ui.database_unavailable(user, exc)
+    auth.logout_button()
     st.stop()
 
 pages = [

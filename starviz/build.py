@@ -229,8 +229,10 @@ def build(raw_dir: Path | None = None, db_path: Path | None = None,
     demo_marker = raw_dir / "demo.json"
     summary.is_demo = demo_marker.exists()
     with build_lock(db_path):
+        # Holding the lock, any other half-written build file is left by a build that was killed.
+        for stale in db_path.parent.glob(f"{db_path.name}.building-*"):
+            stale.unlink(missing_ok=True)
         tmp_path = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
-        tmp_path.unlink(missing_ok=True)
         try:
             # A memory cap keeps the build's footprint bounded; DuckDB spills to disk beyond it.
             con = duckdb.connect(str(tmp_path), config={"memory_limit": s.build_memory_limit})
@@ -255,8 +257,12 @@ def build(raw_dir: Path | None = None, db_path: Path | None = None,
                 )
                 con.execute("checkpoint")
             finally:
-                con.close()
+                with contextlib.suppress(duckdb.Error):  # after a fatal error the instance is already gone
+                    con.close()
             os.replace(tmp_path, db_path)
+        except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
+            # A full disk or a failed write: the half-written file goes, the live one stays.
+            raise BuildError(f"could not write the new database beside {db_path}: {exc}") from exc
         finally:
             tmp_path.unlink(missing_ok=True)
             tmp_path.with_name(tmp_path.name + ".wal").unlink(missing_ok=True)

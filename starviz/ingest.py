@@ -342,6 +342,7 @@ def _money_sql(col: str, ds: DatasetConfig, cast: str) -> str:
     plain = f"try_cast({col} as {cast})" if style.decimal == "." else "null"
     return (
         f"coalesce({plain}, case when regexp_matches(replace({col}, {_lit(style.decimal)}, '.'), {_lit(allowed)}) "
+        f"and contains({col}, '(') = ends_with({col}, ')') and length({col}) - length(replace({col}, '(', '')) <= 1 "
         f"then try_cast({body} as {cast}) * {sign} end)"
     )
 
@@ -559,8 +560,9 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig
     return results
 
 
-def check_file(path: Path, council: CouncilConfig, dataset: str) -> tuple[FileResult, list[tuple]]:
-    """Read a file exactly as the build would, in memory; return the summary and its rejects."""
+def check_file(path: Path, council: CouncilConfig, dataset: str, limit: int = 1000) -> tuple[FileResult, list[tuple]]:
+    """Read a file exactly as the build would, in memory; return the summary and its first
+    `limit` rejects (the summary counts them all, by reason)."""
     con = duckdb.connect()
     create_tables(con)
     label = path.name
@@ -584,7 +586,7 @@ def check_file(path: Path, council: CouncilConfig, dataset: str) -> tuple[FileRe
             summary.reasons[k] = summary.reasons.get(k, 0) + v
     rejects = con.execute(
         "select source_file, source_row, column_name, value, reason, severity from rejects "
-        "order by source_file, source_row"
+        "order by source_file, source_row limit ?", [limit]
     ).fetchall()
     con.close()
     return summary, rejects

@@ -105,7 +105,10 @@ def months_loaded() -> list[dt.date]:
 
 
 def build_info() -> dict:
-    row = _query("select * from build_info").iloc[0].to_dict()
+    try:
+        row = _query("select * from build_info").iloc[0].to_dict()
+    except duckdb.CatalogException as exc:
+        raise DatabaseUnavailable(f"{config.settings().db_path} is not a complete starviz database: {exc}") from exc
     row["demo"] = json.loads(row["demo_info"]) if row.get("demo_info") else None
     return row
 

@@ -146,3 +146,26 @@ def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str
     right.download_button("Excel", export.to_xlsx(df, title or name, notes), f"{name}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
                           icon=":material/download:")
+
+
+def database_unavailable(user: User, problem: Exception) -> None:
+    """A clear page when the database is missing or corrupt; an admin can rebuild it from here."""
+    from starviz import build
+
+    st.title("The database cannot be opened")
+    st.error(str(problem))
+    if build.is_building():
+        st.info("A build is in progress; this page will work again when it has finished.")
+    elif user.can("rebuild"):
+        st.write("Rebuild it from the extracts under `data/raw/`. The current file is replaced only if the build succeeds.")
+        if st.button("Rebuild the database", type="primary", icon=":material/build:"):
+            bar = st.progress(0.0, text="Starting")
+            try:
+                build.build(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+            except build.BuildError as exc:
+                st.error(f"The build failed; nothing was replaced.\n\n{exc}")
+            else:
+                st.success("Rebuilt.")
+                st.rerun()
+    else:
+        st.info("Ask an administrator to rebuild the database.")

@@ -104,3 +104,12 @@ def test_logout_works_on_the_first_click(fresh_app, page):
     page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
     page.wait_for_function(IDLE, timeout=30_000)
     assert page.get_by_role("heading", name="Overview").count() == 0
+
+
+def test_a_page_address_without_login_shows_only_the_sign_in_form(fresh_app, page):
+    url, _ = fresh_app
+    page.goto(f"{url}/spend?fy=2025-26", timeout=60_000)
+    page.get_by_role("button", name="Sign in").wait_for(timeout=120_000)
+    page.wait_for_function(IDLE, timeout=30_000)
+    assert page.get_by_role("heading", name="Spend").count() == 0
+    assert page.locator("[data-testid='stSidebarNav']").count() == 0
