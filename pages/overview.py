@@ -55,7 +55,8 @@ with row[3]:
     ui.metric("Contracts ending in 6 months", f"{expiring['count_contracts']:,}",
               help=f"Worth {charts.gbp(expiring['value_gbp'])}; counted from today, STAR contracts included.")
 
-ui.chart(charts.spend_by_council_month(queries.spend_by_council_month(scope), queries.colours()))
+ui.chart(charts.spend_by_council_month(queries.spend_by_council_month(scope), queries.colours()),
+         name="spend-by-council-by-month", scope=scope)
 
 st.subheader("Data loaded")
 st.caption(f"Spend data as at the end of {queries.as_at_date():%B %Y}; built {queries.build_info()['built_at']:%d %b %Y %H:%M}.")

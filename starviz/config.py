@@ -117,6 +117,12 @@ class CouncilConfig(_Strict):
         return self
 
 
+class ExportPreset(_Strict):
+    label: str
+    width: int = Field(gt=100, le=4000)
+    height: int = Field(gt=100, le=4000)
+
+
 class Settings(_Strict):
     """Project-wide settings from ``data/settings.toml``, overridable by environment variables."""
 
@@ -130,6 +136,7 @@ class Settings(_Strict):
     savings_kpi_code: str = "SAV01"
     bench_ingest_sample: dict[str, str] = {}
     build_memory_limit: str = "1GB"
+    export_presets: dict[str, ExportPreset] = {}
     demo_scale_first_run: float = 0.25
 
     def social_value_target(self, financial_year: str) -> float:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import shutil
+import threading
 from collections.abc import Mapping
 
 import pandas as pd
+import plotly.graph_objects as go
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 LICENCE = "Contains public sector information licensed under the Open Government Licence v3.0."
+BRAND = "STAR Procurement"
+BRAND_COLOUR = "#00546B"
+CHROMIUM_HINT = ("Image export needs Chromium on the server: `apt-get install -y chromium` (Debian/Ubuntu), "
+                 "then restart the app.")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GBP_FORMAT = '£#,##0.00;-£#,##0.00'
 SHARE_FORMAT = "0.0%"
@@ -79,3 +87,132 @@ def _cell(value: object) -> object:
     if isinstance(value, list | tuple):
         return "; ".join(str(v) for v in value)
     return value
+
+
+# --- charts: branded static images --------------------------------------------------------------
+
+
+class ExportUnavailable(RuntimeError):
+    """No browser to render static images with; the message says how to install one."""
+
+
+_server_lock = threading.Lock()
+_server_started = False
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _ensure_server() -> None:
+    """One Kaleido (headless Chromium) server for the process: ~0.2 s an image instead of 2-3 s."""
+    global _server_started
+    with _server_lock:
+        if _server_started:
+            return
+        browser = chromium_path()
+        if not browser:
+            raise ExportUnavailable(CHROMIUM_HINT)
+        os.environ["BROWSER_PATH"] = browser  # never let Kaleido fetch a browser of its own
+        import kaleido
+
+        kaleido.start_sync_server(n=1, timeout=60, mathjax=False, silence_warnings=True)
+        _server_started = True
+
+
+def branded(fig: go.Figure, *, title: str, subtitle: str, source: str, width: int, height: int) -> go.Figure:
+    """A copy of `fig` sized for a preset, with title, filters, source and licence, and the STAR name;
+    type scales with the image so it stays readable on a phone. The header (title, filters, legend)
+    and footer (source, licence) sit in fixed bands of the margins, so nothing overlaps the plot."""
+    out = go.Figure(fig)
+    base = max(16, round(min(width, height * 1.6) / 40))
+    small = round(base * 0.62)
+    top, bottom = round(base * 5.6), round(base * 2.2 + small * 3.2)
+    plot_h = max(height - top - bottom, 1)
+    out.update_layout(
+        width=width, height=height, template="plotly+star", title=None,
+        font=dict(size=base),
+        margin=dict(l=round(base * 1.2), r=round(base * 1.2), t=top, b=bottom),
+        legend=dict(font=dict(size=round(base * 0.85)), orientation="h", yanchor="bottom",
+                    y=1 + base * 0.35 / plot_h, x=0, xanchor="left"),
+    )
+    out.update_xaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=round(base * 0.85)))
+    out.update_yaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=round(base * 0.85)))
+    header = [  # (text, size, colour, pixels above the plot, x, anchor)
+        (f"<b>{_html(title)}</b>", round(base * 1.35), "#1F2933", top - base * 1.8, 0, "left"),
+        (_html(subtitle), round(base * 0.85), "#52606D", top - base * 3.1, 0, "left"),
+        (f"<b>{BRAND}</b>", round(base * 0.9), BRAND_COLOUR, top - base * 1.65, 1, "right"),
+    ]
+    for text, size, colour, shift, x, anchor in header:
+        out.add_annotation(text=text, xref="paper", yref="paper", x=x, y=1, xanchor=anchor, yanchor="bottom",
+                           yshift=round(shift), showarrow=False, font=dict(size=size, color=colour))
+    first, _, rest = source.partition(". ")
+    out.add_annotation(text=f"{_html(first)}.<br>{_html(rest)}" if rest else _html(source), xref="paper",
+                       yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-(bottom - small * 3.0),
+                       showarrow=False, align="left", font=dict(size=small, color="#52606D"))
+    return out
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def source_line(as_at: dt.date | None) -> str:
+    when = f"data as at {as_at:%d %B %Y}" if as_at else "latest data"
+    return f"Source: partner councils' published spend, contracts and social value data, {when}. {LICENCE}"
+
+
+def image(fig: go.Figure, fmt: str, width: int, height: int) -> bytes:
+    """PNG or SVG bytes of an already branded figure at exactly width x height pixels."""
+    if fmt not in ("png", "svg", "pdf"):
+        raise ValueError(f"unknown image format {fmt!r}")
+    _ensure_server()
+    import plotly.io as pio
+
+    return pio.to_image(fig, format=fmt, width=width, height=height, scale=1)
+
+
+# --- alt text -------------------------------------------------------------------------------------
+
+
+def _money(value: float) -> str:
+    from starviz.charts import gbp
+
+    return gbp(value)
+
+
+def alt_text(fig: go.Figure, title: str, subtitle: str = "", top: int = 3) -> str:
+    """A description of the chart from its data: type, what is measured, the top values, any target."""
+    traces = [t for t in fig.data if getattr(t, "name", "") != "Target"]
+    kinds = {t.type for t in traces}
+    kind = {"bar": "Bar chart", "scatter": "Line chart", "pie": "Pie chart", "treemap": "Treemap",
+            "sunburst": "Sunburst chart", "heatmap": "Heat map", "scatterpolar": "Radar chart"}.get(
+        next(iter(kinds)) if len(kinds) == 1 else "", "Chart")
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    unit = meta.get("unit", "gbp")
+    fmt = _money if unit == "gbp" else (lambda v: f"{v * 100:.1f}%") if unit == "share" else (lambda v: f"{v:,.0f}")
+    sentences = [f"{kind}: {title}" + (f" ({subtitle})" if subtitle else "") + "."]
+    totals: dict[str, float] = {}
+    for t in traces:
+        values = getattr(t, "y", None) if t.type in ("bar", "scatter") else getattr(t, "values", None)
+        if values is None:
+            continue
+        if len(traces) > 1 and t.name:
+            totals[t.name] = totals.get(t.name, 0.0) + float(sum(v for v in values if v is not None))
+        else:
+            labels = getattr(t, "x", None) if t.type in ("bar", "scatter") else getattr(t, "labels", None)
+            for label, v in zip(labels if labels is not None else range(len(values)), values, strict=False):
+                if v is not None:
+                    key = label.strftime("%b %Y") if hasattr(label, "strftime") else str(label)
+                    totals[key] = totals.get(key, 0.0) + float(v)
+    if totals:
+        ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+        what = "series" if len(traces) > 1 else "values"
+        sentences.append(f"Largest {what}: " + "; ".join(f"{k} {fmt(v)}" for k, v in ranked) + ".")
+    targets = [t for t in fig.data if getattr(t, "name", "") == "Target"]
+    target_value = meta.get("target")
+    if target_value is None and targets and getattr(targets[0], "y", None) is not None and len(targets[0].y):
+        target_value = targets[0].y[0]
+    if target_value is not None:
+        sentences.append(f"Target: {fmt(float(target_value))}.")
+    return " ".join(sentences)

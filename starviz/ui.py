@@ -75,9 +75,53 @@ def scope() -> queries.Scope:
     return queries.Scope(st.session_state[_STATE], user)
 
 
-def chart(fig) -> None:
-    """A Plotly chart on the STAR template (Streamlit's own theme would override its fonts)."""
-    st.plotly_chart(fig, theme=None, width="stretch", config={"displaylogo": False})
+def chart(fig, name: str | None = None, scope: queries.Scope | None = None, **kwargs):
+    """A Plotly chart on the STAR template (Streamlit's own theme would override its fonts). With a
+    `name`, it gets branded PNG/SVG exports at the named presets, alt text, and a camera button that
+    saves under the same name and size. Extra keyword arguments go to `st.plotly_chart`."""
+    from starviz import config as cfg
+
+    presets = cfg.settings().export_presets
+    first = next(iter(presets.values()), None)
+    options = {"displaylogo": False}
+    if name and first:
+        options["toImageButtonOptions"] = {"filename": name, "width": first.width, "height": first.height,
+                                           "format": "png"}
+    result = st.plotly_chart(fig, theme=None, width="stretch", config=options, **kwargs)
+    if name:
+        _export_controls(fig, name, scope)
+    return result
+
+
+def _export_controls(fig, name: str, scope: queries.Scope | None) -> None:
+    from starviz import config as cfg
+    from starviz import export
+
+    title = (fig.layout.title.text or name.replace("-", " ").capitalize()) if fig.layout.title else name
+    subtitle = scope.filters.label if scope else ""
+    alt = export.alt_text(fig, title, subtitle)
+    presets = cfg.settings().export_presets
+    with st.popover("Export chart", icon=":material/ios_share:"):
+        if not export.chromium_path():
+            st.info(export.CHROMIUM_HINT)
+        else:
+            key = st.selectbox("Size", list(presets), format_func=lambda k: presets[k].label, key=f"preset-{name}")
+            fmt = st.radio("Format", ["png", "svg"], horizontal=True, format_func=str.upper, key=f"fmt-{name}")
+            preset = presets[key]
+
+            def render() -> bytes:
+                source = export.source_line(queries.as_at_date())
+                art = export.branded(fig, title=title, subtitle=subtitle, source=source,
+                                     width=preset.width, height=preset.height)
+                return export.image(art, fmt, preset.width, preset.height)
+
+            st.download_button(f"Download {fmt.upper()}", render, f"{name}-{key}.{fmt}",
+                               "image/png" if fmt == "png" else "image/svg+xml", key=f"img-{name}",
+                               icon=":material/download:", on_click="ignore")
+        st.caption("Alt text, for accessible posts")
+        st.code(alt, language=None, wrap_lines=True)
+        st.download_button("Alt text (.txt)", alt, f"{name}-alt-text.txt", "text/plain", key=f"alt-{name}",
+                           on_click="ignore")
 
 
 def notices() -> None:
@@ -141,11 +185,12 @@ def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str
 
     notes = {"Filters": scope.filters.label if scope else "", "Rows": f"{len(df):,}"}
     left, right, _ = st.columns([1, 1, 6])
-    left.download_button("CSV", export.to_csv(df), f"{name}.csv", "text/csv", key=f"csv-{name}",
-                         icon=":material/download:")
-    right.download_button("Excel", export.to_xlsx(df, title or name, notes), f"{name}.xlsx",
+    # Files are made when a button is clicked, not on every rerun of the page.
+    left.download_button("CSV", lambda: export.to_csv(df), f"{name}.csv", "text/csv", key=f"csv-{name}",
+                         icon=":material/download:", on_click="ignore")
+    right.download_button("Excel", lambda: export.to_xlsx(df, title or name, notes), f"{name}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
-                          icon=":material/download:")
+                          icon=":material/download:", on_click="ignore")
 
 
 def database_unavailable(user: User, problem: Exception) -> None:

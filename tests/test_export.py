@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import struct
 
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
-from starviz import export
+from starviz import charts, config, export
 
 FRAME = pd.DataFrame({
     "supplier_name": ["=HYPERLINK(\"http://x\")", "+44 Ltd", "@home", "-minus", "ABC Ltd"],
@@ -36,3 +39,60 @@ def test_xlsx_has_a_frozen_header_a_filter_and_a_notes_sheet():
 def test_csv_is_neutralised_too():
     text = export.to_csv(FRAME).decode("utf-8-sig")
     assert '\n"\'=HYPERLINK' in text and "\n'+44 Ltd" in text and ",-16.66" in text
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+MONTHLY = pd.DataFrame({
+    "council": ["Stockport", "Trafford", "Stockport", "Trafford"],
+    "month": pd.to_datetime(["2025-04-01", "2025-04-01", "2025-05-01", "2025-05-01"]),
+    "spend_gbp": [1_200_000.0, 800_000.0, 2_500_000.0, 900_000.0],
+})
+needs_chromium = pytest.mark.skipif(export.chromium_path() is None, reason="chromium is not installed")
+
+
+def _figure():
+    return charts.spend_by_council_month(MONTHLY, {"Stockport": "#0072B2", "Trafford": "#D55E00"})
+
+
+def _branded(preset):
+    return export.branded(_figure(), title="Spend by council by month", subtitle="All councils · 2025-26",
+                          source=export.source_line(dt.date(2025, 5, 31)), width=preset.width, height=preset.height)
+
+
+@needs_chromium
+@pytest.mark.parametrize("key", ["x", "square", "website", "board"])
+def test_png_export_has_the_presets_exact_pixel_size(key):
+    preset = config.settings().export_presets[key]
+    png = export.image(_branded(preset), "png", preset.width, preset.height)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (preset.width, preset.height)
+
+
+@needs_chromium
+def test_svg_export_carries_the_title_filters_source_licence_and_star_name():
+    preset = config.settings().export_presets["website"]
+    svg = export.image(_branded(preset), "svg", preset.width, preset.height).decode()
+    for text in ("Spend by council by month", "All councils · 2025-26", "data as at 31 May 2025",
+                 "Open Government Licence v3.0", "STAR Procurement"):
+        assert text in svg
+
+
+def test_alt_text_names_the_chart_type_measure_and_top_values():
+    text = export.alt_text(_figure(), "Spend by council by month", "All councils · 2025-26")
+    assert text.startswith("Bar chart: Spend by council by month (All councils · 2025-26).")
+    assert "Stockport £3.7m; Trafford £1.7m" in text
+
+
+def test_alt_text_states_the_target_when_there_is_one():
+    fig = _figure()
+    fig.update_layout(meta={"unit": "share", "target": 0.2})
+    assert "Target: 20.0%." in export.alt_text(fig, "Social value")
+
+
+def test_export_says_how_to_install_chromium_when_it_is_missing(monkeypatch):
+    monkeypatch.setattr(export, "chromium_path", lambda: None)
+    monkeypatch.setattr(export, "_server_started", False)
+    with pytest.raises(export.ExportUnavailable, match="apt-get install -y chromium"):
+        export.image(_figure(), "png", 100, 100)
