@@ -44,7 +44,13 @@ pages = [
 ]
 if user.can("import"):
     pages.append(st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"))
-page = st.navigation(pages)
+presenting = st.query_params.get("present") == "1"
+if presenting:  # Board presentation: one slide per screen, no sidebar or Streamlit chrome
+    ui.presentation_style()
+    page = st.navigation([st.Page("pages/present.py", title="Board presentation", default=True)], position="hidden")
+else:
+    pages.append(st.Page("pages/present.py", title="Present to the Board", icon=":material/slideshow:"))
+    page = st.navigation(pages)
 ui.render_filters(user)
 auth.logout_button()
 page.run()

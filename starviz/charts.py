@@ -85,3 +85,13 @@ def spend_by_council_month(df: pd.DataFrame, colours: dict[str, str], title: str
     monthly = df.groupby("month")["spend_gbp"].sum() if len(df) else pd.Series(dtype=float)
     _gbp_axis(fig, monthly)
     return fig
+
+
+def for_screen(fig: go.Figure, size: int = 22) -> go.Figure:
+    """A copy for a shared screen: no in-chart title (the slide has one), larger type."""
+    out = go.Figure(fig)
+    out.update_layout(title=None, font=dict(size=size), legend=dict(font=dict(size=size)),
+                      margin=dict(t=20))
+    out.update_xaxes(tickfont=dict(size=size - 2))
+    out.update_yaxes(tickfont=dict(size=size - 2))
+    return out

@@ -137,6 +137,7 @@ class Settings(_Strict):
     bench_ingest_sample: dict[str, str] = {}
     build_memory_limit: str = "1GB"
     export_presets: dict[str, ExportPreset] = {}
+    board_sequence: list[str] = []
     demo_scale_first_run: float = 0.25
 
     def social_value_target(self, financial_year: str) -> float:

@@ -46,9 +46,37 @@ def to_csv(df: pd.DataFrame) -> bytes:
 
 def to_xlsx(df: pd.DataFrame, title: str, notes: Mapping[str, str]) -> bytes:
     """One data sheet (frozen header, autofilter, £ and % formats) and a Notes sheet."""
+    return to_xlsx_sheets({"Data": df}, title, notes)
+
+
+def to_xlsx_sheets(frames: Mapping[str, pd.DataFrame], title: str, notes: Mapping[str, str]) -> bytes:
+    """A sheet per table (frozen header, autofilter, £ and % formats) and a Notes sheet."""
     book = Workbook()
-    sheet = book.active
-    sheet.title = "Data"
+    book.remove(book.active)
+    for sheet_title, df in frames.items():
+        _data_sheet(book, _sheet_name(sheet_title, book.sheetnames), df)
+    info = book.create_sheet("Notes")
+    info.append(["starviz export", title])
+    for key, value in {**notes, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
+        info.append([key, neutralise(str(value))])
+    info.column_dimensions["A"].width = 18
+    info.column_dimensions["B"].width = 100
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_name(title: str, taken: list[str]) -> str:
+    name = "".join(c for c in title if c not in '[]:*?/\\')[:31] or "Data"
+    n = 2
+    while name in taken:
+        name = f"{name[:28]} {n}"
+        n += 1
+    return name
+
+
+def _data_sheet(book: Workbook, name: str, df: pd.DataFrame) -> None:
+    sheet = book.create_sheet(name)
     safe = safe_frame(df)
     sheet.append([str(c) for c in safe.columns])
     for cell in sheet[1]:
@@ -66,15 +94,6 @@ def to_xlsx(df: pd.DataFrame, title: str, notes: Mapping[str, str]) -> bytes:
     sheet.freeze_panes = "A2"
     if len(safe.columns):
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(safe.columns))}{len(safe) + 1}"
-    info = book.create_sheet("Notes")
-    info.append(["starviz export", title])
-    for key, value in {**notes, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
-        info.append([key, neutralise(str(value))])
-    info.column_dimensions["A"].width = 18
-    info.column_dimensions["B"].width = 100
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _cell(value: object) -> object:

@@ -130,7 +130,8 @@ def data_status(scope: Scope) -> pd.DataFrame:
 
 
 def as_at_date() -> dt.date | None:
-    return _scalar("select max(month) from mart_spend_by_council_month")
+    last = _scalar("select max(month) from mart_spend_by_council_month")
+    return None if last is None else month_end(last)
 
 
 # --- overview ------------------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from starviz import auth, charts, queries
-from starviz.scope import Filters, User, financial_year, fy_bounds, parse_filters
+from starviz.scope import FILTER_KEYS, Filters, User, financial_year, fy_bounds, parse_filters
 
 _STATE = "starviz_filters"
 
@@ -61,8 +62,9 @@ def render_filters(user: User) -> Filters:
     filters = Filters(councils=tuple(chosen) or tuple(visible), all_councils=not chosen,
                       addressable_only=addressable, names=names, **period)
     st.session_state[_STATE] = filters
-    params = filters.to_params()
-    if {k: st.query_params.get(k) for k in st.query_params} != params:
+    # Filters own their keys in the link; other keys (a slide, a selected supplier) are kept.
+    params = {k: v for k, v in st.query_params.to_dict().items() if k not in FILTER_KEYS} | filters.to_params()
+    if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     return filters
 
@@ -214,3 +216,50 @@ def database_unavailable(user: User, problem: Exception) -> None:
                 st.rerun()
     else:
         st.info("Ask an administrator to rebuild the database.")
+
+
+# --- Board presentation mode ------------------------------------------------------------------------
+
+PRESENT_CHART_HEIGHT = 720
+
+
+def presentation_style() -> None:
+    """Hide the sidebar and Streamlit's own chrome; larger type for a shared screen."""
+    st.html("""<style>
+    [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+    [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"] {display: none;}
+    .block-container, [data-testid="stMainBlockContainer"] {padding-top: 1.2rem; max-width: 100%;}
+    html, body, [data-testid="stMarkdownContainer"] p {font-size: 1.35rem;}
+    h1 {font-size: 3rem !important;}
+    </style>""")
+
+
+def slide_index(count: int) -> int:
+    """The 0-based slide from the link's 1-based `slide` parameter (bad values go to the first)."""
+    raw = st.query_params.get("slide", "1")
+    index = int(raw) - 1 if raw.isdigit() and 1 <= int(raw) <= count else 0
+    if raw != str(index + 1):
+        st.query_params["slide"] = str(index + 1)
+    return index
+
+
+def presentation_header(title: str, scope: queries.Scope, index: int, count: int, as_at) -> None:
+    left, right = st.columns([5, 1])
+    left.title(title)
+    left.caption(f"{scope.filters.label} · data as at {as_at:%d %B %Y}" if as_at else scope.filters.label)
+    right.markdown(f"<div style='text-align:right;font-size:1.6rem;padding-top:1.4rem'>{index + 1} / {count}</div>",
+                   unsafe_allow_html=True)
+
+
+def _go_to(index: int) -> None:
+    st.query_params["slide"] = str(index + 1)
+
+
+def slide_controls(index: int, count: int) -> None:
+    previous, following, leave, _ = st.columns([1.4, 1.4, 1.1, 4])
+    previous.button("Previous", icon=":material/arrow_back:", on_click=_go_to, args=((index - 1) % count,),
+                    disabled=index == 0, key="slide-prev")
+    following.button("Next", icon=":material/arrow_forward:", on_click=_go_to, args=((index + 1) % count,),
+                     disabled=index == count - 1, key="slide-next", type="primary")
+    params = {k: v for k, v in st.query_params.to_dict().items() if k not in ("present", "slide")}
+    leave.link_button("Exit", "./?" + urlencode(params), icon=":material/close:")

@@ -1,0 +1,72 @@
+"""The Board sequence: the slides shown in presentation mode and put in the Board pack.
+
+Each slide is a function of the scope returning its title, figure and the data behind it; the
+order of the sequence is configuration (`board_sequence` in data/settings.toml).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from starviz import charts, config, export, queries
+
+
+@dataclass(frozen=True)
+class Slide:
+    key: str
+    title: str
+    figure: go.Figure
+    data: pd.DataFrame
+
+
+def _spend(scope: queries.Scope) -> Slide:
+    df = queries.spend_by_council_month(scope)
+    fig = charts.spend_by_council_month(df, queries.colours(), title="Spend by council by month")
+    return Slide("spend", "Spend by council by month", fig, df)
+
+
+SLIDES: dict[str, Callable[[queries.Scope], Slide]] = {
+    "spend": _spend,
+}
+
+
+def sequence() -> list[str]:
+    keys = [k for k in config.settings().board_sequence if k in SLIDES]
+    return keys or list(SLIDES)
+
+
+def slide(scope: queries.Scope, index: int) -> Slide:
+    keys = sequence()
+    return SLIDES[keys[index % len(keys)]](scope)
+
+
+def pack_pdf(scope: queries.Scope) -> bytes:
+    """Every slide of the sequence as one PDF page each, at Board-slide size."""
+    from PIL import Image
+
+    preset = config.settings().export_presets["board"]
+    source = export.source_line(queries.as_at_date())
+    pages = []
+    for i in range(len(sequence())):
+        s = slide(scope, i)
+        art = export.branded(s.figure, title=s.title, subtitle=scope.filters.label, source=source,
+                             width=preset.width, height=preset.height)
+        png = export.image(art, "png", preset.width, preset.height)
+        pages.append(Image.open(io.BytesIO(png)).convert("RGB"))
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="PDF", save_all=True, append_images=pages[1:], resolution=144)
+    return buffer.getvalue()
+
+
+def pack_xlsx(scope: queries.Scope) -> bytes:
+    """The data behind every slide, one sheet each, with the notes sheet."""
+    frames = {}
+    for i in range(len(sequence())):
+        s = slide(scope, i)
+        frames[s.title] = s.data
+    return export.to_xlsx_sheets(frames, "Board pack", {"Filters": scope.filters.label})
