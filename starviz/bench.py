@@ -162,6 +162,31 @@ def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
     return [_result("Chromium: filter change to redrawn overview, median", statistics.median(times), "s", 1.0, "lower")]
 
 
+def _meets(r: dict) -> str:
+    if r["target"] is None:
+        return ""
+    ok = r["value"] <= r["target"] if r["better"] == "lower" else r["value"] >= r["target"]
+    return "yes" if ok else "**no**"
+
+
+def write_performance_md(report: dict) -> None:
+    """docs/PERFORMANCE.md: the latest table and the machine it ran on."""
+    m = report["machine"]
+    lines = [
+        "# Performance",
+        "",
+        f"Latest `python -m starviz bench` run: {report['run_at']}, on {m['platform']}, {m['cpus']} CPUs, "
+        f"Python {m['python']}. Figures are written by the benchmark itself; do not edit by hand.",
+        "",
+        "| measure | value | unit | target | met |",
+        "|---|---:|---|---:|---|",
+    ]
+    for r in report["results"]:
+        target = "" if r["target"] is None else f"{'≤' if r['better'] == 'lower' else '≥'} {r['target']:g}"
+        lines.append(f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} |")
+    (config.ROOT / "docs" / "PERFORMANCE.md").write_text("\n".join(lines) + "\n")
+
+
 def machine() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine()}
@@ -172,9 +197,29 @@ def _app_suites(work: Path) -> list[dict]:
     return _overview_apptest(db, work) + _chromium_filter_change(db, work)
 
 
+def _concurrency(work: Path) -> list[dict]:
+    """20 simultaneous browser sessions changing filters 10 times, on 1, 2 and 4 app replicas."""
+    if not Path("/usr/bin/chromium").exists():
+        return []
+    from starviz import loadtest
+
+    sessions = int(os.environ.get("STARVIZ_BENCH_SESSIONS", "20"))
+    out = []
+    for replicas in (1, 2, 4):
+        r = loadtest.run(work / "star.duckdb", work / "auth", sessions=sessions, changes=10, replicas=replicas)
+        out += [
+            _result(f"{sessions} sessions x 10 filter changes, {replicas} replica(s): p95", r["p95"], "s",
+                    1.5 if replicas == 1 else None, "lower"),
+            _result(f"{sessions} sessions, {replicas} replica(s): p50", r["p50"], "s", None, "lower"),
+            _result(f"{sessions} sessions, {replicas} replica(s): errors", r["errors"], "count",
+                    0 if replicas == 1 else None, "lower"),
+        ]
+    return out
+
+
 # Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
 # results. A page issue adds its own suite here, e.g. query latency at larger scales.
-SUITES: list = [_app_suites]
+SUITES: list = [_app_suites, _concurrency]
 
 
 def main(as_json: bool = False, sizes: str = "") -> int:
@@ -189,6 +234,7 @@ def main(as_json: bool = False, sizes: str = "") -> int:
     report = {"machine": machine(), "run_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": results}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))
+    write_performance_md(report)
     if as_json:
         print(json.dumps(report, indent=2))
     else:

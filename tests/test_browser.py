@@ -65,7 +65,10 @@ def page():
 
 
 def _sign_in(page, username: str = "director") -> None:
-    page.get_by_role("textbox", name="Username").fill(username, timeout=120_000)
+    page.get_by_role("textbox", name="Username").wait_for(timeout=120_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+    page.wait_for_timeout(1500)  # the cookie check reruns the page once, clearing a typed form
+    page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill("star-demo")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Overview").first.wait_for(timeout=60_000)
