@@ -197,6 +197,59 @@ def _app_suites(work: Path) -> list[dict]:
     return _overview_apptest(db, work) + _chromium_filter_change(db, work)
 
 
+def _scopes(queries, user, council_ids: list[str], years: list[str]) -> list:
+    """Varied filters, as a director would click through them."""
+    from starviz.scope import Filters
+
+    out = []
+    for fy in years:
+        for addressable in (True, False):
+            out.append(queries.Scope(Filters(councils=tuple(council_ids), all_councils=True, fy=fy,
+                                             addressable_only=addressable), user))
+        for q in (1, 3):
+            out.append(queries.Scope(Filters(councils=tuple(council_ids[:2]), period="quarter", fy=fy, quarter=q),
+                                     user))
+    return out
+
+
+def page_query_latency(db: Path, repeats: int = 3, label: str = "") -> list[dict]:
+    """p50/p95 of every scoped function in starviz.queries (the questions the pages ask) over
+    varied filters, in this process, as the app runs them."""
+    import inspect
+
+    os.environ["STARVIZ_DB"] = str(db)
+    config.settings.cache_clear()
+    from starviz import queries
+    from starviz.scope import User, financial_year
+
+    user = User("director", "Director", "admin")
+    ids = queries.councils()["council_id"].tolist()
+    years = sorted({financial_year(m) for m in queries.months_loaded()})[-3:]
+    scopes = _scopes(queries, user, ids, years)
+    results = []
+    for name, fn in inspect.getmembers(queries, inspect.isfunction):
+        params = inspect.signature(fn).parameters
+        if fn.__module__ != queries.__name__ or name.startswith("_") or "scope" not in params:
+            continue
+        if any(p.default is p.empty for n, p in params.items() if n != "scope"):
+            continue
+        fn(scopes[0])  # warm
+        times = []
+        for _ in range(repeats):
+            for scope in scopes:
+                started = time.perf_counter()
+                fn(scope)
+                times.append(time.perf_counter() - started)
+        times.sort()
+        p95 = times[max(0, round(0.95 * len(times)) - 1)] * 1000
+        results.append(_result(f"query {name} p95 ms{label}", p95, "ms", 300.0, "lower"))
+    return results
+
+
+def _page_queries(work: Path) -> list[dict]:
+    return page_query_latency(work / "star.duckdb", label=" @demo")
+
+
 def _concurrency(work: Path) -> list[dict]:
     """20 simultaneous browser sessions changing filters 10 times, on 1, 2 and 4 app replicas."""
     if not Path("/usr/bin/chromium").exists():
@@ -219,7 +272,7 @@ def _concurrency(work: Path) -> list[dict]:
 
 # Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
 # results. A page issue adds its own suite here, e.g. query latency at larger scales.
-SUITES: list = [_app_suites, _concurrency]
+SUITES: list = [_page_queries, _app_suites, _concurrency]
 
 
 def main(as_json: bool = False, sizes: str = "") -> int:

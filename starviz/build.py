@@ -235,7 +235,8 @@ def build(raw_dir: Path | None = None, db_path: Path | None = None,
         tmp_path = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
         try:
             # A memory cap keeps the build's footprint bounded; DuckDB spills to disk beyond it.
-            con = duckdb.connect(str(tmp_path), config={"memory_limit": s.build_memory_limit, "enable_progress_bar": False})
+            con = duckdb.connect(str(tmp_path), config={"memory_limit": s.build_memory_limit})
+            con.execute("set enable_progress_bar = false")  # the CLI and the app draw their own
             try:
                 progress(0.01, "Reading configuration")
                 ingest.create_tables(con)

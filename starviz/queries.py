@@ -187,9 +187,9 @@ def comparison_windows(scope: Scope) -> tuple[tuple[dt.date, dt.date], tuple[dt.
     return (start, end), (prev_start, month_end(add_months(prev_start, months - 1)))
 
 
-def overview_measures(scope: Scope, window: tuple[dt.date, dt.date]) -> dict:
-    """The overview's headline measures for one window of the scope."""
-    ids, (start, end) = scope.council_ids, window
+def overview_measures(scope: Scope, window: tuple[dt.date, dt.date] | None = None) -> dict:
+    """The overview's headline measures for one window of the scope (default: its period, cut to the data)."""
+    ids, (start, end) = scope.council_ids, window or comparison_windows(scope)[0]
     out = _query(_SPEND_MEASURES, [ids, start, end]).iloc[0].to_dict()
     out |= _query(_SOCIAL_VALUE, [ids, start, end]).iloc[0].to_dict()
     out |= _query(_SAVINGS, [config.settings().savings_kpi_code, ids, start, end]).iloc[0].to_dict()

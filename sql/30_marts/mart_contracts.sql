@@ -8,10 +8,7 @@ contracts as (
 ),
 
 spend as (
-    select contract_id, sum(amount_gbp) as spend_to_date_gbp, max(payment_date) as last_payment_date
-    from fct_spend
-    where contract_id is not null
-    group by contract_id
+    select contract_id, spend_to_date_gbp, last_payment_date from mart_spend_by_contract
 )
 
 select
