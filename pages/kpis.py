@@ -32,8 +32,8 @@ group_by = st.segmented_control("Group the KPIs by", list(queries.KPI_GROUPINGS)
                                 default="perspective", required=True, key="kpi_group_by")
 groups, empty = narrative.groups_with_kpis(queries.kpi_groups(group_by), scorecard, group_by)
 ui.table(narrative.scorecard_table(scorecard, group_by), rag="Status", height="content", column_config={
-    "Last 12 months": st.column_config.LineChartColumn("Last 12 months", width="medium"),
-    "KPI": st.column_config.TextColumn("KPI", width="large")})
+    "Last 12 months": st.column_config.LineChartColumn("Last 12 months", width=140),
+    "KPI": st.column_config.TextColumn("KPI", width=330)})
 if empty:
     st.caption(f"No KPI is mapped yet to: {', '.join(empty)} (mapping in data/reference/kpi_objectives.csv).")
 ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", narrative.scorecard_table(scorecard, group_by, trend=False), scope)

@@ -28,7 +28,7 @@ else:
     st.dataframe(gaps, hide_index=True, column_order=[
         "area", "theme", "current_level_name", "target_level_name", "gap_levels", "target_date", "notes"],
         column_config={"area": "Key area or enabler", "theme": "Theme", "current_level_name": "Current",
-                       "target_level_name": "Target", "gap_levels": st.column_config.NumberColumn("Gap (levels)"),
+                       "target_level_name": "Target", "gap_levels": st.column_config.NumberColumn("Gap (levels)", format="%d"),
                        "target_date": st.column_config.DateColumn("Target by", format="MMM YYYY"),
                        "notes": "Evidence or comment"})
     ui.export_buttons(f"maturity-gaps-{council}", gaps, scope)

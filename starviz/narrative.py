@@ -117,13 +117,13 @@ def _mover_sentence(row) -> str:
     return f"{kpi_label(row)} {verb}{size}, from {before} to {now}{target}: {judgement}."
 
 
-def _target_text(row) -> str:
+def _target_text(row, of: str = "") -> str:
     target = format_value(row["target"], row["unit"])
-    return f"target {target}" if row["higher_is_better"] else f"target no more than {target}"
+    return f"target{of} {target}" if row["higher_is_better"] else f"target{of} no more than {target}"
 
 
 def _status_sentence(row) -> str:
-    target = "with no target" if _missing(row["target"]) else f"against a {_target_text(row)}"
+    target = "with no target" if _missing(row["target"]) else f"against a {_target_text(row, ' of')}"
     return f"{kpi_label(row)}, {format_value(row['value'], row['unit'])} {target}"
 
 

@@ -258,8 +258,9 @@ def _sv_targets() -> tuple[str, list]:
     return sql, [years, [s.social_value_target_by_year[y] for y in years], s.social_value_target_share]
 
 
-def _sv_target_of(column: str = "financial_year") -> str:
-    """SQL for the target share of the financial year in ``column`` (needs the _sv_targets CTE)."""
+def _sv_target_of(column: str) -> str:
+    """SQL for the target share of the financial year in ``column``, qualified with its table (needs the
+    _sv_targets CTE; an unqualified name would resolve inside the lookup itself)."""
     return (f"coalesce((select target_share from sv_targets t where t.financial_year = {column}), "
             "(select target_share from sv_default))")
 
@@ -293,7 +294,7 @@ def social_value_summary(scope: Scope) -> dict:
             sum(committed_gbp) / nullif(sum(value_gbp), 0) as committed_share,
             sum(delivered_gbp) / nullif(sum(value_gbp), 0) as delivered_share,
             sum(delivered_gbp) / nullif(sum(committed_gbp), 0) as delivered_of_committed_share,
-            sum(value_gbp * {_sv_target_of()}) / nullif(sum(value_gbp), 0) as target_share
+            sum(value_gbp * {_sv_target_of('cohort.financial_year')}) / nullif(sum(value_gbp), 0) as target_share
         from cohort
         """,
         [*target_params, ids, start, end],
@@ -341,7 +342,7 @@ def social_value_summary(scope: Scope) -> dict:
 
 # dimension -> (SQL label, SQL sort key); a fixed list, never user text
 _SV_DIMENSIONS: dict[str, tuple[str, str]] = {
-    "council": ("councils.short_name", "min(councils.sort_order)"),
+    "council": ("councils.short_name", "bool_or(not councils.is_council), min(councils.sort_order)"),
     "category": ("cohort.category", "-sum(cohort.committed_gbp)"),
     "supplier": ("coalesce(suppliers.supplier_name, cohort.supplier_name)", "-sum(cohort.committed_gbp)"),
     "contract": ("cohort.contract_ref || ' · ' || cohort.contract_title", "-sum(cohort.committed_gbp)"),
@@ -372,7 +373,8 @@ def social_value_breakdown(scope: Scope, by: str) -> pd.DataFrame:
                 where contract_id in (select contract_id from cohort)
             ),
             total as (
-                select sum(value_gbp) as value_gbp, sum(value_gbp * {_sv_target_of()}) / nullif(sum(value_gbp), 0)
+                select sum(value_gbp) as value_gbp, sum(value_gbp * {_sv_target_of('cohort.financial_year')})
+                    / nullif(sum(value_gbp), 0)
                     as target_share
                 from cohort
             )
@@ -740,10 +742,11 @@ def maturity_assessments(scope: Scope, council_id: str | None = None, gaps_only:
             m.assessed_date,
             m.current_level,
             m.current_level_name,
-            m.target_level,
+            -- nullable integers as doubles: pandas' <NA> does not survive every export
+            m.target_level::double as target_level,
             m.target_level_name,
-            m.gap_levels,
-            m.previous_level,
+            m.gap_levels::double as gap_levels,
+            m.previous_level::double as previous_level,
             m.previous_assessed_date,
             m.target_date,
             m.notes

@@ -1,6 +1,7 @@
 -- One row per council, key area and assessment: current and target level, the gap, and the level
--- the previous assessment recorded (rows that could not be read keep their problem for review).
-create or replace view mart_maturity_by_council_area as
+-- the previous readable assessment recorded (rows that could not be read keep their problem for review).
+-- A table: small, and the level parsing behind it need not run on every page view.
+create or replace table mart_maturity_by_council_area as
 
 with
 
@@ -11,9 +12,9 @@ assessments as (
 select
     *,
     lag(current_level) over (
-        partition by council_id, area_code order by assessed_date
+        partition by council_id, area_code, problem is null order by assessed_date
     ) as previous_level,
     lag(assessed_date) over (
-        partition by council_id, area_code order by assessed_date
+        partition by council_id, area_code, problem is null order by assessed_date
     ) as previous_assessed_date
 from assessments
