@@ -13,8 +13,8 @@ if as_at is None:
     st.stop()
 st.caption(f"As at **{as_at:%B %Y}**, the latest month with KPIs up to the end of {scope.filters.period_label}. "
            "Council KPIs add up the councils selected (percentages reported in the extracts are averaged; those "
-           "computed from the spend and contracts data are recomputed from the totals); STAR's own KPIs are "
-           "the shared service's and shown to every partner.")
+           "computed from the data, shares of addressable spend and of contract value, are recomputed from the "
+           "totals); STAR's own KPIs are the shared service's and shown to every partner.")
 
 scorecard = queries.kpi_scorecard(scope, as_at)
 counts = narrative.rag_counts(scorecard)

@@ -167,12 +167,12 @@ def test_summary_names_the_largest_movers_and_what_turned_red_or_green():
     movers = lines[lines.index("Largest movers since April 2025:") + 1:][:3]
     # waivers moved by their whole target (3 of 3), on-contract by 59.4 pp of 65, savings by 35,000 of 110,000
     assert movers[0].startswith("- Waivers approved rose 150%, from 2 to 5 (target no more than 3): worse.")
-    assert movers[1].startswith("- Addressable spend on contract (from the spend data) rose 59.4 pp")
+    assert movers[1].startswith("- Spend on contract (from the spend data) rose 59.4 pp")
     assert movers[2].startswith("- Cashable savings achieved rose 39%, from £90k to £125k (target £110k)")
     assert "Turned red: Waivers approved, 5 against a target of no more than 3." in lines
     turned_green = next(line for line in lines if line.startswith("Turned green:"))
     assert turned_green == ("Turned green: Cashable savings achieved, £125k against a target of £110k; Savings (STAR), "
-                            "£130k against a target of £120k; Addressable spend on contract (from the spend data), "
+                            "£130k against a target of £120k; Spend on contract (from the spend data), "
                             "100.0% against a target of 65.0%.")
 
 
