@@ -40,6 +40,7 @@ pages = [
     st.Page("pages/pipeline.py", title="Pipeline", icon=":material/event_upcoming:"),
     st.Page("pages/social_value.py", title="Social value", icon=":material/volunteer_activism:"),
     st.Page("pages/kpis.py", title="KPIs", icon=":material/monitoring:"),
+    st.Page("pages/maturity.py", title="Maturity", icon=":material/stairs:"),
     st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
 ]
 if user.can("import"):

@@ -268,11 +268,78 @@ def _concurrency(work: Path) -> list[dict]:
                     0 if replicas == 1 else None, "lower"),
         ]
     return out
+def _page_query_latency(work: Path) -> list[dict]:
+    """Social value, KPI and maturity pages: the queries one render of each page runs, timed end to end
+    (p50/p95 over renders with varied periods, councils and users), plus the slowest single query."""
+    import datetime as dt
+
+    from starviz import queries
+    from starviz.scope import Filters, User, financial_year
+
+    saved = os.environ.get("STARVIZ_DB")
+    os.environ["STARVIZ_DB"] = str(work / "star.duckdb")
+    config.settings.cache_clear()
+    try:
+        ids = queries.councils()["council_id"].tolist()
+        years = sorted({financial_year(m) for m in queries.months_loaded()})
+        director = User("director", "Director", "admin")
+        officer = User("officer", "Officer", "analyst", (ids[-1],))
+        periods = [{"period": "fy", "fy": fy} for fy in years] + [{"period": "quarter", "fy": years[-1], "quarter": 2},
+                                                                   {"period": "all"}]
+        selections = [(director, tuple(ids), True), (director, (ids[0],), False), (director, tuple(ids[:2]), False),
+                      (officer, (ids[-1],), True)]
+        scopes = [queries.Scope(Filters(councils=c, all_councils=a, **p), u) for p in periods for u, c, a in selections]
+        by = queries.SV_BREAKDOWNS
+
+        def social_value(scope, k):
+            queries.social_value_summary(scope)
+            queries.social_value_breakdown(scope, by[k % len(by)])
+            queries.social_value_by_quarter(scope)
+            queries.social_value_contracts(scope, at_risk_only=k % 2 == 0)
+
+        def kpis(scope, k):
+            as_at = queries.kpi_as_at(scope) or dt.date.today()
+            card = queries.kpi_scorecard(scope, as_at)
+            group_by = list(queries.KPI_GROUPINGS)[k % 2]
+            queries.kpi_groups(group_by)
+            groups = card[group_by].unique().tolist() or ["none"]
+            queries.kpi_trends(scope, as_at, group_by, groups[k % len(groups)])
+
+        def maturity(scope, k):
+            councils = queries.maturity_councils(scope)["council_id"].tolist()
+            queries.maturity_levels()
+            one = councils[k % len(councils)] if councils else None
+            queries.maturity_assessments(scope, one)
+            queries.maturity_assessments(scope, one, gaps_only=True)
+            queries.maturity_assessments(scope)
+            queries.maturity_problems(scope)
+
+        results: list[dict] = []
+        for name, render in (("social value", social_value), ("KPIs", kpis), ("maturity", maturity)):
+            render(scopes[0], 0)  # warm the connection and DuckDB's caches once, as a running app has
+            times = []
+            for k in range(3 * len(scopes)):
+                started = time.perf_counter()
+                render(scopes[k % len(scopes)], k)
+                times.append(time.perf_counter() - started)
+            times.sort()
+            p50, p95 = statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+            results += [
+                _result(f"{name} page queries per render, p50 ({len(times)} renders)", p50, "s", None, "lower"),
+                _result(f"{name} page queries per render, p95", p95, "s", 0.3, "lower"),
+            ]
+        return results
+    finally:
+        if saved is None:
+            os.environ.pop("STARVIZ_DB", None)
+        else:
+            os.environ["STARVIZ_DB"] = saved
+        config.settings.cache_clear()
 
 
 # Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
 # results. A page issue adds its own suite here, e.g. query latency at larger scales.
-SUITES: list = [_page_queries, _app_suites, _concurrency]
+SUITES: list = [_page_queries, _app_suites, _page_query_latency, _concurrency]
 
 
 def main(as_json: bool = False, sizes: str = "") -> int:

@@ -130,6 +130,9 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
     con.execute("insert into cfg_targets values ('social_value_share', null, ?)", [s.social_value_target_share])
     for fy, value in s.social_value_target_by_year.items():
         con.execute("insert into cfg_targets values ('social_value_share', ?, ?)", [fy, value])
+    # thresholds the SQL applies (RAG status of KPIs)
+    con.execute("create table cfg_thresholds (name varchar primary key, value double)")
+    con.execute("insert into cfg_thresholds values ('kpi_rag_amber_tolerance', ?)", [s.kpi_rag_amber_tolerance])
     for path in sorted(ref_dir.glob("*.csv")):
         con.execute(
             f"create table ref_{path.stem} as select * from read_csv(?, header=true, all_varchar=true)",

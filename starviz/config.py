@@ -139,6 +139,15 @@ class Settings(_Strict):
     export_presets: dict[str, ExportPreset] = {}
     board_sequence: list[str] = []
     demo_scale_first_run: float = 0.25
+    # Social value, KPIs and maturity (issue 6).
+    social_value_coverage_threshold_gbp: float = Field(50_000, ge=0)
+    social_value_at_risk_share: float = Field(0.8, gt=0, le=1)
+    social_value_curve_exponent: float = Field(1.0, gt=0, le=5)
+    social_value_grace_months: int = Field(6, ge=0)
+    social_value_trend_quarters: int = Field(12, ge=2, le=60)
+    kpi_rag_amber_tolerance: float = Field(0.10, ge=0, lt=1)
+    kpi_trend_months: int = Field(24, ge=3, le=120)
+    kpi_summary_movers: int = Field(3, ge=1, le=10)
 
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)

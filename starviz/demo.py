@@ -13,6 +13,7 @@ scale give byte-identical files.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -1908,6 +1909,67 @@ def _kpis(world: _World, ent: _Entity, style: DemoStyle) -> _Table:
     return _Table(cols, n, np.zeros(n, np.int64), [_snapshot_name(world, style.file_name)])
 
 
+_MATURITY_NOTES = (
+    "Annual self-assessment agreed by the procurement board",
+    "Reviewed with the portfolio holder",
+    "Evidence in the procurement strategy action plan",
+    "Peer review with the STAR partners",
+    "Moderated at the regional procurement group",
+    "",
+)
+
+
+def _reference_rows(name: str) -> list[dict[str, str]]:
+    """Rows of a reference CSV (``data/reference/``), from the configured folder when there is one."""
+    try:
+        folder = config.settings().reference_dir
+    except (config.ConfigError, OSError, ValueError):  # the demo must not depend on a settings file
+        folder = config.DATA_DIR / "reference"
+    path = folder / name if (folder / name).exists() else config.DATA_DIR / "reference" / name
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _maturity(world: _World, ent: _Entity, style: DemoStyle) -> _Table:
+    """A self-assessment against the National Procurement Strategy at each financial year end: every
+    key area and enabler of the reference list, current and target level, most areas improving."""
+    cc = ent.cc
+    rng = _rng(world.seed, cc.id, 50)
+    r = _pyrng(rng)
+    areas = [a["area"] for a in sorted(_reference_rows("nps_maturity_areas.csv"), key=lambda a: int(a["sort_order"]))]
+    levels = [lv["name"] for lv in sorted(_reference_rows("nps_maturity_levels.csv"), key=lambda lv: int(lv["level"]))]
+    top = len(levels) - 1
+    first_day = max(world.first, np.datetime64(cc.joined, "M")).astype("datetime64[D]")
+    last_day = _month_end(world.last)
+    years = range(first_day.astype(object).year, last_day.astype(object).year + 1)
+    dates = [d for d in (np.datetime64(f"{y}-03-31", "D") for y in years) if first_day <= d <= last_day] or [last_day]
+    na = len(areas)
+    current = np.minimum(rng.binomial(top, 0.35, na), top)
+    ambition = rng.uniform(0.6, 1.6)
+    target = np.minimum(np.maximum(current + rng.poisson(ambition, na), 1), top)
+    rows: list[tuple] = []  # date, area index, current, target, target date, note
+    for k, day in enumerate(dates):
+        if k:
+            step = rng.random(na)
+            current = np.clip(current + (step < 0.35) - (step > 0.97), 0, top)
+            reached = (current >= target) & (target < top) & (rng.random(na) < 0.5)
+            target = np.where(reached, target + 1, target)
+        year = day.astype(object).year
+        for a in range(na):
+            due = np.datetime64(f"{year + r.choice((2, 2, 3))}-03-31", "D")
+            rows.append((day, a, int(current[a]), int(target[a]), due, r.choice(_MATURITY_NOTES)))
+    n = len(rows)
+    cols: dict[str, object] = {
+        "area": _text([areas[x[1]] for x in rows]),
+        "period_date": np.array([x[0] for x in rows], "datetime64[D]"),
+        "current_level": _text([levels[x[2]] for x in rows]),
+        "target_level": _text([levels[x[3]] for x in rows]),
+        "target_date": np.array([x[4] for x in rows], "datetime64[D]"),
+        "notes": _text([x[5] for x in rows]),
+    }
+    return _Table(cols, n, np.zeros(n, np.int64), [_snapshot_name(world, style.file_name)])
+
+
 # --------------------------------------------------------------------------------------------
 # Formatting: canonical values -> the council's text, vectorised with Arrow
 # --------------------------------------------------------------------------------------------
@@ -2336,6 +2398,8 @@ def generate(
                 if contracts is None:  # social value without a published register: measure unseen contracts
                     contracts = _contracts(world, ent, style.file_name)[1]
                 table = _social_value(world, ent, contracts, style)
+            elif name == "maturity":
+                table = _maturity(world, ent, style)
             else:
                 table = _kpis(world, ent, style)
             files = _write_table(

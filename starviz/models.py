@@ -142,4 +142,20 @@ class Kpi(Dataset):
     higher_is_better: bool | None = _f("flag", "direction of good")
 
 
-DATASETS: dict[str, type[Dataset]] = {m.dataset: m for m in (Spend, Contract, SocialValue, Kpi)}
+class Maturity(Dataset):
+    """A council's self-assessed procurement maturity in one key area or enabler of the LGA National
+    Procurement Strategy 2018: current and target level (Minimum, Developing, Mature, Leader, Innovator)."""
+
+    dataset: ClassVar[str] = "maturity"
+    title: ClassVar[str] = "Procurement maturity (National Procurement Strategy 2018)"
+
+    area: str | None = _f("text", "key area or enabler, as the council names it", required=True)
+    period_date: dt.date | None = _f("date", "date of the assessment", required=True)
+    current_level: str | None = _f("text", "current maturity: level name or number 1-5", required=True)
+    target_level: str | None = _f("text", "target maturity: level name or number 1-5")
+    target_date: dt.date | None = _f("date", "date by which the target level is to be reached")
+    notes: str | None = _f("text", "evidence or comment")
+
+
+# New datasets go at the end: the demo's random streams are numbered by this order.
+DATASETS: dict[str, type[Dataset]] = {m.dataset: m for m in (Spend, Contract, SocialValue, Kpi, Maturity)}

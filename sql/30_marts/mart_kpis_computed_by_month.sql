@@ -1,0 +1,114 @@
+-- One row per KPI computed from the data (not reported in an extract) per council per month:
+-- on-contract, local and SME shares of addressable spend, and social value committed over the
+-- last 12 months, with numerator and denominator so that councils can be added up exactly.
+-- Names, perspectives and targets come from data/reference/kpi_computed.csv.
+create or replace view mart_kpis_computed_by_month as
+
+with
+
+definitions as (
+    select
+        upper(trim(kpi_code)) as kpi_code,
+        trim(measure) as measure,
+        kpi_name,
+        perspective,
+        lower(trim(unit)) as unit,
+        coalesce(upper(trim(higher_is_better)) in ('Y', 'YES', 'TRUE', '1'), true) as higher_is_better,
+        try_cast(nullif(trim(target), '') as double) as target
+    from ref_kpi_computed
+),
+
+spend as (
+    select
+        council_id,
+        month,
+        sum(spend_gbp) as addressable_gbp,
+        coalesce(sum(spend_gbp) filter (where is_on_contract), 0) as on_contract_gbp,
+        coalesce(sum(spend_gbp) filter (where is_local), 0) as local_gbp,
+        coalesce(sum(spend_gbp) filter (where is_sme), 0) as sme_gbp
+    from mart_spend_by_council_month
+    where is_addressable
+    group by all
+),
+
+spend_measures as (
+    select council_id, month, 'on_contract' as measure, on_contract_gbp as numerator, addressable_gbp as denominator
+    from spend
+    union all
+    select council_id, month, 'local', local_gbp, addressable_gbp from spend
+    union all
+    select council_id, month, 'sme', sme_gbp, addressable_gbp from spend
+),
+
+months as (
+    select distinct month from mart_spend_by_council_month
+),
+
+awards as (
+    select council_id, month, sum(committed_gbp) as committed_gbp, sum(awarded_value_gbp) as awarded_value_gbp
+    from mart_social_value_by_month
+    group by all
+),
+
+rolling_awards as (
+    select
+        awards.council_id,
+        months.month,
+        'social_value_committed' as measure,
+        sum(awards.committed_gbp) as numerator,
+        sum(awards.awarded_value_gbp) as denominator
+    from months
+    join awards
+        on awards.month > months.month - interval 12 month
+        and awards.month <= months.month
+    group by all
+),
+
+measured as (
+    select * from spend_measures
+    union all
+    select * from rolling_awards
+),
+
+social_value_targets as (
+    select
+        financial_year,
+        value as target_share
+    from cfg_targets
+    where name = 'social_value_share'
+),
+
+thresholds as (
+    select value as amber_tolerance from cfg_thresholds where name = 'kpi_rag_amber_tolerance'
+),
+
+valued as (
+    select
+        measured.council_id,
+        definitions.kpi_code,
+        definitions.kpi_name,
+        definitions.perspective,
+        definitions.unit,
+        definitions.higher_is_better,
+        measured.month,
+        measured.numerator::double as numerator,
+        measured.denominator::double as denominator,
+        100 * measured.numerator::double / measured.denominator::double as value,
+        coalesce(
+            definitions.target,
+            case when definitions.measure = 'social_value_committed'
+                then 100 * coalesce(by_year.target_share, by_default.target_share) end
+        ) as target
+    from measured
+    join definitions using (measure)
+    left join social_value_targets as by_year on by_year.financial_year = financial_year(measured.month)
+    left join social_value_targets as by_default on by_default.financial_year is null
+    where measured.denominator > 0
+)
+
+select
+    valued.*,
+    financial_year(valued.month) as financial_year,
+    kpi_rag(valued.value, valued.target, valued.higher_is_better, thresholds.amber_tolerance) as rag
+from valued
+cross join thresholds

@@ -1,0 +1,223 @@
+"""KPIs and the balanced scorecard: RAG from configuration, councils added up, computed KPIs,
+changes on the month, quarter and year, the monthly summary, and the page as each role.
+
+Worked from the fixture rows (tests/fixtures/extracts.py), as at May 2025:
+- SAV01 (councils): Trafford 50,000 / 55,000 and Stockport 40,000 / 70,000 in April / May against
+  60,000 and 50,000: together 90,000 (red) then 125,000 (green) against 110,000.
+- SAV01 (STAR): 100,000 (red) then 130,000 (green) against 120,000.
+- COM02 (Trafford, lower is better): 2 then 5 against 3: green, then red; a move of the whole target.
+- CUS01: Trafford 83 then 88, Stockport 91 then 86, against 85: averaged 87 and 87.
+- D-ONC (computed): April 3,300 on contract of 8,130.50 addressable; May 3,000 of 3,000.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from starviz import build, config, narrative, queries
+from starviz.scope import Filters, User
+from tests.conftest import run_app
+from tests.fixtures.extracts import write_raw
+
+DIRECTOR = User("director", "Director", "admin")
+TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
+ALL = ("rochdale", "stockport", "tameside", "trafford")
+MAY = dt.date(2025, 5, 1)
+
+
+@pytest.fixture(autouse=True)
+def fixture_db(fixture_build, monkeypatch):
+    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+def _scope(user=DIRECTOR, councils=ALL):
+    return queries.Scope(Filters(councils=councils, period="fy", fy="2025-26", all_councils=councils == ALL,
+                                 names={"trafford": "Trafford", "stockport": "Stockport"}), user)
+
+
+def _settings(monkeypatch, **changes):
+    changed = config.settings().model_copy(update=changes)
+
+    def settings():
+        return changed
+
+    settings.cache_clear = lambda: None
+    monkeypatch.setattr(config, "settings", settings)
+
+
+def _card(scope) -> pd.DataFrame:
+    return queries.kpi_scorecard(scope, queries.kpi_as_at(scope)).set_index(["kpi_code", "is_shared_service"])
+
+
+# --- RAG ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "target", "higher", "rag"), [
+    (120_000, 120_000, True, "green"),
+    (108_000, 120_000, True, "amber"),  # 10% short: the edge of amber
+    (107_999, 120_000, True, "red"),
+    (3, 3, False, "green"),
+    (3.3, 3, False, "amber"),
+    (3.31, 3, False, "red"),
+    (5, None, True, "none"),
+])
+def test_rag_is_green_on_target_amber_within_the_tolerance_red_beyond(db, value, target, higher, rag):
+    assert db.execute("select kpi_rag(?::double, ?::double, ?, 0.1)", [value, target, higher]).fetchone()[0] == rag
+
+
+def test_rag_tolerance_comes_from_configuration(db, tmp_path, monkeypatch):
+    star_april = "select rag from fct_kpis where council_id = 'star' and kpi_code = 'SAV01' and month = '2025-04-01'"
+    assert db.execute(star_april).fetchone()[0] == "red"  # 100,000 is 16.7% short of 120,000: beyond 10%
+    _settings(monkeypatch, kpi_rag_amber_tolerance=0.2)
+    build.build(raw_dir=write_raw(tmp_path / "raw"), db_path=tmp_path / "wide.duckdb")
+    con = duckdb.connect(str(tmp_path / "wide.duckdb"), read_only=True)
+    assert con.execute(star_april).fetchone()[0] == "amber"
+    assert con.execute("select value from cfg_thresholds where name = 'kpi_rag_amber_tolerance'").fetchone()[0] == 0.2
+    con.close()
+
+
+# --- the scorecard ------------------------------------------------------------------------------
+
+
+def test_as_at_is_the_latest_month_with_kpis_in_the_period():
+    assert queries.kpi_as_at(_scope()) == MAY
+
+
+def test_councils_are_added_up_and_star_kept_apart():
+    card = _card(_scope())
+    councils, star = card.loc[("SAV01", False)], card.loc[("SAV01", True)]
+    assert (councils["value"], councils["target"], councils["rag"]) == (125_000, 110_000, "green")
+    assert (councils["previous_value"], councils["previous_rag"], councils["count_reporting"]) == (90_000, "red", 2)
+    assert councils["reported_by"] == "Partner councils"
+    assert (star["value"], star["previous_rag"], star["reported_by"]) == (130_000, "red", "STAR")
+    assert card.loc[("CUS01", False), "value"] == pytest.approx(87.0)  # percentages are averaged
+
+
+def test_kpis_computed_from_the_data_are_recomputed_from_their_totals():
+    card = _card(_scope())
+    onc = card.loc[("D-ONC", False)]
+    assert onc["value"] == pytest.approx(100.0)  # May: Stockport's 3,000 on the STAR care contract
+    assert onc["previous_value"] == pytest.approx(100 * 3_300 / 8_130.5)
+    assert (onc["target"], onc["previous_rag"], onc["rag"]) == (65.0, "red", "green")
+    assert onc["objective"] == "Professional" and onc["source"] == "data"
+    # SC-001 (£24,000 committed on £120,000) is Stockport's only award in the twelve months to May
+    svc = card.loc[("D-SVC", False)]
+    assert (svc["value"], svc["target"]) == (pytest.approx(20.0), pytest.approx(20.0))
+
+
+def test_social_value_kpi_target_follows_the_configured_target(tmp_path, monkeypatch):
+    _settings(monkeypatch, social_value_target_by_year={"2025-26": 0.3})
+    build.build(raw_dir=write_raw(tmp_path / "raw"), db_path=tmp_path / "t.duckdb")
+    con = duckdb.connect(str(tmp_path / "t.duckdb"), read_only=True)
+    assert con.execute("select distinct target from mart_kpis_computed_by_month where kpi_code = 'D-SVC'"
+                       ).fetchall() == [(30.0,)]
+    con.close()
+
+
+def test_trafford_officer_sees_only_trafford_and_star_kpis():
+    card = _card(_scope(TRAFFORD, ("stockport", "trafford")))
+    assert set(card["reported_by"]) == {"Trafford", "STAR"}
+    assert card.loc[("SAV01", False), "value"] == 55_000
+    assert card.loc[("CUS01", False), "value"] == 88
+
+
+def test_changes_on_the_quarter_and_the_year_use_the_same_month_before():
+    cus = _card(_scope(TRAFFORD, ("trafford",))).loc[("CUS01", False)]
+    assert (cus["previous_value"], cus["quarter_ago_value"], cus["year_ago_value"]) == (83, 84, 80)
+    table = narrative.scorecard_table(_card(_scope(TRAFFORD, ("trafford",))).reset_index(), "perspective")
+    row = table.set_index("KPI").loc["Customer satisfaction"]
+    assert (row["On last month"], row["Quarter on quarter"], row["Year on year"]) == ("+5.0 pp", "+4.0 pp", "+8.0 pp")
+    assert (row["Status"], row["Group"]) == ("Green", "Customer")
+
+
+def test_kpis_group_by_responsible_procurement_objective_from_the_mapping():
+    card = _card(_scope())
+    assert card.loc[("CUS01", False), "objective"] == "Partnership"
+    assert card.loc[("D-LOC", False), "objective"] == "Prosperity"
+    groups = queries.kpi_groups("objective")
+    assert list(groups["name"]) == ["Protect", "Pioneer", "Prosperity", "Professional", "Partnership", "People"]
+    with_kpis, empty = narrative.groups_with_kpis(groups, card.reset_index(), "objective")
+    assert empty == ["Protect", "Pioneer", "People"]  # the fixture has no training KPIs
+    assert with_kpis == ["Prosperity", "Professional", "Partnership"]
+
+
+def test_trend_of_one_group_has_every_month_with_its_rag():
+    df = queries.kpi_trends(_scope(TRAFFORD, ("trafford",)), MAY, "perspective", "Compliance")
+    waivers = df[df["kpi_code"] == "COM02"]
+    assert list(waivers["value"]) == [2, 2, 2, 5]
+    assert list(waivers["rag"]) == ["green", "green", "green", "red"]
+    with pytest.raises(ValueError, match="unknown grouping"):
+        queries.kpi_trends(_scope(), MAY, "kpi_code", "x")
+
+
+# --- the monthly summary ------------------------------------------------------------------------
+
+
+def test_summary_names_the_largest_movers_and_what_turned_red_or_green():
+    text = narrative.monthly_summary(queries.kpi_scorecard(_scope(), MAY), MAY, "All councils", n_movers=3)
+    lines = text.splitlines()
+    assert lines[0] == "KPI summary for May 2025 (All councils and STAR)"
+    movers = lines[lines.index("Largest movers since April 2025:") + 1:][:3]
+    # waivers moved by their whole target (3 of 3), on-contract by 59.4 pp of 65, savings by 35,000 of 110,000
+    assert movers[0].startswith("- Waivers approved rose 150%, from 2 to 5 (target no more than 3): worse.")
+    assert movers[1].startswith("- Spend on contract (from the spend data) rose 59.4 pp")
+    assert movers[2].startswith("- Cashable savings achieved rose 39%, from £90k to £125k (target £110k)")
+    assert "Turned red: Waivers approved, 5 against a target of no more than 3." in lines
+    turned_green = next(line for line in lines if line.startswith("Turned green:"))
+    assert turned_green == ("Turned green: Cashable savings achieved, £125k against a target of £110k; Savings (STAR), "
+                            "£130k against a target of £120k; Spend on contract (from the spend data), "
+                            "100.0% against a target of 65.0%.")
+
+
+def test_movers_are_measured_against_the_target():
+    frame = pd.DataFrame({
+        "kpi_code": ["A", "B", "C"], "kpi_name": ["Big count", "Small count", "Still"], "is_shared_service": False,
+        "reported_by": "Partner councils", "unit": "count", "higher_is_better": True,
+        "value": [10_500, 6, 4], "previous_value": [10_000, 3, 4], "target": [1_000, 3, 4],
+        "rag": "green", "previous_rag": "green", "month": pd.Timestamp("2025-05-01"),
+    })
+    # +500 on a target of 1,000 (0.5) is less than +3 on a target of 3 (1.0); no change is no mover
+    assert list(narrative.movers(frame, 3)["kpi_name"]) == ["Small count", "Big count"]
+
+
+def test_summary_says_which_kpis_are_not_yet_reported_for_the_month():
+    card = queries.kpi_scorecard(_scope(), MAY)
+    text = narrative.monthly_summary(card, dt.date(2025, 6, 1), "All councils")
+    assert "Not yet reported for June 2025" in text and "Waivers approved (latest May 2025)" in text
+
+
+# --- the page, as each role ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["director", "category.manager", "board", "trafford.officer"])
+def test_each_role_opens_the_kpi_page(app_env, username):
+    at = run_app(username, page="pages/kpis.py")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "KPIs and balanced scorecard"
+    assert len(at.metric) == 4
+    assert at.code[0].value.startswith("KPI summary for May 2025")
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_trafford_officer_scorecard_and_summary_are_trafford_and_star_only(app_env):
+    at = run_app("trafford.officer", page="pages/kpis.py", councils="stockport")
+    assert not at.exception
+    assert set(at.dataframe[0].value["Reported by"]) == {"Trafford", "STAR"}
+    assert "Stockport" not in at.code[0].value
+    assert "Customer satisfaction, 88.0%" in at.code[0].value  # turned green for Trafford alone
+
+
+def test_scorecard_regroups_by_objective_and_trends_follow(app_env):
+    at = run_app("board", page="pages/kpis.py")
+    at.segmented_control(key="kpi_group_by").set_value("objective").run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["Group"]) == {"Prosperity", "Professional", "Partnership"}
+    assert at.segmented_control(key="kpi_trend_objective").value == "Prosperity"
+    assert any("Protect, Pioneer, People" in c.value for c in at.caption)
