@@ -30,8 +30,27 @@ def _spend(scope: queries.Scope) -> Slide:
     return Slide("spend", "Spend by council by month", fig, df)
 
 
+def _scorecard(scope: queries.Scope) -> Slide:
+    from starviz import narrative
+
+    as_at = queries.kpi_as_at(scope)
+    table = (narrative.scorecard_table(queries.kpi_scorecard(scope, as_at), "perspective", trend=False)
+             if as_at else pd.DataFrame(columns=["Group", "KPI", "Value", "Target", "Status"]))
+    title = f"Balanced scorecard, {as_at:%B %Y}" if as_at else "Balanced scorecard"
+    return Slide("scorecard", title, charts.scorecard_table(table, title), table)
+
+
+def _social_value(scope: queries.Scope) -> Slide:
+    df = queries.social_value_breakdown(scope, "council")
+    target = queries.social_value_target(queries.period_fy(scope))
+    title = "Social value committed and delivered against the target"
+    return Slide("social_value", title, charts.social_value_vs_target(df, target, title), df)
+
+
 SLIDES: dict[str, Callable[[queries.Scope], Slide]] = {
+    "scorecard": _scorecard,
     "spend": _spend,
+    "social_value": _social_value,
 }
 
 

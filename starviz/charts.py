@@ -314,3 +314,25 @@ def maturity_heatmap(df: pd.DataFrame, levels: pd.DataFrame, title: str) -> go.F
 def _rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
     return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
+
+
+_RAG_FILL = {"green": "#D7F0E6", "amber": "#FBEBCB", "red": "#F8DCCB"}
+
+
+def scorecard_table(df: pd.DataFrame, title: str, rows: int = 12) -> go.Figure:
+    """The balanced scorecard as a figure (for slides and images): KPI, value, target and status,
+    the status cell tinted by RAG."""
+    part = df.head(rows)
+    status = part.get("Status", pd.Series(dtype=str)).astype(str)
+    fills = [_RAG_FILL.get(v.lower().split()[0] if v else "", "white") for v in status]
+    columns = [c for c in ("Group", "KPI", "Value", "Target", "Status", "On last month") if c in part.columns]
+    fig = go.Figure(go.Table(
+        columnwidth=[1.2, 3.2, 1, 1, 0.9, 1.1][: len(columns)],
+        header=dict(values=[f"<b>{c}</b>" for c in columns], fill_color="#E4E7EB", align="left",
+                    font=dict(size=16, color=INK), height=34),
+        cells=dict(values=[part[c].astype(str).tolist() for c in columns], align="left", height=32,
+                   font=dict(size=15, color=INK),
+                   fill_color=[["white"] * len(part) if c != "Status" else fills for c in columns]),
+    ))
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=60, b=10))
+    return fig

@@ -140,36 +140,57 @@ def _ensure_server() -> None:
 
 
 def branded(fig: go.Figure, *, title: str, subtitle: str, source: str, width: int, height: int) -> go.Figure:
-    """A copy of `fig` sized for a preset, with title, filters, source and licence, and the STAR name;
+    """A copy of `fig` sized for a preset, with title, filters, source, licence and the STAR name;
     type scales with the image so it stays readable on a phone. The header (title, filters, legend)
-    and footer (source, licence) sit in fixed bands of the margins, so nothing overlaps the plot."""
+    and the footer (STAR, source, licence) sit in bands of the margins sized to their text, so
+    nothing overlaps the plot or each other."""
     out = go.Figure(fig)
     base = max(16, round(min(width, height * 1.6) / 40))
-    small = round(base * 0.62)
-    top, bottom = round(base * 5.6), round(base * 2.2 + small * 3.2)
+    title_size, sub_size, small = round(base * 1.35), round(base * 0.85), round(base * 0.62)
+    title_lines = _wrap(_html(title), int(width * 0.95 / (title_size * 0.56)))
+    footer = _wrap(f"<b>{BRAND}</b> · {_html(source)}", int(width * 0.97 / (small * 0.5)))
+    n_title, n_footer = title_lines.count("<br>") + 1, footer.count("<br>") + 1
+    has_legend = any(getattr(t, "showlegend", None) is not False and t.type not in ("table",) for t in out.data) \
+        and len(out.data) > 1
+    top = round(base * 0.6 + title_size * 1.25 * n_title + sub_size * 1.5 + (base * 1.7 if has_legend else base * 0.6))
+    bottom = round(base * 2.2 + small * 1.35 * n_footer)
     plot_h = max(height - top - bottom, 1)
     out.update_layout(
         width=width, height=height, template="plotly+star", title=None,
         font=dict(size=base),
         margin=dict(l=round(base * 1.2), r=round(base * 1.2), t=top, b=bottom),
-        legend=dict(font=dict(size=round(base * 0.85)), orientation="h", yanchor="bottom",
-                    y=1 + base * 0.35 / plot_h, x=0, xanchor="left"),
+        legend=dict(font=dict(size=sub_size), orientation="h", yanchor="bottom", y=1 + base * 0.35 / plot_h,
+                    x=0, xanchor="left"),
     )
-    out.update_xaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=round(base * 0.85)))
-    out.update_yaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=round(base * 0.85)))
-    header = [  # (text, size, colour, pixels above the plot, x, anchor)
-        (f"<b>{_html(title)}</b>", round(base * 1.35), "#1F2933", top - base * 1.8, 0, "left"),
-        (_html(subtitle), round(base * 0.85), "#52606D", top - base * 3.1, 0, "left"),
-        (f"<b>{BRAND}</b>", round(base * 0.9), BRAND_COLOUR, top - base * 1.65, 1, "right"),
-    ]
-    for text, size, colour, shift, x, anchor in header:
-        out.add_annotation(text=text, xref="paper", yref="paper", x=x, y=1, xanchor=anchor, yanchor="bottom",
-                           yshift=round(shift), showarrow=False, font=dict(size=size, color=colour))
-    first, _, rest = source.partition(". ")
-    out.add_annotation(text=f"{_html(first)}.<br>{_html(rest)}" if rest else _html(source), xref="paper",
-                       yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-(bottom - small * 3.0),
-                       showarrow=False, align="left", font=dict(size=small, color="#52606D"))
+    out.update_xaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=sub_size))
+    out.update_yaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=sub_size))
+    above = top - base * 0.6  # pixels from the top of the plot to the top of the title
+    out.add_annotation(text=f"<b>{title_lines}</b>", xref="paper", yref="paper", x=0, y=1, xanchor="left",
+                       yanchor="top", yshift=round(above), showarrow=False, align="left",
+                       font=dict(size=title_size, color="#1F2933"))
+    out.add_annotation(text=_html(subtitle), xref="paper", yref="paper", x=0, y=1, xanchor="left", yanchor="top",
+                       yshift=round(above - title_size * 1.25 * n_title - base * 0.2), showarrow=False,
+                       font=dict(size=sub_size, color="#52606D"))
+    out.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="bottom",
+                       yshift=-(bottom - base * 0.5), showarrow=False, align="left",
+                       font=dict(size=small, color="#52606D"))
+    for trace in out.data:
+        if trace.type == "table":  # tables carry their own type sizes
+            trace.header.font.size, trace.header.height = round(base * 0.62), round(base * 1.3)
+            trace.cells.font.size, trace.cells.height = round(base * 0.58), round(base * 1.2)
     return out
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a long title over lines at word boundaries (Plotly does not wrap text)."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > max(width, 10):
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join([*lines, line])
 
 
 def _html(text: str) -> str:
@@ -179,6 +200,7 @@ def _html(text: str) -> str:
 def source_line(as_at: dt.date | None) -> str:
     when = f"data as at {as_at:%d %B %Y}" if as_at else "latest data"
     return f"Source: partner councils' published spend, contracts and social value data, {when}. {LICENCE}"
+
 
 
 def image(fig: go.Figure, fmt: str, width: int, height: int) -> bytes:

@@ -236,9 +236,9 @@ def presentation_style() -> None:
 
 def slide_index(count: int) -> int:
     """The 0-based slide from the link's 1-based `slide` parameter (bad values go to the first)."""
-    raw = st.query_params.get("slide", "1")
+    raw = st.query_params.get("slide", "")
     index = int(raw) - 1 if raw.isdigit() and 1 <= int(raw) <= count else 0
-    if raw != str(index + 1):
+    if raw != str(index + 1):  # the link always names its slide
         st.query_params["slide"] = str(index + 1)
     return index
 

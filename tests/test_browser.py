@@ -116,3 +116,21 @@ def test_a_page_address_without_login_shows_only_the_sign_in_form(fresh_app, pag
     page.wait_for_function(IDLE, timeout=30_000)
     assert page.get_by_role("heading", name="Spend").count() == 0
     assert page.locator("[data-testid='stSidebarNav']").count() == 0
+
+
+def test_presentation_mode_hides_the_sidebar_and_next_moves_to_the_next_slide(fresh_app, page):
+    url, _ = fresh_app
+    page.goto(url, timeout=60_000)
+    _sign_in(page)
+    page.goto(f"{url}/?present=1&fy=2025-26")
+    page.get_by_role("button", name="Next").wait_for(timeout=60_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+    assert not page.locator("[data-testid='stSidebar']").is_visible()
+    first = page.locator("h1").first.inner_text()
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_function("window.location.search.includes('slide=2')", timeout=30_000)
+    page.wait_for_function(IDLE, timeout=30_000)
+    page.wait_for_timeout(500)
+    assert page.locator("h1").first.inner_text() != first
+    assert "fy=2025-26" in page.url
+    page.screenshot(path=str(ARTIFACTS / "presentation-slide-2.png"), full_page=True)

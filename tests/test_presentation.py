@@ -1,0 +1,53 @@
+"""Board presentation mode and the Board pack."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from starviz import board, export, queries
+from starviz.scope import Filters, User
+from tests.conftest import run_app
+
+DIRECTOR = User("director", "Director", "admin")
+
+
+def test_present_shows_the_first_slide_of_the_board_sequence(app_env):
+    at = run_app("director", present="1", fy="2025-26")
+    assert not at.exception
+    assert at.query_params["slide"] == "1"
+    ids = tuple(queries.councils()["council_id"])
+    expected = board.slide(queries.Scope(Filters(councils=ids, all_councils=True, fy="2025-26"), DIRECTOR), 0)
+    assert at.title[0].value == expected.title
+
+
+def test_next_moves_to_the_next_slide_and_the_link_keeps_it(app_env):
+    at = run_app("director", present="1", fy="2025-26")
+    first_title = at.title[0].value
+    at.button(key="slide-next").click().run()
+    assert not at.exception
+    assert at.query_params["slide"] == "2" and at.query_params["fy"] == "2025-26"
+    assert at.title[0].value != first_title
+    again = run_app("director", present="1", fy="2025-26", slide="2")
+    assert again.title[0].value == at.title[0].value
+
+
+def test_a_bad_slide_number_opens_the_first_slide(app_env):
+    at = run_app("director", present="1", slide="99; drop table x")
+    assert not at.exception and at.query_params["slide"] == "1"
+
+
+def test_board_pack_data_has_a_sheet_per_slide_and_notes(app_env):
+    scope = queries.Scope(Filters(councils=("trafford",), fy="2025-26"), DIRECTOR)
+    book = load_workbook(io.BytesIO(board.pack_xlsx(scope)))
+    assert len(book.sheetnames) == len(board.sequence()) + 1 and book.sheetnames[-1] == "Notes"
+
+
+@pytest.mark.skipif(export.chromium_path() is None, reason="chromium is not installed")
+def test_board_pack_pdf_has_one_page_per_slide(app_env):
+    scope = queries.Scope(Filters(councils=("trafford",), fy="2025-26"), DIRECTOR)
+    pdf = board.pack_pdf(scope)
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == len(board.sequence())
