@@ -48,7 +48,7 @@ names, choices = imports.council_names(), imports.choices()
 previews = []
 for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in uploads or []])):
     with st.container(border=True):
-        st.subheader(staged.name or staged.original_name)
+        st.subheader(staged.name or "Refused upload")
         if staged.refusal:
             st.error(staged.refusal, icon=":material/block:")
             continue

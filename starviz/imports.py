@@ -75,7 +75,7 @@ def sanitise_name(name: str) -> str:
     Names that try to leave the folder (``../``, ``/abs``, ``C:\\``, ``a/b``), hidden names, control
     characters and types the ingest cannot read are refused; other odd characters become ``_``.
     """
-    shown = repr(name)[:80]
+    shown = "`" + repr(name)[:80].replace("`", "'") + "`"  # shown as code: a name is never rendered as markup
     if not isinstance(name, str) or not name.strip():
         raise ImportRefused("A file without a name cannot be imported.")
     if any(ch in name for ch in "/\\:"):
