@@ -86,19 +86,14 @@ with suppliers_tab:
                "An accepted pair is added to data/reference/supplier_aliases.csv and applied at the next build; a "
                "rejected pair is remembered and not proposed again.")
     candidates = matching.candidates(scope)
-    gbp = {"format": "£%,.0f", "width": 90}
+    text, gbp = st.column_config.TextColumn, {"format": "£%,.0f", "width": 90}
     st.dataframe(candidates, hide_index=True, column_order=["pair", "score", "supplier_name_a", "councils_a", "spend_gbp_a",
-                 "supplier_name_b", "councils_b", "spend_gbp_b"], column_config={
-                 "pair": st.column_config.TextColumn("Pair", width=50),
+                 "supplier_name_b", "councils_b", "spend_gbp_b"], column_config={"pair": text("Pair", width=50),
                  "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=1, format="%.2f", width=100),
-                 "supplier_name_a": st.column_config.TextColumn("Supplier (kept)", width=240),
-                 "councils_a": st.column_config.TextColumn("Councils", width=130),
-                 "spend_gbp_a": st.column_config.NumberColumn("Spend", **gbp),
-                 "supplier_name_b": st.column_config.TextColumn("Looks like", width=240),
-                 "councils_b": st.column_config.TextColumn("Councils ", width=130),
-                 "spend_gbp_b": st.column_config.NumberColumn("Spend ", **gbp)})
+                 "supplier_name_a": text("Supplier (kept)", width=240), "councils_a": text("Councils", width=130),
+                 "spend_gbp_a": st.column_config.NumberColumn("Spend", **gbp), "councils_b": text("Councils ", width=130),
+                 "supplier_name_b": text("Looks like", width=240), "spend_gbp_b": st.column_config.NumberColumn("Spend ", **gbp)})
     ui.export_buttons("supplier-match-candidates", candidates, scope)
-    waiting = matching.waiting_for_build(scope)
     if scope.user.can("supplier_review"):
         picked = st.multiselect("Pairs to decide", candidates["pair"], key="dq_pairs",
                                 format_func=lambda p: matching.pair_label(candidates, p))
@@ -109,7 +104,7 @@ with suppliers_tab:
         if different.button("Different suppliers", icon=":material/call_split:", disabled=not picked, width="stretch"):
             st.toast(f"{matching.decide(candidates, picked, matching.DIFFERENT, scope.user)} pair(s) will not be proposed again.")
             st.rerun()
-        if waiting:
+        if waiting := matching.waiting_for_build(scope):
             st.info(f"{waiting} decision(s) wait for the next build.", icon=":material/pending:")
         if rebuild.button("Rebuild now", icon=":material/autorenew:", disabled=imports.build_status() is not None,
                           width="stretch", help="Applies the decisions; one build at a time."):
