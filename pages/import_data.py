@@ -1,4 +1,116 @@
-from starviz import ui
+import streamlit as st
 
-ui.require("import")
-ui.not_built("Import", "Data import for admins and a data quality page")
+from starviz import charts, config, imports, ui
+
+scope = ui.require("import")
+st.title("Import")
+st.caption("Load a partner's new extracts: check them here exactly as the build will read them, then store "
+           "and rebuild. " + imports.limits_text())
+ui.notices()
+N, D = st.column_config.NumberColumn, st.column_config.DateColumn
+COLUMNS = {"council": "Council", "dataset": "Dataset", "month": D("Month", format="MMM YYYY"), "file": "File",
+           "rows_before": N("Rows before", format="%,d"), "rows_after": N("Rows after", format="%,d"),
+           "rows_added": N("Rows added", format="%+,d"), "rows_read": N("Rows read", format="%,d"),
+           "rows_loaded": N("Rows loaded", format="%,d"), "rows_rejected": N("Left out", format="%,d"),
+           "source_file": "File", "status": "Status", "message": "Message", "first_date": D("From", format="D MMM YYYY"),
+           "last_date": D("To", format="D MMM YYYY"), "supplier_name": "Supplier", "councils": "Councils",
+           "contract_id": "Contract", "contract_title": "Title", "value_gbp": N("Value", format="£%,.0f"),
+           "start_date": D("Starts", format="D MMM YYYY"), "end_date": D("Ends", format="D MMM YYYY")}
+
+if (status := imports.build_status()) is not None:
+    st.info(imports.status_text(status), icon=":material/hourglass_top:")
+    st.button("Check again", icon=":material/refresh:")
+    st.stop()
+
+if (outcome := st.session_state.pop("import_outcome", None)) is not None:
+    {"done": st.success, "busy": st.info, "failed": st.error}.get(outcome.status, st.warning)(outcome.message)
+    for warning in outcome.warnings:
+        st.warning(warning)
+    if (changes := outcome.changes) is not None:
+        st.subheader("What changed")
+        st.markdown(f"**Rows per council, dataset and month** ({changes.rows_added:+,} in all)")
+        st.dataframe(changes.rows, hide_index=True, column_config=COLUMNS)
+        ui.export_buttons("import-rows-by-month", changes.rows, scope)
+        st.markdown(f"**New suppliers** ({len(changes.new_suppliers):,}; {len(changes.merged_suppliers):,} merged into others)")
+        st.dataframe(changes.new_suppliers, hide_index=True, column_config=COLUMNS, column_order=["supplier_name", "councils"])
+        ui.export_buttons("import-new-suppliers", changes.new_suppliers, scope)
+        st.markdown(f"**New contracts** ({len(changes.new_contracts):,})")
+        st.dataframe(changes.new_contracts, hide_index=True, column_config=COLUMNS)
+        ui.export_buttons("import-new-contracts", changes.new_contracts, scope)
+        st.markdown("**How each stored file loaded**")
+        st.dataframe(changes.files, hide_index=True, column_config=COLUMNS)
+
+round_ = st.session_state.setdefault("import_round", 0)  # a new round empties the uploader after a commit
+uploads = st.file_uploader("Extracts", type=imports.allowed_types(), accept_multiple_files=True,
+                           max_upload_size=config.settings().import_max_upload_mb, key=f"import_files_{round_}",
+                           help="One or more files; each is checked on its own before anything is stored.")
+names, choices = imports.council_names(), imports.choices()
+previews = []
+for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in uploads or []])):
+    with st.container(border=True):
+        st.subheader(staged.name or "Refused upload")
+        if staged.refusal:
+            st.error(staged.refusal, icon=":material/block:")
+            continue
+        detection = imports.detect(staged)
+        (st.success if detection.best else st.warning)(detection.text)
+        best = detection.best
+        left, right = st.columns(2)
+        council = left.selectbox("Council", list(choices), format_func=names.get, key=f"council_{round_}_{n}",
+                                 index=list(choices).index(best.council_id) if best else None, placeholder="Choose")
+        datasets = choices.get(council, [])
+        dataset = right.selectbox("Dataset", datasets, key=f"dataset_{round_}_{n}_{council}", placeholder="Choose",
+                                  index=datasets.index(best.dataset) if best and best.dataset in datasets else None)
+        if council is None or dataset is None:
+            continue
+        preview = imports.preview(staged, council, dataset, scope)
+        previews.append(preview)
+        if preview.refusal:
+            st.error(preview.refusal, icon=":material/block:")
+        if (summary := preview.summary) is None or summary.status == "failed":
+            continue
+        cells = st.columns(4)
+        cells[0].metric("Rows read", f"{summary.rows_read:,}")
+        cells[1].metric("Will load", f"{summary.rows_loaded:,}")
+        cells[2].metric("Left out", f"{summary.rows_rejected:,}", help="Rejected rows, and blank or total rows skipped")
+        cells[3].metric("Amount total", charts.gbp(summary.amount_total and float(summary.amount_total)),
+                        help=charts.gbp(summary.amount_total and float(summary.amount_total), pence=True))
+        st.caption(imports.dates_text(summary))
+        problems, columns, rows = st.tabs([f"Row problems ({preview.count_problems:,})", "Columns found",
+                                           "First rows as the build will load them"])
+        with problems:
+            st.dataframe(preview.problems, hide_index=True)
+            st.caption("File, row as numbered in a spreadsheet, column, value and reason.")
+            ui.export_buttons(f"problems-{staged.name}", preview.problems, scope)
+        with columns:
+            st.dataframe(preview.mapping, hide_index=True)
+            st.caption("Not read (no canonical field uses them): " + (", ".join(preview.unused_headers) or "none"))
+        with rows:
+            st.dataframe(preview.rows, hide_index=True)
+        if not preview.overlaps.empty:
+            st.warning("Files already loaded cover some of the same dates; their rows would add up with these:")
+            st.dataframe(preview.overlaps, hide_index=True, column_config=COLUMNS)
+
+overlapping = any(not p.overlaps.empty for p in previews)
+replace = None
+if overlapping:
+    replace = st.radio("Dates already loaded", ["add", "replace"], index=None, key=f"replace_{round_}",
+                       format_func={"add": "Add these rows to what is loaded (a supplementary file)",
+                                    "replace": "Replace the files listed (they are moved aside, not deleted)"}.get)
+ready = bool(previews) and all(p.can_commit for p in previews) and (replace is not None or not overlapping)
+if uploads:
+    if st.button("Store and rebuild", type="primary", icon=":material/upload:", disabled=not ready):
+        bar = st.progress(0.0, text="Starting")
+        result = imports.commit(previews, scope, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                                replace=replace == "replace")
+        st.session_state["import_outcome"] = result
+        st.session_state["import_round"] = round_ + (result.status == "done")
+        st.rerun()
+    if not ready:
+        st.caption("Store and rebuild is available when every file above has a council and dataset, can be loaded, "
+                   "and (where dates are already loaded) you have chosen to add or replace.")
+
+with st.expander("Import history"):
+    history = imports.import_log()
+    st.dataframe(history, hide_index=True, column_config=COLUMNS)
+    ui.export_buttons("import-history", history, scope)

@@ -362,3 +362,117 @@ def main(as_json: bool = False, sizes: str = "") -> int:
             target = "" if r["target"] is None else f"  (target {'<=' if r['better'] == 'lower' else '>='} {r['target']})"
             print(f"{r['name']:<60} {r['value']:>12,.3f} {r['unit']}{target}")
     return 0
+
+
+# --- data quality page and import --------------------------------------------------------------
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(times, n=20, method="inclusive")
+    return statistics.median(times), cuts[18]
+
+
+def _data_quality(work: Path, runs: int = 40) -> list[dict]:
+    """p50/p95 of every query the data quality page runs, on the demo database, filters varied from
+    run to run (financial years, addressable or not, one council or all, a council-scoped analyst,
+    each dataset of the coverage matrix); against a bare aggregate of fct_spend as the baseline.
+    Then what an import adds before its build: header detection and the preview of one month's file."""
+    import duckdb
+
+    from starviz import imports, ingest, matching, queries
+    from starviz.scope import Filters, User, financial_year
+
+    db = work / "star.duckdb"
+    saved = os.environ.get("STARVIZ_DB")
+    os.environ["STARVIZ_DB"] = str(db)
+    config.settings.cache_clear()
+    try:
+        admin, ids = User("bench", "Bench", "admin"), queries.councils()["council_id"].tolist()
+        analyst = User("bench.officer", "Officer", "analyst", (ids[-1],))
+        years = sorted({financial_year(m) for m in queries.months_loaded()})
+        scopes = [queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="fy", fy=fy, addressable_only=a),
+                                admin) for fy in years for a in (True, False)]
+        scopes += [queries.Scope(Filters(councils=(c,), period="fy", fy=years[-1]), admin) for c in ids]
+        scopes += [queries.Scope(Filters(councils=(ids[-1],), period="all"), analyst),
+                   queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="all"), admin)]
+        datasets = list(queries.coverage_datasets())
+        page = {
+            "coverage matrix": lambda s, i: queries.coverage(s, datasets[i % len(datasets)]),
+            "missing months": lambda s, i: queries.missing_months(s),
+            "freshness": lambda s, i: queries.freshness(s),
+            "unreadable files": lambda s, i: queries.failed_files(s),
+            "problems by reason": lambda s, i: queries.rejects_by_reason(s),
+            "problem rows": lambda s, i: queries.rejected_rows(s, ["rejected", "warning", "skipped"]),
+            "problem rows count": lambda s, i: queries.count_rejected_rows(s, ["rejected", "warning", "skipped"]),
+            "unclassified spend": lambda s, i: queries.unclassified_by_council(s),
+            "excluded spend by reason": lambda s, i: queries.exclusions_by_reason(s),
+            "supplier match candidates": lambda s, i: matching.candidates(s),
+            "supplier decisions waiting": lambda s, i: matching.waiting_for_build(s),
+        }
+        results, totals = [], []
+        per_query: dict[str, list[float]] = {name: [] for name in page}
+        for fn in page.values():  # warm: first use opens the connection and loads the tables
+            fn(scopes[0], 0)
+        for i in range(runs):
+            scope = scopes[i % len(scopes)]
+            started_page = time.perf_counter()
+            for name, fn in page.items():
+                started = time.perf_counter()
+                fn(scope, i)
+                per_query[name].append(time.perf_counter() - started)
+            totals.append(time.perf_counter() - started_page)
+        with duckdb.connect(str(db), read_only=True) as con:
+            base = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                con.execute("select council_id, count(*), sum(amount_gbp) from fct_spend group by council_id").fetchall()
+                base.append(time.perf_counter() - started)
+            sql = (config.SQL_DIR / "30_marts" / "mart_supplier_matches_by_pair.sql").read_text()
+            body = sql[sql.index("\nwith\n"):]
+            started = time.perf_counter()
+            pairs = con.execute(f"select count(*) from ({body})").fetchone()[0]
+            candidates_s = time.perf_counter() - started
+            suppliers = con.execute("select count(*) from dim_suppliers").fetchone()[0]
+        for name, times in per_query.items():
+            p50, p95 = _percentiles(times)
+            results.append(_result(f"data quality: {name}, p50", p50, "s", None, "lower"))
+            results.append(_result(f"data quality: {name}, p95", p95, "s", 0.25, "lower"))
+        p50, p95 = _percentiles(totals)
+        base_p50 = statistics.median(base)
+        results += [
+            _result("data quality: every query of the page, p50", p50, "s", None, "lower"),
+            _result("data quality: every query of the page, p95", p95, "s", 1.0, "lower"),
+            _result("bare aggregate of fct_spend (baseline), p50", base_p50, "s", None, "lower"),
+            _result("data quality page queries / bare aggregate, p50", p50 / base_p50, "ratio", None, "lower"),
+            _result(f"supplier match candidates at build ({suppliers:,} suppliers, {pairs:,} pairs)", candidates_s, "s",
+                    None, "lower"),
+        ]
+        sample = max((p for p in (work / "raw").glob("*/spend/*.csv")), key=lambda p: p.stat().st_size, default=None)
+        if sample is not None:
+            council = config.load_councils()[sample.parts[-3]]
+            staged = imports.stage(sample.name, sample.read_bytes())
+            started = time.perf_counter()
+            detection = imports.detect(staged)
+            detect_s = time.perf_counter() - started
+            started = time.perf_counter()
+            summary, _ = ingest.check_file(sample, council, "spend", preview_limit=20)
+            preview_s = time.perf_counter() - started
+            results += [
+                _result(f"import: detect council and dataset ({sample.name}, "
+                        f"{'right' if detection.best and detection.best.council_id == council.id else 'WRONG'})",
+                        detect_s, "s", 1.0, "lower"),
+                _result(f"import: preview one month ({summary.rows_read:,} rows)", preview_s, "s", 2.0, "lower"),
+            ]
+        return results
+    finally:
+        held = queries._current.pop(str(db), None)  # let the file go before the work folder is removed
+        if held:
+            held[1].close()
+        if saved is None:
+            os.environ.pop("STARVIZ_DB", None)
+        else:
+            os.environ["STARVIZ_DB"] = saved
+        config.settings.cache_clear()
+
+
+SUITES.append(_data_quality)

@@ -146,6 +146,7 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
         label = str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else path.name
         progress(0.05 + 0.75 * n / max(len(files), 1), f"Reading {label}")
         digest = ingest.sha256_of(path)
+        received = dt.datetime.fromtimestamp(path.stat().st_mtime)
         base = ingest.FileResult(council.id, dataset, label, sha256=digest, size_bytes=path.stat().st_size)
         if digest in seen:
             base.status, base.message = "duplicate", f"same content as {seen[digest]}; loaded once"
@@ -160,10 +161,10 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
         for p in parts:
             p.sha256, p.size_bytes = digest, base.size_bytes
             con.execute(
-                "insert into file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [n, p.council_id, p.dataset, p.source_file, p.sha256, p.size_bytes, p.status, p.message,
                  p.rows_read, p.rows_loaded, p.rows_rejected, p.amount_total, p.first_date, p.last_date,
-                 dt.datetime.now()],
+                 dt.datetime.now(), received],
             )
         summary.files += parts
 
@@ -220,8 +221,12 @@ def _check(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build(raw_dir: Path | None = None, db_path: Path | None = None,
-          councils: dict[str, CouncilConfig] | None = None, progress: Progress | None = None) -> BuildSummary:
-    """Build the database from every extract under ``raw_dir``; swap it in only if it is good."""
+          councils: dict[str, CouncilConfig] | None = None, progress: Progress | None = None,
+          locked: bool = False) -> BuildSummary:
+    """Build the database from every extract under ``raw_dir``; swap it in only if it is good.
+
+    ``locked``: the caller already holds ``build_lock`` (an import stores files and builds under one lock).
+    """
     s = config.settings()
     raw_dir = Path(raw_dir or s.raw_dir)
     db_path = Path(db_path or s.db_path)
@@ -231,7 +236,7 @@ def build(raw_dir: Path | None = None, db_path: Path | None = None,
     summary = BuildSummary(db_path=db_path)
     demo_marker = raw_dir / "demo.json"
     summary.is_demo = demo_marker.exists()
-    with build_lock(db_path):
+    with contextlib.nullcontext() if locked else build_lock(db_path):
         # Holding the lock, any other half-written build file is left by a build that was killed.
         for stale in db_path.parent.glob(f"{db_path.name}.building-*"):
             stale.unlink(missing_ok=True)

@@ -69,7 +69,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.council not in councils:
         print(f"Unknown council {args.council!r}; configured: {', '.join(councils)}", file=sys.stderr)
         return 2
-    summary, rejects = ingest.check_file(Path(args.file), councils[args.council], args.dataset)
+    summary, rejects = ingest.check_file(Path(args.file), councils[args.council], args.dataset, limit=args.limit)
     if args.json:
         out = summary.as_json()
         out["rejects"] = [

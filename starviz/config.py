@@ -148,6 +148,17 @@ class Settings(_Strict):
     kpi_rag_amber_tolerance: float = Field(0.10, ge=0, lt=1)
     kpi_trend_months: int = Field(24, ge=3, le=120)
     kpi_summary_movers: int = Field(3, ge=1, le=10)
+    # Import and data quality (see data/settings.toml for what each means).
+    import_max_upload_mb: int = Field(200, gt=0)
+    import_max_unzipped_mb: int = Field(1024, gt=0)
+    import_preview_rows: int = Field(20, gt=0)
+    import_preview_max_problems: int = Field(5000, gt=0)
+    import_detect_min_confidence: float = Field(0.6, ge=0, le=1)
+    import_detect_margin: float = Field(0.05, ge=0, le=1)
+    import_additive_datasets: list[str] = ["spend", "social_value"]
+    quality_stale_after_days: int = Field(45, gt=0)
+    quality_max_problem_rows: int = Field(20000, gt=0)
+    supplier_match_max_shown: int = Field(200, gt=0)
 
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)
@@ -203,6 +214,7 @@ def settings() -> Settings:
         "councils_dir": env.get("STARVIZ_COUNCILS"),
         "env": env.get("STARVIZ_ENV"),
         "demo_scale_first_run": env.get("STARVIZ_DEMO_SCALE"),
+        "reference_dir": env.get("STARVIZ_REFERENCE"),
     }
     data.update({k: v for k, v in overrides.items() if v})
     for key in ("db_path", "raw_dir", "councils_dir", "reference_dir"):

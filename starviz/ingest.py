@@ -50,7 +50,8 @@ create table if not exists file_ledger (
     amount_total decimal(18,2),
     first_date date,
     last_date date,
-    loaded_at timestamp
+    loaded_at timestamp,
+    received_at timestamp    -- when the file arrived (its modification time under raw/)
 )"""
 
 REJECTS_DDL = """
@@ -88,6 +89,8 @@ class FileResult:
     mapping: dict[str, str] = field(default_factory=dict)
     headers: list[str] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)
+    problems: int = 0  # every problem found (rows can have several), however many are listed
+    preview: list[dict] = field(default_factory=list)  # first rows as parsed (check_file with preview_limit)
 
     def as_json(self) -> dict:
         return {
@@ -560,12 +563,16 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig
     return results
 
 
-def check_file(path: Path, council: CouncilConfig, dataset: str, limit: int = 1000) -> tuple[FileResult, list[tuple]]:
-    """Read a file exactly as the build would, in memory; return the summary and its first
-    `limit` rejects (the summary counts them all, by reason)."""
+def check_file(path: Path, council: CouncilConfig, dataset: str, label: str | None = None,
+               preview_limit: int = 0, limit: int | None = None) -> tuple[FileResult, list[tuple]]:
+    """Read a file exactly as the build would, in memory; return the summary and its rejects (the
+    first `limit` of them when given; `summary.problems` counts them all).
+
+    With ``preview_limit`` the summary also carries the first rows as parsed (one read, not two).
+    """
     con = duckdb.connect()
     create_tables(con)
-    label = path.name
+    label = label or path.name
     summary = FileResult(council.id, dataset, label, sha256=sha256_of(path), size_bytes=path.stat().st_size)
     try:
         parts = load_file(con, path, council, dataset, label=label)
@@ -584,10 +591,18 @@ def check_file(path: Path, council: CouncilConfig, dataset: str, limit: int = 10
     for p in parts:
         for k, v in p.reasons.items():
             summary.reasons[k] = summary.reasons.get(k, 0) + v
+    summary.problems = con.execute("select count(*) from rejects").fetchone()[0]
     rejects = con.execute(
         "select source_file, source_row, column_name, value, reason, severity from rejects "
-        "order by source_file, source_row limit ?", [limit]
+        "order by source_file, source_row limit ?", [limit if limit is not None else summary.problems]
     ).fetchall()
+    if preview_limit:
+        cur = con.execute(
+            f"select * exclude (council_id, file_id) from raw_{dataset} order by source_file, source_row limit ?",
+            [preview_limit],
+        )
+        cols = [d[0] for d in cur.description]
+        summary.preview = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     con.close()
     return summary, rejects
 
@@ -602,3 +617,30 @@ def preview_rows(path: Path, council: CouncilConfig, dataset: str, limit: int = 
     rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     con.close()
     return rows
+
+
+# --- headers only (import detection) -----------------------------------------------------------
+
+
+def read_headers(path: Path, ds: DatasetConfig, label: str | None = None) -> list[str]:
+    """The header row of a file (a ZIP's first CSV/Excel member) as the dataset config reads it,
+    without reading the rows. Raises IngestError when the file cannot be read that way."""
+    label = label or path.name
+    if path.suffix.lower() not in ALLOWED_SUFFIXES:
+        raise IngestError(f"{label}: file type {path.suffix or '(none)'} is not allowed; use CSV, XLSX, XLS or ZIP")
+    scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="starviz-", dir=scratch) as tmpdir:
+        member, member_label = next(_members(path, Path(tmpdir), label))
+        if member.suffix.lower() not in EXCEL_SUFFIXES:
+            return _csv_header(member, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, member_label)
+        from python_calamine import CalamineWorkbook
+
+        try:
+            book = CalamineWorkbook.from_path(str(member))
+            sheet = book.get_sheet_by_index(ds.sheet) if isinstance(ds.sheet, int) else book.get_sheet_by_name(ds.sheet)
+            rows = list(itertools.islice(sheet.iter_rows(), ds.header_row))
+        except Exception as exc:  # calamine raises its own types for corrupt files and missing sheets
+            raise IngestError(f"{member_label}: cannot open as a spreadsheet ({type(exc).__name__}: {exc})") from exc
+        if len(rows) < ds.header_row:
+            raise IngestError(f"{member_label}: empty sheet: no header row at row {ds.header_row}")
+        return [_cell_text(v) or "" for v in rows[ds.header_row - 1]]

@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "line_detail": frozenset({"admin", "analyst"}),
     "redacted_detail": frozenset({"admin", "analyst"}),
     "export": frozenset(ROLES),
+    "supplier_review": frozenset({"admin"}),
 }
 
 PeriodKind = Literal["fy", "quarter", "months", "all"]

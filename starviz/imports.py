@@ -1,0 +1,725 @@
+"""An admin's import of council extracts: refuse, detect, preview, store, rebuild, report.
+
+No Streamlit here. An upload is *staged* (name sanitised, size, type and content checked, copied
+to a staging folder under its hash), its council and dataset are *detected* from its headers with
+a confidence, and it is *previewed* exactly as the build will read it (``ingest.check_file``).
+A *commit* stores the original file under ``raw/<council>/<dataset>/``, records it with its hash in
+``raw/import_log.csv`` and rebuilds, all under the one build lock; when the build fails the stored
+files are taken back out, so the raw folder and the live database never disagree, and the live
+database is untouched (``build.build`` swaps a new file in only when it is good). Afterwards the
+old and new databases are compared: rows per council, dataset and month, new suppliers and new
+contracts.
+
+Nothing uploaded is ever executed: files are only read as data (CSV text, Excel cell values, ZIP
+members copied to fixed names by ``ingest``, never extracted to their own paths).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import fcntl
+import fnmatch
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from starviz import build, config, ingest, queries
+from starviz.config import CouncilConfig
+from starviz.models import DATASETS
+
+Progress = Callable[[float, str], None]
+
+IMPORT_LOG = "import_log.csv"
+LOG_FIELDS = ["stored_at", "council_id", "dataset", "file", "sha256", "size_bytes", "original_name",
+              "imported_by", "status", "message"]
+REPLACED_DIR = "_replaced"  # under raw/: never a council id (ids start with a letter), so never read
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_NAME_OK = re.compile(r"[^\w .,()&+'£-]", re.UNICODE)
+_MAX_NAME = 150
+
+
+class ImportRefused(ValueError):
+    """An upload that must not be stored; the message says why, naming the file."""
+
+
+# --- names, limits and content checks -----------------------------------------------------------
+
+
+def allowed_types() -> list[str]:
+    """File extensions the uploader accepts (without the dot)."""
+    return sorted(s.lstrip(".") for s in ingest.ALLOWED_SUFFIXES)
+
+
+def limits_text() -> str:
+    s = config.settings()
+    return (f"Up to {s.import_max_upload_mb} MB a file; {', '.join(t.upper() for t in allowed_types())}. "
+            f"A ZIP may unpack to {s.import_max_unzipped_mb:,} MB at most.")
+
+
+def sanitise_name(name: str) -> str:
+    """A safe file name for storing an upload, or ImportRefused.
+
+    Names that try to leave the folder (``../``, ``/abs``, ``C:\\``, ``a/b``), hidden names, control
+    characters and types the ingest cannot read are refused; other odd characters become ``_``.
+    """
+    shown = "`" + repr(name)[:80].replace("`", "'") + "`"  # shown as code: a name is never rendered as markup
+    if not isinstance(name, str) or not name.strip():
+        raise ImportRefused("A file without a name cannot be imported.")
+    if any(ch in name for ch in "/\\:"):
+        raise ImportRefused(f"{shown}: file names may not contain folders or drive letters (no '/', '\\', ':' or '..').")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise ImportRefused(f"{shown}: the file name contains control characters.")
+    clean = unicodedata.normalize("NFC", name).strip()
+    if clean.startswith((".", "~")):
+        raise ImportRefused(f"{shown}: hidden and temporary files (starting with '.' or '~') are not imported.")
+    suffix = Path(clean).suffix.lower()
+    if suffix not in ingest.ALLOWED_SUFFIXES:
+        raise ImportRefused(f"{shown}: file type {suffix or '(none)'} is not allowed; use "
+                            f"{', '.join(t.upper() for t in allowed_types())}.")
+    stem = re.sub(r"\s+", " ", _NAME_OK.sub("_", clean[: -len(suffix)])).strip(" .") or "extract"
+    return stem[: _MAX_NAME - len(suffix)] + suffix
+
+
+def check_content(name: str, data: bytes) -> None:
+    """Size, type by content (not only by name) and ZIP limits; ImportRefused when wrong."""
+    s = config.settings()
+    limit = s.import_max_upload_mb * 1024 * 1024
+    if len(data) > limit:
+        raise ImportRefused(f"{name}: {len(data) / 1048576:,.1f} MB is over the {s.import_max_upload_mb} MB limit.")
+    if not data:
+        raise ImportRefused(f"{name}: the file is empty (0 bytes).")
+    suffix = Path(name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".zip") and not data.startswith(_ZIP_MAGIC):
+        kind = "a ZIP archive" if suffix == ".zip" else "an Excel workbook (.xlsx)"
+        raise ImportRefused(f"{name}: the content is not {kind}; check the file or its extension.")
+    if suffix == ".xls" and not data.startswith(_OLE_MAGIC):
+        looks = "text (perhaps a CSV named .xls: rename it .csv)" if _looks_like_text(data) else "something else"
+        raise ImportRefused(f"{name}: the content is not an Excel 97-2003 workbook (.xls); it looks like {looks}.")
+    if suffix == ".zip":
+        _check_zip(name, data, s.import_max_unzipped_mb)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:4096]
+    return b"\x00" not in head and sum(b < 9 or 13 < b < 32 for b in head) == 0
+
+
+def _check_zip(name: str, data: bytes, max_mb: int) -> None:
+    import io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise ImportRefused(f"{name}: not a valid ZIP archive.") from exc
+    members = [i for i in infos if not i.is_dir() and Path(i.filename).suffix.lower() in
+               ingest.CSV_SUFFIXES | ingest.EXCEL_SUFFIXES]
+    if not members:
+        raise ImportRefused(f"{name}: the ZIP holds no CSV or Excel file.")
+    if any(i.flag_bits & 0x1 for i in members):
+        raise ImportRefused(f"{name}: the ZIP is password-protected; upload the files inside it instead.")
+    unpacked = sum(i.file_size for i in members)
+    if unpacked > max_mb * 1024 * 1024:
+        raise ImportRefused(f"{name}: the ZIP unpacks to {unpacked / 1048576:,.0f} MB, over the {max_mb:,} MB limit.")
+
+
+# --- staging ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An upload checked and copied to the staging folder (or refused, with the reason)."""
+
+    original_name: str
+    name: str = ""
+    path: Path | None = None
+    sha256: str = ""
+    size_bytes: int = 0
+    refusal: str | None = None
+
+
+def staging_dir() -> Path:
+    return config.settings().db_path.parent / "import-staging"
+
+
+def stage(name: str, data: bytes) -> Staged:
+    """Check an upload and copy it to ``staging/<sha256>/<safe name>``; never raises for bad input."""
+    try:
+        safe = sanitise_name(name)
+        check_content(safe, data)
+    except ImportRefused as exc:
+        return Staged(original_name=name, refusal=str(exc))
+    digest = hashlib.sha256(data).hexdigest()
+    folder = staging_dir() / digest
+    path = folder / safe
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / f".{digest}.part"
+        part.write_bytes(data)
+        os.replace(part, path)
+    _tidy_staging()
+    return Staged(original_name=name, name=safe, path=path, sha256=digest, size_bytes=len(data))
+
+
+def _tidy_staging(max_age_hours: float = 24) -> None:
+    """Staged copies older than a day are forgotten (a commit stores its own copy under raw/)."""
+    cutoff = time.time() - max_age_hours * 3600
+    root = staging_dir()
+    for folder in root.glob("*") if root.exists() else []:
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- detection ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    council_id: str
+    dataset: str
+    confidence: float
+    matched: tuple[str, ...]
+    missing_required: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Detection:
+    candidates: tuple[Candidate, ...]
+    headers: tuple[str, ...] = ()
+    best: Candidate | None = None
+
+    @property
+    def text(self) -> str:
+        """One sentence for the screen: what was detected and how sure, or why nothing was."""
+        viable = [c for c in self.candidates if c.confidence > 0]
+        if not viable:
+            return "No configured council and dataset has every required column in these headers; choose them yourself."
+        top = viable[0]
+        others = ", ".join(f"{c.council_id}/{c.dataset} {c.confidence:.0%}" for c in viable[1:3])
+        if self.best is None:
+            return (f"Not sure: {top.council_id}/{top.dataset} fits {top.confidence:.0%}"
+                    + (f", also {others}" if others else "") + ". Choose the council and dataset.")
+        return (f"Detected from the headers: {top.council_id}/{top.dataset}, {top.confidence:.0%} sure"
+                + (f" (next: {others})." if others else "."))
+
+
+def _fingerprint(councils: dict[str, CouncilConfig]) -> str:
+    return hashlib.sha256("".join(c.model_dump_json() for c in councils.values()).encode()).hexdigest()
+
+
+def detect(staged: Staged, councils: dict[str, CouncilConfig] | None = None) -> Detection:
+    """Which council and dataset the file's headers fit, best first, each with a confidence 0-1.
+
+    Confidence: half the share of the dataset's configured fields found, half the share of the
+    file's headers recognised; zero when a required field is missing; halved when the council's
+    file patterns do not read this type of file; a small bonus when the council's name is in the
+    file name. The best is picked only when it is sure enough and clearly ahead of the next.
+    """
+    councils = councils or config.load_councils()
+    return _detect(str(staged.path), staged.sha256, staged.name, _fingerprint(councils), _Frozen(councils))
+
+
+class _Frozen:
+    """Councils carried through the cache without taking part in its key (the fingerprint does)."""
+
+    def __init__(self, councils: dict[str, CouncilConfig]) -> None:
+        self.councils = councils
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Frozen)
+
+
+@functools.lru_cache(maxsize=32)
+def _detect(path_text: str, _sha: str, name: str, _fp: str, frozen: _Frozen) -> Detection:
+    s = config.settings()
+    path = Path(path_text)
+    headers_by_reading: dict[tuple, list[str] | None] = {}
+    candidates: list[Candidate] = []
+    seen_headers: list[str] = []
+    for council in frozen.councils.values():
+        for dataset, ds in council.datasets.items():
+            key = (ds.encoding, ds.delimiter, ds.header_row, ds.sheet)
+            if key not in headers_by_reading:
+                try:
+                    headers_by_reading[key] = ingest.read_headers(path, ds, name)
+                except ingest.IngestError:
+                    headers_by_reading[key] = None
+            headers = headers_by_reading[key]
+            if headers is None:
+                continue
+            candidate = _score(headers, council, dataset, name)
+            if candidate.confidence > 0 and len(headers) > len(seen_headers):
+                seen_headers = headers
+            candidates.append(candidate)
+    candidates.sort(key=lambda c: (-c.confidence, c.council_id, c.dataset))
+    best = None
+    if candidates and candidates[0].confidence >= s.import_detect_min_confidence:
+        runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
+        if candidates[0].confidence - runner_up >= s.import_detect_margin:
+            best = candidates[0]
+    if not seen_headers:
+        seen_headers = next((h for h in headers_by_reading.values() if h), [])
+    return Detection(tuple(candidates), tuple(h for h in seen_headers if h), best)
+
+
+def _score(headers: list[str], council: CouncilConfig, dataset: str, name: str) -> Candidate:
+    ds = council.datasets[dataset]
+    model = DATASETS[dataset]
+    found = {ingest._norm_header(h) for h in headers if str(h or "").strip()}
+    variants = {field: {ingest._norm_header(v) for v in names} for field, names in ds.fields.items()}
+    matched = tuple(f for f, names in variants.items() if names & found)
+    recognised = {h for h in found if any(h in names for names in variants.values())}
+    missing = tuple(f for f in model.required_fields() if f not in matched and f not in ds.constants)
+    if missing or not found:
+        return Candidate(council.id, dataset, 0.0, matched, missing, "required columns missing")
+    confidence = 0.5 * len(matched) / max(len(ds.fields), 1) + 0.5 * len(recognised) / len(found)
+    note = ""
+    if not any(fnmatch.fnmatch(name.lower(), _suffix_glob(p)) for p in ds.patterns):
+        confidence *= 0.5
+        note = f"{council.short_name} {dataset} files are {', '.join(ds.patterns)}"
+    words = re.sub(r"[^a-z0-9]+", " ", name.lower())
+    if any(re.search(rf"\b{re.escape(w)}\b", words) for w in {council.id.replace("_", " "), council.short_name.lower()}):
+        confidence += 0.05
+    return Candidate(council.id, dataset, round(min(confidence, 1.0), 3), matched, (), note)
+
+
+def _suffix_glob(pattern: str) -> str:
+    """The file-type part of a pattern: detection ignores how files happen to be named."""
+    suffix = Path(pattern).suffix.lower()
+    return f"*{suffix}" if suffix and "*" not in suffix else pattern.lower()
+
+
+# --- preview ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """A staged file read exactly as the build would read it for one council and dataset."""
+
+    staged: Staged
+    council_id: str
+    dataset: str
+    target_name: str = ""
+    refusal: str | None = None
+    summary: ingest.FileResult | None = None
+    mapping: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unused_headers: list[str] = field(default_factory=list)
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+    count_problems: int = 0
+    overlaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def can_commit(self) -> bool:
+        return self.refusal is None and self.summary is not None and self.summary.rows_loaded > 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.council_id}/{self.dataset}/{self.target_name or self.staged.name}"
+
+
+def find_duplicate(scope: queries.Scope, staged: Staged) -> str | None:
+    """Where this content already is: a file the live database loaded, or one stored under raw/."""
+    if config.settings().db_path.exists():
+        try:
+            hit = queries.ledger_file_with_hash(scope, staged.sha256)
+        except queries.DatabaseUnavailable:
+            hit = None
+        if hit:
+            return f"already loaded from {hit}"
+    raw = config.settings().raw_dir
+    for path in raw.glob("*/*/*") if raw.exists() else []:
+        # only a file of the same size can hold the same bytes: hashing stays rare
+        same_size = not path.name.startswith(".") and path.is_file() and path.stat().st_size == staged.size_bytes
+        if same_size and ingest.sha256_of(path) == staged.sha256:
+            return f"already stored as {path.relative_to(raw)} (not yet in the database)"
+    return None
+
+
+def target_name(staged: Staged, council_id: str, dataset: str) -> str:
+    """The stored file's name: the upload's own, or with part of its hash when that name is taken."""
+    folder = config.settings().raw_dir / council_id / dataset
+    if not (folder / staged.name).exists():
+        return staged.name
+    stem, suffix = staged.name[: -len(Path(staged.name).suffix)], Path(staged.name).suffix
+    return f"{stem}-{staged.sha256[:8]}{suffix}"
+
+
+def preview(staged: Staged, council_id: str, dataset: str, scope: queries.Scope,
+            councils: dict[str, CouncilConfig] | None = None) -> Preview:
+    """Everything an admin needs to decide: refusal (duplicate, wrong type), the column mapping,
+    the first rows as parsed, every row-level problem, and files already loaded for the same dates."""
+    councils = councils or config.load_councils()
+    out = Preview(staged, council_id, dataset)
+    if staged.refusal:
+        out.refusal = staged.refusal
+        return out
+    council = councils.get(council_id)
+    if council is None or dataset not in council.datasets:
+        out.refusal = f"{staged.name}: {council_id} has no configuration for the {dataset} dataset."
+        return out
+    ds = council.datasets[dataset]
+    out.target_name = target_name(staged, council_id, dataset)
+    if not any(fnmatch.fnmatch(out.target_name, p) or fnmatch.fnmatch(out.target_name.lower(), p.lower())
+               for p in ds.patterns):
+        out.refusal = (f"{staged.name}: {council.short_name}'s {dataset} configuration reads files matching "
+                       f"{', '.join(ds.patterns)}; the build would never read this file. Upload it in that form, "
+                       f"or add its pattern to {council_id}.toml.")
+        return out
+    duplicate = find_duplicate(scope, staged)
+    if duplicate:
+        out.refusal = f"{staged.name}: the same file was imported before ({duplicate}); it is not imported twice."
+        return out
+    s = config.settings()
+    summary, rejects = _checked(str(staged.path), staged.sha256, council_id, dataset, council.model_dump_json(),
+                                s.import_preview_rows, _Frozen({council_id: council}))
+    out.summary = summary
+    if summary.status == "failed":
+        out.refusal = summary.message
+        return out
+    model = DATASETS[dataset]
+    out.mapping = pd.DataFrame(
+        [{"field": f, "required": f in model.required_fields(), "column in the file": summary.mapping.get(f),
+          "meaning": model.model_fields[f].description} for f in model.field_names()
+         if f in summary.mapping or f in model.required_fields() or f in ds.constants])
+    used = set(summary.mapping.values())
+    out.unused_headers = [h for h in summary.headers if h and h not in used]
+    out.rows = pd.DataFrame(summary.preview).drop(columns=["source_file"], errors="ignore")
+    out.count_problems = summary.problems
+    out.problems = pd.DataFrame(rejects[: s.import_preview_max_problems],
+                                columns=["file", "row", "column", "value", "reason", "severity"])
+    if summary.rows_loaded == 0:
+        out.refusal = f"{staged.name}: no row can be loaded ({summary.rows_rejected:,} rejected); see the problems below."
+    if dataset in s.import_additive_datasets and summary.first_date and config.settings().db_path.exists():
+        out.overlaps = _overlaps(scope, council_id, dataset, summary.first_date, summary.last_date)
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _checked(path_text: str, _sha: str, council_id: str, dataset: str, _config_json: str, rows: int,
+             frozen: _Frozen) -> tuple[ingest.FileResult, list[tuple]]:
+    """One read per file, council configuration and dataset, however often the page reruns."""
+    return ingest.check_file(Path(path_text), frozen.councils[council_id], dataset, preview_limit=rows,
+                             limit=config.settings().import_preview_max_problems)
+
+
+def _overlaps(scope: queries.Scope, council_id: str, dataset: str, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Files already loaded whose dates meet this file's: their rows would add up with the new ones."""
+    try:
+        files = queries.loaded_files(scope, council_id, dataset)
+    except queries.DatabaseUnavailable:
+        return pd.DataFrame()
+    hit = files[(files["status"] == "loaded") & files["first_date"].notna()
+                & (pd.to_datetime(files["first_date"]) <= pd.Timestamp(last))
+                & (pd.to_datetime(files["last_date"]) >= pd.Timestamp(first))]
+    return hit[["source_file", "rows_loaded", "first_date", "last_date"]].reset_index(drop=True)
+
+
+# --- commit -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Changes:
+    rows: pd.DataFrame
+    new_suppliers: pd.DataFrame
+    merged_suppliers: pd.DataFrame
+    new_contracts: pd.DataFrame
+    files: pd.DataFrame
+
+    @property
+    def rows_added(self) -> int:
+        return int(self.rows["rows_added"].sum()) if len(self.rows) else 0
+
+
+@dataclass
+class Outcome:
+    status: str  # done | busy | failed | refused
+    message: str
+    stored: list[str] = field(default_factory=list)
+    changes: Changes | None = None
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _status_path() -> Path:
+    db = config.settings().db_path
+    return db.with_name(db.name + ".import.json")
+
+
+def build_status() -> dict | None:
+    """Who is building and how far along, while a build (an import or any other) holds the lock."""
+    if not build.is_building():
+        return None
+    try:
+        return json.loads(_status_path().read_text())
+    except (OSError, ValueError):
+        return {"user": "someone", "started_at": None, "progress": None, "message": "building"}
+
+
+def _write_status(info: dict) -> None:
+    path = _status_path()
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(info, default=str))
+    os.replace(part, path)
+
+
+def _log(rows: list[dict]) -> None:
+    path = config.settings().raw_dir / IMPORT_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            writer = csv.DictWriter(fh, LOG_FIELDS)
+            if fh.tell() == 0:
+                writer.writeheader()
+            writer.writerows(rows)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def import_log() -> pd.DataFrame:
+    path = config.settings().raw_dir / IMPORT_LOG
+    if not path.exists():
+        return pd.DataFrame(columns=LOG_FIELDS)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _empty_snapshot() -> dict[str, pd.DataFrame]:
+    return {
+        "rows": pd.DataFrame(columns=["council_id", "dataset", "month", "count_rows"]),
+        "suppliers": pd.DataFrame(columns=["supplier_id", "supplier_name", "council_ids"]),
+        "contracts": pd.DataFrame(columns=["contract_id", "council_id", "contract_title", "supplier_name", "value_gbp",
+                                           "start_date", "end_date"]),
+        "files": pd.DataFrame(columns=["council_id", "dataset", "source_file", "status", "message", "rows_read",
+                                       "rows_loaded", "rows_rejected", "first_date", "last_date"]),
+        "councils": pd.DataFrame(columns=["council_id", "short_name"]),
+    }
+
+
+def _snapshot(scope: queries.Scope) -> dict[str, pd.DataFrame]:
+    if not config.settings().db_path.exists():
+        return _empty_snapshot()
+    try:
+        return queries.import_snapshot(scope)
+    except queries.DatabaseUnavailable:
+        return _empty_snapshot()
+
+
+def compare(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame], stored: list[str]) -> Changes:
+    """What a build changed: rows per council, dataset and month; suppliers new or merged away;
+    contracts new; and how each stored file loaded."""
+    names = dict(zip(after["councils"]["council_id"], after["councils"]["short_name"], strict=True))
+    keys = ["council_id", "dataset", "month"]
+    for snap in (before, after):
+        snap["rows"] = snap["rows"].assign(month=pd.to_datetime(snap["rows"]["month"]))
+    rows = before["rows"].merge(after["rows"], on=keys, how="outer", suffixes=("_before", "_after"))
+    rows = rows.fillna({"count_rows_before": 0, "count_rows_after": 0})
+    rows["rows_added"] = rows["count_rows_after"] - rows["count_rows_before"]
+    rows = rows[rows["rows_added"] != 0].sort_values(keys)
+    rows.insert(0, "council", rows["council_id"].map(names))
+    rows = rows.rename(columns={"count_rows_before": "rows_before", "count_rows_after": "rows_after"})
+    rows = rows[["council", "dataset", "month", "rows_before", "rows_after", "rows_added"]].astype(
+        {"rows_before": "int64", "rows_after": "int64", "rows_added": "int64"}).reset_index(drop=True)
+
+    def councils_text(ids) -> str:
+        return ", ".join(names.get(c, c) for c in (list(ids) if ids is not None else []))
+
+    new = after["suppliers"][~after["suppliers"]["supplier_id"].isin(before["suppliers"]["supplier_id"])].copy()
+    new["councils"] = new["council_ids"].map(councils_text)
+    gone = before["suppliers"][~before["suppliers"]["supplier_id"].isin(after["suppliers"]["supplier_id"])].copy()
+    gone["councils"] = gone["council_ids"].map(councils_text)
+    contracts = after["contracts"][~after["contracts"]["contract_id"].isin(before["contracts"]["contract_id"])].copy()
+    contracts.insert(0, "council", contracts["council_id"].map(names))
+    files = after["files"][after["files"]["source_file"].map(
+        lambda f: any(f == s or f.startswith(s + "!") for s in stored))].copy()
+    files.insert(0, "council", files["council_id"].map(names))
+    return Changes(
+        rows=rows,
+        new_suppliers=new[["supplier_name", "councils", "supplier_id"]].sort_values("supplier_name").reset_index(drop=True),
+        merged_suppliers=gone[["supplier_name", "councils", "supplier_id"]].sort_values("supplier_name").reset_index(
+            drop=True),
+        new_contracts=contracts[["council", "contract_id", "contract_title", "supplier_name", "value_gbp", "start_date",
+                                 "end_date"]].sort_values(["council", "contract_id"]).reset_index(drop=True),
+        files=files[["council", "dataset", "source_file", "status", "message", "rows_read", "rows_loaded",
+                     "rows_rejected", "first_date", "last_date"]].reset_index(drop=True),
+    )
+
+
+def commit(previews: list[Preview], scope: queries.Scope, progress: Progress | None = None,
+           replace: bool = False) -> Outcome:
+    """Store the previewed files and rebuild, under the build lock; report what changed.
+
+    ``replace``: files already loaded for the same dates (``Preview.overlaps``) are moved aside to
+    ``raw/_replaced/<time>/`` instead of being added to. Nothing is ever deleted: when the build
+    fails the stored files are removed again (the upload stays with the admin) and moved files
+    are put back, and the live database is untouched.
+    """
+    progress = progress or (lambda _f, _m: None)
+    if not scope.user.can("import"):
+        return Outcome("refused", "Your role does not allow importing data.")
+    blocked = [p for p in previews if not p.can_commit]
+    if blocked:
+        return Outcome("refused", "Nothing was stored: " + " ".join(p.refusal or f"{p.staged.name}: no rows to load."
+                                                                     for p in blocked))
+    s = config.settings()
+    started = time.perf_counter()
+    who = scope.user.name or scope.user.username
+    try:
+        with build.build_lock(s.db_path):
+            status = {"user": who, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+                      "files": [p.label for p in previews], "progress": 0.0, "message": "Starting"}
+            _write_status(status)
+            try:
+                return _commit_locked(previews, scope, progress, replace, status, started)
+            finally:
+                _status_path().unlink(missing_ok=True)
+    except build.BuildInProgress:
+        current = build_status() or {}
+        by = f" (started by {current['user']} at {current['started_at']})" if current.get("started_at") else ""
+        return Outcome("busy", f"A build is in progress{by}. Nothing was stored; commit again when it has finished.")
+
+
+def rebuild(scope: queries.Scope, progress: Progress | None = None) -> Outcome:
+    """Rebuild from the stored extracts (e.g. to apply supplier decisions); report what changed."""
+    if not scope.user.can("rebuild"):
+        return Outcome("refused", "Your role does not allow rebuilding the database.")
+    return commit([], scope, progress)
+
+
+def _commit_locked(previews: list[Preview], scope: queries.Scope, progress: Progress, replace: bool,
+                   status: dict, started: float) -> Outcome:
+    s = config.settings()
+    last = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        progress(fraction, message)
+        if fraction - last[0] >= 0.02 or fraction >= 1:  # a second admin sees how far it is
+            last[0] = fraction
+            _write_status(status | {"progress": round(fraction, 3), "message": message})
+
+    for p in previews:  # another admin may have stored the same content since the preview
+        duplicate = find_duplicate(scope, p.staged)
+        if duplicate:
+            return Outcome("refused", f"{p.staged.name}: the same file was imported before ({duplicate}); "
+                                      "nothing was stored.")
+    report(0.01, "Reading the current database")
+    before = _snapshot(scope)
+    stamp = dt.datetime.now()
+    stored: list[Path] = []
+    moved: list[tuple[Path, Path]] = []
+    log = []
+    try:
+        if replace:
+            for p in previews:
+                for source_file in p.overlaps.get("source_file", pd.Series(dtype=str)):
+                    origin = s.raw_dir / source_file.split("!")[0]
+                    if origin.exists() and origin not in [m[0] for m in moved]:
+                        aside = s.raw_dir / REPLACED_DIR / stamp.strftime("%Y%m%dT%H%M%S") / origin.relative_to(s.raw_dir)
+                        aside.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(origin, aside)
+                        moved.append((origin, aside))
+        for p in previews:
+            folder = s.raw_dir / p.council_id / p.dataset
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / target_name(p.staged, p.council_id, p.dataset)
+            _within(target, s.raw_dir)
+            part = folder / f".{p.staged.sha256}.part"  # hidden and unmatched by any pattern until complete
+            shutil.copyfile(p.staged.path, part)
+            os.replace(part, target)
+            stored.append(target)
+            log.append({"council_id": p.council_id, "dataset": p.dataset, "file": str(target.relative_to(s.raw_dir)),
+                        "sha256": p.staged.sha256, "size_bytes": p.staged.size_bytes,
+                        "original_name": p.staged.original_name, "imported_by": scope.user.username})
+        report(0.05, "Building")
+        summary = build.build(progress=lambda f, m: report(0.05 + 0.9 * f, m), locked=True)
+    except Exception as exc:  # whatever failed (build, disk, a name), put raw/ back as it was
+        for target in stored:
+            target.unlink(missing_ok=True)
+        for origin, aside in reversed(moved):
+            os.replace(aside, origin)
+        _log([row | {"stored_at": stamp.isoformat(timespec="seconds"), "status": "build failed",
+                     "message": str(exc).splitlines()[0][:300]} for row in log])
+        return Outcome("failed", f"The build failed, so nothing changed: the live database is as it was and the "
+                                 f"files were not kept. Why: {exc}", seconds=time.perf_counter() - started)
+    report(0.96, "Comparing with the previous database")
+    labels = [str(t.relative_to(s.raw_dir)) for t in stored]
+    changes = compare(before, _snapshot(scope), labels)
+    _log([row | {"stored_at": stamp.isoformat(timespec="seconds"), "status": "loaded", "message": ""} for row in log]
+         + [{"stored_at": stamp.isoformat(timespec="seconds"), "council_id": str(origin.relative_to(s.raw_dir)).split("/")[0],
+             "dataset": str(origin.relative_to(s.raw_dir)).split("/")[1], "file": str(aside.relative_to(s.raw_dir)),
+             "sha256": "", "size_bytes": "", "original_name": origin.name, "imported_by": scope.user.username,
+             "status": "replaced", "message": f"moved aside from {origin.relative_to(s.raw_dir)}"} for origin, aside in moved])
+    warnings = [f"{f.source_file}: {f.status}: {f.message}" for f in summary.files
+                if f.status != "loaded" and any(f.source_file == x or f.source_file.startswith(x + "!") for x in labels)]
+    report(1.0, "Done")
+    what = f"Stored {len(stored)} file(s) and rebuilt" if stored else "Rebuilt"
+    return Outcome("done", f"{what} in {time.perf_counter() - started:.0f} s: {changes.rows_added:+,} rows, "
+                           f"{len(changes.new_suppliers):,} new suppliers, {len(changes.new_contracts):,} new contracts.",
+                   stored=labels, changes=changes, seconds=time.perf_counter() - started, warnings=warnings)
+
+
+def _within(path: Path, root: Path) -> None:
+    """A last check that a path stays inside its folder, whatever produced its name."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ImportRefused(f"{path.name}: refusing to write outside {root}")
+
+
+def choices(councils: dict[str, CouncilConfig] | None = None) -> dict[str, list[str]]:
+    """Council id -> the datasets configured for it, in configuration order (for the pickers)."""
+    councils = councils or config.load_councils()
+    return {c.id: list(c.datasets) for c in councils.values() if c.datasets}
+
+
+def council_names(councils: dict[str, CouncilConfig] | None = None) -> dict[str, str]:
+    councils = councils or config.load_councils()
+    return {c.id: c.short_name for c in councils.values()}
+
+
+def stage_all(uploads: list[tuple[str, bytes]]) -> list[Staged]:
+    """Stage a batch; the second copy of the same content in one batch is refused."""
+    out, seen = [], {}
+    for name, data in uploads:
+        staged = stage(name, data)
+        if staged.sha256 and staged.sha256 in seen:
+            staged = Staged(original_name=name, name=staged.name, refusal=f"{staged.name}: the same content as "
+                            f"{seen[staged.sha256]} in this upload; it is imported once.")
+        elif staged.sha256:
+            seen[staged.sha256] = staged.name
+        out.append(staged)
+    return out
+
+
+def status_text(status: dict) -> str:
+    """A build in progress, as a second admin sees it."""
+    done = f", {status['progress']:.0%} done ({status.get('message', '')})" if status.get("progress") is not None else ""
+    when = f" at {status['started_at'][11:16]}" if status.get("started_at") else ""
+    files = status.get("files") or []
+    what = f", loading {', '.join(files)}" if files else ""
+    return f"Build in progress, started by {status.get('user', 'someone')}{when}{what}{done}. " \
+           "Imports wait until it has finished; nothing is lost meanwhile."
+
+
+def dates_text(summary: ingest.FileResult) -> str:
+    """The dates a previewed file covers, as one line."""
+    if not summary.first_date:
+        return "No dated rows."
+    first, last = summary.first_date, summary.last_date
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    return f"Dates {first:%-d %b %Y} to {last:%-d %b %Y} ({months} month{'s' if months > 1 else ''})."

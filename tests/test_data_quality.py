@@ -1,0 +1,289 @@
+"""The data quality page: coverage and missing months, rejects, classification, exclusions,
+freshness, and the supplier matching review, checked against the fixture rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from starviz import build, config, imports, matching, queries
+from starviz.scope import Filters, User
+from tests.conftest import run_app
+from tests.fixtures.extracts import TAMESIDE_SPEND, write_csv, write_raw
+
+DIRECTOR = User("director", "Director", "admin")
+ANALYST = User("category.manager", "Category Manager", "analyst")
+BOARD = User("board", "Board", "viewer")
+TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
+ALL = ("rochdale", "stockport", "tameside", "trafford")
+
+
+def _scope(user=DIRECTOR, councils=ALL, addressable=False, **period):
+    period = period or {"period": "fy", "fy": "2025-26"}
+    chosen = tuple(c for c in councils if user.sees(c))
+    return queries.Scope(Filters(councils=chosen, all_councils=councils == ALL, addressable_only=addressable, **period),
+                         user)
+
+
+@pytest.fixture()
+def fixture_db(fixture_build, monkeypatch):
+    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+def test_missing_months_are_flagged_from_each_councils_first_month_to_the_latest_anyone_sent(fixture_db):
+    # Spend runs April-May 2025 (Trafford's and Stockport's May lines); Rochdale and Tameside sent
+    # April only. Trafford and Stockport sent KPIs for April and May 2025 (Trafford's earlier months
+    # fall before the 2025-26 period shown); Rochdale and Tameside sent none, so both months are missing.
+    got = queries.missing_months(_scope()).values.tolist()
+    assert got == [
+        ["Rochdale", "kpis", 2, "Apr 2025, May 2025"], ["Rochdale", "spend", 1, "May 2025"],
+        ["Tameside", "kpis", 2, "Apr 2025, May 2025"], ["Tameside", "spend", 1, "May 2025"],
+    ]
+
+
+def test_coverage_counts_rows_per_council_and_month(fixture_db):
+    df = queries.coverage(_scope(), "spend")
+    trafford = df[df["council"] == "Trafford"]
+    # April: T1, T2, T3, T4, T5, T8, T10 (T6 and T7 rejected); May: T9
+    assert trafford["count_rows"].tolist() == [7, 1]
+    assert df[df["is_missing"]]["council"].tolist() == ["Rochdale", "Tameside"]
+
+
+def test_a_month_outside_the_period_is_not_reported_missing(fixture_db):
+    scope = _scope(period="months", month_from=dt.date(2025, 4, 1), month_to=dt.date(2025, 4, 1))
+    assert queries.missing_months(scope)["dataset"].unique().tolist() == ["kpis"]
+
+
+def test_gaps_are_flagged_only_for_datasets_published_monthly(fixture_db):
+    assert list(queries.coverage_datasets().items()) == [
+        ("spend", True), ("kpis", True), ("contracts", False), ("social_value", False)]
+
+
+def test_a_trafford_officer_sees_only_trafford_coverage(fixture_db):
+    # Rochdale and Tameside have missing months; asked for every council, the officer sees none of them.
+    assert {"Rochdale", "Tameside"} <= set(queries.missing_months(_scope())["council"])
+    scope = queries.Scope(Filters(councils=ALL, all_councils=True, fy="2025-26", addressable_only=False), TRAFFORD)
+    assert set(queries.missing_months(scope)["council"]) <= {"Trafford"}
+    assert set(queries.coverage(scope, "spend")["council"]) == {"Trafford"}
+
+
+# --- rejects ----------------------------------------------------------------------------------
+
+def test_rejects_are_counted_by_reason(fixture_db):
+    df = queries.rejects_by_reason(_scope())
+    got = sorted(zip(df["council"], df["dataset"], df["severity"], df["reason"].str[:22], df["count_rows"], strict=True))
+    assert got == [
+        ("Rochdale", "spend", "rejected", "cannot read date: expe", 1),  # 30-Feb-25
+        ("Tameside", "spend", "skipped", "blank row", 1),
+        ("Tameside", "spend", "skipped", "summary row (skipped b", 1),  # Grand Total
+        ("Trafford", "contracts", "rejected", "missing supplier name", 1),  # TC-003
+        ("Trafford", "maturity", "rejected", "cannot read date: expe", 1),  # 2025-13-31
+        ("Trafford", "spend", "rejected", "cannot read amount: ex", 1),  # N/A
+        ("Trafford", "spend", "rejected", "cannot read date: expe", 1),  # 31/04/2025
+    ]
+
+
+def test_rejected_rows_name_file_row_column_and_value_and_stay_in_scope(fixture_db):
+    rows = queries.rejected_rows(_scope(TRAFFORD, ("trafford",)), ["rejected"])
+    assert rows[["dataset", "source_row", "column_name"]].values.tolist() == [
+        ["contracts", 4, "SupplierName"], ["maturity", 9, "AssessmentDate"], ["spend", 7, "PaymentDate"],
+        ["spend", 8, "Amount"]]
+    assert rows["value"].tolist()[1:] == ["2025-13-31", "31/04/2025", "N/A"] and rows["value"].isna().tolist()[0]
+    assert queries.count_rejected_rows(_scope(), ["rejected", "skipped"]) == 7
+
+
+def test_a_board_viewer_gets_no_problem_rows(fixture_db):
+    assert queries.rejected_rows(_scope(BOARD), ["rejected", "warning", "skipped"]).empty
+    assert queries.rejects_by_reason(_scope(BOARD))["count_rows"].sum() == 7  # counts are fine
+
+
+def test_an_unreadable_file_is_listed_with_its_reason(tmp_path, monkeypatch):
+    raw = write_raw(tmp_path / "raw")
+    write_csv(raw / "rochdale/spend/Rochdale_Spend_May25.csv", [TAMESIDE_SPEND[0]], encoding="cp1252")
+    monkeypatch.setenv("STARVIZ_DB", str(build.build(raw_dir=raw, db_path=tmp_path / "s.duckdb").db_path))
+    config.settings.cache_clear()
+    failed = queries.failed_files(_scope())
+    assert failed["source_file"].tolist() == ["rochdale/spend/Rochdale_Spend_May25.csv"]
+    assert "cannot find the column(s) for required field(s)" in failed["message"].iloc[0]
+    config.settings.cache_clear()
+
+
+# --- classification, exclusions, freshness --------------------------------------------------------
+
+def test_unclassified_share_per_council(fixture_db):
+    every = queries.unclassified_by_council(_scope()).set_index("council")
+    # Stockport: the redacted 620 and Teachers Pensions 900 have no category, of 5,720.50 in all
+    assert every.loc["Stockport", "unclassified_gbp"] == 1520
+    assert every.loc["Stockport", "unclassified_share"] == pytest.approx(1520 / 5720.5)
+    addressable = queries.unclassified_by_council(_scope(addressable=True)).set_index("council")
+    assert addressable.loc["Stockport", "unclassified_share"] == 0
+    # Trafford addressable: ABC 1,500 - 200 and Long Name Care 2,000 published; Widget 750 has none
+    assert addressable.loc["Trafford", "unclassified_share"] == pytest.approx(750 / 4050)
+    # Tameside's ABC line (2,000) takes ABC's category from the other councils' lines
+    assert addressable.loc["Tameside", "from_supplier_gbp"] == 2000
+
+
+def test_excluded_spend_by_reason(fixture_db):
+    df = queries.exclusions_by_reason(_scope(TRAFFORD, ("trafford",)))
+    assert list(zip(df["exclusion_reason"], df["spend_gbp"], strict=True)) == [
+        ("levies", 100000), ("HMRC", 20000), ("inter-authority", 5000), ("redacted personal data", 800)]
+    # all Trafford spend loaded: 1500+800+100000-200+750+5000+20000+2000
+    assert df["share_of_total"].iloc[0] == pytest.approx(100000 / 129850)
+
+
+def test_freshness_names_the_latest_file_and_flags_stale_data(fixture_db):
+    df = queries.freshness(_scope(), today=dt.date(2025, 7, 1)).set_index(["council", "dataset"])
+    trafford = df.loc[("Trafford", "spend")]
+    # Trafford's last line is 1 May (T9): May counts as sent, so the data ages from 31 May
+    assert (trafford["latest_file"], trafford["last_date"], trafford["days_old"], trafford["is_stale"]) == (
+        "trafford-supplier-spend-2025-04.csv", pd.Timestamp("2025-05-01"), 31, False)
+    # Tameside's last line is 9 April: from 30 April, 62 days, over the 45 configured
+    assert (df.loc[("Tameside", "spend"), "days_old"], df.loc[("Tameside", "spend"), "is_stale"]) == (62, True)
+    assert ("STAR", "kpis") in df.index  # STAR's own files, for a user who sees everything
+    narrowed = queries.freshness(_scope(councils=("trafford",)), today=dt.date(2025, 7, 1))
+    assert set(narrowed["council"]) == {"Trafford"}
+
+
+# --- supplier matching review ------------------------------------------------------------------
+
+# Tameside pays "Widgit Supplies Ltd" in May: one letter from Trafford's "Widget Supplies Ltd".
+TAMESIDE_MAY_TYPO = [TAMESIDE_SPEND[0], ["T9", "Widgit Supplies Ltd", "Place", "Stationery", "Business Payment",
+                                         "07/05/25", " 300.00 "]]
+
+
+@pytest.fixture()
+def review(tmp_path, monkeypatch):
+    """The fixture build plus the Widgit line, with its own copy of data/reference/."""
+    raw = write_raw(tmp_path / "raw")
+    write_csv(raw / "tameside/spend/Tameside Spend May 2025.csv", TAMESIDE_MAY_TYPO)
+    shutil.copytree(config.DATA_DIR / "reference", tmp_path / "reference")
+    monkeypatch.setenv("STARVIZ_REFERENCE", str(tmp_path / "reference"))
+    monkeypatch.setenv("STARVIZ_RAW", str(raw))
+    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "star.duckdb"))
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    config.settings.cache_clear()
+    build.build()
+    yield tmp_path
+    config.settings.cache_clear()
+
+
+def _supplier_ids(*names: str) -> set[str]:
+    con = duckdb.connect(str(config.settings().db_path), read_only=True)
+    try:
+        return {r[0] for r in con.execute(
+            "select distinct supplier_id from map_supplier_names where supplier_name in (select unnest(?))",
+            [list(names)]).fetchall()}
+    finally:
+        con.close()
+
+
+def test_a_one_letter_difference_is_proposed_with_its_score(review):
+    df = matching.candidates(_scope())
+    pair = df[df["supplier_name_b"] == "Widgit Supplies Ltd"].iloc[0]
+    # Widget Supplies: 750 (Trafford) - 120 (Tameside) = 630 > 300, so it is the name kept
+    assert pair["supplier_name_a"] == "Widget Supplies Ltd"
+    assert (pair["spend_gbp_a"], pair["spend_gbp_b"]) == (630, 300)
+    assert pair["councils_a"] == "Tameside, Trafford" and pair["councils_b"] == "Tameside"
+    assert 0.85 <= pair["score"] <= 1
+    assert len(_supplier_ids("Widget Supplies Ltd", "Widgit Supplies Ltd")) == 2  # suggested, never merged silently
+
+
+def test_a_trafford_officer_sees_no_pair_involving_only_other_councils(review):
+    assert "Widgit Supplies Ltd" not in matching.candidates(_scope(TRAFFORD, ("trafford",)))["supplier_name_b"].tolist()
+
+
+def test_accepting_a_pair_writes_the_alias_file_and_the_next_build_merges_them(review):
+    df = matching.candidates(_scope())
+    pair = df[df["supplier_name_b"] == "Widgit Supplies Ltd"]["pair"].tolist()
+    assert matching.decide(df, pair, matching.SAME, DIRECTOR, ) == 1
+    written = (review / "reference" / "supplier_aliases.csv").read_text().splitlines()
+    assert written[-1] == f"Widgit Supplies Ltd,Widget Supplies Ltd,director,{dt.date.today().isoformat()}"
+    assert "Widgit Supplies Ltd" not in matching.candidates(_scope())["supplier_name_b"].tolist()
+    assert matching.waiting_for_build(_scope()) == 1
+    outcome = imports.rebuild(_scope())
+    assert outcome.status == "done"
+    assert len(_supplier_ids("Widget Supplies Ltd", "Widgit Supplies Ltd")) == 1
+    assert outcome.changes.merged_suppliers["supplier_name"].tolist() == ["Widgit Supplies Ltd"]
+    assert matching.waiting_for_build(_scope()) == 0
+
+
+def test_a_rejected_pair_is_remembered_and_not_proposed_again(review):
+    df = matching.candidates(_scope())
+    pair = df[df["supplier_name_b"] == "Widgit Supplies Ltd"]["pair"].tolist()
+    assert matching.decide(df, pair, matching.DIFFERENT, DIRECTOR) == 1
+    assert matching.decide(df, pair, matching.DIFFERENT, DIRECTOR) == 0  # never twice
+    assert matching.non_matches()[["name_a", "name_b"]].values.tolist() == [["Widget Supplies Ltd", "Widgit Supplies Ltd"]]
+    imports.rebuild(_scope())
+    mart = queries.supplier_match_candidates(_scope(), limit=1000)
+    assert "Widgit Supplies Ltd" not in mart["supplier_name_b"].tolist()
+    assert len(_supplier_ids("Widget Supplies Ltd", "Widgit Supplies Ltd")) == 2
+
+
+def test_only_an_admin_decides(review):
+    df = matching.candidates(_scope())
+    with pytest.raises(PermissionError):
+        matching.decide(df, df["pair"].tolist(), matching.SAME, ANALYST)
+
+
+def test_an_alias_of_an_alias_points_at_the_name_kept():
+    known = pd.DataFrame({"alias": ["B Ltd"], "canonical": ["C Ltd"]})
+    assert matching._canonical("B Ltd", known) == "C Ltd"
+    assert matching._canonical("A Ltd", known) == "A Ltd"
+
+
+# --- the page, per role --------------------------------------------------------------------------
+
+def _page(username: str, **params):
+    return run_app(username, page="pages/data_quality.py", **params)
+
+
+@pytest.mark.parametrize("username", ["director", "category.manager", "board", "trafford.officer"])
+def test_each_role_opens_data_quality(app_env, username):
+    at = _page(username, fy="2025-26")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Data quality"
+    assert len(at.tabs) == 4
+    assert len(at.get("plotly_chart")) == 3  # coverage, unclassified, exclusions
+
+
+def test_the_board_sees_counts_not_problem_rows(app_env):
+    at = _page("board", fy="2025-26")
+    frames = [d.value for d in at.dataframe]
+    assert not any("source_row" in f.columns for f in frames)
+    assert any("counted by reason" in i.value for i in at.info)
+
+
+def test_an_analyst_sees_problem_rows_and_the_review_read_only(app_env):
+    at = _page("category.manager", fy="2025-26")
+    rows = next(d.value for d in at.dataframe if "source_row" in d.value.columns)
+    assert sorted(rows["source_row"].tolist()) == [4, 5, 7, 8, 9]  # rejected and warnings by default
+    assert not [m for m in at.multiselect if m.label == "Pairs to decide"]
+    assert any("read-only" in i.value for i in at.info)
+
+
+def test_a_trafford_officer_never_sees_another_councils_rows(app_env):
+    at = _page("trafford.officer", fy="2025-26")
+    for frame in (d.value for d in at.dataframe):
+        if "council" in frame.columns:
+            assert set(frame["council"]) <= {"Trafford"}, frame
+
+
+def test_an_admin_accepts_a_pair_on_the_page(review):
+    at = _page("director", fy="2025-26")
+    assert not at.exception
+    picker = next(m for m in at.multiselect if m.label == "Pairs to decide")
+    label = next(o for o in picker.options if "Widgit" in o)
+    picker.set_value([label.split(" ")[0]]).run()
+    next(b for b in at.button if b.label == "Same supplier: merge").click().run()
+    assert not at.exception
+    assert "Widgit Supplies Ltd,Widget Supplies Ltd,director" in (review / "reference/supplier_aliases.csv").read_text()
+    assert any("wait for the next build" in i.value for i in at.info)

@@ -1,0 +1,73 @@
+"""A new partner from one TOML file: the example in docs/ONBOARDING.md, built from a file in a
+layout the project has not seen (UTF-16, tabs, title rows, dates written out, GBP-prefixed amounts)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from starviz import build, config, imports, queries
+from starviz.scope import Filters, User
+from tests.fixtures.extracts import write_raw
+from tests.fixtures.new_partner import AMOUNT_TOTAL, ROWS_LOADED, write_bolton_spend
+
+DOC = config.ROOT / "docs" / "ONBOARDING.md"
+
+
+def _doc_toml() -> str:
+    blocks = re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.DOTALL)
+    assert len(blocks) == 1, "ONBOARDING.md shows exactly one council file"
+    return blocks[0]
+
+
+@pytest.fixture()
+def with_bolton(tmp_path, monkeypatch):
+    councils = tmp_path / "councils"
+    shutil.copytree(config.settings().councils_dir, councils)
+    (councils / "bolton.toml").write_text(_doc_toml())  # the only thing added: one TOML file
+    raw = write_raw(tmp_path / "raw")
+    write_bolton_spend(raw / "bolton" / "spend" / "Bolton payments April 2025.txt")
+    monkeypatch.setenv("STARVIZ_COUNCILS", str(councils))
+    monkeypatch.setenv("STARVIZ_RAW", str(raw))
+    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "star.duckdb"))
+    config.settings.cache_clear()
+    yield build.build()
+    config.settings.cache_clear()
+
+
+def test_a_new_council_loads_from_one_toml_file_with_its_row_count_and_total(with_bolton):
+    bolton = [f for f in with_bolton.files if f.council_id == "bolton"]
+    assert [(f.status, f.rows_read, f.rows_loaded, f.rows_rejected) for f in bolton] == [("loaded", 7, ROWS_LOADED, 2)]
+    con = duckdb.connect(str(config.settings().db_path), read_only=True)
+    count, total = con.execute("select count(*), sum(amount_gbp) from fct_spend where council_id = 'bolton'").fetchone()
+    assert (count, total) == (ROWS_LOADED, Decimal(AMOUNT_TOTAL))
+    # the withheld name is redacted personal data; the credit note is kept and netted; é survives UTF-16
+    assert con.execute("select exclusion_reason from fct_spend where council_id = 'bolton' and source_row = 5").fetchone() == (
+        "redacted personal data",)
+    assert con.execute("select sum(amount_gbp) from fct_spend where supplier_name = 'Moss Bank Landscapes Ltd'"
+                       ).fetchone() == (Decimal("984.56"),)
+    assert con.execute("select count(*) from fct_spend where supplier_name = 'Café Nero Ltd'").fetchone() == (1,)
+    # ABC Limited is the supplier the other councils already pay
+    assert con.execute("select count_councils from dim_suppliers where supplier_name ilike 'abc%'").fetchone() == (5,)
+    con.close()
+
+
+def test_the_new_council_appears_in_the_app_and_its_rejects_and_gaps_on_data_quality(with_bolton):
+    assert "Bolton" in queries.councils()["short_name"].tolist()
+    scope = queries.Scope(Filters(councils=("bolton",), period="fy", fy="2025-26", addressable_only=False),
+                          User("director", "Director", "admin"))
+    rows = queries.rejected_rows(scope, ["rejected", "skipped"])
+    assert rows[["source_row", "column_name", "value", "severity"]].values.tolist() == [
+        [8, "Posting Date", "TBC", "rejected"], [10, "Payee", "TOTAL", "skipped"]]
+    # joined April 2025; the other councils' spend runs to May 2025, so May is missing, April is not
+    assert queries.missing_months(scope)[["dataset", "months"]].values.tolist() == [["spend", "May 2025"]]
+
+
+def test_the_import_page_detects_the_new_council_from_the_headers(with_bolton, tmp_path):
+    data = write_bolton_spend(tmp_path / "upload.txt").read_bytes()
+    best = imports.detect(imports.stage("April payments.txt", data)).best
+    assert (best.council_id, best.dataset) == ("bolton", "spend")
