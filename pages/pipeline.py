@@ -53,13 +53,15 @@ with workload:
     ui.ranked_table("unassigned-contracts", df, scope, link="contract", empty="Every contract has a category manager.")
 
 with notice:
-    fy = st.selectbox("Financial year", queries.pipeline_notice_years(), key="notice-fy")
+    fy = st.columns([1, 3])[0].selectbox("Financial year", queries.pipeline_notice_years(), key="notice-fy")
     st.caption(f"Councils spending over {charts.gbp(settings.procurement_act_annual_spend_gbp)} a year publish, within "
                f"56 days of the year's start, the contracts over {charts.gbp(settings.procurement_act_contract_gbp)} they "
                f"expect to procure: here, those due within {settings.procurement_act_pipeline_months} months of 1 April.")
+    st.subheader("Councils and their spend")
     ui.ranked_table("annual-spend-by-council", queries.annual_spend_by_council(scope), scope)
+    st.subheader(f"Contracts for the {fy} notice")
     df = queries.procurement_act_pipeline(scope, fy)
-    ui.ranked_table(f"pipeline-notice-{fy}", df, scope, link="contract",
+    ui.ranked_table(f"pipeline-notice-{fy}", df, scope, link="contract", total="value_gbp",
                     empty="No council here is over the spend threshold, or none has a contract over the value due.")
 
 with exceptions:
@@ -73,23 +75,25 @@ with exceptions:
                "split": "Possible split orders", "unused": "Contracts with no spend", "fields": "Missing register fields"}
     report = right.radio("Report", list(reports), format_func=reports.get, horizontal=True, key="exceptions-report")
     st.subheader(f"{reports[report]}, {month:%B %Y}")
+    st.caption(f"{scope.filters.councils_label} · {'addressable' if scope.filters.addressable_only else 'all'} spend")
     narrow = ui.list_filter(f"exceptions-{report}", categories=report != "fields")
     name = f"{report}-{month:%Y-%m}"
     if report == "expired":
         st.caption("Payments in the month to suppliers whose contract with the council (or a STAR contract covering "
                    "it) had ended, extensions included, with no live one. A payment on the last day is on contract.")
         ui.ranked_table(f"spend-on-expired-contracts-{name}", queries.expired_contract_spend(scope, month, narrow), scope,
-                        link="supplier", empty="No spend on expired contracts in the month.")
+                        link="supplier", empty="No spend on expired contracts in the month.", total="spend_gbp")
     elif report == "off":
         st.caption(f"Off-contract spend with one supplier over the {settings.off_contract_window_months} months to the "
                    f"end of the month, at or above {', '.join(charts.gbp(t) for t in settings.off_contract_thresholds_gbp)}.")
-        ui.ranked_table(f"off-contract-{name}", queries.off_contract_suppliers(scope, month, narrow), scope, link="supplier")
+        ui.ranked_table(f"off-contract-{name}", queries.off_contract_suppliers(scope, month, narrow), scope, link="supplier",
+                        empty="No supplier reaches the lowest threshold off contract.", total="spend_gbp")
     elif report == "split":
         st.caption(f"Two or more off-contract payments of one council to one supplier within "
                    f"{settings.split_order_window_days} days, each within {charts.pct(settings.split_order_below_share, 0)} "
                    f"under {', '.join(charts.gbp(t) for t in settings.split_order_thresholds_gbp)}, the last in the month.")
         ui.ranked_table(f"split-orders-{name}", queries.split_orders(scope, month, narrow), scope, link="supplier",
-                        empty="No possible split orders in the month.")
+                        empty="No possible split orders in the month.", total="spend_gbp")
         lines = queries.split_order_lines(scope, month)
         if lines is not None and len(lines):
             with st.expander("The payments behind them"):
@@ -98,9 +102,9 @@ with exceptions:
         st.caption(f"Register contracts live in the month, running {settings.no_spend_grace_months} months or more, "
                    "with no payment to their supplier within their term yet.")
         ui.ranked_table(f"contracts-without-spend-{name}", queries.contracts_without_spend(scope, month, narrow), scope,
-                        link="contract", empty="Every live contract has spend.")
+                        link="contract", empty="Every live contract has spend.", total="value_gbp")
     else:
         st.caption(f"Register records over {charts.gbp(settings.transparency_contract_min_gbp)} live in the month that "
                    "leave a field the Local Government Transparency Code makes mandatory blank.")
         ui.ranked_table(f"missing-register-fields-{name}", queries.contracts_missing_fields(scope, month, narrow), scope,
-                        link="contract", empty="Every record has its mandatory fields.")
+                        link="contract", empty="Every record has its mandatory fields.", total="value_gbp")

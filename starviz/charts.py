@@ -188,7 +188,7 @@ def workload_heatmap(df: pd.DataFrame, quarters: list[str], measure: str, title:
                       tickfont_size=14),
         hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
     ))
-    fig.update_layout(title=title, height=max(360, 52 * len(managers) + 170), margin=dict(l=10, r=10, t=70, b=10),
+    fig.update_layout(title=title, height=max(360, 52 * len(managers) + 190), margin=dict(l=10, r=10, t=110, b=10),
                       yaxis=dict(autorange="reversed", automargin=True, tickfont_size=15, showgrid=False),
                       xaxis=dict(side="top", tickfont_size=15), plot_bgcolor="white")
     return fig

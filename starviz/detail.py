@@ -91,21 +91,26 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
                                       c["procurement_route"] or "route not given"] if x))
     if c["supplier_id"]:
         st.markdown(f"Supplier: [{c['supplier_name']}]({ui.detail_link('supplier', c['supplier_id'], '', scope)})")
-    row = st.columns(4)
+    ended = c["status"] == "ended"
+    row = st.columns(3)
     with row[0]:
         ui.metric("Value", charts.gbp(c["value_gbp"]), help=f"Annual value {charts.gbp(c['annual_value_gbp'])}")
     with row[1]:
-        ui.metric("Status", c["status"], help=f"Start {c['start_date']:%d %b %Y}, end {c['end_date']:%d %b %Y}, "
-                                              f"maximum end with extensions {c['max_end_date']:%d %b %Y}.")
+        ui.metric("Spend against it to date", charts.gbp(c["spend_to_date_gbp"]),
+                  help="Payments to the supplier, within its term, by the councils it covers that you can see.")
     with row[2]:
-        due = "–" if c["status"] == "ended" else f"{c['due_date']:%d %b %Y}"
-        ui.metric("Due", due, help="The end date, or the maximum end date once the contract runs in an extension.")
-    with row[3]:
-        start_by = "–" if c["status"] == "ended" else f"{c['start_by_date']:%d %b %Y} ({c['rag']})"
-        ui.metric("Re-procurement starts by", start_by,
+        ui.metric("Status", c["status"].capitalize(), help=f"Start {c['start_date']:%d %b %Y}, end {c['end_date']:%d %b %Y}, "
+                                                           f"maximum end with extensions {c['max_end_date']:%d %b %Y}.")
+    row = st.columns(3)
+    with row[0]:
+        ui.metric("Due", "–" if ended else f"{c['due_date']:%d %b %Y}",
+                  help="The end date, or the maximum end date once the contract runs in an extension.")
+    with row[1]:
+        ui.metric("Start re-procurement by", "–" if ended else f"{c['start_by_date']:%d %b %Y}",
                   help=f"{c['lead_months']} months' lead time for this route and value band, before the due date.")
-    ui.metric("Spend against it to date", charts.gbp(c["spend_to_date_gbp"]),
-              help="Payments to the supplier by the councils it covers (that you can see), within its term.")
+    with row[2]:
+        ui.metric("Pipeline status", "–" if ended else ui.RAG_TEXT[c["rag"]],
+                  help="Late: the start-by date has passed. Due: it falls within the next few months.")
     spend = queries.contract_spend_by_month(scope, contract_id)
     if len(spend):
         ui.chart(charts.spend_by_council_month(spend, queries.colours(), title="Spend against the contract by month"))

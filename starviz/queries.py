@@ -436,16 +436,17 @@ def common_categories(scope: Scope, narrow: ListFilter | None = None) -> pd.Data
 
 
 _LIVE_CONTRACTS = """
-    select contract_id, council_id, owner_label, owner_order, contract_ref, contract_title, supplier_id, supplier_name,
-           category, subcategory, category_manager, value_gbp, annual_value_gbp, start_date, end_date, max_end_date,
+    select contract_id, council_id, owner_name, owner_label, owner_order, contract_ref, contract_title, supplier_id,
+           supplier_name, category, subcategory, category_manager, value_gbp, annual_value_gbp, start_date,
+           end_date, max_end_date,
            case when end_date >= $today then end_date else max_end_date end as due_date
     from mart_pipeline_by_contract
     where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0 and max_end_date >= $today
 """
 
-_ALIGNMENT_COLUMNS = ["opportunity", "category", "count_councils", "councils", "count_contracts", "value_gbp",
-                      "saving_gbp", "first_due_date", "last_due_date", "first_contract_title", "contracts",
-                      "annual_value_gbp", "contract_id"]
+_ALIGNMENT_COLUMNS = ["opportunity", "category", "value_gbp", "saving_gbp", "count_owners", "count_contracts",
+                      "first_due_date", "last_due_date", "first_contract_title", "owners", "contracts", "annual_value_gbp",
+                      "contract_id"]
 
 
 def _listed(labels: pd.Series, shown: int = 4) -> str:
@@ -477,17 +478,19 @@ def expiry_alignment(scope: Scope, narrow: ListFilter | None = None, window_mont
     if members.empty:
         return pd.DataFrame(columns=_ALIGNMENT_COLUMNS)
     due = pd.to_datetime(members["due_date"])
-    members["label"] = members["owner_label"] + " " + members["contract_ref"] + " (" + due.dt.strftime("%b %Y") + ")"
+    members["label"] = members["owner_name"] + " " + members["contract_ref"] + " (" + due.dt.strftime("%b %Y") + ")"
     members["text"] = (members["contract_title"].fillna("") + " " + members["supplier_name"].fillna("") + " "
                        + members["grouping"]).str.lower()
     out = members.groupby("opportunity", sort=False).agg(
         category=("grouping", "first"), first_due_date=("due_date", "min"), last_due_date=("due_date", "max"),
-        count_councils=("council_id", "nunique"), councils=("owner_label", lambda x: ", ".join(dict.fromkeys(x))),
+        count_owners=("council_id", "nunique"),
         count_contracts=("contract_id", "size"), value_gbp=("value_gbp", "sum"),
         annual_value_gbp=("annual_value_gbp", "sum"), contracts=("label", _listed),
         contract_id=("contract_id", "first"), first_contract_title=("contract_title", "first"), text=("text", " ".join),
     ).reset_index()
     out["saving_gbp"] = out["value_gbp"] * s.aggregation_saving_share
+    owners = members.sort_values("owner_order").groupby("opportunity")["owner_name"].agg(lambda x: ", ".join(dict.fromkeys(x)))
+    out["owners"] = out["opportunity"].map(owners)
     keep = out["text"].str.contains(narrow.params()["search"], regex=False) & (out["value_gbp"] >= narrow.min_gbp)
     out = out[keep].sort_values(["value_gbp", "first_due_date"], ascending=[False, True])
     return out[_ALIGNMENT_COLUMNS].reset_index(drop=True)
@@ -501,8 +504,9 @@ def aligned_contracts(scope: Scope, contract_id: str, window_months: int | None 
         """
         with live as (""" + _LIVE_CONTRACTS + """),
         this as (select * from live where contract_id = $contract_id)
-        select live.owner_label as council, live.contract_id, live.contract_ref, live.contract_title, live.supplier_name,
-               live.value_gbp, live.due_date, datediff('month', this.due_date, live.due_date) as months_apart
+        select live.contract_title, live.owner_label as council, live.value_gbp, live.due_date,
+               datediff('month', this.due_date, live.due_date) as months_apart, live.supplier_name, live.contract_ref,
+               live.contract_id
         from live
         join this on live.category = this.category and live.council_id <> this.council_id
         where live.due_date between (this.due_date - to_months($window))::date and (this.due_date + to_months($window))::date
@@ -899,8 +903,9 @@ def split_orders(scope: Scope, month: dt.date, narrow: ListFilter | None = None)
     return _named(
         _SPLIT_MEMBERS + """
         select suppliers.supplier_name, councils.short_name as council, sum(members.amount_gbp) as spend_gbp,
-               count(*) as count_lines, members.threshold_gbp, min(members.payment_date) as first_payment_date,
-               max(members.payment_date) as last_payment_date, members.council_id, members.supplier_id
+               count(*) as count_lines, members.threshold_gbp as under_threshold_gbp,
+               min(members.payment_date) as first_payment_date, max(members.payment_date) as last_payment_date,
+               members.council_id, members.supplier_id
         from members
         join dim_councils as councils using (council_id)
         join dim_suppliers as suppliers using (supplier_id)
@@ -1060,8 +1065,8 @@ def supplier_contracts(scope: Scope, supplier_id: str, today: dt.date | None = N
     """Contracts with a supplier held by councils of the scope (own, or STAR ones covering them)."""
     return _named(
         f"""
-        select owner_label as council, contract_id, contract_ref, contract_title, category, value_gbp,
-               start_date, end_date, max_end_date, {_CONTRACT_STATUS} as status
+        select contract_title, owner_label as council, {_CONTRACT_STATUS} as status, value_gbp, end_date, max_end_date,
+               start_date, category, contract_ref, contract_id
         from mart_pipeline_by_contract
         where supplier_id = $supplier_id and len(list_intersect(covered_council_ids, $ids::varchar[])) > 0
         order by max_end_date desc, value_gbp desc

@@ -166,7 +166,7 @@ _LABELS = {
     "category": "Category", "count_councils": "Councils", "count_councils_with_contract": "Councils with a contract",
     "spend_gbp": "Spend", "value_gbp": "Value", "annual_value_gbp": "Annual value", "saving_gbp": "Estimated saving",
     "count_suppliers": "Suppliers", "count_shared_suppliers": "Suppliers used by 2+ councils",
-    "first_due_date": "First due", "last_due_date": "Last due", "councils": "Councils (owners)",
+    "first_due_date": "First due", "last_due_date": "Last due", "owners": "Held by", "count_owners": "Councils or STAR",
     "count_contracts": "Contracts", "contracts": "Contracts ending together", "off_contract_gbp": "Off-contract spend",
     "count_months": "Months", "count_partner_contracts": "Partner contracts", "partner_contracts": "Partner contracts (largest)",
     "category_manager": "Category manager", "route": "Route", "start_date": "Start", "end_date": "End",
@@ -179,11 +179,13 @@ _LABELS = {
     "amount_gbp": "Amount", "department": "Department", "purpose": "Purpose", "transaction_number": "Transaction",
     "status": "Status", "months_apart": "Months apart", "last_month": "Last month", "is_on_contract": "On contract",
     "annual_spend_gbp": "Addressable spend, last 12 months", "is_over_threshold": "Over the threshold",
-    "source_file": "File", "source_row": "Row", "first_contract_title": "First to end",
+    "source_file": "File", "source_row": "Row", "first_contract_title": "First to end", "under_threshold_gbp": "Just under",
 }
 _HIDDEN = {"supplier_id", "contract_id", "council_id", "opportunity", "bucket_index", "is_route_unrecognised",
            "is_in_extension", "has_extension_option", "band", "is_unassigned", "quarter_start"}
-_RAG_ICON = {"late": "🔴 late", "due": "🟠 due", "on track": "🟢 on track"}
+RAG_TEXT = {"late": "Late", "due": "Due", "on track": "On track"}
+# pale fills behind the words (colour-blind safe, and the word says it anyway)
+_RAG_FILL = {"Late": "background-color: #F6CDBF", "Due": "background-color: #FCE3B4", "On track": "background-color: #CFE9DF"}
 
 
 def detail_link(kind: str, value: str, label: str, scope: queries.Scope) -> str:
@@ -211,17 +213,21 @@ def _column_config(df, scope: queries.Scope) -> dict:
 
 
 def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, label: str | None = None,
-                 hide: tuple[str, ...] = (), height: int | None = None, empty: str = "Nothing to show.") -> None:
+                 hide: tuple[str, ...] = (), height: int | None = None, empty: str = "Nothing to show.",
+                 total: str | None = None) -> None:
     """A ranked list with friendly column names, £ and date formats, and CSV/Excel downloads of the
     rows as they are (ids kept, links left out). With ``link`` ("supplier", "contract" or
-    "category") the ``label`` column links to that row's detail on this page."""
+    "category") the ``label`` column links to that row's detail on this page; with ``total`` (a
+    money column) a line above says how many rows and their sum."""
     if df is None or df.empty:
         st.info(empty, icon=":material/info:")
         return
+    if total:
+        st.markdown(f"**{len(df):,}** {'row' if len(df) == 1 else 'rows'} · **{charts.gbp(df[total].sum())}** in total")
     view = df.copy()
     config = _column_config(view, scope)
     if "rag" in view.columns:
-        view["rag"] = view["rag"].map(_RAG_ICON).fillna(view["rag"])
+        view["rag"] = view["rag"].map(RAG_TEXT).fillna(view["rag"])
     if link:
         key, label = DETAIL_KEYS[link], label or _DETAIL_LABEL[link]
         view[label] = [detail_link(link, k, t if t is not None and t == t else k, scope) if k is not None and k == k
@@ -229,7 +235,8 @@ def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, l
         config[label] = st.column_config.LinkColumn(_LABELS.get(label, label), display_text=r"#(.+)$",
                                                     help="Opens the detail in a new tab")
     order = [c for c in view.columns if c not in _HIDDEN and c not in hide]
-    st.dataframe(view, hide_index=True, column_config=config, column_order=order, width="stretch",
+    shown = view.style.map(lambda v: _RAG_FILL.get(v, ""), subset=["rag"]) if "rag" in view.columns else view
+    st.dataframe(shown, hide_index=True, column_config=config, column_order=order, width="stretch",
                  height=height or ("auto" if len(view) <= 12 else 460))
     export_buttons(name, df, scope)
 

@@ -70,7 +70,7 @@ def test_expiry_alignment_groups_contracts_of_different_councils_due_within_the_
     assert len(df) == 1
     row = df.iloc[0]
     assert row["contract_id"] == "stockport:SC-001"
-    assert (row["count_councils"], row["count_contracts"]) == (2, 2)
+    assert (row["count_owners"], row["count_contracts"], row["owners"]) == (2, 2, "Stockport, Trafford")
     assert row["value_gbp"] == pytest.approx(130_000)
     assert row["saving_gbp"] == pytest.approx(130_000 * 0.05)
     assert (row["first_due_date"], row["last_due_date"]) == (dt.date(2026, 1, 31), dt.date(2026, 3, 31))
@@ -78,7 +78,7 @@ def test_expiry_alignment_groups_contracts_of_different_councils_due_within_the_
 
 def test_a_wider_alignment_window_brings_in_the_third_council():
     row = queries.expiry_alignment(_scope(), window_months=18, today=TODAY).iloc[0]
-    assert (row["count_councils"], row["value_gbp"]) == (3, pytest.approx(330_000))
+    assert (row["count_owners"], row["value_gbp"]) == (3, pytest.approx(330_000))
 
 
 def test_aligned_contracts_of_a_contract_are_other_councils_within_the_window():
