@@ -782,7 +782,7 @@ def procurement_act_pipeline(scope: Scope, fy: str, today: dt.date | None = None
         from pipeline
         where len(list_intersect(covered_council_ids, $qualifying::varchar[])) > 0
           and value_gbp > $contract_gbp and due_date >= $window_start and due_date < $window_end
-        order by due_date, value_gbp desc
+        order by value_gbp desc, due_date
         """,
         _pipeline_params(scope, today, qualifying=qualifying,
                          contract_gbp=s.procurement_act_contract_gbp if contract_gbp is None else contract_gbp,
