@@ -174,7 +174,7 @@ def _app_suites(work: Path) -> list[dict]:
 
 # --- collaboration and pipeline pages: latency of each query with varied filters ------------------
 
-_PAGE_QUERIES = """
+_COLLABORATION_PIPELINE_QUERIES = """
 import datetime as dt, json, os, statistics, time
 os.environ["STARVIZ_DB"] = {db!r}
 from starviz import queries
@@ -204,9 +204,11 @@ pages = {{
         "expiry_alignment": lambda s, n, m: queries.expiry_alignment(s, n),
         "partner_contract_leakage by supplier": lambda s, n, m: queries.partner_contract_leakage(s, n),
         "partner_contract_leakage by category": lambda s, n, m: queries.partner_contract_leakage(s, n, "category"),
-        "supplier detail (5 queries)": lambda s, n, m: [queries.supplier_profile(s, supplier),
-            queries.supplier_spend_by_council(s, supplier), queries.supplier_spend_by_month(s, supplier),
-            queries.supplier_contracts(s, supplier), queries.supplier_payments(s, supplier)],
+        "supplier_profile": lambda s, n, m: queries.supplier_profile(s, supplier),
+        "supplier_spend_by_council": lambda s, n, m: queries.supplier_spend_by_council(s, supplier),
+        "supplier_spend_by_month": lambda s, n, m: queries.supplier_spend_by_month(s, supplier),
+        "supplier_contracts": lambda s, n, m: queries.supplier_contracts(s, supplier),
+        "supplier_payments": lambda s, n, m: queries.supplier_payments(s, supplier),
         "category_suppliers": lambda s, n, m: queries.category_suppliers(s, category),
     }},
     "pipeline": {{
@@ -220,8 +222,9 @@ pages = {{
         "split_order_lines": lambda s, n, m: queries.split_order_lines(s, m),
         "contracts_without_spend": lambda s, n, m: queries.contracts_without_spend(s, m, n),
         "contracts_missing_fields": lambda s, n, m: queries.contracts_missing_fields(s, m, n),
-        "contract detail (3 queries)": lambda s, n, m: [queries.contract_profile(s, contract),
-            queries.contract_spend_by_month(s, contract), queries.aligned_contracts(s, contract)],
+        "contract_profile": lambda s, n, m: queries.contract_profile(s, contract),
+        "contract_spend_by_month": lambda s, n, m: queries.contract_spend_by_month(s, contract),
+        "aligned_contracts": lambda s, n, m: queries.aligned_contracts(s, contract),
     }},
 }}
 out = []
@@ -240,13 +243,13 @@ print(json.dumps(out))
 """
 
 
-def _page_queries(work: Path, repeats: int = 40) -> list[dict]:
+def _collaboration_pipeline_latency(work: Path, repeats: int = 40) -> list[dict]:
     """p50 and p95 of every query the collaboration and pipeline pages run, over varied scopes
     (all councils, two, a quarter, all years, a one-council user), list filters and report months."""
     from starviz import config as _config
 
     first = next(iter(c for c, v in _config.load_councils().items() if v.kind == "council"))
-    _, _, stdout = _run_child(_PAGE_QUERIES.format(db=str(work / "star.duckdb"), first=first, repeats=repeats))
+    _, _, stdout = _run_child(_COLLABORATION_PIPELINE_QUERIES.format(db=str(work / "star.duckdb"), first=first, repeats=repeats))
     rows = json.loads(stdout.strip().splitlines()[-1])
     scale = os.environ.get("STARVIZ_BENCH_SCALE", "1")
     results = []
@@ -258,7 +261,7 @@ def _page_queries(work: Path, repeats: int = 40) -> list[dict]:
 
 # Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
 # results. A page issue adds its own suite here, e.g. query latency at larger scales.
-SUITES: list = [_app_suites, _page_queries]
+SUITES: list = [_app_suites, _collaboration_pipeline_latency]
 
 
 def main(as_json: bool = False, sizes: str = "") -> int:

@@ -92,7 +92,7 @@ def spend_by_council_month(df: pd.DataFrame, colours: dict[str, str], title: str
 BUCKET_COLOURS = ["#D55E00", "#E69F00", "#CC79A7", "#56B4E9", "#0072B2"]  # urgent (warm) to distant (cool)
 
 
-def _short(text: object, limit: int) -> str:
+def _clip(text: object, limit: int) -> str:
     text = "" if text is None or text != text else str(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -102,7 +102,7 @@ def stacked_by_council(df: pd.DataFrame, label: str, council_columns: dict[str, 
     """Horizontal bars of the ``top`` rows (in the frame's order), stacked by council: one column of
     the frame per council (``council_columns``: column -> council name)."""
     rows = df.head(top).iloc[::-1]
-    labels = [_short(v, 42) for v in rows[label]]
+    labels = [_clip(v, 42) for v in rows[label]]
     fig = go.Figure()
     for column, council in council_columns.items():
         values = rows[column].fillna(0).astype(float)
@@ -124,7 +124,7 @@ def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int,
     rows = rows.sort_values(["due_date", "value_gbp"], ascending=[False, True])
     today_ts = pd.Timestamp(today)
     axis_start = today_ts - pd.DateOffset(months=12)
-    labels = [f"{_short(t, 34)} · {str(c).split(' (')[0]} {r}" for t, c, r in
+    labels = [f"{_clip(t, 34)} · {str(c).split(' (')[0]} {r}" for t, c, r in
               zip(rows["contract_title"], rows["council"], rows["contract_ref"], strict=True)]
     fig = go.Figure()
     for i, bucket in enumerate(buckets):

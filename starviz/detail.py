@@ -11,14 +11,14 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, queries, ui
+from starviz import charts, lists, queries, ui
 from starviz.scope import _shown
 
 
 def show(scope: queries.Scope, today: dt.date | None = None) -> bool:
     """Render the detail the URL asks for and return True; False when it asks for none (or for one
     outside the user's councils, which gets a notice and is dropped from the URL)."""
-    request = ui.detail_request()
+    request = lists.detail_request()
     if request is None:
         return False
     kind, value = request
@@ -38,7 +38,7 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
     profile = queries.supplier_profile(scope, supplier_id)
     if profile is None:
         return False
-    ui.close_detail("supplier")
+    lists.close_detail("supplier")
     st.header(profile["supplier_name"])
     ids = [f"company {profile['company_number']}" if profile["company_number"] else None,
            f"charity {profile['charity_number']}" if profile["charity_number"] else None,
@@ -66,9 +66,9 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
     ui.chart(charts.spend_by_council_month(queries.supplier_spend_by_month(scope, supplier_id), queries.colours(),
                                            title=f"Spend with {profile['supplier_name']} by month"))
     st.subheader("Spend by council")
-    ui.ranked_table(f"supplier-{supplier_id}-by-council", by_council, scope, empty="No spend in the period.")
+    lists.ranked_table(f"supplier-{supplier_id}-by-council", by_council, scope, empty="No spend in the period.")
     st.subheader("Contracts")
-    ui.ranked_table(f"supplier-{supplier_id}-contracts", contracts, scope, link="contract",
+    lists.ranked_table(f"supplier-{supplier_id}-contracts", contracts, scope, link="contract",
                     empty="No council you can see holds a contract with this supplier.")
     st.subheader("Payments")
     payments = queries.supplier_payments(scope, supplier_id)
@@ -76,7 +76,7 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
         st.info("Your role shows totals, not individual payments.", icon=":material/lock:")
     else:
         st.caption("The latest 500 payments in the period.")
-        ui.ranked_table(f"supplier-{supplier_id}-payments", payments, scope, empty="No payments in the period.")
+        lists.ranked_table(f"supplier-{supplier_id}-payments", payments, scope, empty="No payments in the period.")
     return True
 
 
@@ -84,13 +84,13 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
     c = queries.contract_profile(scope, contract_id, today)
     if c is None:
         return False
-    ui.close_detail("contract")
+    lists.close_detail("contract")
     st.header(c["contract_title"])
     st.caption(" · ".join(x for x in [c["owner_label"], c["contract_ref"], c["category"], c["subcategory"],
                                       c["category_manager"] or "no category manager",
                                       c["procurement_route"] or "route not given"] if x))
     if c["supplier_id"]:
-        st.markdown(f"Supplier: [{c['supplier_name']}]({ui.detail_link('supplier', c['supplier_id'], '', scope)})")
+        st.markdown(f"Supplier: [{c['supplier_name']}]({lists.detail_link('supplier', c['supplier_id'], '', scope)})")
     ended = c["status"] == "ended"
     row = st.columns(3)
     with row[0]:
@@ -109,7 +109,7 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
         ui.metric("Start re-procurement by", "–" if ended else f"{c['start_by_date']:%d %b %Y}",
                   help=f"{c['lead_months']} months' lead time for this route and value band, before the due date.")
     with row[2]:
-        ui.metric("Pipeline status", "–" if ended else ui.RAG_TEXT[c["rag"]],
+        ui.metric("Pipeline status", "–" if ended else lists.RAG_TEXT[c["rag"]],
                   help="Late: the start-by date has passed. Due: it falls within the next few months.")
     spend = queries.contract_spend_by_month(scope, contract_id)
     if len(spend):
@@ -117,7 +117,7 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
     if c["status"] != "ended":
         st.subheader("Contracts to re-procure with it")
         st.caption("Other councils' (or STAR's) contracts in the same category due within the alignment window.")
-        ui.ranked_table(f"contract-{c['contract_ref']}-aligned", queries.aligned_contracts(scope, contract_id, today=today),
+        lists.ranked_table(f"contract-{c['contract_ref']}-aligned", queries.aligned_contracts(scope, contract_id, today=today),
                         scope, link="contract", empty="No other council's contract in this category is due near it.")
     return True
 
@@ -125,10 +125,10 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
 def _category(scope: queries.Scope, category: str, today: dt.date | None) -> bool:
     if category not in queries.category_names():
         return False
-    ui.close_detail("category")
+    lists.close_detail("category")
     st.header(category)
     st.caption(f"Suppliers paid in {scope.filters.label}, largest first.")
     suppliers = queries.category_suppliers(scope, category, today)
-    ui.ranked_table(f"category-{category}-suppliers", suppliers, scope, link="supplier",
+    lists.ranked_table(f"category-{category}-suppliers", suppliers, scope, link="supplier",
                     empty="No spend in this category in the period.")
     return True

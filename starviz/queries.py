@@ -474,7 +474,7 @@ def expiry_alignment(scope: Scope, narrow: ListFilter | None = None, window_mont
           and """ + _NARROW_CATEGORY.format(col="category"),
         {"ids": scope.council_ids, "today": _today(today), "by_subcategory": by_subcategory, **narrow.params()},
     )
-    members = rules.expiry_windows(contracts, window_months or s.expiry_alignment_months, key="grouping")
+    members = rules.expiry_windows(contracts, window_months or s.collaboration.expiry_alignment_months, key="grouping")
     if members.empty:
         return pd.DataFrame(columns=_ALIGNMENT_COLUMNS)
     due = pd.to_datetime(members["due_date"])
@@ -488,7 +488,7 @@ def expiry_alignment(scope: Scope, narrow: ListFilter | None = None, window_mont
         annual_value_gbp=("annual_value_gbp", "sum"), contracts=("label", _listed),
         contract_id=("contract_id", "first"), first_contract_title=("contract_title", "first"), text=("text", " ".join),
     ).reset_index()
-    out["saving_gbp"] = out["value_gbp"] * s.aggregation_saving_share
+    out["saving_gbp"] = out["value_gbp"] * s.collaboration.aggregation_saving_share
     owners = members.sort_values("owner_order").groupby("opportunity")["owner_name"].agg(lambda x: ", ".join(dict.fromkeys(x)))
     out["owners"] = out["opportunity"].map(owners)
     keep = out["text"].str.contains(narrow.params()["search"], regex=False) & (out["value_gbp"] >= narrow.min_gbp)
@@ -513,7 +513,7 @@ def aligned_contracts(scope: Scope, contract_id: str, window_months: int | None 
         order by live.value_gbp desc nulls last
         """,
         {"ids": scope.council_ids, "today": _today(today), "contract_id": contract_id,
-         "window": window_months or config.settings().expiry_alignment_months},
+         "window": window_months or config.settings().collaboration.expiry_alignment_months},
     )
 
 
@@ -651,11 +651,11 @@ def _pipeline_params(scope: Scope, today: dt.date | None, narrow: ListFilter | N
     lead_routes, lead_bands, lead_months = rules.lead_time_table(s)
     effort_routes, effort_weights = rules.effort_table(s)
     return {
-        "ids": scope.council_ids, "today": _today(today), "bands": s.lead_time_value_bands_gbp,
+        "ids": scope.council_ids, "today": _today(today), "bands": s.pipeline.lead_time_value_bands_gbp,
         "lead_routes": lead_routes, "lead_bands": lead_bands, "lead_months": lead_months,
         "effort_routes": effort_routes, "effort_weights": effort_weights, "default_route": rules.DEFAULT_ROUTE,
-        "bucket_edges": s.pipeline_bucket_months, "bucket_labels": rules.bucket_labels(s.pipeline_bucket_months),
-        "due_within": s.pipeline_due_within_months, **(narrow or ListFilter()).params(), **extra,
+        "bucket_edges": s.pipeline.bucket_months, "bucket_labels": rules.bucket_labels(s.pipeline.bucket_months),
+        "due_within": s.pipeline.due_within_months, **(narrow or ListFilter()).params(), **extra,
     }
 
 
@@ -668,7 +668,7 @@ _PIPELINE_COLUMNS = """
 
 
 def bucket_labels() -> list[str]:
-    return rules.bucket_labels(config.settings().pipeline_bucket_months)
+    return rules.bucket_labels(config.settings().pipeline.bucket_months)
 
 
 def pipeline_contracts(scope: Scope, narrow: ListFilter | None = None, today: dt.date | None = None,
@@ -716,7 +716,7 @@ def workload_by_manager_quarter(scope: Scope, today: dt.date | None = None, quar
     the current one: contracts, value and effort weighted by route. Unassigned contracts included."""
     today = _today(today)
     first = rules.quarter_start(today)
-    n = quarters or config.settings().workload_quarters
+    n = quarters or config.settings().pipeline.workload_quarters
     frame = _named(
         _PIPELINE + """
         select coalesce(category_manager, 'Unassigned') as category_manager, category_manager is null as is_unassigned,
@@ -737,7 +737,8 @@ def workload_by_manager_quarter(scope: Scope, today: dt.date | None = None, quar
 def workload_quarter_labels(today: dt.date | None = None, quarters: int | None = None) -> list[str]:
     """The quarters the workload heat map shows, in order, even those with no work."""
     first = rules.quarter_start(_today(today))
-    return [rules.quarter_label(add_months(first, 3 * i)) for i in range(quarters or config.settings().workload_quarters)]
+    n = quarters or config.settings().pipeline.workload_quarters
+    return [rules.quarter_label(add_months(first, 3 * i)) for i in range(n)]
 
 
 def annual_spend_by_council(scope: Scope) -> pd.DataFrame:
@@ -760,7 +761,7 @@ def annual_spend_by_council(scope: Scope) -> pd.DataFrame:
         group by councils.council_id, councils.short_name, councils.sort_order
         order by councils.sort_order
         """,
-        {"ids": scope.council_ids, "threshold": s.procurement_act_annual_spend_gbp},
+        {"ids": scope.council_ids, "threshold": s.pipeline.procurement_act_annual_spend_gbp},
     )
 
 
@@ -772,9 +773,9 @@ def procurement_act_pipeline(scope: Scope, fy: str, today: dt.date | None = None
     annual threshold (default £100m). A STAR contract is listed for the qualifying councils it covers."""
     s = config.settings()
     start, _ = fy_bounds(fy)
-    end = add_months(start, months or s.procurement_act_pipeline_months)
+    end = add_months(start, months or s.pipeline.procurement_act_pipeline_months)
     spend = annual_spend_by_council(scope)
-    threshold = s.procurement_act_annual_spend_gbp if annual_spend_gbp is None else annual_spend_gbp
+    threshold = s.pipeline.procurement_act_annual_spend_gbp if annual_spend_gbp is None else annual_spend_gbp
     qualifying = spend.loc[spend["annual_spend_gbp"] > threshold, "council_id"].tolist()
     return _named(
         _PIPELINE + f"""
@@ -785,7 +786,7 @@ def procurement_act_pipeline(scope: Scope, fy: str, today: dt.date | None = None
         order by value_gbp desc, due_date
         """,
         _pipeline_params(scope, today, qualifying=qualifying,
-                         contract_gbp=s.procurement_act_contract_gbp if contract_gbp is None else contract_gbp,
+                         contract_gbp=s.pipeline.procurement_act_contract_gbp if contract_gbp is None else contract_gbp,
                          window_start=start, window_end=end),
     )
 
@@ -850,8 +851,8 @@ def off_contract_suppliers(scope: Scope, month: dt.date, narrow: ListFilter | No
           and contains(lower(suppliers.supplier_name), $search) and """ + _NARROW_CATEGORY.format(col="spend.category") + """
         order by spend.spend_gbp desc, council
         """,
-        _month_params(scope, first, narrow, thresholds=s.off_contract_thresholds_gbp,
-                      window_start=add_months(first, 1 - s.off_contract_window_months)),
+        _month_params(scope, first, narrow, thresholds=s.exceptions.off_contract_thresholds_gbp,
+                      window_start=add_months(first, 1 - s.exceptions.off_contract_window_months)),
     )
 
 
@@ -889,11 +890,11 @@ members as (
 
 
 def _split_params(scope: Scope, month: dt.date, narrow: ListFilter | None = None) -> dict:
-    s = config.settings()
+    e = config.settings().exceptions
     first = month_start(month)
-    return _month_params(scope, first, narrow, thresholds=s.split_order_thresholds_gbp, below_share=s.split_order_below_share,
-                         window_days=s.split_order_window_days, min_lines=s.split_order_min_lines,
-                         window_start=first - dt.timedelta(days=s.split_order_window_days))
+    return _month_params(scope, first, narrow, thresholds=e.split_order_thresholds_gbp, below_share=e.split_order_below_share,
+                         window_days=e.split_order_window_days, min_lines=e.split_order_min_lines,
+                         window_start=first - dt.timedelta(days=e.split_order_window_days))
 
 
 def split_orders(scope: Scope, month: dt.date, narrow: ListFilter | None = None) -> pd.DataFrame:
@@ -964,7 +965,7 @@ def contracts_without_spend(scope: Scope, month: dt.date, narrow: ListFilter | N
         order by contracts.value_gbp desc nulls last, contracts.contract_id
         """,
         _month_params(scope, first, narrow, started_by=add_months(month_end(first) + dt.timedelta(days=1),
-                                                                  -s.no_spend_grace_months) - dt.timedelta(days=1)),
+                                                                  -s.exceptions.no_spend_grace_months) - dt.timedelta(days=1)),
     )
 
 
@@ -985,7 +986,7 @@ def contracts_missing_fields(scope: Scope, month: dt.date, narrow: ListFilter | 
         group by all
         order by missing.value_gbp desc, missing.contract_id
         """,
-        _month_params(scope, month, narrow, min_value=s.transparency_contract_min_gbp),
+        _month_params(scope, month, narrow, min_value=s.exceptions.transparency_contract_min_gbp),
     )
 
 

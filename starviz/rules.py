@@ -31,7 +31,7 @@ def bucket_labels(edges: Sequence[int]) -> list[str]:
 def lead_time_table(settings: Settings) -> tuple[list[str], list[int], list[int]]:
     """(route, value band, months) rows of the lead-time configuration, as three parallel lists."""
     routes, bands, months = [], [], []
-    for route, values in settings.lead_time_months.items():
+    for route, values in settings.pipeline.lead_time_months.items():
         for band, value in enumerate(values):
             routes.append(route)
             bands.append(band)
@@ -41,7 +41,7 @@ def lead_time_table(settings: Settings) -> tuple[list[str], list[int], list[int]
 
 def effort_table(settings: Settings) -> tuple[list[str], list[float]]:
     """(route, effort weight) rows of the configuration, as two parallel lists."""
-    return list(settings.effort_weight_by_route), [float(v) for v in settings.effort_weight_by_route.values()]
+    return list(settings.pipeline.effort_weight_by_route), [float(v) for v in settings.pipeline.effort_weight_by_route.values()]
 
 
 def quarter_label(d: dt.date) -> str:

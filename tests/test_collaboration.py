@@ -65,11 +65,11 @@ def test_common_categories_need_two_councils_and_two_suppliers():
 
 def test_expiry_alignment_groups_contracts_of_different_councils_due_within_the_window():
     df = queries.expiry_alignment(_scope(), today=TODAY)
-    # Works: Stockport SC-001 due Jan 2026; Trafford TC-001 in its extension, due Mar 2026;
-    # Rochdale RC-001 due Jun 2027, 17 months after SC-001
+    # Works: Stockport SC-101 due Jan 2026; Trafford TC-001 in its extension, due Mar 2026;
+    # Rochdale RC-001 due Jun 2027, 17 months after SC-101
     assert len(df) == 1
     row = df.iloc[0]
-    assert row["contract_id"] == "stockport:SC-001"
+    assert row["contract_id"] == "stockport:SC-101"
     assert (row["count_owners"], row["count_contracts"], row["owners"]) == (2, 2, "Stockport, Trafford")
     assert row["value_gbp"] == pytest.approx(130_000)
     assert row["saving_gbp"] == pytest.approx(130_000 * 0.05)
@@ -82,7 +82,7 @@ def test_a_wider_alignment_window_brings_in_the_third_council():
 
 
 def test_aligned_contracts_of_a_contract_are_other_councils_within_the_window():
-    df = queries.aligned_contracts(_scope(), "stockport:SC-001", today=TODAY)
+    df = queries.aligned_contracts(_scope(), "stockport:SC-101", today=TODAY)
     assert df["contract_id"].tolist() == ["trafford:TC-001"]
     assert df["months_apart"].tolist() == [2]
 
@@ -103,7 +103,7 @@ def test_leakage_by_category_counts_each_months_spend_once():
     works = "Works - Construction, Repair & Maintenance"
     care = "Social Community Care Supplies & Services"
     assert list(zip(df["council"], df["category"], df["off_contract_gbp"], df["count_partner_contracts"], strict=True)) == [
-        ("Rochdale", works, pytest.approx(61_000), 2),  # ABC 1,000 + Bolt 60,000; TC-001 and SC-001, not its own RC-001
+        ("Rochdale", works, pytest.approx(61_000), 2),  # ABC 1,000 + Bolt 60,000; TC-001 and SC-101, not its own RC-001
         ("Tameside", care, pytest.approx(7_000), 1),
         ("Tameside", works, pytest.approx(2_000), 3),
         ("Stockport", works, pytest.approx(1_200.5), 2)]

@@ -38,7 +38,7 @@ def test_pipeline_holds_contracts_not_past_their_maximum_end_date_ranked_by_valu
     df = queries.pipeline_contracts(_scope(), today=TODAY)
     # TC-004 ended 20 May 2025 and TC-002 in 2021; TC-001 ended in April but runs in its extension
     assert df["contract_id"].tolist() == [
-        "trafford:TC-005", "star:STAR-001", "rochdale:RC-001", "trafford:TC-006", "stockport:SC-001",
+        "trafford:TC-005", "star:STAR-001", "rochdale:RC-001", "trafford:TC-006", "stockport:SC-101",
         "trafford:TC-001", "trafford:TC-007", "trafford:TC-008"]
 
 
@@ -52,7 +52,7 @@ def test_due_date_is_the_end_date_or_the_maximum_end_date_in_an_extension():
 def test_buckets_count_months_to_the_due_date():
     df = _by_id(queries.pipeline_contracts(_scope(), today=TODAY))
     assert df["bucket"].to_dict() == {
-        "trafford:TC-005": "0–3 months", "trafford:TC-007": "3–6 months", "stockport:SC-001": "6–12 months",
+        "trafford:TC-005": "0–3 months", "trafford:TC-007": "3–6 months", "stockport:SC-101": "6–12 months",
         "trafford:TC-001": "6–12 months", "trafford:TC-006": "12–18 months", "star:STAR-001": "18+ months",
         "trafford:TC-008": "18+ months", "rochdale:RC-001": "18+ months"}
     summary = queries.pipeline_summary(_scope(), today=TODAY)
@@ -66,7 +66,7 @@ def test_lead_time_by_route_and_value_band_gives_start_by_and_rag():
     expected = {
         # route as published -> canonical, value band, lead months, start by, status
         "trafford:TC-005": ("Open tender", 12, dt.date(2024, 8, 31), "late"),  # "Open Tender", £3m
-        "stockport:SC-001": ("Restricted tender", 8, dt.date(2025, 5, 31), "late"),  # £80k
+        "stockport:SC-101": ("Restricted tender", 8, dt.date(2025, 5, 31), "late"),  # £80k
         "trafford:TC-007": ("Mystery route", 3, dt.date(2025, 8, 30), "due"),  # unknown: default, under £25k
         "trafford:TC-001": (None, 6, dt.date(2025, 9, 30), "on track"),  # no route: default, £25k-£100k
         "trafford:TC-006": ("Framework call-off", 4, dt.date(2026, 6, 30), "on track"),  # "Framework Call Off"
@@ -83,7 +83,7 @@ def test_lead_time_by_route_and_value_band_gives_start_by_and_rag():
 
 def test_pipeline_filters_by_status_bucket_and_manager():
     late = queries.pipeline_contracts(_scope(), today=TODAY, rags=["late"])
-    assert sorted(late["contract_id"]) == ["stockport:SC-001", "trafford:TC-005"]
+    assert sorted(late["contract_id"]) == ["stockport:SC-101", "trafford:TC-005"]
     soon = queries.pipeline_contracts(_scope(), today=TODAY, buckets=["0–3 months", "3–6 months"])
     assert sorted(soon["contract_id"]) == ["trafford:TC-005", "trafford:TC-007"]
     unassigned = queries.pipeline_contracts(_scope(), today=TODAY, unassigned_only=True)
@@ -94,14 +94,14 @@ def test_pipeline_filters_by_status_bucket_and_manager():
 def test_a_scoped_user_sees_own_contracts_and_star_ones_covering_their_council():
     df = queries.pipeline_contracts(_scope(TRAFFORD, ALL), today=TODAY)
     assert set(df["council_id"]) == {"trafford", "star"}
-    assert "stockport:SC-001" not in set(df["contract_id"])
+    assert "stockport:SC-101" not in set(df["contract_id"])
 
 
 def test_workload_lands_in_the_quarter_work_must_start():
     df = queries.workload_by_manager_quarter(_scope(), today=TODAY)
     cells = {(r.category_manager, r.quarter): (r.count_contracts, r.value_gbp, r.effort) for r in df.itertuples()}
     assert cells == {
-        ("Amelia Hartley", "2025-26 Q1"): (1, 80_000, 4.0),  # SC-001 is late: the work is now
+        ("Amelia Hartley", "2025-26 Q1"): (1, 80_000, 4.0),  # SC-101 is late: the work is now
         ("Amelia Hartley", "2026-27 Q2"): (1, 200_000, 3.0),  # RC-001 starts by 30 Sep 2026
         ("Jo Evans", "2025-26 Q2"): (1, 20_000, 2.0),  # TC-007: unknown route, default effort
         ("Sam Patel", "2025-26 Q1"): (1, 3_000_000, 3.0),
@@ -172,7 +172,7 @@ def test_contracts_with_no_spend_after_the_grace_period():
     df = queries.contracts_without_spend(_scope(), MAY)
     # TC-004, TC-001 and STAR-001 have spend within their term; TC-008 started in April (under 3 months)
     assert df["contract_id"].tolist() == [
-        "trafford:TC-005", "rochdale:RC-001", "trafford:TC-006", "stockport:SC-001", "trafford:TC-007"]
+        "trafford:TC-005", "rochdale:RC-001", "trafford:TC-006", "stockport:SC-101", "trafford:TC-007"]
     # at the end of April TC-004 had not been paid yet
     assert "trafford:TC-004" in set(queries.contracts_without_spend(_scope(), APRIL)["contract_id"])
 

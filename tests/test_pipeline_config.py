@@ -21,8 +21,8 @@ def test_route_aliases_are_normalised_unique_and_name_configured_routes():
     assert all(re.fullmatch(r"[a-z0-9]+( [a-z0-9]+)*", a) for a in aliases), aliases
     routes = {r["route"] for r in rows}
     settings = config.settings()
-    assert routes == set(settings.lead_time_months) - {"default"}
-    assert routes == set(settings.effort_weight_by_route) - {"default"}
+    assert routes == set(settings.pipeline.lead_time_months) - {"default"}
+    assert routes == set(settings.pipeline.effort_weight_by_route) - {"default"}
 
 
 def test_every_route_the_demo_registers_use_is_recognised():
@@ -43,7 +43,8 @@ def test_every_transparency_field_is_checked_by_the_mart():
 
 def test_default_thresholds_are_the_ones_the_issue_names():
     s = config.settings()
-    assert s.off_contract_thresholds_gbp == [5_000, 25_000, 100_000] and s.off_contract_window_months == 12
-    assert s.split_order_window_days == 30 and s.expiry_alignment_months == 12
-    assert (s.procurement_act_contract_gbp, s.procurement_act_annual_spend_gbp) == (2_000_000, 100_000_000)
-    assert s.pipeline_bucket_months == [3, 6, 12, 18]
+    exceptions, pipeline = s.exceptions, s.pipeline
+    assert exceptions.off_contract_thresholds_gbp == [5_000, 25_000, 100_000] and exceptions.off_contract_window_months == 12
+    assert exceptions.split_order_window_days == 30 and s.collaboration.expiry_alignment_months == 12
+    assert (pipeline.procurement_act_contract_gbp, pipeline.procurement_act_annual_spend_gbp) == (2_000_000, 100_000_000)
+    assert pipeline.bucket_months == [3, 6, 12, 18]

@@ -21,7 +21,7 @@ def test_bucket_labels_follow_the_configured_edges():
 def test_lead_time_table_has_a_row_per_route_and_band():
     settings = config.settings()
     routes, bands, months = rules.lead_time_table(settings)
-    assert len(routes) == len(bands) == len(months) == len(settings.lead_time_months) * 4
+    assert len(routes) == len(bands) == len(months) == len(settings.pipeline.lead_time_months) * 4
     row = routes.index("Open tender") + 3  # the £1m-and-over band
     assert (routes[row], bands[row], months[row]) == ("Open tender", 3, 12)
 
@@ -82,9 +82,10 @@ def test_no_contracts_no_opportunities():
 
 
 def test_settings_reject_a_lead_time_row_without_one_value_per_band():
-    data = config.settings().model_dump() | {"lead_time_months": {"default": [1, 2, 3]}}
+    pipeline = config.settings().pipeline.model_dump()
     with pytest.raises(ValueError, match="one per value band"):
-        config.Settings.model_validate(data)
-    data = config.settings().model_dump() | {"effort_weight_by_route": {"Open tender": 3.0}}
+        config.PipelineSettings.model_validate(pipeline | {"lead_time_months": {"default": [1, 2, 3]}})
     with pytest.raises(ValueError, match="default"):
-        config.Settings.model_validate(data)
+        config.PipelineSettings.model_validate(pipeline | {"effort_weight_by_route": {"Open tender": 3.0}})
+    with pytest.raises(ValueError, match="pipeline"):  # the error names the table and key
+        config.Settings.model_validate(config.settings().model_dump() | {"pipeline": pipeline | {"bucket_months": [6, 3]}})
