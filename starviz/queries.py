@@ -519,8 +519,9 @@ def aligned_contracts(scope: Scope, contract_id: str, window_months: int | None 
 
 def partner_contract_leakage(scope: Scope, narrow: ListFilter | None = None, match: str = "supplier") -> pd.DataFrame:
     """Off-contract spend of a council with a supplier (``match="supplier"``) or in a category
-    (``match="category"``) where another council of the scope, or STAR, held a contract live in the
-    month of payment that did not cover the paying council. Ranked by that spend."""
+    (``match="category"``) in the months when another council of the scope, or STAR, held a live
+    contract with it that did not cover the paying council; ranked by that spend. The partner
+    contracts listed are those live during the months of that spend."""
     if match not in ("supplier", "category"):
         raise ValueError(f"match must be 'supplier' or 'category', got {match!r}")
     key = "supplier_id" if match == "supplier" else "category"
@@ -528,50 +529,71 @@ def partner_contract_leakage(scope: Scope, narrow: ListFilter | None = None, mat
     return _named(
         f"""
         with
-        spend as (
-            select spend.council_id, spend.{key}, spend.month,
-                   sum(spend.spend_gbp) as spend_gbp, arg_max(spend.category, spend.spend_gbp) as category_of_month
-            from mart_spend_by_supplier_month as spend
-            join dim_categories as categories using (category)
-            where spend.council_id in (select unnest($ids::varchar[])) and spend.month between $date_from and $date_to
-              and (spend.is_addressable or not $addressable) and not spend.is_on_contract
-              and {"not categories.is_unclassified" if match == "category" else "true"}
+        by_category as (
+            select council_id, {key}, month, category, sum(spend_gbp) as spend_gbp
+            from mart_spend_by_supplier_month
+            where council_id in (select unnest($ids::varchar[])) and month between $date_from and $date_to
+              and (is_addressable or not $addressable) and not is_on_contract
+              {"and category not in (select category from dim_categories where is_unclassified)" if match == "category" else ""}
             group by all
         ),
+        spend as (
+            select council_id, {key}, month, sum(spend_gbp) as spend_gbp
+            from by_category group by all
+        ),
         partners as (
-            select contract_id, council_id as owner_id, owner_label, covered_council_ids, contract_ref, {key},
-                   start_date, max_end_date, value_gbp
+            select contract_id, owner_label, covered_council_ids, contract_ref, {key}, start_date, max_end_date, value_gbp
             from mart_pipeline_by_contract
-            where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0 and {key} is not null
+            where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0
+              and {key} in (select distinct {key} from spend)
         ),
-        matched as (
-            select spend.council_id, spend.{key}, spend.month, spend.spend_gbp, spend.category_of_month,
-                   partners.contract_id, partners.owner_label, partners.contract_ref, partners.value_gbp
+        live as (
+            -- each partner contract in each month of the spend it was live in
+            select partners.contract_id, partners.{key}, partners.covered_council_ids, months.month
+            from partners
+            join (select distinct month from spend) as months
+                on partners.start_date <= last_day(months.month) and partners.max_end_date >= months.month
+        ),
+        live_total as (
+            select {key}, month, count(*) as count_live from live group by all
+        ),
+        live_covering as (
+            select {key}, month, council_id, count(*) as count_covering
+            from (select {key}, month, unnest(covered_council_ids) as council_id from live)
+            group by all
+        ),
+        leaked_months as (
+            -- a month leaks when some live contract does not cover the paying council
+            select spend.*
             from spend
-            join partners
-                on partners.{key} = spend.{key}
-                and not list_contains(partners.covered_council_ids, spend.council_id)
-                and partners.start_date <= last_day(spend.month) and partners.max_end_date >= spend.month
-        ),
-        months as (
-            -- a month's spend counts once however many partner contracts were live
-            select council_id, {key}, month, any_value(spend_gbp) as spend_gbp, any_value(category_of_month) as category
-            from matched group by all
+            join live_total using ({key}, month)
+            left join live_covering using ({key}, month, council_id)
+            where live_total.count_live > coalesce(live_covering.count_covering, 0)
         ),
         leaked as (
             select council_id, {key}, sum(spend_gbp) as off_contract_gbp, count(*) as count_months,
-                   arg_max(category, spend_gbp) as main_category
-            from months group by all
+                   min(month) as first_month, max(month) as last_month
+            from leaked_months group by all
+        ),
+        main_category as (
+            select council_id, {key}, arg_max(category, spend_gbp) as main_category
+            from (select by_category.council_id, by_category.{key}, by_category.category, sum(by_category.spend_gbp) as spend_gbp
+                  from by_category join leaked_months using (council_id, {key}, month) group by all)
+            group by all
         ),
         contracts as (
             -- the three largest partner contracts by name, then how many more
-            select council_id, {key}, count(*) as count_partner_contracts,
-                   array_to_string(list(label order by value_gbp desc nulls last, label)[1:3], '; ')
+            select leaked.council_id, leaked.{key}, count(*) as count_partner_contracts,
+                   array_to_string(list(partners.owner_label || ' ' || partners.contract_ref
+                                        order by partners.value_gbp desc nulls last, partners.contract_ref)[1:3], '; ')
                        || case when count(*) > 3 then ' and ' || (count(*) - 3) || ' more' else '' end
                        as partner_contracts,
-                   arg_max(contract_id, value_gbp) as contract_id
-            from (select distinct council_id, {key}, contract_id, owner_label || ' ' || contract_ref as label, value_gbp
-                  from matched)
+                   arg_max(partners.contract_id, partners.value_gbp) as contract_id
+            from leaked
+            join partners
+                on partners.{key} = leaked.{key}
+                and not list_contains(partners.covered_council_ids, leaked.council_id)
+                and partners.start_date <= last_day(leaked.last_month) and partners.max_end_date >= leaked.first_month
             group by all
         )
         select {"suppliers.supplier_name" if match == "supplier" else "leaked.category"},
@@ -579,7 +601,7 @@ def partner_contract_leakage(scope: Scope, narrow: ListFilter | None = None, mat
                {"leaked.main_category as category, " if match == "supplier" else ""}leaked.count_months,
                contracts.count_partner_contracts, contracts.partner_contracts, leaked.council_id,
                {"leaked.supplier_id, " if match == "supplier" else ""}contracts.contract_id
-        from leaked
+        from (select * from leaked join main_category using (council_id, {key})) as leaked
         join contracts using (council_id, {key})
         join dim_councils as councils using (council_id)
         {"left join dim_suppliers as suppliers using (supplier_id)" if match == "supplier" else ""}
