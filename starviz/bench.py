@@ -340,6 +340,94 @@ def _page_query_latency(work: Path) -> list[dict]:
 # Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
 # results. A page issue adds its own suite here, e.g. query latency at larger scales.
 SUITES: list = [_page_queries, _app_suites, _page_query_latency, _concurrency]
+# --- collaboration and pipeline pages: latency of each query with varied filters ------------------
+
+_COLLABORATION_PIPELINE_QUERIES = """
+import datetime as dt, json, os, statistics, time
+os.environ["STARVIZ_DB"] = {db!r}
+from starviz import queries
+from starviz.scope import Filters, User, financial_year
+
+admin, officer = User("bench", "Bench", "admin"), User("bench.officer", "Officer", "analyst", ({first!r},))
+ids = queries.councils()["council_id"].tolist()
+months = queries.months_loaded()
+fy = financial_year(months[-1])
+scopes = [
+    queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="fy", fy=fy), admin),
+    queries.Scope(Filters(councils=tuple(ids[:2]), period="fy", fy=fy, addressable_only=False), admin),
+    queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="quarter", fy=fy, quarter=1), admin),
+    queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="all"), admin),
+    queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="fy", fy=fy), officer),
+]
+narrows = [queries.ListFilter(), queries.ListFilter(search="ltd", min_gbp=10_000),
+           queries.ListFilter(categories=tuple(queries.category_names()[:5]))]
+report_months = months[-3:]
+supplier = queries.common_suppliers(scopes[0])["supplier_id"].iloc[0]
+contract = queries.pipeline_contracts(scopes[0])["contract_id"].iloc[0]
+category = queries.common_categories(scopes[0])["category"].iloc[0]
+pages = {{
+    "collaboration": {{
+        "common_suppliers": lambda s, n, m: queries.common_suppliers(s, n),
+        "common_categories": lambda s, n, m: queries.common_categories(s, n),
+        "expiry_alignment": lambda s, n, m: queries.expiry_alignment(s, n),
+        "partner_contract_leakage by supplier": lambda s, n, m: queries.partner_contract_leakage(s, n),
+        "partner_contract_leakage by category": lambda s, n, m: queries.partner_contract_leakage(s, n, "category"),
+        "supplier_profile": lambda s, n, m: queries.supplier_profile(s, supplier),
+        "supplier_spend_by_council": lambda s, n, m: queries.supplier_spend_by_council(s, supplier),
+        "supplier_spend_by_month": lambda s, n, m: queries.supplier_spend_by_month(s, supplier),
+        "supplier_contracts": lambda s, n, m: queries.supplier_contracts(s, supplier),
+        "supplier_payments": lambda s, n, m: queries.supplier_payments(s, supplier),
+        "category_suppliers": lambda s, n, m: queries.category_suppliers(s, category),
+    }},
+    "pipeline": {{
+        "pipeline_summary": lambda s, n, m: queries.pipeline_summary(s),
+        "pipeline_contracts": lambda s, n, m: queries.pipeline_contracts(s, n),
+        "workload_by_manager_quarter": lambda s, n, m: queries.workload_by_manager_quarter(s),
+        "procurement_act_pipeline": lambda s, n, m: queries.procurement_act_pipeline(s, fy),
+        "expired_contract_spend": lambda s, n, m: queries.expired_contract_spend(s, m, n),
+        "off_contract_suppliers": lambda s, n, m: queries.off_contract_suppliers(s, m, n),
+        "split_orders": lambda s, n, m: queries.split_orders(s, m, n),
+        "split_order_lines": lambda s, n, m: queries.split_order_lines(s, m),
+        "contracts_without_spend": lambda s, n, m: queries.contracts_without_spend(s, m, n),
+        "contracts_missing_fields": lambda s, n, m: queries.contracts_missing_fields(s, m, n),
+        "contract_profile": lambda s, n, m: queries.contract_profile(s, contract),
+        "contract_spend_by_month": lambda s, n, m: queries.contract_spend_by_month(s, contract),
+        "aligned_contracts": lambda s, n, m: queries.aligned_contracts(s, contract),
+    }},
+}}
+out = []
+for page, questions in pages.items():
+    for name, run in questions.items():
+        run(scopes[0], narrows[0], report_months[-1])  # warm the connection and the OS cache
+        times = []
+        for i in range({repeats}):
+            args = (scopes[i % len(scopes)], narrows[i % len(narrows)], report_months[i % len(report_months)])
+            started = time.perf_counter()
+            run(*args)
+            times.append(time.perf_counter() - started)
+        times.sort()
+        out.append([page, name, statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]])
+print(json.dumps(out))
+"""
+
+
+def _collaboration_pipeline_latency(work: Path, repeats: int = 40) -> list[dict]:
+    """p50 and p95 of every query the collaboration and pipeline pages run, over varied scopes
+    (all councils, two, a quarter, all years, a one-council user), list filters and report months."""
+    from starviz import config as _config
+
+    first = next(iter(c for c, v in _config.load_councils().items() if v.kind == "council"))
+    _, _, stdout = _run_child(_COLLABORATION_PIPELINE_QUERIES.format(db=str(work / "star.duckdb"), first=first, repeats=repeats))
+    rows = json.loads(stdout.strip().splitlines()[-1])
+    scale = os.environ.get("STARVIZ_BENCH_SCALE", "1")
+    results = []
+    for page, name, p50, p95 in rows:
+        results.append(_result(f"{page}: {name} p50 @scale {scale}", p50 * 1000, "ms", None, "lower"))
+        results.append(_result(f"{page}: {name} p95 @scale {scale}", p95 * 1000, "ms", 300.0, "lower"))
+    return results
+
+
+SUITES.insert(-1, _collaboration_pipeline_latency)  # before the slow concurrency suite
 
 
 def main(as_json: bool = False, sizes: str = "") -> int:

@@ -47,10 +47,31 @@ def _social_value(scope: queries.Scope) -> Slide:
     return Slide("social_value", title, charts.social_value_vs_target(df, target, title), df)
 
 
+def _pipeline(scope: queries.Scope) -> Slide:
+    import datetime as dt
+
+    top_n = config.settings().pipeline.gantt_top_n
+    df = queries.pipeline_contracts(scope)
+    title = f"Contract pipeline: the {min(top_n, len(df))} largest contracts by end date"
+    fig = charts.contract_timeline(df, dt.date.today(), queries.bucket_labels(), top_n, title=title)
+    return Slide("pipeline", title, fig, df)
+
+
+def _collaboration(scope: queries.Scope) -> Slide:
+    from starviz.lists import council_columns
+
+    df = queries.common_suppliers(scope)
+    title = "Collaborative opportunities: suppliers several councils pay"
+    fig = charts.stacked_by_council(df, "supplier_name", council_columns(df), queries.colours(), title)
+    return Slide("collaboration", title, fig, df)
+
+
 SLIDES: dict[str, Callable[[queries.Scope], Slide]] = {
     "scorecard": _scorecard,
     "spend": _spend,
+    "pipeline": _pipeline,
     "social_value": _social_value,
+    "collaboration": _collaboration,
 }
 
 

@@ -163,6 +163,67 @@ class Settings(_Strict):
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)
 
+    # Collaboration, contract pipeline and exception reports: [collaboration], [pipeline] and
+    # [exceptions] tables of settings.toml (the models follow this class).
+    collaboration: CollaborationSettings = Field(default_factory=lambda: CollaborationSettings())
+    pipeline: PipelineSettings = Field(default_factory=lambda: PipelineSettings())
+    exceptions: ExceptionSettings = Field(default_factory=lambda: ExceptionSettings())
+
+
+class CollaborationSettings(_Strict):
+    """Joint re-procurement: contracts in one category at different councils ending within
+    ``expiry_alignment_months`` of each other, and the saving expected from letting them together."""
+
+    expiry_alignment_months: int = Field(12, ge=1, le=60)
+    aggregation_saving_share: float = Field(0.05, ge=0, le=1)
+
+
+class PipelineSettings(_Strict):
+    """Contract pipeline: buckets, lead times and effort by route, RAG, workload, pipeline notice."""
+
+    bucket_months: list[int] = Field([3, 6, 12, 18], min_length=1)
+    due_within_months: int = Field(3, ge=0)
+    gantt_top_n: int = Field(30, ge=1)
+    lead_time_value_bands_gbp: list[float] = [25_000, 100_000, 1_000_000]
+    lead_time_months: dict[str, list[int]] = {"default": [3, 6, 9, 12]}
+    effort_weight_by_route: dict[str, float] = {"default": 2.0}
+    workload_quarters: int = Field(6, ge=1, le=12)
+    procurement_act_contract_gbp: float = 2_000_000
+    procurement_act_annual_spend_gbp: float = 100_000_000
+    procurement_act_pipeline_months: int = Field(12, ge=1, le=36)
+
+    @model_validator(mode="after")
+    def _check(self) -> PipelineSettings:
+        bands = self.lead_time_value_bands_gbp
+        if bands != sorted(bands) or len(set(bands)) != len(bands):
+            raise ValueError("lead_time_value_bands_gbp must rise strictly")
+        for name, table in (("lead_time_months", self.lead_time_months), ("effort_weight_by_route", self.effort_weight_by_route)):
+            if "default" not in table:
+                raise ValueError(f"{name} needs a 'default' entry for routes it does not name")
+        wrong = [route for route, months in self.lead_time_months.items() if len(months) != len(bands) + 1]
+        if wrong:
+            raise ValueError(f"lead_time_months: {wrong} need {len(bands) + 1} values, one per value band")
+        if self.bucket_months != sorted(set(self.bucket_months)):
+            raise ValueError("bucket_months must rise strictly")
+        return self
+
+
+class ExceptionSettings(_Strict):
+    """Monthly exception reports: off-contract spend, split orders, contracts with no spend, and the
+    contracts register's Transparency Code threshold."""
+
+    off_contract_thresholds_gbp: list[float] = Field([5_000, 25_000, 100_000], min_length=1)
+    off_contract_window_months: int = Field(12, ge=1)
+    split_order_thresholds_gbp: list[float] = Field([5_000, 25_000, 100_000], min_length=1)
+    split_order_window_days: int = Field(30, ge=1)
+    split_order_below_share: float = Field(0.10, gt=0, lt=0.5)
+    split_order_min_lines: int = Field(2, ge=2)
+    no_spend_grace_months: int = Field(3, ge=0)
+    transparency_contract_min_gbp: float = 5_000
+
+
+Settings.model_rebuild()  # the three models above complete its annotations
+
 
 def _format_error(path: Path, exc: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]

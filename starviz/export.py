@@ -235,14 +235,20 @@ def alt_text(fig: go.Figure, title: str, subtitle: str = "", top: int = 3) -> st
     sentences = [f"{kind}: {title}" + (f" ({subtitle})" if subtitle else "") + "."]
     totals: dict[str, float] = {}
     for t in traces:
-        values = getattr(t, "y", None) if t.type in ("bar", "scatter") else getattr(t, "values", None)
+        horizontal = t.type == "bar" and getattr(t, "orientation", None) == "h"
+        if t.type in ("bar", "scatter"):
+            values, labels = (t.x, t.y) if horizontal else (t.y, t.x)
+        else:
+            values, labels = getattr(t, "values", None), getattr(t, "labels", None)
         if values is None:
             continue
+        numbers = [v if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values]
         if len(traces) > 1 and t.name:
-            totals[t.name] = totals.get(t.name, 0.0) + float(sum(v for v in values if v is not None))
+            total = float(sum(v for v in numbers if v is not None))
+            if total:  # marker-only series (e.g. RAG dots) add nothing to say
+                totals[t.name] = totals.get(t.name, 0.0) + total
         else:
-            labels = getattr(t, "x", None) if t.type in ("bar", "scatter") else getattr(t, "labels", None)
-            for label, v in zip(labels if labels is not None else range(len(values)), values, strict=False):
+            for label, v in zip(labels if labels is not None else range(len(numbers)), numbers, strict=False):
                 if v is not None:
                     key = label.strftime("%b %Y") if hasattr(label, "strftime") else str(label)
                     totals[key] = totals.get(key, 0.0) + float(v)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -85,6 +86,11 @@ def chart(fig, name: str | None = None, scope: queries.Scope | None = None, **kw
 
     presets = cfg.settings().export_presets
     first = next(iter(presets.values()), None)
+    # Every chart exports: a chart without a name is named after its title.
+    title_text = fig.layout.title.text if fig.layout.title and fig.layout.title.text else ""
+    name = name or re.sub(r"[^a-z0-9]+", "-", re.sub(r"<[^>]+>", " ", title_text).lower()).strip("-")[:60] or None
+    if name and scope is None and _STATE in st.session_state and auth.current_user() is not None:
+        scope = queries.Scope(st.session_state[_STATE], auth.current_user())
     options = {"displaylogo": False}
     if name and first:
         options["toImageButtonOptions"] = {"filename": name, "width": first.width, "height": first.height,
@@ -121,7 +127,7 @@ def _export_controls(fig, name: str, scope: queries.Scope | None) -> None:
                                "image/png" if fmt == "png" else "image/svg+xml", key=f"img-{name}",
                                icon=":material/download:", on_click="ignore")
         st.caption("Alt text, for accessible posts")
-        st.code(alt, language=None, wrap_lines=True)
+        st.markdown("> " + alt.replace("\n", " "))
         st.download_button("Alt text (.txt)", alt, f"{name}-alt-text.txt", "text/plain", key=f"alt-{name}",
                            on_click="ignore")
 

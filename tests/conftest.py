@@ -66,3 +66,24 @@ def run_app(username: str | None, page: str | None = None, **params: str):
     if page:
         at.switch_page(page).run()
     return at
+
+
+# --- collaboration, pipeline and exception reports: a second fixture build with more rows ---------
+
+
+@pytest.fixture(scope="session")
+def pipeline_build(tmp_path_factory) -> build.BuildSummary:
+    from tests.fixtures.extracts import write_pipeline_raw
+
+    raw = write_pipeline_raw(tmp_path_factory.mktemp("pipeline-raw"))
+    return build.build(raw_dir=raw, db_path=tmp_path_factory.mktemp("pipeline-db") / "star.duckdb")
+
+
+@pytest.fixture()
+def pipeline_env(pipeline_build, monkeypatch, tmp_path):
+    """The app and ``starviz.queries`` pointed at the pipeline fixture database."""
+    monkeypatch.setenv("STARVIZ_DB", str(pipeline_build.db_path))
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    config.settings.cache_clear()
+    yield pipeline_build
+    config.settings.cache_clear()

@@ -134,3 +134,30 @@ def test_presentation_mode_hides_the_sidebar_and_next_moves_to_the_next_slide(fr
     assert page.locator("h1").first.inner_text() != first
     assert "fy=2025-26" in page.url
     page.screenshot(path=str(ARTIFACTS / "presentation-slide-2.png"), full_page=True)
+def test_a_supplier_link_keeps_its_detail_and_filters_through_a_filter_change(fresh_app, page):
+    import duckdb
+
+    url, work = fresh_app
+    page.goto(url, timeout=60_000)
+    _sign_in(page)
+    with duckdb.connect(str(work / "star.duckdb"), read_only=True) as con:
+        supplier_id, name = con.execute(
+            "select supplier_id, any_value(s.supplier_name) from mart_spend_by_supplier_month join dim_suppliers s "
+            "using (supplier_id) group by supplier_id having count(distinct council_id) >= 2 "
+            "order by sum(spend_gbp) desc limit 1").fetchone()
+    page.goto(f"{url}/collaboration?fy=all&supplier={supplier_id}#{name}", timeout=60_000)
+    page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+
+    page.get_by_text("Addressable spend only").click()  # a shared filter changes; the detail stays
+    page.wait_for_function("window.location.search.includes('addressable=0')", timeout=30_000)
+    page.wait_for_function(IDLE, timeout=30_000)
+    assert f"supplier={supplier_id}" in page.url and "fy=all" in page.url
+    assert page.get_by_role("heading", name=name).first.is_visible()
+
+    page.get_by_role("button", name="Back to the lists").click()
+    page.get_by_role("tab", name="Common suppliers").wait_for(timeout=30_000)
+    page.wait_for_function(IDLE, timeout=30_000)
+    assert "supplier=" not in page.url and "addressable=0" in page.url
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "collaboration-after-detail.png"), full_page=True)

@@ -1,0 +1,43 @@
+-- One row per council, expired contract and month: off-contract spend with the contract's supplier
+-- paid after that contract (every extension option included) had ended, the council holding no
+-- live contract with the supplier on the payment date. A payment on the last day is on contract.
+create or replace table mart_expired_contract_spend_by_month as
+
+with
+
+lines as (
+    select line_id, council_id, supplier_id, payment_date, month, amount_gbp, is_addressable
+    from fct_spend
+    where not is_on_contract and supplier_id is not null
+),
+
+cover as (
+    select contract_id, unnest(covered_council_ids) as council_id, supplier_id, max_end_date
+    from fct_contracts
+    where supplier_id is not null
+),
+
+latest as (
+    -- the contract that ended last before the payment
+    select lines.line_id, arg_max(cover.contract_id, (cover.max_end_date, cover.contract_id)) as contract_id
+    from lines
+    join cover
+        on cover.council_id = lines.council_id
+        and cover.supplier_id = lines.supplier_id
+        and cover.max_end_date < lines.payment_date
+    group by lines.line_id
+)
+
+select
+    lines.council_id,
+    latest.contract_id,
+    lines.supplier_id,
+    lines.month,
+    lines.is_addressable,
+    sum(lines.amount_gbp)::double as spend_gbp,
+    count(*) as count_lines,
+    min(lines.payment_date) as first_payment_date,
+    max(lines.payment_date) as last_payment_date
+from lines
+join latest using (line_id)
+group by all
