@@ -172,6 +172,32 @@ def _app_suites(work: Path) -> list[dict]:
     return _overview_apptest(db, work) + _chromium_filter_change(db, work)
 
 
+# Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
+# results. A page issue adds its own suite here, e.g. query latency at larger scales.
+SUITES: list = [_app_suites]
+
+
+def main(as_json: bool = False, sizes: str = "") -> int:
+    scale = float(os.environ.get("STARVIZ_BENCH_SCALE", "1"))
+    results: list[dict] = []
+    results += _ingest_vs_read_csv()
+    with tempfile.TemporaryDirectory(prefix="starviz-bench-") as tmp:
+        work = Path(tmp)
+        results += _demo_build(scale, work)
+        for suite in SUITES:
+            results += suite(work)
+    report = {"machine": machine(), "run_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": results}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2))
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        for r in results:
+            target = "" if r["target"] is None else f"  (target {'<=' if r['better'] == 'lower' else '>='} {r['target']})"
+            print(f"{r['name']:<60} {r['value']:>12,.3f} {r['unit']}{target}")
+    return 0
+
+
 # --- collaboration and pipeline pages: latency of each query with varied filters ------------------
 
 _COLLABORATION_PIPELINE_QUERIES = """
@@ -259,27 +285,4 @@ def _collaboration_pipeline_latency(work: Path, repeats: int = 40) -> list[dict]
     return results
 
 
-# Each suite takes the work folder (holding raw/ and star.duckdb from the demo build) and returns
-# results. A page issue adds its own suite here, e.g. query latency at larger scales.
-SUITES: list = [_app_suites, _collaboration_pipeline_latency]
-
-
-def main(as_json: bool = False, sizes: str = "") -> int:
-    scale = float(os.environ.get("STARVIZ_BENCH_SCALE", "1"))
-    results: list[dict] = []
-    results += _ingest_vs_read_csv()
-    with tempfile.TemporaryDirectory(prefix="starviz-bench-") as tmp:
-        work = Path(tmp)
-        results += _demo_build(scale, work)
-        for suite in SUITES:
-            results += suite(work)
-    report = {"machine": machine(), "run_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": results}
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2))
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        for r in results:
-            target = "" if r["target"] is None else f"  (target {'<=' if r['better'] == 'lower' else '>='} {r['target']})"
-            print(f"{r['name']:<60} {r['value']:>12,.3f} {r['unit']}{target}")
-    return 0
+SUITES.append(_collaboration_pipeline_latency)

@@ -86,7 +86,8 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
         return False
     lists.close_detail("contract")
     st.header(c["contract_title"])
-    st.caption(" · ".join(x for x in [c["owner_label"], c["contract_ref"], c["category"], c["subcategory"],
+    owner = f"{c['owner_name']} for {c['covers']}" if c["covers"] else c["owner_name"]
+    st.caption(" · ".join(x for x in [owner, c["contract_ref"], c["category"], c["subcategory"],
                                       c["category_manager"] or "no category manager",
                                       c["procurement_route"] or "route not given"] if x))
     if c["supplier_id"]:

@@ -43,7 +43,8 @@ _LABELS = {
     "amount_gbp": "Amount", "department": "Department", "purpose": "Purpose", "transaction_number": "Transaction",
     "status": "Status", "months_apart": "Months apart", "last_month": "Last month", "is_on_contract": "On contract",
     "annual_spend_gbp": "Addressable spend, last 12 months", "is_over_threshold": "Over the threshold",
-    "source_file": "File", "source_row": "Row", "first_contract_title": "First to end", "under_threshold_gbp": "Just under",
+    "source_file": "File", "source_row": "Row", "first_contract_title": "First to end", "covers": "For",
+    "under_threshold_gbp": "Just under",
 }
 _HIDDEN = {"supplier_id", "contract_id", "council_id", "opportunity", "bucket_index", "is_route_unrecognised",
            "is_in_extension", "has_extension_option", "band", "is_unassigned", "quarter_start"}
