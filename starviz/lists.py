@@ -93,6 +93,10 @@ def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, l
     config = _column_config(view, scope)
     if "rag" in view.columns:
         view["rag"] = view["rag"].map(RAG_TEXT).fillna(view["rag"])
+    if "covers" in view.columns:  # only STAR contracts cover councils: leave the others blank, not "None"
+        view["covers"] = view["covers"].fillna("")
+        config["covers"] = st.column_config.TextColumn(_LABELS["covers"], width="medium",
+                                                       help="The councils (of those you can see) a STAR contract covers")
     if link:
         key, label = DETAIL_KEYS[link], label or _DETAIL_LABEL[link]
         view[label] = [detail_link(link, k, t if t is not None and t == t else k, scope) if k is not None and k == k
