@@ -47,7 +47,7 @@ with alignment:
     df = queries.expiry_alignment(scope, lists.list_filter("alignment"), window_months=window, by_subcategory=by_sub)
     lists.list_metrics(df, "opportunities", "saving_gbp", "estimated saving")
     lists.ranked_table("expiry-alignment", df, scope, link="contract", label="first_contract_title",
-                    empty="No contracts at different councils end within the window.")
+                       empty="No contracts at different councils end within the window.")
 
 with leaks:
     match = st.radio("Match on", ["supplier", "category"], horizontal=True, key="leak-match",
@@ -57,7 +57,7 @@ with leaks:
                "it could have used or joined. A partner contract link opens the largest of them.")
     df = queries.partner_contract_leakage(scope, lists.list_filter(f"leak-{match}"), match=match)
     lists.list_metrics(df, "councils and " + ("suppliers" if match == "supplier" else "categories"), "off_contract_gbp",
-                    "off-contract spend")
+                       "off-contract spend")
     lists.ranked_table(f"partner-contract-leakage-by-{match}", df, scope, link="supplier" if match == "supplier" else "contract",
-                    label="supplier_name" if match == "supplier" else "partner_contracts",
-                    empty="No off-contract spend matches another council's contract.")
+                       label="supplier_name" if match == "supplier" else "partner_contracts",
+                       empty="No off-contract spend matches another council's contract.")

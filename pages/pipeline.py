@@ -62,7 +62,7 @@ with notice:
     st.subheader(f"Contracts for the {fy} notice")
     df = queries.procurement_act_pipeline(scope, fy)
     lists.ranked_table(f"pipeline-notice-{fy}", df, scope, link="contract", total="value_gbp",
-                    empty="No council here is over the spend threshold, or none has a contract over the value due.")
+                       empty="No council here is over the spend threshold, or none has a contract over the value due.")
 
 with exceptions:
     left, right = st.columns([1, 3])
@@ -82,18 +82,18 @@ with exceptions:
         st.caption("Payments in the month to suppliers whose contract with the council (or a STAR contract covering "
                    "it) had ended, extensions included, with no live one. A payment on the last day is on contract.")
         lists.ranked_table(f"spend-on-expired-contracts-{name}", queries.expired_contract_spend(scope, month, narrow), scope,
-                        link="supplier", empty="No spend on expired contracts in the month.", total="spend_gbp")
+                           link="supplier", empty="No spend on expired contracts in the month.", total="spend_gbp")
     elif report == "off":
         st.caption(f"Off-contract spend with one supplier over the {checks.off_contract_window_months} months to the "
                    f"end of the month, at or above {', '.join(charts.gbp(t) for t in checks.off_contract_thresholds_gbp)}.")
         lists.ranked_table(f"off-contract-{name}", queries.off_contract_suppliers(scope, month, narrow), scope, link="supplier",
-                        empty="No supplier reaches the lowest threshold off contract.", total="spend_gbp")
+                           empty="No supplier reaches the lowest threshold off contract.", total="spend_gbp")
     elif report == "split":
         st.caption(f"Two or more off-contract payments of one council to one supplier within "
                    f"{checks.split_order_window_days} days, each within {charts.pct(checks.split_order_below_share, 0)} "
                    f"under {', '.join(charts.gbp(t) for t in checks.split_order_thresholds_gbp)}, the last in the month.")
         lists.ranked_table(f"split-orders-{name}", queries.split_orders(scope, month, narrow), scope, link="supplier",
-                        empty="No possible split orders in the month.", total="spend_gbp")
+                           empty="No possible split orders in the month.", total="spend_gbp")
         lines = queries.split_order_lines(scope, month)
         if lines is not None and len(lines):
             with st.expander("The payments behind them"):
@@ -102,9 +102,9 @@ with exceptions:
         st.caption(f"Register contracts live in the month, running {checks.no_spend_grace_months} months or more, "
                    "with no payment to their supplier within their term yet.")
         lists.ranked_table(f"contracts-without-spend-{name}", queries.contracts_without_spend(scope, month, narrow), scope,
-                        link="contract", empty="Every live contract has spend.", total="value_gbp")
+                           link="contract", empty="Every live contract has spend.", total="value_gbp")
     else:
         st.caption(f"Register records over {charts.gbp(checks.transparency_contract_min_gbp)} live in the month that "
                    "leave a field the Local Government Transparency Code makes mandatory blank.")
         lists.ranked_table(f"missing-register-fields-{name}", queries.contracts_missing_fields(scope, month, narrow), scope,
-                        link="contract", empty="Every record has its mandatory fields.", total="value_gbp")
+                           link="contract", empty="Every record has its mandatory fields.", total="value_gbp")

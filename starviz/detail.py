@@ -69,7 +69,7 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
     lists.ranked_table(f"supplier-{supplier_id}-by-council", by_council, scope, empty="No spend in the period.")
     st.subheader("Contracts")
     lists.ranked_table(f"supplier-{supplier_id}-contracts", contracts, scope, link="contract",
-                    empty="No council you can see holds a contract with this supplier.")
+                       empty="No council you can see holds a contract with this supplier.")
     st.subheader("Payments")
     payments = queries.supplier_payments(scope, supplier_id)
     if payments is None:
@@ -86,7 +86,8 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
         return False
     lists.close_detail("contract")
     st.header(c["contract_title"])
-    st.caption(" · ".join(x for x in [c["owner_label"], c["contract_ref"], c["category"], c["subcategory"],
+    owner = f"{c['owner_name']} for {c['covers']}" if c["covers"] else c["owner_name"]
+    st.caption(" · ".join(x for x in [owner, c["contract_ref"], c["category"], c["subcategory"],
                                       c["category_manager"] or "no category manager",
                                       c["procurement_route"] or "route not given"] if x))
     if c["supplier_id"]:
@@ -118,7 +119,7 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
         st.subheader("Contracts to re-procure with it")
         st.caption("Other councils' (or STAR's) contracts in the same category due within the alignment window.")
         lists.ranked_table(f"contract-{c['contract_ref']}-aligned", queries.aligned_contracts(scope, contract_id, today=today),
-                        scope, link="contract", empty="No other council's contract in this category is due near it.")
+                           scope, link="contract", empty="No other council's contract in this category is due near it.")
     return True
 
 
@@ -130,5 +131,5 @@ def _category(scope: queries.Scope, category: str, today: dt.date | None) -> boo
     st.caption(f"Suppliers paid in {scope.filters.label}, largest first.")
     suppliers = queries.category_suppliers(scope, category, today)
     lists.ranked_table(f"category-{category}-suppliers", suppliers, scope, link="supplier",
-                    empty="No spend in this category in the period.")
+                       empty="No spend in this category in the period.")
     return True

@@ -43,7 +43,8 @@ _LABELS = {
     "amount_gbp": "Amount", "department": "Department", "purpose": "Purpose", "transaction_number": "Transaction",
     "status": "Status", "months_apart": "Months apart", "last_month": "Last month", "is_on_contract": "On contract",
     "annual_spend_gbp": "Addressable spend, last 12 months", "is_over_threshold": "Over the threshold",
-    "source_file": "File", "source_row": "Row", "first_contract_title": "First to end", "under_threshold_gbp": "Just under",
+    "source_file": "File", "source_row": "Row", "first_contract_title": "First to end", "covers": "For",
+    "under_threshold_gbp": "Just under",
 }
 _HIDDEN = {"supplier_id", "contract_id", "council_id", "opportunity", "bucket_index", "is_route_unrecognised",
            "is_in_extension", "has_extension_option", "band", "is_unassigned", "quarter_start"}
@@ -92,6 +93,10 @@ def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, l
     config = _column_config(view, scope)
     if "rag" in view.columns:
         view["rag"] = view["rag"].map(RAG_TEXT).fillna(view["rag"])
+    if "covers" in view.columns:  # only STAR contracts cover councils: leave the others blank, not "None"
+        view["covers"] = view["covers"].fillna("")
+        config["covers"] = st.column_config.TextColumn(_LABELS["covers"], width="medium",
+                                                       help="The councils (of those you can see) a STAR contract covers")
     if link:
         key, label = DETAIL_KEYS[link], label or _DETAIL_LABEL[link]
         view[label] = [detail_link(link, k, t if t is not None and t == t else k, scope) if k is not None and k == k

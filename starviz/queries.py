@@ -1258,8 +1258,16 @@ def common_categories(scope: Scope, narrow: ListFilter | None = None) -> pd.Data
                  {"council_spend_gbp": "spend_gbp", "council_suppliers": "suppliers"}, fill={"spend_gbp": 0.0, "suppliers": 0})
 
 
+# Which councils of the scope a STAR contract covers; a user never learns of councils outside theirs.
+_COVERS = """
+    case when {t}is_collaborative then (
+        select string_agg(councils.short_name, ', ' order by councils.sort_order) from dim_councils as councils
+        where list_contains({t}covered_council_ids, councils.council_id)
+          and councils.council_id in (select unnest($ids::varchar[]))) end
+"""
+
 _LIVE_CONTRACTS = """
-    select contract_id, council_id, owner_name, owner_label, owner_order, contract_ref, contract_title, supplier_id,
+    select contract_id, council_id, owner_name, owner_order, contract_ref, contract_title, supplier_id,
            supplier_name, category, subcategory, category_manager, value_gbp, annual_value_gbp, start_date,
            end_date, max_end_date,
            case when end_date >= $today then end_date else max_end_date end as due_date
@@ -1327,7 +1335,7 @@ def aligned_contracts(scope: Scope, contract_id: str, window_months: int | None 
         """
         with live as (""" + _LIVE_CONTRACTS + """),
         this as (select * from live where contract_id = $contract_id)
-        select live.contract_title, live.owner_label as council, live.value_gbp, live.due_date,
+        select live.contract_title, live.owner_name as council, live.value_gbp, live.due_date,
                datediff('month', this.due_date, live.due_date) as months_apart, live.supplier_name, live.contract_ref,
                live.contract_id
         from live
@@ -1365,7 +1373,7 @@ def partner_contract_leakage(scope: Scope, narrow: ListFilter | None = None, mat
             from by_category group by all
         ),
         partners as (
-            select contract_id, owner_label, covered_council_ids, contract_ref, {key}, start_date, max_end_date, value_gbp
+            select contract_id, owner_name, covered_council_ids, contract_ref, {key}, start_date, max_end_date, value_gbp
             from mart_pipeline_by_contract
             where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0
               and {key} in (select distinct {key} from spend)
@@ -1407,7 +1415,7 @@ def partner_contract_leakage(scope: Scope, narrow: ListFilter | None = None, mat
         contracts as (
             -- the three largest partner contracts by name, then how many more
             select leaked.council_id, leaked.{key}, count(*) as count_partner_contracts,
-                   array_to_string(list(partners.owner_label || ' ' || partners.contract_ref
+                   array_to_string(list(partners.owner_name || ' ' || partners.contract_ref
                                         order by partners.value_gbp desc nulls last, partners.contract_ref)[1:3], '; ')
                        || case when count(*) > 3 then ' and ' || (count(*) - 3) || ' more' else '' end
                        as partner_contracts,
@@ -1505,7 +1513,8 @@ def _pipeline_params(scope: Scope, today: dt.date | None, narrow: ListFilter | N
 
 
 _PIPELINE_COLUMNS = """
-    contract_id, council_id, contract_title, owner_label as council, value_gbp, due_date, start_by_date, rag, bucket,
+    contract_id, council_id, contract_title, owner_name as council, """ + _COVERS.format(t="") + """ as covers,
+    value_gbp, due_date, start_by_date, rag, bucket,
     lead_months, coalesce(route, procurement_route) as route, coalesce(category_manager, 'Unassigned') as category_manager,
     effort, supplier_id, supplier_name, category, contract_ref, start_date, end_date, max_end_date, months_to_due,
     route is null as is_route_unrecognised, is_in_extension, has_extension_option, bucket_index
@@ -1798,7 +1807,7 @@ def contracts_without_spend(scope: Scope, month: dt.date, narrow: ListFilter | N
             select distinct contract_id from mart_spend_by_contract_month
             where council_id in (select unnest($ids::varchar[])) and month <= $month
         )
-        select contracts.contract_title, contracts.owner_label as council, contracts.value_gbp, contracts.supplier_name,
+        select contracts.contract_title, contracts.owner_name as council, contracts.value_gbp, contracts.supplier_name,
                contracts.category, contracts.start_date, contracts.end_date, contracts.max_end_date,
                datediff('month', contracts.start_date, $month_end) as months_running, contracts.contract_ref,
                contracts.contract_id, contracts.supplier_id
@@ -1911,7 +1920,8 @@ def supplier_contracts(scope: Scope, supplier_id: str, today: dt.date | None = N
     """Contracts with a supplier held by councils of the scope (own, or STAR ones covering them)."""
     return _named(
         f"""
-        select contract_title, owner_label as council, {_CONTRACT_STATUS} as status, value_gbp, end_date, max_end_date,
+        select contract_title, owner_name as council, {_COVERS.format(t="")} as covers, {_CONTRACT_STATUS} as status,
+               value_gbp, end_date, max_end_date,
                start_date, category, contract_ref, contract_id
         from mart_pipeline_by_contract
         where supplier_id = $supplier_id and len(list_intersect(covered_council_ids, $ids::varchar[])) > 0
@@ -1947,7 +1957,8 @@ def contract_profile(scope: Scope, contract_id: str, today: dt.date | None = Non
     spend against it to date by the councils of the scope; ``None`` when it covers none of them."""
     frame = _named(
         _PIPELINE_SQL.format(contracts="c.contract_id = $contract_id") + f"""
-        select pipeline.* exclude (covered_council_ids), {_CONTRACT_STATUS} as status,
+        select pipeline.* exclude (covered_council_ids, owner_label), {_COVERS.format(t="pipeline.")} as covers,
+               {_CONTRACT_STATUS} as status,
                (select coalesce(sum(spend_gbp), 0) from mart_spend_by_contract_month as spend
                 where spend.contract_id = $contract_id
                   and spend.council_id in (select unnest($ids::varchar[]))) as spend_to_date_gbp,

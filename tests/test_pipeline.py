@@ -95,6 +95,26 @@ def test_a_scoped_user_sees_own_contracts_and_star_ones_covering_their_council()
     df = queries.pipeline_contracts(_scope(TRAFFORD, ALL), today=TODAY)
     assert set(df["council_id"]) == {"trafford", "star"}
     assert "stockport:SC-101" not in set(df["contract_id"])
+    # the STAR framework also covers Stockport, which a Trafford officer is not told
+    assert _by_id(df).loc["star:STAR-001", ["council", "covers"]].tolist() == ["STAR", "Trafford"]
+    everyone = _by_id(queries.pipeline_contracts(_scope(), today=TODAY))
+    assert everyone.loc["star:STAR-001", "covers"] == "Stockport, Trafford"
+    assert everyone["covers"].isna().sum() == len(everyone) - 1  # only collaborative contracts cover others
+
+
+def test_no_list_names_a_council_outside_the_users_scope():
+    scope = _scope(TRAFFORD, ALL)
+    frames = [queries.pipeline_contracts(scope, today=TODAY), queries.expired_contract_spend(scope, MAY),
+              queries.off_contract_suppliers(scope, MAY), queries.split_orders(scope, MAY),
+              queries.contracts_without_spend(scope, MAY), queries.contracts_missing_fields(scope, MAY),
+              queries.supplier_contracts(scope, "S731f3f2ec2", TODAY),
+              queries.procurement_act_pipeline(scope, "2025-26", TODAY, annual_spend_gbp=0)]
+    for frame in frames:
+        for column in ("council", "covers", "council_id"):
+            if column in frame.columns:
+                assert {str(v).lower() for v in frame[column].dropna()} <= {"trafford", "star"}, column
+    profile = queries.contract_profile(scope, "star:STAR-001", TODAY)
+    assert profile["covers"] == "Trafford" and "owner_label" not in profile
 
 
 def test_workload_lands_in_the_quarter_work_must_start():
