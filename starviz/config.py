@@ -131,6 +131,17 @@ class Settings(_Strict):
     bench_ingest_sample: dict[str, str] = {}
     build_memory_limit: str = "1GB"
     demo_scale_first_run: float = 0.25
+    # spend cube and benchmarking pages
+    cube_max_rows: int = Field(25, ge=1, le=500)
+    cube_max_columns: int = Field(12, ge=1, le=100)
+    treemap_categories: int = Field(10, ge=1, le=50)
+    treemap_suppliers: int = Field(15, ge=1, le=100)
+    drilldown_page_size: int = Field(50, ge=5, le=1000)
+    supplier_search_results: int = Field(50, ge=5, le=500)
+    benchmark_top_suppliers: int = Field(10, ge=1, le=100)
+    benchmark_categories: int = Field(12, ge=1, le=50)
+    benchmark_coverage_tolerance: float = Field(0.05, ge=0, le=1)
+    bench_cube_scales: list[float] = [0.45, 4.5]
 
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)
