@@ -39,4 +39,4 @@ select
         as count_small_lines
 from spend
 group by all
-order by spend.council_id, spend.month
+order by spend.month, spend.council_id

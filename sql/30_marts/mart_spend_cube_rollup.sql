@@ -33,4 +33,4 @@ select
     sum(count_small_lines) as count_small_lines
 from cube
 group by all
-order by council_id, month
+order by month, council_id
