@@ -132,7 +132,7 @@ class Settings(_Strict):
     build_memory_limit: str = "1GB"
     demo_scale_first_run: float = 0.25
     # spend cube and benchmarking pages
-    cube_max_rows: int = Field(25, ge=1, le=500)
+    cube_max_rows: int = Field(35, ge=1, le=500)
     cube_max_columns: int = Field(12, ge=1, le=100)
     treemap_categories: int = Field(10, ge=1, le=50)
     treemap_suppliers: int = Field(15, ge=1, le=100)

@@ -324,89 +324,171 @@ def _unique(labels: list[str]) -> list[str]:
     return out
 
 
-def _ordered(frame: pd.DataFrame, dim: Dimension, key: str, name: str, rank: str, measure: str) -> list:
-    """Keys (None for Other) of one axis in display order, from that axis's total rows."""
-    frame = frame.assign(**{key: frame[key].astype(object).where(frame[key].notna(), None)})
-    frame = frame.assign(_other=frame[key].isna())
+OTHER = None  # the key of a pivot's "Other" row or column: every value outside the largest N
+
+
+def measure_of(measure: str, spend: float, lines: float, suppliers: float | None = None) -> float | None:
+    """A measure from the sums the cube holds (suppliers come counted from the cube)."""
+    if measure == "spend_gbp":
+        return spend
+    if measure == "count_lines":
+        return lines
+    if measure == "avg_line_gbp":
+        return spend / lines if lines else None
+    return suppliers
+
+
+def _order(keys: Mapping, dim: Dimension, value: Mapping, ranks: Mapping) -> list:
+    """Keys of one axis in display order (the Other bucket, if any, last)."""
+    real = [k for k in keys if k is not OTHER]
     if dim.order == "key":
-        frame = frame.sort_values([key])
+        real.sort()
     elif dim.order == "rank":
-        frame = frame.sort_values([rank, key], na_position="last")
+        real.sort(key=lambda k: (ranks.get(k) is None, ranks.get(k) or 0, k))
     elif dim.order == "fixed":
         order = list(dim.values)
-        frame = frame.assign(_pos=frame[key].map(lambda k: order.index(k) if k in order else len(order)))
-        frame = frame.sort_values(["_pos"])
+        real.sort(key=lambda k: order.index(k) if k in order else len(order))
     else:
-        frame = frame.sort_values(["_other", measure, key], ascending=[True, False, True], na_position="last")
-    return frame[key].tolist()
+        real.sort(key=lambda k: (value.get(k) is None, -(value.get(k) or 0), k))
+    return real + ([OTHER] if OTHER in keys else [])
 
 
-def shape_pivot(long: pd.DataFrame, view: View) -> Pivot:
-    """Turn the pivot query's long result (one row per cell, per row total, per column total and the
-    grand total; ``r``/``c`` None for the "Other" bucket) into the table on screen."""
+def keep_largest(totals: Mapping[str, float | None], dim: Dimension, limit: int) -> set | None:
+    """The keys of an axis to show one by one: the largest ``limit`` by the measure for a dimension
+    ordered by it, all of them otherwise (None)."""
+    if dim.order != "measure" or len(totals) <= limit:
+        return None
+    ranked = sorted(totals, key=lambda k: (totals[k] is None, -(totals[k] or 0), k))
+    return set(ranked[:limit])
+
+
+@dataclass
+class Totals:
+    """A pivot's numbers before labels: the measure per cell ``(row key, column key)``, per row, per
+    column and overall (Other bucket key None), and how many keys each axis had before the cut."""
+
+    cells: dict
+    rows: dict
+    columns: dict
+    grand: float | None
+    count_row_keys: int
+    count_col_keys: int
+
+    def keys(self) -> tuple[list, list]:
+        return [k for k in self.rows if k is not OTHER], [k for k in self.columns if k is not OTHER]
+
+
+def totals_from_sums(view: View, sums: Sequence[tuple], max_rows: int, max_columns: int) -> Totals:
+    """The pivot of an additive measure (spend, lines, average line value) from the cube's sums per
+    cell, ``(row key, column key, spend, lines)``: the largest N values of each axis, the rest as Other,
+    with row, column and grand totals, all exact because the sums add up."""
+    m = view.measure
+    has_cols = view.columns != NONE
+    row_sums: dict = {}
+    col_sums: dict = {}
+    for r, c, spend, lines in sums:
+        a = row_sums.setdefault(r, [0.0, 0.0])
+        a[0] += spend or 0.0
+        a[1] += lines or 0.0
+        b = col_sums.setdefault(c, [0.0, 0.0])
+        b[0] += spend or 0.0
+        b[1] += lines or 0.0
+    keep_r = keep_largest({k: measure_of(m, *v) for k, v in row_sums.items()}, DIMENSIONS[view.rows], max_rows)
+    keep_c = (keep_largest({k: measure_of(m, *v) for k, v in col_sums.items()}, DIMENSIONS[view.columns], max_columns)
+              if has_cols else None)
+    cells: dict = {}
+    rows: dict = {}
+    cols: dict = {}
+    grand = [0.0, 0.0]
+    for r, c, spend, lines in sums:
+        rb = r if keep_r is None or r in keep_r else OTHER
+        cb = c if keep_c is None or c in keep_c else OTHER
+        for store, key in ((cells, (rb, cb)), (rows, rb), (cols, cb)):
+            acc = store.setdefault(key, [0.0, 0.0])
+            acc[0] += spend or 0.0
+            acc[1] += lines or 0.0
+        grand[0] += spend or 0.0
+        grand[1] += lines or 0.0
+
+    def value(pair) -> float | None:
+        return None if pair is None else measure_of(m, *pair)
+
+    return Totals({k: value(v) for k, v in cells.items()}, {k: value(v) for k, v in rows.items()},
+                  {k: value(v) for k, v in cols.items()} if has_cols else {}, value(grand) if sums else None,
+                  len(row_sums), len(col_sums) if has_cols else 0)
+
+
+def totals_from_counts(view: View, long: pd.DataFrame) -> Totals:
+    """The pivot of a measure that does not add up (suppliers) from a query that counted every cell,
+    row total, column total and the grand total itself: one row per each, flagged by ``is_row_total``
+    and ``is_col_total``; ``r``/``c`` None for the Other bucket."""
+    m = view.measure
+    cells, rows, cols = {}, {}, {}
+    grand = None
+
+    def key(v):
+        return OTHER if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+    for t in long.itertuples(index=False):
+        v = None if pd.isna(getattr(t, m)) else float(getattr(t, m))
+        if t.is_row_total and t.is_col_total:
+            grand = v
+        elif t.is_row_total:
+            cols[key(t.c)] = v
+        elif t.is_col_total:
+            rows[key(t.r)] = v
+        else:
+            cells[(key(t.r), key(t.c))] = v
+    n_rows = int(long["count_row_keys"].iloc[0]) if len(long) else 0
+    n_cols = int(long["count_col_keys"].iloc[0]) if len(long) and view.columns != NONE else 0
+    return Totals(cells, rows, cols, grand, n_rows, n_cols)
+
+
+def assemble(view: View, totals: Totals, names: Mapping[tuple[str, str], str] | None = None,
+             ranks: Mapping[tuple[str, str], int] | None = None) -> Pivot:
+    """The table on screen from a pivot's numbers, with councils' and suppliers' names (``names``,
+    keyed by (dimension, key)) and councils in their configured order (``ranks``)."""
+    names, ranks = names or {}, ranks or {}
+    cells, rows, cols, grand = totals.cells, totals.rows, totals.columns, totals.grand
+    n_row_keys, n_col_keys = totals.count_row_keys, totals.count_col_keys
     m = view.measure
     rdim = DIMENSIONS[view.rows]
     has_cols = view.columns != NONE
-    cdim = DIMENSIONS[view.columns] if has_cols else None
     label_total = "Total"
-    if long.empty:
-        table = pd.DataFrame({rdim.label: pd.Series(dtype=str), label_total: pd.Series(dtype=float)})
-        return Pivot(table, [], {label_total: None}, view)
-
-    cells = long[(long.is_row_total == 0) & (long.is_col_total == 0)]
-    row_totals = long[(long.is_row_total == 0) & (long.is_col_total == 1)]
-    col_totals = long[(long.is_row_total == 1) & (long.is_col_total == 0)]
-    grand = long[(long.is_row_total == 1) & (long.is_col_total == 1)]
     notes: list[str] = []
-
-    row_keys = _ordered(row_totals, rdim, "r", "r_name", "r_rank", m)
-    names = dict(zip(row_totals.r, row_totals.r_name, strict=False))
-    kept_rows = tuple(k for k in row_keys if k is not None)
-    n_row_keys = int(long["count_row_keys"].iloc[0])
-    row_labels = []
-    for k in row_keys:
-        if k is None:
-            row_labels.append(f"Other ({n_row_keys - len(kept_rows):,})")
-        else:
-            row_labels.append(rdim.label_of(k, names.get(k)))
+    row_keys = _order(rows, rdim, rows, {k: ranks.get((view.rows, k)) for k in rows})
+    kept_rows = tuple(k for k in row_keys if k is not OTHER)
+    row_labels = _unique([f"Other ({n_row_keys - len(kept_rows):,})" if k is OTHER
+                          else rdim.label_of(k, names.get((view.rows, k))) for k in row_keys])
     if n_row_keys > len(kept_rows):
         notes.append(f"Rows: the {len(kept_rows):,} largest of {n_row_keys:,} values of {rdim.label} by "
                      f"{MEASURES[m].label.lower()}; the rest are one “Other” row.")
-    row_labels = _unique(row_labels)
-
     col_keys: list = []
     col_labels: list[str] = []
     kept_cols: tuple = ()
     if has_cols:
-        col_keys = _ordered(col_totals, cdim, "c", "c_name", "c_rank", m)
-        cnames = dict(zip(col_totals.c, col_totals.c_name, strict=False))
-        kept_cols = tuple(k for k in col_keys if k is not None)
-        n_col_keys = int(long["count_col_keys"].iloc[0])
-        for k in col_keys:
-            col_labels.append(f"Other ({n_col_keys - len(kept_cols):,})" if k is None else cdim.label_of(k, cnames.get(k)))
+        cdim = DIMENSIONS[view.columns]
+        col_keys = _order(cols, cdim, cols, {k: ranks.get((view.columns, k)) for k in cols})
+        kept_cols = tuple(k for k in col_keys if k is not OTHER)
+        labels = [f"Other ({n_col_keys - len(kept_cols):,})" if k is OTHER
+                  else cdim.label_of(k, names.get((view.columns, k))) for k in col_keys]
+        col_labels = _unique([c if c not in (rdim.label, label_total) else f"{c} " for c in labels])
         if n_col_keys > len(kept_cols):
             notes.append(f"Columns: the {len(kept_cols):,} largest of {n_col_keys:,} values of {cdim.label}; "
                          "the rest are one “Other” column.")
-        col_labels = _unique([c if c not in (rdim.label, label_total) else f"{c} " for c in col_labels])
-
-    def key(v):
-        return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
-    def values(frame: pd.DataFrame) -> dict:
-        return {(key(r), key(c)): (None if pd.isna(v) else float(v)) for r, c, v in zip(frame.r, frame.c, frame[m], strict=True)}
-
-    cell, by_row, by_col, total = values(cells), values(row_totals), values(col_totals), values(grand)
     data: dict[str, list] = {rdim.label: [*row_labels, label_total]}
     for ck, cl in zip(col_keys, col_labels, strict=True):
-        data[cl] = [cell.get((rk, ck)) for rk in row_keys] + [by_col.get((None, ck))]
-    data[label_total] = [by_row.get((rk, None)) for rk in row_keys] + [total.get((None, None))]
+        data[cl] = [cells.get((rk, ck)) for rk in row_keys] + [cols.get(ck)]
+    data[label_total] = [rows.get(rk) for rk in row_keys] + [grand]
     table = pd.DataFrame(data)
+    if not row_keys:
+        table = table.iloc[0:0]
 
-    def crit(dim_key: str, k, kept: tuple) -> Criterion:
-        return Criterion(dim_key, excluded=kept) if k is None else Criterion(dim_key, k)
+    def crit(dimension: str, k, kept: tuple) -> Criterion:
+        return Criterion(dimension, excluded=kept) if k is OTHER else Criterion(dimension, k)
 
-    rows = [crit(view.rows, k, kept_rows) for k in row_keys] + [None]
+    criteria_rows = [crit(view.rows, k, kept_rows) for k in row_keys] + ([None] if row_keys else [])
     columns: dict[str, Criterion | None] = {cl: crit(view.columns, ck, kept_cols)
                                             for ck, cl in zip(col_keys, col_labels, strict=True)}
     columns[label_total] = None
-    return Pivot(table, rows, columns, view, notes)
+    return Pivot(table, criteria_rows, columns, view, notes)

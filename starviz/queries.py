@@ -252,7 +252,8 @@ class _Dim:
     line: str  # the same key over fct_spend's columns
     name: str | None = None  # display name of a key {k}, where it is data (councils, suppliers)
     rank: str | None = None  # configured position of a key {k}
-    supplier: bool = False  # needs the supplier grain (mart_spend_cube, not its roll-up)
+    grain: int = 0  # the finest cube it needs: 0 summary, 1 roll-up (departments, level 2), 2 suppliers
+    by_supplier: bool = False  # also in mart_spend_by_supplier_month (identified suppliers only)
 
 
 def _flag_key(column: str) -> str:
@@ -264,15 +265,16 @@ _CONTRACT_KEY = "case when is_on_contract then 'on' else 'off' end"
 _DIMS: dict[str, _Dim] = {
     "council": _Dim("council_id", "council_id",
                     name="(select d.short_name from dim_councils d where d.council_id = {k})",
-                    rank="(select d.sort_order from dim_councils d where d.council_id = {k})"),
-    "category": _Dim("category", "category"),
-    "category_l2": _Dim(_L2_KEY, _L2_KEY),
+                    rank="(select d.sort_order from dim_councils d where d.council_id = {k})", by_supplier=True),
+    "category": _Dim("category", "category", by_supplier=True),
+    "category_l2": _Dim(_L2_KEY, _L2_KEY, grain=1),
     "supplier": _Dim("coalesce(supplier_id, '')", "coalesce(supplier_id, '')",
-                     name="(select d.supplier_name from dim_suppliers d where d.supplier_id = {k})", supplier=True),
-    "department": _Dim("department", "coalesce(nullif(upper(trim(department)), ''), '')"),
-    "month": _Dim("month::varchar", "month::varchar"),
-    "quarter": _Dim("quarter", "fy_quarter(month)"),
-    "financial_year": _Dim("financial_year", "financial_year"),
+                     name="(select d.supplier_name from dim_suppliers d where d.supplier_id = {k})", grain=2,
+                     by_supplier=True),
+    "department": _Dim("department", "coalesce(nullif(upper(trim(department)), ''), '')", grain=1),
+    "month": _Dim("month::varchar", "month::varchar", by_supplier=True),
+    "quarter": _Dim("quarter", "fy_quarter(month)", by_supplier=True),
+    "financial_year": _Dim("financial_year", "financial_year", by_supplier=True),
     "contract": _Dim(_CONTRACT_KEY, _CONTRACT_KEY),
     "local": _Dim(_flag_key("is_local"), _flag_key("is_local")),
     "sme": _Dim(_flag_key("is_sme"), _flag_key("is_sme")),
@@ -309,7 +311,7 @@ def _where(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), *, lines: bo
            addressable: bool = True, period: bool = True) -> tuple[str, list]:
     """Row filter for the cube (or, with ``lines``, for fct_spend): the user's councils, the period,
     addressable spend when the filter says so, and every criterion as a parameter."""
-    sql = ["council_id in (select unnest(?::varchar[]))"]
+    sql = ["list_contains(?::varchar[], council_id)"]
     params: list = [scope.council_ids]
     if period:
         sql.append("month between ? and ?")
@@ -328,22 +330,62 @@ def _where(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), *, lines: bo
     return " and ".join(sql), params
 
 
+_CUBES = ("mart_spend_cube_summary", "mart_spend_cube_rollup", "mart_spend_cube")
+
+
 def _cube_table(*dimensions: str, distinct: bool = False) -> str:
-    """The smallest cube that answers: the roll-up unless suppliers are cut by or counted."""
-    if distinct or any(_DIMS[d].supplier for d in dimensions if d in _DIMS):
-        return "mart_spend_cube"
-    return "mart_spend_cube_rollup"
+    """The smallest of the cubes that answers: the summary (council, month, category, flags), the
+    roll-up (adds departments and level-2 categories) or the cube itself (adds suppliers, needed to
+    cut by supplier or to count suppliers). Counting suppliers by council, time and category only
+    reads the supplier mart, which holds identified suppliers alone (all a count needs)."""
+    dims = [d for d in dimensions if d in _DIMS]
+    if distinct and all(_DIMS[d].by_supplier for d in dims):
+        return "mart_spend_by_supplier_month"
+    grain = max([2 if distinct else 0, *(_DIMS[d].grain for d in dims)])
+    return _CUBES[grain]
+
+
+_reference_cache: dict[tuple, object] = {}
+
+
+def _reference(name: str, fetch):
+    """A small lookup (councils' names and order) kept until the database file is replaced."""
+    path = str(config.settings().db_path)
+    stat = os.stat(path)
+    key = (path, stat.st_ino, stat.st_mtime_ns, name)
+    if key not in _reference_cache:
+        _reference_cache.clear() if len(_reference_cache) > 32 else None
+        _reference_cache[key] = fetch()
+    return _reference_cache[key]
 
 
 def _lookup(template: str | None, column: str) -> str:
     return "null" if template is None else template.format(k=column)
 
 
+def _names(dimension: str, keys) -> tuple[dict, dict]:
+    """Display names and configured positions of some keys of a dimension (councils, suppliers)."""
+    spec = _DIMS[dimension]
+    keys = [k for k in keys if k]
+    if spec.name is None or not keys:
+        return {}, {}
+    if dimension == "council":
+        table = _reference("councils", lambda: _query("select council_id, short_name, sort_order from dim_councils"))
+        return ({("council", k): n for k, n in zip(table["council_id"], table["short_name"], strict=True)},
+                {("council", k): int(r) for k, r in zip(table["council_id"], table["sort_order"], strict=True)})
+    frame = _query(f"select k, {spec.name.format(k='k')} as name, {_lookup(spec.rank, 'k')} as rank "
+                   "from (select unnest(?::varchar[]) as k)", [keys])
+    names = {(dimension, k): n for k, n in zip(frame["k"], frame["name"], strict=True) if isinstance(n, str)}
+    ranks = {(dimension, k): int(r) for k, r in zip(frame["k"], frame["rank"], strict=True) if not pd.isna(r)}
+    return names, ranks
+
+
 def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
                 max_columns: int | None = None) -> cube.Pivot:
     """The pivot of one measure by the view's row and column dimensions, with row, column and grand
-    totals computed from the cube (so suppliers are counted, not summed, in the totals). Values of a
-    dimension ordered by the measure are cut to the largest N, the rest as one "Other" bucket."""
+    totals. Values of a dimension ordered by the measure are cut to the largest N, the rest as one
+    "Other" bucket. Spend, lines and average line value add up, so one grouped query of the cube
+    answers and the totals are summed; suppliers do not, so the cube counts every total itself."""
     s = config.settings()
     max_rows = max_rows or s.cube_max_rows
     max_columns = max_columns or s.cube_max_columns
@@ -355,54 +397,68 @@ def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
     where, params = _where(scope, criteria)
     rdim = _DIMS[view.rows]
     cdim = _DIMS[view.columns] if has_cols else None
-    row_limit = max_rows if cube.DIMENSIONS[view.rows].order == "measure" else 1_000_000
-    col_limit = max_columns if has_cols and cube.DIMENSIONS[view.columns].order == "measure" else 1_000_000
-    supplier = ", supplier_id" if distinct else ""
-    measure = _MEASURE_SQL[view.measure]
-    suppliers = "count(distinct supplier_id)" if distinct else "null::bigint"
-    if has_cols:
-        grouping = "grouping(r) as is_row_total, grouping(c) as is_col_total"
-        sets = "(r, c), (r), (c), ()"
+    if not distinct:
+        with _connection().cursor() as cursor:
+            sums = cursor.execute(
+                f"""
+                select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c,
+                       sum(spend_gbp)::double as spend_gbp, sum(count_lines)::double as count_lines
+                from {table}
+                where {where}
+                group by all
+                """,
+                params,
+            ).fetchall()
+        totals = cube.totals_from_sums(view, sums, max_rows, max_columns)
     else:
-        grouping = "grouping(r) as is_row_total, 1 as is_col_total"
-        sets = "(r), ()"
-    sql = f"""
-        with
-        cells as (
-            select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c{supplier},
-                   sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines
-            from {table}
-            where {where}
-            group by all
-        ),
-        row_keep as (select r from cells group by r order by {measure} desc nulls last, r limit ?),
-        col_keep as (select c from cells group by c order by {measure} desc nulls last, c limit ?),
-        bucketed as (
-            select case when r in (select r from row_keep) then r end as r,
-                   case when c in (select c from col_keep) then c end as c,
-                   spend_gbp, count_lines{supplier}
-            from cells
-        ),
-        totals as (
-            select {grouping}, r, {"c" if has_cols else "null::varchar as c"},
-                   sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines,
-                   {suppliers} as count_suppliers
-            from bucketed
-            group by grouping sets ({sets})
+        row_limit = max_rows if cube.DIMENSIONS[view.rows].order == "measure" else 1_000_000
+        col_limit = max_columns if has_cols and cube.DIMENSIONS[view.columns].order == "measure" else 1_000_000
+        # cells holds each (row, column, supplier) once, so a count of rows is a count of suppliers
+        long = _query(
+            f"""
+            with
+            cells as materialized (
+                select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c, supplier_id
+                from {table}
+                where {where} and supplier_id is not null
+                group by all
+            ),
+            by_row as (select r, count(*) as n from (select distinct r, supplier_id from cells) group by r),
+            by_col as (select c, count(*) as n from (select distinct c, supplier_id from cells) group by c),
+            row_keep as (select r from by_row order by n desc, r limit ?),
+            col_keep as (select c from by_col order by n desc, c limit ?),
+            bucketed as materialized (
+                select distinct
+                    case when r in (select r from row_keep) then r end as r,
+                    case when c in (select c from col_keep) then c end as c,
+                    supplier_id
+                from cells
+            ),
+            counted as (
+                select 0 as is_row_total, 0 as is_col_total, r, c, count(*) as count_suppliers
+                from bucketed group by r, c
+                union all
+                select 0, 1, r, null, count(*) from (select distinct r, supplier_id from bucketed) group by r
+                union all
+                select 1, 0, null, c, count(*) from (select distinct c, supplier_id from bucketed) group by c
+                union all
+                select 1, 1, null, null, count(distinct supplier_id) from bucketed
+            )
+            select counted.*, (select count(*) from by_row) as count_row_keys,
+                   (select count(*) from by_col) as count_col_keys
+            from counted
+            where {"true" if has_cols else "is_col_total = 1"}
+            """,
+            [*params, row_limit, col_limit],
         )
-        select
-            totals.*,
-            spend_gbp / nullif(count_lines, 0) as avg_line_gbp,
-            {_lookup(rdim.name, "r")} as r_name,
-            {_lookup(rdim.rank, "r")} as r_rank,
-            {_lookup(cdim.name if cdim else None, "c")} as c_name,
-            {_lookup(cdim.rank if cdim else None, "c")} as c_rank,
-            (select count(distinct r) from cells) as count_row_keys,
-            (select count(distinct c) from cells) as count_col_keys
-        from totals
-    """
-    long = _query(sql, [*params, row_limit, col_limit])
-    return cube.shape_pivot(long, view)
+        totals = cube.totals_from_counts(view, long)
+    names, ranks = {}, {}
+    for dimension, keys in zip((view.rows, view.columns), totals.keys(), strict=True):
+        if dimension != cube.NONE and _DIMS[dimension].name:
+            more_names, more_ranks = _names(dimension, keys)
+            names |= more_names
+            ranks |= more_ranks
+    return cube.assemble(view, totals, names, ranks)
 
 
 def cube_totals(scope: Scope, criteria: tuple[cube.Criterion, ...] = ()) -> dict:
@@ -428,9 +484,30 @@ def spend_by_category_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...
     category's other suppliers ('' is a redacted or unnamed payee)."""
     s = config.settings()
     where, params = _where(scope, criteria)
-    if suppliers is None:  # suppliers are drawn once a category is chosen; before, categories only
-        one = any(c.dimension == "category" and c.value is not None for c in criteria)
-        suppliers = s.treemap_suppliers if one else 0
+    one = any(c.dimension == "category" and c.value is not None for c in criteria)
+    if not one and suppliers is None:  # before a category is chosen the treemap draws categories only
+        return _query(
+            f"""
+            with
+            spend as (
+                select category, sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines
+                from {_cube_table(*(c.dimension for c in criteria))}
+                where {where}
+                group by category
+            ),
+            ranked as (
+                select *, row_number() over (order by spend_gbp desc, category) as category_rank from spend
+            )
+            select case when category_rank <= ? then category end as category, null::varchar as supplier_key,
+                   min(category_rank) as category_rank, null::bigint as supplier_rank, sum(spend_gbp) as spend_gbp,
+                   sum(count_lines) as count_lines, null::bigint as count_suppliers, null::varchar as supplier_name
+            from ranked
+            group by all
+            order by category_rank
+            """,
+            [*params, categories or s.treemap_categories],
+        )
+    suppliers = suppliers or s.treemap_suppliers
     return _query(
         f"""
         with
@@ -475,17 +552,18 @@ def spend_by_category_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...
 
 
 def spend_trend(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), measure: str = "spend_gbp") -> pd.DataFrame:
-    """The measure per council per month of the period, for the selection."""
+    """The measure per council per month of the period, for the selection (with council ids for the
+    chart's clicks). Suppliers are counted from identified suppliers only, so for that measure the
+    frame holds ``count_suppliers`` alone; otherwise spend, lines and average line value."""
     distinct = measure == "count_suppliers"
-    table = _cube_table(*(c.dimension for c in criteria), distinct=distinct)
+    table = _cube_table("council", "month", *(c.dimension for c in criteria), distinct=distinct)
     where, params = _where(scope, criteria)
-    suppliers = "count(distinct supplier_id)" if distinct else "null::bigint"
+    measures = ("count(distinct m.supplier_id) as count_suppliers" if distinct else
+                "sum(m.spend_gbp) as spend_gbp, sum(m.count_lines) as count_lines, "
+                "sum(m.spend_gbp) / nullif(sum(m.count_lines), 0) as avg_line_gbp")
     return _query(
         f"""
-        select m.month, m.council_id, c.short_name as council,
-               sum(m.spend_gbp) as spend_gbp, sum(m.count_lines) as count_lines,
-               {suppliers} as count_suppliers,
-               sum(m.spend_gbp) / nullif(sum(m.count_lines), 0) as avg_line_gbp
+        select m.month, m.council_id, c.short_name as council, {measures}
         from {table} m
         join dim_councils c using (council_id)
         where {where}
@@ -615,7 +693,7 @@ def supplier_search(scope: Scope, text: str = "", limit: int = 50) -> pd.DataFra
         names as (
             select supplier_id, supplier_name, spend_gbp
             from mart_spend_by_supplier_name
-            where council_id in (select unnest(?::varchar[]))
+            where list_contains(?::varchar[], council_id)
         ),
         found as (
             select supplier_id, sum(spend_gbp) as spend_gbp,
@@ -663,16 +741,18 @@ def supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
                 min(first_month) as first_month, max(last_month) as last_month,
                 count(distinct supplier_name) as count_name_variants
             from mart_spend_by_supplier_name
-            where supplier_id = ? and council_id in (select unnest(?::varchar[]))
+            where supplier_id = ? and list_contains(?::varchar[], council_id)
         ),
         contracts as (
-            select count(distinct contract_id) as count_contracts
+            select count(distinct contract_id) as count_contracts,
+                   count(distinct contract_id) filter (where status in ('live', 'in extension window'))
+                       as count_live_contracts
             from mart_contracts_by_supplier_council
-            where supplier_id = ? and council_id in (select unnest(?::varchar[]))
+            where supplier_id = ? and list_contains(?::varchar[], council_id)
         )
         select d.supplier_id, d.supplier_name, d.company_number, d.charity_number, d.vat_number,
                d.postcode_district, d.is_local, d.is_sme, d.is_vcse,
-               paid.*, contracts.count_contracts
+               paid.*, contracts.count_contracts, contracts.count_live_contracts
         from dim_suppliers d, paid, contracts
         where d.supplier_id = ? and (paid.count_lines > 0 or contracts.count_contracts > 0)
         """,
@@ -683,8 +763,8 @@ def supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
     out = {k: (None if not isinstance(v, list) and pd.isna(v) else v) for k, v in row.iloc[0].to_dict().items()}
     out["exclusion_reasons"] = _query(
         """
-        select distinct exclusion_reason from mart_spend_cube
-        where supplier_id = ? and council_id in (select unnest(?::varchar[])) and exclusion_reason is not null
+        select distinct exclusion_reason from mart_spend_by_supplier_month
+        where supplier_id = ? and list_contains(?::varchar[], council_id) and exclusion_reason is not null
         order by 1
         """,
         [supplier_id, scope.council_ids],
@@ -699,7 +779,7 @@ def supplier_name_variants(scope: Scope, supplier_id: str) -> pd.DataFrame:
         select c.short_name as council, n.supplier_name as name_as_published, n.count_lines, n.spend_gbp
         from mart_spend_by_supplier_name n
         join dim_councils c using (council_id)
-        where n.supplier_id = ? and n.council_id in (select unnest(?::varchar[]))
+        where n.supplier_id = ? and list_contains(?::varchar[], n.council_id)
         order by c.sort_order, n.spend_gbp desc, n.supplier_name
         """,
         [supplier_id, scope.council_ids],
@@ -711,9 +791,9 @@ def supplier_spend_by_council_month(scope: Scope, supplier_id: str) -> pd.DataFr
     return _query(
         """
         select c.short_name as council, m.month, sum(m.spend_gbp) as spend_gbp
-        from mart_spend_cube m
+        from mart_spend_by_supplier_month m
         join dim_councils c using (council_id)
-        where m.supplier_id = ? and m.council_id in (select unnest(?::varchar[]))
+        where m.supplier_id = ? and list_contains(?::varchar[], m.council_id)
         group by c.short_name, c.sort_order, m.month
         order by m.month, c.sort_order
         """,
@@ -727,8 +807,8 @@ def supplier_categories(scope: Scope, supplier_id: str) -> pd.DataFrame:
         """
         select category, sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines,
                count(distinct council_id) as count_councils
-        from mart_spend_cube
-        where supplier_id = ? and council_id in (select unnest(?::varchar[]))
+        from mart_spend_by_supplier_month
+        where supplier_id = ? and list_contains(?::varchar[], council_id)
         group by category
         order by spend_gbp desc
         """,
@@ -746,7 +826,7 @@ def supplier_contracts(scope: Scope, supplier_id: str) -> pd.DataFrame:
                m.status, m.start_date, m.end_date, m.max_end_date, m.value_gbp, m.spend_gbp
         from mart_contracts_by_supplier_council m
         join dim_councils c using (council_id)
-        where m.supplier_id = ? and m.council_id in (select unnest(?::varchar[]))
+        where m.supplier_id = ? and list_contains(?::varchar[], m.council_id)
         order by c.sort_order, m.end_date desc, m.contract_ref
         """,
         [supplier_id, scope.council_ids],
@@ -772,28 +852,28 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
         f"""
         with
         cube as (
-            select * from mart_spend_cube where {where}
+            select * from mart_spend_cube_summary where {where}
         ),
         totals as (
             select
                 council_id,
                 sum(spend_gbp) as spend_gbp,
                 sum(count_lines) as count_lines,
-                sum(spend_gbp) filter (where is_on_contract) / nullif(sum(spend_gbp), 0) as on_contract_share,
-                sum(spend_gbp) filter (where is_local) / nullif(sum(spend_gbp), 0) as local_share,
-                sum(spend_gbp) filter (where is_local is not null) / nullif(sum(spend_gbp), 0) as local_known_share,
-                sum(spend_gbp) filter (where is_sme) / nullif(sum(spend_gbp), 0) as sme_share,
-                sum(spend_gbp) filter (where is_sme is not null) / nullif(sum(spend_gbp), 0) as sme_known_share,
-                sum(spend_gbp) filter (where is_vcse) / nullif(sum(spend_gbp), 0) as vcse_share,
-                sum(spend_gbp) filter (where is_vcse is not null) / nullif(sum(spend_gbp), 0) as vcse_known_share,
+                coalesce(sum(spend_gbp) filter (where is_on_contract), 0) / nullif(sum(spend_gbp), 0) as on_contract_share,
+                coalesce(sum(spend_gbp) filter (where is_local), 0) / nullif(sum(spend_gbp), 0) as local_share,
+                coalesce(sum(spend_gbp) filter (where is_local is not null), 0) / nullif(sum(spend_gbp), 0) as local_known_share,
+                coalesce(sum(spend_gbp) filter (where is_sme), 0) / nullif(sum(spend_gbp), 0) as sme_share,
+                coalesce(sum(spend_gbp) filter (where is_sme is not null), 0) / nullif(sum(spend_gbp), 0) as sme_known_share,
+                coalesce(sum(spend_gbp) filter (where is_vcse), 0) / nullif(sum(spend_gbp), 0) as vcse_share,
+                coalesce(sum(spend_gbp) filter (where is_vcse is not null), 0) / nullif(sum(spend_gbp), 0) as vcse_known_share,
                 sum(count_small_lines) / nullif(sum(count_lines) - sum(count_credits), 0) as small_line_share
             from cube
             group by council_id
         ),
         suppliers as (
             select council_id, supplier_id, greatest(sum(spend_gbp), 0) as spend_gbp
-            from cube
-            where supplier_id is not null
+            from mart_spend_by_supplier_month
+            where {where}
             group by council_id, supplier_id
         ),
         ranked as (
@@ -806,7 +886,7 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
             select
                 council_id,
                 count(*) as count_suppliers,
-                sum(spend_gbp) filter (where position <= ?) / nullif(max(identified_gbp), 0) as top10_share,
+                coalesce(sum(spend_gbp) filter (where position <= ?), 0) / nullif(max(identified_gbp), 0) as top10_share,
                 sum(power(spend_gbp / nullif(identified_gbp, 0), 2)) * 10000 as hhi
             from ranked
             group by council_id
@@ -824,7 +904,7 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
         left join concentration using (council_id)
         order by c.sort_order
         """,
-        [*params, top],
+        [*params, *params, top],
     )
 
 
@@ -837,7 +917,7 @@ def category_mix_by_council(scope: Scope, categories: int | None = None) -> pd.D
         with
         spend as (
             select council_id, category, sum(spend_gbp) as spend_gbp
-            from mart_spend_cube_rollup
+            from mart_spend_cube_summary
             where {where}
             group by all
         ),
@@ -867,34 +947,29 @@ def coverage_by_council(scope: Scope) -> pd.DataFrame:
     holds data for), the share of spend with a category, and the share paid to an identified supplier
     (not redacted, not blank)."""
     (start, end), _ = comparison_windows(scope)
-    where, params = _where(scope)
+    where, params = _where(scope, addressable=False)
     frame = _query(
         f"""
         with
-        months as (
+        coverage as (
             select council_id, count(distinct month) as months_loaded, min(month) as first_month,
-                   max(month) as last_month
-            from mart_spend_cube_rollup
-            where council_id in (select unnest(?::varchar[])) and month between ? and ?
-            group by council_id
-        ),
-        shares as (
-            select council_id,
-                   sum(spend_gbp) filter (where is_categorised) / nullif(sum(spend_gbp), 0) as categorised_share,
-                   sum(spend_gbp) filter (where is_matched) / nullif(sum(spend_gbp), 0) as matched_share
-            from mart_spend_cube_rollup
+                   max(month) as last_month,
+                   coalesce(sum(spend_gbp) filter (where is_categorised and (is_addressable or not ?)), 0)
+                       / nullif(sum(spend_gbp) filter (where is_addressable or not ?), 0) as categorised_share,
+                   coalesce(sum(spend_gbp) filter (where is_matched and (is_addressable or not ?)), 0)
+                       / nullif(sum(spend_gbp) filter (where is_addressable or not ?), 0) as matched_share
+            from mart_spend_cube_summary
             where {where}
             group by council_id
         )
-        select c.short_name as council, coalesce(months.months_loaded, 0) as months_loaded,
-               months.first_month, months.last_month, shares.categorised_share, shares.matched_share
+        select c.short_name as council, coalesce(coverage.months_loaded, 0) as months_loaded,
+               coverage.first_month, coverage.last_month, coverage.categorised_share, coverage.matched_share
         from dim_councils c
-        left join months using (council_id)
-        left join shares using (council_id)
-        where c.council_id in (select unnest(?::varchar[]))
+        left join coverage using (council_id)
+        where list_contains(?::varchar[], c.council_id)
         order by c.sort_order
         """,
-        [scope.council_ids, start, end, *params, scope.council_ids],
+        [*[scope.filters.addressable_only] * 4, *params, scope.council_ids],
     )
     frame.insert(2, "months_in_period", months_between(month_start(start), month_start(end)))
     return frame
