@@ -237,6 +237,16 @@ def selectable_chart(fig, key: str, to_picks) -> None:
                     on_select=on_select, selection_mode="points")
 
 
+def pivot_key(pivot: cube.Pivot) -> str:
+    """The pivot table's widget key: a new table (other rows, columns, measure, selections or size)
+    starts with no cell selected rather than with a cell of the old one."""
+    import hashlib
+
+    view = pivot.view
+    text = repr((view.rows, view.columns, view.measure, view.picks, len(pivot.table), list(pivot.table.columns)))
+    return "pivot-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
 def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
     """The pivot as a table whose cells can be clicked; returns the criteria of the clicked cell."""
     unit = cube.MEASURES[pivot.view.measure].unit
@@ -245,8 +255,7 @@ def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
     last = len(pivot.table) - 1
     styled = pivot.table.style.apply(
         lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1)
-    signature = abs(hash((pivot.view.rows, pivot.view.columns, pivot.view.measure, pivot.view.picks, len(pivot.table))))
-    event = st.dataframe(styled, hide_index=True, column_config=formats, key=f"pivot-{signature}", on_select="rerun",
+    event = st.dataframe(styled, hide_index=True, column_config=formats, key=pivot_key(pivot), on_select="rerun",
                          selection_mode="single-cell", height=35 * (len(pivot.table) + 1) + 3)
     cells = event.selection.cells if event else []
     return pivot.cell_criteria(*cells[0]) if cells else None
@@ -359,7 +368,8 @@ def supplier_facts(facts: dict) -> None:
         metric("Councils paying", f"{int(facts['count_councils'] or 0):,}")
     with row[3]:
         metric("Contracts held", f"{int(facts['count_contracts'] or 0):,}",
-               help="Contracts in the registers of the councils you can see, STAR collaborative ones included.")
+               help=f"{int(facts['count_live_contracts'] or 0):,} of them live today (extensions included). "
+                    "Contracts in the registers of the councils you can see, STAR collaborative ones included.")
     row = st.columns(4)
     with row[0]:
         metric("Local (GM)", _flag(facts["is_local"]), help="From the supplier's postcode in the contracts registers.")
