@@ -264,9 +264,9 @@ def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
 def addressable_toggle(scope: queries.Scope) -> None:
     """The shared "addressable spend only" filter, on the page: flipping it here flips the sidebar's."""
     def flip() -> None:
-        filters = st.session_state[_STATE]
-        st.session_state[_STATE] = replace(filters, addressable_only=st.session_state["page_addressable"])
-        st.session_state.pop("f_addr", None)  # the sidebar toggle takes the new value on the next run
+        value = st.session_state["page_addressable"]
+        st.session_state[_STATE] = replace(st.session_state[_STATE], addressable_only=value)
+        st.session_state["f_addr"] = value  # the sidebar's toggle (set before it is drawn again)
 
     st.session_state["page_addressable"] = scope.filters.addressable_only
     st.toggle("Addressable spend only", key="page_addressable", on_change=flip,
