@@ -4,8 +4,10 @@ from starviz import benchmark, charts, config, queries, ui
 
 scope = ui.scope()
 st.title("Benchmarking")
-basis = "addressable spend" if scope.filters.addressable_only else "all spend, addressable or not"
-st.caption(f"{scope.filters.label}. The partners side by side on {basis}: per resident, as shares, and ranked.")
+st.caption(f"{scope.filters.label}. The partners side by side: per resident, as shares, and ranked. "
+           + ("Addressable spend leaves out levies, HMRC, pensions, redacted personal payments and payments to "
+              "other authorities, by one rule set for every council." if scope.filters.addressable_only else
+              "All spend: levies, HMRC, pensions and the rest are in, so shares are not of addressable spend."))
 ui.notices()
 ui.addressable_toggle(scope)
 settings = config.settings()

@@ -63,7 +63,9 @@ def rank(figures: pd.DataFrame, definitions: pd.DataFrame, top_suppliers: int) -
         reference = "best" if better in ("higher", "lower") else "highest"
         for (_, v), r in zip(values.iterrows(), ranks, strict=True):
             gap = float(v["value"]) - float(best["value"])
-            if gap == 0:
+            if len(values) == 1:
+                gap_text, gap_short = "the only council compared", "not ranked"
+            elif gap == 0:
                 gap_text = gap_short = reference if (ranks == 1).sum() == 1 else f"joint {reference}"
             else:
                 direction = "above" if gap > 0 else "below"
@@ -83,8 +85,8 @@ def ranking_table(ranked: pd.DataFrame) -> pd.DataFrame:
     """The ranking as a table for export: measure, council, value, rank and gap to the best."""
     if ranked.empty:
         return ranked
-    return ranked[["label", "council", "value", "rank", "count_ranked", "best_council", "gap", "gap_unit",
-                   "gap_text"]].rename(columns={"label": "measure", "count_ranked": "of"})
+    return ranked[["label", "council", "value_text", "value", "rank", "count_ranked", "best_council", "gap",
+                   "gap_unit", "gap_text"]].rename(columns={"label": "measure", "count_ranked": "of"})
 
 
 def coverage_warnings(coverage: pd.DataFrame, tolerance: float) -> list[str]:

@@ -246,7 +246,7 @@ def benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: int
     for i, measure in enumerate(measures):
         part = ranked[ranked["measure"] == measure].sort_values(["rank", "council"], ascending=[False, False])
         r, c = i // columns + 1, i % columns + 1
-        fig.add_bar(y=part["council"], x=part["value"].clip(lower=0), orientation="h", row=r, col=c,
+        fig.add_bar(y=part["council"], x=part["value"].clip(lower=0), orientation="h", row=r, col=c, width=0.7,
                     marker_color=[colours.get(x) for x in part["council"]], showlegend=False,
                     text=[f"{v} · {g}" for v, g in zip(part["value_text"], part["gap_short"], strict=True)],
                     textposition="outside", cliponaxis=False, textfont=dict(size=15),

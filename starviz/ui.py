@@ -393,7 +393,8 @@ COVERAGE_COLUMNS = {
 }
 RANKING_COLUMNS = {
     "measure": "Measure",
-    "value": st.column_config.NumberColumn("Value", format="%,.3f"),
+    "value_text": "Value",
+    "value": None,  # the number behind value_text, in the downloads
     "rank": st.column_config.NumberColumn("Rank", format="%d"),
     "of": st.column_config.NumberColumn("Of", format="%d"),
     "best_council": "Best partner",

@@ -331,3 +331,9 @@ def test_selecting_replaces_the_same_dimension_and_charts_leave_out_their_own():
     assert view.picks == (("category", WORKS), ("month", "2025-05-01"))
     assert view.criteria(without=["month"]) == (cube.Criterion("category", WORKS),)
     assert view.unpick("category", "month").picks == ()
+
+
+def test_a_single_council_is_shown_but_not_ranked():
+    figures = queries.benchmark_by_council(_scope(TRAFFORD, ("trafford",), addressable=True))
+    ranked = benchmark.rank(figures, queries.benchmark_definitions(), 10)
+    assert set(ranked["gap_text"]) == {"the only council compared"}
