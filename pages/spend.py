@@ -50,28 +50,12 @@ with explore:
         cell = ui.pivot_table(pivot)
         ui.export_buttons("spend-pivot", pivot.table, scope)
 
-        st.subheader("Lines behind a cell")
-        if cell is None:
-            st.info("Click a cell of the table above to see the invoice lines behind it.", icon=":material/touch_app:")
+        st.subheader("Lines behind a cell or a selection")
+        if cell is None and not view.picks:
+            st.info("Click a cell of the table above (or a box or bar of the charts) to see the invoice lines behind it.",
+                    icon=":material/touch_app:")
         else:
-            names = queries.pick_names(tuple((c.dimension, c.value) for c in cell if c.value is not None))
-            st.caption(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in cell) or "Everything in the filters")
-            lines = queries.drill_summary(scope, cell)
-            st.write(f"**{lines['count_lines']:,} lines, {charts.gbp(lines['spend_gbp'])}**"
-                     + (f", of which {lines['count_redacted']:,} redacted payments ({charts.gbp(lines['redacted_gbp'])})"
-                        if lines["count_redacted"] else ""))
-            if scope.user.can("line_detail"):
-                if lines["count_shown"] < lines["count_lines"]:
-                    st.caption("Redacted payments are shown only in the totals for your role.")
-                sort, descending, page = ui.line_pager(lines["count_shown"], "drill")
-                table = queries.drill_lines(scope, cell, sort, descending, page)
-                st.dataframe(table, hide_index=True, column_config=ui.COLUMNS)
-                ui.export_buttons("spend-lines-page", table, scope)
-            else:
-                st.caption("Your role sees the lines behind a cell as totals per supplier; redacted payments as one total.")
-                table = queries.drill_by_supplier(scope, cell)
-                st.dataframe(table, hide_index=True, column_config=ui.COLUMNS)
-                ui.export_buttons("spend-cell-by-supplier", table, scope)
+            ui.drilldown(scope, cell if cell is not None else view.criteria())
 
 with profile:
     if profile.open is not False:

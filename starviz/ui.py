@@ -274,6 +274,34 @@ def addressable_toggle(scope: queries.Scope) -> None:
                    "authorities (see “Excluded spend”). The same switch as in the sidebar.")
 
 
+def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> None:
+    """The lines behind a cell or a selection: how many and how much, then a page of lines (sortable,
+    each with its source file and row), or, for a role without line-level access, totals per supplier
+    with redacted payments as one total."""
+    import hashlib
+
+    names = queries.pick_names(tuple((c.dimension, c.value) for c in criteria if c.value is not None))
+    st.caption(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in criteria)
+               or "Everything in the filters")
+    lines = queries.drill_summary(scope, criteria)
+    redacted = (f", of which {lines['count_redacted']:,} redacted payments ({charts.gbp(lines['redacted_gbp'])})"
+                if lines["count_redacted"] else "")
+    st.markdown(f"**{lines['count_lines']:,} lines, {charts.gbp(lines['spend_gbp'])}**{redacted}")
+    if scope.user.can("line_detail"):
+        if lines["count_shown"] < lines["count_lines"]:
+            st.caption("Redacted payments are counted in the totals above but not listed for your role.")
+        key = "drill-" + hashlib.sha1(repr(criteria).encode()).hexdigest()[:10]  # a new cell starts at page 1
+        sort, descending, page = line_pager(lines["count_shown"], key)
+        table = queries.drill_lines(scope, criteria, sort, descending, page)
+        st.dataframe(table, hide_index=True, column_config=COLUMNS)
+        export_buttons("spend-lines-page", table, scope)
+    else:
+        st.caption("Your role sees the lines behind a cell as totals per supplier, redacted payments as one total.")
+        table = queries.drill_by_supplier(scope, criteria)
+        st.dataframe(table, hide_index=True, column_config=COLUMNS)
+        export_buttons("spend-cell-by-supplier", table, scope)
+
+
 def line_pager(count: int, key: str) -> tuple[str, bool, int]:
     """Sort order, direction and page (0-based) for a paged table of ``count`` lines."""
     left, middle, right = st.columns([2, 2, 3], vertical_alignment="bottom")
