@@ -52,4 +52,6 @@ st.dataframe(figures, hide_index=True, column_config=ui.COLUMNS | ui.BENCHMARK_C
 ui.export_buttons("benchmark-figures", figures, scope)
 
 with st.expander("How each measure is defined"):
-    st.dataframe(benchmark.definitions_table(definitions, settings.benchmark_top_suppliers), hide_index=True)
+    defined = benchmark.definitions_table(definitions, settings.benchmark_top_suppliers)
+    st.dataframe(defined, hide_index=True)
+    ui.export_buttons("benchmark-definitions", defined, scope)
