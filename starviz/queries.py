@@ -413,8 +413,33 @@ def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
     else:
         row_limit = max_rows if cube.DIMENSIONS[view.rows].order == "measure" else 1_000_000
         col_limit = max_columns if has_cols and cube.DIMENSIONS[view.columns].order == "measure" else 1_000_000
+        # First every cell and total counted directly; only when an axis has more values than it shows
+        # are the rest bucketed into "Other" and counted again.
+        sets, grouping, c_out = (("(r, c), (r), (c), ()", "grouping(r) as is_row_total, grouping(c) as is_col_total", "c")
+                                 if has_cols else
+                                 ("(r), ()", "grouping(r) as is_row_total, 1 as is_col_total", "null::varchar as c"))
+        many = {"supplier", "category_l2"} & {view.rows, view.columns}  # these nearly always need an Other
+        long = None if many else _query(
+            f"""
+            with
+            cells as materialized (
+                select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c, supplier_id
+                from {table}
+                where {where} and supplier_id is not null
+                group by all
+            )
+            select {grouping}, r, {c_out}, count(distinct supplier_id) as count_suppliers,
+                   (select count(distinct r) from cells) as count_row_keys,
+                   (select count(distinct c) from cells) as count_col_keys
+            from cells
+            group by grouping sets ({sets})
+            """,
+            params,
+        )
+        fits = long is not None and (long.empty or (int(long["count_row_keys"].iloc[0]) <= row_limit
+                                                     and int(long["count_col_keys"].iloc[0]) <= col_limit))
         # cells holds each (row, column, supplier) once, so a count of rows is a count of suppliers
-        long = _query(
+        long = long if fits else _query(
             f"""
             with
             cells as materialized (

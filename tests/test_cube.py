@@ -337,3 +337,12 @@ def test_a_single_council_is_shown_but_not_ranked():
     figures = queries.benchmark_by_council(_scope(TRAFFORD, ("trafford",), addressable=True))
     ranked = benchmark.rank(figures, queries.benchmark_definitions(), 10)
     assert set(ranked["gap_text"]) == {"the only council compared"}
+
+
+def test_suppliers_in_an_other_row_are_counted_once_across_the_values_it_holds():
+    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "count_suppliers"),
+                                max_rows=1)
+    # one supplier in each category: the tie goes to the first name; ABC and Long Name Care are "Other"
+    assert pivot.table[pivot.row_header].tolist() == ["Not classified", "Other (2)", "Total"]
+    assert _cell(pivot, "Other (2)", "Trafford") == 2 and _cell(pivot, "Other (2)", "Total") == 2
+    assert _cell(pivot, "Total", "Total") == 3

@@ -1,7 +1,7 @@
 -- One row per identified supplier, council, month, category and exclusion reason (none for
--- addressable spend): spend and lines, stored in supplier order so that one supplier's rows are read
--- without scanning the others. The supplier profile, the supplier concentration measures and the
--- counts of suppliers by council, time and category read it (a fraction of the cube's rows).
+-- addressable spend): spend and lines, a third of the cube's rows, stored in month order so that a
+-- period reads only its own row groups. The supplier profile, the supplier concentration measures and
+-- the counts of suppliers by council, time and category read it.
 create or replace table mart_spend_by_supplier_month as
 
 with
@@ -23,4 +23,4 @@ select
     sum(count_lines) as count_lines
 from cube
 group by all
-order by supplier_id, council_id, month
+order by month, council_id, supplier_id
