@@ -104,3 +104,25 @@ def test_logout_works_on_the_first_click(fresh_app, page):
     page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
     page.wait_for_function(IDLE, timeout=30_000)
     assert page.get_by_role("heading", name="Overview").count() == 0
+
+
+def test_clicking_the_spend_charts_filters_the_page_and_the_link_keeps_it(fresh_app, page):
+    url, _ = fresh_app
+    page.goto(url, timeout=60_000)
+    _sign_in(page)
+    page.goto(f"{url}/spend", timeout=60_000)
+    page.get_by_role("heading", name="Spend").first.wait_for(timeout=60_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+    treemap = page.locator(".js-plotly-plot").first
+    treemap.locator("g.slice").nth(1).click()  # the largest category
+    page.wait_for_function("window.location.search.includes('sel_category=')", timeout=30_000)
+    page.wait_for_function(IDLE, timeout=30_000)
+    assert page.get_by_role("button", name="Category (ProClass level 1):").first.is_visible()
+    assert page.get_by_text("Largest suppliers in").first.is_visible()  # the treemap now shows its suppliers
+    link = page.url
+    page.goto(link)  # the same selection reopens from the link
+    page.get_by_role("heading", name="Spend").first.wait_for(timeout=60_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+    assert page.get_by_role("button", name="Category (ProClass level 1):").first.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "spend-after-click.png"), full_page=True)
