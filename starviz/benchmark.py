@@ -71,13 +71,25 @@ def rank(figures: pd.DataFrame, definitions: pd.DataFrame, top_suppliers: int) -
                 direction = "above" if gap > 0 else "below"
                 gap_text = f"{format_gap(unit, gap)} {direction} the {reference} ({best['council']})"
                 gap_short = ("+" if gap > 0 else "−") + format_gap(unit, gap)
-            rows.append({
-                "measure": measure, "label": label, "unit": unit, "better": better,
-                "council": v["council"], "value": float(v["value"]), "value_text": format_value(unit, float(v["value"])),
-                "rank": int(r), "count_ranked": len(values), "best_council": best["council"],
-                "best_value": float(best["value"]), "gap": gap if unit != "share" else gap * 100,
-                "gap_unit": {"gbp": "£", "share": "pp"}.get(unit, unit), "gap_text": gap_text, "gap_short": gap_short,
-            })
+            rows.append(
+                {
+                    "measure": measure,
+                    "label": label,
+                    "unit": unit,
+                    "better": better,
+                    "council": v["council"],
+                    "value": float(v["value"]),
+                    "value_text": format_value(unit, float(v["value"])),
+                    "rank": int(r),
+                    "count_ranked": len(values),
+                    "best_council": best["council"],
+                    "best_value": float(best["value"]),
+                    "gap": gap if unit != "share" else gap * 100,
+                    "gap_unit": {"gbp": "£", "share": "pp"}.get(unit, unit),
+                    "gap_text": gap_text,
+                    "gap_short": gap_short,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -85,8 +97,9 @@ def ranking_table(ranked: pd.DataFrame) -> pd.DataFrame:
     """The ranking as a table for export: measure, council, value, rank and gap to the best."""
     if ranked.empty:
         return ranked
-    return ranked[["label", "council", "value_text", "value", "rank", "count_ranked", "best_council", "gap",
-                   "gap_unit", "gap_text"]].rename(columns={"label": "measure", "count_ranked": "of"})
+    return ranked[
+        ["label", "council", "value_text", "value", "rank", "count_ranked", "best_council", "gap", "gap_unit", "gap_text"]
+    ].rename(columns={"label": "measure", "count_ranked": "of"})
 
 
 def coverage_warnings(coverage: pd.DataFrame, tolerance: float) -> list[str]:
@@ -99,29 +112,38 @@ def coverage_warnings(coverage: pd.DataFrame, tolerance: float) -> list[str]:
     if months.nunique() > 1:
         most = int(months.max())
         short = ", ".join(f"{c} {int(n)}" for c, n in months.items() if n < most)
-        out.append(f"Months of spend loaded differ: {short} of the {most} the others have in this period. "
-                   "Totals and per-head figures cover different lengths of time.")
+        out.append(
+            f"Months of spend loaded differ: {short} of the {most} the others have in this period. "
+            "Totals and per-head figures cover different lengths of time."
+        )
     for column, what in (("categorised_share", "categorised"), ("matched_share", "matched to an identified supplier")):
         shares = coverage.set_index("council")[column].dropna()
         if len(shares) > 1 and shares.max() - shares.min() > tolerance:
             detail = ", ".join(f"{c} {pct(v)}" for c, v in shares.items())
-            out.append(f"The share of spend {what} differs by {(shares.max() - shares.min()) * 100:.1f} pp "
-                       f"({detail}): measures that depend on it are less comparable.")
+            out.append(
+                f"The share of spend {what} differs by {(shares.max() - shares.min()) * 100:.1f} pp "
+                f"({detail}): measures that depend on it are less comparable."
+            )
     return out
 
 
 def coverage_line(coverage: pd.DataFrame) -> str:
     """Each council's coverage in one line, to sit under every comparison."""
-    parts = [f"{r.council}: {int(r.months_loaded)} of {int(r.months_in_period)} months, {pct(r.categorised_share)} "
-             f"categorised, {pct(r.matched_share)} to identified suppliers" for r in coverage.itertuples()]
+    parts = [
+        f"{r.council}: {int(r.months_loaded)} of {int(r.months_in_period)} months, {pct(r.categorised_share)} "
+        f"categorised, {pct(r.matched_share)} to identified suppliers"
+        for r in coverage.itertuples()
+    ]
     return "Coverage: " + "; ".join(parts) + "." if parts else ""
 
 
 def definitions_table(definitions: pd.DataFrame, top_suppliers: int) -> pd.DataFrame:
     """The measures as configured, for the page's notes: label, which direction is better, definition."""
     better = {"higher": "Higher", "lower": "Lower", "none": "Neither (gap to the highest)"}
-    return pd.DataFrame({
-        "Measure": [measure_label(r, top_suppliers) for _, r in definitions.iterrows()],
-        "Better": [better.get(b, b) for b in definitions["better"]],
-        "Definition": definitions["description"],
-    })
+    return pd.DataFrame(
+        {
+            "Measure": [measure_label(r, top_suppliers) for _, r in definitions.iterrows()],
+            "Better": [better.get(b, b) for b in definitions["better"]],
+            "Definition": definitions["description"],
+        }
+    )

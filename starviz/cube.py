@@ -271,16 +271,6 @@ def picks_from_trend(points: Sequence[Mapping]) -> dict[str, str | None]:
     return {"month": month[:8] + "01", "council": council}
 
 
-def picks_from_bars(points: Sequence[Mapping], dimension: str) -> dict[str, str | None]:
-    """Dimension -> key for a click on a bar chart whose points carry their key as customdata."""
-    if not points:
-        return {dimension: None}
-    data = points[0].get("customdata")
-    if isinstance(data, list | tuple):
-        data = data[0] if data else None
-    return {dimension: None if data is None else str(data)}
-
-
 # ------------------------------------------------------------------------------------------ pivot
 @dataclass
 class Pivot:
@@ -308,10 +298,6 @@ class Pivot:
             if crit is not None:
                 out = [c for c in out if c.dimension != crit.dimension] + [crit]
         return tuple(out)
-
-    def cell_value(self, row: int, column: str) -> float | None:
-        value = self.table.iloc[row][column]
-        return None if pd.isna(value) else float(value)
 
 
 def _unique(labels: list[str]) -> list[str]:
@@ -394,8 +380,11 @@ def totals_from_sums(view: View, sums: Sequence[tuple], max_rows: int, max_colum
         b[0] += spend or 0.0
         b[1] += lines or 0.0
     keep_r = keep_largest({k: measure_of(m, *v) for k, v in row_sums.items()}, DIMENSIONS[view.rows], max_rows)
-    keep_c = (keep_largest({k: measure_of(m, *v) for k, v in col_sums.items()}, DIMENSIONS[view.columns], max_columns)
-              if has_cols else None)
+    keep_c = (
+        keep_largest({k: measure_of(m, *v) for k, v in col_sums.items()}, DIMENSIONS[view.columns], max_columns)
+        if has_cols
+        else None
+    )
     cells: dict = {}
     rows: dict = {}
     cols: dict = {}
@@ -413,9 +402,14 @@ def totals_from_sums(view: View, sums: Sequence[tuple], max_rows: int, max_colum
     def value(pair) -> float | None:
         return None if pair is None else measure_of(m, *pair)
 
-    return Totals({k: value(v) for k, v in cells.items()}, {k: value(v) for k, v in rows.items()},
-                  {k: value(v) for k, v in cols.items()} if has_cols else {}, value(grand) if sums else None,
-                  len(row_sums), len(col_sums) if has_cols else 0)
+    return Totals(
+        {k: value(v) for k, v in cells.items()},
+        {k: value(v) for k, v in rows.items()},
+        {k: value(v) for k, v in cols.items()} if has_cols else {},
+        value(grand) if sums else None,
+        len(row_sums),
+        len(col_sums) if has_cols else 0,
+    )
 
 
 def totals_from_counts(view: View, long: pd.DataFrame) -> Totals:
@@ -444,8 +438,12 @@ def totals_from_counts(view: View, long: pd.DataFrame) -> Totals:
     return Totals(cells, rows, cols, grand, n_rows, n_cols)
 
 
-def assemble(view: View, totals: Totals, names: Mapping[tuple[str, str], str] | None = None,
-             ranks: Mapping[tuple[str, str], int] | None = None) -> Pivot:
+def assemble(
+    view: View,
+    totals: Totals,
+    names: Mapping[tuple[str, str], str] | None = None,
+    ranks: Mapping[tuple[str, str], int] | None = None,
+) -> Pivot:
     """The table on screen from a pivot's numbers, with councils' and suppliers' names (``names``,
     keyed by (dimension, key)) and councils in their configured order (``ranks``)."""
     names, ranks = names or {}, ranks or {}
@@ -458,11 +456,17 @@ def assemble(view: View, totals: Totals, names: Mapping[tuple[str, str], str] | 
     notes: list[str] = []
     row_keys = _order(rows, rdim, rows, {k: ranks.get((view.rows, k)) for k in rows})
     kept_rows = tuple(k for k in row_keys if k is not OTHER)
-    row_labels = _unique([f"Other ({n_row_keys - len(kept_rows):,})" if k is OTHER
-                          else rdim.label_of(k, names.get((view.rows, k))) for k in row_keys])
+    row_labels = _unique(
+        [
+            f"Other ({n_row_keys - len(kept_rows):,})" if k is OTHER else rdim.label_of(k, names.get((view.rows, k)))
+            for k in row_keys
+        ]
+    )
     if n_row_keys > len(kept_rows):
-        notes.append(f"Rows: the {len(kept_rows):,} largest of {n_row_keys:,} values of {rdim.label} by "
-                     f"{MEASURES[m].label.lower()}; the rest are one “Other” row.")
+        notes.append(
+            f"Rows: the {len(kept_rows):,} largest of {n_row_keys:,} values of {rdim.label} by "
+            f"{MEASURES[m].label.lower()}; the rest are one “Other” row."
+        )
     col_keys: list = []
     col_labels: list[str] = []
     kept_cols: tuple = ()
@@ -470,12 +474,16 @@ def assemble(view: View, totals: Totals, names: Mapping[tuple[str, str], str] | 
         cdim = DIMENSIONS[view.columns]
         col_keys = _order(cols, cdim, cols, {k: ranks.get((view.columns, k)) for k in cols})
         kept_cols = tuple(k for k in col_keys if k is not OTHER)
-        labels = [f"Other ({n_col_keys - len(kept_cols):,})" if k is OTHER
-                  else cdim.label_of(k, names.get((view.columns, k))) for k in col_keys]
+        labels = [
+            f"Other ({n_col_keys - len(kept_cols):,})" if k is OTHER else cdim.label_of(k, names.get((view.columns, k)))
+            for k in col_keys
+        ]
         col_labels = _unique([c if c not in (rdim.label, label_total) else f"{c} " for c in labels])
         if n_col_keys > len(kept_cols):
-            notes.append(f"Columns: the {len(kept_cols):,} largest of {n_col_keys:,} values of {cdim.label}; "
-                         "the rest are one “Other” column.")
+            notes.append(
+                f"Columns: the {len(kept_cols):,} largest of {n_col_keys:,} values of {cdim.label}; "
+                "the rest are one “Other” column."
+            )
     data: dict[str, list] = {rdim.label: [*row_labels, label_total]}
     for ck, cl in zip(col_keys, col_labels, strict=True):
         data[cl] = [cells.get((rk, ck)) for rk in row_keys] + [cols.get(ck)]
@@ -488,7 +496,8 @@ def assemble(view: View, totals: Totals, names: Mapping[tuple[str, str], str] | 
         return Criterion(dimension, excluded=kept) if k is OTHER else Criterion(dimension, k)
 
     criteria_rows = [crit(view.rows, k, kept_rows) for k in row_keys] + ([None] if row_keys else [])
-    columns: dict[str, Criterion | None] = {cl: crit(view.columns, ck, kept_cols)
-                                            for ck, cl in zip(col_keys, col_labels, strict=True)}
+    columns: dict[str, Criterion | None] = {
+        cl: crit(view.columns, ck, kept_cols) for ck, cl in zip(col_keys, col_labels, strict=True)
+    }
     columns[label_total] = None
     return Pivot(table, criteria_rows, columns, view, notes)

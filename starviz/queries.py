@@ -354,7 +354,8 @@ def _reference(name: str, fetch):
     stat = os.stat(path)
     key = (path, stat.st_ino, stat.st_mtime_ns, name)
     if key not in _reference_cache:
-        _reference_cache.clear() if len(_reference_cache) > 32 else None
+        if len(_reference_cache) > 32:  # old databases' entries
+            _reference_cache.clear()
         _reference_cache[key] = fetch()
     return _reference_cache[key]
 
