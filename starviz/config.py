@@ -159,6 +159,17 @@ class Settings(_Strict):
     quality_stale_after_days: int = Field(45, gt=0)
     quality_max_problem_rows: int = Field(20000, gt=0)
     supplier_match_max_shown: int = Field(200, gt=0)
+    # spend cube and benchmarking pages
+    cube_max_rows: int = Field(35, ge=1, le=500)
+    cube_max_columns: int = Field(12, ge=1, le=100)
+    treemap_categories: int = Field(10, ge=1, le=50)
+    treemap_suppliers: int = Field(15, ge=1, le=100)
+    drilldown_page_size: int = Field(50, ge=5, le=1000)
+    supplier_search_results: int = Field(50, ge=5, le=500)
+    benchmark_top_suppliers: int = Field(10, ge=1, le=100)
+    benchmark_categories: int = Field(12, ge=1, le=50)
+    benchmark_coverage_tolerance: float = Field(0.05, ge=0, le=1)
+    bench_cube_scales: list[float] = [0.45, 4.5]
 
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)

@@ -161,3 +161,23 @@ def test_a_supplier_link_keeps_its_detail_and_filters_through_a_filter_change(fr
     assert "supplier=" not in page.url and "addressable=0" in page.url
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "collaboration-after-detail.png"), full_page=True)
+def test_clicking_the_spend_charts_filters_the_page_and_the_link_keeps_it(fresh_app, page):
+    url, _ = fresh_app
+    page.goto(url, timeout=60_000)
+    _sign_in(page)
+    page.goto(f"{url}/spend", timeout=60_000)
+    page.get_by_role("heading", name="Spend").first.wait_for(timeout=60_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+    treemap = page.locator(".js-plotly-plot").first
+    treemap.locator("g.slice").nth(1).click()  # the largest category
+    page.wait_for_function("window.location.search.includes('sel_category=')", timeout=30_000)
+    page.wait_for_function(IDLE, timeout=30_000)
+    assert page.get_by_role("button", name="Category (ProClass level 1):").first.is_visible()
+    assert page.get_by_text("Largest suppliers in").first.is_visible()  # the treemap now shows its suppliers
+    link = page.url
+    page.goto(link)  # the same selection reopens from the link
+    page.get_by_role("heading", name="Spend").first.wait_for(timeout=60_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+    assert page.get_by_role("button", name="Category (ProClass level 1):").first.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "spend-after-click.png"), full_page=True)

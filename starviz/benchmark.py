@@ -1,0 +1,149 @@
+"""Benchmarking the partners, in pure Python: each measure ranked with the gap to the best partner,
+and warnings when the councils' data coverage differs enough to make a comparison unfair.
+
+The measures (label, unit, which direction is better, thresholds) are configuration
+(``data/reference/benchmark_measures.csv`` through ``dim_benchmark_measures``); the figures come from
+``queries.benchmark_by_council`` and ``queries.coverage_by_council``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from starviz.charts import gbp, pct
+
+
+def measure_label(row: pd.Series | dict, top_suppliers: int) -> str:
+    """A measure's label with its threshold and top-N filled in ("Share of lines under £5,000")."""
+    threshold = row.get("threshold_gbp")
+    text = str(row["label"])
+    if threshold is not None and not (isinstance(threshold, float) and math.isnan(threshold)):
+        text = text.replace("{threshold}", gbp(float(threshold)))
+    return text.replace("{top}", str(top_suppliers))
+
+
+def format_value(unit: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit == "gbp":
+        return gbp(value, pence=abs(value) < 100)
+    if unit == "share":
+        return pct(value)
+    return f"{value:,.0f}"
+
+
+def format_gap(unit: str, gap: float) -> str:
+    """A distance between two values of a measure: £, percentage points or a count."""
+    if unit == "gbp":
+        return gbp(abs(gap), pence=abs(gap) < 100)
+    if unit == "share":
+        return f"{abs(gap) * 100:.1f} pp"
+    return f"{abs(gap):,.0f}"
+
+
+def rank(figures: pd.DataFrame, definitions: pd.DataFrame, top_suppliers: int) -> pd.DataFrame:
+    """One row per measure and council: value, rank (1 = best; ties share a rank), the best partner
+    and the gap to it in the measure's unit (£, percentage points or a count). A measure where neither
+    direction is better (``better`` = none) is ranked from the highest, with the gap to the highest."""
+    rows = []
+    for _, d in definitions.iterrows():
+        measure, unit, better = d["measure"], d["unit"], d["better"]
+        if measure not in figures:
+            continue
+        values = figures[["council", measure]].rename(columns={measure: "value"})
+        values = values[values["value"].notna()]
+        if values.empty:
+            continue
+        ascending = better == "lower"
+        ranks = values["value"].rank(method="min", ascending=ascending).astype(int)
+        best = values.loc[ranks.idxmin()]
+        label = measure_label(d, top_suppliers)
+        reference = "best" if better in ("higher", "lower") else "highest"
+        for (_, v), r in zip(values.iterrows(), ranks, strict=True):
+            gap = float(v["value"]) - float(best["value"])
+            if len(values) == 1:
+                gap_text, gap_short = "the only council compared", "not ranked"
+            elif gap == 0:
+                gap_text = gap_short = reference if (ranks == 1).sum() == 1 else f"joint {reference}"
+            else:
+                direction = "above" if gap > 0 else "below"
+                gap_text = f"{format_gap(unit, gap)} {direction} the {reference} ({best['council']})"
+                gap_short = ("+" if gap > 0 else "−") + format_gap(unit, gap)
+            rows.append(
+                {
+                    "measure": measure,
+                    "label": label,
+                    "unit": unit,
+                    "better": better,
+                    "council": v["council"],
+                    "value": float(v["value"]),
+                    "value_text": format_value(unit, float(v["value"])),
+                    "rank": int(r),
+                    "count_ranked": len(values),
+                    "best_council": best["council"],
+                    "best_value": float(best["value"]),
+                    "gap": gap if unit != "share" else gap * 100,
+                    "gap_unit": {"gbp": "£", "share": "pp"}.get(unit, unit),
+                    "gap_text": gap_text,
+                    "gap_short": gap_short,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def ranking_table(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The ranking as a table for export: measure, council, value, rank and gap to the best."""
+    if ranked.empty:
+        return ranked
+    return ranked[
+        ["label", "council", "value_text", "value", "rank", "count_ranked", "best_council", "gap", "gap_unit", "gap_text"]
+    ].rename(columns={"label": "measure", "count_ranked": "of"})
+
+
+def coverage_warnings(coverage: pd.DataFrame, tolerance: float) -> list[str]:
+    """A sentence for each way the councils' coverage differs: months loaded, or the shares of spend
+    categorised or matched to a supplier apart by more than ``tolerance``."""
+    if len(coverage) < 2:
+        return []
+    out = []
+    months = coverage.set_index("council")["months_loaded"]
+    if months.nunique() > 1:
+        most = int(months.max())
+        short = ", ".join(f"{c} {int(n)}" for c, n in months.items() if n < most)
+        out.append(
+            f"Months of spend loaded differ: {short} of the {most} the others have in this period. "
+            "Totals and per-head figures cover different lengths of time."
+        )
+    for column, what in (("categorised_share", "categorised"), ("matched_share", "matched to an identified supplier")):
+        shares = coverage.set_index("council")[column].dropna()
+        if len(shares) > 1 and shares.max() - shares.min() > tolerance:
+            detail = ", ".join(f"{c} {pct(v)}" for c, v in shares.items())
+            out.append(
+                f"The share of spend {what} differs by {(shares.max() - shares.min()) * 100:.1f} pp "
+                f"({detail}): measures that depend on it are less comparable."
+            )
+    return out
+
+
+def coverage_line(coverage: pd.DataFrame) -> str:
+    """Each council's coverage in one line, to sit under every comparison."""
+    parts = [
+        f"{r.council}: {int(r.months_loaded)} of {int(r.months_in_period)} months, {pct(r.categorised_share)} "
+        f"categorised, {pct(r.matched_share)} to identified suppliers"
+        for r in coverage.itertuples()
+    ]
+    return "Coverage: " + "; ".join(parts) + "." if parts else ""
+
+
+def definitions_table(definitions: pd.DataFrame, top_suppliers: int) -> pd.DataFrame:
+    """The measures as configured, for the page's notes: label, which direction is better, definition."""
+    better = {"higher": "Higher", "lower": "Lower", "none": "Neither (gap to the highest)"}
+    return pd.DataFrame(
+        {
+            "Measure": [measure_label(r, top_suppliers) for _, r in definitions.iterrows()],
+            "Better": [better.get(b, b) for b in definitions["better"]],
+            "Definition": definitions["description"],
+        }
+    )

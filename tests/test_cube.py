@@ -1,0 +1,348 @@
+"""The spend cube, the drill-down, the supplier profile and benchmarking against the fixture build.
+
+Numbers are worked out by hand from the rows in tests/fixtures/extracts.py (financial year 2025-26,
+April and May 2025). Addressable lines: Rochdale ABC 1,234.50 and -234.50; Stockport A.B.C. 1,200.50
+and Long Name Care 3,000; Tameside ABC 2,000 and Widget -120; Trafford ABC 1,500 and -200, Widget 750
+and Long Name Care 2,000. Excluded: four redacted personal payments (999.99, 620, 650, 800), Teachers
+Pensions 900, the GMCA levy 100,000, Stockport MBC 5,000 (inter-authority) and HMRC 20,000.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from starviz import benchmark, config, cube, queries
+from starviz.scope import Filters, User
+
+DIRECTOR = User("director", "Director", "admin")
+ANALYST = User("category.manager", "Category Manager", "analyst")
+BOARD = User("board", "Board Member", "viewer")
+TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
+ALL = ("rochdale", "stockport", "tameside", "trafford")
+WORKS = "Works - Construction, Repair & Maintenance"
+CARE = "Social Community Care Supplies & Services"
+ABC = "Sabd86ca311"  # the one supplier behind ABC Ltd, ABC Limited, A.B.C. LIMITED and ABC LTD
+
+
+@pytest.fixture(autouse=True)
+def fixture_db(fixture_build, monkeypatch):
+    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+def _scope(user=DIRECTOR, councils=ALL, addressable=False, **period):
+    period = period or {"period": "fy", "fy": "2025-26"}
+    return queries.Scope(Filters(councils=councils, all_councils=councils == ALL, addressable_only=addressable,
+                                 **period), user)
+
+
+def _cell(pivot: cube.Pivot, row_label: str, column: str) -> float | None:
+    table = pivot.table.set_index(pivot.row_header)
+    return table.loc[row_label, column]
+
+
+def _row(pivot: cube.Pivot, row_label: str) -> int:
+    return pivot.table[pivot.row_header].tolist().index(row_label)
+
+
+def _all_lines(scope, criteria, sort="amount_gbp", descending=True):
+    pages, page = [], 0
+    while True:
+        part = queries.drill_lines(scope, criteria, sort, descending, page, page_size=5)
+        if part.empty:
+            break
+        pages.append(part)
+        page += 1
+    return pages
+
+
+# --- cube totals --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows,columns", [("category", "council"), ("supplier", "month"), ("department", "contract"),
+                                          ("category_l2", "local"), ("quarter", "none"), ("sme", "vcse")])
+@pytest.mark.parametrize("addressable", [False, True])
+def test_cube_totals_equal_fct_spend_totals_for_the_same_filters(db, rows, columns, addressable):
+    scope = _scope(addressable=addressable)
+    spend = queries.spend_pivot(scope, cube.View(rows, columns, "spend_gbp"))
+    lines = queries.spend_pivot(scope, cube.View(rows, columns, "count_lines"))
+    total, count = db.execute(
+        "select sum(amount_gbp), count(*) from fct_spend where financial_year = '2025-26' and (is_addressable or not ?)",
+        [addressable]).fetchone()
+    assert spend.table["Total"].iloc[-1] == pytest.approx(float(total))
+    assert lines.table["Total"].iloc[-1] == count
+    assert spend.table["Total"].iloc[:-1].sum() == pytest.approx(float(total))  # rows add up to the total
+
+
+def test_the_pivot_by_category_and_council_holds_the_hand_worked_sums():
+    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "spend_gbp"))
+    assert list(pivot.table.columns) == ["Category (ProClass level 1)", "Rochdale", "Stockport", "Tameside", "Trafford",
+                                         "Total"]
+    assert _cell(pivot, WORKS, "Trafford") == pytest.approx(1300)  # 1,500 less a 200 credit note
+    assert _cell(pivot, WORKS, "Total") == pytest.approx(1000 + 1200.5 + 2000 + 1300)
+    assert _cell(pivot, "Not classified", "Tameside") == pytest.approx(-120)
+    assert _cell(pivot, "Total", "Stockport") == pytest.approx(4200.5)
+    assert _cell(pivot, "Total", "Total") == pytest.approx(11130.5)
+    assert pd_isna(_cell(pivot, CARE, "Rochdale"))  # nothing there is an empty cell, not a zero
+
+
+def pd_isna(value) -> bool:
+    return value is None or value != value
+
+
+def test_suppliers_are_counted_not_summed_in_the_totals():
+    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "count_suppliers"))
+    # ABC everywhere; Long Name Care in Stockport and Trafford; Widget in Tameside and Trafford
+    assert [_cell(pivot, "Total", c) for c in ("Rochdale", "Stockport", "Tameside", "Trafford")] == [1, 2, 2, 3]
+    assert _cell(pivot, "Total", "Total") == 3
+    assert _cell(pivot, WORKS, "Total") == 1
+    everything = queries.spend_pivot(_scope(), cube.View("council", "none", "count_suppliers"))
+    assert _cell(everything, "Total", "Total") == 7  # + GMCA, Stockport MBC, HMRC, Teachers Pensions
+
+
+def test_average_line_value_divides_spend_by_lines_at_every_level():
+    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("council", "none", "avg_line_gbp"))
+    assert _cell(pivot, "Trafford", "Total") == pytest.approx(4050 / 4)
+    assert _cell(pivot, "Total", "Total") == pytest.approx(11130.5 / 10)
+
+
+def test_values_beyond_the_largest_n_are_one_other_row_that_keeps_the_totals():
+    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "spend_gbp"), max_rows=1)
+    assert pivot.table[pivot.row_header].tolist() == [WORKS, "Other (2)", "Total"]
+    assert _cell(pivot, "Other (2)", "Trafford") == pytest.approx(2000 + 750)
+    assert _cell(pivot, "Total", "Total") == pytest.approx(11130.5)
+    assert pivot.notes
+
+
+def test_the_supplier_dimension_is_labelled_by_name_and_keeps_redacted_payees_apart():
+    pivot = queries.spend_pivot(_scope(), cube.View("supplier", "none", "spend_gbp"))
+    labels = pivot.table[pivot.row_header].tolist()
+    assert labels[0] == "Greater Manchester Combined Authori"
+    assert _cell(pivot, "Redacted or unnamed payee", "Total") == pytest.approx(999.99 + 620 + 650 + 800)
+    assert _cell(pivot, "ABC LTD", "Total") == pytest.approx(1000 + 1200.5 + 2000 + 1300)
+
+
+def test_a_selection_narrows_every_figure():
+    view = cube.View("council", "none", "spend_gbp", picks=(("category", WORKS),))
+    assert queries.cube_totals(_scope(), view.criteria())["spend_gbp"] == pytest.approx(5500.5)
+    assert _cell(queries.spend_pivot(_scope(), view), "Total", "Total") == pytest.approx(5500.5)
+    trend = queries.spend_trend(_scope(), view.criteria())
+    assert trend["spend_gbp"].sum() == pytest.approx(5500.5)
+    assert queries.spend_by_category_supplier(_scope(), view.criteria())["spend_gbp"].sum() == pytest.approx(5500.5)
+
+
+def test_excluded_spend_is_broken_down_by_reason_whatever_the_toggle():
+    gone = queries.excluded_spend(_scope(addressable=True))
+    by_reason = gone.groupby("exclusion_reason")["spend_gbp"].sum().to_dict()
+    assert by_reason == pytest.approx({"levies": 100000, "HMRC": 20000, "inter-authority": 5000, "pensions": 900,
+                                       "redacted personal data": 999.99 + 620 + 650 + 800})
+    assert gone["exclusion_reason"].iloc[0] == "levies"  # the largest reason first
+
+
+# --- drill-down -----------------------------------------------------------------------------------------
+
+
+def test_drill_down_lines_sum_to_their_cell():
+    scope = _scope(ANALYST, addressable=True)
+    pivot = queries.spend_pivot(scope, cube.View("category", "council", "spend_gbp"), max_rows=1)
+    for row_label, column in ((WORKS, "Trafford"), ("Other (2)", "Trafford"), ("Total", "Stockport"), (WORKS, "Total")):
+        criteria = pivot.cell_criteria(_row(pivot, row_label), column)
+        lines = _all_lines(scope, criteria)
+        assert sum(p["amount_gbp"].sum() for p in lines) == pytest.approx(_cell(pivot, row_label, column))
+        summary = queries.drill_summary(scope, criteria)
+        assert summary["spend_gbp"] == pytest.approx(_cell(pivot, row_label, column))
+        assert summary["count_lines"] == sum(len(p) for p in lines)
+
+
+def test_drill_down_pages_are_sorted_and_carry_their_source_file_and_row():
+    scope = _scope(ANALYST, addressable=True)
+    criteria = (cube.Criterion("category", WORKS), cube.Criterion("council", "trafford"))
+    first = queries.drill_lines(scope, criteria, "amount_gbp", True, 0, page_size=1)
+    second = queries.drill_lines(scope, criteria, "amount_gbp", True, 1, page_size=1)
+    assert first["amount_gbp"].tolist() == [1500] and second["amount_gbp"].tolist() == [-200]
+    assert first["source_file"].iloc[0].endswith("trafford-supplier-spend-2025-04.csv")
+    assert (first["source_row"].iloc[0], second["source_row"].iloc[0]) == (2, 5)
+    with pytest.raises(ValueError):
+        queries.drill_lines(scope, criteria, "amount_gbp; drop table fct_spend")
+
+
+def test_a_board_viewer_gets_no_line_level_detail_and_redacted_payments_only_as_a_total():
+    criteria = (cube.Criterion("category", "Not classified"), cube.Criterion("council", "trafford"))
+    assert queries.drill_lines(_scope(BOARD), criteria).empty
+    summary = queries.drill_summary(_scope(BOARD), criteria)
+    assert (summary["count_lines"], summary["count_redacted"], summary["count_shown"]) == (5, 1, 0)
+    totals = queries.drill_by_supplier(_scope(BOARD), criteria).set_index("supplier")["spend_gbp"]
+    assert totals["Redacted payments (shown only as a total)"] == pytest.approx(800)
+    assert totals.sum() == pytest.approx(100000 + 20000 + 5000 + 800 + 750)
+
+
+def test_an_analyst_sees_the_redacted_line_itself():
+    criteria = (cube.Criterion("category", "Not classified"), cube.Criterion("council", "trafford"))
+    lines = queries.drill_lines(_scope(ANALYST), criteria)
+    assert "Redacted (personal)" in lines["supplier"].tolist()
+    assert len(lines) == 5
+
+
+def test_a_scoped_user_never_gets_another_councils_rows_from_the_cube_or_the_lines():
+    scope = _scope(TRAFFORD, ("stockport", "trafford"))
+    pivot = queries.spend_pivot(scope, cube.View("category", "council", "spend_gbp"))
+    assert list(pivot.table.columns) == ["Category (ProClass level 1)", "Trafford", "Total"]
+    assert _cell(pivot, "Total", "Total") == pytest.approx(129850)
+    asked = (cube.Criterion("council", "stockport"),)
+    assert queries.drill_lines(scope, asked).empty
+    assert queries.drill_summary(scope, asked)["count_lines"] == 0
+    assert queries.cube_totals(scope, asked)["spend_gbp"] == 0
+    assert queries.supplier_search(scope, "A.B.C.").empty  # Stockport's spelling is not Trafford's to see
+
+
+# --- supplier profile -----------------------------------------------------------------------------------
+
+
+def test_supplier_profile_shows_merged_name_variants_contracts_and_flags():
+    scope = _scope()
+    facts = queries.cube_supplier_profile(scope, ABC)
+    assert facts["supplier_name"] == "ABC LTD"
+    assert (facts["is_local"], facts["is_sme"], facts["is_vcse"]) == (True, True, False)
+    assert facts["spend_gbp"] == pytest.approx(5500.5)
+    assert (facts["count_councils"], facts["count_contracts"], facts["count_name_variants"]) == (4, 1, 4)
+    variants = queries.supplier_name_variants(scope, ABC)
+    assert set(variants["name_as_published"]) == {"ABC Limited", "A.B.C. LIMITED", "ABC LTD", "ABC Ltd"}
+    contracts = queries.cube_supplier_contracts(scope, ABC)
+    assert contracts[["council", "contract_ref", "spend_gbp"]].values.tolist() == [["Trafford", "TC-001", 1300]]
+    by_month = queries.supplier_spend_by_council_month(scope, ABC)
+    assert by_month.groupby("council")["spend_gbp"].sum().to_dict() == pytest.approx(
+        {"Rochdale": 1000, "Stockport": 1200.5, "Tameside": 2000, "Trafford": 1300})
+    assert queries.supplier_categories(scope, ABC)["category"].tolist() == [WORKS]
+
+
+def test_unknown_flags_stay_unknown_and_star_contracts_count_under_each_council_they_cover():
+    care = queries.supplier_search(_scope(), "long name care")["supplier_id"].iloc[0]
+    facts = queries.cube_supplier_profile(_scope(), care)
+    assert facts["is_vcse"] is None
+    contracts = queries.cube_supplier_contracts(_scope(), care)
+    assert contracts[["council", "let_by", "spend_gbp"]].values.tolist() == [
+        ["Stockport", "STAR collaborative", 3000], ["Trafford", "STAR collaborative", 2000]]
+    assert facts["count_contracts"] == 1
+
+
+def test_a_scoped_user_sees_only_their_own_councils_view_of_a_supplier():
+    scope = _scope(TRAFFORD, ("trafford",))
+    facts = queries.cube_supplier_profile(scope, ABC)
+    assert facts["spend_gbp"] == pytest.approx(1300) and facts["count_councils"] == 1
+    assert set(queries.supplier_name_variants(scope, ABC)["council"]) == {"Trafford"}
+    assert queries.cube_supplier_profile(scope, "S3046c7dc7c") is None  # Teachers Pensions: Stockport's alone
+
+
+def test_supplier_search_matches_any_spelling_literally():
+    found = queries.supplier_search(_scope(), "a.b.c.")
+    assert found["supplier_id"].tolist() == [ABC]
+    assert queries.supplier_search(_scope(), "%").empty  # no wildcards
+
+
+# --- benchmarking ---------------------------------------------------------------------------------------
+
+
+def test_per_head_figures_use_the_population_from_the_council_configuration(councils):
+    figures = queries.benchmark_by_council(_scope(addressable=True)).set_index("council_id")
+    for council, spend in {"trafford": 4050, "stockport": 4200.5, "rochdale": 1000, "tameside": 1880}.items():
+        assert figures.loc[council, "population"] == councils[council].population
+        assert figures.loc[council, "spend_per_head_gbp"] == pytest.approx(spend / councils[council].population)
+
+
+def test_benchmark_measures_follow_the_domain_rules():
+    f = queries.benchmark_by_council(_scope(addressable=True)).set_index("council_id")
+    assert f.loc["trafford", "on_contract_share"] == pytest.approx((1500 - 200 + 2000) / 4050)
+    assert f.loc["stockport", "on_contract_share"] == pytest.approx(3000 / 4200.5)
+    assert f.loc["tameside", "local_share"] == pytest.approx(2000 / 1880)  # Widget is not local; credits net
+    assert f.loc["trafford", "count_suppliers"] == 3
+    shares = [1300 / 4050, 750 / 4050, 2000 / 4050]
+    assert f.loc["trafford", "hhi"] == pytest.approx(sum(s * s for s in shares) * 10000)
+    assert f.loc["trafford", "top10_share"] == pytest.approx(1.0)
+    assert f.loc["trafford", "small_line_share"] == pytest.approx(1.0)  # 3 payments under £5,000; the credit aside
+    assert f.loc["trafford", "avg_line_gbp"] == pytest.approx(4050 / 4)
+
+
+def test_each_measure_is_ranked_with_the_gap_to_the_best_partner():
+    figures = queries.benchmark_by_council(_scope(addressable=True))
+    ranked = benchmark.rank(figures, queries.benchmark_definitions(), 10)
+    on_contract = ranked[ranked["measure"] == "on_contract_share"].set_index("council")
+    assert on_contract.loc["Trafford", "rank"] == 1 and on_contract.loc["Trafford", "gap_text"] == "best"
+    assert on_contract.loc["Stockport", "rank"] == 2
+    assert on_contract.loc["Stockport", "gap"] == pytest.approx((3000 / 4200.5 - 3300 / 4050) * 100)
+    assert on_contract.loc["Rochdale", "rank"] == on_contract.loc["Tameside", "rank"] == 3  # ties share a rank
+    hhi = ranked[ranked["measure"] == "hhi"].set_index("council")
+    assert hhi["rank"].idxmin() == hhi["value"].idxmin()  # lower concentration is better
+    label = ranked.loc[ranked["measure"] == "small_line_share", "label"].iloc[0]
+    assert label == "Share of lines under £5,000"
+
+
+def test_coverage_counts_months_categorised_and_matched_spend_and_warns_when_it_differs():
+    coverage = queries.coverage_by_council(_scope()).set_index("council")
+    assert coverage["months_loaded"].to_dict() == {"Rochdale": 1, "Stockport": 2, "Tameside": 1, "Trafford": 2}
+    assert coverage["months_in_period"].iloc[0] == 2
+    assert coverage.loc["Trafford", "categorised_share"] == pytest.approx((1500 - 200 + 2000) / 129850)
+    assert coverage.loc["Trafford", "matched_share"] == pytest.approx((129850 - 800) / 129850)
+    warnings = benchmark.coverage_warnings(coverage.reset_index(), 0.05)
+    assert any("Months of spend loaded differ" in w for w in warnings)
+    assert any("categorised" in w for w in warnings)
+    assert benchmark.coverage_warnings(coverage.reset_index().head(1), 0.05) == []
+
+
+def test_category_mix_shares_add_up_to_one_per_council():
+    mix = queries.category_mix_by_council(_scope(addressable=True))
+    assert mix.groupby("council")["spend_share"].sum().to_dict() == pytest.approx(
+        {"Rochdale": 1, "Stockport": 1, "Tameside": 1, "Trafford": 1})
+
+
+# --- the page's view and chart clicks (pure Python) ----------------------------------------------------
+
+
+def test_a_view_round_trips_through_the_link():
+    view = cube.View("supplier", "quarter", "count_suppliers", picks=(("month", "2025-04-01"), ("category", WORKS)),
+                     supplier=ABC)
+    parsed, notices = cube.parse_view(view.to_params())
+    assert parsed == view and notices == []
+    assert [d for d, _ in parsed.picks] == ["category", "month"]  # one canonical order
+
+
+def test_bad_view_parameters_are_ignored_with_a_notice():
+    view, notices = cube.parse_view({"rows": "drop table", "cols": "category", "measure": "x", "profile": "nope",
+                                     "sel_category": "\x00bad"})
+    assert view == cube.View("category", "council", "spend_gbp")
+    assert len(notices) == 5
+    same, notices = cube.parse_view({"rows": "council", "cols": "council"})
+    assert (same.rows, same.columns) == ("council", "none") and len(notices) == 1
+
+
+def test_clicks_on_the_charts_become_selections():
+    box = {"id": cube.treemap_id(WORKS, ABC)}
+    assert cube.picks_from_treemap([box]) == {"category": WORKS, "supplier": ABC}
+    assert cube.picks_from_treemap([{"id": cube.treemap_id(WORKS)}]) == {"category": WORKS, "supplier": None}
+    assert cube.picks_from_treemap([]) == {"category": None, "supplier": None}
+    bar = {"x": "2025-04-01", "customdata": ["trafford", "2025-04-01"]}
+    assert cube.picks_from_trend([bar]) == {"month": "2025-04-01", "council": "trafford"}
+    assert cube.picks_from_trend([]) == {"month": None, "council": None}
+
+
+def test_selecting_replaces_the_same_dimension_and_charts_leave_out_their_own():
+    view = cube.View().pick("month", "2025-04-01").pick("category", WORKS).pick("month", "2025-05-01")
+    assert view.picks == (("category", WORKS), ("month", "2025-05-01"))
+    assert view.criteria(without=["month"]) == (cube.Criterion("category", WORKS),)
+    assert view.unpick("category", "month").picks == ()
+
+
+def test_a_single_council_is_shown_but_not_ranked():
+    figures = queries.benchmark_by_council(_scope(TRAFFORD, ("trafford",), addressable=True))
+    ranked = benchmark.rank(figures, queries.benchmark_definitions(), 10)
+    assert set(ranked["gap_text"]) == {"the only council compared"}
+
+
+def test_suppliers_in_an_other_row_are_counted_once_across_the_values_it_holds():
+    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "count_suppliers"),
+                                max_rows=1)
+    # one supplier in each category: the tie goes to the first name; ABC and Long Name Care are "Other"
+    assert pivot.table[pivot.row_header].tolist() == ["Not classified", "Other (2)", "Total"]
+    assert _cell(pivot, "Other (2)", "Trafford") == 2 and _cell(pivot, "Other (2)", "Total") == 2
+    assert _cell(pivot, "Total", "Total") == 3

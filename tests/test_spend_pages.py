@@ -1,0 +1,131 @@
+"""The spend and benchmarking pages through Streamlit's AppTest, for each role, on the fixture build."""
+
+from __future__ import annotations
+
+import pytest
+
+from starviz import cube, queries, ui
+from starviz.scope import Filters, User
+from tests.conftest import run_app
+
+ROLES = ["director", "category.manager", "board", "trafford.officer"]
+USERS = {"category.manager": User("category.manager", "Category Manager", "analyst"),
+         "board": User("board", "Board Member", "viewer")}
+
+
+def _frames(at) -> list:
+    return [d.value for d in at.dataframe]
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_each_role_opens_the_spend_page(app_env, username):
+    at = run_app(username, page="pages/spend.py")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Spend"
+    assert [m.label for m in at.metric] == ["Addressable spend", "Lines", "Suppliers", "Average line value"]
+    pivot = _frames(at)[0]
+    assert pivot.columns[0] == "Category (ProClass level 1)" and pivot.iloc[-1, 0] == "Total"
+    councils = [c for c in pivot.columns[1:] if c != "Total"]
+    assert councils == (["Trafford"] if username == "trafford.officer" else ["Rochdale", "Stockport", "Tameside", "Trafford"])
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_each_role_opens_the_benchmarking_page(app_env, username):
+    at = run_app(username, page="pages/benchmarking.py")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Benchmarking"
+    coverage = _frames(at)[0]
+    expected = ["Trafford"] if username == "trafford.officer" else ["Rochdale", "Stockport", "Tameside", "Trafford"]
+    assert coverage["council"].tolist() == expected
+    if username == "trafford.officer":
+        assert any("two or more councils" in i.value for i in at.info)
+    else:  # the fixture councils have loaded different months: the page says so
+        assert any("Months of spend loaded differ" in w.value for w in at.warning)
+    figures = _frames(at)[2]
+    assert set(figures["council"]) == set(expected)
+
+
+def test_the_view_is_read_from_the_link_and_written_back(app_env):
+    at = run_app("director", page="pages/spend.py", rows="council", cols="contract", measure="count_lines")
+    assert not at.exception
+    pivot = _frames(at)[0]
+    assert pivot.columns.tolist() == ["Council", "On contract", "Off contract", "Total"]
+    assert pivot["Total"].iloc[-1] == 10  # addressable lines in 2025-26
+    assert at.query_params["rows"] == "council" and at.query_params["measure"] == "count_lines"
+
+
+def test_a_selection_in_the_link_filters_the_whole_page(app_env):
+    at = run_app("director", page="pages/spend.py", sel_category="Works - Construction, Repair & Maintenance")
+    assert not at.exception
+    assert at.metric[0].value == "£5,500"
+    assert any("Works - Construction" in b.label for b in at.button)  # the selection, as a button that removes it
+    lines = _frames(at)[1]  # no cell clicked: the lines behind the selection itself
+    assert lines["amount_gbp"].sum() == pytest.approx(5500.5) and len(lines) == 6
+
+
+def _select_cell(username: str, row: int, column: str, **params):
+    """Open the spend page, then click one cell of its pivot (as the browser would report it)."""
+    at = run_app(username, page="pages/spend.py", **params)
+    filters = at.session_state["starviz_filters"]
+    user = USERS.get(username) or User(username, username, "admin")
+    pivot = queries.spend_pivot(queries.Scope(Filters(**{**filters.__dict__}), user), at.session_state["starviz_spend_view"])
+    at.session_state[ui.pivot_key(pivot)] = {"selection": {"rows": [], "columns": [], "cells": [[row, column]]}}
+    return at.run(), pivot
+
+
+def test_an_analyst_drills_from_a_cell_to_its_lines(app_env):
+    at, pivot = _select_cell("category.manager", 0, "Trafford")
+    assert not at.exception, at.exception
+    lines = _frames(at)[1]
+    assert {"source_file", "source_row"} <= set(lines.columns)
+    assert lines["amount_gbp"].sum() == pytest.approx(pivot.table["Trafford"].iloc[0])
+
+
+def test_a_board_viewer_drills_to_totals_per_supplier_not_to_lines(app_env):
+    at, pivot = _select_cell("board", 0, "Trafford", addressable="0")
+    assert not at.exception, at.exception
+    assert pivot.table.iloc[0, 0] == "Not classified"  # the levy, HMRC, a redacted payment...
+    detail = _frames(at)[1]
+    assert "source_file" not in detail.columns
+    assert "Redacted payments (shown only as a total)" in detail["supplier"].tolist()
+    assert detail["spend_gbp"].sum() == pytest.approx(pivot.table["Trafford"].iloc[0])
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_each_role_opens_the_supplier_profile(app_env, username):
+    at = run_app(username, page="pages/spend.py", profile="Sabd86ca311")
+    at.session_state["spend_tab"] = "Supplier profile"
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.value == "ABC LTD" for s in at.subheader)
+    variants = next(f for f in _frames(at) if "name_as_published" in f.columns)
+    councils = set(variants["council"])
+    assert councils == ({"Trafford"} if username == "trafford.officer" else {"Rochdale", "Stockport", "Tameside", "Trafford"})
+    flags = {m.label: m.value for m in at.metric}
+    assert (flags["Local (GM)"], flags["SME"], flags["VCSE"]) == ("Yes", "Yes", "No")
+
+
+def test_the_excluded_spend_tab_breaks_the_exclusions_down_by_reason(app_env):
+    at = run_app("director", page="pages/spend.py")
+    at.session_state["spend_tab"] = "Excluded spend"
+    at.run()
+    assert not at.exception, at.exception
+    gone = _frames(at)[0]
+    assert set(gone["exclusion_reason"]) == {"levies", "HMRC", "inter-authority", "pensions", "redacted personal data"}
+
+
+def test_the_page_toggle_is_the_shared_addressable_filter(app_env):
+    at = run_app("director", page="pages/spend.py")
+    at.toggle(key="page_addressable").set_value(False).run()
+    assert not at.exception
+    assert at.session_state["starviz_filters"].addressable_only is False
+    assert at.metric[0].label == "Spend"
+    at.run()  # and it stays so on the next run
+    assert at.session_state["starviz_filters"].addressable_only is False
+
+
+def test_a_view_built_from_a_bad_link_shows_notices(app_env):
+    at = run_app("director", page="pages/spend.py", rows="nonsense", measure="x")
+    assert not at.exception
+    assert sum("Ignored" in w.value for w in at.warning) == 2
+    assert cube.View() == at.session_state["starviz_spend_view"]
