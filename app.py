@@ -18,20 +18,6 @@ if not config.settings().db_path.exists() and not build.is_building():
     build.ensure_database(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
     st.rerun()
 
-user = auth.login()
-if user is None:
-    # Declaring a navigation of no pages switches off Streamlit's automatic pages/ folder, so no
-    # page can be opened by its address before login.
-    st.navigation([st.Page(lambda: None, title="Sign in", url_path="sign-in")], position="hidden")
-    st.stop()
-
-try:
-    ui.demo_banner()
-except queries.DatabaseUnavailable as exc:
-    ui.database_unavailable(user, exc)
-    auth.logout_button()
-    st.stop()
-
 pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/spend.py", title="Spend", icon=":material/payments:"),
@@ -43,15 +29,30 @@ pages = [
     st.Page("pages/maturity.py", title="Maturity", icon=":material/stairs:"),
     st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
 ]
+import_page = st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:")
+present_page = st.Page("pages/present.py", title="Present to the Board", icon=":material/slideshow:")
+
+# Signed out: every page address shows the sign-in form, and after signing in the same address
+# (page and filters) opens the page.
+user = auth.login([p.url_path for p in [*pages, import_page, present_page]])
+if user is None:
+    st.stop()
+
+try:
+    ui.demo_banner()
+except queries.DatabaseUnavailable as exc:
+    ui.database_unavailable(user, exc)
+    auth.logout_button()
+    st.stop()
+
 if user.can("import"):
-    pages.append(st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"))
+    pages.append(import_page)
 presenting = st.query_params.get("present") == "1"
 if presenting:  # Board presentation: one slide per screen, no sidebar or Streamlit chrome
     ui.presentation_style()
     page = st.navigation([st.Page("pages/present.py", title="Board presentation", default=True)], position="hidden")
 else:
-    pages.append(st.Page("pages/present.py", title="Present to the Board", icon=":material/slideshow:"))
-    page = st.navigation(pages)
+    page = st.navigation([*pages, present_page])
 ui.render_filters(user)
 auth.logout_button()
 page.run()

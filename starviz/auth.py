@@ -27,13 +27,16 @@ Credentials file (YAML, or TOML when the name ends in ``.toml``)::
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -76,7 +79,7 @@ _COUNCIL = r"^[a-z][a-z0-9_]*$"
 
 # st.session_state keys
 _STATE_AUTHENTICATOR = "_starviz_authenticator"
-_STATE_COOKIE_ACTION = "_starviz_cookie_action"
+_STATE_COOKIE = "_starviz_cookie"
 STATE_USER = "starviz_user"
 
 
@@ -375,17 +378,74 @@ def _library_credentials(path: Path) -> dict[str, Any]:
     }
 
 
+class _BrowserCookies:
+    """Writes and deletes the sign-in cookie with a few lines of script in the page itself.
+
+    Stands in for ``extra_streamlit_components.CookieManager``, which streamlit-authenticator 0.4
+    builds in its constructor. That component lives in an iframe: it reruns the page once it has
+    loaded (clearing a login form the user has started typing in), and it only writes the cookie if
+    its iframe finishes loading before the next rerun or navigation, so a user who signed in and
+    reloaded at once could find themselves signed out. Reading the cookie never needed it: the
+    library reads ``st.context.cookies``. Here ``set``/``delete`` only record what the browser should
+    hold; :func:`_sync_browser_cookie` writes it, on every run of the session, idempotently.
+    """
+
+    def __init__(self, key: str = "init") -> None:  # same signature as CookieManager
+        pass
+
+    def set(self, cookie: str, val: str, *, expires_at=None, **_options) -> None:
+        import streamlit as st
+
+        st.session_state[_STATE_COOKIE] = ("set", cookie, str(val), expires_at)
+
+    def delete(self, cookie: str, key: str = "delete") -> None:
+        import streamlit as st
+
+        st.session_state[_STATE_COOKIE] = ("delete", cookie, "", None)
+
+
+def _cookie_script(action: str, name: str, value: str, expires_at) -> str:
+    """The script that makes the browser's cookie match; the value is a JWT, quoted as JSON anyway."""
+    when = "Thu, 01 Jan 1970 00:00:00 GMT"
+    if action == "set" and expires_at is not None:
+        when = expires_at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    cookie = json.dumps(f"{name}={value}; path=/; expires={when}; SameSite=Strict")
+    return (f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');"
+            "</script>")
+
+
+def _sync_browser_cookie() -> None:
+    """Render the pending cookie write (see :class:`_BrowserCookies`) in this run, if there is one.
+
+    It stays in the session and is rendered on every run: the script is idempotent, and a run cut
+    short by a rerun or a page left early cannot lose it."""
+    import streamlit as st
+
+    pending = st.session_state.get(_STATE_COOKIE)
+    if pending is None:
+        return
+    # Cookie scripts only: a zero-height element, hidden so it leaves no gap at the top of the page.
+    st.html(_cookie_script(*pending) + "<style>.element-container:has(.starviz-cookie){display:none}</style>"
+            '<span class="starviz-cookie"></span>', unsafe_allow_javascript=True)
+
+
+def _use_browser_cookies() -> None:
+    from streamlit_authenticator.models import cookie_model
+
+    if getattr(cookie_model.stx, "CookieManager", None) is not _BrowserCookies:
+        cookie_model.stx = SimpleNamespace(CookieManager=_BrowserCookies)
+
+
 def _authenticator() -> tuple[Any, Path]:
     """The session's ``Authenticate`` object and the credentials file it uses.
 
     Kept in ``st.session_state`` (not ``st.cache_resource``: the object mutates its credentials per
-    session, and its constructor renders the cookie-manager component, key ``init``, which a cached
-    function must not do and which must not happen twice in one run). Rebuilt when the credentials
-    file or the cookie key change. Cookies are read from ``st.context.cookies`` on every run, so
-    re-authentication does not depend on the component."""
+    session). Rebuilt when the credentials file or the cookie key change. Cookies are read from
+    ``st.context.cookies`` on every run and written by :class:`_BrowserCookies`."""
     import streamlit as st
     import streamlit_authenticator as stauth
 
+    _use_browser_cookies()
     path, key, expiry = _active()
     stat = path.stat()
     fingerprint = (str(path), stat.st_mtime_ns, stat.st_size, hash(key), expiry)
@@ -416,11 +476,25 @@ def _demo_notice() -> None:
     st.info("\n".join(lines))
 
 
-def login() -> User | None:
-    """Render the login form (and, in demo mode, the demo accounts) unless already logged in.
+LOGIN_FORM_KEY = "starviz-login"
+_LOGIN_FIELDS = {"Form name": "Sign in to starviz", "Username": "Username", "Password": "Password",
+                 "Login": "Sign in"}
 
-    Returns the logged-in :class:`User`, or ``None`` while nobody is. In production with missing or
-    wrong auth configuration it shows every problem with ``st.error`` and stops the script.
+
+def login(page_paths: Iterable[str] = ()) -> User | None:
+    """Sign in from the session or a valid cookie; otherwise show the sign-in page and return None.
+
+    While signed out, the sign-in page (the form and, in demo mode, the demo accounts) is all a hidden
+    ``st.navigation`` holds: at the default address and at each of ``page_paths`` (the app's page
+    addresses), so no page can be opened before login, a shared link shows the form rather than
+    "page not found", and after signing in the same address opens the page it names. The form is
+    always drawn inside that navigation because Streamlit keys widgets by the page being run: a
+    form drawn before it (in the first run after the demo build, or after logging out) would
+    ignore the first click on "Sign in".
+
+    Returns the logged-in :class:`User`, or ``None`` while nobody is (the caller stops the script).
+    In production with missing or wrong auth configuration it shows every problem with ``st.error``
+    and stops the script.
     """
     import streamlit as st
     from streamlit_authenticator import LoginError
@@ -432,50 +506,49 @@ def login() -> User | None:
             st.error(problem)
         st.stop()
 
-    # Cookie work postponed from the previous run (it cannot survive an st.rerun()).
-    action = st.session_state.pop(_STATE_COOKIE_ACTION, None)
-    if action == "set" and st.session_state.get("authentication_status"):
-        authenticator.cookie_controller.set_cookie()
-    elif action == "delete":
-        authenticator.cookie_controller.delete_cookie()
-
-    was_logged_in = bool(st.session_state.get("authentication_status"))
-    had_cookie = bool(authenticator.cookie_controller.get_cookie()) if not was_logged_in else False
-    form = st.container()
-    if not was_logged_in and not had_cookie and settings().env == "demo":
-        _demo_notice()
-    with form:
+    _sync_browser_cookie()
+    if not st.session_state.get("authentication_status"):
         try:
-            authenticator.login(
-                location="main",
-                key="starviz-login",
-                fields={"Form name": "Sign in to starviz", "Username": "Username", "Password": "Password",
-                        "Login": "Sign in"},
-            )
+            authenticator.login(location="unrendered", key=LOGIN_FORM_KEY)  # a valid cookie signs in
         except LoginError:
             # A valid cookie for a user who is no longer in the credentials file: ignore cookies for
             # this session, delete it, and show the form.
             st.session_state["logout"] = True
-            st.session_state[_STATE_COOKIE_ACTION] = "delete"
+            authenticator.cookie_controller.delete_cookie()
             st.rerun()
+    if not st.session_state.get("authentication_status"):
+        def form() -> None:
+            _sign_in_page(authenticator)
 
-    status = st.session_state.get("authentication_status")
-    if status is False:
-        form.error("Username or password is incorrect.")
+        pages = [st.Page(form, title="Sign in", url_path="sign-in", default=True)]
+        pages += [st.Page(form, title="Sign in", url_path=path) for path in dict.fromkeys(page_paths)
+                  if path and path != "sign-in"]
+        st.navigation(pages, position="hidden").run()
         return None
-    if not status:
-        return None
+
     user = load_users(credentials_file).get(st.session_state.get("username") or "")
     if user is None:  # removed from the credentials file since logging in
         _logout_state(authenticator)
         st.rerun()
     st.session_state[STATE_USER] = user
-    if not was_logged_in and not had_cookie:
-        # Logged in by the form in this run: rerun so the form disappears on the first click;
-        # the cookie is set in the next run (the one set during this run would be dropped).
-        st.session_state[_STATE_COOKIE_ACTION] = "set"
-        st.rerun()
     return user
+
+
+def _sign_in_page(authenticator) -> None:
+    import streamlit as st
+
+    form = st.container()
+    if settings().env == "demo":
+        _demo_notice()
+    with form:
+        authenticator.login(location="main", key=LOGIN_FORM_KEY, fields=_LOGIN_FIELDS)
+    status = st.session_state.get("authentication_status")
+    if status is False:
+        form.error("Username or password is incorrect.")
+    elif status:
+        # Signed in by the form in this run (the library has recorded the cookie to write): rerun so
+        # the app replaces the form on the first click.
+        st.rerun()
 
 
 def _logout_state(authenticator) -> None:
@@ -485,7 +558,7 @@ def _logout_state(authenticator) -> None:
     # Forget the app state of the previous user (user, filters, notices...): every "starviz_" key.
     for key in [k for k in st.session_state if str(k).startswith("starviz_")]:
         del st.session_state[key]
-    st.session_state[_STATE_COOKIE_ACTION] = "delete"
+    authenticator.cookie_controller.delete_cookie()
 
 
 def logout_button(location: Literal["sidebar", "main"] = "sidebar", label: str = "Log out") -> None:

@@ -139,7 +139,6 @@ def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/", timeout=60000)
             page.get_by_role("textbox", name="Username").wait_for(timeout=60000)
-            page.wait_for_timeout(2500)  # the cookie check reruns the page once, clearing a typed form
             page.get_by_role("textbox", name="Username").fill("director")
             page.get_by_role("textbox", name="Password").fill("star-demo")
             page.get_by_role("button", name="Sign in").click()

@@ -66,7 +66,6 @@ async def _session(browser, url: str, changes: int, timings: list[float], errors
         await page.goto(url, timeout=120_000)
         await page.get_by_role("textbox", name="Username").wait_for(timeout=120_000)
         await page.wait_for_function(IDLE, timeout=120_000)
-        await page.wait_for_timeout(1500)  # the cookie check reruns the page once, clearing a typed form
         await page.get_by_role("textbox", name="Username").fill("director")
         await page.get_by_role("textbox", name="Password").fill("star-demo")
         await page.get_by_role("button", name="Sign in").click()

@@ -7,6 +7,7 @@ import re
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from starviz import auth, charts, queries
 from starviz.scope import FILTER_KEYS, Filters, User, financial_year, fy_bounds, parse_filters
@@ -74,7 +75,13 @@ def scope() -> queries.Scope:
     """The current user's scope with the shared filters (rendered by app.py before the page)."""
     user = auth.current_user()
     if user is None:  # pages are only reachable after login; this is a second lock on the door
-        st.stop()
+        # Until app.py has declared its navigation once since the server started, Streamlit runs a
+        # page address (/spend) as the bare file from pages/. Send the browser through app.py, which
+        # shows the sign-in page; the filters in the address survive.
+        try:
+            st.switch_page("app.py", query_params=st.query_params.to_dict())
+        except StreamlitAPIException:  # already inside app.py's navigation
+            st.stop()
     return queries.Scope(st.session_state[_STATE], user)
 
 

@@ -87,3 +87,17 @@ def pipeline_env(pipeline_build, monkeypatch, tmp_path):
     config.settings.cache_clear()
     yield pipeline_build
     config.settings.cache_clear()
+
+
+# --- browser tests: one Chromium page per test (see tests/browser.py) ----------------------------
+@pytest.fixture()
+def page():
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1200})
+        yield context.new_page()
+        browser.close()

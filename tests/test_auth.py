@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import subprocess
@@ -263,8 +264,9 @@ def _sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at.run()
 
 
-def _component_keys(at: AppTest) -> list[str]:
-    return [element.key for element in at.get("component_instance")]
+def _cookie_writes(at: AppTest) -> list[str]:
+    """The cookie statements the page runs in the browser (``starviz_auth=<value>; ...; expires=...``)."""
+    return re.findall(r'document\.cookie = "([^"]*)"', "\n".join(e.proto.body for e in at.get("html")))
 
 
 def _body(at: AppTest) -> str:
@@ -291,7 +293,12 @@ def test_board_signs_in_as_a_viewer_and_the_form_goes_away_on_the_first_click(de
     user = at.session_state[auth.STATE_USER]
     assert user == User("board", "Board Member", "viewer") and not user.can("line_detail")
     assert len(at.text_input) == 0 and not at.info
-    assert "set" in _component_keys(at)  # the re-authentication cookie is written
+    [write] = _cookie_writes(at)  # the re-authentication cookie is written, signed with the key
+    token = re.match(rf"{auth.COOKIE_NAME}=([^;]+);", write).group(1)
+    key = (demo / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
+    assert jwt.decode(token, key, algorithms=["HS256"])["username"] == "board"
+    assert "SameSite=Strict" in write and "path=/" in write
+    assert not at.get("component_instance")  # no cookie component iframe that reruns the page
 
 
 def test_trafford_officer_is_scoped_to_trafford(demo):
@@ -316,7 +323,7 @@ def test_logout_works_on_the_first_click_and_deletes_the_cookie(demo):
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert at.session_state["authentication_status"] is None
     assert "starviz_filters" not in at.session_state and auth.STATE_USER not in at.session_state
-    assert "delete" in _component_keys(at)
+    assert _cookie_writes(at) == [f"{auth.COOKIE_NAME}=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Strict"]
 
 
 def _fake_cookie(monkeypatch, token: str) -> None:
@@ -348,7 +355,7 @@ def test_a_cookie_for_an_unknown_user_falls_back_to_the_form(demo, monkeypatch):
     at = _start()
     assert not at.exception
     assert [t.label for t in at.text_input] == ["Username", "Password"]
-    assert "delete" in _component_keys(at)
+    assert [w.split(";")[0] for w in _cookie_writes(at)] == [f"{auth.COOKIE_NAME}="]  # deleted
 
 
 def test_production_start_without_configuration_refuses_to_run(production):

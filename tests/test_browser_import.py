@@ -3,19 +3,14 @@ preview, stores it and sees what changed; the data quality page then shows the m
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from starviz import build, config
+from tests.browser import CHROMIUM, IDLE, screenshot, serve_app, sign_in
 from tests.fixtures.extracts import write_raw
-from tests.test_browser import ARTIFACTS, CHROMIUM, IDLE, _free_port, _sign_in, page  # noqa: F401  (page: fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,48 +27,33 @@ def import_app(tmp_path_factory):
     (work / "upload").mkdir()
     shutil.move(raw / HELD, work / "upload" / Path(HELD).name)
     shutil.copytree(config.DATA_DIR / "reference", work / "reference")
-    env = {**os.environ, "STARVIZ_DB": str(work / "star.duckdb"), "STARVIZ_RAW": str(raw),
-           "STARVIZ_REFERENCE": str(work / "reference"), "STARVIZ_AUTH_DIR": str(work / "auth")}
     build.build(raw_dir=raw, db_path=work / "star.duckdb")
-    port = _free_port()
-    log = (work / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=config.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}", work
-    server.terminate()
-    server.wait(timeout=15)
+    with serve_app(work, STARVIZ_DB=str(work / "star.duckdb"), STARVIZ_RAW=str(raw),
+                   STARVIZ_REFERENCE=str(work / "reference"), STARVIZ_AUTH_DIR=str(work / "auth")) as url:
+        yield url, work
 
 
-def test_admin_uploads_previews_stores_and_sees_what_changed(import_app, page):  # noqa: F811
+def test_admin_uploads_previews_stores_and_sees_what_changed(import_app, page):
     url, work = import_app
     page.goto(url, timeout=60_000)
-    _sign_in(page, "director")
+    sign_in(page, "director")
     page.goto(f"{url}/import_data", timeout=60_000)
     page.get_by_role("heading", name="Import").first.wait_for(timeout=60_000)
     page.locator("input[type=file]").set_input_files(str(work / "upload" / Path(HELD).name))
     page.get_by_text("Detected from the headers: tameside/spend").wait_for(timeout=60_000)
     page.wait_for_function(IDLE, timeout=60_000)
     assert page.get_by_text("Row problems (2)").is_visible()  # a blank row and a Grand Total line
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "import-preview.png"), full_page=True)
+    screenshot(page, "import-preview.png")
     page.get_by_role("button", name="Store and rebuild").click()
     page.get_by_role("heading", name="What changed").wait_for(timeout=120_000)
     page.wait_for_function(IDLE, timeout=60_000)
     assert page.get_by_text("Stored 1 file(s) and rebuilt").is_visible()
     assert (work / "raw" / HELD).read_bytes() == (work / "upload" / Path(HELD).name).read_bytes()
-    page.screenshot(path=str(ARTIFACTS / "import-done.png"), full_page=True)
+    screenshot(page, "import-done.png")
 
     page.goto(f"{url}/data_quality?fy=2025-26", timeout=60_000)
     page.get_by_role("heading", name="Data quality").first.wait_for(timeout=60_000)
     page.wait_for_function(IDLE, timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.get_by_role("heading", name="Missing months").is_visible()
-    page.screenshot(path=str(ARTIFACTS / "data-quality.png"), full_page=True)
+    screenshot(page, "data-quality.png")
