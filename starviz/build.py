@@ -40,6 +40,10 @@ class BuildSummary:
     seconds: float = 0.0
     files: list[ingest.FileResult] = field(default_factory=list)
     is_demo: bool = False
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step: ingest, each SQL file, check
+
+    def slowest(self, n: int = 5) -> list[tuple[str, float]]:
+        return sorted(self.steps.items(), key=lambda kv: -kv[1])[:n]
 
     @property
     def loaded(self) -> list[ingest.FileResult]:
@@ -141,39 +145,52 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
 
 
 def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: Path) -> None:
+    """Every file into the raw tables (a few at a time) and the ledger (in file order). A file
+    whose content was already seen is recorded as a duplicate and loaded once."""
     seen: dict[str, str] = {}
+    bases: list[ingest.FileResult] = []
+    jobs: list[ingest.Job] = []
     for n, (council, dataset, path) in enumerate(files, start=1):
         label = str(path.relative_to(raw_dir)) if path.is_relative_to(raw_dir) else path.name
-        progress(0.05 + 0.75 * n / max(len(files), 1), f"Reading {label}")
         digest = ingest.sha256_of(path)
-        received = dt.datetime.fromtimestamp(path.stat().st_mtime)
         base = ingest.FileResult(council.id, dataset, label, sha256=digest, size_bytes=path.stat().st_size)
         if digest in seen:
             base.status, base.message = "duplicate", f"same content as {seen[digest]}; loaded once"
-            parts = [base]
         else:
             seen[digest] = label
-            try:
-                parts = ingest.load_file(con, path, council, dataset, file_id=n, label=label)
-            except ingest.IngestError as exc:
-                base.status, base.message = "failed", str(exc)
-                parts = [base]
-        for p in parts:
-            p.sha256, p.size_bytes = digest, base.size_bytes
+            jobs.append(ingest.Job(path, council, dataset, n, label))
+        bases.append(base)
+    done = 0
+
+    def report(job: ingest.Job) -> None:
+        nonlocal done
+        done += 1
+        progress(0.05 + 0.75 * done / max(len(jobs), 1), f"Read {job.label}")
+
+    loaded = dict(zip((job.file_id for job in jobs),
+                      ingest.load_files(con, jobs, config.settings().build_ingest_workers, report), strict=True))
+    for n, ((_council, _dataset, path), base) in enumerate(zip(files, bases, strict=True), start=1):
+        outcome = loaded.get(n, [base])
+        if isinstance(outcome, ingest.IngestError):
+            base.status, base.message = "failed", str(outcome)
+            outcome = [base]
+        received = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        for p in outcome:
+            p.sha256, p.size_bytes = base.sha256, base.size_bytes
             con.execute(
                 "insert into file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [n, p.council_id, p.dataset, p.source_file, p.sha256, p.size_bytes, p.status, p.message,
                  p.rows_read, p.rows_loaded, p.rows_rejected, p.amount_total, p.first_date, p.last_date,
                  dt.datetime.now(), received],
             )
-        summary.files += parts
+        summary.files += outcome
 
 
 def _shown(path: Path) -> str:
     return str(path.relative_to(config.ROOT)) if path.is_relative_to(config.ROOT) else str(path)
 
 
-def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress, steps: dict[str, float]) -> None:
     """Create every view, folder by folder; within a folder, a view whose inputs do not exist
     yet is retried after the others, so files need no ordering prefixes."""
     paths = sql_files()
@@ -183,6 +200,7 @@ def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
         while pending:
             failed: list[tuple[Path, duckdb.Error]] = []
             for path in pending:
+                step = time.perf_counter()
                 try:
                     con.execute(path.read_text(encoding="utf-8"))
                 except duckdb.CatalogException as exc:
@@ -190,6 +208,7 @@ def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
                     continue
                 except duckdb.Error as exc:
                     raise BuildError(f"{_shown(path)}: {exc}") from exc
+                steps[f"{path.parent.name}/{path.stem}"] = time.perf_counter() - step
                 done += 1
                 progress(0.8 + 0.15 * done / len(paths), f"Created {path.stem}")
             if len(failed) == len(pending):
@@ -250,13 +269,17 @@ def build(raw_dir: Path | None = None, db_path: Path | None = None,
                 ingest.create_tables(con)
                 _load_config_tables(con, councils, s.reference_dir)
                 files = discover(raw_dir, councils)
+                step = time.perf_counter()
                 _ingest_all(con, files, progress, summary, raw_dir)
+                summary.steps["ingest"] = time.perf_counter() - step
                 if not any(f.rows_loaded for f in summary.files):
                     problems = "\n".join(f"  {f.source_file}: {f.message}" for f in summary.files if f.message)
                     raise BuildError(f"nothing could be loaded from {raw_dir}" + (f":\n{problems}" if problems else ""))
-                _run_sql(con, progress)
+                _run_sql(con, progress, summary.steps)
                 progress(0.96, "Checking totals")
+                step = time.perf_counter()
                 _check(con)
+                summary.steps["check"] = time.perf_counter() - step
                 summary.seconds = time.perf_counter() - started
                 con.execute(
                     "create table build_info as select ?::timestamp as built_at, ?::boolean as is_demo, "
@@ -264,7 +287,9 @@ def build(raw_dir: Path | None = None, db_path: Path | None = None,
                     [dt.datetime.now(), summary.is_demo,
                      demo_marker.read_text() if summary.is_demo else None, summary.seconds, duckdb.__version__],
                 )
+                step = time.perf_counter()
                 con.execute("checkpoint")
+                summary.steps["checkpoint"] = time.perf_counter() - step
             finally:
                 with contextlib.suppress(duckdb.Error):  # after a fatal error the instance is already gone
                     con.close()

@@ -53,6 +53,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"Build failed; the previous database is untouched.\n{exc}", file=sys.stderr)
         return 1
     print(f"\nBuilt {summary.db_path} in {summary.seconds:.1f} s" + (" (demo data)" if summary.is_demo else ""))
+    print("Slowest steps: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in summary.slowest()))
     print(f"{'council':<12}{'dataset':<14}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}")
     for council, dataset, files, read, loaded, rejected in summary.table():
         print(f"{council:<12}{dataset:<14}{files:>6}{read:>12,}{loaded:>12,}{rejected:>10,}")

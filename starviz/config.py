@@ -136,6 +136,7 @@ class Settings(_Strict):
     savings_kpi_code: str = "SAV01"
     bench_ingest_sample: dict[str, str] = {}
     build_memory_limit: str = "1GB"
+    build_ingest_workers: int = Field(2, ge=1, le=16)
     export_presets: dict[str, ExportPreset] = {}
     board_sequence: list[str] = []
     demo_scale_first_run: float = 0.25

@@ -18,7 +18,8 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -357,8 +358,12 @@ def _parse_sql(kind: str, col: str, ds: DatasetConfig, excel: bool) -> str:
         formats = list(ds.date_formats)
         if excel:
             formats += ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
-        fmts = "[" + ", ".join(_lit(f) for f in dict.fromkeys(formats)) + "]"
-        return f"try_strptime({col}, {fmts})::date"
+        formats = list(dict.fromkeys(formats))
+        fmts = "[" + ", ".join(_lit(f) for f in formats) + "]"
+        parse = f"try_strptime({col}, {fmts})::date"
+        if "%Y-%m-%d" in formats:  # fast path: ISO dates cast directly (exactly 10 characters, no time)
+            return f"coalesce(case when length({col}) = 10 then try_cast({col} as date) end, {parse})"
+        return parse
     if kind == "money":
         return _money_sql(col, ds, "decimal(18,2)")
     if kind == "number":
@@ -384,8 +389,11 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
     """`_rows`: typed canonical columns, the spreadsheet row, and the problems of each row, read
     and parsed in one pass. Returns the number of records."""
     headers, excel = src.headers, src.excel
-    clean = {f: f"nullif(trim(c{i}), '')" for f, i in mapping.items()}
-    selects, problems, conditions = [], [], []
+    # Three layers, so each cell is trimmed once and parsed once: the text of each loaded column
+    # (_t_<field>), then its parsed value, then the problems, which compare the two.
+    texts = [f"nullif(trim(c{i}), '') as _t_{f}" for f, i in mapping.items()]
+    clean = {f: f"_t_{f}" for f in mapping}
+    selects, parsed_cols, problems, conditions = [], [], [], []
     for name in model.field_names():
         kind = model.kind(name)
         if name in clean:
@@ -395,8 +403,8 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
         else:
             selects.append(f"null::{_sql_type(kind)} as {name}")
             continue
-        parsed = _parse_sql(kind, raw, ds, excel)
-        selects.append(f"{parsed} as {name}")
+        parsed_cols.append(f"{_parse_sql(kind, raw, ds, excel)} as {name}")
+        selects.append(name)
         header = _lit(headers[mapping[name]] if name in mapping else name)
         required = name in model.required_fields()
         if required:
@@ -408,9 +416,9 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
         if kind != "text":
             severity = "rejected" if required else "warning"
             why = f"cannot read {raw_label(kind)}: expected {_expected(kind, ds)}"
-            conditions.append(f"({raw} is not null and ({parsed}) is null)")
+            conditions.append(f"({raw} is not null and {name} is null)")
             problems.append(
-                f"case when {raw} is not null and ({parsed}) is null then struct_pack(col := {header}, "
+                f"case when {raw} is not null and {name} is null then struct_pack(col := {header}, "
                 f"val := {raw}, why := {_lit(why)}, sev := {_lit(severity)}) end"
             )
     # Blank = nothing in any column we load; unmapped columns are never read, which keeps this fast.
@@ -433,10 +441,12 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
         + "else [] end"
     )
     row = "_row, " if src.first_row is None else ""
+    text_layer = f"select {row}{', '.join(texts) or 'null as _none'} from {{source}}"
+    parsed_layer = f"select *, {', '.join(parsed_cols) or 'null as _none2'} from ({text_layer})"
     sql = (
         f"create or replace temp table _parsed as select *, "
         f"len(_issues) > 0 and list_bool_or([x.sev <> 'warning' for x in _issues]) as _rejected from ("
-        f"select {row}{', '.join(selects)}, {issues} as _issues from {{source}})"
+        f"select {row}{', '.join(selects)}, {issues} as _issues from ({parsed_layer}))"
     )
     for n, source in enumerate(src.sources):
         try:
@@ -561,6 +571,45 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig
                 raise IngestError(f"{member_label}: no data rows below the header (row {ds.header_row})")
             results.append(result)
     return results
+
+
+@dataclass
+class Job:
+    """One file for :func:`load_files`: what it is, and the id and label its rows and messages carry."""
+
+    path: Path
+    council: CouncilConfig
+    dataset: str
+    file_id: int
+    label: str
+
+
+def load_files(con: duckdb.DuckDBPyConnection, jobs: list[Job], workers: int = 2,
+               on_done: Callable[[Job], None] | None = None) -> list[list[FileResult] | IngestError]:
+    """:func:`load_file` for each job, ``workers`` at a time, each on its own cursor of ``con``
+    (its own temp tables; appends to the shared raw tables do not conflict). Unzipping and checking
+    one file then overlaps DuckDB parsing another. Results come back in job order: the file's
+    results, or the :class:`IngestError` that stopped it. Any other error stops the whole load."""
+    on_done = on_done or (lambda _job: None)
+
+    def one(job: Job) -> list[FileResult] | IngestError:
+        with con.cursor() as cursor:
+            try:
+                return load_file(cursor, job.path, job.council, job.dataset, file_id=job.file_id, label=job.label)
+            except IngestError as exc:
+                return exc
+
+    if workers <= 1 or len(jobs) <= 1:
+        results = []
+        for job in jobs:
+            results.append(one(job))
+            on_done(job)
+        return results
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="starviz-ingest") as pool:
+        futures = {pool.submit(one, job): job for job in jobs}
+        for future in as_completed(futures):  # progress is reported from the calling thread
+            on_done(futures[future])
+        return [future.result() for future in futures]
 
 
 def check_file(path: Path, council: CouncilConfig, dataset: str, label: str | None = None,

@@ -131,3 +131,35 @@ def test_disallowed_file_type_is_refused(tmp_path, councils):
     path.write_text("print('x')")
     summary, _ = ingest.check_file(path, councils["trafford"], "spend")
     assert summary.status == "failed" and "not allowed" in summary.message
+
+
+def test_files_read_in_parallel_give_what_one_at_a_time_gives_in_file_order(fixture_raw, councils, tmp_path):
+    import duckdb
+
+    from starviz import build
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text("Nothing,We,Know\n1,2,3\n", encoding="utf-8")
+    files = build.discover(fixture_raw, councils)
+    jobs = [ingest.Job(path, council, dataset, n, path.name) for n, (council, dataset, path) in enumerate(files, 1)]
+    jobs.insert(2, ingest.Job(broken, councils["trafford"], "spend", 999, "broken.csv"))
+
+    def load(workers: int):
+        con = duckdb.connect()
+        ingest.create_tables(con)
+        results = ingest.load_files(con, jobs, workers)
+        rows = con.execute("select file_id, count(*), sum(amount_gbp) from raw_spend group by all order by 1").fetchall()
+        rejects = con.execute("select count(*) from rejects").fetchone()[0]
+        return results, rows, rejects
+
+    one_by_one, rows_1, rejects_1 = load(1)
+    parallel, rows_2, rejects_2 = load(2)
+    assert rows_2 == rows_1 and rejects_2 == rejects_1 and rows_1
+    assert isinstance(parallel[2], ingest.IngestError) and "broken.csv" in str(parallel[2])
+    for job, a, b in zip(jobs, one_by_one, parallel, strict=True):
+        if isinstance(a, ingest.IngestError):
+            assert str(a) == str(b)
+        else:
+            assert [(r.source_file, r.rows_read, r.rows_loaded, r.amount_total) for r in a] == \
+                   [(r.source_file, r.rows_read, r.rows_loaded, r.amount_total) for r in b]
+            assert all(r.source_file.startswith(job.label) for r in b)
