@@ -412,30 +412,27 @@ def totals_from_sums(view: View, sums: Sequence[tuple], max_rows: int, max_colum
     )
 
 
-def totals_from_counts(view: View, long: pd.DataFrame) -> Totals:
+def totals_from_counts(view: View, counts: Sequence[tuple], count_row_keys: int, count_col_keys: int) -> Totals:
     """The pivot of a measure that does not add up (suppliers) from a query that counted every cell,
-    row total, column total and the grand total itself: one row per each, flagged by ``is_row_total``
-    and ``is_col_total``; ``r``/``c`` None for the Other bucket."""
-    m = view.measure
+    row total, column total and the grand total itself: ``(is_row_total, is_col_total, r, c, count)``
+    per each, ``r``/``c`` None for the Other bucket; and how many row and column keys there were."""
     cells, rows, cols = {}, {}, {}
     grand = None
 
     def key(v):
         return OTHER if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
-    for t in long.itertuples(index=False):
-        v = None if pd.isna(getattr(t, m)) else float(getattr(t, m))
-        if t.is_row_total and t.is_col_total:
+    for is_row_total, is_col_total, r, c, count in counts:
+        v = None if count is None else float(count)
+        if is_row_total and is_col_total:
             grand = v
-        elif t.is_row_total:
-            cols[key(t.c)] = v
-        elif t.is_col_total:
-            rows[key(t.r)] = v
+        elif is_row_total:
+            cols[key(c)] = v
+        elif is_col_total:
+            rows[key(r)] = v
         else:
-            cells[(key(t.r), key(t.c))] = v
-    n_rows = int(long["count_row_keys"].iloc[0]) if len(long) else 0
-    n_cols = int(long["count_col_keys"].iloc[0]) if len(long) and view.columns != NONE else 0
-    return Totals(cells, rows, cols, grand, n_rows, n_cols)
+            cells[(key(r), key(c))] = v
+    return Totals(cells, rows, cols, grand, count_row_keys, count_col_keys if view.columns != NONE else 0)
 
 
 def assemble(

@@ -76,6 +76,11 @@ def _query(sql: str, params: list | None = None) -> pd.DataFrame:
         return cursor.execute(sql, params or []).df()
 
 
+def _rows(sql: str, params: list | None = None) -> list[tuple]:
+    with _connection().cursor() as cursor:
+        return cursor.execute(sql, params or []).fetchall()
+
+
 def _scalar(sql: str, params: list | None = None):
     with _connection().cursor() as cursor:
         return cursor.execute(sql, params or []).fetchone()[0]
@@ -2135,16 +2140,33 @@ def _where(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), *, lines: bo
 _CUBES = ("mart_spend_cube_summary", "mart_spend_cube_rollup", "mart_spend_cube")
 
 
-def _cube_table(*dimensions: str, distinct: bool = False) -> str:
+_YEAR_CUBES = {"mart_spend_cube_summary": "mart_spend_cube_summary_year",
+               "mart_spend_by_supplier_month": "mart_spend_by_supplier_year"}
+
+
+def whole_years(filters) -> bool:
+    """The period is made of whole financial years: a year, all years, or months from an April to a March."""
+    if filters.period in ("fy", "all"):
+        return True
+    return filters.period == "months" and filters.date_from.month == 4 and filters.date_to.month == 3
+
+
+def _cube_table(*dimensions: str, distinct: bool = False, scope: Scope | None = None) -> str:
     """The smallest of the cubes that answers: the summary (council, month, category, flags), the
     roll-up (adds departments and level-2 categories) or the cube itself (adds suppliers, needed to
     cut by supplier or to count suppliers). Counting suppliers by council, time and category only
-    reads the supplier mart, which holds identified suppliers alone (all a count needs)."""
+    reads the supplier mart, which holds identified suppliers alone (all a count needs). Given the
+    ``scope``, a period of whole financial years not cut by month or quarter reads the year-grain
+    version of the summary or the supplier mart."""
     dims = [d for d in dimensions if d in _DIMS]
     if distinct and all(_DIMS[d].by_supplier for d in dims):
-        return "mart_spend_by_supplier_month"
-    grain = max([2 if distinct else 0, *(_DIMS[d].grain for d in dims)])
-    return _CUBES[grain]
+        table = "mart_spend_by_supplier_month"
+    else:
+        table = _CUBES[max([2 if distinct else 0, *(_DIMS[d].grain for d in dims)])]
+    if (scope is not None and table in _YEAR_CUBES and not {"month", "quarter"} & set(dims)
+            and whole_years(scope.filters)):
+        return _YEAR_CUBES[table]
+    return table
 
 
 _reference_cache: dict[tuple, object] = {}
@@ -2196,7 +2218,7 @@ def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
     criteria = view.criteria()
     distinct = view.measure == "count_suppliers"
     dims = [view.rows, *([view.columns] if has_cols else []), *(c.dimension for c in criteria)]
-    table = _cube_table(*dims, distinct=distinct)
+    table = _cube_table(*dims, distinct=distinct, scope=scope)
     where, params = _where(scope, criteria)
     rdim = _DIMS[view.rows]
     cdim = _DIMS[view.columns] if has_cols else None
@@ -2218,68 +2240,69 @@ def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
         col_limit = max_columns if has_cols and cube.DIMENSIONS[view.columns].order == "measure" else 1_000_000
         # First every cell and total counted directly; only when an axis has more values than it shows
         # are the rest bucketed into "Other" and counted again.
-        sets, grouping, c_out = (("(r, c), (r), (c), ()", "grouping(r) as is_row_total, grouping(c) as is_col_total", "c")
-                                 if has_cols else
-                                 ("(r), ()", "grouping(r) as is_row_total, 1 as is_col_total", "null::varchar as c"))
         many = {"supplier", "category_l2"} & {view.rows, view.columns}  # these nearly always need an Other
-        long = None if many else _query(
-            f"""
-            with
-            cells as materialized (
-                select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c, supplier_id
+        r_sql, c_sql = rdim.cube, (cdim.cube if cdim else None)
+        direct = (f"grouping({r_sql}) as is_row_total, grouping({c_sql}) as is_col_total, {r_sql} as r, {c_sql} as c",
+                  f"({r_sql}, {c_sql}), ({r_sql}), ({c_sql}), ()") if has_cols else (
+                  f"grouping({r_sql}) as is_row_total, 1 as is_col_total, {r_sql} as r, null::varchar as c",
+                  f"({r_sql}), ()")
+        counts: list[tuple] = []
+        n_rows = n_cols = 0
+        if not many:
+            counts = _rows(
+                f"""
+                select {direct[0]}, count(distinct supplier_id) as count_suppliers
                 from {table}
                 where {where} and supplier_id is not null
-                group by all
+                group by grouping sets ({direct[1]})
+                """,
+                params,
             )
-            select {grouping}, r, {c_out}, count(distinct supplier_id) as count_suppliers,
-                   (select count(distinct r) from cells) as count_row_keys,
-                   (select count(distinct c) from cells) as count_col_keys
-            from cells
-            group by grouping sets ({sets})
-            """,
-            params,
-        )
-        fits = long is not None and (long.empty or (int(long["count_row_keys"].iloc[0]) <= row_limit
-                                                     and int(long["count_col_keys"].iloc[0]) <= col_limit))
-        # cells holds each (row, column, supplier) once, so a count of rows is a count of suppliers
-        long = long if fits else _query(
-            f"""
-            with
-            cells as materialized (
-                select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c, supplier_id
-                from {table}
-                where {where} and supplier_id is not null
-                group by all
-            ),
-            by_row as (select r, count(*) as n from (select distinct r, supplier_id from cells) group by r),
-            by_col as (select c, count(*) as n from (select distinct c, supplier_id from cells) group by c),
-            row_keep as (select r from by_row order by n desc, r limit ?),
-            col_keep as (select c from by_col order by n desc, c limit ?),
-            bucketed as materialized (
-                select distinct
-                    case when r in (select r from row_keep) then r end as r,
-                    case when c in (select c from col_keep) then c end as c,
-                    supplier_id
-                from cells
-            ),
-            counted as (
-                select 0 as is_row_total, 0 as is_col_total, r, c, count(*) as count_suppliers
-                from bucketed group by r, c
-                union all
-                select 0, 1, r, null, count(*) from (select distinct r, supplier_id from bucketed) group by r
-                union all
-                select 1, 0, null, c, count(*) from (select distinct c, supplier_id from bucketed) group by c
-                union all
-                select 1, 1, null, null, count(distinct supplier_id) from bucketed
+            # every row key has its row total, every column key its column total
+            n_rows = sum(1 for t in counts if t[1] and not t[0])
+            n_cols = sum(1 for t in counts if t[0] and not t[1])
+        if many or n_rows > row_limit or n_cols > col_limit:
+            # cells holds each (row, column, supplier) once, so a count of rows is a count of suppliers
+            bucketed = _rows(
+                f"""
+                with
+                cells as materialized (
+                    select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c, supplier_id
+                    from {table}
+                    where {where} and supplier_id is not null
+                    group by all
+                ),
+                by_row as (select r, count(*) as n from (select distinct r, supplier_id from cells) group by r),
+                by_col as (select c, count(*) as n from (select distinct c, supplier_id from cells) group by c),
+                row_keep as (select r from by_row order by n desc, r limit ?),
+                col_keep as (select c from by_col order by n desc, c limit ?),
+                bucketed as materialized (
+                    select distinct
+                        case when r in (select r from row_keep) then r end as r,
+                        case when c in (select c from col_keep) then c end as c,
+                        supplier_id
+                    from cells
+                ),
+                counted as (
+                    select 0 as is_row_total, 0 as is_col_total, r, c, count(*) as count_suppliers
+                    from bucketed group by r, c
+                    union all
+                    select 0, 1, r, null, count(*) from (select distinct r, supplier_id from bucketed) group by r
+                    union all
+                    select 1, 0, null, c, count(*) from (select distinct c, supplier_id from bucketed) group by c
+                    union all
+                    select 1, 1, null, null, count(distinct supplier_id) from bucketed
+                )
+                select counted.*, (select count(*) from by_row) as count_row_keys,
+                       (select count(*) from by_col) as count_col_keys
+                from counted
+                where {"true" if has_cols else "is_col_total = 1"}
+                """,
+                [*params, row_limit, col_limit],
             )
-            select counted.*, (select count(*) from by_row) as count_row_keys,
-                   (select count(*) from by_col) as count_col_keys
-            from counted
-            where {"true" if has_cols else "is_col_total = 1"}
-            """,
-            [*params, row_limit, col_limit],
-        )
-        totals = cube.totals_from_counts(view, long)
+            counts = [t[:5] for t in bucketed]
+            n_rows, n_cols = (bucketed[0][5], bucketed[0][6]) if bucketed else (0, 0)
+        totals = cube.totals_from_counts(view, counts, n_rows, n_cols)
     names, ranks = {}, {}
     for dimension, keys in zip((view.rows, view.columns), totals.keys(), strict=True):
         if dimension != cube.NONE and _DIMS[dimension].name:
@@ -2319,7 +2342,7 @@ def spend_by_category_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...
             with
             spend as (
                 select category, sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines
-                from {_cube_table(*(c.dimension for c in criteria))}
+                from {_cube_table(*(c.dimension for c in criteria), scope=scope)}
                 where {where}
                 group by category
             ),
@@ -2404,7 +2427,7 @@ def spend_trend(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), measure
 
 def excluded_spend(scope: Scope, criteria: tuple[cube.Criterion, ...] = ()) -> pd.DataFrame:
     """Spend left out of addressable spend, by reason and council, whatever the addressable filter."""
-    table = _cube_table(*(c.dimension for c in criteria))
+    table = _cube_table(*(c.dimension for c in criteria), scope=scope)
     where, params = _where(scope, criteria, addressable=False)
     return _query(
         f"""

@@ -346,3 +346,31 @@ def test_suppliers_in_an_other_row_are_counted_once_across_the_values_it_holds()
     assert pivot.table[pivot.row_header].tolist() == ["Not classified", "Other (2)", "Total"]
     assert _cell(pivot, "Other (2)", "Trafford") == 2 and _cell(pivot, "Other (2)", "Total") == 2
     assert _cell(pivot, "Total", "Total") == 3
+
+
+@pytest.mark.parametrize("measure", ["spend_gbp", "count_suppliers", "avg_line_gbp"])
+@pytest.mark.parametrize("period", [{"period": "fy", "fy": "2025-26"}, {"period": "all"},
+                                    {"period": "months", "month_from": "2025-04-01", "month_to": "2026-03-01"}])
+def test_whole_years_read_the_year_grain_cubes_and_give_what_the_monthly_cubes_give(monkeypatch, measure, period):
+    import datetime as dt
+
+    if "month_from" in period:
+        period = {**period, "month_from": dt.date.fromisoformat(period["month_from"]),
+                  "month_to": dt.date.fromisoformat(period["month_to"])}
+    scope = _scope(addressable=True, **period)
+    views = [cube.View("category", "council", measure), cube.View("council", "financial_year", measure),
+             cube.View("contract", cube.NONE, measure, picks=(("category", WORKS),))]
+    assert queries._cube_table("category", "council", distinct=measure == "count_suppliers", scope=scope).endswith("_year")
+    yearly = [queries.spend_pivot(scope, v).table for v in views] + [queries.cube_totals(scope)]
+    monkeypatch.setattr(queries, "_YEAR_CUBES", {})  # the monthly cubes only
+    monthly = [queries.spend_pivot(scope, v).table for v in views] + [queries.cube_totals(scope)]
+    for a, b in zip(yearly[:-1], monthly[:-1], strict=True):
+        assert not a.empty and a.equals(b)
+    assert yearly[-1] == monthly[-1]
+
+
+def test_a_quarter_or_a_month_cut_never_reads_the_year_grain_cubes():
+    quarter = _scope(period="quarter", fy="2025-26", quarter=1)
+    assert not queries._cube_table("category", scope=quarter).endswith("_year")
+    assert not queries._cube_table("month", "council", scope=_scope()).endswith("_year")
+    assert not queries._cube_table("quarter", distinct=True, scope=_scope()).endswith("_year")
