@@ -22,6 +22,7 @@ from pathlib import Path
 from starviz import config
 
 RESULTS = config.ROOT / "bench" / "results.json"
+PERFORMANCE_MD = config.ROOT / "docs" / "PERFORMANCE.md"
 
 
 def _result(name: str, value: float, unit: str, target: float | None, better: str) -> dict:
@@ -94,6 +95,12 @@ def _demo_build(scale: float, work: Path) -> list[dict]:
                 "lower"),
         _result(f"demo build peak memory @scale {scale:g}", peak_mb, "MB", 2048.0 if scale == 1 else None, "lower"),
     ]
+
+
+def _quiet_demo_build(scale: float, work: Path) -> list[dict]:
+    """The demo database the other suites need, when the build itself is not being measured."""
+    _demo_build(scale, work)
+    return []
 
 
 def _overview_apptest(db: Path, work: Path) -> list[dict]:
@@ -181,13 +188,14 @@ def write_performance_md(report: dict) -> None:
         f"Latest `python -m starviz bench` run: {report['run_at']}, on {m['platform']}, {m['cpus']} CPUs, "
         f"Python {m['python']}. Figures are written by the benchmark itself; do not edit by hand.",
         "",
-        "| measure | value | unit | target | met |",
-        "|---|---:|---|---:|---|",
+        "| measure | value | unit | target | met | measured |",
+        "|---|---:|---|---:|---|---|",
     ]
     for r in report["results"]:
         target = "" if r["target"] is None else f"{'≤' if r['better'] == 'lower' else '≥'} {r['target']:g}"
-        lines.append(f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} |")
-    (config.ROOT / "docs" / "PERFORMANCE.md").write_text("\n".join(lines) + "\n")
+        lines.append(f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} | "
+                     f"{r.get('run_at', report['run_at'])} |")
+    PERFORMANCE_MD.write_text("\n".join(lines) + "\n")
 
 
 def machine() -> dict:
@@ -215,7 +223,8 @@ def _scopes(queries, user, council_ids: list[str], years: list[str]) -> list:
     return out
 
 
-def page_query_latency(db: Path, repeats: int = 3, label: str = "") -> list[dict]:
+def page_query_latency(db: Path, repeats: int = 3, label: str = "", target_ms: float = 300.0,
+                       p50: bool = False) -> list[dict]:
     """p50/p95 of every scoped function in starviz.queries (the questions the pages ask) over
     varied filters, in this process, as the app runs them."""
     import inspect
@@ -245,7 +254,9 @@ def page_query_latency(db: Path, repeats: int = 3, label: str = "") -> list[dict
                 times.append(time.perf_counter() - started)
         times.sort()
         p95 = times[max(0, round(0.95 * len(times)) - 1)] * 1000
-        results.append(_result(f"query {name} p95 ms{label}", p95, "ms", 300.0, "lower"))
+        if p50:
+            results.append(_result(f"query {name} p50 ms{label}", statistics.median(times) * 1000, "ms", None, "lower"))
+        results.append(_result(f"query {name} p95 ms{label}", p95, "ms", target_ms, "lower"))
     return results
 
 
@@ -647,17 +658,37 @@ def _export_suite(work: Path) -> list[dict]:
 SUITES.insert(-1, _export_suite)
 
 
-def main(as_json: bool = False, sizes: str = "") -> int:
+def suite_names() -> list[str]:
+    return ["ingest", "demo_build", *(suite.__name__.lstrip("_") for suite in SUITES)]
+
+
+def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
+    """Run the suites (all, or the comma-separated names in ``only``) and record the results. A
+    partial run replaces its own figures in bench/results.json and keeps the others, each dated."""
     scale = float(os.environ.get("STARVIZ_BENCH_SCALE", "1"))
     SIZES[:] = [float(x) for x in sizes.split(",") if x.strip()]
+    chosen = {x.strip() for x in only.split(",") if x.strip()} or set(suite_names())
+    unknown = chosen - set(suite_names())
+    if unknown:
+        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(suite_names())}")
+    run_at = time.strftime("%Y-%m-%dT%H:%M:%S")
     results: list[dict] = []
-    results += _ingest_vs_read_csv()
+    if "ingest" in chosen:
+        results += _ingest_vs_read_csv()
     with tempfile.TemporaryDirectory(prefix="starviz-bench-") as tmp:
         work = Path(tmp)
-        results += _demo_build(scale, work)
+        needs_demo = chosen - {"ingest", "scale_suite", "cube_suite"}
+        if needs_demo:
+            results += _demo_build(scale, work) if "demo_build" in chosen else _quiet_demo_build(scale, work)
         for suite in SUITES:
-            results += suite(work)
-    report = {"machine": machine(), "run_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": results}
+            if suite.__name__.lstrip("_") in chosen:
+                results += suite(work)
+    for r in results:
+        r["run_at"] = run_at
+    if chosen != set(suite_names()) and RESULTS.exists():
+        fresh = {r["name"] for r in results}
+        results = [r for r in json.loads(RESULTS.read_text())["results"] if r["name"] not in fresh] + results
+    report = {"machine": machine(), "run_at": run_at, "results": results}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))
     write_performance_md(report)
@@ -782,3 +813,73 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
 
 
 SUITES.append(_data_quality)
+
+
+# --- page queries at 1M, 10M and 50M spend lines; the app's memory at 10M ----------------------
+
+
+def scale_latency_child(db: str) -> list[dict]:
+    """Every scoped query the pages ask, p50 and p95, on one large demo database (run in a child)."""
+    import duckdb
+
+    lines = int(duckdb.connect(db, read_only=True).execute("select count(*) from fct_spend").fetchone()[0])
+    label = f" @{lines / 1e6:.0f}M lines"
+    return page_query_latency(Path(db), repeats=1 if lines > 20e6 else 2, label=label, target_ms=1000.0, p50=True)
+
+
+def _app_memory(db: Path, work: Path) -> list[dict]:
+    """Peak resident memory of one app process while a director opens every page on a large database."""
+    if not Path("/usr/bin/chromium").exists():
+        return []
+    import duckdb
+    from playwright.sync_api import sync_playwright
+
+    from starviz import loadtest
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        lines = int(con.execute("select count(*) from fct_spend").fetchone()[0])
+    paths = ["", "spend", "benchmarking", "collaboration", "pipeline", "social_value", "kpis", "maturity",
+             "data_quality", "import_data", "?present=1"]
+    with loadtest.app_servers(db, work / "auth-memory") as (urls, procs):
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(urls[0], timeout=120_000)
+            page.get_by_role("textbox", name="Username").fill("director", timeout=120_000)
+            page.get_by_role("textbox", name="Password").fill("star-demo")
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("heading", name="Overview").first.wait_for(timeout=300_000)
+            page.wait_for_function("document.cookie.includes('starviz_auth=')", timeout=30_000)
+            for path in paths:
+                page.goto(f"{urls[0]}/{path}", timeout=300_000)
+                page.wait_for_timeout(500)
+                page.wait_for_function(loadtest.IDLE, timeout=300_000)
+            browser.close()
+        status = Path(f"/proc/{procs[0].pid}/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return [_result(f"app process peak memory, every page opened @{lines / 1e6:.0f}M lines", peak_kb / 1024, "MB",
+                    2048.0 if lines >= 9e6 else None, "lower")]
+
+
+def _scale_suite(work: Path) -> list[dict]:
+    s = config.settings()
+    results: list[dict] = []
+    for scale in s.bench_query_scales:
+        db = _cube_database(scale, work)
+        _, peak_mb, out = _run_child(
+            f"import json; from starviz import bench; print(json.dumps(bench.scale_latency_child({str(db)!r})))",
+            env={"STARVIZ_DB": str(db)})
+        found = json.loads(out.strip().splitlines()[-1])
+        worst = max((r for r in found if " p95 " in r["name"]), key=lambda r: r["value"], default=None)
+        results += found
+        if worst:
+            label = worst["name"].split(" @")[-1]
+            results.append(_result(f"slowest page query p95 ms @{label} ({worst['name'].split()[1]})",
+                                   worst["value"], "ms", 1000.0, "lower"))
+            results.append(_result(f"page query process peak memory @{label}", peak_mb, "MB", None, "lower"))
+    results += _app_memory(_cube_database(s.bench_memory_scale, work), work)
+    return results
+
+
+SUITES.insert(-1, _scale_suite)

@@ -93,7 +93,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from starviz import bench
 
-    return bench.main(as_json=args.json, sizes=args.sizes)
+    return bench.main(as_json=args.json, sizes=args.sizes, only=args.only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="run the benchmarks")
     p.add_argument("--json", action="store_true")
     p.add_argument("--sizes", default="", help="comma-separated extra scales, e.g. 7,70")
+    p.add_argument("--only", default="", help="comma-separated suites to run (the rest of bench/results.json is "
+                   "kept), e.g. ingest,demo_build,cube_suite,scale_suite,concurrency")
     p.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
     try:

@@ -171,6 +171,8 @@ class Settings(_Strict):
     benchmark_categories: int = Field(12, ge=1, le=50)
     benchmark_coverage_tolerance: float = Field(0.05, ge=0, le=1)
     bench_cube_scales: list[float] = [0.45, 4.5]
+    bench_query_scales: list[float] = [0.45, 4.5, 22.5]
+    bench_memory_scale: float = 4.5
 
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)

@@ -1,0 +1,35 @@
+"""The benchmark's bookkeeping: a partial run replaces its own figures and keeps the others."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from starviz import bench
+
+
+def test_a_partial_run_replaces_its_own_figures_and_keeps_the_rest(tmp_path, monkeypatch):
+    results, table = tmp_path / "results.json", tmp_path / "PERFORMANCE.md"
+    monkeypatch.setattr(bench, "RESULTS", results)
+    monkeypatch.setattr(bench, "PERFORMANCE_MD", table)
+    old = [bench._result("ingest time / read_csv time", 2.4, "ratio", 2.0, "lower") | {"run_at": "2026-01-01T00:00:00"},
+           bench._result("cube p95 pivot @1.0M lines", 0.044, "s", 0.15, "lower") | {"run_at": "2026-01-01T00:00:00"}]
+    results.write_text(json.dumps({"machine": {}, "run_at": "2026-01-01T00:00:00", "results": old}))
+    monkeypatch.setattr(bench, "_ingest_vs_read_csv",
+                        lambda: [bench._result("ingest time / read_csv time", 1.5, "ratio", 2.0, "lower")])
+
+    assert bench.main(only="ingest") == 0
+
+    merged = {r["name"]: r for r in json.loads(results.read_text())["results"]}
+    assert merged["ingest time / read_csv time"]["value"] == 1.5
+    assert merged["ingest time / read_csv time"]["run_at"] != "2026-01-01T00:00:00"
+    assert merged["cube p95 pivot @1.0M lines"] == old[1]
+    text = table.read_text()
+    assert "| ingest time / read_csv time | 1.500 | ratio | ≤ 2 | yes |" in text
+    assert "| cube p95 pivot @1.0M lines | 0.044 | s | ≤ 0.15 | yes | 2026-01-01T00:00:00 |" in text
+
+
+def test_an_unknown_suite_is_refused_with_the_names_to_choose_from():
+    with pytest.raises(SystemExit, match="scale_suite"):
+        bench.main(only="nonsense")
