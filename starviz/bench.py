@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from starviz import config
+from starviz import config, loadtest
 
 RESULTS = config.ROOT / "bench" / "results.json"
 PERFORMANCE_MD = config.ROOT / "docs" / "PERFORMANCE.md"
@@ -124,19 +123,13 @@ print(statistics.median(times[1:]))
     return [_result("overview page AppTest run, median warm", float(out.strip().splitlines()[-1]), "s", 1.0, "lower")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
     """From a filter change to the redrawn overview in Chromium (the script finished and painted)."""
     if not Path("/usr/bin/chromium").exists():
         return []
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = loadtest.free_port()
     env = {**os.environ, "STARVIZ_DB": str(db), "STARVIZ_AUTH_DIR": str(work / "auth")}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],

@@ -19,11 +19,12 @@ from pathlib import Path
 from starviz import config
 
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 IDLE = ("document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') "
         "=== 'notRunning'")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -35,7 +36,7 @@ def app_servers(db: Path, auth_dir: Path, replicas: int = 1):
     env = {**os.environ, "STARVIZ_DB": str(db), "STARVIZ_AUTH_DIR": str(auth_dir)}
     procs, urls = [], []
     for _ in range(replicas):
-        port = _free_port()
+        port = free_port()
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.headless", "true"], cwd=config.ROOT, env=env,

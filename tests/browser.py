@@ -12,18 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from starviz import config
+from starviz.loadtest import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port  # noqa: F401  (shared with the tests)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = config.ROOT / "tests" / "artifacts"
-IDLE = ("document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') "
-        "=== 'notRunning'")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
