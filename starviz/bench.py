@@ -855,9 +855,40 @@ def _app_memory(db: Path, work: Path) -> list[dict]:
                     2048.0 if lines >= 9e6 else None, "lower")]
 
 
+PAGES = ["overview", "spend", "benchmarking", "collaboration", "pipeline", "social_value", "kpis", "maturity",
+         "data_quality", "import_data", "present"]
+
+
+def page_apptest_child(db: str, auth_dir: str) -> list[dict]:
+    """Each page's full AppTest run (app.py, then the page) as the director, median of warm runs."""
+    import duckdb
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["STARVIZ_DB"], os.environ["STARVIZ_AUTH_DIR"] = db, auth_dir
+    lines = int(duckdb.connect(db, read_only=True).execute("select count(*) from fct_spend").fetchone()[0])
+    out = []
+    for name in PAGES:
+        times = []
+        for _ in range(4):
+            at = AppTest.from_file(str(config.ROOT / "app.py"), default_timeout=300)
+            at.session_state["authentication_status"] = True
+            at.session_state["username"] = "director"
+            at.run()
+            started = time.perf_counter()
+            at.switch_page(f"pages/{name}.py").run()
+            times.append(time.perf_counter() - started)
+            assert not at.exception, (name, at.exception)
+        out.append(_result(f"page {name}: AppTest full run, median warm @{lines / 1e6:.0f}M lines",
+                           statistics.median(times[1:]), "s", None, "lower"))
+    return out
+
+
 def _scale_suite(work: Path) -> list[dict]:
     s = config.settings()
-    results: list[dict] = []
+    one_million = _cube_database(s.bench_query_scales[0], work)
+    _, _, out = _run_child(f"import json; from starviz import bench; print(json.dumps(bench.page_apptest_child("
+                           f"{str(one_million)!r}, {str(work / 'auth-apptest')!r})))")
+    results: list[dict] = json.loads(out.strip().splitlines()[-1])
     for scale in s.bench_query_scales:
         db = _cube_database(scale, work)
         _, peak_mb, out = _run_child(
