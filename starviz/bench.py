@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -70,14 +69,23 @@ def _ingest_vs_read_csv() -> list[dict]:
 
 
 def _run_child(code: str, env: dict | None = None) -> tuple[float, float, str]:
-    """Run Python code in a child; return (seconds, peak RSS in MB, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run Python code in a child; return (seconds, that child's own peak RSS in MB, stdout).
+
+    The peak comes from wait4 on the child itself: getrusage(RUSAGE_CHILDREN) would report the
+    largest of every child so far."""
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=config.ROOT, env={**os.environ, **(env or {})})
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024, out.stdout
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, cwd=config.ROOT,
+                                 env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, code, stdout, stderr)
+    return seconds, usage.ru_maxrss / 1024, stdout
 
 
 def _demo_build(scale: float, work: Path) -> list[dict]:

@@ -33,3 +33,10 @@ def test_a_partial_run_replaces_its_own_figures_and_keeps_the_rest(tmp_path, mon
 def test_an_unknown_suite_is_refused_with_the_names_to_choose_from():
     with pytest.raises(SystemExit, match="scale_suite"):
         bench.main(only="nonsense")
+
+
+def test_each_child_reports_its_own_peak_memory_not_the_largest_so_far():
+    _, big, out = bench._run_child("x = bytearray(200 * 1024 * 1024); print(len(x))")
+    _, small, _ = bench._run_child("print('small')")
+    assert out.strip() == str(200 * 1024 * 1024)
+    assert big > 200 and small < 150
