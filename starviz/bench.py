@@ -68,24 +68,28 @@ def _ingest_vs_read_csv() -> list[dict]:
     ]
 
 
-def _run_child(code: str, env: dict | None = None) -> tuple[float, float, str]:
-    """Run Python code in a child; return (seconds, that child's own peak RSS in MB, stdout).
+# Linux keeps a process's peak RSS from before exec, so a child forked straight from a large
+# benchmark process would report the parent's memory: a small wrapper starts the real child and
+# reports the peak of that child alone (wait4).
+_PEAK_WRAPPER = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:])\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "sys.stderr.write(f'\\n__peak_kb__={usage.ru_maxrss}\\n')\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
 
-    The peak comes from wait4 on the child itself: getrusage(RUSAGE_CHILDREN) would report the
-    largest of every child so far."""
+
+def _run_child(code: str, env: dict | None = None) -> tuple[float, float, str]:
+    """Run Python code in a child; return (seconds, that child's own peak RSS in MB, stdout)."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, cwd=config.ROOT,
-                                 env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if child.returncode:
-        raise subprocess.CalledProcessError(child.returncode, code, stdout, stderr)
-    return seconds, usage.ru_maxrss / 1024, stdout
+    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-c", code], capture_output=True,
+                          text=True, cwd=config.ROOT, env={**os.environ, **(env or {})})
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise subprocess.CalledProcessError(done.returncode, code, done.stdout, done.stderr)
+    peak_kb = int(done.stderr.rsplit("__peak_kb__=", 1)[1].split()[0])
+    return seconds, peak_kb / 1024, done.stdout
 
 
 def _demo_build(scale: float, work: Path) -> list[dict]:
