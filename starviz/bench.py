@@ -141,39 +141,23 @@ def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
         return []
     from playwright.sync_api import sync_playwright
 
-    port = loadtest.free_port()
-    env = {**os.environ, "STARVIZ_DB": str(db), "STARVIZ_AUTH_DIR": str(work / "auth")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=config.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/", timeout=60000)
-            page.get_by_role("textbox", name="Username").wait_for(timeout=60000)
-            page.get_by_role("textbox", name="Username").fill("director")
-            page.get_by_role("textbox", name="Password").fill("star-demo")
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("heading", name="Overview").first.wait_for(timeout=60000)
-            idle = "document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') " \
-                   "=== 'notRunning'"
-            page.wait_for_function(idle, timeout=60000)
-            times = []
-            for n in range(6):
-                toggle = page.get_by_text("Addressable spend only")
-                started = time.perf_counter()
-                toggle.click()
-                page.wait_for_function(f"window.location.search.includes('addressable=0') === {str(n % 2 == 0).lower()}",
-                                       timeout=30000)
-                page.wait_for_function(idle, timeout=30000)
-                page.locator(".js-plotly-plot").first.wait_for(timeout=30000)
-                times.append(time.perf_counter() - started)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with loadtest.app_servers(db, work / "auth") as (urls, _procs), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=loadtest.CHROMIUM, args=loadtest.CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(urls[0], timeout=60000)
+        loadtest.sign_in(page, timeout_ms=60000)
+        idle = loadtest.IDLE
+        times = []
+        for n in range(6):
+            toggle = page.get_by_text("Addressable spend only")
+            started = time.perf_counter()
+            toggle.click()
+            page.wait_for_function(f"window.location.search.includes('addressable=0') === {str(n % 2 == 0).lower()}",
+                                   timeout=30000)
+            page.wait_for_function(idle, timeout=30000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=30000)
+            times.append(time.perf_counter() - started)
+        browser.close()
     return [_result("Chromium: filter change to redrawn overview, median", statistics.median(times), "s", 1.0, "lower")]
 
 
@@ -847,15 +831,10 @@ def _app_memory(db: Path, work: Path) -> list[dict]:
              "data_quality", "import_data", "?present=1"]
     with loadtest.app_servers(db, work / "auth-memory") as (urls, procs):
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = p.chromium.launch(executable_path=loadtest.CHROMIUM, args=loadtest.CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(urls[0], timeout=120_000)
-            page.get_by_role("textbox", name="Username").fill("director", timeout=120_000)
-            page.get_by_role("textbox", name="Password").fill("star-demo")
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("heading", name="Overview").first.wait_for(timeout=300_000)
-            page.wait_for_function("document.cookie.includes('starviz_auth=')", timeout=30_000)
+            loadtest.sign_in(page, timeout_ms=300_000)
             for path in paths:
                 page.goto(f"{urls[0]}/{path}", timeout=300_000)
                 page.wait_for_timeout(500)

@@ -30,34 +30,56 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(port: int, seconds: float = 60) -> None:
+    """Until something listens on 127.0.0.1:port (the app server has started), at most `seconds`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+def start_app(env: dict[str, str], log=None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` with these extra environment settings; (process, base URL). Output goes
+    to the open file `log`, or nowhere."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.headless", "true"], cwd=config.ROOT, env={**os.environ, **env},
+        stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
 @contextmanager
 def app_servers(db: Path, auth_dir: Path, replicas: int = 1):
     """`replicas` app processes reading the same database file; yields their base URLs."""
-    env = {**os.environ, "STARVIZ_DB": str(db), "STARVIZ_AUTH_DIR": str(auth_dir)}
-    procs, urls = [], []
-    for _ in range(replicas):
-        port = free_port()
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.headless", "true"], cwd=config.ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        urls.append(f"http://127.0.0.1:{port}")
+    started = [start_app({"STARVIZ_DB": str(db), "STARVIZ_AUTH_DIR": str(auth_dir)}) for _ in range(replicas)]
+    procs, urls = [p for p, _ in started], [u for _, u in started]
     try:
         for url in urls:
-            port = int(url.rsplit(":", 1)[1])
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_for_port(int(url.rsplit(":", 1)[1]))
         yield urls, procs
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=15)
+
+
+def sign_in(page, username: str = "director", lands_on: str = "Overview", timeout_ms: int = 120_000) -> None:
+    """Fill the login form (Playwright's sync API) and wait until the app shows the page `lands_on`,
+    has finished running and the browser holds the sign-in cookie."""
+    from starviz.auth import COOKIE_NAME, DEMO_PASSWORD
+
+    page.get_by_role("textbox", name="Username").wait_for(timeout=timeout_ms)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=lands_on).first.wait_for(timeout=timeout_ms)
+    page.wait_for_function(IDLE, timeout=timeout_ms)
+    page.wait_for_function(f"document.cookie.includes('{COOKIE_NAME}=')", timeout=30_000)
 
 
 async def _session(browser, url: str, changes: int, timings: list[float], errors: list[str]) -> None:
