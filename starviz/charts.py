@@ -16,7 +16,7 @@ GRID = "#D9DEE3"
 TARGET = "#7A1F3D"
 FONT = "Source Sans Pro, Arial, sans-serif"
 
-pio.templates["star"] = go.layout.Template(
+_STAR = go.layout.Template(
     layout=go.Layout(
         font=dict(family=FONT, size=16, color=INK),
         title=dict(font=dict(size=22), x=0, xanchor="left"),
@@ -31,7 +31,10 @@ pio.templates["star"] = go.layout.Template(
         separators=".,",
     )
 )
-pio.templates.default = "plotly+star"
+# Merged with plotly's own template once, here: a figure on "plotly+star" would merge the two on
+# every construction (about 25 ms a figure, most of a page's Python time).
+pio.templates["star"] = pio.templates.merge_templates("plotly", _STAR)
+pio.templates.default = "star"
 
 
 def gbp(value: float | None, pence: bool = False) -> str:

@@ -156,7 +156,7 @@ def branded(fig: go.Figure, *, title: str, subtitle: str, source: str, width: in
     bottom = round(base * 2.2 + small * 1.35 * n_footer)
     plot_h = max(height - top - bottom, 1)
     out.update_layout(
-        width=width, height=height, template="plotly+star", title=None,
+        width=width, height=height, template="star", title=None,
         font=dict(size=base),
         margin=dict(l=round(base * 1.2), r=round(base * 1.2), t=top, b=bottom),
         legend=dict(font=dict(size=sub_size), orientation="h", yanchor="bottom", y=1 + base * 0.35 / plot_h,

@@ -6,11 +6,13 @@ the *user* may see, whatever the filters or the URL ask for: row-level security 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +46,9 @@ _lock = threading.Lock()
 _current: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    """One read-only connection per process, reopened when a rebuild swaps a new file in.
+def _open() -> tuple[tuple, duckdb.DuckDBPyConnection]:
+    """One read-only connection per process, reopened when a rebuild swaps a new file in; with the
+    file's identity (path, inode, modification time).
 
     DuckDB shares one instance per path inside a process, so the old connection must be closed
     before the new file can be seen: a cache keyed on the file's identity would keep the old one.
@@ -59,7 +62,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
     with _lock:
         held = _current.get(path)
         if held and held[0] == stamp:
-            return held[1]
+            return (path, *stamp), held[1]
         if held:
             held[1].close()
         try:
@@ -68,22 +71,84 @@ def _connection() -> duckdb.DuckDBPyConnection:
             _current.pop(path, None)
             raise DatabaseUnavailable(f"The database {path} cannot be opened: {exc}") from exc
         _current[path] = (stamp, con)
-        return con
+        return (path, *stamp), con
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    return _open()[1]
+
+
+# Answers already given for the file being served. Streamlit reruns a page's script on every click,
+# and several people often look at the same view (the Board's shared link), so the same SQL with the
+# same parameters comes back again and again. An answer is only valid for one database file: a new
+# file empties the cache. Parameters carry everything else an answer depends on (the user's councils,
+# the period, "today").
+_answers: OrderedDict[tuple, object] = OrderedDict()
+_answers_file: list[tuple] = []
+_answers_lock = threading.Lock()
+_answers_on = [True]
+_MISSING = object()
+
+
+def _frozen(value):
+    """A hashable, exact stand-in for a parameter (lists and arrays as tuples, never abbreviated)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _frozen(value.tolist())
+    hash(value)
+    return type(value).__name__, value
+
+
+def _answer(kind: str, sql: str, params: list | None, run):
+    """``run(cursor)``'s answer to this SQL and these parameters, from the cache when it was asked
+    before of the same file. The caller gets its own copy to change as it likes."""
+    settings = config.settings()
+    file, con = _open()
+    try:
+        key = (kind, sql, _frozen(params or []))
+    except TypeError:  # a parameter that cannot be a key: ask DuckDB
+        key = None
+    if settings.query_cache_entries <= 0 or not _answers_on[0] or key is None:
+        with con.cursor() as cursor:  # connections are not thread-safe; cursors are cheap
+            return run(cursor)
+    with _answers_lock:
+        if _answers_file != [file]:
+            _answers.clear()
+            _answers_file[:] = [file]
+        answer = _answers.get(key, _MISSING)
+        if answer is not _MISSING:
+            _answers.move_to_end(key)
+    if answer is _MISSING:
+        with con.cursor() as cursor:
+            answer = run(cursor)
+        if len(answer) <= settings.query_cache_max_rows if hasattr(answer, "__len__") else True:
+            with _answers_lock:
+                if _answers_file == [file]:
+                    _answers[key] = answer
+                    while len(_answers) > settings.query_cache_entries:
+                        _answers.popitem(last=False)
+    return answer.copy() if isinstance(answer, pd.DataFrame) else copy.deepcopy(answer)
+
+
+def cache_answers(on: bool) -> None:
+    """Turn the answer cache on or off for this process (the bench times DuckDB itself, not the
+    cache); turning it off forgets every answer."""
+    with _answers_lock:
+        _answers_on[0] = on
+        _answers.clear()
 
 
 def _query(sql: str, params: list | None = None) -> pd.DataFrame:
-    with _connection().cursor() as cursor:  # connections are not thread-safe; cursors are cheap
-        return cursor.execute(sql, params or []).df()
+    return _answer("frame", sql, params, lambda cursor: cursor.execute(sql, params or []).df())
 
 
 def _rows(sql: str, params: list | None = None) -> list[tuple]:
-    with _connection().cursor() as cursor:
-        return cursor.execute(sql, params or []).fetchall()
+    return _answer("rows", sql, params, lambda cursor: cursor.execute(sql, params or []).fetchall())
 
 
 def _scalar(sql: str, params: list | None = None):
-    with _connection().cursor() as cursor:
-        return cursor.execute(sql, params or []).fetchone()[0]
+    return _answer("scalar", sql, params, lambda cursor: cursor.execute(sql, params or []).fetchone()[0])
 
 
 def db_path() -> Path:
@@ -2223,17 +2288,16 @@ def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
     rdim = _DIMS[view.rows]
     cdim = _DIMS[view.columns] if has_cols else None
     if not distinct:
-        with _connection().cursor() as cursor:
-            sums = cursor.execute(
-                f"""
-                select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c,
-                       sum(spend_gbp)::double as spend_gbp, sum(count_lines)::double as count_lines
-                from {table}
-                where {where}
-                group by all
-                """,
-                params,
-            ).fetchall()
+        sums = _rows(
+            f"""
+            select {rdim.cube} as r, {cdim.cube if cdim else "''"} as c,
+                   sum(spend_gbp)::double as spend_gbp, sum(count_lines)::double as count_lines
+            from {table}
+            where {where}
+            group by all
+            """,
+            params,
+        )
         totals = cube.totals_from_sums(view, sums, max_rows, max_columns)
     else:
         row_limit = max_rows if cube.DIMENSIONS[view.rows].order == "measure" else 1_000_000

@@ -1,0 +1,135 @@
+"""The answer cache of starviz.queries: a question asked again of the same database file is answered
+without DuckDB, each caller gets its own copy, and a new file (a rebuild) retires every answer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import duckdb
+import pytest
+
+from starviz import config, queries
+from starviz.scope import Filters, User
+
+DIRECTOR = User("director", "Director", "admin")
+ALL = ("rochdale", "stockport", "tameside", "trafford")
+
+
+@pytest.fixture()
+def served(fixture_build, monkeypatch, tmp_path):
+    """A copy of the fixture database the app serves, and a counter of the cursors DuckDB opens."""
+    db = tmp_path / "star.duckdb"
+    shutil.copy(fixture_build.db_path, db)
+    monkeypatch.setenv("STARVIZ_DB", str(db))
+    config.settings.cache_clear()
+    queries.cache_answers(True)
+    opened = []
+    real_open = queries._open
+
+    class Counting:
+        def __init__(self, con):
+            self._con = con
+
+        def cursor(self):
+            opened.append(1)
+            return self._con.cursor()
+
+    monkeypatch.setattr(queries, "_open", lambda: (lambda file, con: (file, Counting(con)))(*real_open()))
+    yield db, opened
+    queries.cache_answers(True)
+    queries._current.pop(str(db), (None, duckdb.connect()))[1].close()
+    config.settings.cache_clear()
+
+
+def _settings(monkeypatch, **changes) -> None:
+    patched = config.settings().model_copy(update=changes)
+
+    def settings():
+        return patched
+
+    settings.cache_clear = lambda: None
+    monkeypatch.setattr(config, "settings", settings)
+
+
+def _scope(councils=ALL, fy="2025-26"):
+    return queries.Scope(Filters(councils=councils, addressable_only=False, period="fy", fy=fy), DIRECTOR)
+
+
+def test_the_same_question_twice_asks_duckdb_once_and_a_different_one_asks_again(served):
+    _, opened = served
+    first = queries.spend_by_council_month(_scope())
+    asked = len(opened)
+    again = queries.spend_by_council_month(_scope())
+    assert len(opened) == asked and asked > 0
+    assert again.equals(first)
+    queries.spend_by_council_month(_scope(("trafford",)))
+    assert len(opened) > asked
+
+
+def test_each_caller_gets_its_own_copy_of_an_answer(served):
+    first = queries.spend_by_council_month(_scope())
+    total = first["spend_gbp"].sum()
+    first["spend_gbp"] = 0.0
+    assert queries.spend_by_council_month(_scope())["spend_gbp"].sum() == pytest.approx(total)
+
+
+def test_a_rebuilt_file_swapped_in_retires_every_answer(served, tmp_path):
+    db, _ = served
+    before = queries.spend_by_council_month(_scope())
+    assert "Rochdale" in set(before["council"])
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(db, rebuilt)
+    with duckdb.connect(str(rebuilt)) as con:
+        con.execute("delete from mart_spend_by_council_month where council_id = 'rochdale'")
+    os.replace(rebuilt, db)  # as the build swaps in a new file
+    after = queries.spend_by_council_month(_scope())
+    assert "Rochdale" not in set(after["council"])
+    assert after["spend_gbp"].sum() < before["spend_gbp"].sum()
+
+
+def test_the_cache_keeps_at_most_its_configured_number_of_answers(served, monkeypatch):
+    _, opened = served
+    _settings(monkeypatch, query_cache_entries=2)
+    one, two, three = _scope(("rochdale",)), _scope(("stockport",)), _scope(("tameside",))
+    for scope in (one, two, three):
+        queries.spend_by_council_month(scope)
+    asked = len(opened)
+    queries.spend_by_council_month(three)
+    assert len(opened) == asked  # the newest is kept
+    queries.spend_by_council_month(one)
+    assert len(opened) > asked  # the oldest was let go
+    assert len(queries._answers) <= 2
+
+
+def test_answers_over_the_row_limit_are_not_kept(served, monkeypatch):
+    _, opened = served
+    _settings(monkeypatch, query_cache_max_rows=1)
+    queries.spend_by_council_month(_scope())
+    asked = len(opened)
+    queries.spend_by_council_month(_scope())
+    assert len(opened) > asked
+
+
+@pytest.mark.parametrize("how", ["setting", "switch"])
+def test_with_the_cache_off_every_question_goes_to_duckdb(served, monkeypatch, how):
+    _, opened = served
+    if how == "setting":
+        monkeypatch.setenv("STARVIZ_QUERY_CACHE_ENTRIES", "0")
+        config.settings.cache_clear()
+    else:
+        queries.cache_answers(False)
+    queries.spend_by_council_month(_scope())
+    asked = len(opened)
+    queries.spend_by_council_month(_scope())
+    assert len(opened) == 2 * asked
+
+
+def test_parameters_are_keys_exactly_never_abbreviated():
+    import numpy as np
+
+    long_a, long_b = np.arange(5000), np.arange(5000)
+    long_b[2500] = -1  # numpy's repr would print both as "[0 1 2 ... 4997 4998 4999]"
+    assert queries._frozen([long_a]) != queries._frozen([long_b])
+    assert queries._frozen([["a", "b"], 1]) == queries._frozen([("a", "b"), 1])
+    assert queries._frozen([1]) != queries._frozen([True])
