@@ -161,6 +161,8 @@ class Settings(_Strict):
     quality_max_problem_rows: int = Field(20000, gt=0)
     supplier_match_max_shown: int = Field(200, gt=0)
     # spend cube and benchmarking pages
+    query_cache_entries: int = Field(512, ge=0, le=100_000)
+    query_cache_max_rows: int = Field(50_000, ge=0)
     cube_max_rows: int = Field(35, ge=1, le=500)
     cube_max_columns: int = Field(12, ge=1, le=100)
     treemap_categories: int = Field(10, ge=1, le=50)
@@ -173,6 +175,7 @@ class Settings(_Strict):
     bench_cube_scales: list[float] = [0.45, 4.5]
     bench_query_scales: list[float] = [0.45, 4.5, 22.5]
     bench_memory_scale: float = 4.5
+    bench_think_seconds: float = Field(5.0, ge=0)
 
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)
@@ -290,6 +293,7 @@ def settings() -> Settings:
         "env": env.get("STARVIZ_ENV"),
         "demo_scale_first_run": env.get("STARVIZ_DEMO_SCALE"),
         "reference_dir": env.get("STARVIZ_REFERENCE"),
+        "query_cache_entries": env.get("STARVIZ_QUERY_CACHE_ENTRIES"),
     }
     data.update({k: v for k, v in overrides.items() if v})
     for key in ("db_path", "raw_dir", "councils_dir", "reference_dir"):

@@ -40,3 +40,21 @@ def test_each_child_reports_its_own_peak_memory_not_the_largest_so_far():
     _, small, _ = bench._run_child("print('small')")
     assert out.strip() == str(200 * 1024 * 1024)
     assert big > 200 and small < 150
+
+
+def test_query_timings_run_with_the_answer_cache_off_so_a_repeat_is_not_a_dictionary_lookup():
+    _, _, out = bench._run_child("from starviz import config; print(config.settings().query_cache_entries)")
+    assert out.strip().splitlines()[-1] == "0"
+
+
+def test_people_pause_between_clicks_each_session_differently_and_a_zero_pause_is_none():
+    from starviz import loadtest
+
+    first, second = loadtest._thinker(0, 5.0), loadtest._thinker(1, 5.0)
+    pauses = [first() for _ in range(200)]
+    assert all(2.5 <= p <= 7.5 for p in pauses)
+    assert 4.5 < sum(pauses) / len(pauses) < 5.5
+    assert pauses[:5] != [second() for _ in range(5)]
+    again = loadtest._thinker(0, 5.0)  # seeded: a run repeats
+    assert [again() for _ in range(5)] == pauses[:5]
+    assert {loadtest._thinker(3, 0.0)() for _ in range(5)} == {0.0}
