@@ -284,6 +284,10 @@ def _concurrency(work: Path) -> list[dict]:
             _result(f"{how}: errors", r["errors"], "count", 0 if meets else None, "lower"),
             _result(f"{how}: p95 of opening the app (sign-in to first chart, all at once)", r["opening_p95"], "s",
                     None, "lower"),
+            _result(f"{how}: machine busy while the changes ran", 100 * r.get("machine_busy_share", float("nan")),
+                    "% of 2 cores" if os.cpu_count() == 2 else "% of all cores", None, "lower"),
+            _result(f"{how}: app processes' share of that CPU (the rest: browsers, harness)",
+                    100 * r.get("app_cpu_share", float("nan")), "%", None, "lower"),
         ]
     return out
 

@@ -85,16 +85,31 @@ def sign_in(page, username: str = "director", lands_on: str = "Overview", timeou
     page.wait_for_function(f"document.cookie.includes('{COOKIE_NAME}=')", timeout=30_000)
 
 
+class _Gate:
+    """Opens when every session has opened the app (or failed to): the filter changes are timed with
+    all the sessions open at once, not while others are still loading the app."""
+
+    def __init__(self, sessions: int, on_open: Callable[[], None]):
+        self.left, self.event, self.on_open = sessions, asyncio.Event(), on_open
+
+    def arrive(self) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.on_open()
+            self.event.set()
+
+
 async def _session(browser, url: str, changes: int, timings: list[float], errors: list[str],
-                   openings: list[float], think: Callable[[], float]) -> None:
+                   openings: list[float], think: Callable[[], float], gate: _Gate) -> None:
     """One person: opens the app, signs in, waits for the overview's chart (the first visit loads
-    the chart library), then changes a filter `changes` times, reading the page for `think()`
-    seconds before each change. The opening and the filter changes are timed apart: the first is
-    paid once a visit, the second on every click."""
+    the chart library), waits for everyone else to have opened it too, then changes a filter
+    `changes` times, reading the page for `think()` seconds before each change. The opening and the
+    filter changes are timed apart: the first is paid once a visit, the second on every click."""
     from starviz.auth import DEMO_PASSWORD
 
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
     page = await context.new_page()
+    arrived = False
     try:
         started = time.perf_counter()
         await page.goto(url, timeout=120_000)
@@ -107,6 +122,9 @@ async def _session(browser, url: str, changes: int, timings: list[float], errors
         await page.wait_for_function(IDLE, timeout=120_000)
         await page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
         openings.append(time.perf_counter() - started)
+        arrived = True
+        gate.arrive()
+        await gate.event.wait()
         for n in range(changes):
             await asyncio.sleep(think())
             started = time.perf_counter()
@@ -122,11 +140,13 @@ async def _session(browser, url: str, changes: int, timings: list[float], errors
     except Exception as exc:  # a failed session is a result to count, not a crash of the benchmark
         errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
     finally:
+        if not arrived:
+            gate.arrive()
         await context.close()
 
 
-async def _run(urls: list[str], sessions: int, changes: int,
-               think_seconds: float) -> tuple[list[float], list[str], list[float]]:
+async def _run(urls: list[str], sessions: int, changes: int, think_seconds: float,
+               on_open: Callable[[], None]) -> tuple[list[float], list[str], list[float]]:
     from playwright.async_api import async_playwright
 
     timings: list[float] = []
@@ -134,8 +154,9 @@ async def _run(urls: list[str], sessions: int, changes: int,
     openings: list[float] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        gate = _Gate(sessions, on_open)
         await asyncio.gather(*(_session(browser, urls[i % len(urls)], changes, timings, errors, openings,
-                                        _thinker(i, think_seconds)) for i in range(sessions)))
+                                        _thinker(i, think_seconds), gate) for i in range(sessions)))
         await browser.close()
     return timings, errors, openings
 
@@ -153,13 +174,42 @@ def _thinker(session: int, mean: float) -> Callable[[], float]:
     return lambda: mean * rng.uniform(0.5, 1.5)
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user and system) these processes have used so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _busy_seconds() -> float:
+    """CPU time the whole machine has spent busy so far (every core; idle and I/O wait left out)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replicas: int = 1,
         think_seconds: float = 0.0) -> dict:
     """p50/p95 response to a filter change and error count for `sessions` concurrent users on
     `replicas` app processes, each pausing about `think_seconds` between changes; with the p95 of
-    opening the app (sign-in to the first chart drawn)."""
-    with app_servers(db, auth_dir, replicas) as (urls, _):
-        timings, errors, openings = asyncio.run(_run(urls, sessions, changes, think_seconds))
-    return {"p50": statistics.median(timings) if timings else float("nan"), "p95": _p95(timings),
-            "errors": len(errors), "responses": len(timings), "first_errors": errors[:3],
-            "opening_p95": _p95(openings)}
+    opening the app (sign-in to the first chart drawn), and, while the changes ran, how busy the
+    machine was and the app processes' share of that (the rest is the browsers and the harness,
+    which share the machine with the app here)."""
+    marks: dict[str, tuple[float, float, float]] = {}
+    with app_servers(db, auth_dir, replicas) as (urls, procs):
+        pids = [p.pid for p in procs]
+
+        def mark(name: str) -> None:
+            marks[name] = (time.perf_counter(), _busy_seconds(), _cpu_seconds(pids))
+
+        timings, errors, openings = asyncio.run(_run(urls, sessions, changes, think_seconds, lambda: mark("open")))
+        mark("end")
+    out = {"p50": statistics.median(timings) if timings else float("nan"), "p95": _p95(timings),
+           "errors": len(errors), "responses": len(timings), "first_errors": errors[:3],
+           "opening_p95": _p95(openings)}
+    if "open" in marks:
+        (t0, busy0, app0), (t1, busy1, app1) = marks["open"], marks["end"]
+        out["machine_busy_share"] = (busy1 - busy0) / ((t1 - t0) * (os.cpu_count() or 1))
+        out["app_cpu_share"] = (app1 - app0) / max(busy1 - busy0, 1e-9)
+    return out
