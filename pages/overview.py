@@ -14,7 +14,8 @@ st.caption(ui.window_caption(window, previous))
 expiring = queries.expiring_contracts(scope, months=6)
 target = queries.social_value_target(queries.period_fy(scope))
 
-row = st.columns(5)
+# the spend figure (£1,234.5m) is the widest: room for it at a Board screen's metric size
+row = st.columns([1.6, 1, 1, 1, 1])
 with row[0]:
     spend = "addressable_gbp" if scope.filters.addressable_only else "total_gbp"
     ui.metric("Addressable spend" if scope.filters.addressable_only else "Total spend", charts.gbp(now[spend]),
