@@ -23,6 +23,11 @@ RESULTS = config.ROOT / "bench" / "results.json"
 PERFORMANCE_MD = config.ROOT / "docs" / "PERFORMANCE.md"
 
 
+def _target(name: str) -> float:
+    """A target from the issues, kept in data/settings.toml ([bench_targets])."""
+    return config.settings().bench_targets[name]
+
+
 def _result(name: str, value: float, unit: str, target: float | None, better: str) -> dict:
     return {"name": name, "value": round(value, 3), "unit": unit, "target": target, "better": better}
 
@@ -63,7 +68,7 @@ def _ingest_vs_read_csv() -> list[dict]:
     return [
         _result(f"ingest {sample['label']} ({rows:,} rows, from zip)", ours_s, "s", None, "lower"),
         _result("DuckDB plain read_csv of the same files", base_s, "s", None, "lower"),
-        _result("ingest time / read_csv time", ours_s / base_s, "ratio", 2.0, "lower"),
+        _result("ingest time / read_csv time", ours_s / base_s, "ratio", _target("ingest_vs_read_csv_ratio"), "lower"),
         _result("ingest rows per second", rows / ours_s, "rows/s", None, "higher"),
     ]
 
@@ -109,9 +114,10 @@ def _demo_build(scale: float, work: Path) -> list[dict]:
     lines = int(out.strip().splitlines()[-1])
     return [
         _result(f"demo generate @scale {scale:g}", gen_s, "s", None, "lower"),
-        _result(f"demo build @scale {scale:g} ({lines:,} spend lines)", build_s, "s", 60.0 if scale == 1 else None,
-                "lower"),
-        _result(f"demo build peak memory @scale {scale:g}", peak_mb, "MB", 2048.0 if scale == 1 else None, "lower"),
+        _result(f"demo build @scale {scale:g} ({lines:,} spend lines)", build_s, "s",
+                _target("demo_build_s") if scale == 1 else None, "lower"),
+        _result(f"demo build peak memory @scale {scale:g}", peak_mb, "MB",
+                _target("demo_build_memory_mb") if scale == 1 else None, "lower"),
     ]
 
 
@@ -139,7 +145,8 @@ for i in range(6):
 print(statistics.median(times[1:]))
 """
     _, _, out = _run_child(code)
-    return [_result("overview page AppTest run, median warm", float(out.strip().splitlines()[-1]), "s", 1.0, "lower")]
+    return [_result("overview page AppTest run, median warm", float(out.strip().splitlines()[-1]), "s",
+                    _target("page_run_s"), "lower")]
 
 
 def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
@@ -165,7 +172,8 @@ def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
             page.locator(".js-plotly-plot").first.wait_for(timeout=30000)
             times.append(time.perf_counter() - started)
         browser.close()
-    return [_result("Chromium: filter change to redrawn overview, median", statistics.median(times), "s", 1.0, "lower")]
+    return [_result("Chromium: filter change to redrawn overview, median", statistics.median(times), "s",
+                    _target("page_run_s"), "lower")]
 
 
 def _meets(r: dict) -> str:
@@ -219,7 +227,7 @@ def _scopes(queries, user, council_ids: list[str], years: list[str]) -> list:
     return out
 
 
-def page_query_latency(db: Path, repeats: int = 3, label: str = "", target_ms: float = 300.0,
+def page_query_latency(db: Path, repeats: int = 3, label: str = "", target_ms: float | None = None,
                        p50: bool = False) -> list[dict]:
     """p50/p95 of every scoped function in starviz.queries (the questions the pages ask) over
     varied filters, in this process, as the app runs them."""
@@ -252,7 +260,7 @@ def page_query_latency(db: Path, repeats: int = 3, label: str = "", target_ms: f
         p95 = times[max(0, round(0.95 * len(times)) - 1)] * 1000
         if p50:
             results.append(_result(f"query {name} p50 ms{label}", statistics.median(times) * 1000, "ms", None, "lower"))
-        results.append(_result(f"query {name} p95 ms{label}", p95, "ms", target_ms, "lower"))
+        results.append(_result(f"query {name} p95 ms{label}", p95, "ms", target_ms or _target("query_p95_ms"), "lower"))
     return results
 
 
@@ -279,7 +287,7 @@ def _concurrency(work: Path) -> list[dict]:
                                                                 else "no pause (saturation)")
         meets = replicas == 1 and pause > 0
         out += [
-            _result(f"{how}: p95 of a filter change", r["p95"], "s", 1.5 if meets else None, "lower"),
+            _result(f"{how}: p95 of a filter change", r["p95"], "s", _target("concurrency_p95_s") if meets else None, "lower"),
             _result(f"{how}: p50 of a filter change", r["p50"], "s", None, "lower"),
             _result(f"{how}: errors", r["errors"], "count", 0 if meets else None, "lower"),
             _result(f"{how}: p95 of opening the app (sign-in to first chart, all at once)", r["opening_p95"], "s",
@@ -350,7 +358,7 @@ def _page_query_latency(work: Path) -> list[dict]:
             p50, p95 = statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             results += [
                 _result(f"{name} page queries per render, p50 ({len(times)} renders)", p50, "s", None, "lower"),
-                _result(f"{name} page queries per render, p95", p95, "s", 0.3, "lower"),
+                _result(f"{name} page queries per render, p95", p95, "s", _target("query_p95_ms") / 1000, "lower"),
             ]
         return results
     finally:
@@ -447,7 +455,7 @@ def _collaboration_pipeline_latency(work: Path, repeats: int = 40) -> list[dict]
     results = []
     for page, name, p50, p95 in rows:
         results.append(_result(f"{page}: {name} p50 @scale {scale}", p50 * 1000, "ms", None, "lower"))
-        results.append(_result(f"{page}: {name} p95 @scale {scale}", p95 * 1000, "ms", 300.0, "lower"))
+        results.append(_result(f"{page}: {name} p95 @scale {scale}", p95 * 1000, "ms", _target("query_p95_ms"), "lower"))
     return results
 
 
@@ -525,7 +533,7 @@ def cube_latency_child(db: str) -> None:
     scopes = _cube_scopes()
     lines = int(duckdb.connect(db, read_only=True).execute("select count(*) from fct_spend").fetchone()[0])
     label = f"{lines / 1e6:.1f}M lines"
-    target = 0.15 if lines < 3_000_000 else 1.0
+    target = _target("cube_p95_1m_s") if lines < 3_000_000 else _target("cube_p95_10m_s")
     top = queries.top_supplier(scopes[0])
     category = queries.spend_by_category_supplier(scopes[0]).dropna(subset=["category"])["category"].iloc[0]
     views = [
@@ -622,7 +630,7 @@ def _cube_vs_pandas(db: str, scopes: list, label: str) -> list[dict]:
         out += [
             _result(f"pivot {name} @{label}: cube query, median", a, "s", None, "lower"),
             _result(f"pivot {name} @{label}: pandas on the lines, median", b, "s", None, "lower"),
-            _result(f"pivot {name} @{label}: pandas time / cube time", b / a, "ratio", 10.0, "higher"),
+            _result(f"pivot {name} @{label}: pandas time / cube time", b / a, "ratio", _target("cube_vs_pandas_ratio"), "higher"),
         ]
     load = os.getloadavg()[0]
     out.append(_result("machine load average (1 min) at the end of the cube runs", load, "load", None, "lower"))
@@ -661,8 +669,8 @@ def _export_suite(work: Path) -> list[dict]:
     started = time.perf_counter()
     board.pack_pdf(scope)
     pack = time.perf_counter() - started
-    return [_result("chart export PNG 1600x900, warm p95", sorted(times)[-1], "s", 0.5, "lower"),
-            _result(f"Board pack PDF ({len(board.sequence())} slides)", pack, "s", 10.0, "lower")]
+    return [_result("chart export PNG 1600x900, warm p95", sorted(times)[-1], "s", _target("chart_export_s"), "lower"),
+            _result(f"Board pack PDF ({len(board.sequence())} slides)", pack, "s", _target("board_pack_s"), "lower")]
 
 
 SUITES.insert(-1, _export_suite)
@@ -789,12 +797,12 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
         for name, times in per_query.items():
             p50, p95 = _percentiles(times)
             results.append(_result(f"data quality: {name}, p50", p50, "s", None, "lower"))
-            results.append(_result(f"data quality: {name}, p95", p95, "s", 0.25, "lower"))
+            results.append(_result(f"data quality: {name}, p95", p95, "s", _target("data_quality_query_p95_s"), "lower"))
         p50, p95 = _percentiles(totals)
         base_p50 = statistics.median(base)
         results += [
             _result("data quality: every query of the page, p50", p50, "s", None, "lower"),
-            _result("data quality: every query of the page, p95", p95, "s", 1.0, "lower"),
+            _result("data quality: every query of the page, p95", p95, "s", _target("page_run_s"), "lower"),
             _result("bare aggregate of fct_spend (baseline), p50", base_p50, "s", None, "lower"),
             _result("data quality page queries / bare aggregate, p50", p50 / base_p50, "ratio", None, "lower"),
             _result(f"supplier match candidates at build ({suppliers:,} suppliers, {pairs:,} pairs)", candidates_s, "s",
@@ -813,8 +821,9 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
             results += [
                 _result(f"import: detect council and dataset ({sample.name}, "
                         f"{'right' if detection.best and detection.best.council_id == council.id else 'WRONG'})",
-                        detect_s, "s", 1.0, "lower"),
-                _result(f"import: preview one month ({summary.rows_read:,} rows)", preview_s, "s", 2.0, "lower"),
+                        detect_s, "s", _target("import_detect_s"), "lower"),
+                _result(f"import: preview one month ({summary.rows_read:,} rows)", preview_s, "s",
+                        _target("import_preview_s"), "lower"),
             ]
         return results
     finally:
@@ -840,7 +849,8 @@ def scale_latency_child(db: str) -> list[dict]:
 
     lines = int(duckdb.connect(db, read_only=True).execute("select count(*) from fct_spend").fetchone()[0])
     label = f" @{lines / 1e6:.0f}M lines"
-    return page_query_latency(Path(db), repeats=1 if lines > 20e6 else 2, label=label, target_ms=1000.0, p50=True)
+    return page_query_latency(Path(db), repeats=1 if lines > 20e6 else 2, label=label, target_ms=_target("scale_query_p95_ms"),
+                              p50=True)
 
 
 def _app_memory(db: Path, work: Path) -> list[dict]:
@@ -870,7 +880,7 @@ def _app_memory(db: Path, work: Path) -> list[dict]:
         status = Path(f"/proc/{procs[0].pid}/status").read_text()
     peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
     return [_result(f"app process peak memory, every page opened @{lines / 1e6:.0f}M lines", peak_kb / 1024, "MB",
-                    2048.0 if lines >= 9e6 else None, "lower")]
+                    _target("app_memory_mb") if lines >= 9e6 else None, "lower")]
 
 
 PAGES = ["overview", "spend", "benchmarking", "collaboration", "pipeline", "social_value", "kpis", "maturity",
@@ -918,7 +928,7 @@ def _scale_suite(work: Path) -> list[dict]:
         if worst:
             label = worst["name"].split(" @")[-1]
             results.append(_result(f"slowest page query p95 ms @{label} ({worst['name'].split()[1]})",
-                                   worst["value"], "ms", 1000.0, "lower"))
+                                   worst["value"], "ms", _target("scale_query_p95_ms"), "lower"))
             results.append(_result(f"page query process peak memory @{label}", peak_mb, "MB", None, "lower"))
     results += _app_memory(_cube_database(s.bench_memory_scale, work), work)
     return results

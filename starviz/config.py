@@ -176,6 +176,7 @@ class Settings(_Strict):
     bench_query_scales: list[float] = [0.45, 4.5, 22.5]
     bench_memory_scale: float = 4.5
     bench_think_seconds: float = Field(5.0, ge=0)
+    bench_targets: dict[str, float] = {}
 
     def social_value_target(self, financial_year: str) -> float:
         return self.social_value_target_by_year.get(financial_year, self.social_value_target_share)

@@ -58,3 +58,13 @@ def test_people_pause_between_clicks_each_session_differently_and_a_zero_pause_i
     again = loadtest._thinker(0, 5.0)  # seeded: a run repeats
     assert [again() for _ in range(5)] == pauses[:5]
     assert {loadtest._thinker(3, 0.0)() for _ in range(5)} == {0.0}
+
+
+def test_every_target_the_bench_checks_is_configured_and_every_configured_target_is_checked():
+    import inspect
+    import re
+
+    from starviz import config
+
+    asked = set(re.findall(r'_target\("(\w+)"\)', inspect.getsource(bench)))
+    assert asked and asked == set(config.settings().bench_targets)
