@@ -163,6 +163,7 @@ class Settings(_Strict):
     # spend cube and benchmarking pages
     query_cache_entries: int = Field(512, ge=0, le=100_000)
     query_cache_max_rows: int = Field(50_000, ge=0)
+    query_cache_total_rows: int = Field(500_000, ge=0)
     cube_max_rows: int = Field(35, ge=1, le=500)
     cube_max_columns: int = Field(12, ge=1, le=100)
     treemap_categories: int = Field(10, ge=1, le=50)

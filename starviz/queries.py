@@ -83,11 +83,11 @@ def _connection() -> duckdb.DuckDBPyConnection:
 # same parameters comes back again and again. An answer is only valid for one database file: a new
 # file empties the cache. Parameters carry everything else an answer depends on (the user's councils,
 # the period, "today").
-_answers: OrderedDict[tuple, object] = OrderedDict()
+_answers: OrderedDict[tuple, tuple[object, int]] = OrderedDict()  # key -> (answer, its rows)
+_answers_rows = [0]  # rows held, all answers together
 _answers_file: list[tuple] = []
 _answers_lock = threading.Lock()
 _answers_on = [True]
-_MISSING = object()
 
 
 def _frozen(value):
@@ -114,21 +114,31 @@ def _answer(kind: str, sql: str, params: list | None, run):
             return run(cursor)
     with _answers_lock:
         if _answers_file != [file]:
-            _answers.clear()
+            _forget_answers()
             _answers_file[:] = [file]
-        answer = _answers.get(key, _MISSING)
-        if answer is not _MISSING:
+        held = _answers.get(key)
+        if held is not None:
             _answers.move_to_end(key)
-    if answer is _MISSING:
+    if held is not None:
+        answer = held[0]
+    else:
         with con.cursor() as cursor:
             answer = run(cursor)
-        if len(answer) <= settings.query_cache_max_rows if hasattr(answer, "__len__") else True:
+        rows = len(answer) if isinstance(answer, (pd.DataFrame, list)) else 1
+        if rows <= settings.query_cache_max_rows:
             with _answers_lock:
-                if _answers_file == [file]:
-                    _answers[key] = answer
-                    while len(_answers) > settings.query_cache_entries:
-                        _answers.popitem(last=False)
+                if _answers_file == [file] and key not in _answers:
+                    _answers[key] = (answer, rows)
+                    _answers_rows[0] += rows
+                    while _answers and (len(_answers) > settings.query_cache_entries
+                                        or _answers_rows[0] > settings.query_cache_total_rows):
+                        _answers_rows[0] -= _answers.popitem(last=False)[1][1]
     return answer.copy() if isinstance(answer, pd.DataFrame) else copy.deepcopy(answer)
+
+
+def _forget_answers() -> None:
+    _answers.clear()
+    _answers_rows[0] = 0
 
 
 def cache_answers(on: bool) -> None:
@@ -136,7 +146,7 @@ def cache_answers(on: bool) -> None:
     cache); turning it off forgets every answer."""
     with _answers_lock:
         _answers_on[0] = on
-        _answers.clear()
+        _forget_answers()
 
 
 def _query(sql: str, params: list | None = None) -> pd.DataFrame:

@@ -102,6 +102,22 @@ def test_the_cache_keeps_at_most_its_configured_number_of_answers(served, monkey
     assert len(queries._answers) <= 2
 
 
+def test_the_cache_keeps_at_most_its_configured_number_of_rows_in_all(served, monkeypatch):
+    _, opened = served
+    one, two = _scope(("rochdale",)), _scope(("stockport",))
+    rows = len(queries.spend_by_council_month(one))
+    _settings(monkeypatch, query_cache_total_rows=rows + 1)  # room for one monthly answer, not two
+    queries.cache_answers(True)
+    queries.spend_by_council_month(one)
+    queries.spend_by_council_month(two)
+    assert sum(held_rows for _, held_rows in queries._answers.values()) <= rows + 1
+    asked = len(opened)
+    queries.spend_by_council_month(two)
+    assert len(opened) == asked  # the newest is kept
+    queries.spend_by_council_month(one)
+    assert len(opened) > asked  # the oldest made room for it
+
+
 def test_answers_over_the_row_limit_are_not_kept(served, monkeypatch):
     _, opened = served
     _settings(monkeypatch, query_cache_max_rows=1)
