@@ -256,8 +256,7 @@ def page_query_latency(db: Path, repeats: int = 3, label: str = "", target_ms: f
                 started = time.perf_counter()
                 fn(scope)
                 times.append(time.perf_counter() - started)
-        times.sort()
-        p95 = times[max(0, round(0.95 * len(times)) - 1)] * 1000
+        p95 = loadtest.percentile(times, 0.95) * 1000
         if p50:
             results.append(_result(f"query {name} p50 ms{label}", statistics.median(times) * 1000, "ms", None, "lower"))
         results.append(_result(f"query {name} p95 ms{label}", p95, "ms", target_ms or _target("query_p95_ms"), "lower"))
@@ -354,8 +353,7 @@ def _page_query_latency(work: Path) -> list[dict]:
                 started = time.perf_counter()
                 render(scopes[k % len(scopes)], k)
                 times.append(time.perf_counter() - started)
-            times.sort()
-            p50, p95 = statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+            p50, p95 = statistics.median(times), loadtest.percentile(times, 0.95)
             results += [
                 _result(f"{name} page queries per render, p50 ({len(times)} renders)", p50, "s", None, "lower"),
                 _result(f"{name} page queries per render, p95", p95, "s", _target("query_p95_ms") / 1000, "lower"),
@@ -377,7 +375,7 @@ SUITES: list = [_page_queries, _app_suites, _page_query_latency, _concurrency]
 _COLLABORATION_PIPELINE_QUERIES = """
 import datetime as dt, json, os, statistics, time
 os.environ["STARVIZ_DB"] = {db!r}
-from starviz import queries
+from starviz import loadtest, queries
 from starviz.scope import Filters, User, financial_year
 
 admin, officer = User("bench", "Bench", "admin"), User("bench.officer", "Officer", "analyst", ({first!r},))
@@ -437,8 +435,7 @@ for page, questions in pages.items():
             started = time.perf_counter()
             run(*args)
             times.append(time.perf_counter() - started)
-        times.sort()
-        out.append([page, name, statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]])
+        out.append([page, name, statistics.median(times), loadtest.percentile(times, 0.95)])
 print(json.dumps(out))
 """
 
@@ -494,11 +491,6 @@ def _cube_suite(work: Path) -> list[dict]:
         results.append(_result(f"cube latency run peak memory @scale {scale:g} (pandas frame included)", peak_mb, "MB",
                                None, "lower"))
     return results
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def _cube_scopes():
@@ -576,7 +568,7 @@ def cube_latency_child(db: str) -> None:
                     started = time.perf_counter()
                     fn(s)
                     times.append(time.perf_counter() - started)
-        p95 = _percentile(times, 0.95)
+        p95 = loadtest.percentile(times, 0.95)
         if family not in ("drill-down count", "drill-down page of lines", "supplier profile"):
             worst = max(worst, p95)
         results.append(_result(f"cube p50 {family} @{label}", statistics.median(times), "s", None, "lower"))
@@ -728,11 +720,6 @@ def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
 # --- data quality page and import --------------------------------------------------------------
 
 
-def _percentiles(times: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(times, n=20, method="inclusive")
-    return statistics.median(times), cuts[18]
-
-
 def _data_quality(work: Path, runs: int = 40) -> list[dict]:
     """p50/p95 of every query the data quality page runs, on the demo database, filters varied from
     run to run (financial years, addressable or not, one council or all, a council-scoped analyst,
@@ -795,10 +782,10 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
             candidates_s = time.perf_counter() - started
             suppliers = con.execute("select count(*) from dim_suppliers").fetchone()[0]
         for name, times in per_query.items():
-            p50, p95 = _percentiles(times)
+            p50, p95 = statistics.median(times), loadtest.percentile(times, 0.95)
             results.append(_result(f"data quality: {name}, p50", p50, "s", None, "lower"))
             results.append(_result(f"data quality: {name}, p95", p95, "s", _target("data_quality_query_p95_s"), "lower"))
-        p50, p95 = _percentiles(totals)
+        p50, p95 = statistics.median(totals), loadtest.percentile(totals, 0.95)
         base_p50 = statistics.median(base)
         results += [
             _result("data quality: every query of the page, p50", p50, "s", None, "lower"),

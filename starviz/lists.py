@@ -60,7 +60,8 @@ def detail_link(kind: str, value: str, label: str, scope: queries.Scope) -> str:
 
 
 def _column_config(df, scope: queries.Scope) -> dict:
-    names = dict(zip(queries.councils()["council_id"], queries.councils()["short_name"], strict=True))
+    councils = queries.councils()
+    names = dict(zip(councils["council_id"], councils["short_name"], strict=True))
     config: dict = {}
     for col in df.columns:
         council, _, rest = str(col).partition("_")
@@ -155,7 +156,8 @@ def month_picker(key: str, label: str = "Report month") -> dt.date | None:
 
 def council_columns(df, suffix: str = "spend_gbp") -> dict[str, str]:
     """The per-council columns of a wide table (``<council_id>_<suffix>``) -> council name, in order."""
-    names = dict(zip(queries.councils()["council_id"], queries.councils()["short_name"], strict=True))
+    councils = queries.councils()
+    names = dict(zip(councils["council_id"], councils["short_name"], strict=True))
     return {c: names[c.removesuffix("_" + suffix)] for c in df.columns
             if str(c).endswith("_" + suffix) and str(c).removesuffix("_" + suffix) in names}
 

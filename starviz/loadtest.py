@@ -161,9 +161,11 @@ async def _run(urls: list[str], sessions: int, changes: int, think_seconds: floa
     return timings, errors, openings
 
 
-def _p95(values: list[float]) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The value at rank q (0-1) of the sorted values, nearest rank; NaN for none. The bench's one
+    definition of p50/p95."""
     ordered = sorted(values)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def _thinker(session: int, mean: float) -> Callable[[], float]:
@@ -205,9 +207,9 @@ def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replica
 
         timings, errors, openings = asyncio.run(_run(urls, sessions, changes, think_seconds, lambda: mark("open")))
         mark("end")
-    out = {"p50": statistics.median(timings) if timings else float("nan"), "p95": _p95(timings),
+    out = {"p50": statistics.median(timings) if timings else float("nan"), "p95": percentile(timings, 0.95),
            "errors": len(errors), "responses": len(timings), "first_errors": errors[:3],
-           "opening_p95": _p95(openings)}
+           "opening_p95": percentile(openings, 0.95)}
     if "open" in marks:
         (t0, busy0, app0), (t1, busy1, app1) = marks["open"], marks["end"]
         out["machine_busy_share"] = (busy1 - busy0) / ((t1 - t0) * (os.cpu_count() or 1))

@@ -74,10 +74,6 @@ def _open() -> tuple[tuple, duckdb.DuckDBPyConnection]:
         return (path, *stamp), con
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    return _open()[1]
-
-
 # Answers already given for the file being served. Streamlit reruns a page's script on every click,
 # and several people often look at the same view (the Board's shared link), so the same SQL with the
 # same parameters comes back again and again. An answer is only valid for one database file: a new
@@ -2248,10 +2244,9 @@ _reference_cache: dict[tuple, object] = {}
 
 
 def _reference(name: str, fetch):
-    """A small lookup (councils' names and order) kept until the database file is replaced."""
-    path = str(config.settings().db_path)
-    stat = os.stat(path)
-    key = (path, stat.st_ino, stat.st_mtime_ns, name)
+    """A small lookup (councils' names and order) kept until the database file is replaced, even
+    with the answer cache off."""
+    key = (_open()[0], name)
     if key not in _reference_cache:
         if len(_reference_cache) > 32:  # old databases' entries
             _reference_cache.clear()
