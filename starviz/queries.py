@@ -145,16 +145,39 @@ def cache_answers(on: bool) -> None:
         _forget_answers()
 
 
+# DuckDB's parse of each SQL text the app has run. Parsing costs about as much as running a small
+# query of the cube (a third of a spend pivot's time at 1M lines), and the app asks the same texts
+# again and again with other parameters. A parsed statement is plain syntax, valid on any cursor of
+# any file; DuckDB copies it for each execution, so threads can share it.
+_statements: OrderedDict[str, duckdb.Statement] = OrderedDict()
+_statements_lock = threading.Lock()
+STATEMENTS_KEPT = 1024
+
+
+def _execute(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None) -> duckdb.DuckDBPyConnection:
+    statement = _statements.get(sql)
+    if statement is None:
+        parsed = cursor.extract_statements(sql)
+        if len(parsed) != 1:  # not one statement: let DuckDB say what is wrong
+            return cursor.execute(sql, params or [])
+        statement = parsed[0]
+        with _statements_lock:
+            _statements[sql] = statement
+            while len(_statements) > STATEMENTS_KEPT:
+                _statements.popitem(last=False)
+    return cursor.execute(statement, params or [])
+
+
 def _query(sql: str, params: list | None = None) -> pd.DataFrame:
-    return _answer("frame", sql, params, lambda cursor: cursor.execute(sql, params or []).df())
+    return _answer("frame", sql, params, lambda cursor: _execute(cursor, sql, params).df())
 
 
 def _rows(sql: str, params: list | None = None) -> list[tuple]:
-    return _answer("rows", sql, params, lambda cursor: cursor.execute(sql, params or []).fetchall())
+    return _answer("rows", sql, params, lambda cursor: _execute(cursor, sql, params).fetchall())
 
 
 def _scalar(sql: str, params: list | None = None):
-    return _answer("scalar", sql, params, lambda cursor: cursor.execute(sql, params or []).fetchone()[0])
+    return _answer("scalar", sql, params, lambda cursor: _execute(cursor, sql, params).fetchone()[0])
 
 
 def db_path() -> Path:
@@ -2258,6 +2281,11 @@ def _lookup(template: str | None, column: str) -> str:
     return "null" if template is None else template.format(k=column)
 
 
+def _council_names() -> tuple[dict, dict]:
+    rows = _rows("select council_id, short_name, sort_order from dim_councils")
+    return {("council", k): n for k, n, _ in rows}, {("council", k): int(r) for k, _, r in rows}
+
+
 def _names(dimension: str, keys) -> tuple[dict, dict]:
     """Display names and configured positions of some keys of a dimension (councils, suppliers)."""
     spec = _DIMS[dimension]
@@ -2265,9 +2293,7 @@ def _names(dimension: str, keys) -> tuple[dict, dict]:
     if spec.name is None or not keys:
         return {}, {}
     if dimension == "council":
-        table = _reference("councils", lambda: _query("select council_id, short_name, sort_order from dim_councils"))
-        return ({("council", k): n for k, n in zip(table["council_id"], table["short_name"], strict=True)},
-                {("council", k): int(r) for k, r in zip(table["council_id"], table["sort_order"], strict=True)})
+        return _reference("council names", _council_names)
     frame = _query(f"select k, {spec.name.format(k='k')} as name, {_lookup(spec.rank, 'k')} as rank "
                    "from (select unnest(?::varchar[]) as k)", [keys])
     names = {(dimension, k): n for k, n in zip(frame["k"], frame["name"], strict=True) if isinstance(n, str)}

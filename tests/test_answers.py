@@ -1,5 +1,6 @@
-"""The answer cache of starviz.queries: a question asked again of the same database file is answered
-without DuckDB, each caller gets its own copy, and a new file (a rebuild) retires every answer."""
+"""The memory of starviz.queries. The answer cache: a question asked again of the same database file
+is answered without DuckDB, each caller gets its own copy, and a new file (a rebuild) retires every
+answer. The parsed statements: each SQL text is parsed once, whatever its parameters."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starviz.scope import Filters, User
 
 DIRECTOR = User("director", "Director", "admin")
 ALL = ("rochdale", "stockport", "tameside", "trafford")
+PARSED: list[str] = []  # the SQL texts DuckDB was asked to parse, in the test that is running
 
 
 @pytest.fixture()
@@ -24,8 +26,27 @@ def served(fixture_build, monkeypatch, tmp_path):
     monkeypatch.setenv("STARVIZ_DB", str(db))
     config.settings.cache_clear()
     queries.cache_answers(True)
-    opened = []
+    opened, parsed = [], PARSED
+    parsed.clear()
+    queries._statements.clear()
     real_open = queries._open
+
+    class CountingCursor:
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._cursor.close()
+
+        def extract_statements(self, sql):
+            parsed.append(sql)
+            return self._cursor.extract_statements(sql)
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
 
     class Counting:
         def __init__(self, con):
@@ -33,7 +54,7 @@ def served(fixture_build, monkeypatch, tmp_path):
 
         def cursor(self):
             opened.append(1)
-            return self._con.cursor()
+            return CountingCursor(self._con.cursor())
 
     monkeypatch.setattr(queries, "_open", lambda: (lambda file, con: (file, Counting(con)))(*real_open()))
     yield db, opened
@@ -149,3 +170,51 @@ def test_parameters_are_keys_exactly_never_abbreviated():
     assert queries._frozen([long_a]) != queries._frozen([long_b])
     assert queries._frozen([["a", "b"], 1]) == queries._frozen([("a", "b"), 1])
     assert queries._frozen([1]) != queries._frozen([True])
+
+
+def test_a_sql_text_is_parsed_once_and_answers_each_set_of_parameters(served):
+    queries.cache_answers(False)  # every question goes to DuckDB
+    trafford = queries.spend_by_council_month(_scope(("trafford",)))
+    parses = len(PARSED)
+    assert parses > 0
+    stockport = queries.spend_by_council_month(_scope(("stockport",)))
+    assert len(PARSED) == parses  # the same texts, not parsed again
+    assert set(trafford["council"]) == {"Trafford"} and set(stockport["council"]) == {"Stockport"}
+    sql = "select sum(spend_gbp) from mart_spend_by_council_month where council_id = ?"
+    for council in ALL:
+        assert queries._scalar(sql, [council]) == pytest.approx(queries._scalar(
+            f"select sum(spend_gbp) from mart_spend_by_council_month where council_id = '{council}'"))
+    assert PARSED.count(sql) == 1
+
+
+def test_parsed_statements_are_kept_up_to_their_bound(served, monkeypatch):
+    monkeypatch.setattr(queries, "STATEMENTS_KEPT", 2)
+    queries.cache_answers(False)
+    texts = [f"select {n} as n" for n in range(4)]
+    for sql in texts:
+        assert queries._scalar(sql) == int(sql.split()[1])
+    assert list(queries._statements) == texts[-2:]
+    assert queries._scalar(texts[0]) == 0  # let go, so parsed again
+    assert PARSED.count(texts[0]) == 2
+
+
+def test_sql_that_is_not_one_statement_is_left_to_duckdb_and_not_kept(served):
+    with pytest.raises(duckdb.ParserException):
+        queries._scalar("select from where")
+    assert queries._rows("select 1; select 2") == [(2,)]  # as DuckDB itself answers it
+    assert "select from where" not in queries._statements
+    assert "select 1; select 2" not in queries._statements
+
+
+def test_a_statement_parsed_before_a_rebuild_answers_from_the_new_file(served, tmp_path):
+    db, _ = served
+    queries.cache_answers(False)
+    sql = "select count(*) from mart_spend_by_council_month where council_id = ?"
+    assert queries._scalar(sql, ["rochdale"]) > 0
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(db, rebuilt)
+    with duckdb.connect(str(rebuilt)) as con:
+        con.execute("delete from mart_spend_by_council_month where council_id = 'rochdale'")
+    os.replace(rebuilt, db)
+    assert queries._scalar(sql, ["rochdale"]) == 0
+    assert PARSED.count(sql) == 1
