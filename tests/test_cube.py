@@ -374,3 +374,25 @@ def test_a_quarter_or_a_month_cut_never_reads_the_year_grain_cubes():
     assert not queries._cube_table("category", scope=quarter).endswith("_year")
     assert not queries._cube_table("month", "council", scope=_scope()).endswith("_year")
     assert not queries._cube_table("quarter", distinct=True, scope=_scope()).endswith("_year")
+
+
+@pytest.mark.parametrize("view", [
+    cube.View("category", "council", "count_suppliers"),
+    cube.View("council", "financial_year", "count_suppliers"),
+    cube.View("month", "contract", "count_suppliers"),
+    cube.View("department", "local", "count_suppliers"),
+    cube.View("council", cube.NONE, "count_suppliers"),
+    cube.View("sme", "category", "count_suppliers", picks=(("council", "trafford"),)),
+])
+@pytest.mark.parametrize("addressable", [True, False])
+def test_every_supplier_count_of_a_pivot_is_the_distinct_suppliers_behind_it(view, addressable):
+    """Cells, row and column totals and the grand total, each against a plain count of the distinct
+    suppliers its criteria select."""
+    scope = _scope(addressable=addressable)
+    pivot = queries.spend_pivot(scope, view)
+    assert len(pivot.table) > 1
+    for row in range(len(pivot.table)):
+        for column in pivot.columns:
+            value = pivot.table.iloc[row][column]
+            direct = queries.cube_totals(scope, pivot.cell_criteria(row, column))["count_suppliers"]
+            assert (0 if pd_isna(value) else value) == direct, (pivot.table.iloc[row, 0], column)
