@@ -11,6 +11,9 @@ import plotly.io as pio
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies. Council colours come from
 # their configuration; this palette serves everything else.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+# Filled boxes (a treemap) cycle through the palette without its black: a black box among coloured
+# ones reads as a hole, and its label is the first to be hidden.
+FILLS = PALETTE[:-1]
 INK = "#1F2933"
 GRID = "#D9DEE3"
 TARGET = "#7A1F3D"
@@ -579,7 +582,7 @@ def category_supplier_treemap(df: pd.DataFrame, ids, selected: str | None = None
         shown = df[df["supplier_key"].notna()]
         for n, row in enumerate(shown.itertuples()):
             name = row.supplier_name if isinstance(row.supplier_name, str) else "Redacted or unnamed payee"
-            box(name, "", row.spend_gbp, ids(category, row.supplier_key, False), PALETTE[n % len(PALETTE)])
+            box(name, "", row.spend_gbp, ids(category, row.supplier_key, False), FILLS[n % len(FILLS)])
         rest = df[df["supplier_key"].isna()]
         title = f"Largest suppliers in {category}"
         if len(rest):
@@ -589,7 +592,7 @@ def category_supplier_treemap(df: pd.DataFrame, ids, selected: str | None = None
         totals = df.groupby("category", sort=False, dropna=False)["spend_gbp"].sum()
         for n, (category, value) in enumerate(totals.items()):
             if isinstance(category, str):
-                box(category, "", value, ids(category, None, False), PALETTE[n % len(PALETTE)])
+                box(category, "", value, ids(category, None, False), FILLS[n % len(FILLS)])
             else:
                 box("Other categories", "", value, "other-categories", _tint(INK, 0.6))
         title = "Spend by category: click one to see its suppliers"

@@ -111,7 +111,7 @@ def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, l
                                                     help="Opens the detail in a new tab")
     order = [c for c in view.columns if c not in _HIDDEN and c not in hide]
     st.dataframe(view, hide_index=True, column_config=config, column_order=order, width="stretch",
-                 height=height or ("auto" if len(view) <= 12 else 460))
+                 height=height or ("content" if len(view) <= 12 else 460))
     export_buttons(name, df, scope)
 
 

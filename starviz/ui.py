@@ -418,7 +418,7 @@ def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
     styled = pivot.table.style.apply(
         lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1)
     event = st.dataframe(styled, hide_index=True, column_config=formats, key=pivot_key(pivot), on_select="rerun",
-                         selection_mode="single-cell", height=35 * (len(pivot.table) + 1) + 3)
+                         selection_mode="single-cell", height="content")
     cells = event.selection.cells if event else []
     return pivot.cell_criteria(*cells[0]) if cells else None
 

@@ -1,0 +1,19 @@
+"""Chart builders of starviz.charts that the page tests do not look inside."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from starviz import charts
+
+
+def test_treemap_boxes_are_never_black_and_the_colours_cycle_without_it():
+    categories = [f"Category {n}" for n in range(10)]
+    df = pd.DataFrame({"category": [*categories, None], "supplier_key": None, "supplier_name": None,
+                       "spend_gbp": [1000.0 - 50 * n for n in range(11)], "count_suppliers": 1})
+    fig = charts.category_supplier_treemap(df, lambda category, supplier, other: f"c:{category}")
+    colours = list(fig.data[0].marker.colors)
+    assert len(colours) == 11
+    assert "#000000" not in colours
+    assert colours[:len(charts.FILLS)] == charts.FILLS  # every colour once before any repeats
+    assert colours[len(charts.FILLS)] == charts.FILLS[0]
