@@ -17,7 +17,7 @@ st.subheader("Data coverage")
 coverage = queries.coverage_by_council(scope)
 for warning in benchmark.coverage_warnings(coverage, settings.benchmark_coverage_tolerance):
     st.warning(warning, icon=":material/warning:")
-st.dataframe(coverage, hide_index=True, column_config=ui.COLUMNS | ui.COVERAGE_COLUMNS)
+ui.table(coverage, column_config=ui.COLUMNS | ui.COVERAGE_COLUMNS)
 ui.export_buttons("benchmark-coverage", coverage, scope)
 if len(coverage) < 2:
     st.info("Benchmarking compares partners: choose two or more councils in the filters to rank them.",
@@ -35,7 +35,7 @@ st.caption("Best partner at the top of each panel, with every other partner's ga
 ui.chart(charts.benchmark_ranked(ranked, colours))
 st.caption(coverage_note)
 table = benchmark.ranking_table(ranked)
-st.dataframe(table, hide_index=True, column_config=ui.COLUMNS | ui.RANKING_COLUMNS)
+ui.table(table, column_config=ui.COLUMNS | ui.RANKING_COLUMNS)
 ui.export_buttons("benchmark-ranking", table, scope)
 
 st.subheader("Category mix")
@@ -48,10 +48,10 @@ st.subheader("All figures")
 st.caption("Per-resident figures divide by each council's population (Census 2021) from its configuration. Shares "
            "count unknown flags as not local, not SME, not VCSE; the “known” columns say how much of the spend has "
            "the flag recorded.")
-st.dataframe(figures, hide_index=True, column_config=ui.COLUMNS | ui.BENCHMARK_COLUMNS)
+ui.table(figures, column_config=ui.COLUMNS | ui.BENCHMARK_COLUMNS)
 ui.export_buttons("benchmark-figures", figures, scope)
 
 with st.expander("How each measure is defined"):
     defined = benchmark.definitions_table(definitions, settings.benchmark_top_suppliers)
-    st.dataframe(defined, hide_index=True)
+    ui.table(defined)
     ui.export_buttons("benchmark-definitions", defined, scope)

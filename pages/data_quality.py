@@ -27,12 +27,12 @@ with coverage_tab:
         st.success("No missing months: every council shown has sent every monthly dataset for the period.",
                    icon=":material/check:")
     else:
-        st.dataframe(missing, hide_index=True, column_config={"council": "Council", "dataset": "Dataset",
+        ui.table(missing, column_config={"council": "Council", "dataset": "Dataset",
                      "count_missing": st.column_config.NumberColumn("Months missing", format="%,d"), "months": "Months"})
         ui.export_buttons("missing-months", missing, scope)
     st.subheader("Freshness: latest file per council and dataset")
     fresh = queries.freshness(scope)
-    st.dataframe(fresh, hide_index=True, column_order=["council", "dataset", "last_date", "days_old", "is_stale",
+    ui.table(fresh, column_order=["council", "dataset", "last_date", "days_old", "is_stale",
                  "latest_file", "received_at", "count_files", "rows_loaded", "count_failed"], column_config={
         "council": "Council", "dataset": "Dataset", "latest_file": st.column_config.TextColumn("Latest file", width=280),
         "last_date": st.column_config.DateColumn("Data up to", format="D MMM YYYY"),
@@ -48,13 +48,13 @@ with rejects_tab:
     failed = queries.failed_files(scope)
     if not failed.empty:
         st.error(f"{len(failed)} file(s) could not be read at all; nothing from them is in the data.")
-        st.dataframe(failed, hide_index=True, column_config=PROBLEM_COLUMNS)
+        ui.table(failed, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("unreadable-files", failed, scope)
     st.subheader("Problems by reason")
     st.caption("**rejected**: the row is not in the data · **warning**: loaded with that field left empty · "
                "**skipped**: a blank or total row, correctly left out")
     reasons = queries.rejects_by_reason(scope)
-    st.dataframe(reasons, hide_index=True, column_config={"council": "Council", "dataset": "Dataset", "severity": "Severity",
+    ui.table(reasons, column_config={"council": "Council", "dataset": "Dataset", "severity": "Severity",
                  "reason": "Reason", "count_rows": st.column_config.NumberColumn("Rows", format="%,d"),
                  "count_files": st.column_config.NumberColumn("Files", format="%,d")})
     ui.export_buttons("problems-by-reason", reasons, scope)
@@ -65,7 +65,7 @@ with rejects_tab:
         total = queries.count_rejected_rows(scope, shown)
         st.caption(f"{total:,} problem(s); file, row (as numbered in a spreadsheet), column, value and reason."
                    + (f" The first {len(rows):,} are listed and downloadable." if total > len(rows) else ""))
-        st.dataframe(rows, hide_index=True, column_config=PROBLEM_COLUMNS)
+        ui.table(rows, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("problem-rows", rows, scope)
     else:
         st.info("Your role sees problems counted by reason, not the rows themselves.", icon=":material/lock:")
@@ -87,7 +87,7 @@ with suppliers_tab:
                "rejected pair is remembered and not proposed again.")
     candidates = matching.candidates(scope)
     text, gbp = st.column_config.TextColumn, {"format": "£%,.0f", "width": 90}
-    st.dataframe(candidates, hide_index=True, column_order=["pair", "score", "supplier_name_a", "councils_a", "spend_gbp_a",
+    ui.table(candidates, column_order=["pair", "score", "supplier_name_a", "councils_a", "spend_gbp_a",
                  "supplier_name_b", "councils_b", "spend_gbp_b"], column_config={"pair": text("Pair", width=50),
                  "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=1, format="%.2f", width=100),
                  "supplier_name_a": text("Supplier (kept)", width=240), "councils_a": text("Councils", width=130),

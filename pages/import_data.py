@@ -29,16 +29,16 @@ if (outcome := st.session_state.pop("import_outcome", None)) is not None:
     if (changes := outcome.changes) is not None:
         st.subheader("What changed")
         st.markdown(f"**Rows per council, dataset and month** ({changes.rows_added:+,} in all)")
-        st.dataframe(changes.rows, hide_index=True, column_config=COLUMNS)
+        ui.table(changes.rows, column_config=COLUMNS)
         ui.export_buttons("import-rows-by-month", changes.rows, scope)
         st.markdown(f"**New suppliers** ({len(changes.new_suppliers):,}; {len(changes.merged_suppliers):,} merged into others)")
-        st.dataframe(changes.new_suppliers, hide_index=True, column_config=COLUMNS, column_order=["supplier_name", "councils"])
+        ui.table(changes.new_suppliers, column_config=COLUMNS, column_order=["supplier_name", "councils"])
         ui.export_buttons("import-new-suppliers", changes.new_suppliers, scope)
         st.markdown(f"**New contracts** ({len(changes.new_contracts):,})")
-        st.dataframe(changes.new_contracts, hide_index=True, column_config=COLUMNS)
+        ui.table(changes.new_contracts, column_config=COLUMNS)
         ui.export_buttons("import-new-contracts", changes.new_contracts, scope)
         st.markdown("**How each stored file loaded**")
-        st.dataframe(changes.files, hide_index=True, column_config=COLUMNS)
+        ui.table(changes.files, column_config=COLUMNS)
 
 round_ = st.session_state.setdefault("import_round", 0)  # a new round empties the uploader after a commit
 uploads = st.file_uploader("Extracts", type=imports.allowed_types(), accept_multiple_files=True,
@@ -79,17 +79,17 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
         problems, columns, rows = st.tabs([f"Row problems ({preview.count_problems:,})", "Columns found",
                                            "First rows as the build will load them"])
         with problems:
-            st.dataframe(preview.problems, hide_index=True)
+            ui.table(preview.problems)
             st.caption("File, row as numbered in a spreadsheet, column, value and reason.")
             ui.export_buttons(f"problems-{staged.name}", preview.problems, scope)
         with columns:
-            st.dataframe(preview.mapping, hide_index=True)
+            ui.table(preview.mapping)
             st.caption("Not read (no canonical field uses them): " + (", ".join(preview.unused_headers) or "none"))
         with rows:
-            st.dataframe(preview.rows, hide_index=True)
+            ui.table(preview.rows)
         if not preview.overlaps.empty:
             st.warning("Files already loaded cover some of the same dates; their rows would add up with these:")
-            st.dataframe(preview.overlaps, hide_index=True, column_config=COLUMNS)
+            ui.table(preview.overlaps, column_config=COLUMNS)
 
 overlapping = any(not p.overlaps.empty for p in previews)
 replace = None
@@ -112,5 +112,5 @@ if uploads:
 
 with st.expander("Import history"):
     history = imports.import_log()
-    st.dataframe(history, hide_index=True, column_config=COLUMNS)
+    ui.table(history, column_config=COLUMNS)
     ui.export_buttons("import-history", history, scope)

@@ -25,7 +25,7 @@ else:
                                                         f"(assessed {one['assessed_date'].iloc[0]:%d %B %Y})"))
     st.subheader(f"{names[council]}: gaps to target")
     gaps = queries.maturity_assessments(scope, council, gaps_only=True)
-    st.dataframe(gaps, hide_index=True, column_order=[
+    ui.table(gaps, column_order=[
         "area", "theme", "current_level_name", "target_level_name", "gap_levels", "target_date", "notes"],
         column_config={"area": "Key area or enabler", "theme": "Theme", "current_level_name": "Current",
                        "target_level_name": "Target", "gap_levels": st.column_config.NumberColumn("Gap (levels)", format="%d"),
@@ -39,10 +39,10 @@ else:
         ui.export_buttons("maturity-assessments", all_councils, scope)
 
 with st.expander("The five levels of maturity"):
-    st.dataframe(levels, hide_index=True, column_config={"level": "Level", "level_name": "Name",
+    ui.table(levels, column_config={"level": "Level", "level_name": "Name",
                                                          "description": "What it looks like"})
 problems = queries.maturity_problems(scope)
 if not problems.empty:
     with st.expander(f"{len(problems):,} assessment rows could not be read", icon=":material/warning:"):
-        st.dataframe(problems, hide_index=True)
+        ui.table(problems)
         ui.export_buttons("maturity-problems", problems, scope)

@@ -61,7 +61,7 @@ ui.chart(charts.spend_by_council_month(queries.spend_by_council_month(scope), qu
 
 st.subheader("Data loaded")
 st.caption(f"Spend data as at the end of {queries.as_at_date():%B %Y}; built {queries.build_info()['built_at']:%d %b %Y %H:%M}.")
-st.dataframe(queries.data_status(scope), hide_index=True,
+ui.table(queries.data_status(scope),
              column_config={"council": "Council", "months_loaded": "Months of spend",
                             "first_month": st.column_config.DateColumn("First month", format="MMM YYYY"),
                             "last_month": st.column_config.DateColumn("Last month", format="MMM YYYY")})

@@ -73,13 +73,13 @@ with profile:
             with right:
                 st.subheader("Name variants merged into this supplier")
                 variants = queries.supplier_name_variants(scope, supplier)
-                st.dataframe(variants, hide_index=True, column_config=ui.COLUMNS)
+                ui.table(variants, column_config=ui.COLUMNS)
                 ui.export_buttons("supplier-name-variants", variants, scope)
             st.subheader("Contracts held, by council")
             contracts = queries.cube_supplier_contracts(scope, supplier)
             if contracts.empty:
                 st.caption("No contract with this supplier in the registers of the councils you can see.")
-            st.dataframe(contracts, hide_index=True, column_config=ui.COLUMNS)
+            ui.table(contracts, column_config=ui.COLUMNS)
             ui.export_buttons("supplier-contracts", contracts, scope)
 
 with excluded:
@@ -88,5 +88,5 @@ with excluded:
                    "above says, for the councils, period and selections in force.")
         gone = queries.excluded_spend(scope, view.criteria())
         ui.chart(charts.excluded_by_reason(gone, colours))
-        st.dataframe(gone, hide_index=True, column_config=ui.COLUMNS)
+        ui.table(gone, column_config=ui.COLUMNS)
         ui.export_buttons("excluded-spend", gone, scope)

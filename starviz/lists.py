@@ -16,7 +16,7 @@ import streamlit as st
 
 from starviz import charts, queries
 from starviz.scope import _shown
-from starviz.ui import export_buttons, metric
+from starviz.ui import EMPTY, export_buttons, metric
 
 DETAIL_KEYS: dict[str, str] = {"supplier": "supplier_id", "contract": "contract_id", "category": "category"}
 _DETAIL_LABEL = {"supplier": "supplier_name", "contract": "contract_title", "category": "category"}
@@ -111,7 +111,7 @@ def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, l
                                                     help="Opens the detail in a new tab")
     order = [c for c in view.columns if c not in _HIDDEN and c not in hide]
     st.dataframe(view, hide_index=True, column_config=config, column_order=order, width="stretch",
-                 height=height or ("content" if len(view) <= 12 else 460))
+                 height=height or ("content" if len(view) <= 12 else 460), placeholder=EMPTY)
     export_buttons(name, df, scope)
 
 

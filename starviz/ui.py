@@ -296,6 +296,9 @@ def copyable_text(text: str, file_name: str, label: str = "Download as text") ->
                        icon=":material/download:")
 
 
+EMPTY = "–"  # a table cell with no value: "None" means nothing to a reader
+
+
 _RAG_CELL = {"green": "background-color: #D7F0E6; color: #00573F", "amber": "background-color: #FBEBCB; color: #6B4600",
              "red": "background-color: #F8DCCB; color: #8A3200"}
 
@@ -304,11 +307,11 @@ def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), r
     """``st.dataframe`` with shares (0-1) shown as 12.3% (Streamlit's own percent format drops trailing
     zeros) and, if ``rag`` names a column holding Green/Amber/Red, that column's cells tinted."""
     shown = [c for c in shares if c in df.columns]
-    view = df.style.format("{:.1%}", subset=shown, na_rep="–") if shown else df.style if rag else df
+    view = df.style.format("{:.1%}", subset=shown, na_rep=EMPTY) if shown else df.style if rag else df
     if rag and rag in df.columns:
         view = view.map(lambda v: next((css for k, css in _RAG_CELL.items() if str(v).lower().startswith(k)), ""),
                         subset=[rag])
-    st.dataframe(view, hide_index=True, column_config=column_config, **kwargs)
+    st.dataframe(view, hide_index=True, column_config=column_config, **({"placeholder": EMPTY} | kwargs))
 
 
 # --- spend cube: the page's view in the link, its pickers, charts that filter, the pivot ----------
@@ -418,7 +421,7 @@ def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
     styled = pivot.table.style.apply(
         lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1)
     event = st.dataframe(styled, hide_index=True, column_config=formats, key=pivot_key(pivot), on_select="rerun",
-                         selection_mode="single-cell", height="content")
+                         selection_mode="single-cell", height="content", placeholder=EMPTY)
     cells = event.selection.cells if event else []
     return pivot.cell_criteria(*cells[0]) if cells else None
 
@@ -455,12 +458,12 @@ def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> Non
         key = "drill-" + hashlib.sha1(repr(criteria).encode()).hexdigest()[:10]  # a new cell starts at page 1
         sort, descending, page = line_pager(lines["count_shown"], key)
         table = queries.drill_lines(scope, criteria, sort, descending, page)
-        st.dataframe(table, hide_index=True, column_config=COLUMNS)
+        st.dataframe(table, hide_index=True, column_config=COLUMNS, placeholder=EMPTY)
         export_buttons("spend-lines-page", table, scope)
     else:
         st.caption("Your role sees the lines behind a cell as totals per supplier, redacted payments as one total.")
         table = queries.drill_by_supplier(scope, criteria)
-        st.dataframe(table, hide_index=True, column_config=COLUMNS)
+        st.dataframe(table, hide_index=True, column_config=COLUMNS, placeholder=EMPTY)
         export_buttons("spend-cell-by-supplier", table, scope)
 
 

@@ -41,6 +41,12 @@ def test_pages_hold_no_sql_and_no_caching():
         assert "execute(" not in text and "cache_" not in text and "duckdb" not in text, page.name
 
 
+def test_pages_draw_tables_through_the_shared_helpers():
+    """ui.table and lists.ranked_table show a missing value as a dash, not "None"."""
+    for page in [*(config.ROOT / "pages").glob("*.py"), config.ROOT / "app.py"]:
+        assert "st.dataframe(" not in page.read_text(), page.name
+
+
 def test_every_cli_command_is_in_the_readme():
     readme = (config.ROOT / "README.md").read_text()
     parser = cli.main.__code__.co_consts  # the sub-commands are string constants of main()
