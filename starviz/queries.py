@@ -2293,7 +2293,8 @@ def _names(dimension: str, keys) -> tuple[dict, dict]:
     if spec.name is None or not keys:
         return {}, {}
     if dimension == "council":
-        return _reference("council names", _council_names)
+        names, ranks = _reference("council names", _council_names)
+        return dict(names), dict(ranks)  # the kept lookups stay as they are
     frame = _query(f"select k, {spec.name.format(k='k')} as name, {_lookup(spec.rank, 'k')} as rank "
                    "from (select unnest(?::varchar[]) as k)", [keys])
     names = {(dimension, k): n for k, n in zip(frame["k"], frame["name"], strict=True) if isinstance(n, str)}
