@@ -15,7 +15,10 @@ COLUMNS = {"council": "Council", "dataset": "Dataset", "month": D("Month", forma
            "source_file": "File", "status": "Status", "message": "Message", "first_date": D("From", format="D MMM YYYY"),
            "last_date": D("To", format="D MMM YYYY"), "supplier_name": "Supplier", "councils": "Councils",
            "contract_id": "Contract", "contract_title": "Title", "value_gbp": N("Value", format="£%,.0f"),
-           "start_date": D("Starts", format="D MMM YYYY"), "end_date": D("Ends", format="D MMM YYYY")}
+           "start_date": D("Starts", format="D MMM YYYY"), "end_date": D("Ends", format="D MMM YYYY"),
+           "row": N("Row", format="%d"), "column": "Column", "value": "Value", "reason": "Reason",
+           "severity": "Severity", "field": "Field", "required": "Required",
+           "column in the file": "Column in the file", "meaning": "Meaning"}
 
 if (status := imports.build_status()) is not None:
     st.info(imports.status_text(status), icon=":material/hourglass_top:")
@@ -79,11 +82,11 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
         problems, columns, rows = st.tabs([f"Row problems ({preview.count_problems:,})", "Columns found",
                                            "First rows as the build will load them"])
         with problems:
-            ui.table(preview.problems)
+            ui.table(preview.problems, column_config=COLUMNS)
             st.caption("File, row as numbered in a spreadsheet, column, value and reason.")
             ui.export_buttons(f"problems-{staged.name}", preview.problems, scope)
         with columns:
-            ui.table(preview.mapping)
+            ui.table(preview.mapping, column_config=COLUMNS)
             st.caption("Not read (no canonical field uses them): " + (", ".join(preview.unused_headers) or "none"))
         with rows:
             ui.table(preview.rows)
