@@ -68,3 +68,21 @@ def test_every_target_the_bench_checks_is_configured_and_every_configured_target
 
     asked = set(re.findall(r'_target\("(\w+)"\)', inspect.getsource(bench)))
     assert asked and asked == set(config.settings().bench_targets)
+
+
+def test_the_aggregation_timed_alone_is_the_query_the_pivot_sends(fixture_build, monkeypatch):
+    from starviz import config, cube, queries
+    from starviz.scope import Filters, User
+
+    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
+    config.settings.cache_clear()
+    scope = queries.Scope(Filters(councils=("rochdale", "stockport", "tameside", "trafford"), addressable_only=True,
+                                  period="fy", fy="2025-26"), User("d", "D", "admin"))
+    view = cube.View("category", "council", "spend_gbp")
+    real = queries._answer
+    sql, params = bench._first_query(lambda: queries.spend_pivot(scope, view))
+    assert queries._answer is real
+    cells = queries._rows(sql, params)  # (category, council, spend, lines) per cell
+    pivot = queries.spend_pivot(scope, view)
+    assert sum(spend for _, _, spend, _ in cells) == pytest.approx(pivot.table.iloc[-1]["Total"])
+    config.settings.cache_clear()
