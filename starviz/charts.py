@@ -548,14 +548,19 @@ def _tint(colour: str, amount: float = 0.55) -> str:
     return "#{:02X}{:02X}{:02X}".format(*(round(c + (255 - c) * amount) for c in (r, g, b)))
 
 
-def _wrap_label(text: str, width: int = 18) -> str:
-    """Break a long label into lines of about ``width`` characters (Plotly never wraps text)."""
+def _wrap_label(text: str, width: int = 13, most: int = 4) -> str:
+    """Break a long label into at most ``most`` lines of about ``width`` characters, the last cut
+    with an ellipsis if need be (Plotly never wraps text, and hides a label that does not fit its box:
+    narrow lines let a small box keep its name)."""
     lines: list[str] = []
     for word in text.split():
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:
             lines.append(word)
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] = lines[-1].rstrip(" ,&-") + "…"
     return "<br>".join(lines)
 
 
@@ -566,10 +571,11 @@ def category_supplier_treemap(df: pd.DataFrame, ids, selected: str | None = None
     id fade. Net credits cannot be drawn as areas, so a box paid less than nothing counts as zero."""
     named = df[df["category"].notna()]
     one_category = named["category"].nunique() == 1 and len(named) == len(df)
-    labels, parents, values, box_ids, text, colours = [], [], [], [], [], []
+    labels, names, parents, values, box_ids, text, colours = [], [], [], [], [], [], []
 
     def box(label: str, parent: str, value: float, box_id: str, colour: str) -> None:
         labels.append(_wrap_label(label))
+        names.append(label)  # whole, for the hover
         parents.append(parent)
         values.append(max(float(value), 0.0))
         box_ids.append(box_id)
@@ -602,7 +608,7 @@ def category_supplier_treemap(df: pd.DataFrame, ids, selected: str | None = None
         ids=box_ids, labels=labels, parents=parents, values=values, branchvalues="total", text=text,
         marker=dict(colors=colours, line=dict(color="white", width=2)),
         texttemplate="<b>%{label}</b><br>%{text}", textfont=dict(size=17),
-        hovertemplate="%{label}<br>%{text}<extra></extra>",
+        customdata=names, hovertemplate="%{customdata}<br>%{text}<extra></extra>",
         tiling=dict(pad=3), pathbar=dict(visible=False), root=dict(color="white"),
     ))
     # a label too small to read on a projector is hidden rather than shrunk; hovering still names the box

@@ -17,3 +17,17 @@ def test_treemap_boxes_are_never_black_and_the_colours_cycle_without_it():
     assert "#000000" not in colours
     assert colours[:len(charts.FILLS)] == charts.FILLS  # every colour once before any repeats
     assert colours[len(charts.FILLS)] == charts.FILLS[0]
+
+
+def test_treemap_labels_are_narrow_and_short_and_the_hover_keeps_the_whole_name():
+    name = "Works - Construction, Repair & Maintenance of Public Buildings"
+    df = pd.DataFrame({"category": [name, "Transport"], "supplier_key": None, "supplier_name": None,
+                       "spend_gbp": [900.0, 100.0], "count_suppliers": 1})
+    fig = charts.category_supplier_treemap(df, lambda category, supplier, other: f"c:{category}")
+    label = fig.data[0].labels[0]
+    lines = label.split("<br>")
+    assert len(lines) == 4 and lines[-1].endswith("…")
+    assert all(len(line) <= 14 for line in lines)
+    assert fig.data[0].labels[1] == "Transport"
+    assert list(fig.data[0].customdata) == [name, "Transport"]
+    assert "%{customdata}" in fig.data[0].hovertemplate
