@@ -155,7 +155,10 @@ STATEMENTS_KEPT = 1024
 
 
 def _execute(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None) -> duckdb.DuckDBPyConnection:
-    statement = _statements.get(sql)
+    with _statements_lock:
+        statement = _statements.get(sql)
+        if statement is not None:
+            _statements.move_to_end(sql)  # the least recently asked go first
     if statement is None:
         parsed = cursor.extract_statements(sql)
         if len(parsed) != 1:  # not one statement: let DuckDB say what is wrong

@@ -196,6 +196,9 @@ def test_parsed_statements_are_kept_up_to_their_bound(served, monkeypatch):
     assert list(queries._statements) == texts[-2:]
     assert queries._scalar(texts[0]) == 0  # let go, so parsed again
     assert PARSED.count(texts[0]) == 2
+    queries._scalar(texts[3])  # asked again: now the most recent, so texts[0] goes first
+    queries._scalar(texts[1])
+    assert list(queries._statements) == [texts[3], texts[1]]
 
 
 def test_sql_that_is_not_one_statement_is_left_to_duckdb_and_not_kept(served):

@@ -1,10 +1,11 @@
-"""Chart builders of starviz.charts that the page tests do not look inside."""
+"""Chart builders of starviz.charts, and the table helper of starviz.ui, where the page tests do not
+look inside."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from starviz import charts
+from starviz import charts, ui
 
 
 def test_treemap_boxes_are_never_black_and_the_colours_cycle_without_it():
@@ -31,3 +32,13 @@ def test_treemap_labels_are_narrow_and_short_and_the_hover_keeps_the_whole_name(
     assert fig.data[0].labels[1] == "Transport"
     assert list(fig.data[0].customdata) == [name, "Transport"]
     assert "%{customdata}" in fig.data[0].hovertemplate
+
+
+def test_the_table_helper_shows_a_missing_value_as_a_dash(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(ui.st, "dataframe", lambda data, **kwargs: drawn.append(kwargs))
+    ui.table(pd.DataFrame({"a": [1, None]}), column_order=["a"])
+    ui.table(pd.DataFrame({"a": [1, None]}), placeholder="n/a")
+    assert drawn[0]["placeholder"] == ui.EMPTY == "–" and drawn[0]["column_order"] == ["a"]
+    assert drawn[0]["hide_index"] is True
+    assert drawn[1]["placeholder"] == "n/a"  # a caller may still choose its own

@@ -385,11 +385,12 @@ def test_a_quarter_or_a_month_cut_never_reads_the_year_grain_cubes():
     cube.View("sme", "category", "count_suppliers", picks=(("council", "trafford"),)),
 ])
 @pytest.mark.parametrize("addressable", [True, False])
-def test_every_supplier_count_of_a_pivot_is_the_distinct_suppliers_behind_it(view, addressable):
+@pytest.mark.parametrize("max_rows", [None, 1], ids=["all rows", "an Other row"])
+def test_every_supplier_count_of_a_pivot_is_the_distinct_suppliers_behind_it(view, addressable, max_rows):
     """Cells, row and column totals and the grand total, each against a plain count of the distinct
-    suppliers its criteria select."""
+    suppliers its criteria select; with one row kept, the rest go to an "Other" row counted apart."""
     scope = _scope(addressable=addressable)
-    pivot = queries.spend_pivot(scope, view)
+    pivot = queries.spend_pivot(scope, view, max_rows=max_rows)
     assert len(pivot.table) > 1
     for row in range(len(pivot.table)):
         for column in pivot.columns:
