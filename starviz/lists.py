@@ -16,7 +16,7 @@ import streamlit as st
 
 from starviz import charts, queries
 from starviz.scope import _shown
-from starviz.ui import EMPTY, export_buttons, metric
+from starviz.ui import export_buttons, metric, table
 
 DETAIL_KEYS: dict[str, str] = {"supplier": "supplier_id", "contract": "contract_id", "category": "category"}
 _DETAIL_LABEL = {"supplier": "supplier_name", "contract": "contract_title", "category": "category"}
@@ -60,8 +60,7 @@ def detail_link(kind: str, value: str, label: str, scope: queries.Scope) -> str:
 
 
 def _column_config(df, scope: queries.Scope) -> dict:
-    councils = queries.councils()
-    names = dict(zip(councils["council_id"], councils["short_name"], strict=True))
+    names = queries.council_names()
     config: dict = {}
     for col in df.columns:
         council, _, rest = str(col).partition("_")
@@ -110,8 +109,7 @@ def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, l
         config[label] = st.column_config.LinkColumn(_LABELS.get(label, label), display_text=r"#(.+)$",
                                                     help="Opens the detail in a new tab")
     order = [c for c in view.columns if c not in _HIDDEN and c not in hide]
-    st.dataframe(view, hide_index=True, column_config=config, column_order=order, width="stretch",
-                 height=height or ("content" if len(view) <= 12 else 460), placeholder=EMPTY)
+    table(view, config, column_order=order, width="stretch", height=height or ("content" if len(view) <= 12 else 460))
     export_buttons(name, df, scope)
 
 
@@ -156,8 +154,7 @@ def month_picker(key: str, label: str = "Report month") -> dt.date | None:
 
 def council_columns(df, suffix: str = "spend_gbp") -> dict[str, str]:
     """The per-council columns of a wide table (``<council_id>_<suffix>``) -> council name, in order."""
-    councils = queries.councils()
-    names = dict(zip(councils["council_id"], councils["short_name"], strict=True))
+    names = queries.council_names()
     return {c: names[c.removesuffix("_" + suffix)] for c in df.columns
             if str(c).endswith("_" + suffix) and str(c).removesuffix("_" + suffix) in names}
 

@@ -33,8 +33,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, seconds: float = 60) -> None:
-    """Until something listens on 127.0.0.1:port (the app server has started), at most `seconds`."""
+def wait_for_app(url: str, seconds: float = 60) -> None:
+    """Until something listens on the port of `url` (the app server has started), at most `seconds`."""
+    port = int(url.rsplit(":", 1)[1])
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
@@ -62,7 +63,7 @@ def app_servers(db: Path, auth_dir: Path, replicas: int = 1):
     procs, urls = [p for p, _ in started], [u for _, u in started]
     try:
         for url in urls:
-            wait_for_port(int(url.rsplit(":", 1)[1]))
+            wait_for_app(url)
         yield urls, procs
     finally:
         for p in procs:

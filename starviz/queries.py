@@ -198,6 +198,12 @@ def councils() -> pd.DataFrame:
     )
 
 
+def council_names() -> dict[str, str]:
+    """Partner councils' short names by id, in configuration order."""
+    table = councils()
+    return dict(zip(table["council_id"], table["short_name"], strict=True))
+
+
 def colours() -> dict[str, str]:
     return dict(_query("select short_name, colour from dim_councils").itertuples(index=False))
 

@@ -40,9 +40,8 @@ def _period_widgets(f: Filters, months: list[dt.date]) -> dict:
 
 def render_filters(user: User) -> Filters:
     """Sidebar filters, initialised from the URL and written back to it on every run."""
-    table = queries.councils()
-    ids = table["council_id"].tolist()
-    names = dict(zip(table["council_id"], table["short_name"], strict=True))
+    names = queries.council_names()
+    ids = list(names)
     months = queries.months_loaded()
     if _STATE not in st.session_state:
         parsed, notices = parse_filters(st.query_params.to_dict() | {k: st.query_params.get_all(k)
@@ -303,15 +302,17 @@ _RAG_CELL = {"green": "background-color: #D7F0E6; color: #00573F", "amber": "bac
              "red": "background-color: #F8DCCB; color: #8A3200"}
 
 
-def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), rag: str | None = None, **kwargs) -> None:
-    """``st.dataframe`` with shares (0-1) shown as 12.3% (Streamlit's own percent format drops trailing
-    zeros) and, if ``rag`` names a column holding Green/Amber/Red, that column's cells tinted."""
+def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), rag: str | None = None, **kwargs):
+    """``st.dataframe`` (a pandas Styler too) with no index, a missing value shown as "–", shares (0-1)
+    as 12.3% (Streamlit's own percent format drops trailing zeros) and, if ``rag`` names a column
+    holding Green/Amber/Red, that column's cells tinted. Returns what ``st.dataframe`` returns (the
+    selection, when ``on_select`` is given)."""
     shown = [c for c in shares if c in df.columns]
     view = df.style.format("{:.1%}", subset=shown, na_rep=EMPTY) if shown else df.style if rag else df
     if rag and rag in df.columns:
         view = view.map(lambda v: next((css for k, css in _RAG_CELL.items() if str(v).lower().startswith(k)), ""),
                         subset=[rag])
-    st.dataframe(view, hide_index=True, column_config=column_config, **({"placeholder": EMPTY} | kwargs))
+    return st.dataframe(view, hide_index=True, column_config=column_config, **({"placeholder": EMPTY} | kwargs))
 
 
 # --- spend cube: the page's view in the link, its pickers, charts that filter, the pivot ----------
@@ -420,8 +421,8 @@ def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
     last = len(pivot.table) - 1
     styled = pivot.table.style.apply(
         lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1)
-    event = st.dataframe(styled, hide_index=True, column_config=formats, key=pivot_key(pivot), on_select="rerun",
-                         selection_mode="single-cell", height="content", placeholder=EMPTY)
+    event = table(styled, formats, key=pivot_key(pivot), on_select="rerun", selection_mode="single-cell",
+                  height="content")
     cells = event.selection.cells if event else []
     return pivot.cell_criteria(*cells[0]) if cells else None
 
@@ -457,14 +458,14 @@ def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> Non
             st.caption("Redacted payments are counted in the totals above but not listed for your role.")
         key = "drill-" + hashlib.sha1(repr(criteria).encode()).hexdigest()[:10]  # a new cell starts at page 1
         sort, descending, page = line_pager(lines["count_shown"], key)
-        table = queries.drill_lines(scope, criteria, sort, descending, page)
-        st.dataframe(table, hide_index=True, column_config=COLUMNS, placeholder=EMPTY)
-        export_buttons("spend-lines-page", table, scope)
+        shown = queries.drill_lines(scope, criteria, sort, descending, page)
+        table(shown, COLUMNS)
+        export_buttons("spend-lines-page", shown, scope)
     else:
         st.caption("Your role sees the lines behind a cell as totals per supplier, redacted payments as one total.")
-        table = queries.drill_by_supplier(scope, criteria)
-        st.dataframe(table, hide_index=True, column_config=COLUMNS, placeholder=EMPTY)
-        export_buttons("spend-cell-by-supplier", table, scope)
+        shown = queries.drill_by_supplier(scope, criteria)
+        table(shown, COLUMNS)
+        export_buttons("spend-cell-by-supplier", shown, scope)
 
 
 def line_pager(count: int, key: str) -> tuple[str, bool, int]:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from starviz import config, loadtest
-from starviz.loadtest import CHROMIUM, CHROMIUM_ARGS, IDLE, start_app, wait_for_port  # noqa: F401
+from starviz.loadtest import CHROMIUM, CHROMIUM_ARGS, IDLE, start_app, wait_for_app  # noqa: F401
 
 ARTIFACTS = config.ROOT / "tests" / "artifacts"
 
@@ -17,7 +17,7 @@ def serve_app(work: Path, **env: str) -> Iterator[str]:
     """`streamlit run app.py` with these STARVIZ_* settings; yields its address. Log in `work`."""
     with (work / "streamlit.log").open("w") as log:
         server, url = start_app(env, log)
-        wait_for_port(int(url.rsplit(":", 1)[1]))
+        wait_for_app(url)
         try:
             yield url
         finally:
