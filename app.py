@@ -7,8 +7,9 @@ from starviz import auth, build, charts, config, queries, ui  # noqa: F401  (cha
 st.set_page_config(page_title="starviz · STAR Procurement", page_icon="⭐", layout="wide")
 
 if config.settings().env == "production" and (problems := auth.production_problems()):
-    st.error("starviz will not start in production until its authentication is configured:\n\n"
-             + "\n".join(f"- {p}" for p in problems))
+    st.error(
+        "starviz will not start in production until its authentication is configured:\n\n" + "\n".join(f"- {p}" for p in problems)
+    )
     st.stop()
 
 if not config.settings().db_path.exists() and not build.is_building():

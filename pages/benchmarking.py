@@ -4,10 +4,15 @@ from starviz import benchmark, charts, config, queries, ui
 
 scope = ui.scope()
 st.title("Benchmarking")
-st.caption(f"{scope.filters.label}. The partners side by side: per resident, as shares, and ranked. "
-           + ("Addressable spend leaves out levies, HMRC, pensions, redacted personal payments and payments to "
-              "other authorities, by one rule set for every council." if scope.filters.addressable_only else
-              "All spend: levies, HMRC, pensions and the rest are in, so shares are not of addressable spend."))
+st.caption(
+    f"{scope.filters.label}. The partners side by side: per resident, as shares, and ranked. "
+    + (
+        "Addressable spend leaves out levies, HMRC, pensions, redacted personal payments and payments to "
+        "other authorities, by one rule set for every council."
+        if scope.filters.addressable_only
+        else "All spend: levies, HMRC, pensions and the rest are in, so shares are not of addressable spend."
+    )
+)
 ui.notices()
 ui.addressable_toggle(scope)
 settings = config.settings()
@@ -20,8 +25,7 @@ for warning in benchmark.coverage_warnings(coverage, settings.benchmark_coverage
 ui.table(coverage, column_config=ui.COLUMNS | ui.COVERAGE_COLUMNS)
 ui.export_buttons("benchmark-coverage", coverage, scope)
 if len(coverage) < 2:
-    st.info("Benchmarking compares partners: choose two or more councils in the filters to rank them.",
-            icon=":material/info:")
+    st.info("Benchmarking compares partners: choose two or more councils in the filters to rank them.", icon=":material/info:")
 
 definitions = queries.benchmark_definitions()
 figures = queries.benchmark_by_council(scope)
@@ -29,9 +33,11 @@ ranked = benchmark.rank(figures, definitions, settings.benchmark_top_suppliers)
 coverage_note = benchmark.coverage_line(coverage)
 
 st.subheader("Each measure ranked")
-st.caption("Best partner at the top of each panel, with every other partner's gap to it in £, percentage points "
-           "or a count. Where neither direction is better (spend per resident, number of suppliers) the gap is "
-           "to the highest.")
+st.caption(
+    "Best partner at the top of each panel, with every other partner's gap to it in £, percentage points "
+    "or a count. Where neither direction is better (spend per resident, number of suppliers) the gap is "
+    "to the highest."
+)
 ui.chart(charts.benchmark_ranked(ranked, colours))
 st.caption(coverage_note)
 table = benchmark.ranking_table(ranked)
@@ -45,9 +51,11 @@ st.caption(coverage_note)
 ui.export_buttons("benchmark-category-mix", mix, scope)
 
 st.subheader("All figures")
-st.caption("Per-resident figures divide by each council's population (Census 2021) from its configuration. Shares "
-           "count unknown flags as not local, not SME, not VCSE; the “known” columns say how much of the spend has "
-           "the flag recorded.")
+st.caption(
+    "Per-resident figures divide by each council's population (Census 2021) from its configuration. Shares "
+    "count unknown flags as not local, not SME, not VCSE; the “known” columns say how much of the spend has "
+    "the flag recorded."
+)
 ui.table(figures, column_config=ui.COLUMNS | ui.BENCHMARK_COLUMNS)
 ui.export_buttons("benchmark-figures", figures, scope)
 

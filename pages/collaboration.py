@@ -9,22 +9,30 @@ ui.notices()
 if detail.show(scope):
     st.stop()
 if len(scope.council_ids) < 2:
-    st.info("Collaboration compares councils: choose two or more councils in the sidebar (your account may "
-            "see only one).", icon=":material/info:")
+    st.info(
+        "Collaboration compares councils: choose two or more councils in the sidebar (your account may see only one).",
+        icon=":material/info:",
+    )
     st.stop()
 
 rules = config.settings().collaboration
 common, categories, alignment, leaks = st.tabs(
-    ["Common suppliers", "Common categories", "Expiry alignment", "Partner-contract leakage"])
+    ["Common suppliers", "Common categories", "Expiry alignment", "Partner-contract leakage"]
+)
 
 with common:
-    st.caption("Suppliers paid by two or more councils in the period, largest combined spend first, and whether "
-               "each council holds a live contract with them (its own or a STAR one) and when it ends.")
+    st.caption(
+        "Suppliers paid by two or more councils in the period, largest combined spend first, and whether "
+        "each council holds a live contract with them (its own or a STAR one) and when it ends."
+    )
     df = queries.common_suppliers(scope, lists.list_filter("common-suppliers"))
     lists.list_metrics(df, "suppliers", "spend_gbp", "combined spend")
     if len(df):
-        ui.chart(charts.stacked_by_council(df, "supplier_name", lists.council_columns(df), queries.colours(),
-                                           "Largest common suppliers: spend by council"))
+        ui.chart(
+            charts.stacked_by_council(
+                df, "supplier_name", lists.council_columns(df), queries.colours(), "Largest common suppliers: spend by council"
+            )
+        )
     lists.ranked_table("common-suppliers", df, scope, link="supplier", empty="No supplier is paid by two of these councils.")
 
 with categories:
@@ -32,32 +40,56 @@ with categories:
     df = queries.common_categories(scope, lists.list_filter("common-categories"))
     lists.list_metrics(df, "categories", "spend_gbp", "combined spend")
     if len(df):
-        ui.chart(charts.stacked_by_council(df, "category", lists.council_columns(df), queries.colours(),
-                                           "Common categories: spend by council"))
+        ui.chart(
+            charts.stacked_by_council(
+                df, "category", lists.council_columns(df), queries.colours(), "Common categories: spend by council"
+            )
+        )
     lists.ranked_table("common-categories", df, scope, link="category", empty="No category is shared in the period.")
 
 with alignment:
     left, right = st.columns([3, 2])
     window = left.slider("Contracts ending within (months)", 1, 36, rules.expiry_alignment_months, key="align-window")
     by_sub = right.toggle("Group by sub-category where the registers give one", key="align-sub")
-    st.caption(f"Contracts in one category at different councils (or STAR) due to end within {window} months of "
-               f"each other: a joint re-procurement could save an estimated "
-               f"{charts.pct(rules.aggregation_saving_share, 0)} of their combined value. A contract is due at its "
-               "end date, or at its maximum end date once it runs in an extension. The link opens the first to end.")
+    st.caption(
+        f"Contracts in one category at different councils (or STAR) due to end within {window} months of "
+        f"each other: a joint re-procurement could save an estimated "
+        f"{charts.pct(rules.aggregation_saving_share, 0)} of their combined value. A contract is due at its "
+        "end date, or at its maximum end date once it runs in an extension. The link opens the first to end."
+    )
     df = queries.expiry_alignment(scope, lists.list_filter("alignment"), window_months=window, by_subcategory=by_sub)
     lists.list_metrics(df, "opportunities", "saving_gbp", "estimated saving")
-    lists.ranked_table("expiry-alignment", df, scope, link="contract", label="first_contract_title",
-                       empty="No contracts at different councils end within the window.")
+    lists.ranked_table(
+        "expiry-alignment",
+        df,
+        scope,
+        link="contract",
+        label="first_contract_title",
+        empty="No contracts at different councils end within the window.",
+    )
 
 with leaks:
-    match = st.radio("Match on", ["supplier", "category"], horizontal=True, key="leak-match",
-                     format_func={"supplier": "Same supplier", "category": "Same category"}.get)
-    st.caption("A council's off-contract spend in the period with a supplier (or in a category) where another "
-               "council, or STAR, held a contract live in the month of payment that did not cover it: the contract "
-               "it could have used or joined. A partner contract link opens the largest of them.")
+    match = st.radio(
+        "Match on",
+        ["supplier", "category"],
+        horizontal=True,
+        key="leak-match",
+        format_func={"supplier": "Same supplier", "category": "Same category"}.get,
+    )
+    st.caption(
+        "A council's off-contract spend in the period with a supplier (or in a category) where another "
+        "council, or STAR, held a contract live in the month of payment that did not cover it: the contract "
+        "it could have used or joined. A partner contract link opens the largest of them."
+    )
     df = queries.partner_contract_leakage(scope, lists.list_filter(f"leak-{match}"), match=match)
-    lists.list_metrics(df, "councils and " + ("suppliers" if match == "supplier" else "categories"), "off_contract_gbp",
-                       "off-contract spend")
-    lists.ranked_table(f"partner-contract-leakage-by-{match}", df, scope, link="supplier" if match == "supplier" else "contract",
-                       label="supplier_name" if match == "supplier" else "partner_contracts",
-                       empty="No off-contract spend matches another council's contract.")
+    lists.list_metrics(
+        df, "councils and " + ("suppliers" if match == "supplier" else "categories"), "off_contract_gbp", "off-contract spend"
+    )
+    lists.ranked_table(
+        f"partner-contract-leakage-by-{match}",
+        df,
+        scope,
+        link="supplier" if match == "supplier" else "contract",
+        label="supplier_name" if match == "supplier" else "partner_contracts",
+        empty="No off-contract spend matches another council's contract.",
+    )

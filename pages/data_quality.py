@@ -7,41 +7,82 @@ scope = ui.scope()
 st.title("Data quality")
 st.caption(scope.filters.label + " · what is loaded, what is missing, what was rejected and why")
 ui.notices()
-PROBLEM_COLUMNS = {"council": "Council", "dataset": "Dataset", "source_file": "File",
-                   "source_row": st.column_config.NumberColumn("Row", format="%d"), "column_name": "Column",
-                   "value": "Value", "reason": "Reason", "severity": "Severity", "message": "Why"}
+PROBLEM_COLUMNS = {
+    "council": "Council",
+    "dataset": "Dataset",
+    "source_file": "File",
+    "source_row": st.column_config.NumberColumn("Row", format="%d"),
+    "column_name": "Column",
+    "value": "Value",
+    "reason": "Reason",
+    "severity": "Severity",
+    "message": "Why",
+}
 coverage_tab, rejects_tab, spend_tab, suppliers_tab = st.tabs(
-    ["Coverage and freshness", "Rejected rows", "Classification and exclusions", "Supplier matching"])
+    ["Coverage and freshness", "Rejected rows", "Classification and exclusions", "Supplier matching"]
+)
 
 with coverage_tab:
     datasets = queries.coverage_datasets()
-    dataset = st.segmented_control("Dataset", list(datasets), default="spend", key="dq_dataset",
-                                   format_func=lambda d: DATASETS[d].title) or "spend"
-    ui.chart(charts.coverage_heatmap(queries.coverage(scope, dataset),
-                                     title=f"{DATASETS[dataset].title}: rows loaded per council per month"))
+    dataset = (
+        st.segmented_control(
+            "Dataset", list(datasets), default="spend", key="dq_dataset", format_func=lambda d: DATASETS[d].title
+        )
+        or "spend"
+    )
+    ui.chart(
+        charts.coverage_heatmap(
+            queries.coverage(scope, dataset), title=f"{DATASETS[dataset].title}: rows loaded per council per month"
+        )
+    )
     if not datasets.get(dataset, False):
         st.caption("This dataset is not published monthly (data/reference/dataset_cadence.csv), so gaps are not flagged.")
     st.subheader("Missing months")
     missing = queries.missing_months(scope)
     if missing.empty:
-        st.success("No missing months: every council shown has sent every monthly dataset for the period.",
-                   icon=":material/check:")
+        st.success(
+            "No missing months: every council shown has sent every monthly dataset for the period.", icon=":material/check:"
+        )
     else:
-        ui.table(missing, column_config={"council": "Council", "dataset": "Dataset",
-                     "count_missing": st.column_config.NumberColumn("Months missing", format="%,d"), "months": "Months"})
+        ui.table(
+            missing,
+            column_config={
+                "council": "Council",
+                "dataset": "Dataset",
+                "count_missing": st.column_config.NumberColumn("Months missing", format="%,d"),
+                "months": "Months",
+            },
+        )
         ui.export_buttons("missing-months", missing, scope)
     st.subheader("Freshness: latest file per council and dataset")
     fresh = queries.freshness(scope)
-    ui.table(fresh, column_order=["council", "dataset", "last_date", "days_old", "is_stale",
-                 "latest_file", "received_at", "count_files", "rows_loaded", "count_failed"], column_config={
-        "council": "Council", "dataset": "Dataset", "latest_file": st.column_config.TextColumn("Latest file", width=280),
-        "last_date": st.column_config.DateColumn("Data up to", format="D MMM YYYY"),
-        "days_old": st.column_config.NumberColumn("Days old", format="%,d"),
-        "is_stale": st.column_config.CheckboxColumn("Stale", help="Older than the number of days in data/settings.toml"),
-        "received_at": st.column_config.DatetimeColumn("File arrived", format="D MMM YYYY HH:mm"),
-        "count_files": st.column_config.NumberColumn("Files", format="%,d"),
-        "rows_loaded": st.column_config.NumberColumn("Rows", format="%,d"),
-        "count_failed": st.column_config.NumberColumn("Unreadable", format="%,d")})
+    ui.table(
+        fresh,
+        column_order=[
+            "council",
+            "dataset",
+            "last_date",
+            "days_old",
+            "is_stale",
+            "latest_file",
+            "received_at",
+            "count_files",
+            "rows_loaded",
+            "count_failed",
+        ],
+        column_config={
+            "council": "Council",
+            "dataset": "Dataset",
+            "latest_file": st.column_config.TextColumn("Latest file", width=280),
+            "last_date": st.column_config.DateColumn("Data up to", format="D MMM YYYY"),
+            "days_old": st.column_config.NumberColumn("Days old", format="%,d"),
+            "is_stale": st.column_config.CheckboxColumn("Stale", help="Older than the number of days in data/settings.toml"),
+            "received_at": st.column_config.DatetimeColumn("File arrived", format="D MMM YYYY HH:mm"),
+            "count_files": st.column_config.NumberColumn("Files", format="%,d"),
+            "rows_loaded": st.column_config.NumberColumn("Rows", format="%,d"),
+            "count_failed": st.column_config.NumberColumn("Unreadable", format="%,d"),
+        },
+    )
     ui.export_buttons("freshness", fresh, scope)
 
 with rejects_tab:
@@ -51,20 +92,32 @@ with rejects_tab:
         ui.table(failed, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("unreadable-files", failed, scope)
     st.subheader("Problems by reason")
-    st.caption("**rejected**: the row is not in the data · **warning**: loaded with that field left empty · "
-               "**skipped**: a blank or total row, correctly left out")
+    st.caption(
+        "**rejected**: the row is not in the data · **warning**: loaded with that field left empty · "
+        "**skipped**: a blank or total row, correctly left out"
+    )
     reasons = queries.rejects_by_reason(scope)
-    ui.table(reasons, column_config={"council": "Council", "dataset": "Dataset", "severity": "Severity",
-                 "reason": "Reason", "count_rows": st.column_config.NumberColumn("Rows", format="%,d"),
-                 "count_files": st.column_config.NumberColumn("Files", format="%,d")})
+    ui.table(
+        reasons,
+        column_config={
+            "council": "Council",
+            "dataset": "Dataset",
+            "severity": "Severity",
+            "reason": "Reason",
+            "count_rows": st.column_config.NumberColumn("Rows", format="%,d"),
+            "count_files": st.column_config.NumberColumn("Files", format="%,d"),
+        },
+    )
     ui.export_buttons("problems-by-reason", reasons, scope)
     st.subheader("Problem rows")
     if scope.user.can("line_detail"):
         shown = st.multiselect("Severity", ["rejected", "warning", "skipped"], default=["rejected", "warning"], key="dq_sev")
         rows = queries.rejected_rows(scope, shown)
         total = queries.count_rejected_rows(scope, shown)
-        st.caption(f"{total:,} problem(s); file, row (as numbered in a spreadsheet), column, value and reason."
-                   + (f" The first {len(rows):,} are listed and downloadable." if total > len(rows) else ""))
+        st.caption(
+            f"{total:,} problem(s); file, row (as numbered in a spreadsheet), column, value and reason."
+            + (f" The first {len(rows):,} are listed and downloadable." if total > len(rows) else "")
+        )
         ui.table(rows, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("problem-rows", rows, scope)
     else:
@@ -73,8 +126,10 @@ with rejects_tab:
 with spend_tab:
     unclassified = queries.unclassified_by_council(scope)
     ui.chart(charts.unclassified_by_council(unclassified))
-    st.caption(("Of addressable spend" if scope.filters.addressable_only else "Of all spend") + " in the period. "
-               "A line with no ProClass category takes its supplier's category from the supplier's other lines.")
+    st.caption(
+        ("Of addressable spend" if scope.filters.addressable_only else "Of all spend") + " in the period. "
+        "A line with no ProClass category takes its supplier's category from the supplier's other lines."
+    )
     ui.export_buttons("unclassified-spend", unclassified, scope)
     exclusions = queries.exclusions_by_reason(scope)
     ui.chart(charts.exclusions_by_council(exclusions))
@@ -82,21 +137,41 @@ with spend_tab:
     ui.export_buttons("excluded-spend", exclusions, scope)
 
 with suppliers_tab:
-    st.caption("Names that look alike but are not merged: fuzzy matches are suggestions, never applied silently. "
-               "An accepted pair is added to data/reference/supplier_aliases.csv and applied at the next build; a "
-               "rejected pair is remembered and not proposed again.")
+    st.caption(
+        "Names that look alike but are not merged: fuzzy matches are suggestions, never applied silently. "
+        "An accepted pair is added to data/reference/supplier_aliases.csv and applied at the next build; a "
+        "rejected pair is remembered and not proposed again."
+    )
     candidates = matching.candidates(scope)
     text, gbp = st.column_config.TextColumn, {"format": "£%,.0f", "width": 90}
-    ui.table(candidates, column_order=["pair", "score", "supplier_name_a", "councils_a", "spend_gbp_a",
-                 "supplier_name_b", "councils_b", "spend_gbp_b"], column_config={"pair": text("Pair", width=50),
-                 "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=1, format="%.2f", width=100),
-                 "supplier_name_a": text("Supplier (kept)", width=240), "councils_a": text("Councils", width=130),
-                 "spend_gbp_a": st.column_config.NumberColumn("Spend", **gbp), "councils_b": text("Councils ", width=130),
-                 "supplier_name_b": text("Looks like", width=240), "spend_gbp_b": st.column_config.NumberColumn("Spend ", **gbp)})
+    ui.table(
+        candidates,
+        column_order=[
+            "pair",
+            "score",
+            "supplier_name_a",
+            "councils_a",
+            "spend_gbp_a",
+            "supplier_name_b",
+            "councils_b",
+            "spend_gbp_b",
+        ],
+        column_config={
+            "pair": text("Pair", width=50),
+            "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=1, format="%.2f", width=100),
+            "supplier_name_a": text("Supplier (kept)", width=240),
+            "councils_a": text("Councils", width=130),
+            "spend_gbp_a": st.column_config.NumberColumn("Spend", **gbp),
+            "councils_b": text("Councils ", width=130),
+            "supplier_name_b": text("Looks like", width=240),
+            "spend_gbp_b": st.column_config.NumberColumn("Spend ", **gbp),
+        },
+    )
     ui.export_buttons("supplier-match-candidates", candidates, scope)
     if scope.user.can("supplier_review"):
-        picked = st.multiselect("Pairs to decide", candidates["pair"], key="dq_pairs",
-                                format_func=lambda p: matching.pair_label(candidates, p))
+        picked = st.multiselect(
+            "Pairs to decide", candidates["pair"], key="dq_pairs", format_func=lambda p: matching.pair_label(candidates, p)
+        )
         same, different, rebuild = st.columns([1, 1, 1])
         if same.button("Same supplier: merge", icon=":material/merge:", disabled=not picked, width="stretch"):
             st.toast(f"{matching.decide(candidates, picked, matching.SAME, scope.user)} pair(s) will merge at the next build.")
@@ -106,11 +181,17 @@ with suppliers_tab:
             st.rerun()
         if waiting := matching.waiting_for_build(scope):
             st.info(f"{waiting} decision(s) wait for the next build.", icon=":material/pending:")
-        if rebuild.button("Rebuild now", icon=":material/autorenew:", disabled=imports.build_status() is not None,
-                          width="stretch", help="Applies the decisions; one build at a time."):
+        if rebuild.button(
+            "Rebuild now",
+            icon=":material/autorenew:",
+            disabled=imports.build_status() is not None,
+            width="stretch",
+            help="Applies the decisions; one build at a time.",
+        ):
             bar = st.progress(0.0, text="Starting")
             st.session_state["dq_rebuilt"] = imports.rebuild(
-                scope, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+                scope, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m)
+            )
             st.rerun()
         if (outcome := st.session_state.pop("dq_rebuilt", None)) is not None:
             (st.success if outcome.status == "done" else st.warning)(outcome.message)

@@ -11,41 +11,61 @@ as_at = queries.kpi_as_at(scope)
 if as_at is None:
     st.info(f"No KPI has been reported up to the end of {scope.filters.period_label}.", icon=":material/info:")
     st.stop()
-st.caption(f"As at **{as_at:%B %Y}**, the latest month with KPIs up to the end of {scope.filters.period_label}. "
-           "Council KPIs add up the councils selected (percentages reported in the extracts are averaged; those "
-           "computed from the data, shares of addressable spend and of contract value, are recomputed from the "
-           "totals); STAR's own KPIs are the shared service's and shown to every partner.")
+st.caption(
+    f"As at **{as_at:%B %Y}**, the latest month with KPIs up to the end of {scope.filters.period_label}. "
+    "Council KPIs add up the councils selected (percentages reported in the extracts are averaged; those "
+    "computed from the data, shares of addressable spend and of contract value, are recomputed from the "
+    "totals); STAR's own KPIs are the shared service's and shown to every partner."
+)
 
 scorecard = queries.kpi_scorecard(scope, as_at)
 counts = narrative.rag_counts(scorecard)
 row = st.columns(4)
-for column, (status, label) in zip(row, [("green", "On target"), ("amber", "Close to target"),
-                                         ("red", "Off target"), ("none", "No target")], strict=True):
+for column, (status, label) in zip(
+    row, [("green", "On target"), ("amber", "Close to target"), ("red", "Off target"), ("none", "No target")], strict=True
+):
     with column:
-        ui.metric(f"{label} ({narrative.RAG_LABELS[status].lower()})" if status != "none" else label,
-                  f"{counts[status]:,}",
-                  help="Green: on or better than target. Amber: short of it by no more than the tolerance set in "
-                       "configuration. Red: further off.")
+        ui.metric(
+            f"{label} ({narrative.RAG_LABELS[status].lower()})" if status != "none" else label,
+            f"{counts[status]:,}",
+            help="Green: on or better than target. Amber: short of it by no more than the tolerance set in "
+            "configuration. Red: further off.",
+        )
 
 st.subheader("Scorecard")
-group_by = st.segmented_control("Group the KPIs by", list(queries.KPI_GROUPINGS), format_func=queries.KPI_GROUPINGS.get,
-                                default="perspective", required=True, key="kpi_group_by")
+group_by = st.segmented_control(
+    "Group the KPIs by",
+    list(queries.KPI_GROUPINGS),
+    format_func=queries.KPI_GROUPINGS.get,
+    default="perspective",
+    required=True,
+    key="kpi_group_by",
+)
 groups, empty = narrative.groups_with_kpis(queries.kpi_groups(group_by), scorecard, group_by)
-ui.table(narrative.scorecard_table(scorecard, group_by), rag="Status", height="content", column_config={
-    "Last 12 months": st.column_config.LineChartColumn("Last 12 months", width=140),
-    "KPI": st.column_config.TextColumn("KPI", width=330)})
+ui.table(
+    narrative.scorecard_table(scorecard, group_by),
+    rag="Status",
+    height="content",
+    column_config={
+        "Last 12 months": st.column_config.LineChartColumn("Last 12 months", width=140),
+        "KPI": st.column_config.TextColumn("KPI", width=330),
+    },
+)
 if empty:
     st.caption(f"No KPI is mapped yet to: {', '.join(empty)} (mapping in data/reference/kpi_objectives.csv).")
 ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", narrative.scorecard_table(scorecard, group_by, trend=False), scope)
 
 st.subheader("Monthly trends against target")
-group = st.segmented_control(queries.KPI_GROUPINGS[group_by], groups, default=groups[0] if groups else None,
-                             required=True, key=f"kpi_trend_{group_by}")
+group = st.segmented_control(
+    queries.KPI_GROUPINGS[group_by], groups, default=groups[0] if groups else None, required=True, key=f"kpi_trend_{group_by}"
+)
 if group:
-    ui.chart(charts.kpi_trends(queries.kpi_trends(scope, as_at, group_by, group),
-                               f"{group}: monthly value against target, to {as_at:%B %Y}"))
+    ui.chart(
+        charts.kpi_trends(
+            queries.kpi_trends(scope, as_at, group_by, group), f"{group}: monthly value against target, to {as_at:%B %Y}"
+        )
+    )
 
 st.subheader(f"What changed in {as_at:%B %Y}")
 st.caption("Generated from the scorecard, ready to paste into the monthly performance report.")
-ui.copyable_text(narrative.monthly_summary(scorecard, as_at, scope.filters.councils_label),
-                 f"kpi-summary-{as_at:%Y-%m}.txt")
+ui.copyable_text(narrative.monthly_summary(scorecard, as_at, scope.filters.councils_label), f"kpi-summary-{as_at:%Y-%m}.txt")

@@ -16,25 +16,40 @@ if detail.show(scope):
 summary = queries.pipeline_summary(scope)
 for column, row in zip(st.columns(len(summary)), summary.itertuples(), strict=True):
     with column:
-        ui.metric(f"Due in {row.bucket}", f"{row.count_contracts:,}",
-                  help=f"Worth {charts.gbp(row.value_gbp)}; {row.count_late} should already have started "
-                       f"re-procurement and {row.count_due} must start within {rules.due_within_months} months.")
+        ui.metric(
+            f"Due in {row.bucket}",
+            f"{row.count_contracts:,}",
+            help=f"Worth {charts.gbp(row.value_gbp)}; {row.count_late} should already have started "
+            f"re-procurement and {row.count_due} must start within {rules.due_within_months} months.",
+        )
 
 timeline, start_by, workload, notice, exceptions = st.tabs(
-    ["Timeline", "Start-by dates", "Work planning", "Procurement Act pipeline notice", "Exception reports"])
+    ["Timeline", "Start-by dates", "Work planning", "Procurement Act pipeline notice", "Exception reports"]
+)
 
 with timeline:
     top_n = st.slider("Contracts shown (largest by value)", 5, 100, rules.gantt_top_n, key="gantt-n")
     contracts = queries.pipeline_contracts(scope)
-    ui.chart(charts.contract_timeline(contracts, today, queries.bucket_labels(), top_n,
-                                      title=f"The {min(top_n, len(contracts))} largest contracts by end date"))
-    st.caption("Bars run from the start (or a year ago) to the end date; hatched bars are extension options up to "
-               "the maximum end date. Colour says how soon the contract is due.")
+    ui.chart(
+        charts.contract_timeline(
+            contracts,
+            today,
+            queries.bucket_labels(),
+            top_n,
+            title=f"The {min(top_n, len(contracts))} largest contracts by end date",
+        )
+    )
+    st.caption(
+        "Bars run from the start (or a year ago) to the end date; hatched bars are extension options up to "
+        "the maximum end date. Colour says how soon the contract is due."
+    )
 
 with start_by:
-    st.caption(f"Each contract's lead time comes from its procurement route and value band; it must start "
-               f"re-procurement that long before it is due. Late: the start-by date has passed; due: it falls within "
-               f"{rules.due_within_months} months.")
+    st.caption(
+        f"Each contract's lead time comes from its procurement route and value band; it must start "
+        f"re-procurement that long before it is due. Late: the start-by date has passed; due: it falls within "
+        f"{rules.due_within_months} months."
+    )
     left, right = st.columns(2)
     rags = left.multiselect("Status", ["late", "due", "on track"], key="rag-filter", placeholder="Any status")
     buckets = right.multiselect("Ends in", queries.bucket_labels(), key="bucket-filter", placeholder="Any time")
@@ -45,8 +60,14 @@ with start_by:
 with workload:
     measures = {"count_contracts": "Contracts", "value_gbp": "Value", "effort": "Effort (weighted by route)"}
     measure = st.radio("Measure", list(measures), format_func=measures.get, horizontal=True, key="workload-measure")
-    ui.chart(charts.workload_heatmap(queries.workload_by_manager_quarter(scope), queries.workload_quarter_labels(), measure,
-                                     f"Re-procurements to start by manager and quarter: {measures[measure].lower()}"))
+    ui.chart(
+        charts.workload_heatmap(
+            queries.workload_by_manager_quarter(scope),
+            queries.workload_quarter_labels(),
+            measure,
+            f"Re-procurements to start by manager and quarter: {measures[measure].lower()}",
+        )
+    )
     st.caption("A contract counts in the quarter its re-procurement must start (this quarter when that is late).")
     st.subheader("Contracts with no category manager")
     df = queries.pipeline_contracts(scope, lists.list_filter("unassigned"), unassigned_only=True)
@@ -54,15 +75,23 @@ with workload:
 
 with notice:
     fy = st.columns([1, 3])[0].selectbox("Financial year", queries.pipeline_notice_years(), key="notice-fy")
-    st.caption(f"Councils spending over {charts.gbp(rules.procurement_act_annual_spend_gbp)} a year publish, within "
-               f"56 days of the year's start, the contracts over {charts.gbp(rules.procurement_act_contract_gbp)} they "
-               f"expect to procure: here, those due within {rules.procurement_act_pipeline_months} months of 1 April.")
+    st.caption(
+        f"Councils spending over {charts.gbp(rules.procurement_act_annual_spend_gbp)} a year publish, within "
+        f"56 days of the year's start, the contracts over {charts.gbp(rules.procurement_act_contract_gbp)} they "
+        f"expect to procure: here, those due within {rules.procurement_act_pipeline_months} months of 1 April."
+    )
     st.subheader("Councils and their spend")
     lists.ranked_table("annual-spend-by-council", queries.annual_spend_by_council(scope), scope)
     st.subheader(f"Contracts for the {fy} notice")
     df = queries.procurement_act_pipeline(scope, fy)
-    lists.ranked_table(f"pipeline-notice-{fy}", df, scope, link="contract", total="value_gbp",
-                       empty="No council here is over the spend threshold, or none has a contract over the value due.")
+    lists.ranked_table(
+        f"pipeline-notice-{fy}",
+        df,
+        scope,
+        link="contract",
+        total="value_gbp",
+        empty="No council here is over the spend threshold, or none has a contract over the value due.",
+    )
 
 with exceptions:
     left, right = st.columns([1, 3])
@@ -71,40 +100,85 @@ with exceptions:
     if month is None:
         st.info("No spend is loaded yet.", icon=":material/info:")
         st.stop()
-    reports = {"expired": "Spend on expired contracts", "off": "Off-contract spend by supplier",
-               "split": "Possible split orders", "unused": "Contracts with no spend", "fields": "Missing register fields"}
+    reports = {
+        "expired": "Spend on expired contracts",
+        "off": "Off-contract spend by supplier",
+        "split": "Possible split orders",
+        "unused": "Contracts with no spend",
+        "fields": "Missing register fields",
+    }
     report = right.radio("Report", list(reports), format_func=reports.get, horizontal=True, key="exceptions-report")
     st.subheader(f"{reports[report]}, {month:%B %Y}")
     st.caption(f"{scope.filters.councils_label} · {'addressable' if scope.filters.addressable_only else 'all'} spend")
     narrow = lists.list_filter(f"exceptions-{report}", categories=report != "fields")
     name = f"{report}-{month:%Y-%m}"
     if report == "expired":
-        st.caption("Payments in the month to suppliers whose contract with the council (or a STAR contract covering "
-                   "it) had ended, extensions included, with no live one. A payment on the last day is on contract.")
-        lists.ranked_table(f"spend-on-expired-contracts-{name}", queries.expired_contract_spend(scope, month, narrow), scope,
-                           link="supplier", empty="No spend on expired contracts in the month.", total="spend_gbp")
+        st.caption(
+            "Payments in the month to suppliers whose contract with the council (or a STAR contract covering "
+            "it) had ended, extensions included, with no live one. A payment on the last day is on contract."
+        )
+        lists.ranked_table(
+            f"spend-on-expired-contracts-{name}",
+            queries.expired_contract_spend(scope, month, narrow),
+            scope,
+            link="supplier",
+            empty="No spend on expired contracts in the month.",
+            total="spend_gbp",
+        )
     elif report == "off":
-        st.caption(f"Off-contract spend with one supplier over the {checks.off_contract_window_months} months to the "
-                   f"end of the month, at or above {', '.join(charts.gbp(t) for t in checks.off_contract_thresholds_gbp)}.")
-        lists.ranked_table(f"off-contract-{name}", queries.off_contract_suppliers(scope, month, narrow), scope, link="supplier",
-                           empty="No supplier reaches the lowest threshold off contract.", total="spend_gbp")
+        st.caption(
+            f"Off-contract spend with one supplier over the {checks.off_contract_window_months} months to the "
+            f"end of the month, at or above {', '.join(charts.gbp(t) for t in checks.off_contract_thresholds_gbp)}."
+        )
+        lists.ranked_table(
+            f"off-contract-{name}",
+            queries.off_contract_suppliers(scope, month, narrow),
+            scope,
+            link="supplier",
+            empty="No supplier reaches the lowest threshold off contract.",
+            total="spend_gbp",
+        )
     elif report == "split":
-        st.caption(f"Two or more off-contract payments of one council to one supplier within "
-                   f"{checks.split_order_window_days} days, each within {charts.pct(checks.split_order_below_share, 0)} "
-                   f"under {', '.join(charts.gbp(t) for t in checks.split_order_thresholds_gbp)}, the last in the month.")
-        lists.ranked_table(f"split-orders-{name}", queries.split_orders(scope, month, narrow), scope, link="supplier",
-                           empty="No possible split orders in the month.", total="spend_gbp")
+        st.caption(
+            f"Two or more off-contract payments of one council to one supplier within "
+            f"{checks.split_order_window_days} days, each within {charts.pct(checks.split_order_below_share, 0)} "
+            f"under {', '.join(charts.gbp(t) for t in checks.split_order_thresholds_gbp)}, the last in the month."
+        )
+        lists.ranked_table(
+            f"split-orders-{name}",
+            queries.split_orders(scope, month, narrow),
+            scope,
+            link="supplier",
+            empty="No possible split orders in the month.",
+            total="spend_gbp",
+        )
         lines = queries.split_order_lines(scope, month)
         if lines is not None and len(lines):
             with st.expander("The payments behind them"):
                 lists.ranked_table(f"split-order-lines-{name}", lines, scope)
     elif report == "unused":
-        st.caption(f"Register contracts live in the month, running {checks.no_spend_grace_months} months or more, "
-                   "with no payment to their supplier within their term yet.")
-        lists.ranked_table(f"contracts-without-spend-{name}", queries.contracts_without_spend(scope, month, narrow), scope,
-                           link="contract", empty="Every live contract has spend.", total="value_gbp")
+        st.caption(
+            f"Register contracts live in the month, running {checks.no_spend_grace_months} months or more, "
+            "with no payment to their supplier within their term yet."
+        )
+        lists.ranked_table(
+            f"contracts-without-spend-{name}",
+            queries.contracts_without_spend(scope, month, narrow),
+            scope,
+            link="contract",
+            empty="Every live contract has spend.",
+            total="value_gbp",
+        )
     else:
-        st.caption(f"Register records over {charts.gbp(checks.transparency_contract_min_gbp)} live in the month that "
-                   "leave a field the Local Government Transparency Code makes mandatory blank.")
-        lists.ranked_table(f"missing-register-fields-{name}", queries.contracts_missing_fields(scope, month, narrow), scope,
-                           link="contract", empty="Every record has its mandatory fields.", total="value_gbp")
+        st.caption(
+            f"Register records over {charts.gbp(checks.transparency_contract_min_gbp)} live in the month that "
+            "leave a field the Local Government Transparency Code makes mandatory blank."
+        )
+        lists.ranked_table(
+            f"missing-register-fields-{name}",
+            queries.contracts_missing_fields(scope, month, narrow),
+            scope,
+            link="contract",
+            empty="Every record has its mandatory fields.",
+            total="value_gbp",
+        )

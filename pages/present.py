@@ -13,8 +13,19 @@ ui.slide_controls(index, len(board.sequence()))
 with st.expander("Board pack"):
     st.write("Every slide of the sequence as one PDF (a slide a page), and the data behind them as Excel.")
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("Board pack (PDF)", lambda: board.pack_pdf(scope), "star-board-pack.pdf",
-                         "application/pdf", icon=":material/picture_as_pdf:", on_click="ignore")
-    right.download_button("Board pack data (Excel)", lambda: board.pack_xlsx(scope), "star-board-pack.xlsx",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          icon=":material/download:", on_click="ignore")
+    left.download_button(
+        "Board pack (PDF)",
+        lambda: board.pack_pdf(scope),
+        "star-board-pack.pdf",
+        "application/pdf",
+        icon=":material/picture_as_pdf:",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Board pack data (Excel)",
+        lambda: board.pack_xlsx(scope),
+        "star-board-pack.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:",
+        on_click="ignore",
+    )

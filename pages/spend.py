@@ -19,8 +19,9 @@ with row[0]:
 with row[1]:
     ui.metric("Lines", f"{int(totals['count_lines']):,}")
 with row[2]:
-    ui.metric("Suppliers", f"{int(totals['count_suppliers']):,}",
-              help="Distinct identified suppliers; redacted payees are not counted.")
+    ui.metric(
+        "Suppliers", f"{int(totals['count_suppliers']):,}", help="Distinct identified suppliers; redacted payees are not counted."
+    )
 with row[3]:
     ui.metric("Average line value", cube.format_value("avg_line_gbp", totals["avg_line_gbp"]))
 
@@ -30,20 +31,39 @@ with explore:
     if explore.open is not False:
         left, right = st.columns([3, 2])
         with left:
-            ui.selectable_chart(charts.category_supplier_treemap(
-                queries.spend_by_category_supplier(scope, view.criteria(without=["supplier"])), cube.treemap_id,
-                view.treemap_selection()),
-                "treemap", cube.picks_from_treemap)
+            ui.selectable_chart(
+                charts.category_supplier_treemap(
+                    queries.spend_by_category_supplier(scope, view.criteria(without=["supplier"])),
+                    cube.treemap_id,
+                    view.treemap_selection(),
+                ),
+                "treemap",
+                cube.picks_from_treemap,
+            )
         with right:
-            ui.selectable_chart(charts.cube_trend(
-                queries.spend_trend(scope, view.criteria(without=["month", "council"]), view.measure), colours,
-                view.measure, measure.label, measure.unit, measure.additive, view.picked("month"), view.picked("council")),
-                "trend", cube.picks_from_trend)
-        st.caption("Click a category or a supplier, or a month’s bar, to filter the whole page by it; the buttons above "
-                   "remove a selection.")
+            ui.selectable_chart(
+                charts.cube_trend(
+                    queries.spend_trend(scope, view.criteria(without=["month", "council"]), view.measure),
+                    colours,
+                    view.measure,
+                    measure.label,
+                    measure.unit,
+                    measure.additive,
+                    view.picked("month"),
+                    view.picked("council"),
+                ),
+                "trend",
+                cube.picks_from_trend,
+            )
+        st.caption(
+            "Click a category or a supplier, or a month’s bar, to filter the whole page by it; the buttons above "
+            "remove a selection."
+        )
 
-        st.subheader(f"{measure.label} by {cube.DIMENSIONS[view.rows].label}"
-                     + ("" if view.columns == cube.NONE else f" and {cube.DIMENSIONS[view.columns].label}"))
+        st.subheader(
+            f"{measure.label} by {cube.DIMENSIONS[view.rows].label}"
+            + ("" if view.columns == cube.NONE else f" and {cube.DIMENSIONS[view.columns].label}")
+        )
         pivot = queries.spend_pivot(scope, view)
         for note in pivot.notes:
             st.caption(note)
@@ -52,8 +72,10 @@ with explore:
 
         st.subheader("Lines behind a cell or a selection")
         if cell is None and not view.picks:
-            st.info("Click a cell of the table above (or a box or bar of the charts) to see the invoice lines behind it.",
-                    icon=":material/touch_app:")
+            st.info(
+                "Click a cell of the table above (or a box or bar of the charts) to see the invoice lines behind it.",
+                icon=":material/touch_app:",
+            )
         else:
             ui.drilldown(scope, cell if cell is not None else view.criteria())
 
@@ -65,8 +87,13 @@ with profile:
             st.info("No supplier found for the councils you can see.", icon=":material/search_off:")
         else:
             ui.supplier_facts(facts)
-            ui.chart(charts.spend_by_council_month(queries.supplier_spend_by_council_month(scope, supplier), colours,
-                                                   title=f"Spend with {facts['supplier_name']} by council, every month loaded"))
+            ui.chart(
+                charts.spend_by_council_month(
+                    queries.supplier_spend_by_council_month(scope, supplier),
+                    colours,
+                    title=f"Spend with {facts['supplier_name']} by council, every month loaded",
+                )
+            )
             left, right = st.columns(2)
             with left:
                 ui.chart(charts.supplier_categories(queries.supplier_categories(scope, supplier)))
@@ -84,8 +111,10 @@ with profile:
 
 with excluded:
     if excluded.open is not False:
-        st.caption("Spend left out of addressable spend under one rule set for every council, whatever the toggle "
-                   "above says, for the councils, period and selections in force.")
+        st.caption(
+            "Spend left out of addressable spend under one rule set for every council, whatever the toggle "
+            "above says, for the councils, period and selections in force."
+        )
         gone = queries.excluded_spend(scope, view.criteria())
         ui.chart(charts.excluded_by_reason(gone, colours))
         ui.table(gone, column_config=ui.COLUMNS)

@@ -320,12 +320,12 @@ def production_problems() -> list[str]:
         problems.append(
             "No cookie key: set cookie_key in the [auth] section of .streamlit/secrets.toml or STARVIZ_COOKIE_KEY "
             f"(at least {MIN_COOKIE_KEY_LENGTH} random characters, e.g. "
-            "python -c \"import secrets; print(secrets.token_urlsafe(48))\")."
+            'python -c "import secrets; print(secrets.token_urlsafe(48))").'
         )
     elif len(key) < MIN_COOKIE_KEY_LENGTH:
         problems.append(
             f"Cookie key too short: {len(key)} characters, at least {MIN_COOKIE_KEY_LENGTH} needed "
-            "(python -c \"import secrets; print(secrets.token_urlsafe(48))\")."
+            '(python -c "import secrets; print(secrets.token_urlsafe(48))").'
         )
     return problems
 
@@ -410,8 +410,7 @@ def _cookie_script(action: str, name: str, value: str, expires_at) -> str:
     if action == "set" and expires_at is not None:
         when = expires_at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
     cookie = json.dumps(f"{name}={value}; path=/; expires={when}; SameSite=Strict")
-    return (f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');"
-            "</script>")
+    return f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>"
 
 
 def _sync_browser_cookie() -> None:
@@ -425,8 +424,11 @@ def _sync_browser_cookie() -> None:
     if pending is None:
         return
     # Cookie scripts only: a zero-height element, hidden so it leaves no gap at the top of the page.
-    st.html(_cookie_script(*pending) + "<style>.element-container:has(.starviz-cookie){display:none}</style>"
-            '<span class="starviz-cookie"></span>', unsafe_allow_javascript=True)
+    st.html(
+        _cookie_script(*pending) + "<style>.element-container:has(.starviz-cookie){display:none}</style>"
+        '<span class="starviz-cookie"></span>',
+        unsafe_allow_javascript=True,
+    )
 
 
 def _use_browser_cookies() -> None:
@@ -477,8 +479,7 @@ def _demo_notice() -> None:
 
 
 LOGIN_FORM_KEY = "starviz-login"
-_LOGIN_FIELDS = {"Form name": "Sign in to starviz", "Username": "Username", "Password": "Password",
-                 "Login": "Sign in"}
+_LOGIN_FIELDS = {"Form name": "Sign in to starviz", "Username": "Username", "Password": "Password", "Login": "Sign in"}
 
 
 def login(page_paths: Iterable[str] = ()) -> User | None:
@@ -517,12 +518,14 @@ def login(page_paths: Iterable[str] = ()) -> User | None:
             authenticator.cookie_controller.delete_cookie()
             st.rerun()
     if not st.session_state.get("authentication_status"):
+
         def form() -> None:
             _sign_in_page(authenticator)
 
         pages = [st.Page(form, title="Sign in", url_path="sign-in", default=True)]
-        pages += [st.Page(form, title="Sign in", url_path=path) for path in dict.fromkeys(page_paths)
-                  if path and path != "sign-in"]
+        pages += [
+            st.Page(form, title="Sign in", url_path=path) for path in dict.fromkeys(page_paths) if path and path != "sign-in"
+        ]
         st.navigation(pages, position="hidden").run()
         return None
 

@@ -95,8 +95,13 @@ def _run_child(code: str, env: dict | None = None) -> tuple[float, float, str]:
     """Run Python code in a child (answer cache off); return (seconds, that child's own peak RSS in MB,
     stdout)."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-c", code], capture_output=True,
-                          text=True, cwd=config.ROOT, env={**os.environ, **NO_ANSWER_CACHE, **(env or {})})
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=config.ROOT,
+        env={**os.environ, **NO_ANSWER_CACHE, **(env or {})},
+    )
     seconds = time.perf_counter() - started
     if done.returncode:
         raise subprocess.CalledProcessError(done.returncode, code, done.stdout, done.stderr)
@@ -114,10 +119,20 @@ def _demo_build(scale: float, work: Path) -> list[dict]:
     lines = int(out.strip().splitlines()[-1])
     return [
         _result(f"demo generate @scale {scale:g}", gen_s, "s", None, "lower"),
-        _result(f"demo build @scale {scale:g} ({lines:,} spend lines)", build_s, "s",
-                _target("demo_build_s") if scale == 1 else None, "lower"),
-        _result(f"demo build peak memory @scale {scale:g}", peak_mb, "MB",
-                _target("demo_build_memory_mb") if scale == 1 else None, "lower"),
+        _result(
+            f"demo build @scale {scale:g} ({lines:,} spend lines)",
+            build_s,
+            "s",
+            _target("demo_build_s") if scale == 1 else None,
+            "lower",
+        ),
+        _result(
+            f"demo build peak memory @scale {scale:g}",
+            peak_mb,
+            "MB",
+            _target("demo_build_memory_mb") if scale == 1 else None,
+            "lower",
+        ),
     ]
 
 
@@ -145,8 +160,11 @@ for i in range(6):
 print(statistics.median(times[1:]))
 """
     _, _, out = _run_child(code)
-    return [_result("overview page AppTest run, median warm", float(out.strip().splitlines()[-1]), "s",
-                    _target("page_run_s"), "lower")]
+    return [
+        _result(
+            "overview page AppTest run, median warm", float(out.strip().splitlines()[-1]), "s", _target("page_run_s"), "lower"
+        )
+    ]
 
 
 def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
@@ -166,14 +184,18 @@ def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
             toggle = page.get_by_text("Addressable spend only")
             started = time.perf_counter()
             toggle.click()
-            page.wait_for_function(f"window.location.search.includes('addressable=0') === {str(n % 2 == 0).lower()}",
-                                   timeout=30000)
+            page.wait_for_function(
+                f"window.location.search.includes('addressable=0') === {str(n % 2 == 0).lower()}", timeout=30000
+            )
             page.wait_for_function(idle, timeout=30000)
             page.locator(".js-plotly-plot").first.wait_for(timeout=30000)
             times.append(time.perf_counter() - started)
         browser.close()
-    return [_result("Chromium: filter change to redrawn overview, median", statistics.median(times), "s",
-                    _target("page_run_s"), "lower")]
+    return [
+        _result(
+            "Chromium: filter change to redrawn overview, median", statistics.median(times), "s", _target("page_run_s"), "lower"
+        )
+    ]
 
 
 def _meets(r: dict) -> str:
@@ -197,14 +219,19 @@ def write_performance_md(report: dict) -> None:
     ]
     for r in report["results"]:
         target = "" if r["target"] is None else f"{'≤' if r['better'] == 'lower' else '≥'} {r['target']:g}"
-        lines.append(f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} | "
-                     f"{r.get('run_at', report['run_at'])} |")
+        lines.append(
+            f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} | {r.get('run_at', report['run_at'])} |"
+        )
     PERFORMANCE_MD.write_text("\n".join(lines) + "\n")
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine()}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
 def _app_suites(work: Path) -> list[dict]:
@@ -219,16 +246,17 @@ def _scopes(queries, user, council_ids: list[str], years: list[str]) -> list:
     out = []
     for fy in years:
         for addressable in (True, False):
-            out.append(queries.Scope(Filters(councils=tuple(council_ids), all_councils=True, fy=fy,
-                                             addressable_only=addressable), user))
+            out.append(
+                queries.Scope(Filters(councils=tuple(council_ids), all_councils=True, fy=fy, addressable_only=addressable), user)
+            )
         for q in (1, 3):
-            out.append(queries.Scope(Filters(councils=tuple(council_ids[:2]), period="quarter", fy=fy, quarter=q),
-                                     user))
+            out.append(queries.Scope(Filters(councils=tuple(council_ids[:2]), period="quarter", fy=fy, quarter=q), user))
     return out
 
 
-def page_query_latency(db: Path, repeats: int = 3, label: str = "", target_ms: float | None = None,
-                       p50: bool = False) -> list[dict]:
+def page_query_latency(
+    db: Path, repeats: int = 3, label: str = "", target_ms: float | None = None, p50: bool = False
+) -> list[dict]:
     """p50/p95 of every scoped function in starviz.queries (the questions the pages ask) over
     varied filters, in this process, as the app runs them."""
     import inspect
@@ -278,21 +306,32 @@ def _concurrency(work: Path) -> list[dict]:
     think = config.settings().bench_think_seconds
     out = []
     for replicas, pause in ((1, think), (2, think), (4, think), (1, 0.0)):
-        r = loadtest.run(work / "star.duckdb", work / "auth", sessions=sessions, changes=10, replicas=replicas,
-                         think_seconds=pause)
-        how = f"{sessions} sessions, {replicas} replica(s), " + (f"~{pause:g} s between changes" if pause
-                                                                else "no pause (saturation)")
+        r = loadtest.run(
+            work / "star.duckdb", work / "auth", sessions=sessions, changes=10, replicas=replicas, think_seconds=pause
+        )
+        how = f"{sessions} sessions, {replicas} replica(s), " + (
+            f"~{pause:g} s between changes" if pause else "no pause (saturation)"
+        )
         meets = replicas == 1 and pause > 0
         out += [
             _result(f"{how}: p95 of a filter change", r["p95"], "s", _target("concurrency_p95_s") if meets else None, "lower"),
             _result(f"{how}: p50 of a filter change", r["p50"], "s", None, "lower"),
             _result(f"{how}: errors", r["errors"], "count", _target("concurrency_errors") if meets else None, "lower"),
-            _result(f"{how}: p95 of opening the app (sign-in to first chart, all at once)", r["opening_p95"], "s",
-                    None, "lower"),
-            _result(f"{how}: machine busy while the changes ran", 100 * r.get("machine_busy_share", float("nan")),
-                    "% of 2 cores" if os.cpu_count() == 2 else "% of all cores", None, "lower"),
-            _result(f"{how}: app processes' share of that CPU (the rest: browsers, harness)",
-                    100 * r.get("app_cpu_share", float("nan")), "%", None, "lower"),
+            _result(f"{how}: p95 of opening the app (sign-in to first chart, all at once)", r["opening_p95"], "s", None, "lower"),
+            _result(
+                f"{how}: machine busy while the changes ran",
+                100 * r.get("machine_busy_share", float("nan")),
+                "% of 2 cores" if os.cpu_count() == 2 else "% of all cores",
+                None,
+                "lower",
+            ),
+            _result(
+                f"{how}: app processes' share of that CPU (the rest: browsers, harness)",
+                100 * r.get("app_cpu_share", float("nan")),
+                "%",
+                None,
+                "lower",
+            ),
         ]
     return out
 
@@ -313,10 +352,16 @@ def _page_query_latency(work: Path) -> list[dict]:
         years = sorted({financial_year(m) for m in queries.months_loaded()})
         director = User("director", "Director", "admin")
         officer = User("officer", "Officer", "analyst", (ids[-1],))
-        periods = [{"period": "fy", "fy": fy} for fy in years] + [{"period": "quarter", "fy": years[-1], "quarter": 2},
-                                                                   {"period": "all"}]
-        selections = [(director, tuple(ids), True), (director, (ids[0],), False), (director, tuple(ids[:2]), False),
-                      (officer, (ids[-1],), True)]
+        periods = [{"period": "fy", "fy": fy} for fy in years] + [
+            {"period": "quarter", "fy": years[-1], "quarter": 2},
+            {"period": "all"},
+        ]
+        selections = [
+            (director, tuple(ids), True),
+            (director, (ids[0],), False),
+            (director, tuple(ids[:2]), False),
+            (officer, (ids[-1],), True),
+        ]
         scopes = [queries.Scope(Filters(councils=c, all_councils=a, **p), u) for p in periods for u, c, a in selections]
         by = queries.SV_BREAKDOWNS
 
@@ -483,11 +528,13 @@ def _cube_suite(work: Path) -> list[dict]:
     results = []
     for scale in _cube_scales():
         db = _cube_database(scale, work)
-        _, peak_mb, out = _run_child(f"from starviz import bench; bench.cube_latency_child({str(db)!r})",
-                                     env={"STARVIZ_DB": str(db)})
+        _, peak_mb, out = _run_child(
+            f"from starviz import bench; bench.cube_latency_child({str(db)!r})", env={"STARVIZ_DB": str(db)}
+        )
         results += json.loads(out.strip().splitlines()[-1])
-        results.append(_result(f"cube latency run peak memory @scale {scale:g} (pandas frame included)", peak_mb, "MB",
-                               None, "lower"))
+        results.append(
+            _result(f"cube latency run peak memory @scale {scale:g} (pandas frame included)", peak_mb, "MB", None, "lower")
+        )
     return results
 
 
@@ -502,14 +549,18 @@ def _cube_scopes():
     months = queries.months_loaded()
     years = sorted({financial_year(m) for m in months})[-3:]
     periods = [{"period": "fy", "fy": fy} for fy in years]
-    periods += [{"period": "quarter", "fy": years[-1], "quarter": 1}, {"period": "all"},
-                {"period": "months", "month_from": months[-6], "month_to": months[-1]}]
+    periods += [
+        {"period": "quarter", "fy": years[-1], "quarter": 1},
+        {"period": "all"},
+        {"period": "months", "month_from": months[-6], "month_to": months[-1]},
+    ]
     council_sets = [tuple(ids), (ids[0],), tuple(ids[1:3])]
     scopes = []
     for i, period in enumerate(periods):
         for j, councils in enumerate(council_sets):
-            filters = Filters(councils=councils, all_councils=len(councils) == len(ids),
-                              addressable_only=(i + j) % 2 == 0, **period)
+            filters = Filters(
+                councils=councils, all_councils=len(councils) == len(ids), addressable_only=(i + j) % 2 == 0, **period
+            )
             scopes.append(queries.Scope(filters, director))
     return scopes
 
@@ -540,17 +591,26 @@ def cube_latency_child(db: str) -> None:
     families: dict[str, list] = {
         "pivot": [lambda s, v=v: queries.spend_pivot(s, v) for v in views],
         "totals": [lambda s, v=v: queries.cube_totals(s, v.criteria()) for v in views[-3:]] + [queries.cube_totals],
-        "treemap": [queries.spend_by_category_supplier,
-                    lambda s: queries.spend_by_category_supplier(s, (cube.Criterion("category", category),))],
+        "treemap": [
+            queries.spend_by_category_supplier,
+            lambda s: queries.spend_by_category_supplier(s, (cube.Criterion("category", category),)),
+        ],
         "trend": [lambda s: queries.spend_trend(s, (), "spend_gbp"), lambda s: queries.spend_trend(s, (), "count_suppliers")],
         "excluded spend": [queries.excluded_spend],
         "drill-down count": [lambda s: queries.drill_summary(s, (cube.Criterion("category", category),))],
         "drill-down page of lines": [
-            lambda s: queries.drill_lines(s, (cube.Criterion("category", category),), "amount_gbp", True, 3)],
+            lambda s: queries.drill_lines(s, (cube.Criterion("category", category),), "amount_gbp", True, 3)
+        ],
         "supplier search": [lambda s: queries.supplier_search(s, "ltd"), lambda s: queries.supplier_search(s, "")],
-        "supplier profile": [lambda s: (queries.cube_supplier_profile(s, top), queries.supplier_spend_by_council_month(s, top),
-                                        queries.supplier_categories(s, top), queries.cube_supplier_contracts(s, top),
-                                        queries.supplier_name_variants(s, top))],
+        "supplier profile": [
+            lambda s: (
+                queries.cube_supplier_profile(s, top),
+                queries.supplier_spend_by_council_month(s, top),
+                queries.supplier_categories(s, top),
+                queries.cube_supplier_contracts(s, top),
+                queries.supplier_name_variants(s, top),
+            )
+        ],
         "benchmark by council": [queries.benchmark_by_council],
         "category mix": [queries.category_mix_by_council],
         "coverage": [queries.coverage_by_council],
@@ -612,25 +672,28 @@ def _cube_vs_pandas(db: str, scopes: list, label: str) -> list[dict]:
 
     with duckdb.connect(db, read_only=True) as con:
         lines = con.execute(
-            "select council_id, month, category, supplier_id, amount_gbp::double as amount_gbp, is_addressable "
-            "from fct_spend").df()
+            "select council_id, month, category, supplier_id, amount_gbp::double as amount_gbp, is_addressable from fct_spend"
+        ).df()
     for column in ("council_id", "category"):
         lines[column] = lines[column].astype("category")
     scope = next(s for s in scopes if s.filters.period == "fy" and len(s.council_ids) > 2)
 
     def pandas_pivot(values: str, aggfunc) -> pd.DataFrame:
         f = scope.filters
-        mask = (lines["council_id"].isin(scope.council_ids) & (lines["month"] >= pd.Timestamp(f.date_from))
-                & (lines["month"] <= pd.Timestamp(f.date_to)))
+        mask = (
+            lines["council_id"].isin(scope.council_ids)
+            & (lines["month"] >= pd.Timestamp(f.date_from))
+            & (lines["month"] <= pd.Timestamp(f.date_to))
+        )
         if f.addressable_only:
             mask &= lines["is_addressable"]
-        return lines[mask].pivot_table(index="category", columns="council_id", values=values, aggfunc=aggfunc,
-                                       margins=True, observed=True)
+        return lines[mask].pivot_table(
+            index="category", columns="council_id", values=values, aggfunc=aggfunc, margins=True, observed=True
+        )
 
     cases = [
         ("spend by category and council", cube.View("category", "council", "spend_gbp"), "amount_gbp", "sum"),
-        ("suppliers by category and council", cube.View("category", "council", "count_suppliers"), "supplier_id",
-         "nunique"),
+        ("suppliers by category and council", cube.View("category", "council", "count_suppliers"), "supplier_id", "nunique"),
     ]
     out = []
     for name, view, values, aggfunc in cases:
@@ -638,8 +701,10 @@ def _cube_vs_pandas(db: str, scopes: list, label: str) -> list[dict]:
         ours, alone, theirs = [], [], []
         for _ in range(7):
             # each of our two timings follows a pandas run, as when only the pivot was timed
-            for times, ask in ((ours, lambda view=view: queries.spend_pivot(scope, view)),
-                               (alone, lambda sql=sql, params=params: queries._rows(sql, params))):
+            for times, ask in (
+                (ours, lambda view=view: queries.spend_pivot(scope, view)),
+                (alone, lambda sql=sql, params=params: queries._rows(sql, params)),
+            ):
                 times.append(_seconds(ask))
                 theirs.append(_seconds(lambda values=values, aggfunc=aggfunc: pandas_pivot(values, aggfunc)))
         a, b, c = statistics.median(ours), statistics.median(theirs), statistics.median(alone)
@@ -677,8 +742,14 @@ def _export_suite(work: Path) -> list[dict]:
     ids = tuple(queries.councils()["council_id"])
     scope = queries.Scope(Filters(councils=ids, all_councils=True, period="all"), User("director", "Director", "admin"))
     preset = config.settings().export_presets["x"]
-    art = export.branded(board.slide(scope, 0).figure, title="Bench", subtitle=scope.filters.label,
-                         source=export.source_line(queries.as_at_date()), width=preset.width, height=preset.height)
+    art = export.branded(
+        board.slide(scope, 0).figure,
+        title="Bench",
+        subtitle=scope.filters.label,
+        source=export.source_line(queries.as_at_date()),
+        width=preset.width,
+        height=preset.height,
+    )
     export.image(art, "png", preset.width, preset.height)  # starts the one Kaleido server
     times = []
     for _ in range(10):
@@ -688,8 +759,10 @@ def _export_suite(work: Path) -> list[dict]:
     started = time.perf_counter()
     board.pack_pdf(scope)
     pack = time.perf_counter() - started
-    return [_result("chart export PNG 1600x900, warm p95", sorted(times)[-1], "s", _target("chart_export_s"), "lower"),
-            _result(f"Board pack PDF ({len(board.sequence())} slides)", pack, "s", _target("board_pack_s"), "lower")]
+    return [
+        _result("chart export PNG 1600x900, warm p95", sorted(times)[-1], "s", _target("chart_export_s"), "lower"),
+        _result(f"Board pack PDF ({len(board.sequence())} slides)", pack, "s", _target("board_pack_s"), "lower"),
+    ]
 
 
 SUITES.insert(-1, _export_suite)
@@ -765,11 +838,16 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
         admin, ids = User("bench", "Bench", "admin"), queries.councils()["council_id"].tolist()
         analyst = User("bench.officer", "Officer", "analyst", (ids[-1],))
         years = sorted({financial_year(m) for m in queries.months_loaded()})
-        scopes = [queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="fy", fy=fy, addressable_only=a),
-                                admin) for fy in years for a in (True, False)]
+        scopes = [
+            queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="fy", fy=fy, addressable_only=a), admin)
+            for fy in years
+            for a in (True, False)
+        ]
         scopes += [queries.Scope(Filters(councils=(c,), period="fy", fy=years[-1]), admin) for c in ids]
-        scopes += [queries.Scope(Filters(councils=(ids[-1],), period="all"), analyst),
-                   queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="all"), admin)]
+        scopes += [
+            queries.Scope(Filters(councils=(ids[-1],), period="all"), analyst),
+            queries.Scope(Filters(councils=tuple(ids), all_councils=True, period="all"), admin),
+        ]
         datasets = list(queries.coverage_datasets())
         page = {
             "coverage matrix": lambda s, i: queries.coverage(s, datasets[i % len(datasets)]),
@@ -803,7 +881,7 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
                 con.execute("select council_id, count(*), sum(amount_gbp) from fct_spend group by council_id").fetchall()
                 base.append(time.perf_counter() - started)
             sql = (config.SQL_DIR / "30_marts" / "mart_supplier_matches_by_pair.sql").read_text()
-            body = sql[sql.index("\nwith\n"):]
+            body = sql[sql.index("\nwith\n") :]
             started = time.perf_counter()
             pairs = con.execute(f"select count(*) from ({body})").fetchone()[0]
             candidates_s = time.perf_counter() - started
@@ -819,8 +897,9 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
             _result("data quality: every query of the page, p95", p95, "s", _target("page_run_s"), "lower"),
             _result("bare aggregate of fct_spend (baseline), p50", base_p50, "s", None, "lower"),
             _result("data quality page queries / bare aggregate, p50", p50 / base_p50, "ratio", None, "lower"),
-            _result(f"supplier match candidates at build ({suppliers:,} suppliers, {pairs:,} pairs)", candidates_s, "s",
-                    None, "lower"),
+            _result(
+                f"supplier match candidates at build ({suppliers:,} suppliers, {pairs:,} pairs)", candidates_s, "s", None, "lower"
+            ),
         ]
         sample = max((p for p in (work / "raw").glob("*/spend/*.csv")), key=lambda p: p.stat().st_size, default=None)
         if sample is not None:
@@ -833,11 +912,21 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
             summary, _ = ingest.check_file(sample, council, "spend", preview_limit=20)
             preview_s = time.perf_counter() - started
             results += [
-                _result(f"import: detect council and dataset ({sample.name}, "
-                        f"{'right' if detection.best and detection.best.council_id == council.id else 'WRONG'})",
-                        detect_s, "s", _target("import_detect_s"), "lower"),
-                _result(f"import: preview one month ({summary.rows_read:,} rows)", preview_s, "s",
-                        _target("import_preview_s"), "lower"),
+                _result(
+                    f"import: detect council and dataset ({sample.name}, "
+                    f"{'right' if detection.best and detection.best.council_id == council.id else 'WRONG'})",
+                    detect_s,
+                    "s",
+                    _target("import_detect_s"),
+                    "lower",
+                ),
+                _result(
+                    f"import: preview one month ({summary.rows_read:,} rows)",
+                    preview_s,
+                    "s",
+                    _target("import_preview_s"),
+                    "lower",
+                ),
             ]
         return results
     finally:
@@ -863,8 +952,9 @@ def scale_latency_child(db: str) -> list[dict]:
 
     lines = int(duckdb.connect(db, read_only=True).execute("select count(*) from fct_spend").fetchone()[0])
     label = f" @{lines / 1e6:.0f}M lines"
-    return page_query_latency(Path(db), repeats=1 if lines > 20e6 else 2, label=label, target_ms=_target("scale_query_p95_ms"),
-                              p50=True)
+    return page_query_latency(
+        Path(db), repeats=1 if lines > 20e6 else 2, label=label, target_ms=_target("scale_query_p95_ms"), p50=True
+    )
 
 
 def _app_memory(db: Path, work: Path) -> list[dict]:
@@ -876,8 +966,19 @@ def _app_memory(db: Path, work: Path) -> list[dict]:
 
     with duckdb.connect(str(db), read_only=True) as con:
         lines = int(con.execute("select count(*) from fct_spend").fetchone()[0])
-    paths = ["", "spend", "benchmarking", "collaboration", "pipeline", "social_value", "kpis", "maturity",
-             "data_quality", "import_data", "?present=1"]
+    paths = [
+        "",
+        "spend",
+        "benchmarking",
+        "collaboration",
+        "pipeline",
+        "social_value",
+        "kpis",
+        "maturity",
+        "data_quality",
+        "import_data",
+        "?present=1",
+    ]
     with loadtest.app_servers(db, work / "auth-memory") as (urls, procs):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=loadtest.CHROMIUM, args=loadtest.CHROMIUM_ARGS)
@@ -891,12 +992,30 @@ def _app_memory(db: Path, work: Path) -> list[dict]:
             browser.close()
         status = Path(f"/proc/{procs[0].pid}/status").read_text()
     peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-    return [_result(f"app process peak memory, every page opened @{lines / 1e6:.0f}M lines", peak_kb / 1024, "MB",
-                    _target("app_memory_mb") if lines >= 9e6 else None, "lower")]
+    return [
+        _result(
+            f"app process peak memory, every page opened @{lines / 1e6:.0f}M lines",
+            peak_kb / 1024,
+            "MB",
+            _target("app_memory_mb") if lines >= 9e6 else None,
+            "lower",
+        )
+    ]
 
 
-PAGES = ["overview", "spend", "benchmarking", "collaboration", "pipeline", "social_value", "kpis", "maturity",
-         "data_quality", "import_data", "present"]
+PAGES = [
+    "overview",
+    "spend",
+    "benchmarking",
+    "collaboration",
+    "pipeline",
+    "social_value",
+    "kpis",
+    "maturity",
+    "data_quality",
+    "import_data",
+    "present",
+]
 
 
 def page_apptest_child(db: str, auth_dir: str) -> list[dict]:
@@ -918,29 +1037,46 @@ def page_apptest_child(db: str, auth_dir: str) -> list[dict]:
             at.switch_page(f"pages/{name}.py").run()
             times.append(time.perf_counter() - started)
             assert not at.exception, (name, at.exception)
-        out.append(_result(f"page {name}: AppTest full run, median warm @{lines / 1e6:.0f}M lines",
-                           statistics.median(times[1:]), "s", None, "lower"))
+        out.append(
+            _result(
+                f"page {name}: AppTest full run, median warm @{lines / 1e6:.0f}M lines",
+                statistics.median(times[1:]),
+                "s",
+                None,
+                "lower",
+            )
+        )
     return out
 
 
 def _scale_suite(work: Path) -> list[dict]:
     s = config.settings()
     one_million = _cube_database(s.bench_query_scales[0], work)
-    _, _, out = _run_child(f"import json; from starviz import bench; print(json.dumps(bench.page_apptest_child("
-                           f"{str(one_million)!r}, {str(work / 'auth-apptest')!r})))")
+    _, _, out = _run_child(
+        f"import json; from starviz import bench; print(json.dumps(bench.page_apptest_child("
+        f"{str(one_million)!r}, {str(work / 'auth-apptest')!r})))"
+    )
     results: list[dict] = json.loads(out.strip().splitlines()[-1])
     for scale in s.bench_query_scales:
         db = _cube_database(scale, work)
         _, peak_mb, out = _run_child(
             f"import json; from starviz import bench; print(json.dumps(bench.scale_latency_child({str(db)!r})))",
-            env={"STARVIZ_DB": str(db)})
+            env={"STARVIZ_DB": str(db)},
+        )
         found = json.loads(out.strip().splitlines()[-1])
         worst = max((r for r in found if " p95 " in r["name"]), key=lambda r: r["value"], default=None)
         results += found
         if worst:
             label = worst["name"].split(" @")[-1]
-            results.append(_result(f"slowest page query p95 ms @{label} ({worst['name'].split()[1]})",
-                                   worst["value"], "ms", _target("scale_query_p95_ms"), "lower"))
+            results.append(
+                _result(
+                    f"slowest page query p95 ms @{label} ({worst['name'].split()[1]})",
+                    worst["value"],
+                    "ms",
+                    _target("scale_query_p95_ms"),
+                    "lower",
+                )
+            )
             results.append(_result(f"page query process peak memory @{label}", peak_mb, "MB", None, "lower"))
     results += _app_memory(_cube_database(s.bench_memory_scale, work), work)
     return results

@@ -34,8 +34,11 @@ def _scorecard(scope: queries.Scope) -> Slide:
     from starviz import narrative
 
     as_at = queries.kpi_as_at(scope)
-    table = (narrative.scorecard_table(queries.kpi_scorecard(scope, as_at), "perspective", trend=False)
-             if as_at else pd.DataFrame(columns=["Group", "KPI", "Value", "Target", "Status"]))
+    table = (
+        narrative.scorecard_table(queries.kpi_scorecard(scope, as_at), "perspective", trend=False)
+        if as_at
+        else pd.DataFrame(columns=["Group", "KPI", "Value", "Target", "Status"])
+    )
     title = f"Balanced scorecard, {as_at:%B %Y}" if as_at else "Balanced scorecard"
     return Slide("scorecard", title, charts.scorecard_table(table, title), table)
 
@@ -94,8 +97,9 @@ def pack_pdf(scope: queries.Scope) -> bytes:
     pages = []
     for i in range(len(sequence())):
         s = slide(scope, i)
-        art = export.branded(s.figure, title=s.title, subtitle=scope.filters.label, source=source,
-                             width=preset.width, height=preset.height)
+        art = export.branded(
+            s.figure, title=s.title, subtitle=scope.filters.label, source=source, width=preset.width, height=preset.height
+        )
         png = export.image(art, "png", preset.width, preset.height)
         pages.append(Image.open(io.BytesIO(png)).convert("RGB"))
     buffer = io.BytesIO()

@@ -121,8 +121,19 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
     for order, c in enumerate(councils.values()):
         con.execute(
             "insert into cfg_councils values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [c.id, c.name, c.short_name, c.kind, c.gss_code, c.population, c.colour, c.joined, c.left,
-             [c.name, *c.name_aliases], order],
+            [
+                c.id,
+                c.name,
+                c.short_name,
+                c.kind,
+                c.gss_code,
+                c.population,
+                c.colour,
+                c.joined,
+                c.left,
+                [c.name, *c.name_aliases],
+                order,
+            ],
         )
         for name, ds in c.datasets.items():
             con.execute(
@@ -167,8 +178,13 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
         done += 1
         progress(0.05 + 0.75 * done / max(len(jobs), 1), f"Read {job.label}")
 
-    loaded = dict(zip((job.file_id for job in jobs),
-                      ingest.load_files(con, jobs, config.settings().build_ingest_workers, report), strict=True))
+    loaded = dict(
+        zip(
+            (job.file_id for job in jobs),
+            ingest.load_files(con, jobs, config.settings().build_ingest_workers, report),
+            strict=True,
+        )
+    )
     for n, ((_council, _dataset, path), base) in enumerate(zip(files, bases, strict=True), start=1):
         outcome = loaded.get(n, [base])
         if isinstance(outcome, ingest.IngestError):
@@ -179,9 +195,24 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
             p.sha256, p.size_bytes = base.sha256, base.size_bytes
             con.execute(
                 "insert into file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [n, p.council_id, p.dataset, p.source_file, p.sha256, p.size_bytes, p.status, p.message,
-                 p.rows_read, p.rows_loaded, p.rows_rejected, p.amount_total, p.first_date, p.last_date,
-                 dt.datetime.now(), received],
+                [
+                    n,
+                    p.council_id,
+                    p.dataset,
+                    p.source_file,
+                    p.sha256,
+                    p.size_bytes,
+                    p.status,
+                    p.message,
+                    p.rows_read,
+                    p.rows_loaded,
+                    p.rows_rejected,
+                    p.amount_total,
+                    p.first_date,
+                    p.last_date,
+                    dt.datetime.now(),
+                    received,
+                ],
             )
         summary.files += outcome
 
@@ -233,15 +264,17 @@ def _check(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchone()[0]
     if bad:
         raise BuildError(f"{bad} file(s) where rows read <> rows loaded + rows rejected")
-    for (name,) in con.execute(
-        "select view_name from duckdb_views() where not internal and view_name like 'mart_%'"
-    ).fetchall():
+    for (name,) in con.execute("select view_name from duckdb_views() where not internal and view_name like 'mart_%'").fetchall():
         con.execute(f'select * from "{name}" limit 1')
 
 
-def build(raw_dir: Path | None = None, db_path: Path | None = None,
-          councils: dict[str, CouncilConfig] | None = None, progress: Progress | None = None,
-          locked: bool = False) -> BuildSummary:
+def build(
+    raw_dir: Path | None = None,
+    db_path: Path | None = None,
+    councils: dict[str, CouncilConfig] | None = None,
+    progress: Progress | None = None,
+    locked: bool = False,
+) -> BuildSummary:
     """Build the database from every extract under ``raw_dir``; swap it in only if it is good.
 
     ``locked``: the caller already holds ``build_lock`` (an import stores files and builds under one lock).
@@ -284,8 +317,13 @@ def build(raw_dir: Path | None = None, db_path: Path | None = None,
                 con.execute(
                     "create table build_info as select ?::timestamp as built_at, ?::boolean as is_demo, "
                     "?::varchar as demo_info, ?::double as build_seconds, ?::varchar as duckdb_version",
-                    [dt.datetime.now(), summary.is_demo,
-                     demo_marker.read_text() if summary.is_demo else None, summary.seconds, duckdb.__version__],
+                    [
+                        dt.datetime.now(),
+                        summary.is_demo,
+                        demo_marker.read_text() if summary.is_demo else None,
+                        summary.seconds,
+                        duckdb.__version__,
+                    ],
                 )
                 step = time.perf_counter()
                 con.execute("checkpoint")
@@ -313,8 +351,7 @@ def ensure_database(progress: Progress | None = None, scale: float | None = None
     if not (s.raw_dir / "demo.json").exists() and not any(s.raw_dir.glob("*/*/*")):
         from starviz import demo
 
-        demo.generate(s.raw_dir, scale=scale or s.demo_scale_first_run,
-                      progress=lambda f, m: progress(0.5 * f, m))
+        demo.generate(s.raw_dir, scale=scale or s.demo_scale_first_run, progress=lambda f, m: progress(0.5 * f, m))
     build(progress=lambda f, m: progress(0.5 + 0.5 * f, m))
     return True
 

@@ -82,9 +82,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if summary.status == "failed":
             print(summary.message, file=sys.stderr)
         else:
-            print(f"{summary.source_file}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "
-                  f"{summary.rows_rejected:,} rejected"
-                  + (f"; amount total £{summary.amount_total:,.2f}" if summary.amount_total is not None else ""))
+            print(
+                f"{summary.source_file}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "
+                f"{summary.rows_rejected:,} rejected"
+                + (f"; amount total £{summary.amount_total:,.2f}" if summary.amount_total is not None else "")
+            )
             for f, r, c, v, why, sev in rejects[: args.limit]:
                 print(f"  {f} row {r} column {c!r} value {v!r}: {why} ({sev})")
     return 1 if summary.rows_loaded == 0 else 0
@@ -118,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="run the benchmarks")
     p.add_argument("--json", action="store_true")
     p.add_argument("--sizes", default="", help="comma-separated extra scales, e.g. 7,70")
-    p.add_argument("--only", default="", help="comma-separated suites to run (the rest of bench/results.json is "
-                   "kept), e.g. ingest,demo_build,cube_suite,scale_suite,concurrency")
+    p.add_argument(
+        "--only",
+        default="",
+        help="comma-separated suites to run (the rest of bench/results.json is "
+        "kept), e.g. ingest,demo_build,cube_suite,scale_suite,concurrency",
+    )
     p.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
     try:

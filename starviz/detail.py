@@ -40,12 +40,22 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
         return False
     lists.close_detail("supplier")
     st.header(profile["supplier_name"])
-    ids = [f"company {profile['company_number']}" if profile["company_number"] else None,
-           f"charity {profile['charity_number']}" if profile["charity_number"] else None,
-           f"VAT {profile['vat_number']}" if profile["vat_number"] else None,
-           f"postcode {profile['postcode']}" if profile["postcode"] else None]
-    st.caption(" · ".join([*(i for i in ids if i), f"local (GM): {_flag(profile['is_local'], 'yes', 'no')}",
-                           f"SME: {_flag(profile['is_sme'], 'yes', 'no')}", f"VCSE: {_flag(profile['is_vcse'], 'yes', 'no')}"]))
+    ids = [
+        f"company {profile['company_number']}" if profile["company_number"] else None,
+        f"charity {profile['charity_number']}" if profile["charity_number"] else None,
+        f"VAT {profile['vat_number']}" if profile["vat_number"] else None,
+        f"postcode {profile['postcode']}" if profile["postcode"] else None,
+    ]
+    st.caption(
+        " · ".join(
+            [
+                *(i for i in ids if i),
+                f"local (GM): {_flag(profile['is_local'], 'yes', 'no')}",
+                f"SME: {_flag(profile['is_sme'], 'yes', 'no')}",
+                f"VCSE: {_flag(profile['is_vcse'], 'yes', 'no')}",
+            ]
+        )
+    )
     variants = [v for v in profile["name_variants"] if v != profile["supplier_name"]]
     if variants:
         st.caption("Also published as: " + "; ".join(variants))
@@ -61,15 +71,28 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
     with row[2]:
         ui.metric("On contract", charts.pct(on / spend if spend else None))
     with row[3]:
-        ui.metric("Live contracts", f"{(contracts['status'].isin(['live', 'in extension'])).sum():,}",
-                  help="Own contracts and STAR contracts covering your councils, extensions included.")
-    ui.chart(charts.spend_by_council_month(queries.supplier_spend_by_month(scope, supplier_id), queries.colours(),
-                                           title=f"Spend with {profile['supplier_name']} by month"))
+        ui.metric(
+            "Live contracts",
+            f"{(contracts['status'].isin(['live', 'in extension'])).sum():,}",
+            help="Own contracts and STAR contracts covering your councils, extensions included.",
+        )
+    ui.chart(
+        charts.spend_by_council_month(
+            queries.supplier_spend_by_month(scope, supplier_id),
+            queries.colours(),
+            title=f"Spend with {profile['supplier_name']} by month",
+        )
+    )
     st.subheader("Spend by council")
     lists.ranked_table(f"supplier-{supplier_id}-by-council", by_council, scope, empty="No spend in the period.")
     st.subheader("Contracts")
-    lists.ranked_table(f"supplier-{supplier_id}-contracts", contracts, scope, link="contract",
-                       empty="No council you can see holds a contract with this supplier.")
+    lists.ranked_table(
+        f"supplier-{supplier_id}-contracts",
+        contracts,
+        scope,
+        link="contract",
+        empty="No council you can see holds a contract with this supplier.",
+    )
     st.subheader("Payments")
     payments = queries.supplier_payments(scope, supplier_id)
     if payments is None:
@@ -87,9 +110,20 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
     lists.close_detail("contract")
     st.header(c["contract_title"])
     owner = f"{c['owner_name']} for {c['covers']}" if c["covers"] else c["owner_name"]
-    st.caption(" · ".join(x for x in [owner, c["contract_ref"], c["category"], c["subcategory"],
-                                      c["category_manager"] or "no category manager",
-                                      c["procurement_route"] or "route not given"] if x))
+    st.caption(
+        " · ".join(
+            x
+            for x in [
+                owner,
+                c["contract_ref"],
+                c["category"],
+                c["subcategory"],
+                c["category_manager"] or "no category manager",
+                c["procurement_route"] or "route not given",
+            ]
+            if x
+        )
+    )
     if c["supplier_id"]:
         st.markdown(f"Supplier: [{c['supplier_name']}]({lists.detail_link('supplier', c['supplier_id'], '', scope)})")
     ended = c["status"] == "ended"
@@ -97,29 +131,50 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
     with row[0]:
         ui.metric("Value", charts.gbp(c["value_gbp"]), help=f"Annual value {charts.gbp(c['annual_value_gbp'])}")
     with row[1]:
-        ui.metric("Spend against it to date", charts.gbp(c["spend_to_date_gbp"]),
-                  help="Payments to the supplier, within its term, by the councils it covers that you can see.")
+        ui.metric(
+            "Spend against it to date",
+            charts.gbp(c["spend_to_date_gbp"]),
+            help="Payments to the supplier, within its term, by the councils it covers that you can see.",
+        )
     with row[2]:
-        ui.metric("Status", c["status"].capitalize(), help=f"Start {c['start_date']:%d %b %Y}, end {c['end_date']:%d %b %Y}, "
-                                                           f"maximum end with extensions {c['max_end_date']:%d %b %Y}.")
+        ui.metric(
+            "Status",
+            c["status"].capitalize(),
+            help=f"Start {c['start_date']:%d %b %Y}, end {c['end_date']:%d %b %Y}, "
+            f"maximum end with extensions {c['max_end_date']:%d %b %Y}.",
+        )
     row = st.columns(3)
     with row[0]:
-        ui.metric("Due", "–" if ended else f"{c['due_date']:%d %b %Y}",
-                  help="The end date, or the maximum end date once the contract runs in an extension.")
+        ui.metric(
+            "Due",
+            "–" if ended else f"{c['due_date']:%d %b %Y}",
+            help="The end date, or the maximum end date once the contract runs in an extension.",
+        )
     with row[1]:
-        ui.metric("Start re-procurement by", "–" if ended else f"{c['start_by_date']:%d %b %Y}",
-                  help=f"{c['lead_months']} months' lead time for this route and value band, before the due date.")
+        ui.metric(
+            "Start re-procurement by",
+            "–" if ended else f"{c['start_by_date']:%d %b %Y}",
+            help=f"{c['lead_months']} months' lead time for this route and value band, before the due date.",
+        )
     with row[2]:
-        ui.metric("Pipeline status", "–" if ended else lists.RAG_TEXT[c["rag"]],
-                  help="Late: the start-by date has passed. Due: it falls within the next few months.")
+        ui.metric(
+            "Pipeline status",
+            "–" if ended else lists.RAG_TEXT[c["rag"]],
+            help="Late: the start-by date has passed. Due: it falls within the next few months.",
+        )
     spend = queries.contract_spend_by_month(scope, contract_id)
     if len(spend):
         ui.chart(charts.spend_by_council_month(spend, queries.colours(), title="Spend against the contract by month"))
     if c["status"] != "ended":
         st.subheader("Contracts to re-procure with it")
         st.caption("Other councils' (or STAR's) contracts in the same category due within the alignment window.")
-        lists.ranked_table(f"contract-{c['contract_ref']}-aligned", queries.aligned_contracts(scope, contract_id, today=today),
-                           scope, link="contract", empty="No other council's contract in this category is due near it.")
+        lists.ranked_table(
+            f"contract-{c['contract_ref']}-aligned",
+            queries.aligned_contracts(scope, contract_id, today=today),
+            scope,
+            link="contract",
+            empty="No other council's contract in this category is due near it.",
+        )
     return True
 
 
@@ -130,6 +185,7 @@ def _category(scope: queries.Scope, category: str, today: dt.date | None) -> boo
     st.header(category)
     st.caption(f"Suppliers paid in {scope.filters.label}, largest first.")
     suppliers = queries.category_suppliers(scope, category, today)
-    lists.ranked_table(f"category-{category}-suppliers", suppliers, scope, link="supplier",
-                       empty="No spend in this category in the period.")
+    lists.ranked_table(
+        f"category-{category}-suppliers", suppliers, scope, link="supplier", empty="No spend in this category in the period."
+    )
     return True

@@ -18,10 +18,9 @@ from openpyxl.utils import get_column_letter
 LICENCE = "Contains public sector information licensed under the Open Government Licence v3.0."
 BRAND = "STAR Procurement"
 BRAND_COLOUR = "#00546B"
-CHROMIUM_HINT = ("Image export needs Chromium on the server: `apt-get install -y chromium` (Debian/Ubuntu), "
-                 "then restart the app.")
+CHROMIUM_HINT = "Image export needs Chromium on the server: `apt-get install -y chromium` (Debian/Ubuntu), then restart the app."
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-GBP_FORMAT = '£#,##0.00;-£#,##0.00'
+GBP_FORMAT = "£#,##0.00;-£#,##0.00"
 SHARE_FORMAT = "0.0%"
 
 
@@ -67,7 +66,7 @@ def to_xlsx_sheets(frames: Mapping[str, pd.DataFrame], title: str, notes: Mappin
 
 
 def _sheet_name(title: str, taken: list[str]) -> str:
-    name = "".join(c for c in title if c not in '[]:*?/\\')[:31] or "Data"
+    name = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "Data"
     n = 2
     while name in taken:
         name = f"{name[:28]} {n}"
@@ -150,30 +149,62 @@ def branded(fig: go.Figure, *, title: str, subtitle: str, source: str, width: in
     title_lines = _wrap(_html(title), int(width * 0.95 / (title_size * 0.56)))
     footer = _wrap(f"<b>{BRAND}</b> · {_html(source)}", int(width * 0.97 / (small * 0.5)))
     n_title, n_footer = title_lines.count("<br>") + 1, footer.count("<br>") + 1
-    has_legend = any(getattr(t, "showlegend", None) is not False and t.type not in ("table",) for t in out.data) \
-        and len(out.data) > 1
+    has_legend = (
+        any(getattr(t, "showlegend", None) is not False and t.type not in ("table",) for t in out.data) and len(out.data) > 1
+    )
     top = round(base * 0.6 + title_size * 1.25 * n_title + sub_size * 1.5 + (base * 1.7 if has_legend else base * 0.6))
     bottom = round(base * 2.2 + small * 1.35 * n_footer)
     plot_h = max(height - top - bottom, 1)
     out.update_layout(
-        width=width, height=height, template="star", title=None,
+        width=width,
+        height=height,
+        template="star",
+        title=None,
         font=dict(size=base),
         margin=dict(l=round(base * 1.2), r=round(base * 1.2), t=top, b=bottom),
-        legend=dict(font=dict(size=sub_size), orientation="h", yanchor="bottom", y=1 + base * 0.35 / plot_h,
-                    x=0, xanchor="left"),
+        legend=dict(font=dict(size=sub_size), orientation="h", yanchor="bottom", y=1 + base * 0.35 / plot_h, x=0, xanchor="left"),
     )
     out.update_xaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=sub_size))
     out.update_yaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=sub_size))
     above = top - base * 0.6  # pixels from the top of the plot to the top of the title
-    out.add_annotation(text=f"<b>{title_lines}</b>", xref="paper", yref="paper", x=0, y=1, xanchor="left",
-                       yanchor="top", yshift=round(above), showarrow=False, align="left",
-                       font=dict(size=title_size, color="#1F2933"))
-    out.add_annotation(text=_html(subtitle), xref="paper", yref="paper", x=0, y=1, xanchor="left", yanchor="top",
-                       yshift=round(above - title_size * 1.25 * n_title - base * 0.2), showarrow=False,
-                       font=dict(size=sub_size, color="#52606D"))
-    out.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="bottom",
-                       yshift=-(bottom - base * 0.5), showarrow=False, align="left",
-                       font=dict(size=small, color="#52606D"))
+    out.add_annotation(
+        text=f"<b>{title_lines}</b>",
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1,
+        xanchor="left",
+        yanchor="top",
+        yshift=round(above),
+        showarrow=False,
+        align="left",
+        font=dict(size=title_size, color="#1F2933"),
+    )
+    out.add_annotation(
+        text=_html(subtitle),
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1,
+        xanchor="left",
+        yanchor="top",
+        yshift=round(above - title_size * 1.25 * n_title - base * 0.2),
+        showarrow=False,
+        font=dict(size=sub_size, color="#52606D"),
+    )
+    out.add_annotation(
+        text=footer,
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=0,
+        xanchor="left",
+        yanchor="bottom",
+        yshift=-(bottom - base * 0.5),
+        showarrow=False,
+        align="left",
+        font=dict(size=small, color="#52606D"),
+    )
     for trace in out.data:
         if trace.type == "table":  # tables carry their own type sizes
             trace.header.font.size, trace.header.height = round(base * 0.62), round(base * 1.3)
@@ -202,7 +233,6 @@ def source_line(as_at: dt.date | None) -> str:
     return f"Source: partner councils' published spend, contracts and social value data, {when}. {LICENCE}"
 
 
-
 def image(fig: go.Figure, fmt: str, width: int, height: int) -> bytes:
     """PNG or SVG bytes of an already branded figure at exactly width x height pixels."""
     if fmt not in ("png", "svg", "pdf"):
@@ -226,9 +256,15 @@ def alt_text(fig: go.Figure, title: str, subtitle: str = "", top: int = 3) -> st
     """A description of the chart from its data: type, what is measured, the top values, any target."""
     traces = [t for t in fig.data if getattr(t, "name", "") != "Target"]
     kinds = {t.type for t in traces}
-    kind = {"bar": "Bar chart", "scatter": "Line chart", "pie": "Pie chart", "treemap": "Treemap",
-            "sunburst": "Sunburst chart", "heatmap": "Heat map", "scatterpolar": "Radar chart"}.get(
-        next(iter(kinds)) if len(kinds) == 1 else "", "Chart")
+    kind = {
+        "bar": "Bar chart",
+        "scatter": "Line chart",
+        "pie": "Pie chart",
+        "treemap": "Treemap",
+        "sunburst": "Sunburst chart",
+        "heatmap": "Heat map",
+        "scatterpolar": "Radar chart",
+    }.get(next(iter(kinds)) if len(kinds) == 1 else "", "Chart")
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     unit = meta.get("unit", "gbp")
     fmt = _money if unit == "gbp" else (lambda v: f"{v * 100:.1f}%") if unit == "share" else (lambda v: f"{v:,.0f}")

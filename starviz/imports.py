@@ -42,8 +42,18 @@ from starviz.models import DATASETS
 Progress = Callable[[float, str], None]
 
 IMPORT_LOG = "import_log.csv"
-LOG_FIELDS = ["stored_at", "council_id", "dataset", "file", "sha256", "size_bytes", "original_name",
-              "imported_by", "status", "message"]
+LOG_FIELDS = [
+    "stored_at",
+    "council_id",
+    "dataset",
+    "file",
+    "sha256",
+    "size_bytes",
+    "original_name",
+    "imported_by",
+    "status",
+    "message",
+]
 REPLACED_DIR = "_replaced"  # under raw/: never a council id (ids start with a letter), so never read
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -65,8 +75,10 @@ def allowed_types() -> list[str]:
 
 def limits_text() -> str:
     s = config.settings()
-    return (f"Up to {s.import_max_upload_mb} MB a file; {', '.join(t.upper() for t in allowed_types())}. "
-            f"A ZIP may unpack to {s.import_max_unzipped_mb:,} MB at most.")
+    return (
+        f"Up to {s.import_max_upload_mb} MB a file; {', '.join(t.upper() for t in allowed_types())}. "
+        f"A ZIP may unpack to {s.import_max_unzipped_mb:,} MB at most."
+    )
 
 
 def sanitise_name(name: str) -> str:
@@ -87,8 +99,9 @@ def sanitise_name(name: str) -> str:
         raise ImportRefused(f"{shown}: hidden and temporary files (starting with '.' or '~') are not imported.")
     suffix = Path(clean).suffix.lower()
     if suffix not in ingest.ALLOWED_SUFFIXES:
-        raise ImportRefused(f"{shown}: file type {suffix or '(none)'} is not allowed; use "
-                            f"{', '.join(t.upper() for t in allowed_types())}.")
+        raise ImportRefused(
+            f"{shown}: file type {suffix or '(none)'} is not allowed; use {', '.join(t.upper() for t in allowed_types())}."
+        )
     stem = re.sub(r"\s+", " ", _NAME_OK.sub("_", clean[: -len(suffix)])).strip(" .") or "extract"
     return stem[: _MAX_NAME - len(suffix)] + suffix
 
@@ -125,8 +138,9 @@ def _check_zip(name: str, data: bytes, max_mb: int) -> None:
         infos = archive.infolist()
     except zipfile.BadZipFile as exc:
         raise ImportRefused(f"{name}: not a valid ZIP archive.") from exc
-    members = [i for i in infos if not i.is_dir() and Path(i.filename).suffix.lower() in
-               ingest.CSV_SUFFIXES | ingest.EXCEL_SUFFIXES]
+    members = [
+        i for i in infos if not i.is_dir() and Path(i.filename).suffix.lower() in ingest.CSV_SUFFIXES | ingest.EXCEL_SUFFIXES
+    ]
     if not members:
         raise ImportRefused(f"{name}: the ZIP holds no CSV or Excel file.")
     if any(i.flag_bits & 0x1 for i in members):
@@ -211,10 +225,14 @@ class Detection:
         top = viable[0]
         others = ", ".join(f"{c.council_id}/{c.dataset} {c.confidence:.0%}" for c in viable[1:3])
         if self.best is None:
-            return (f"Not sure: {top.council_id}/{top.dataset} fits {top.confidence:.0%}"
-                    + (f", also {others}" if others else "") + ". Choose the council and dataset.")
-        return (f"Detected from the headers: {top.council_id}/{top.dataset}, {top.confidence:.0%} sure"
-                + (f" (next: {others})." if others else "."))
+            return (
+                f"Not sure: {top.council_id}/{top.dataset} fits {top.confidence:.0%}"
+                + (f", also {others}" if others else "")
+                + ". Choose the council and dataset."
+            )
+        return f"Detected from the headers: {top.council_id}/{top.dataset}, {top.confidence:.0%} sure" + (
+            f" (next: {others})." if others else "."
+        )
 
 
 def _fingerprint(councils: dict[str, CouncilConfig]) -> str:
@@ -362,8 +380,9 @@ def target_name(staged: Staged, council_id: str, dataset: str) -> str:
     return f"{stem}-{staged.sha256[:8]}{suffix}"
 
 
-def preview(staged: Staged, council_id: str, dataset: str, scope: queries.Scope,
-            councils: dict[str, CouncilConfig] | None = None) -> Preview:
+def preview(
+    staged: Staged, council_id: str, dataset: str, scope: queries.Scope, councils: dict[str, CouncilConfig] | None = None
+) -> Preview:
     """Everything an admin needs to decide: refusal (duplicate, wrong type), the column mapping,
     the first rows as parsed, every row-level problem, and files already loaded for the same dates."""
     councils = councils or config.load_councils()
@@ -377,34 +396,51 @@ def preview(staged: Staged, council_id: str, dataset: str, scope: queries.Scope,
         return out
     ds = council.datasets[dataset]
     out.target_name = target_name(staged, council_id, dataset)
-    if not any(fnmatch.fnmatch(out.target_name, p) or fnmatch.fnmatch(out.target_name.lower(), p.lower())
-               for p in ds.patterns):
-        out.refusal = (f"{staged.name}: {council.short_name}'s {dataset} configuration reads files matching "
-                       f"{', '.join(ds.patterns)}; the build would never read this file. Upload it in that form, "
-                       f"or add its pattern to {council_id}.toml.")
+    if not any(fnmatch.fnmatch(out.target_name, p) or fnmatch.fnmatch(out.target_name.lower(), p.lower()) for p in ds.patterns):
+        out.refusal = (
+            f"{staged.name}: {council.short_name}'s {dataset} configuration reads files matching "
+            f"{', '.join(ds.patterns)}; the build would never read this file. Upload it in that form, "
+            f"or add its pattern to {council_id}.toml."
+        )
         return out
     duplicate = find_duplicate(scope, staged)
     if duplicate:
         out.refusal = f"{staged.name}: the same file was imported before ({duplicate}); it is not imported twice."
         return out
     s = config.settings()
-    summary, rejects = _checked(str(staged.path), staged.sha256, council_id, dataset, council.model_dump_json(),
-                                s.import_preview_rows, _Frozen({council_id: council}))
+    summary, rejects = _checked(
+        str(staged.path),
+        staged.sha256,
+        council_id,
+        dataset,
+        council.model_dump_json(),
+        s.import_preview_rows,
+        _Frozen({council_id: council}),
+    )
     out.summary = summary
     if summary.status == "failed":
         out.refusal = summary.message
         return out
     model = DATASETS[dataset]
     out.mapping = pd.DataFrame(
-        [{"field": f, "required": f in model.required_fields(), "column in the file": summary.mapping.get(f),
-          "meaning": model.model_fields[f].description} for f in model.field_names()
-         if f in summary.mapping or f in model.required_fields() or f in ds.constants])
+        [
+            {
+                "field": f,
+                "required": f in model.required_fields(),
+                "column in the file": summary.mapping.get(f),
+                "meaning": model.model_fields[f].description,
+            }
+            for f in model.field_names()
+            if f in summary.mapping or f in model.required_fields() or f in ds.constants
+        ]
+    )
     used = set(summary.mapping.values())
     out.unused_headers = [h for h in summary.headers if h and h not in used]
     out.rows = pd.DataFrame(summary.preview).drop(columns=["source_file"], errors="ignore")
     out.count_problems = summary.problems
-    out.problems = pd.DataFrame(rejects[: s.import_preview_max_problems],
-                                columns=["file", "row", "column", "value", "reason", "severity"])
+    out.problems = pd.DataFrame(
+        rejects[: s.import_preview_max_problems], columns=["file", "row", "column", "value", "reason", "severity"]
+    )
     if summary.rows_loaded == 0:
         out.refusal = f"{staged.name}: no row can be loaded ({summary.rows_rejected:,} rejected); see the problems below."
     if dataset in s.import_additive_datasets and summary.first_date and config.settings().db_path.exists():
@@ -413,11 +449,17 @@ def preview(staged: Staged, council_id: str, dataset: str, scope: queries.Scope,
 
 
 @functools.lru_cache(maxsize=16)
-def _checked(path_text: str, _sha: str, council_id: str, dataset: str, _config_json: str, rows: int,
-             frozen: _Frozen) -> tuple[ingest.FileResult, list[tuple]]:
+def _checked(
+    path_text: str, _sha: str, council_id: str, dataset: str, _config_json: str, rows: int, frozen: _Frozen
+) -> tuple[ingest.FileResult, list[tuple]]:
     """One read per file, council configuration and dataset, however often the page reruns."""
-    return ingest.check_file(Path(path_text), frozen.councils[council_id], dataset, preview_limit=rows,
-                             limit=config.settings().import_preview_max_problems)
+    return ingest.check_file(
+        Path(path_text),
+        frozen.councils[council_id],
+        dataset,
+        preview_limit=rows,
+        limit=config.settings().import_preview_max_problems,
+    )
 
 
 def _overlaps(scope: queries.Scope, council_id: str, dataset: str, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -426,9 +468,12 @@ def _overlaps(scope: queries.Scope, council_id: str, dataset: str, first: dt.dat
         files = queries.loaded_files(scope, council_id, dataset)
     except queries.DatabaseUnavailable:
         return pd.DataFrame()
-    hit = files[(files["status"] == "loaded") & files["first_date"].notna()
-                & (pd.to_datetime(files["first_date"]) <= pd.Timestamp(last))
-                & (pd.to_datetime(files["last_date"]) >= pd.Timestamp(first))]
+    hit = files[
+        (files["status"] == "loaded")
+        & files["first_date"].notna()
+        & (pd.to_datetime(files["first_date"]) <= pd.Timestamp(last))
+        & (pd.to_datetime(files["last_date"]) >= pd.Timestamp(first))
+    ]
     return hit[["source_file", "rows_loaded", "first_date", "last_date"]].reset_index(drop=True)
 
 
@@ -505,10 +550,23 @@ def _empty_snapshot() -> dict[str, pd.DataFrame]:
     return {
         "rows": pd.DataFrame(columns=["council_id", "dataset", "month", "count_rows"]),
         "suppliers": pd.DataFrame(columns=["supplier_id", "supplier_name", "council_ids"]),
-        "contracts": pd.DataFrame(columns=["contract_id", "council_id", "contract_title", "supplier_name", "value_gbp",
-                                           "start_date", "end_date"]),
-        "files": pd.DataFrame(columns=["council_id", "dataset", "source_file", "status", "message", "rows_read",
-                                       "rows_loaded", "rows_rejected", "first_date", "last_date"]),
+        "contracts": pd.DataFrame(
+            columns=["contract_id", "council_id", "contract_title", "supplier_name", "value_gbp", "start_date", "end_date"]
+        ),
+        "files": pd.DataFrame(
+            columns=[
+                "council_id",
+                "dataset",
+                "source_file",
+                "status",
+                "message",
+                "rows_read",
+                "rows_loaded",
+                "rows_rejected",
+                "first_date",
+                "last_date",
+            ]
+        ),
         "councils": pd.DataFrame(columns=["council_id", "short_name"]),
     }
 
@@ -535,8 +593,11 @@ def compare(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame], sto
     rows = rows[rows["rows_added"] != 0].sort_values(keys)
     rows.insert(0, "council", rows["council_id"].map(names))
     rows = rows.rename(columns={"count_rows_before": "rows_before", "count_rows_after": "rows_after"})
-    rows = rows[["council", "dataset", "month", "rows_before", "rows_after", "rows_added"]].astype(
-        {"rows_before": "int64", "rows_after": "int64", "rows_added": "int64"}).reset_index(drop=True)
+    rows = (
+        rows[["council", "dataset", "month", "rows_before", "rows_after", "rows_added"]]
+        .astype({"rows_before": "int64", "rows_after": "int64", "rows_added": "int64"})
+        .reset_index(drop=True)
+    )
 
     def councils_text(ids) -> str:
         return ", ".join(names.get(c, c) for c in (list(ids) if ids is not None else []))
@@ -547,23 +608,37 @@ def compare(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame], sto
     gone["councils"] = gone["council_ids"].map(councils_text)
     contracts = after["contracts"][~after["contracts"]["contract_id"].isin(before["contracts"]["contract_id"])].copy()
     contracts.insert(0, "council", contracts["council_id"].map(names))
-    files = after["files"][after["files"]["source_file"].map(
-        lambda f: any(f == s or f.startswith(s + "!") for s in stored))].copy()
+    files = after["files"][
+        after["files"]["source_file"].map(lambda f: any(f == s or f.startswith(s + "!") for s in stored))
+    ].copy()
     files.insert(0, "council", files["council_id"].map(names))
     return Changes(
         rows=rows,
         new_suppliers=new[["supplier_name", "councils", "supplier_id"]].sort_values("supplier_name").reset_index(drop=True),
-        merged_suppliers=gone[["supplier_name", "councils", "supplier_id"]].sort_values("supplier_name").reset_index(
-            drop=True),
-        new_contracts=contracts[["council", "contract_id", "contract_title", "supplier_name", "value_gbp", "start_date",
-                                 "end_date"]].sort_values(["council", "contract_id"]).reset_index(drop=True),
-        files=files[["council", "dataset", "source_file", "status", "message", "rows_read", "rows_loaded",
-                     "rows_rejected", "first_date", "last_date"]].reset_index(drop=True),
+        merged_suppliers=gone[["supplier_name", "councils", "supplier_id"]].sort_values("supplier_name").reset_index(drop=True),
+        new_contracts=contracts[
+            ["council", "contract_id", "contract_title", "supplier_name", "value_gbp", "start_date", "end_date"]
+        ]
+        .sort_values(["council", "contract_id"])
+        .reset_index(drop=True),
+        files=files[
+            [
+                "council",
+                "dataset",
+                "source_file",
+                "status",
+                "message",
+                "rows_read",
+                "rows_loaded",
+                "rows_rejected",
+                "first_date",
+                "last_date",
+            ]
+        ].reset_index(drop=True),
     )
 
 
-def commit(previews: list[Preview], scope: queries.Scope, progress: Progress | None = None,
-           replace: bool = False) -> Outcome:
+def commit(previews: list[Preview], scope: queries.Scope, progress: Progress | None = None, replace: bool = False) -> Outcome:
     """Store the previewed files and rebuild, under the build lock; report what changed.
 
     ``replace``: files already loaded for the same dates (``Preview.overlaps``) are moved aside to
@@ -576,15 +651,21 @@ def commit(previews: list[Preview], scope: queries.Scope, progress: Progress | N
         return Outcome("refused", "Your role does not allow importing data.")
     blocked = [p for p in previews if not p.can_commit]
     if blocked:
-        return Outcome("refused", "Nothing was stored: " + " ".join(p.refusal or f"{p.staged.name}: no rows to load."
-                                                                     for p in blocked))
+        return Outcome(
+            "refused", "Nothing was stored: " + " ".join(p.refusal or f"{p.staged.name}: no rows to load." for p in blocked)
+        )
     s = config.settings()
     started = time.perf_counter()
     who = scope.user.name or scope.user.username
     try:
         with build.build_lock(s.db_path):
-            status = {"user": who, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
-                      "files": [p.label for p in previews], "progress": 0.0, "message": "Starting"}
+            status = {
+                "user": who,
+                "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+                "files": [p.label for p in previews],
+                "progress": 0.0,
+                "message": "Starting",
+            }
             _write_status(status)
             try:
                 return _commit_locked(previews, scope, progress, replace, status, started)
@@ -603,8 +684,9 @@ def rebuild(scope: queries.Scope, progress: Progress | None = None) -> Outcome:
     return commit([], scope, progress)
 
 
-def _commit_locked(previews: list[Preview], scope: queries.Scope, progress: Progress, replace: bool,
-                   status: dict, started: float) -> Outcome:
+def _commit_locked(
+    previews: list[Preview], scope: queries.Scope, progress: Progress, replace: bool, status: dict, started: float
+) -> Outcome:
     s = config.settings()
     last = [0.0]
 
@@ -617,8 +699,7 @@ def _commit_locked(previews: list[Preview], scope: queries.Scope, progress: Prog
     for p in previews:  # another admin may have stored the same content since the preview
         duplicate = find_duplicate(scope, p.staged)
         if duplicate:
-            return Outcome("refused", f"{p.staged.name}: the same file was imported before ({duplicate}); "
-                                      "nothing was stored.")
+            return Outcome("refused", f"{p.staged.name}: the same file was imported before ({duplicate}); nothing was stored.")
     report(0.01, "Reading the current database")
     before = _snapshot(scope)
     stamp = dt.datetime.now()
@@ -644,9 +725,17 @@ def _commit_locked(previews: list[Preview], scope: queries.Scope, progress: Prog
             shutil.copyfile(p.staged.path, part)
             os.replace(part, target)
             stored.append(target)
-            log.append({"council_id": p.council_id, "dataset": p.dataset, "file": str(target.relative_to(s.raw_dir)),
-                        "sha256": p.staged.sha256, "size_bytes": p.staged.size_bytes,
-                        "original_name": p.staged.original_name, "imported_by": scope.user.username})
+            log.append(
+                {
+                    "council_id": p.council_id,
+                    "dataset": p.dataset,
+                    "file": str(target.relative_to(s.raw_dir)),
+                    "sha256": p.staged.sha256,
+                    "size_bytes": p.staged.size_bytes,
+                    "original_name": p.staged.original_name,
+                    "imported_by": scope.user.username,
+                }
+            )
         report(0.05, "Building")
         summary = build.build(progress=lambda f, m: report(0.05 + 0.9 * f, m), locked=True)
     except Exception as exc:  # whatever failed (build, disk, a name), put raw/ back as it was
@@ -654,25 +743,59 @@ def _commit_locked(previews: list[Preview], scope: queries.Scope, progress: Prog
             target.unlink(missing_ok=True)
         for origin, aside in reversed(moved):
             os.replace(aside, origin)
-        _log([row | {"stored_at": stamp.isoformat(timespec="seconds"), "status": "build failed",
-                     "message": str(exc).splitlines()[0][:300]} for row in log])
-        return Outcome("failed", f"The build failed, so nothing changed: the live database is as it was and the "
-                                 f"files were not kept. Why: {exc}", seconds=time.perf_counter() - started)
+        _log(
+            [
+                row
+                | {
+                    "stored_at": stamp.isoformat(timespec="seconds"),
+                    "status": "build failed",
+                    "message": str(exc).splitlines()[0][:300],
+                }
+                for row in log
+            ]
+        )
+        return Outcome(
+            "failed",
+            f"The build failed, so nothing changed: the live database is as it was and the files were not kept. Why: {exc}",
+            seconds=time.perf_counter() - started,
+        )
     report(0.96, "Comparing with the previous database")
     labels = [str(t.relative_to(s.raw_dir)) for t in stored]
     changes = compare(before, _snapshot(scope), labels)
-    _log([row | {"stored_at": stamp.isoformat(timespec="seconds"), "status": "loaded", "message": ""} for row in log]
-         + [{"stored_at": stamp.isoformat(timespec="seconds"), "council_id": str(origin.relative_to(s.raw_dir)).split("/")[0],
-             "dataset": str(origin.relative_to(s.raw_dir)).split("/")[1], "file": str(aside.relative_to(s.raw_dir)),
-             "sha256": "", "size_bytes": "", "original_name": origin.name, "imported_by": scope.user.username,
-             "status": "replaced", "message": f"moved aside from {origin.relative_to(s.raw_dir)}"} for origin, aside in moved])
-    warnings = [f"{f.source_file}: {f.status}: {f.message}" for f in summary.files
-                if f.status != "loaded" and any(f.source_file == x or f.source_file.startswith(x + "!") for x in labels)]
+    _log(
+        [row | {"stored_at": stamp.isoformat(timespec="seconds"), "status": "loaded", "message": ""} for row in log]
+        + [
+            {
+                "stored_at": stamp.isoformat(timespec="seconds"),
+                "council_id": str(origin.relative_to(s.raw_dir)).split("/")[0],
+                "dataset": str(origin.relative_to(s.raw_dir)).split("/")[1],
+                "file": str(aside.relative_to(s.raw_dir)),
+                "sha256": "",
+                "size_bytes": "",
+                "original_name": origin.name,
+                "imported_by": scope.user.username,
+                "status": "replaced",
+                "message": f"moved aside from {origin.relative_to(s.raw_dir)}",
+            }
+            for origin, aside in moved
+        ]
+    )
+    warnings = [
+        f"{f.source_file}: {f.status}: {f.message}"
+        for f in summary.files
+        if f.status != "loaded" and any(f.source_file == x or f.source_file.startswith(x + "!") for x in labels)
+    ]
     report(1.0, "Done")
     what = f"Stored {len(stored)} file(s) and rebuilt" if stored else "Rebuilt"
-    return Outcome("done", f"{what} in {time.perf_counter() - started:.0f} s: {changes.rows_added:+,} rows, "
-                           f"{len(changes.new_suppliers):,} new suppliers, {len(changes.new_contracts):,} new contracts.",
-                   stored=labels, changes=changes, seconds=time.perf_counter() - started, warnings=warnings)
+    return Outcome(
+        "done",
+        f"{what} in {time.perf_counter() - started:.0f} s: {changes.rows_added:+,} rows, "
+        f"{len(changes.new_suppliers):,} new suppliers, {len(changes.new_contracts):,} new contracts.",
+        stored=labels,
+        changes=changes,
+        seconds=time.perf_counter() - started,
+        warnings=warnings,
+    )
 
 
 def _within(path: Path, root: Path) -> None:
@@ -698,8 +821,11 @@ def stage_all(uploads: list[tuple[str, bytes]]) -> list[Staged]:
     for name, data in uploads:
         staged = stage(name, data)
         if staged.sha256 and staged.sha256 in seen:
-            staged = Staged(original_name=name, name=staged.name, refusal=f"{staged.name}: the same content as "
-                            f"{seen[staged.sha256]} in this upload; it is imported once.")
+            staged = Staged(
+                original_name=name,
+                name=staged.name,
+                refusal=f"{staged.name}: the same content as {seen[staged.sha256]} in this upload; it is imported once.",
+            )
         elif staged.sha256:
             seen[staged.sha256] = staged.name
         out.append(staged)
@@ -712,8 +838,10 @@ def status_text(status: dict) -> str:
     when = f" at {status['started_at'][11:16]}" if status.get("started_at") else ""
     files = status.get("files") or []
     what = f", loading {', '.join(files)}" if files else ""
-    return f"Build in progress, started by {status.get('user', 'someone')}{when}{what}{done}. " \
-           "Imports wait until it has finished; nothing is lost meanwhile."
+    return (
+        f"Build in progress, started by {status.get('user', 'someone')}{when}{what}{done}. "
+        "Imports wait until it has finished; nothing is lost meanwhile."
+    )
 
 
 def dates_text(summary: ingest.FileResult) -> str:

@@ -149,8 +149,7 @@ def map_headers(headers: list[str], ds: DatasetConfig, model: type[Dataset], fil
         tried = "; ".join(f"{f} (tried {', '.join(repr(v) for v in ds.fields.get(f, []))})" for f in missing)
         found = ", ".join(repr(h) for h in headers if str(h or "").strip()) or "none"
         raise IngestError(
-            f"{file_label}: row {ds.header_row}: cannot find the column(s) for required field(s) {tried}. "
-            f"Headers found: {found}"
+            f"{file_label}: row {ds.header_row}: cannot find the column(s) for required field(s) {tried}. Headers found: {found}"
         )
     return mapping
 
@@ -264,9 +263,15 @@ def _excel_column(values: tuple) -> pa.Array:
         array = pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([_cell_text(v) for v in values], pa.string())
-    if pa.types.is_string(array.type) or pa.types.is_floating(array.type) or pa.types.is_integer(array.type) \
-            or pa.types.is_boolean(array.type) or pa.types.is_timestamp(array.type) or pa.types.is_date(array.type) \
-            or pa.types.is_null(array.type):
+    if (
+        pa.types.is_string(array.type)
+        or pa.types.is_floating(array.type)
+        or pa.types.is_integer(array.type)
+        or pa.types.is_boolean(array.type)
+        or pa.types.is_timestamp(array.type)
+        or pa.types.is_date(array.type)
+        or pa.types.is_null(array.type)
+    ):
         return array
     return pa.array([_cell_text(v) for v in values], pa.string())
 
@@ -274,13 +279,13 @@ def _excel_column(values: tuple) -> pa.Array:
 def _text_sql(col: str, kind: pa.DataType) -> str:
     """SQL turning a typed Excel column into the text a person sees (as `_cell_text` does)."""
     if pa.types.is_floating(kind):
-        return (f"case when {col} = trunc({col}) and abs({col}) < 1e15 then {col}::bigint::varchar "
-                f"else {col}::varchar end")
+        return f"case when {col} = trunc({col}) and abs({col}) < 1e15 then {col}::bigint::varchar else {col}::varchar end"
     if pa.types.is_boolean(kind):
         return f"case when {col} then 'Y' when not {col} then 'N' end"
     if pa.types.is_timestamp(kind):
-        return (f"case when {col}::time = '00:00:00' then strftime({col}, '%Y-%m-%d') "
-                f"else strftime({col}, '%Y-%m-%d %H:%M:%S') end")
+        return (
+            f"case when {col}::time = '00:00:00' then strftime({col}, '%Y-%m-%d') else strftime({col}, '%Y-%m-%d %H:%M:%S') end"
+        )
     if pa.types.is_string(kind):
         return f"nullif({col}, '')"
     return f"{col}::varchar"
@@ -384,8 +389,15 @@ def _expected(kind: str, ds: DatasetConfig) -> str:
     return "Y or N"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConfig, mapping: dict[str, int],
-           src: _Source, path: Path, label: str) -> int:
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    model: type[Dataset],
+    ds: DatasetConfig,
+    mapping: dict[str, int],
+    src: _Source,
+    path: Path,
+    label: str,
+) -> int:
     """`_rows`: typed canonical columns, the spreadsheet row, and the problems of each row, read
     and parsed in one pass. Returns the number of records."""
     headers, excel = src.headers, src.excel
@@ -433,11 +445,18 @@ def _stage(con: duckdb.DuckDBPyConnection, model: type[Dataset], ds: DatasetConf
     blank = "struct_pack(col := '', val := null::varchar, why := 'blank row', sev := 'skipped')"
     issues = (
         f"case when {all_blank} then [{blank}] "
-        + (f"when list_filter([{', '.join(skips)}], lambda x: x is not null) <> [] "
-           f"then list_filter([{', '.join(skips)}], lambda x: x is not null) " if skips else "")
+        + (
+            f"when list_filter([{', '.join(skips)}], lambda x: x is not null) <> [] "
+            f"then list_filter([{', '.join(skips)}], lambda x: x is not null) "
+            if skips
+            else ""
+        )
         # Most rows are clean: test that first rather than build and filter a list for every row.
-        + (f"when {' or '.join(conditions)} then list_filter([{', '.join(problems)}], lambda x: x is not null) "
-           if conditions else "")
+        + (
+            f"when {' or '.join(conditions)} then list_filter([{', '.join(problems)}], lambda x: x is not null) "
+            if conditions
+            else ""
+        )
         + "else [] end"
     )
     row = "_row, " if src.first_row is None else ""
@@ -520,8 +539,7 @@ def _members(path: Path, tmp: Path, label: str) -> Iterator[tuple[Path, str]]:
     except zipfile.BadZipFile as exc:
         raise IngestError(f"{label}: not a valid ZIP archive") from exc
     with archive:
-        names = [n for n in archive.namelist() if not n.endswith("/") and Path(n).suffix.lower() in
-                 CSV_SUFFIXES | EXCEL_SUFFIXES]
+        names = [n for n in archive.namelist() if not n.endswith("/") and Path(n).suffix.lower() in CSV_SUFFIXES | EXCEL_SUFFIXES]
         if not names:
             raise IngestError(f"{label}: the ZIP holds no CSV or Excel file")
         for i, name in enumerate(sorted(names)):
@@ -531,8 +549,9 @@ def _members(path: Path, tmp: Path, label: str) -> Iterator[tuple[Path, str]]:
             yield target, f"{label}!{Path(name).name}"
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig, dataset: str,
-              file_id: int = 0, label: str | None = None) -> list[FileResult]:
+def load_file(
+    con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig, dataset: str, file_id: int = 0, label: str | None = None
+) -> list[FileResult]:
     """Read one file (a ZIP yields one result per member) into raw_<dataset> and rejects.
 
     Raises IngestError when the whole file cannot be read; nothing is written then.
@@ -584,8 +603,9 @@ class Job:
     label: str
 
 
-def load_files(con: duckdb.DuckDBPyConnection, jobs: list[Job], workers: int = 2,
-               on_done: Callable[[Job], None] | None = None) -> list[list[FileResult] | IngestError]:
+def load_files(
+    con: duckdb.DuckDBPyConnection, jobs: list[Job], workers: int = 2, on_done: Callable[[Job], None] | None = None
+) -> list[list[FileResult] | IngestError]:
     """:func:`load_file` for each job, ``workers`` at a time, each on its own cursor of ``con``
     (its own temp tables; appends to the shared raw tables do not conflict). Unzipping and checking
     one file then overlaps DuckDB parsing another. Results come back in job order: the file's
@@ -612,8 +632,9 @@ def load_files(con: duckdb.DuckDBPyConnection, jobs: list[Job], workers: int = 2
         return [future.result() for future in futures]
 
 
-def check_file(path: Path, council: CouncilConfig, dataset: str, label: str | None = None,
-               preview_limit: int = 0, limit: int | None = None) -> tuple[FileResult, list[tuple]]:
+def check_file(
+    path: Path, council: CouncilConfig, dataset: str, label: str | None = None, preview_limit: int = 0, limit: int | None = None
+) -> tuple[FileResult, list[tuple]]:
     """Read a file exactly as the build would, in memory; return the summary and its rejects (the
     first `limit` of them when given; `summary.problems` counts them all).
 
@@ -643,7 +664,8 @@ def check_file(path: Path, council: CouncilConfig, dataset: str, label: str | No
     summary.problems = con.execute("select count(*) from rejects").fetchone()[0]
     rejects = con.execute(
         "select source_file, source_row, column_name, value, reason, severity from rejects "
-        "order by source_file, source_row limit ?", [limit if limit is not None else summary.problems]
+        "order by source_file, source_row limit ?",
+        [limit if limit is not None else summary.problems],
     ).fetchall()
     if preview_limit:
         cur = con.execute(

@@ -26,28 +26,81 @@ _DETAIL_PATTERN = {
     "category": re.compile(r"^[\w ,&'’()/.:›-]{2,80}$"),
 }
 _LABELS = {
-    "council": "Council", "supplier_name": "Supplier", "contract_title": "Contract", "contract_ref": "Reference",
-    "category": "Category", "count_councils": "Councils", "count_councils_with_contract": "Councils with a contract",
-    "spend_gbp": "Spend", "value_gbp": "Value", "annual_value_gbp": "Annual value", "saving_gbp": "Estimated saving",
-    "count_suppliers": "Suppliers", "count_shared_suppliers": "Suppliers used by 2+ councils",
-    "first_due_date": "First due", "last_due_date": "Last due", "owners": "Held by", "count_owners": "Councils or STAR",
-    "count_contracts": "Contracts", "contracts": "Contracts ending together", "off_contract_gbp": "Off-contract spend",
-    "count_months": "Months", "count_partner_contracts": "Partner contracts", "partner_contracts": "Partner contracts (largest)",
-    "category_manager": "Category manager", "route": "Route", "start_date": "Start", "end_date": "End",
-    "max_end_date": "Maximum end", "due_date": "Due", "months_to_due": "Months to due", "bucket": "Ends in",
-    "lead_months": "Lead time (months)", "start_by_date": "Start by", "rag": "Status", "effort": "Effort",
-    "ended_date": "Ended", "months_since_end": "Months since end", "count_lines": "Lines",
-    "last_payment_date": "Last payment", "first_payment_date": "First payment", "threshold_gbp": "Threshold reached",
-    "months_running": "Months running", "count_missing": "Fields missing", "missing_fields": "Missing",
-    "on_contract_gbp": "On contract", "payment_date": "Paid",
-    "amount_gbp": "Amount", "department": "Department", "purpose": "Purpose", "transaction_number": "Transaction",
-    "status": "Status", "months_apart": "Months apart", "last_month": "Last month", "is_on_contract": "On contract",
-    "annual_spend_gbp": "Addressable spend, last 12 months", "is_over_threshold": "Over the threshold",
-    "source_file": "File", "source_row": "Row", "first_contract_title": "First to end", "covers": "For",
+    "council": "Council",
+    "supplier_name": "Supplier",
+    "contract_title": "Contract",
+    "contract_ref": "Reference",
+    "category": "Category",
+    "count_councils": "Councils",
+    "count_councils_with_contract": "Councils with a contract",
+    "spend_gbp": "Spend",
+    "value_gbp": "Value",
+    "annual_value_gbp": "Annual value",
+    "saving_gbp": "Estimated saving",
+    "count_suppliers": "Suppliers",
+    "count_shared_suppliers": "Suppliers used by 2+ councils",
+    "first_due_date": "First due",
+    "last_due_date": "Last due",
+    "owners": "Held by",
+    "count_owners": "Councils or STAR",
+    "count_contracts": "Contracts",
+    "contracts": "Contracts ending together",
+    "off_contract_gbp": "Off-contract spend",
+    "count_months": "Months",
+    "count_partner_contracts": "Partner contracts",
+    "partner_contracts": "Partner contracts (largest)",
+    "category_manager": "Category manager",
+    "route": "Route",
+    "start_date": "Start",
+    "end_date": "End",
+    "max_end_date": "Maximum end",
+    "due_date": "Due",
+    "months_to_due": "Months to due",
+    "bucket": "Ends in",
+    "lead_months": "Lead time (months)",
+    "start_by_date": "Start by",
+    "rag": "Status",
+    "effort": "Effort",
+    "ended_date": "Ended",
+    "months_since_end": "Months since end",
+    "count_lines": "Lines",
+    "last_payment_date": "Last payment",
+    "first_payment_date": "First payment",
+    "threshold_gbp": "Threshold reached",
+    "months_running": "Months running",
+    "count_missing": "Fields missing",
+    "missing_fields": "Missing",
+    "on_contract_gbp": "On contract",
+    "payment_date": "Paid",
+    "amount_gbp": "Amount",
+    "department": "Department",
+    "purpose": "Purpose",
+    "transaction_number": "Transaction",
+    "status": "Status",
+    "months_apart": "Months apart",
+    "last_month": "Last month",
+    "is_on_contract": "On contract",
+    "annual_spend_gbp": "Addressable spend, last 12 months",
+    "is_over_threshold": "Over the threshold",
+    "source_file": "File",
+    "source_row": "Row",
+    "first_contract_title": "First to end",
+    "covers": "For",
     "under_threshold_gbp": "Just under",
 }
-_HIDDEN = {"supplier_id", "contract_id", "council_id", "opportunity", "bucket_index", "is_route_unrecognised",
-           "is_in_extension", "has_extension_option", "band", "is_unassigned", "quarter_start"}
+_HIDDEN = {
+    "supplier_id",
+    "contract_id",
+    "council_id",
+    "opportunity",
+    "bucket_index",
+    "is_route_unrecognised",
+    "is_in_extension",
+    "has_extension_option",
+    "band",
+    "is_unassigned",
+    "quarter_start",
+}
 RAG_TEXT = {"late": "Late", "due": "Due", "on track": "On track"}
 # pale fills behind the words (colour-blind safe, and the word says it anyway)
 _RAG_FILL = {"Late": "#F6CDBF", "Due": "#FCE3B4", "On track": "#CFE9DF"}
@@ -77,9 +130,17 @@ def _column_config(df, scope: queries.Scope) -> dict:
     return config
 
 
-def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, label: str | None = None,
-                 hide: tuple[str, ...] = (), height: int | None = None, empty: str = "Nothing to show.",
-                 total: str | None = None) -> None:
+def ranked_table(
+    name: str,
+    df,
+    scope: queries.Scope,
+    link: str | None = None,
+    label: str | None = None,
+    hide: tuple[str, ...] = (),
+    height: int | None = None,
+    empty: str = "Nothing to show.",
+    total: str | None = None,
+) -> None:
     """A ranked list with friendly column names, £ and date formats, and CSV/Excel downloads of the
     rows as they are (ids kept, links left out). With ``link`` ("supplier", "contract" or
     "category") the ``label`` column links to that row's detail on this page; with ``total`` (a
@@ -96,18 +157,23 @@ def ranked_table(name: str, df, scope: queries.Scope, link: str | None = None, l
         # cell of the table to HTML on each rerun (0.65 s of the pipeline page's 0.78 s at 1M lines)
         words = view["rag"].map(RAG_TEXT).fillna(view["rag"])
         view["rag"] = [[w] if isinstance(w, str) else [] for w in words]
-        config["rag"] = st.column_config.MultiselectColumn(_LABELS["rag"], options=list(_RAG_FILL),
-                                                           color=list(_RAG_FILL.values()))
+        config["rag"] = st.column_config.MultiselectColumn(
+            _LABELS["rag"], options=list(_RAG_FILL), color=list(_RAG_FILL.values())
+        )
     if "covers" in view.columns:  # only STAR contracts cover councils: leave the others blank, not "None"
         view["covers"] = view["covers"].fillna("")
-        config["covers"] = st.column_config.TextColumn(_LABELS["covers"], width="medium",
-                                                       help="The councils (of those you can see) a STAR contract covers")
+        config["covers"] = st.column_config.TextColumn(
+            _LABELS["covers"], width="medium", help="The councils (of those you can see) a STAR contract covers"
+        )
     if link:
         key, label = DETAIL_KEYS[link], label or _DETAIL_LABEL[link]
-        view[label] = [detail_link(link, k, t if t is not None and t == t else k, scope) if k is not None and k == k
-                       else None for k, t in zip(view[key], view[label], strict=True)]
-        config[label] = st.column_config.LinkColumn(_LABELS.get(label, label), display_text=r"#(.+)$",
-                                                    help="Opens the detail in a new tab")
+        view[label] = [
+            detail_link(link, k, t if t is not None and t == t else k, scope) if k is not None and k == k else None
+            for k, t in zip(view[key], view[label], strict=True)
+        ]
+        config[label] = st.column_config.LinkColumn(
+            _LABELS.get(label, label), display_text=r"#(.+)$", help="Opens the detail in a new tab"
+        )
     order = [c for c in view.columns if c not in _HIDDEN and c not in hide]
     table(view, config, column_order=order, width="stretch", height=height or ("content" if len(view) <= 12 else 460))
     export_buttons(name, df, scope)
@@ -117,8 +183,9 @@ def list_filter(key: str, categories: bool = True, search: str = "Search") -> qu
     """Search text, categories and a minimum value that narrow one ranked list."""
     left, middle, right = st.columns([3, 4, 2])
     text = left.text_input(search, key=f"{key}-search", placeholder="Part of a name or title")
-    chosen = middle.multiselect("Categories", queries.category_names(), key=f"{key}-categories",
-                                placeholder="All categories", disabled=not categories)
+    chosen = middle.multiselect(
+        "Categories", queries.category_names(), key=f"{key}-categories", placeholder="All categories", disabled=not categories
+    )
     minimum = right.number_input("Minimum value (£)", min_value=0, value=0, step=10_000, key=f"{key}-min")
     return queries.ListFilter(text, tuple(chosen), float(minimum))
 
@@ -155,8 +222,11 @@ def month_picker(key: str, label: str = "Report month") -> dt.date | None:
 def council_columns(df, suffix: str = "spend_gbp") -> dict[str, str]:
     """The per-council columns of a wide table (``<council_id>_<suffix>``) -> council name, in order."""
     names = queries.council_names()
-    return {c: names[c.removesuffix("_" + suffix)] for c in df.columns
-            if str(c).endswith("_" + suffix) and str(c).removesuffix("_" + suffix) in names}
+    return {
+        c: names[c.removesuffix("_" + suffix)]
+        for c in df.columns
+        if str(c).endswith("_" + suffix) and str(c).removesuffix("_" + suffix) in names
+    }
 
 
 def list_metrics(df, things: str, money_column: str, money_label: str) -> None:

@@ -23,8 +23,7 @@ from starviz import config
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-IDLE = ("document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') "
-        "=== 'notRunning'")
+IDLE = "document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') === 'notRunning'"
 
 
 def free_port() -> int:
@@ -50,9 +49,12 @@ def start_app(env: dict[str, str], log=None) -> tuple[subprocess.Popen, str]:
     to the open file `log`, or nowhere."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true"], cwd=config.ROOT, env={**os.environ, **env},
-        stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        cwd=config.ROOT,
+        env={**os.environ, **env},
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -100,8 +102,16 @@ class _Gate:
             self.event.set()
 
 
-async def _session(browser, url: str, changes: int, timings: list[float], errors: list[str],
-                   openings: list[float], think: Callable[[], float], gate: _Gate) -> None:
+async def _session(
+    browser,
+    url: str,
+    changes: int,
+    timings: list[float],
+    errors: list[str],
+    openings: list[float],
+    think: Callable[[], float],
+    gate: _Gate,
+) -> None:
     """One person: opens the app, signs in, waits for the overview's chart (the first visit loads
     the chart library), waits for everyone else to have opened it too, then changes a filter
     `changes` times, reading the page for `think()` seconds before each change. The opening and the
@@ -131,8 +141,7 @@ async def _session(browser, url: str, changes: int, timings: list[float], errors
             started = time.perf_counter()
             await page.get_by_text("Addressable spend only").click()
             want = "true" if n % 2 == 0 else "false"
-            await page.wait_for_function(f"window.location.search.includes('addressable=0') === {want}",
-                                         timeout=60_000)
+            await page.wait_for_function(f"window.location.search.includes('addressable=0') === {want}", timeout=60_000)
             await page.wait_for_function(IDLE, timeout=60_000)
             await page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
             timings.append(time.perf_counter() - started)
@@ -146,8 +155,9 @@ async def _session(browser, url: str, changes: int, timings: list[float], errors
         await context.close()
 
 
-async def _run(urls: list[str], sessions: int, changes: int, think_seconds: float,
-               on_open: Callable[[], None]) -> tuple[list[float], list[str], list[float]]:
+async def _run(
+    urls: list[str], sessions: int, changes: int, think_seconds: float, on_open: Callable[[], None]
+) -> tuple[list[float], list[str], list[float]]:
     from playwright.async_api import async_playwright
 
     timings: list[float] = []
@@ -156,8 +166,12 @@ async def _run(urls: list[str], sessions: int, changes: int, think_seconds: floa
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         gate = _Gate(sessions, on_open)
-        await asyncio.gather(*(_session(browser, urls[i % len(urls)], changes, timings, errors, openings,
-                                        _thinker(i, think_seconds), gate) for i in range(sessions)))
+        await asyncio.gather(
+            *(
+                _session(browser, urls[i % len(urls)], changes, timings, errors, openings, _thinker(i, think_seconds), gate)
+                for i in range(sessions)
+            )
+        )
         await browser.close()
     return timings, errors, openings
 
@@ -192,8 +206,7 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replicas: int = 1,
-        think_seconds: float = 0.0) -> dict:
+def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replicas: int = 1, think_seconds: float = 0.0) -> dict:
     """p50/p95 response to a filter change and error count for `sessions` concurrent users on
     `replicas` app processes, each pausing about `think_seconds` between changes; with the p95 of
     opening the app (sign-in to the first chart drawn), and, while the changes ran, how busy the
@@ -208,9 +221,14 @@ def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replica
 
         timings, errors, openings = asyncio.run(_run(urls, sessions, changes, think_seconds, lambda: mark("open")))
         mark("end")
-    out = {"p50": statistics.median(timings) if timings else float("nan"), "p95": percentile(timings, 0.95),
-           "errors": len(errors), "responses": len(timings), "first_errors": errors[:3],
-           "opening_p95": percentile(openings, 0.95)}
+    out = {
+        "p50": statistics.median(timings) if timings else float("nan"),
+        "p95": percentile(timings, 0.95),
+        "errors": len(errors),
+        "responses": len(timings),
+        "first_errors": errors[:3],
+        "opening_p95": percentile(openings, 0.95),
+    }
     if "open" in marks:
         (t0, busy0, app0), (t1, busy1, app1) = marks["open"], marks["end"]
         out["machine_busy_share"] = (busy1 - busy0) / ((t1 - t0) * (os.cpu_count() or 1))

@@ -50,8 +50,9 @@ def decided_pairs() -> set[frozenset[str]]:
     """Every pair of names already decided either way (by exact name, as written)."""
     same = aliases()
     different = non_matches()
-    return ({frozenset((a, b)) for a, b in zip(same["alias"], same["canonical"], strict=True)}
-            | {frozenset((a, b)) for a, b in zip(different["name_a"], different["name_b"], strict=True)})
+    return {frozenset((a, b)) for a, b in zip(same["alias"], same["canonical"], strict=True)} | {
+        frozenset((a, b)) for a, b in zip(different["name_a"], different["name_b"], strict=True)
+    }
 
 
 def candidates(scope: queries.Scope) -> pd.DataFrame:
@@ -59,8 +60,11 @@ def candidates(scope: queries.Scope) -> pd.DataFrame:
     decided = decided_pairs()
     limit = config.settings().supplier_match_max_shown
     df = queries.supplier_match_candidates(scope, limit=limit + len(decided))
-    keep = pd.Series([frozenset((a, b)) not in decided for a, b in zip(df["supplier_name_a"], df["supplier_name_b"],
-                                                                          strict=True)], index=df.index, dtype=bool)
+    keep = pd.Series(
+        [frozenset((a, b)) not in decided for a, b in zip(df["supplier_name_a"], df["supplier_name_b"], strict=True)],
+        index=df.index,
+        dtype=bool,
+    )
     out = df.loc[keep].head(limit).reset_index(drop=True)
     out.insert(0, "pair", [f"#{i + 1}" for i in range(len(out))])
     return out

@@ -55,26 +55,33 @@ def scorecard_table(df: pd.DataFrame, group_by: str, trend: bool = True) -> pd.D
     (``trend``: with the last 12 months as a list, for a sparkline; leave it out of exports)."""
     order = "perspective_order" if group_by == "perspective" else "objective_order"
     rows = df.sort_values([order, group_by, "is_shared_service", "kpi_code"], kind="stable")
-    return pd.DataFrame(
-        {
-            "Group": rows[group_by],
-            "KPI": [kpi_label(r) for _, r in rows.iterrows()],
-            "Value": [format_value(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)],
-            "Target": [format_value(v, u) for v, u in zip(rows["target"], rows["unit"], strict=True)],
-            "Status": [RAG_LABELS.get(r, r) for r in rows["rag"]],
-            "On last month": [format_change(a, b, u) for a, b, u in
-                              zip(rows["value"], rows["previous_value"], rows["unit"], strict=True)],
-            "Quarter on quarter": [format_change(a, b, u) for a, b, u in
-                                   zip(rows["value"], rows["quarter_ago_value"], rows["unit"], strict=True)],
-            "Year on year": [format_change(a, b, u) for a, b, u in
-                             zip(rows["value"], rows["year_ago_value"], rows["unit"], strict=True)],
-            "Last 12 months": [[float(v) for v in t] if hasattr(t, "__iter__") else [] for t in rows["trend"]],
-            "Reported by": rows["reported_by"],
-            "Month": [m.strftime("%b %Y") for m in pd.to_datetime(rows["month"])],
-            "Source": ["computed from the data" if s == "data" else "KPI extract" for s in rows["source"]],
-            "Code": rows["kpi_code"],
-        }
-    ).reset_index(drop=True).drop(columns=[] if trend else ["Last 12 months"])
+    return (
+        pd.DataFrame(
+            {
+                "Group": rows[group_by],
+                "KPI": [kpi_label(r) for _, r in rows.iterrows()],
+                "Value": [format_value(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)],
+                "Target": [format_value(v, u) for v, u in zip(rows["target"], rows["unit"], strict=True)],
+                "Status": [RAG_LABELS.get(r, r) for r in rows["rag"]],
+                "On last month": [
+                    format_change(a, b, u) for a, b, u in zip(rows["value"], rows["previous_value"], rows["unit"], strict=True)
+                ],
+                "Quarter on quarter": [
+                    format_change(a, b, u) for a, b, u in zip(rows["value"], rows["quarter_ago_value"], rows["unit"], strict=True)
+                ],
+                "Year on year": [
+                    format_change(a, b, u) for a, b, u in zip(rows["value"], rows["year_ago_value"], rows["unit"], strict=True)
+                ],
+                "Last 12 months": [[float(v) for v in t] if hasattr(t, "__iter__") else [] for t in rows["trend"]],
+                "Reported by": rows["reported_by"],
+                "Month": [m.strftime("%b %Y") for m in pd.to_datetime(rows["month"])],
+                "Source": ["computed from the data" if s == "data" else "KPI extract" for s in rows["source"]],
+                "Code": rows["kpi_code"],
+            }
+        )
+        .reset_index(drop=True)
+        .drop(columns=[] if trend else ["Last 12 months"])
+    )
 
 
 def rag_counts(df: pd.DataFrame) -> dict[str, int]:
@@ -168,16 +175,16 @@ def monthly_summary(df: pd.DataFrame, month: dt.date, who: str, n_movers: int | 
         lines.append(f"Largest movers since {previous}:")
         lines += [f"- {_mover_sentence(r)}" for _, r in top.iterrows()]
     turned_red = current[(current["rag"] == "red") & current["previous_rag"].notna() & (current["previous_rag"] != "red")]
-    turned_green = current[(current["rag"] == "green") & current["previous_rag"].notna()
-                           & (current["previous_rag"] != "green")]
+    turned_green = current[(current["rag"] == "green") & current["previous_rag"].notna() & (current["previous_rag"] != "green")]
     lines.append("")
-    lines.append("Turned red: " + ("; ".join(_status_sentence(r) for _, r in turned_red.iterrows()) + "."
-                                   if len(turned_red) else "none."))
-    lines.append("Turned green: " + ("; ".join(_status_sentence(r) for _, r in turned_green.iterrows()) + "."
-                                     if len(turned_green) else "none."))
+    lines.append(
+        "Turned red: " + ("; ".join(_status_sentence(r) for _, r in turned_red.iterrows()) + "." if len(turned_red) else "none.")
+    )
+    lines.append(
+        "Turned green: "
+        + ("; ".join(_status_sentence(r) for _, r in turned_green.iterrows()) + "." if len(turned_green) else "none.")
+    )
     if len(late):
-        names = ", ".join(
-            f"{kpi_label(r)} (latest {pd.Timestamp(r['month']):%b %Y})" for _, r in late.iterrows()
-        )
+        names = ", ".join(f"{kpi_label(r)} (latest {pd.Timestamp(r['month']):%b %Y})" for _, r in late.iterrows())
         lines += ["", f"Not yet reported for {month_text}: {names}."]
     return "\n".join(lines)

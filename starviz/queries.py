@@ -126,8 +126,9 @@ def _answer(kind: str, sql: str, params: list | None, run):
                 if _answers_file == [file] and key not in _answers:
                     _answers[key] = (answer, rows)
                     _answers_rows[0] += rows
-                    while _answers and (len(_answers) > settings.query_cache_entries
-                                        or _answers_rows[0] > settings.query_cache_total_rows):
+                    while _answers and (
+                        len(_answers) > settings.query_cache_entries or _answers_rows[0] > settings.query_cache_total_rows
+                    ):
                         _answers_rows[0] -= _answers.popitem(last=False)[1][1]
     return answer.copy() if isinstance(answer, pd.DataFrame) else copy.deepcopy(answer)
 
@@ -374,16 +375,21 @@ def _sv_targets() -> tuple[str, list]:
 def _sv_target_of(column: str) -> str:
     """SQL for the target share of the financial year in ``column``, qualified with its table (needs the
     _sv_targets CTE; an unqualified name would resolve inside the lookup itself)."""
-    return (f"coalesce((select target_share from sv_targets t where t.financial_year = {column}), "
-            "(select target_share from sv_default))")
+    return (
+        f"coalesce((select target_share from sv_targets t where t.financial_year = {column}), "
+        "(select target_share from sv_default))"
+    )
 
 
 def social_value_rules() -> dict:
     """The configured rules the social value page explains: expected curve, at-risk share, grace, coverage."""
     s = config.settings()
-    return {"curve_exponent": s.social_value_curve_exponent, "at_risk_share": s.social_value_at_risk_share,
-            "grace_months": s.social_value_grace_months,
-            "coverage_threshold_gbp": s.social_value_coverage_threshold_gbp}
+    return {
+        "curve_exponent": s.social_value_curve_exponent,
+        "at_risk_share": s.social_value_at_risk_share,
+        "grace_months": s.social_value_grace_months,
+        "coverage_threshold_gbp": s.social_value_coverage_threshold_gbp,
+    }
 
 
 def social_value_summary(scope: Scope) -> dict:
@@ -393,8 +399,9 @@ def social_value_summary(scope: Scope) -> dict:
     s = config.settings()
     ids, start, end = scope.council_ids, scope.filters.date_from, scope.filters.date_to
     targets, target_params = _sv_targets()
-    out = _query(
-        f"""
+    out = (
+        _query(
+            f"""
         with {targets},
         cohort as (
             select * from mart_social_value_by_contract where {_IN_COVER} and start_date between ? and ?
@@ -407,23 +414,31 @@ def social_value_summary(scope: Scope) -> dict:
             sum(committed_gbp) / nullif(sum(value_gbp), 0) as committed_share,
             sum(delivered_gbp) / nullif(sum(value_gbp), 0) as delivered_share,
             sum(delivered_gbp) / nullif(sum(committed_gbp), 0) as delivered_of_committed_share,
-            sum(value_gbp * {_sv_target_of('cohort.financial_year')}) / nullif(sum(value_gbp), 0) as target_share
+            sum(value_gbp * {_sv_target_of("cohort.financial_year")}) / nullif(sum(value_gbp), 0) as target_share
         from cohort
         """,
-        [*target_params, ids, start, end],
-    ).iloc[0].to_dict()
-    out |= _query(
-        f"""
+            [*target_params, ids, start, end],
+        )
+        .iloc[0]
+        .to_dict()
+    )
+    out |= (
+        _query(
+            f"""
         select
             coalesce(sum(delivered_gbp), 0) as delivered_in_period_gbp,
             sum(delivered_local_gbp) / nullif(sum(delivered_gbp), 0) as delivered_local_share
         from mart_social_value_by_month
         where {_IN_COVER} and month between date_trunc('month', ?::date) and ?
         """,
-        [ids, start, end],
-    ).iloc[0].to_dict()
-    out |= _query(
-        f"""
+            [ids, start, end],
+        )
+        .iloc[0]
+        .to_dict()
+    )
+    out |= (
+        _query(
+            f"""
         select
             count(*) as count_over_threshold,
             count(*) filter (where has_measures) as count_with_measures,
@@ -432,11 +447,15 @@ def social_value_summary(scope: Scope) -> dict:
         from mart_social_value_coverage_by_contract
         where {_IN_COVER} and start_date between ? and ? and value_gbp > ?
         """,
-        [ids, start, end, s.social_value_coverage_threshold_gbp],
-    ).iloc[0].to_dict()
+            [ids, start, end, s.social_value_coverage_threshold_gbp],
+        )
+        .iloc[0]
+        .to_dict()
+    )
     sql, params = _sv_delivery_sql(scope)
-    out |= _query(
-        f"""
+    out |= (
+        _query(
+            f"""
         select
             count(*) as count_in_delivery,
             count(*) filter (where is_at_risk) as count_at_risk,
@@ -444,11 +463,15 @@ def social_value_summary(scope: Scope) -> dict:
             coalesce(sum(shortfall_gbp) filter (where is_at_risk), 0) as shortfall_at_risk_gbp
         from ({sql})
         """,
-        params,
-    ).iloc[0].to_dict()
+            params,
+        )
+        .iloc[0]
+        .to_dict()
+    )
     if out["target_share"] is None or pd.isna(out["target_share"]):  # no contracts: the target of the period's end
-        out["target_share"] = social_value_target(period_fy(scope)) if scope.filters.period != "all" else (
-            s.social_value_target_share)
+        out["target_share"] = (
+            social_value_target(period_fy(scope)) if scope.filters.period != "all" else (s.social_value_target_share)
+        )
     out["coverage_threshold_gbp"] = s.social_value_coverage_threshold_gbp
     return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in out.items()}
 
@@ -480,13 +503,14 @@ def social_value_breakdown(scope: Scope, by: str) -> pd.DataFrame:
     if by == "theme":
         # a theme's share is of the value of every contract in the cohort: the themes add up to the total
         return _query(
-            cohort + f"""
+            cohort
+            + f"""
             , themes as (
                 select * from mart_social_value_by_contract_theme
                 where contract_id in (select contract_id from cohort)
             ),
             total as (
-                select sum(value_gbp) as value_gbp, sum(value_gbp * {_sv_target_of('cohort.financial_year')})
+                select sum(value_gbp) as value_gbp, sum(value_gbp * {_sv_target_of("cohort.financial_year")})
                     / nullif(sum(value_gbp), 0)
                     as target_share
                 from cohort
@@ -510,7 +534,8 @@ def social_value_breakdown(scope: Scope, by: str) -> pd.DataFrame:
         )
     label, order = _SV_DIMENSIONS[by]
     return _query(
-        cohort + f"""
+        cohort
+        + f"""
         select
             {label} as name,
             count(*) as count_contracts,
@@ -520,7 +545,7 @@ def social_value_breakdown(scope: Scope, by: str) -> pd.DataFrame:
             sum(cohort.delivered_gbp) as delivered_gbp,
             sum(cohort.delivered_gbp) / nullif(sum(cohort.value_gbp), 0) as delivered_share,
             sum(cohort.delivered_local_gbp) / nullif(sum(cohort.delivered_gbp), 0) as delivered_local_share,
-            sum(cohort.value_gbp * {_sv_target_of('cohort.financial_year')}) / nullif(sum(cohort.value_gbp), 0)
+            sum(cohort.value_gbp * {_sv_target_of("cohort.financial_year")}) / nullif(sum(cohort.value_gbp), 0)
                 as target_share
         from cohort
         join dim_councils as councils using (council_id)
@@ -539,8 +564,9 @@ def social_value_by_quarter(scope: Scope) -> pd.DataFrame:
     s = config.settings()
     latest = _scalar(f"select max(month) from mart_social_value_by_month where {_IN_COVER}", [scope.council_ids])
     if latest is None:
-        return pd.DataFrame(columns=["quarter", "label", "committed_gbp", "awarded_value_gbp", "delivered_gbp",
-                                     "target_share", "target_gbp"])
+        return pd.DataFrame(
+            columns=["quarter", "label", "committed_gbp", "awarded_value_gbp", "delivered_gbp", "target_share", "target_gbp"]
+        )
     end = min(scope.filters.date_to, month_end(latest))
     first = add_months(month_start(end), -((end.month - 1) % 3) - 3 * (s.social_value_trend_quarters - 1))
     targets, target_params = _sv_targets()
@@ -574,8 +600,8 @@ def social_value_by_quarter(scope: Scope) -> pd.DataFrame:
             coalesce(quarters.count_contracts_awarded, 0) as count_contracts_awarded,
             coalesce(quarters.delivered_gbp, 0) as delivered_gbp,
             coalesce(quarters.delivered_local_gbp, 0) as delivered_local_gbp,
-            {_sv_target_of('financial_year(spine.quarter)')} as target_share,
-            coalesce(quarters.awarded_value_gbp, 0) * {_sv_target_of('financial_year(spine.quarter)')} as target_gbp
+            {_sv_target_of("financial_year(spine.quarter)")} as target_share,
+            coalesce(quarters.awarded_value_gbp, 0) * {_sv_target_of("financial_year(spine.quarter)")} as target_gbp
         from spine
         left join quarters using (quarter)
         order by spine.quarter
@@ -619,8 +645,15 @@ def _sv_delivery_sql(scope: Scope) -> tuple[str, list]:
         from judged
     """
     ids = scope.council_ids
-    return sql, [ids, scope.filters.date_to, scope.filters.date_from, ids, s.social_value_curve_exponent,
-                 s.social_value_grace_months, s.social_value_at_risk_share]
+    return sql, [
+        ids,
+        scope.filters.date_to,
+        scope.filters.date_from,
+        ids,
+        s.social_value_curve_exponent,
+        s.social_value_grace_months,
+        s.social_value_at_risk_share,
+    ]
 
 
 def social_value_contracts(scope: Scope, at_risk_only: bool = True) -> pd.DataFrame:
@@ -891,14 +924,19 @@ def maturity_problems(scope: Scope) -> pd.DataFrame:
         """,
         [scope.council_ids],
     )
+
+
 # --- data quality and import ---------------------------------------------------------------------
 # STAR's own files (shared services: collaborative contracts, team KPIs) are data too: they show on
 # the data quality page to a user who sees every council and has not narrowed the selection.
 
+
 def _in_scope(column: str = "council_id") -> str:
     """Rows of the councils given (parameter 1), or of shared services too (parameter 2 true)."""
-    return (f"({column} in (select unnest(?::varchar[])) "
-            f"or (? and {column} in (select council_id from dim_councils where not is_council)))")
+    return (
+        f"({column} in (select unnest(?::varchar[])) "
+        f"or (? and {column} in (select council_id from dim_councils where not is_council)))"
+    )
 
 
 def _quality_params(scope: Scope) -> list:
@@ -932,8 +970,10 @@ def coverage_datasets() -> dict[str, bool]:
 
     frame = _query("select dataset, bool_or(is_expected) as is_monthly from mart_coverage_by_council_month group by dataset")
     order = {name: i for i, name in enumerate(DATASETS)}
-    rows = sorted(zip(frame["dataset"], frame["is_monthly"].astype(bool), strict=True),
-                  key=lambda r: (not r[1], order.get(r[0], len(order))))
+    rows = sorted(
+        zip(frame["dataset"], frame["is_monthly"].astype(bool), strict=True),
+        key=lambda r: (not r[1], order.get(r[0], len(order))),
+    )
     return dict(rows)
 
 
@@ -974,8 +1014,9 @@ def rejected_rows(scope: Scope, severities: list[str], limit: int | None = None)
     settings); none for a role without line detail."""
     limit = limit or config.settings().quality_max_problem_rows
     if not scope.user.can("line_detail"):
-        return pd.DataFrame(columns=["council", "dataset", "source_file", "source_row", "column_name", "value",
-                                     "reason", "severity"])
+        return pd.DataFrame(
+            columns=["council", "dataset", "source_file", "source_row", "column_name", "value", "reason", "severity"]
+        )
     return _query(
         f"""
         select council, dataset, source_file, source_row, column_name, value, reason, severity
@@ -989,10 +1030,12 @@ def rejected_rows(scope: Scope, severities: list[str], limit: int | None = None)
 
 
 def count_rejected_rows(scope: Scope, severities: list[str]) -> int:
-    return int(_scalar(
-        f"select count(*) from mart_rejects_by_row where {_in_scope()} and severity in (select unnest(?::varchar[]))",
-        [*_quality_params(scope), severities],
-    ))
+    return int(
+        _scalar(
+            f"select count(*) from mart_rejects_by_row where {_in_scope()} and severity in (select unnest(?::varchar[]))",
+            [*_quality_params(scope), severities],
+        )
+    )
 
 
 def unclassified_by_council(scope: Scope) -> pd.DataFrame:
@@ -1154,21 +1197,30 @@ def import_snapshot(scope: Scope) -> dict[str, pd.DataFrame]:
     return {
         "rows": _query(
             f"select council_id, dataset, month, count_rows from mart_coverage_by_council_month "
-            f"where count_rows > 0 and {_in_scope()}", params),
+            f"where count_rows > 0 and {_in_scope()}",
+            params,
+        ),
         "suppliers": _query(
             f"""select s.supplier_id, s.supplier_name, list_sort(list(distinct n.council_id)) as council_ids
                 from dim_suppliers s join map_supplier_names n using (supplier_id)
                 where {_in_scope("n.council_id")}
-                group by s.supplier_id, s.supplier_name""", params),
+                group by s.supplier_id, s.supplier_name""",
+            params,
+        ),
         "contracts": _query(
             f"select contract_id, council_id, contract_title, supplier_name, value_gbp, start_date, end_date "
-            f"from mart_contracts where {_in_scope()}", params),
+            f"from mart_contracts where {_in_scope()}",
+            params,
+        ),
         "files": _query(
             f"select council_id, dataset, source_file, status, message, rows_read, rows_loaded, rows_rejected, "
-            f"first_date, last_date from mart_rows_by_file where {_in_scope()}", params),
-        "councils": _query(f"select council_id, short_name from dim_councils where {_in_scope()} order by sort_order",
-                           params),
+            f"first_date, last_date from mart_rows_by_file where {_in_scope()}",
+            params,
+        ),
+        "councils": _query(f"select council_id, short_name from dim_councils where {_in_scope()} order by sort_order", params),
     }
+
+
 # --- collaboration, contract pipeline and exception reports --------------------------------------
 # Dates relative to "today" (due dates, start-by dates, RAG, live contracts) take an explicit
 # ``today`` so that tests can pin it; pages leave it out and get the date they run on.
@@ -1203,15 +1255,20 @@ _NARROW_CATEGORY = "(len($categories::varchar[]) = 0 or list_contains($categorie
 
 def _spend_params(scope: Scope, narrow: ListFilter | None = None, **extra) -> dict:
     f = scope.filters
-    return {"ids": scope.council_ids, "date_from": f.date_from, "date_to": f.date_to,
-            "addressable": f.addressable_only, **(narrow or ListFilter()).params(), **extra}
+    return {
+        "ids": scope.council_ids,
+        "date_from": f.date_from,
+        "date_to": f.date_to,
+        "addressable": f.addressable_only,
+        **(narrow or ListFilter()).params(),
+        **extra,
+    }
 
 
 def _councils_in(scope: Scope) -> pd.DataFrame:
     """Councils of the scope, in display order: the columns of the wide tables."""
     return _query(
-        "select council_id, short_name from dim_councils where council_id in (select unnest(?::varchar[])) "
-        "order by sort_order",
+        "select council_id, short_name from dim_councils where council_id in (select unnest(?::varchar[])) order by sort_order",
         [scope.council_ids],
     )
 
@@ -1228,8 +1285,9 @@ def _contract_text(end: object, only_star: object) -> str:
     return f"{'STAR, ' if star else ''}to {pd.Timestamp(end):%b %Y}"
 
 
-def _wide(long: pd.DataFrame, columns: list[str], councils: pd.DataFrame, values: dict[str, str],
-          fill: dict[str, object] | None = None) -> pd.DataFrame:
+def _wide(
+    long: pd.DataFrame, columns: list[str], councils: pd.DataFrame, values: dict[str, str], fill: dict[str, object] | None = None
+) -> pd.DataFrame:
     """One row per value of ``columns[0]`` (the key) with ``columns``, then for each council of the
     scope the columns ``<council_id>_<suffix>`` from the long frame (``values``: column -> suffix),
     missing ones filled from ``fill`` (suffix -> value). Row order kept."""
@@ -1239,8 +1297,11 @@ def _wide(long: pd.DataFrame, columns: list[str], councils: pd.DataFrame, values
     out = base.copy()
     for council_id in councils["council_id"]:
         for column, suffix in values.items():
-            series = (wide[(column, council_id)].reindex(base.index) if (column, council_id) in wide.columns
-                      else pd.Series(None, index=base.index, dtype=object))
+            series = (
+                wide[(column, council_id)].reindex(base.index)
+                if (column, council_id) in wide.columns
+                else pd.Series(None, index=base.index, dtype=object)
+            )
             value = (fill or {}).get(suffix)
             if isinstance(value, str):
                 series = series.fillna(value)
@@ -1284,7 +1345,9 @@ def common_suppliers(scope: Scope, narrow: ListFilter | None = None, today: dt.d
             join dim_suppliers as suppliers using (supplier_id)
             left join main_category using (supplier_id)
             where contains(lower(suppliers.supplier_name), $search)
-              and """ + _NARROW_CATEGORY.format(col="main_category.category") + """
+              and """
+        + _NARROW_CATEGORY.format(col="main_category.category")
+        + """
               and common.spend_gbp >= $min_gbp
         ),
         held as (
@@ -1312,8 +1375,13 @@ def common_suppliers(scope: Scope, narrow: ListFilter | None = None, today: dt.d
     )
     long["contract"] = [_contract_text(e, s) for e, s in zip(long["contract_end_date"], long["only_star"], strict=True)]
     held = long[long["contract_end_date"].notna()].groupby("supplier_id")["council_id"].nunique()
-    out = _wide(long, ["supplier_id", "supplier_name", "category", "count_councils", "spend_gbp"], councils,
-                {"council_spend_gbp": "spend_gbp", "contract": "contract"}, fill={"spend_gbp": 0.0})
+    out = _wide(
+        long,
+        ["supplier_id", "supplier_name", "category", "count_councils", "spend_gbp"],
+        councils,
+        {"council_spend_gbp": "spend_gbp", "contract": "contract"},
+        fill={"spend_gbp": 0.0},
+    )
     out.insert(4, "count_councils_with_contract", out["supplier_id"].map(held).fillna(0).astype(int))
     return out
 
@@ -1341,7 +1409,9 @@ def common_categories(scope: Scope, narrow: ListFilter | None = None) -> pd.Data
             from base
             group by category
             having count(distinct council_id) >= 2 and count(distinct supplier_id) >= 2
-               and contains(lower(category), $search) and """ + _NARROW_CATEGORY.format(col="category") + """
+               and contains(lower(category), $search) and """
+        + _NARROW_CATEGORY.format(col="category")
+        + """
                and sum(spend_gbp) >= $min_gbp
         ),
         shared as (
@@ -1362,8 +1432,13 @@ def common_categories(scope: Scope, narrow: ListFilter | None = None) -> pd.Data
         """,
         _spend_params(scope, narrow),
     )
-    return _wide(long, ["category", "count_councils", "count_suppliers", "count_shared_suppliers", "spend_gbp"], councils,
-                 {"council_spend_gbp": "spend_gbp", "council_suppliers": "suppliers"}, fill={"spend_gbp": 0.0, "suppliers": 0})
+    return _wide(
+        long,
+        ["category", "count_councils", "count_suppliers", "count_shared_suppliers", "spend_gbp"],
+        councils,
+        {"council_spend_gbp": "spend_gbp", "council_suppliers": "suppliers"},
+        fill={"spend_gbp": 0.0, "suppliers": 0},
+    )
 
 
 # Which councils of the scope a STAR contract covers; a user never learns of councils outside theirs.
@@ -1383,9 +1458,21 @@ _LIVE_CONTRACTS = """
     where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0 and max_end_date >= $today
 """
 
-_ALIGNMENT_COLUMNS = ["opportunity", "category", "value_gbp", "saving_gbp", "count_owners", "count_contracts",
-                      "first_due_date", "last_due_date", "first_contract_title", "owners", "contracts", "annual_value_gbp",
-                      "contract_id"]
+_ALIGNMENT_COLUMNS = [
+    "opportunity",
+    "category",
+    "value_gbp",
+    "saving_gbp",
+    "count_owners",
+    "count_contracts",
+    "first_due_date",
+    "last_due_date",
+    "first_contract_title",
+    "owners",
+    "contracts",
+    "annual_value_gbp",
+    "contract_id",
+]
 
 
 def _listed(labels: pd.Series, shown: int = 4) -> str:
@@ -1394,8 +1481,13 @@ def _listed(labels: pd.Series, shown: int = 4) -> str:
     return "; ".join(items[:shown]) + more
 
 
-def expiry_alignment(scope: Scope, narrow: ListFilter | None = None, window_months: int | None = None,
-                     today: dt.date | None = None, by_subcategory: bool = False) -> pd.DataFrame:
+def expiry_alignment(
+    scope: Scope,
+    narrow: ListFilter | None = None,
+    window_months: int | None = None,
+    today: dt.date | None = None,
+    by_subcategory: bool = False,
+) -> pd.DataFrame:
     """Joint re-procurement opportunities: contracts in one category at different councils (or STAR)
     due to end within ``window_months`` of each other (see ``rules.expiry_windows``), ranked by
     combined value, with an estimated saving at the configured aggregation rate. A contract is due
@@ -1408,9 +1500,12 @@ def expiry_alignment(scope: Scope, narrow: ListFilter | None = None, window_mont
         """
         select *, case when $by_subcategory and subcategory is not null then category || ' › ' || subcategory
                        else category end as grouping
-        from (""" + _LIVE_CONTRACTS + """)
+        from ("""
+        + _LIVE_CONTRACTS
+        + """)
         where category in (select category from dim_categories where not is_unclassified)
-          and """ + _NARROW_CATEGORY.format(col="category"),
+          and """
+        + _NARROW_CATEGORY.format(col="category"),
         {"ids": scope.council_ids, "today": _today(today), "by_subcategory": by_subcategory, **narrow.params()},
     )
     members = rules.expiry_windows(contracts, window_months or s.collaboration.expiry_alignment_months, key="grouping")
@@ -1418,15 +1513,26 @@ def expiry_alignment(scope: Scope, narrow: ListFilter | None = None, window_mont
         return pd.DataFrame(columns=_ALIGNMENT_COLUMNS)
     due = pd.to_datetime(members["due_date"])
     members["label"] = members["owner_name"] + " " + members["contract_ref"] + " (" + due.dt.strftime("%b %Y") + ")"
-    members["text"] = (members["contract_title"].fillna("") + " " + members["supplier_name"].fillna("") + " "
-                       + members["grouping"]).str.lower()
-    out = members.groupby("opportunity", sort=False).agg(
-        category=("grouping", "first"), first_due_date=("due_date", "min"), last_due_date=("due_date", "max"),
-        count_owners=("council_id", "nunique"),
-        count_contracts=("contract_id", "size"), value_gbp=("value_gbp", "sum"),
-        annual_value_gbp=("annual_value_gbp", "sum"), contracts=("label", _listed),
-        contract_id=("contract_id", "first"), first_contract_title=("contract_title", "first"), text=("text", " ".join),
-    ).reset_index()
+    members["text"] = (
+        members["contract_title"].fillna("") + " " + members["supplier_name"].fillna("") + " " + members["grouping"]
+    ).str.lower()
+    out = (
+        members.groupby("opportunity", sort=False)
+        .agg(
+            category=("grouping", "first"),
+            first_due_date=("due_date", "min"),
+            last_due_date=("due_date", "max"),
+            count_owners=("council_id", "nunique"),
+            count_contracts=("contract_id", "size"),
+            value_gbp=("value_gbp", "sum"),
+            annual_value_gbp=("annual_value_gbp", "sum"),
+            contracts=("label", _listed),
+            contract_id=("contract_id", "first"),
+            first_contract_title=("contract_title", "first"),
+            text=("text", " ".join),
+        )
+        .reset_index()
+    )
     out["saving_gbp"] = out["value_gbp"] * s.collaboration.aggregation_saving_share
     owners = members.sort_values("owner_order").groupby("opportunity")["owner_name"].agg(lambda x: ", ".join(dict.fromkeys(x)))
     out["owners"] = out["opportunity"].map(owners)
@@ -1435,13 +1541,16 @@ def expiry_alignment(scope: Scope, narrow: ListFilter | None = None, window_mont
     return out[_ALIGNMENT_COLUMNS].reset_index(drop=True)
 
 
-def aligned_contracts(scope: Scope, contract_id: str, window_months: int | None = None,
-                      today: dt.date | None = None) -> pd.DataFrame:
+def aligned_contracts(
+    scope: Scope, contract_id: str, window_months: int | None = None, today: dt.date | None = None
+) -> pd.DataFrame:
     """Other owners' contracts in the same category as ``contract_id`` due within ``window_months``
     either side of it: the partners a joint re-procurement of this contract could bring in."""
     return _named(
         """
-        with live as (""" + _LIVE_CONTRACTS + """),
+        with live as ("""
+        + _LIVE_CONTRACTS
+        + """),
         this as (select * from live where contract_id = $contract_id)
         select live.contract_title, live.owner_name as council, live.value_gbp, live.due_date,
                datediff('month', this.due_date, live.due_date) as months_apart, live.supplier_name, live.contract_ref,
@@ -1451,8 +1560,12 @@ def aligned_contracts(scope: Scope, contract_id: str, window_months: int | None 
         where live.due_date between (this.due_date - to_months($window))::date and (this.due_date + to_months($window))::date
         order by live.value_gbp desc nulls last
         """,
-        {"ids": scope.council_ids, "today": _today(today), "contract_id": contract_id,
-         "window": window_months or config.settings().collaboration.expiry_alignment_months},
+        {
+            "ids": scope.council_ids,
+            "today": _today(today),
+            "contract_id": contract_id,
+            "window": window_months or config.settings().collaboration.expiry_alignment_months,
+        },
     )
 
 
@@ -1612,34 +1725,53 @@ def _pipeline_params(scope: Scope, today: dt.date | None, narrow: ListFilter | N
     lead_routes, lead_bands, lead_months = rules.lead_time_table(s)
     effort_routes, effort_weights = rules.effort_table(s)
     return {
-        "ids": scope.council_ids, "today": _today(today), "bands": s.pipeline.lead_time_value_bands_gbp,
-        "lead_routes": lead_routes, "lead_bands": lead_bands, "lead_months": lead_months,
-        "effort_routes": effort_routes, "effort_weights": effort_weights, "default_route": rules.DEFAULT_ROUTE,
-        "bucket_edges": s.pipeline.bucket_months, "bucket_labels": rules.bucket_labels(s.pipeline.bucket_months),
-        "due_within": s.pipeline.due_within_months, **(narrow or ListFilter()).params(), **extra,
+        "ids": scope.council_ids,
+        "today": _today(today),
+        "bands": s.pipeline.lead_time_value_bands_gbp,
+        "lead_routes": lead_routes,
+        "lead_bands": lead_bands,
+        "lead_months": lead_months,
+        "effort_routes": effort_routes,
+        "effort_weights": effort_weights,
+        "default_route": rules.DEFAULT_ROUTE,
+        "bucket_edges": s.pipeline.bucket_months,
+        "bucket_labels": rules.bucket_labels(s.pipeline.bucket_months),
+        "due_within": s.pipeline.due_within_months,
+        **(narrow or ListFilter()).params(),
+        **extra,
     }
 
 
-_PIPELINE_COLUMNS = """
-    contract_id, council_id, contract_title, owner_name as council, """ + _COVERS.format(t="") + """ as covers,
+_PIPELINE_COLUMNS = (
+    """
+    contract_id, council_id, contract_title, owner_name as council, """
+    + _COVERS.format(t="")
+    + """ as covers,
     value_gbp, due_date, start_by_date, rag, bucket,
     lead_months, coalesce(route, procurement_route) as route, coalesce(category_manager, 'Unassigned') as category_manager,
     effort, supplier_id, supplier_name, category, contract_ref, start_date, end_date, max_end_date, months_to_due,
     route is null as is_route_unrecognised, is_in_extension, has_extension_option, bucket_index
 """
+)
 
 
 def bucket_labels() -> list[str]:
     return rules.bucket_labels(config.settings().pipeline.bucket_months)
 
 
-def pipeline_contracts(scope: Scope, narrow: ListFilter | None = None, today: dt.date | None = None,
-                       buckets: list[str] | None = None, rags: list[str] | None = None,
-                       unassigned_only: bool = False) -> pd.DataFrame:
+def pipeline_contracts(
+    scope: Scope,
+    narrow: ListFilter | None = None,
+    today: dt.date | None = None,
+    buckets: list[str] | None = None,
+    rags: list[str] | None = None,
+    unassigned_only: bool = False,
+) -> pd.DataFrame:
     """Contracts of the scope (own, or STAR ones covering a council of it) not yet past their maximum
     end date, with due date, bucket, lead time, start-by date and RAG as at ``today``; ranked by value."""
     return _named(
-        _PIPELINE + f"""
+        _PIPELINE
+        + f"""
         select {_PIPELINE_COLUMNS}
         from pipeline
         where (contains(lower(contract_title), $search) or contains(lower(coalesce(supplier_name, '')), $search)
@@ -1650,15 +1782,17 @@ def pipeline_contracts(scope: Scope, narrow: ListFilter | None = None, today: dt
           and (not $unassigned_only or category_manager is null)
         order by value_gbp desc nulls last, due_date, contract_id
         """,
-        _pipeline_params(scope, today, narrow, buckets=list(buckets or []), rags=list(rags or []),
-                         unassigned_only=unassigned_only),
+        _pipeline_params(
+            scope, today, narrow, buckets=list(buckets or []), rags=list(rags or []), unassigned_only=unassigned_only
+        ),
     )
 
 
 def pipeline_summary(scope: Scope, today: dt.date | None = None) -> pd.DataFrame:
     """Per bucket (every bucket, in order): contracts, value, and how many are late or due to start."""
     return _named(
-        _PIPELINE + """
+        _PIPELINE
+        + """
         , buckets as (select unnest($bucket_labels::varchar[]) as bucket, generate_subscripts($bucket_labels::varchar[], 1) as n)
         select buckets.bucket, count(pipeline.contract_id) as count_contracts, coalesce(sum(pipeline.value_gbp), 0) as value_gbp,
                count(*) filter (where pipeline.rag = 'late') as count_late,
@@ -1680,7 +1814,8 @@ def workload_by_manager_quarter(scope: Scope, today: dt.date | None = None, quar
     first = rules.quarter_start(today)
     n = quarters or config.settings().pipeline.workload_quarters
     frame = _named(
-        _PIPELINE + """
+        _PIPELINE
+        + """
         select coalesce(category_manager, 'Unassigned') as category_manager, category_manager is null as is_unassigned,
                date_trunc('quarter', work_start_date)::date as quarter_start,  -- financial quarters start with calendar ones
                count(*) as count_contracts, sum(value_gbp) as value_gbp, sum(effort) as effort
@@ -1727,8 +1862,14 @@ def annual_spend_by_council(scope: Scope) -> pd.DataFrame:
     )
 
 
-def procurement_act_pipeline(scope: Scope, fy: str, today: dt.date | None = None, contract_gbp: float | None = None,
-                             annual_spend_gbp: float | None = None, months: int | None = None) -> pd.DataFrame:
+def procurement_act_pipeline(
+    scope: Scope,
+    fy: str,
+    today: dt.date | None = None,
+    contract_gbp: float | None = None,
+    annual_spend_gbp: float | None = None,
+    months: int | None = None,
+) -> pd.DataFrame:
     """Procurement Act 2023 pipeline-notice list: contracts over the value threshold (default £2m)
     due to end, and so to be procured, within the configured months from the start of financial year
     ``fy``, for councils of the scope whose addressable spend over the last 12 months loaded exceeds the
@@ -1740,16 +1881,22 @@ def procurement_act_pipeline(scope: Scope, fy: str, today: dt.date | None = None
     threshold = s.pipeline.procurement_act_annual_spend_gbp if annual_spend_gbp is None else annual_spend_gbp
     qualifying = spend.loc[spend["annual_spend_gbp"] > threshold, "council_id"].tolist()
     return _named(
-        _PIPELINE + f"""
+        _PIPELINE
+        + f"""
         select {_PIPELINE_COLUMNS}
         from pipeline
         where len(list_intersect(covered_council_ids, $qualifying::varchar[])) > 0
           and value_gbp > $contract_gbp and due_date >= $window_start and due_date < $window_end
         order by value_gbp desc, due_date
         """,
-        _pipeline_params(scope, today, qualifying=qualifying,
-                         contract_gbp=s.pipeline.procurement_act_contract_gbp if contract_gbp is None else contract_gbp,
-                         window_start=start, window_end=end),
+        _pipeline_params(
+            scope,
+            today,
+            qualifying=qualifying,
+            contract_gbp=s.pipeline.procurement_act_contract_gbp if contract_gbp is None else contract_gbp,
+            window_start=start,
+            window_end=end,
+        ),
     )
 
 
@@ -1758,8 +1905,14 @@ def procurement_act_pipeline(scope: Scope, fy: str, today: dt.date | None = None
 
 def _month_params(scope: Scope, month: dt.date, narrow: ListFilter | None = None, **extra) -> dict:
     first = month_start(month)
-    return {"ids": scope.council_ids, "month": first, "month_end": month_end(first),
-            "addressable": scope.filters.addressable_only, **(narrow or ListFilter()).params(), **extra}
+    return {
+        "ids": scope.council_ids,
+        "month": first,
+        "month_end": month_end(first),
+        "addressable": scope.filters.addressable_only,
+        **(narrow or ListFilter()).params(),
+        **extra,
+    }
 
 
 def expired_contract_spend(scope: Scope, month: dt.date, narrow: ListFilter | None = None) -> pd.DataFrame:
@@ -1779,7 +1932,9 @@ def expired_contract_spend(scope: Scope, month: dt.date, narrow: ListFilter | No
         where expired.council_id in (select unnest($ids::varchar[])) and expired.month = $month
           and (expired.is_addressable or not $addressable)
           and contains(lower(coalesce(suppliers.supplier_name, '') || ' ' || contracts.contract_title), $search)
-          and """ + _NARROW_CATEGORY.format(col="contracts.category") + """
+          and """
+        + _NARROW_CATEGORY.format(col="contracts.category")
+        + """
         group by all
         having sum(expired.spend_gbp) >= $min_gbp
         order by spend_gbp desc, council
@@ -1810,11 +1965,18 @@ def off_contract_suppliers(scope: Scope, month: dt.date, narrow: ListFilter | No
         join dim_councils as councils using (council_id)
         join dim_suppliers as suppliers using (supplier_id)
         where spend.spend_gbp >= list_min($thresholds::double[]) and spend.spend_gbp >= $min_gbp
-          and contains(lower(suppliers.supplier_name), $search) and """ + _NARROW_CATEGORY.format(col="spend.category") + """
+          and contains(lower(suppliers.supplier_name), $search) and """
+        + _NARROW_CATEGORY.format(col="spend.category")
+        + """
         order by spend.spend_gbp desc, council
         """,
-        _month_params(scope, first, narrow, thresholds=s.exceptions.off_contract_thresholds_gbp,
-                      window_start=add_months(first, 1 - s.exceptions.off_contract_window_months)),
+        _month_params(
+            scope,
+            first,
+            narrow,
+            thresholds=s.exceptions.off_contract_thresholds_gbp,
+            window_start=add_months(first, 1 - s.exceptions.off_contract_window_months),
+        ),
     )
 
 
@@ -1854,9 +2016,16 @@ members as (
 def _split_params(scope: Scope, month: dt.date, narrow: ListFilter | None = None) -> dict:
     e = config.settings().exceptions
     first = month_start(month)
-    return _month_params(scope, first, narrow, thresholds=e.split_order_thresholds_gbp, below_share=e.split_order_below_share,
-                         window_days=e.split_order_window_days, min_lines=e.split_order_min_lines,
-                         window_start=first - dt.timedelta(days=e.split_order_window_days))
+    return _month_params(
+        scope,
+        first,
+        narrow,
+        thresholds=e.split_order_thresholds_gbp,
+        below_share=e.split_order_below_share,
+        window_days=e.split_order_window_days,
+        min_lines=e.split_order_min_lines,
+        window_start=first - dt.timedelta(days=e.split_order_window_days),
+    )
 
 
 def split_orders(scope: Scope, month: dt.date, narrow: ListFilter | None = None) -> pd.DataFrame:
@@ -1864,7 +2033,8 @@ def split_orders(scope: Scope, month: dt.date, narrow: ListFilter | None = None)
     supplier, each just under a threshold, within the configured number of days. One row per
     council, supplier and threshold (aggregates only, so every role may see it)."""
     return _named(
-        _SPLIT_MEMBERS + """
+        _SPLIT_MEMBERS
+        + """
         select suppliers.supplier_name, councils.short_name as council, sum(members.amount_gbp) as spend_gbp,
                count(*) as count_lines, members.threshold_gbp as under_threshold_gbp,
                min(members.payment_date) as first_payment_date, max(members.payment_date) as last_payment_date,
@@ -1872,7 +2042,9 @@ def split_orders(scope: Scope, month: dt.date, narrow: ListFilter | None = None)
         from members
         join dim_councils as councils using (council_id)
         join dim_suppliers as suppliers using (supplier_id)
-        where contains(lower(suppliers.supplier_name), $search) and """ + _NARROW_CATEGORY.format(col="members.category") + """
+        where contains(lower(suppliers.supplier_name), $search) and """
+        + _NARROW_CATEGORY.format(col="members.category")
+        + """
         group by all
         having sum(members.amount_gbp) >= $min_gbp
         order by spend_gbp desc, council
@@ -1886,7 +2058,8 @@ def split_order_lines(scope: Scope, month: dt.date) -> pd.DataFrame | None:
     if not (scope.user.can("line_detail") and scope.user.can("redacted_detail")):
         return None
     return _named(
-        _SPLIT_MEMBERS + """
+        _SPLIT_MEMBERS
+        + """
         select councils.short_name as council, members.supplier_name, members.threshold_gbp, members.payment_date,
                members.amount_gbp, members.transaction_number, members.department, members.purpose,
                members.source_file, members.source_row
@@ -1922,12 +2095,19 @@ def contracts_without_spend(scope: Scope, month: dt.date, narrow: ListFilter | N
         from contracts
         where contract_id not in (select contract_id from spend)
           and contains(lower(contracts.contract_title || ' ' || coalesce(contracts.supplier_name, '')), $search)
-          and """ + _NARROW_CATEGORY.format(col="contracts.category") + """
+          and """
+        + _NARROW_CATEGORY.format(col="contracts.category")
+        + """
           and coalesce(contracts.value_gbp, 0) >= $min_gbp
         order by contracts.value_gbp desc nulls last, contracts.contract_id
         """,
-        _month_params(scope, first, narrow, started_by=add_months(month_end(first) + dt.timedelta(days=1),
-                                                                  -s.exceptions.no_spend_grace_months) - dt.timedelta(days=1)),
+        _month_params(
+            scope,
+            first,
+            narrow,
+            started_by=add_months(month_end(first) + dt.timedelta(days=1), -s.exceptions.no_spend_grace_months)
+            - dt.timedelta(days=1),
+        ),
     )
 
 
@@ -1960,6 +2140,7 @@ def _first_row(frame: pd.DataFrame) -> dict | None:
     if frame.empty:
         return None
     return {k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in frame.iloc[0].to_dict().items()}
+
 
 _CONTRACT_STATUS = """
     case when start_date > $today then 'not started'
@@ -2064,7 +2245,8 @@ def contract_profile(scope: Scope, contract_id: str, today: dt.date | None = Non
     """One contract as the pipeline sees it (due date, start-by, RAG), whatever its end date, with
     spend against it to date by the councils of the scope; ``None`` when it covers none of them."""
     frame = _named(
-        _PIPELINE_SQL.format(contracts="c.contract_id = $contract_id") + f"""
+        _PIPELINE_SQL.format(contracts="c.contract_id = $contract_id")
+        + f"""
         select pipeline.* exclude (covered_council_ids, owner_label), {_COVERS.format(t="pipeline.")} as covers,
                {_CONTRACT_STATUS} as status,
                (select coalesce(sum(spend_gbp), 0) from mart_spend_by_contract_month as spend
@@ -2135,8 +2317,13 @@ def category_suppliers(scope: Scope, category: str, today: dt.date | None = None
         _spend_params(scope, category=category, today=_today(today)),
     )
     long["contract"] = [_contract_text(e, s) for e, s in zip(long["contract_end_date"], long["only_star"], strict=True)]
-    return _wide(long, ["supplier_id", "supplier_name", "count_councils", "count_councils_with_contract", "spend_gbp"],
-                 councils, {"council_spend_gbp": "spend_gbp", "contract": "contract"}, fill={"spend_gbp": 0.0, "contract": ""})
+    return _wide(
+        long,
+        ["supplier_id", "supplier_name", "count_councils", "count_councils_with_contract", "spend_gbp"],
+        councils,
+        {"council_spend_gbp": "spend_gbp", "contract": "contract"},
+        fill={"spend_gbp": 0.0, "contract": ""},
+    )
 
 
 def pipeline_notice_years(today: dt.date | None = None) -> list[str]:
@@ -2173,14 +2360,22 @@ def _flag_key(column: str) -> str:
 _L2_KEY = "case when category_l2 is null then category else category || ': ' || category_l2 end"
 _CONTRACT_KEY = "case when is_on_contract then 'on' else 'off' end"
 _DIMS: dict[str, _Dim] = {
-    "council": _Dim("council_id", "council_id",
-                    name="(select d.short_name from dim_councils d where d.council_id = {k})",
-                    rank="(select d.sort_order from dim_councils d where d.council_id = {k})", by_supplier=True),
+    "council": _Dim(
+        "council_id",
+        "council_id",
+        name="(select d.short_name from dim_councils d where d.council_id = {k})",
+        rank="(select d.sort_order from dim_councils d where d.council_id = {k})",
+        by_supplier=True,
+    ),
     "category": _Dim("category", "category", by_supplier=True),
     "category_l2": _Dim(_L2_KEY, _L2_KEY, grain=1),
-    "supplier": _Dim("coalesce(supplier_id, '')", "coalesce(supplier_id, '')",
-                     name="(select d.supplier_name from dim_suppliers d where d.supplier_id = {k})", grain=2,
-                     by_supplier=True),
+    "supplier": _Dim(
+        "coalesce(supplier_id, '')",
+        "coalesce(supplier_id, '')",
+        name="(select d.supplier_name from dim_suppliers d where d.supplier_id = {k})",
+        grain=2,
+        by_supplier=True,
+    ),
     "department": _Dim("department", "coalesce(nullif(upper(trim(department)), ''), '')", grain=1),
     "month": _Dim("month::varchar", "month::varchar", by_supplier=True),
     "quarter": _Dim("quarter", "fy_quarter(month)", by_supplier=True),
@@ -2217,8 +2412,9 @@ _LINE_ORDER = {
 }
 
 
-def _where(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), *, lines: bool = False,
-           addressable: bool = True, period: bool = True) -> tuple[str, list]:
+def _where(
+    scope: Scope, criteria: tuple[cube.Criterion, ...] = (), *, lines: bool = False, addressable: bool = True, period: bool = True
+) -> tuple[str, list]:
     """Row filter for the cube (or, with ``lines``, for fct_spend): the user's councils, the period,
     addressable spend when the filter says so, and every criterion as a parameter."""
     sql = ["list_contains(?::varchar[], council_id)"]
@@ -2243,8 +2439,10 @@ def _where(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), *, lines: bo
 _CUBES = ("mart_spend_cube_summary", "mart_spend_cube_rollup", "mart_spend_cube")
 
 
-_YEAR_CUBES = {"mart_spend_cube_summary": "mart_spend_cube_summary_year",
-               "mart_spend_by_supplier_month": "mart_spend_by_supplier_year"}
+_YEAR_CUBES = {
+    "mart_spend_cube_summary": "mart_spend_cube_summary_year",
+    "mart_spend_by_supplier_month": "mart_spend_by_supplier_year",
+}
 
 
 def whole_years(filters) -> bool:
@@ -2266,8 +2464,7 @@ def _cube_table(*dimensions: str, distinct: bool = False, scope: Scope | None = 
         table = "mart_spend_by_supplier_month"
     else:
         table = _CUBES[max([2 if distinct else 0, *(_DIMS[d].grain for d in dims)])]
-    if (scope is not None and table in _YEAR_CUBES and not {"month", "quarter"} & set(dims)
-            and whole_years(scope.filters)):
+    if scope is not None and table in _YEAR_CUBES and not {"month", "quarter"} & set(dims) and whole_years(scope.filters):
         return _YEAR_CUBES[table]
     return table
 
@@ -2304,15 +2501,16 @@ def _names(dimension: str, keys) -> tuple[dict, dict]:
     if dimension == "council":
         names, ranks = _reference("council names", _council_names)
         return dict(names), dict(ranks)  # the kept lookups stay as they are
-    frame = _query(f"select k, {spec.name.format(k='k')} as name, {_lookup(spec.rank, 'k')} as rank "
-                   "from (select unnest(?::varchar[]) as k)", [keys])
+    frame = _query(
+        f"select k, {spec.name.format(k='k')} as name, {_lookup(spec.rank, 'k')} as rank from (select unnest(?::varchar[]) as k)",
+        [keys],
+    )
     names = {(dimension, k): n for k, n in zip(frame["k"], frame["name"], strict=True) if isinstance(n, str)}
     ranks = {(dimension, k): int(r) for k, r in zip(frame["k"], frame["rank"], strict=True) if not pd.isna(r)}
     return names, ranks
 
 
-def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
-                max_columns: int | None = None) -> cube.Pivot:
+def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None, max_columns: int | None = None) -> cube.Pivot:
     """The pivot of one measure by the view's row and column dimensions, with row, column and grand
     totals. Values of a dimension ordered by the measure are cut to the largest N, the rest as one
     "Other" bucket. Spend, lines and average line value add up, so one grouped query of the cube
@@ -2349,11 +2547,17 @@ def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
         r_sql, c_sql = rdim.cube, (cdim.cube if cdim else None)
         # Each grouping set keeps the supplier, so its groups are distinct suppliers and a count of
         # rows counts them: plain grouping, cheaper than four count(distinct) (a quarter less time).
-        direct = (f"grouping({r_sql}) as is_row_total, grouping({c_sql}) as is_col_total, {r_sql} as r, {c_sql} as c",
-                  f"({r_sql}, {c_sql}, supplier_id), ({r_sql}, supplier_id), ({c_sql}, supplier_id), (supplier_id)"
-                  ) if has_cols else (
-                  f"grouping({r_sql}) as is_row_total, 1 as is_col_total, {r_sql} as r, null::varchar as c",
-                  f"({r_sql}, supplier_id), (supplier_id)")
+        direct = (
+            (
+                f"grouping({r_sql}) as is_row_total, grouping({c_sql}) as is_col_total, {r_sql} as r, {c_sql} as c",
+                f"({r_sql}, {c_sql}, supplier_id), ({r_sql}, supplier_id), ({c_sql}, supplier_id), (supplier_id)",
+            )
+            if has_cols
+            else (
+                f"grouping({r_sql}) as is_row_total, 1 as is_col_total, {r_sql} as r, null::varchar as c",
+                f"({r_sql}, supplier_id), (supplier_id)",
+            )
+        )
         counts: list[tuple] = []
         n_rows = n_cols = 0
         if not many:
@@ -2428,21 +2632,26 @@ def spend_pivot(scope: Scope, view: cube.View, max_rows: int | None = None,
 def cube_totals(scope: Scope, criteria: tuple[cube.Criterion, ...] = ()) -> dict:
     """Spend, lines, distinct suppliers and average line value of the selection."""
     where, params = _where(scope, criteria)
-    row = _query(
-        f"""
+    row = (
+        _query(
+            f"""
         select coalesce(sum(spend_gbp), 0) as spend_gbp, coalesce(sum(count_lines), 0) as count_lines,
                count(distinct supplier_id) as count_suppliers,
                sum(spend_gbp) / nullif(sum(count_lines), 0) as avg_line_gbp
         from mart_spend_cube
         where {where}
         """,
-        params,
-    ).iloc[0].to_dict()
+            params,
+        )
+        .iloc[0]
+        .to_dict()
+    )
     return {k: (None if pd.isna(v) else v) for k, v in row.items()}
 
 
-def spend_by_category_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...] = (),
-                               categories: int | None = None, suppliers: int | None = None) -> pd.DataFrame:
+def spend_by_category_supplier(
+    scope: Scope, criteria: tuple[cube.Criterion, ...] = (), categories: int | None = None, suppliers: int | None = None
+) -> pd.DataFrame:
     """Spend by category and supplier for the treemap: the largest categories, and within each the
     largest suppliers; ``category`` None is the other categories together, ``supplier_key`` None a
     category's other suppliers ('' is a redacted or unnamed payee)."""
@@ -2522,9 +2731,12 @@ def spend_trend(scope: Scope, criteria: tuple[cube.Criterion, ...] = (), measure
     distinct = measure == "count_suppliers"
     table = _cube_table("council", "month", *(c.dimension for c in criteria), distinct=distinct)
     where, params = _where(scope, criteria)
-    measures = ("count(distinct m.supplier_id) as count_suppliers" if distinct else
-                "sum(m.spend_gbp) as spend_gbp, sum(m.count_lines) as count_lines, "
-                "sum(m.spend_gbp) / nullif(sum(m.count_lines), 0) as avg_line_gbp")
+    measures = (
+        "count(distinct m.supplier_id) as count_suppliers"
+        if distinct
+        else "sum(m.spend_gbp) as spend_gbp, sum(m.count_lines) as count_lines, "
+        "sum(m.spend_gbp) / nullif(sum(m.count_lines), 0) as avg_line_gbp"
+    )
     return _query(
         f"""
         select m.month, m.council_id, c.short_name as council, {measures}
@@ -2560,16 +2772,20 @@ def drill_summary(scope: Scope, criteria: tuple[cube.Criterion, ...]) -> dict:
     """The lines behind a cell: how many and how much, how many of them are redacted, and how many
     this user may see line by line."""
     where, params = _where(scope, criteria, lines=True)
-    row = _query(
-        f"""
+    row = (
+        _query(
+            f"""
         select count(*) as count_lines, coalesce(sum(amount_gbp), 0) as spend_gbp,
                count(*) filter (where is_redacted) as count_redacted,
                coalesce(sum(amount_gbp) filter (where is_redacted), 0) as redacted_gbp
         from fct_spend
         where {where}
         """,
-        params,
-    ).iloc[0].to_dict()
+            params,
+        )
+        .iloc[0]
+        .to_dict()
+    )
     out = {k: (int(v) if k.startswith("count") else float(v)) for k, v in row.items()}
     if not scope.user.can("line_detail"):
         out["count_shown"] = 0
@@ -2580,12 +2796,30 @@ def drill_summary(scope: Scope, criteria: tuple[cube.Criterion, ...]) -> dict:
     return out
 
 
-_LINE_COLUMNS = ["payment_date", "council", "supplier", "amount_gbp", "category", "category_l2", "department",
-                 "purpose", "contract_id", "exclusion_reason", "source_file", "source_row"]
+_LINE_COLUMNS = [
+    "payment_date",
+    "council",
+    "supplier",
+    "amount_gbp",
+    "category",
+    "category_l2",
+    "department",
+    "purpose",
+    "contract_id",
+    "exclusion_reason",
+    "source_file",
+    "source_row",
+]
 
 
-def drill_lines(scope: Scope, criteria: tuple[cube.Criterion, ...], sort: str = "payment_date",
-                descending: bool = False, page: int = 0, page_size: int | None = None) -> pd.DataFrame:
+def drill_lines(
+    scope: Scope,
+    criteria: tuple[cube.Criterion, ...],
+    sort: str = "payment_date",
+    descending: bool = False,
+    page: int = 0,
+    page_size: int | None = None,
+) -> pd.DataFrame:
     """One page of the invoice lines behind a cell, each with its source file and row. Users without
     line-level access get no rows; redacted payments only to users allowed to see them."""
     if not scope.user.can("line_detail"):
@@ -2636,8 +2870,10 @@ def drill_by_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...], limit:
 def pick_names(picks: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], str]:
     """Display names of the council and supplier keys among ``picks`` ((dimension, key) pairs)."""
     out: dict[tuple[str, str], str] = {}
-    for dimension, table, column, name in (("council", "dim_councils", "council_id", "short_name"),
-                                           ("supplier", "dim_suppliers", "supplier_id", "supplier_name")):
+    for dimension, table, column, name in (
+        ("council", "dim_councils", "council_id", "short_name"),
+        ("supplier", "dim_suppliers", "supplier_id", "supplier_name"),
+    ):
         keys = [k for d, k in picks if d == dimension and k]
         if keys:
             found = _query(f"select {column}, {name} from {table} where {column} in (select unnest(?::varchar[]))", [keys])

@@ -18,21 +18,27 @@ _STATE = "starviz_filters"
 def _period_widgets(f: Filters, months: list[dt.date]) -> dict:
     years = sorted({financial_year(m) for m in months}, reverse=True)
     kinds = {"fy": "Financial year", "quarter": "Quarter", "months": "Months", "all": "All years"}
-    kind = st.sidebar.radio("Period", list(kinds), format_func=kinds.get, index=list(kinds).index(f.period),
-                            horizontal=True, key="f_period")
+    kind = st.sidebar.radio(
+        "Period", list(kinds), format_func=kinds.get, index=list(kinds).index(f.period), horizontal=True, key="f_period"
+    )
     out: dict = {"period": kind}
     if kind in ("fy", "quarter") and years:
         fy = f.fy if f.fy in years else years[0]
         out["fy"] = st.sidebar.selectbox("Financial year", years, index=years.index(fy), key="f_fy")
         if kind == "quarter":
             out["quarter"] = st.sidebar.selectbox(
-                "Quarter", [1, 2, 3, 4], index=(f.quarter or 1) - 1, key="f_q",
-                format_func=lambda q: f"Q{q} ({['Apr–Jun', 'Jul–Sep', 'Oct–Dec', 'Jan–Mar'][q - 1]})")
+                "Quarter",
+                [1, 2, 3, 4],
+                index=(f.quarter or 1) - 1,
+                key="f_q",
+                format_func=lambda q: f"Q{q} ({['Apr–Jun', 'Jul–Sep', 'Oct–Dec', 'Jan–Mar'][q - 1]})",
+            )
     elif kind == "months" and months:
         start = f.month_from if f.month_from in months else months[max(0, len(months) - 12)]
         end = f.month_to if f.month_to in months else months[-1]
         out["month_from"], out["month_to"] = st.sidebar.select_slider(
-            "Months", options=months, value=(start, end), format_func=lambda m: m.strftime("%b %Y"), key="f_months")
+            "Months", options=months, value=(start, end), format_func=lambda m: m.strftime("%b %Y"), key="f_months"
+        )
     else:  # no data months yet: nothing to pick
         out["period"] = "all"
     return out
@@ -44,24 +50,38 @@ def render_filters(user: User) -> Filters:
     ids = list(names)
     months = queries.months_loaded()
     if _STATE not in st.session_state:
-        parsed, notices = parse_filters(st.query_params.to_dict() | {k: st.query_params.get_all(k)
-                                        for k in st.query_params if len(st.query_params.get_all(k)) > 1},
-                                        user=user, council_ids=ids, months=months, names=names)
+        parsed, notices = parse_filters(
+            st.query_params.to_dict()
+            | {k: st.query_params.get_all(k) for k in st.query_params if len(st.query_params.get_all(k)) > 1},
+            user=user,
+            council_ids=ids,
+            months=months,
+            names=names,
+        )
         st.session_state[_STATE] = parsed
         st.session_state["starviz_notices"] = notices
     current: Filters = st.session_state[_STATE]
     st.sidebar.header("Filters")
     visible = list(user.allowed(ids))
     chosen = st.sidebar.multiselect(
-        "Councils", visible, default=[c for c in current.councils if c in visible] if not current.all_councils else [],
-        format_func=names.get, placeholder="All councils" if len(visible) > 1 else names.get(visible[0], ""),
-        key="f_councils", disabled=len(visible) <= 1)
+        "Councils",
+        visible,
+        default=[c for c in current.councils if c in visible] if not current.all_councils else [],
+        format_func=names.get,
+        placeholder="All councils" if len(visible) > 1 else names.get(visible[0], ""),
+        key="f_councils",
+        disabled=len(visible) <= 1,
+    )
     period = _period_widgets(current, months)
-    addressable = st.sidebar.toggle("Addressable spend only", value=current.addressable_only, key="f_addr",
-                                    help="Leaves out levies, HMRC, pensions, redacted personal payments and "
-                                         "payments to other authorities.")
-    filters = Filters(councils=tuple(chosen) or tuple(visible), all_councils=not chosen,
-                      addressable_only=addressable, names=names, **period)
+    addressable = st.sidebar.toggle(
+        "Addressable spend only",
+        value=current.addressable_only,
+        key="f_addr",
+        help="Leaves out levies, HMRC, pensions, redacted personal payments and payments to other authorities.",
+    )
+    filters = Filters(
+        councils=tuple(chosen) or tuple(visible), all_councils=not chosen, addressable_only=addressable, names=names, **period
+    )
     st.session_state[_STATE] = filters
     # Filters own their keys in the link; other keys (a slide, a selected supplier) are kept.
     params = {k: v for k, v in st.query_params.to_dict().items() if k not in FILTER_KEYS} | filters.to_params()
@@ -99,8 +119,7 @@ def chart(fig, name: str | None = None, scope: queries.Scope | None = None, **kw
         scope = queries.Scope(st.session_state[_STATE], auth.current_user())
     options = {"displaylogo": False}
     if name and first:
-        options["toImageButtonOptions"] = {"filename": name, "width": first.width, "height": first.height,
-                                           "format": "png"}
+        options["toImageButtonOptions"] = {"filename": name, "width": first.width, "height": first.height, "format": "png"}
     result = st.plotly_chart(fig, theme=None, width="stretch", config=options, **kwargs)
     if name:
         _export_controls(fig, name, scope)
@@ -125,17 +144,21 @@ def _export_controls(fig, name: str, scope: queries.Scope | None) -> None:
 
             def render() -> bytes:
                 source = export.source_line(queries.as_at_date())
-                art = export.branded(fig, title=title, subtitle=subtitle, source=source,
-                                     width=preset.width, height=preset.height)
+                art = export.branded(fig, title=title, subtitle=subtitle, source=source, width=preset.width, height=preset.height)
                 return export.image(art, fmt, preset.width, preset.height)
 
-            st.download_button(f"Download {fmt.upper()}", render, f"{name}-{key}.{fmt}",
-                               "image/png" if fmt == "png" else "image/svg+xml", key=f"img-{name}",
-                               icon=":material/download:", on_click="ignore")
+            st.download_button(
+                f"Download {fmt.upper()}",
+                render,
+                f"{name}-{key}.{fmt}",
+                "image/png" if fmt == "png" else "image/svg+xml",
+                key=f"img-{name}",
+                icon=":material/download:",
+                on_click="ignore",
+            )
         st.caption("Alt text, for accessible posts")
         st.markdown("> " + alt.replace("\n", " "))
-        st.download_button("Alt text (.txt)", alt, f"{name}-alt-text.txt", "text/plain", key=f"alt-{name}",
-                           on_click="ignore")
+        st.download_button("Alt text (.txt)", alt, f"{name}-alt-text.txt", "text/plain", key=f"alt-{name}", on_click="ignore")
 
 
 def notices() -> None:
@@ -143,8 +166,7 @@ def notices() -> None:
         st.warning(text, icon=":material/warning:")
 
 
-def metric(label: str, value: str, delta: str | None = None, help: str | None = None,
-           delta_color: str = "normal") -> None:
+def metric(label: str, value: str, delta: str | None = None, help: str | None = None, delta_color: str = "normal") -> None:
     st.metric(label, value, delta=delta, help=help, delta_color=delta_color, border=True)
 
 
@@ -172,8 +194,11 @@ def change_gbp(now: float | None, before: float | None) -> str | None:
 def demo_banner() -> None:
     info = queries.build_info()
     if info.get("is_demo"):
-        st.info("**Demo data.** Every council's extracts here are synthetic, generated by `python -m starviz "
-                "demo`; they look like the real files but describe no real payment.", icon=":material/science:")
+        st.info(
+            "**Demo data.** Every council's extracts here are synthetic, generated by `python -m starviz "
+            "demo`; they look like the real files but describe no real payment.",
+            icon=":material/science:",
+        )
 
 
 def not_built(title: str, issue: str) -> None:
@@ -200,11 +225,24 @@ def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str
     notes = {"Filters": scope.filters.label if scope else "", "Rows": f"{len(df):,}"}
     left, right, _ = st.columns([1, 1, 6])
     # Files are made when a button is clicked, not on every rerun of the page.
-    left.download_button("CSV", lambda: export.to_csv(df), f"{name}.csv", "text/csv", key=f"csv-{name}",
-                         icon=":material/download:", on_click="ignore")
-    right.download_button("Excel", lambda: export.to_xlsx(df, title or name, notes), f"{name}.xlsx",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx-{name}",
-                          icon=":material/download:", on_click="ignore")
+    left.download_button(
+        "CSV",
+        lambda: export.to_csv(df),
+        f"{name}.csv",
+        "text/csv",
+        key=f"csv-{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Excel",
+        lambda: export.to_xlsx(df, title or name, notes),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx-{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def database_unavailable(user: User, problem: Exception) -> None:
@@ -259,8 +297,9 @@ def presentation_header(title: str, scope: queries.Scope, index: int, count: int
     left, right = st.columns([5, 1])
     left.title(title)
     left.caption(f"{scope.filters.label} · data as at {as_at:%d %B %Y}" if as_at else scope.filters.label)
-    right.markdown(f"<div style='text-align:right;font-size:1.6rem;padding-top:1.4rem'>{index + 1} / {count}</div>",
-                   unsafe_allow_html=True)
+    right.markdown(
+        f"<div style='text-align:right;font-size:1.6rem;padding-top:1.4rem'>{index + 1} / {count}</div>", unsafe_allow_html=True
+    )
 
 
 def _go_to(index: int) -> None:
@@ -269,10 +308,23 @@ def _go_to(index: int) -> None:
 
 def slide_controls(index: int, count: int) -> None:
     previous, following, leave, _ = st.columns([1.4, 1.4, 1.1, 4])
-    previous.button("Previous", icon=":material/arrow_back:", on_click=_go_to, args=((index - 1) % count,),
-                    disabled=index == 0, key="slide-prev")
-    following.button("Next", icon=":material/arrow_forward:", on_click=_go_to, args=((index + 1) % count,),
-                     disabled=index == count - 1, key="slide-next", type="primary")
+    previous.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        on_click=_go_to,
+        args=((index - 1) % count,),
+        disabled=index == 0,
+        key="slide-prev",
+    )
+    following.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        on_click=_go_to,
+        args=((index + 1) % count,),
+        disabled=index == count - 1,
+        key="slide-next",
+        type="primary",
+    )
     params = {k: v for k, v in st.query_params.to_dict().items() if k not in ("present", "slide")}
     leave.link_button("Exit", "./?" + urlencode(params), icon=":material/close:")
 
@@ -291,15 +343,17 @@ def share_column(label: str, help: str | None = None):
 def copyable_text(text: str, file_name: str, label: str = "Download as text") -> None:
     """A block of text with a copy button (top right of the block) and a download of it as .txt."""
     st.code(text, language=None, wrap_lines=True)
-    st.download_button(label, text.encode("utf-8"), file_name, "text/plain", key=f"txt-{file_name}",
-                       icon=":material/download:")
+    st.download_button(label, text.encode("utf-8"), file_name, "text/plain", key=f"txt-{file_name}", icon=":material/download:")
 
 
 EMPTY = "–"  # a table cell with no value: "None" means nothing to a reader
 
 
-_RAG_CELL = {"green": "background-color: #D7F0E6; color: #00573F", "amber": "background-color: #FBEBCB; color: #6B4600",
-             "red": "background-color: #F8DCCB; color: #8A3200"}
+_RAG_CELL = {
+    "green": "background-color: #D7F0E6; color: #00573F",
+    "amber": "background-color: #FBEBCB; color: #6B4600",
+    "red": "background-color: #F8DCCB; color: #8A3200",
+}
 
 
 def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), rag: str | None = None, **kwargs):
@@ -310,8 +364,7 @@ def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), r
     shown = [c for c in shares if c in df.columns]
     view = df.style.format("{:.1%}", subset=shown, na_rep=EMPTY) if shown else df.style if rag else df
     if rag and rag in df.columns:
-        view = view.map(lambda v: next((css for k, css in _RAG_CELL.items() if str(v).lower().startswith(k)), ""),
-                        subset=[rag])
+        view = view.map(lambda v: next((css for k, css in _RAG_CELL.items() if str(v).lower().startswith(k)), ""), subset=[rag])
     return st.dataframe(view, hide_index=True, column_config=column_config, **({"placeholder": EMPTY} | kwargs))
 
 
@@ -359,10 +412,13 @@ def cube_controls() -> cube.View:
     rows = left.selectbox("Rows", dims, key="cube_rows", format_func=lambda d: cube.DIMENSIONS[d].label)
     if st.session_state["cube_cols"] == rows:
         st.session_state["cube_cols"] = cube.NONE
-    cols = middle.selectbox("Columns", [c for c in columns if c != rows], key="cube_cols",
-                            format_func=lambda d: "(none)" if d == cube.NONE else cube.DIMENSIONS[d].label)
-    measure = right.selectbox("Measure", list(cube.MEASURES), key="cube_measure",
-                              format_func=lambda m: cube.MEASURES[m].label)
+    cols = middle.selectbox(
+        "Columns",
+        [c for c in columns if c != rows],
+        key="cube_cols",
+        format_func=lambda d: "(none)" if d == cube.NONE else cube.DIMENSIONS[d].label,
+    )
+    measure = right.selectbox("Measure", list(cube.MEASURES), key="cube_measure", format_func=lambda m: cube.MEASURES[m].label)
     view = replace(view, rows=rows, columns=cols, measure=measure)
     _keep_view(view)
     return view
@@ -387,20 +443,27 @@ def picks_bar(view: cube.View, names: dict[tuple[str, str], str]) -> None:
     row.markdown("**Selected:**")
     for dimension, key in view.picks:
         label = cube.DIMENSIONS[dimension].label_of(key, names.get((dimension, key)))
-        row.button(f"{cube.DIMENSIONS[dimension].label}: {label}", icon=":material/close:", key=f"unpick-{dimension}",
-                   on_click=_apply_picks, args=({dimension: None},), help="Remove this selection")
-    row.button("Clear all", key="unpick-all", type="tertiary", on_click=_apply_picks,
-               args=({d: None for d, _ in view.picks},))
+        row.button(
+            f"{cube.DIMENSIONS[dimension].label}: {label}",
+            icon=":material/close:",
+            key=f"unpick-{dimension}",
+            on_click=_apply_picks,
+            args=({dimension: None},),
+            help="Remove this selection",
+        )
+    row.button("Clear all", key="unpick-all", type="tertiary", on_click=_apply_picks, args=({d: None for d, _ in view.picks},))
 
 
 def selectable_chart(fig, key: str, to_picks) -> None:
     """A Plotly chart (STAR template) whose clicks filter the page: ``to_picks(points)`` turns the
     clicked points into selections (dimension -> key, None to clear) applied before the next run."""
+
     def on_select() -> None:
         _apply_picks(to_picks(st.session_state[key]["selection"]["points"]))
 
-    st.plotly_chart(fig, theme=None, width="stretch", config={"displaylogo": False}, key=key,
-                    on_select=on_select, selection_mode="points")
+    st.plotly_chart(
+        fig, theme=None, width="stretch", config={"displaylogo": False}, key=key, on_select=on_select, selection_mode="points"
+    )
 
 
 def pivot_key(pivot: cube.Pivot) -> str:
@@ -420,24 +483,29 @@ def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
     formats = {c: number for c in pivot.table.columns[1:]}
     last = len(pivot.table) - 1
     styled = pivot.table.style.apply(
-        lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1)
-    event = table(styled, formats, key=pivot_key(pivot), on_select="rerun", selection_mode="single-cell",
-                  height="content")
+        lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1
+    )
+    event = table(styled, formats, key=pivot_key(pivot), on_select="rerun", selection_mode="single-cell", height="content")
     cells = event.selection.cells if event else []
     return pivot.cell_criteria(*cells[0]) if cells else None
 
 
 def addressable_toggle(scope: queries.Scope) -> None:
     """The shared "addressable spend only" filter, on the page: flipping it here flips the sidebar's."""
+
     def flip() -> None:
         value = st.session_state["page_addressable"]
         st.session_state[_STATE] = replace(st.session_state[_STATE], addressable_only=value)
         st.session_state["f_addr"] = value  # the sidebar's toggle (set before it is drawn again)
 
     st.session_state["page_addressable"] = scope.filters.addressable_only
-    st.toggle("Addressable spend only", key="page_addressable", on_change=flip,
-              help="Leaves out levies, HMRC, pensions, redacted personal payments and payments to other "
-                   "authorities (see “Excluded spend”). The same switch as in the sidebar.")
+    st.toggle(
+        "Addressable spend only",
+        key="page_addressable",
+        on_change=flip,
+        help="Leaves out levies, HMRC, pensions, redacted personal payments and payments to other "
+        "authorities (see “Excluded spend”). The same switch as in the sidebar.",
+    )
 
 
 def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> None:
@@ -447,11 +515,13 @@ def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> Non
     import hashlib
 
     names = queries.pick_names(tuple((c.dimension, c.value) for c in criteria if c.value is not None))
-    st.caption(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in criteria)
-               or "Everything in the filters")
+    st.caption(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in criteria) or "Everything in the filters")
     lines = queries.drill_summary(scope, criteria)
-    redacted = (f", of which {lines['count_redacted']:,} redacted payments ({charts.gbp(lines['redacted_gbp'])})"
-                if lines["count_redacted"] else "")
+    redacted = (
+        f", of which {lines['count_redacted']:,} redacted payments ({charts.gbp(lines['redacted_gbp'])})"
+        if lines["count_redacted"]
+        else ""
+    )
     st.markdown(f"**{lines['count_lines']:,} lines, {charts.gbp(lines['spend_gbp'])}**{redacted}")
     if scope.user.can("line_detail"):
         if lines["count_shown"] < lines["count_lines"]:
@@ -471,8 +541,7 @@ def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> Non
 def line_pager(count: int, key: str) -> tuple[str, bool, int]:
     """Sort order, direction and page (0-based) for a paged table of ``count`` lines."""
     left, middle, right = st.columns([2, 2, 3], vertical_alignment="bottom")
-    sort = left.selectbox("Sort lines by", list(queries.LINE_SORTS), format_func=queries.LINE_SORTS.get,
-                          key=f"{key}-sort")
+    sort = left.selectbox("Sort lines by", list(queries.LINE_SORTS), format_func=queries.LINE_SORTS.get, key=f"{key}-sort")
     descending = middle.toggle("Descending (largest, latest or Z first)", value=True, key=f"{key}-desc")
     pages = max(1, -(-count // config.settings().drilldown_page_size))
     with right:
@@ -544,26 +613,41 @@ def _flag(value: bool | None) -> str:
 def supplier_facts(facts: dict) -> None:
     """The supplier's headline figures and flags (unknown shown as unknown)."""
     st.subheader(facts["supplier_name"])
-    ids = [f"{label} {facts[key]}" for key, label in (("company_number", "Company"), ("charity_number", "Charity"),
-                                                       ("vat_number", "VAT"), ("postcode_district", "Postcode district"))
-           if facts.get(key)]
+    ids = [
+        f"{label} {facts[key]}"
+        for key, label in (
+            ("company_number", "Company"),
+            ("charity_number", "Charity"),
+            ("vat_number", "VAT"),
+            ("postcode_district", "Postcode district"),
+        )
+        if facts.get(key)
+    ]
     st.caption(" · ".join(ids) or "No company, charity or VAT number on record.")
     if facts.get("exclusion_reasons"):
-        st.warning("Payments to this supplier are outside addressable spend: "
-                   + ", ".join(facts["exclusion_reasons"]) + ".", icon=":material/block:")
+        st.warning(
+            "Payments to this supplier are outside addressable spend: " + ", ".join(facts["exclusion_reasons"]) + ".",
+            icon=":material/block:",
+        )
     first, last = facts.get("first_month"), facts.get("last_month")
     row = st.columns(4)
     with row[0]:
-        metric("Spend to date", charts.gbp(facts["spend_gbp"]),
-               help=f"All months loaded, {first:%b %Y} to {last:%b %Y}." if first is not None else None)
+        metric(
+            "Spend to date",
+            charts.gbp(facts["spend_gbp"]),
+            help=f"All months loaded, {first:%b %Y} to {last:%b %Y}." if first is not None else None,
+        )
     with row[1]:
         metric("Lines", f"{int(facts['count_lines'] or 0):,}")
     with row[2]:
         metric("Councils paying", f"{int(facts['count_councils'] or 0):,}")
     with row[3]:
-        metric("Contracts held", f"{int(facts['count_contracts'] or 0):,}",
-               help=f"{int(facts['count_live_contracts'] or 0):,} of them live today (extensions included). "
-                    "Contracts in the registers of the councils you can see, STAR collaborative ones included.")
+        metric(
+            "Contracts held",
+            f"{int(facts['count_contracts'] or 0):,}",
+            help=f"{int(facts['count_live_contracts'] or 0):,} of them live today (extensions included). "
+            "Contracts in the registers of the councils you can see, STAR collaborative ones included.",
+        )
     row = st.columns(4)
     with row[0]:
         metric("Local (GM)", _flag(facts["is_local"]), help="From the supplier's postcode in the contracts registers.")
@@ -572,18 +656,24 @@ def supplier_facts(facts: dict) -> None:
     with row[2]:
         metric("VCSE", _flag(facts["is_vcse"]), help="As recorded in the contracts registers.")
     with row[3]:
-        metric("Name variants merged", f"{int(facts['count_name_variants'] or 0):,}",
-               help="Spellings of the name, across the councils you can see, that resolve to this supplier.")
+        metric(
+            "Name variants merged",
+            f"{int(facts['count_name_variants'] or 0):,}",
+            help="Spellings of the name, across the councils you can see, that resolve to this supplier.",
+        )
 
 
 COVERAGE_COLUMNS = {
     "months_loaded": st.column_config.NumberColumn("Months loaded", format="%d"),
-    "months_in_period": st.column_config.NumberColumn("Months in period", format="%d",
-                                                      help="Months of the period for which any council has data"),
-    "categorised_share": st.column_config.NumberColumn("Spend categorised", format="percent",
-                                                       help="Share of spend with a ProClass category"),
-    "matched_share": st.column_config.NumberColumn("Spend to identified suppliers", format="percent",
-                                                   help="Share of spend whose payee is named (not redacted, not blank)"),
+    "months_in_period": st.column_config.NumberColumn(
+        "Months in period", format="%d", help="Months of the period for which any council has data"
+    ),
+    "categorised_share": st.column_config.NumberColumn(
+        "Spend categorised", format="percent", help="Share of spend with a ProClass category"
+    ),
+    "matched_share": st.column_config.NumberColumn(
+        "Spend to identified suppliers", format="percent", help="Share of spend whose payee is named (not redacted, not blank)"
+    ),
 }
 RANKING_COLUMNS = {
     "measure": "Measure",
@@ -602,8 +692,19 @@ BENCHMARK_COLUMNS = {
     "avg_line_gbp": st.column_config.NumberColumn("Average line", format="£%,.2f"),
     "count_suppliers": st.column_config.NumberColumn("Suppliers", format="%,d"),
     "hhi": st.column_config.NumberColumn("HHI", format="%,.0f"),
-    **{f"{m}_share": st.column_config.NumberColumn(label, format="percent") for m, label in (
-        ("on_contract", "On contract"), ("local", "Local (GM)"), ("local_known", "Local known"), ("sme", "SME"),
-        ("sme_known", "SME known"), ("vcse", "VCSE"), ("vcse_known", "VCSE known"), ("top10", "Top-10 share"),
-        ("small_line", "Small lines"), ("spend", "Share of spend"))},
+    **{
+        f"{m}_share": st.column_config.NumberColumn(label, format="percent")
+        for m, label in (
+            ("on_contract", "On contract"),
+            ("local", "Local (GM)"),
+            ("local_known", "Local known"),
+            ("sme", "SME"),
+            ("sme_known", "SME known"),
+            ("vcse", "VCSE"),
+            ("vcse_known", "VCSE known"),
+            ("top10", "Top-10 share"),
+            ("small_line", "Small lines"),
+            ("spend", "Share of spend"),
+        )
+    },
 }

@@ -182,8 +182,9 @@ def test_a_sql_text_is_parsed_once_and_answers_each_set_of_parameters(served):
     assert set(trafford["council"]) == {"Trafford"} and set(stockport["council"]) == {"Stockport"}
     sql = "select sum(spend_gbp) from mart_spend_by_council_month where council_id = ?"
     for council in ALL:
-        assert queries._scalar(sql, [council]) == pytest.approx(queries._scalar(
-            f"select sum(spend_gbp) from mart_spend_by_council_month where council_id = '{council}'"))
+        assert queries._scalar(sql, [council]) == pytest.approx(
+            queries._scalar(f"select sum(spend_gbp) from mart_spend_by_council_month where council_id = '{council}'")
+        )
     assert PARSED.count(sql) == 1
 
 

@@ -23,8 +23,7 @@ def test_collaboration_page_shows_the_four_lists_with_links(pipeline_env, userna
     at = run_app(username, page=COLLAB, fy="2025-26")
     assert not at.exception, at.exception
     assert at.title[0].value == "Collaborative opportunities"
-    assert [t.label for t in at.tabs] == ["Common suppliers", "Common categories", "Expiry alignment",
-                                          "Partner-contract leakage"]
+    assert [t.label for t in at.tabs] == ["Common suppliers", "Common categories", "Expiry alignment", "Partner-contract leakage"]
     suppliers = _frames(at)[0]
     # the supplier name is a link back to this page on that supplier, the filters kept
     assert suppliers["supplier_name"].iloc[0].startswith(f"?fy=2025-26&supplier={CARE}#")
@@ -75,8 +74,13 @@ def test_pipeline_page_renders_for_every_role(pipeline_env, username):
     at = run_app(username, page=PIPELINE)
     assert not at.exception, at.exception
     assert at.title[0].value == "Contract pipeline"
-    assert [t.label for t in at.tabs] == ["Timeline", "Start-by dates", "Work planning",
-                                          "Procurement Act pipeline notice", "Exception reports"]
+    assert [t.label for t in at.tabs] == [
+        "Timeline",
+        "Start-by dates",
+        "Work planning",
+        "Procurement Act pipeline notice",
+        "Exception reports",
+    ]
     assert len(at.metric) >= 5  # one card per bucket
     assert at.selectbox(key="exceptions-month").value.isoformat() == "2025-05-01"  # the latest month loaded
 

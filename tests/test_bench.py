@@ -13,11 +13,14 @@ def test_a_partial_run_replaces_its_own_figures_and_keeps_the_rest(tmp_path, mon
     results, table = tmp_path / "results.json", tmp_path / "PERFORMANCE.md"
     monkeypatch.setattr(bench, "RESULTS", results)
     monkeypatch.setattr(bench, "PERFORMANCE_MD", table)
-    old = [bench._result("ingest time / read_csv time", 2.4, "ratio", 2.0, "lower") | {"run_at": "2026-01-01T00:00:00"},
-           bench._result("cube p95 pivot @1.0M lines", 0.044, "s", 0.15, "lower") | {"run_at": "2026-01-01T00:00:00"}]
+    old = [
+        bench._result("ingest time / read_csv time", 2.4, "ratio", 2.0, "lower") | {"run_at": "2026-01-01T00:00:00"},
+        bench._result("cube p95 pivot @1.0M lines", 0.044, "s", 0.15, "lower") | {"run_at": "2026-01-01T00:00:00"},
+    ]
     results.write_text(json.dumps({"machine": {}, "run_at": "2026-01-01T00:00:00", "results": old}))
-    monkeypatch.setattr(bench, "_ingest_vs_read_csv",
-                        lambda: [bench._result("ingest time / read_csv time", 1.5, "ratio", 2.0, "lower")])
+    monkeypatch.setattr(
+        bench, "_ingest_vs_read_csv", lambda: [bench._result("ingest time / read_csv time", 1.5, "ratio", 2.0, "lower")]
+    )
 
     assert bench.main(only="ingest") == 0
 
@@ -77,8 +80,10 @@ def test_the_aggregation_timed_alone_is_the_query_the_pivot_sends(fixture_build,
     monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
     config.settings.cache_clear()
     try:
-        scope = queries.Scope(Filters(councils=("rochdale", "stockport", "tameside", "trafford"),
-                                      addressable_only=True, period="fy", fy="2025-26"), User("d", "D", "admin"))
+        scope = queries.Scope(
+            Filters(councils=("rochdale", "stockport", "tameside", "trafford"), addressable_only=True, period="fy", fy="2025-26"),
+            User("d", "D", "admin"),
+        )
         view = cube.View("category", "council", "spend_gbp")
         real = queries._answer
         sql, params = bench._first_query(lambda: queries.spend_pivot(scope, view))

@@ -18,8 +18,13 @@ pytestmark = [
 def fresh_app(tmp_path_factory):
     """`streamlit run app.py` on a machine with no database and no extracts."""
     work = tmp_path_factory.mktemp("fresh")
-    with serve_app(work, STARVIZ_DB=str(work / "star.duckdb"), STARVIZ_RAW=str(work / "raw"),
-                   STARVIZ_AUTH_DIR=str(work / "auth"), STARVIZ_DEMO_SCALE="0.02") as url:
+    with serve_app(
+        work,
+        STARVIZ_DB=str(work / "star.duckdb"),
+        STARVIZ_RAW=str(work / "raw"),
+        STARVIZ_AUTH_DIR=str(work / "auth"),
+        STARVIZ_DEMO_SCALE="0.02",
+    ) as url:
         yield url, work
 
 
@@ -108,7 +113,8 @@ def test_a_supplier_link_keeps_its_detail_and_filters_through_a_filter_change(fr
         supplier_id, name = con.execute(
             "select supplier_id, any_value(s.supplier_name) from mart_spend_by_supplier_month join dim_suppliers s "
             "using (supplier_id) group by supplier_id having count(distinct council_id) >= 2 "
-            "order by sum(spend_gbp) desc limit 1").fetchone()
+            "order by sum(spend_gbp) desc limit 1"
+        ).fetchone()
     page.goto(f"{url}/collaboration?fy=all&supplier={supplier_id}#{name}", timeout=60_000)
     page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
     page.wait_for_function(IDLE, timeout=60_000)

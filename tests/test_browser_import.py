@@ -28,8 +28,13 @@ def import_app(tmp_path_factory):
     shutil.move(raw / HELD, work / "upload" / Path(HELD).name)
     shutil.copytree(config.DATA_DIR / "reference", work / "reference")
     build.build(raw_dir=raw, db_path=work / "star.duckdb")
-    with serve_app(work, STARVIZ_DB=str(work / "star.duckdb"), STARVIZ_RAW=str(raw),
-                   STARVIZ_REFERENCE=str(work / "reference"), STARVIZ_AUTH_DIR=str(work / "auth")) as url:
+    with serve_app(
+        work,
+        STARVIZ_DB=str(work / "star.duckdb"),
+        STARVIZ_RAW=str(raw),
+        STARVIZ_REFERENCE=str(work / "reference"),
+        STARVIZ_AUTH_DIR=str(work / "auth"),
+    ) as url:
         yield url, work
 
 

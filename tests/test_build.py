@@ -43,12 +43,15 @@ def test_redacted_payments_are_not_addressable(db):
     assert rows == [(False, "redacted personal data")]
 
 
-@pytest.mark.parametrize(("supplier", "reason"), [
-    ("Greater Manchester Combined Authori", "levies"),
-    ("HM Revenue & Customs", "HMRC"),
-    ("Teachers Pensions", "pensions"),
-    ("Stockport Metropolitan Borough Council", "inter-authority"),
-])
+@pytest.mark.parametrize(
+    ("supplier", "reason"),
+    [
+        ("Greater Manchester Combined Authori", "levies"),
+        ("HM Revenue & Customs", "HMRC"),
+        ("Teachers Pensions", "pensions"),
+        ("Stockport Metropolitan Borough Council", "inter-authority"),
+    ],
+)
 def test_exclusions_apply_with_their_reason(db, supplier, reason):
     assert db.execute("select exclusion_reason from fct_spend where supplier_name = ?", [supplier]).fetchone() == (reason,)
 
@@ -66,13 +69,13 @@ def test_spend_inside_an_extension_is_on_contract(db):
 
 
 def test_spend_with_an_expired_contract_is_off_contract(db):
-    assert db.execute(
-        "select bool_or(is_on_contract) from fct_spend where supplier_name ilike 'widget%'").fetchone()[0] is False
+    assert db.execute("select bool_or(is_on_contract) from fct_spend where supplier_name ilike 'widget%'").fetchone()[0] is False
 
 
 def test_star_collaborative_contract_covers_the_councils_it_names(db):
     rows = db.execute(
-        "select council_id, contract_id from fct_spend where supplier_name ilike 'long name%' order by 1").fetchall()
+        "select council_id, contract_id from fct_spend where supplier_name ilike 'long name%' order by 1"
+    ).fetchall()
     assert rows == [("stockport", "star:STAR-001"), ("trafford", "star:STAR-001")]
 
 

@@ -10,20 +10,34 @@ from starviz import charts, ui
 
 def test_treemap_boxes_are_never_black_and_the_colours_cycle_without_it():
     categories = [f"Category {n}" for n in range(10)]
-    df = pd.DataFrame({"category": [*categories, None], "supplier_key": None, "supplier_name": None,
-                       "spend_gbp": [1000.0 - 50 * n for n in range(11)], "count_suppliers": 1})
+    df = pd.DataFrame(
+        {
+            "category": [*categories, None],
+            "supplier_key": None,
+            "supplier_name": None,
+            "spend_gbp": [1000.0 - 50 * n for n in range(11)],
+            "count_suppliers": 1,
+        }
+    )
     fig = charts.category_supplier_treemap(df, lambda category, supplier, other: f"c:{category}")
     colours = list(fig.data[0].marker.colors)
     assert len(colours) == 11
     assert "#000000" not in colours
-    assert colours[:len(charts.FILLS)] == charts.FILLS  # every colour once before any repeats
+    assert colours[: len(charts.FILLS)] == charts.FILLS  # every colour once before any repeats
     assert colours[len(charts.FILLS)] == charts.FILLS[0]
 
 
 def test_treemap_labels_are_narrow_and_short_and_the_hover_keeps_the_whole_name():
     name = "Works - Construction, Repair & Maintenance of Public Buildings"
-    df = pd.DataFrame({"category": [name, "Transport"], "supplier_key": None, "supplier_name": None,
-                       "spend_gbp": [900.0, 100.0], "count_suppliers": 1})
+    df = pd.DataFrame(
+        {
+            "category": [name, "Transport"],
+            "supplier_key": None,
+            "supplier_name": None,
+            "spend_gbp": [900.0, 100.0],
+            "count_suppliers": 1,
+        }
+    )
     fig = charts.category_supplier_treemap(df, lambda category, supplier, other: f"c:{category}")
     label = fig.data[0].labels[0]
     lines = label.split("<br>")

@@ -37,7 +37,10 @@ def test_common_suppliers_are_paid_by_two_councils_and_say_who_holds_a_contract(
     assert df.loc[ABC, "count_councils"] == 4 and df.loc[CARE, "count_councils"] == 3
     # the STAR framework covers Trafford and Stockport: a collaborative contract counts for them
     assert df.loc[CARE, ["trafford_contract", "stockport_contract", "tameside_contract"]].tolist() == [
-        "STAR, to Mar 2027", "STAR, to Mar 2027", "none"]
+        "STAR, to Mar 2027",
+        "STAR, to Mar 2027",
+        "none",
+    ]
     # TC-001 ended in April 2025 but runs in its extension to March 2026
     assert df.loc[ABC, "trafford_contract"] == "to Mar 2026"
     assert df.loc[ABC, "count_councils_with_contract"] == 1
@@ -92,8 +95,11 @@ def test_leakage_by_supplier_is_off_contract_spend_where_a_partner_or_star_holds
     # Tameside pays Long Name Care, under a STAR contract that does not cover it; three councils pay ABC off
     # contract while Trafford's TC-001 runs in its extension. Trafford's own expired contracts match nothing.
     assert list(zip(df["council"], df["supplier_id"], df["off_contract_gbp"], strict=True)) == [
-        ("Tameside", CARE, pytest.approx(7_000)), ("Tameside", ABC, pytest.approx(2_000)),
-        ("Stockport", ABC, pytest.approx(1_200.5)), ("Rochdale", ABC, pytest.approx(1_000))]
+        ("Tameside", CARE, pytest.approx(7_000)),
+        ("Tameside", ABC, pytest.approx(2_000)),
+        ("Stockport", ABC, pytest.approx(1_200.5)),
+        ("Rochdale", ABC, pytest.approx(1_000)),
+    ]
     assert df.iloc[0]["contract_id"] == "star:STAR-001"
     assert df.iloc[1]["partner_contracts"] == "Trafford TC-001"
 
@@ -106,7 +112,8 @@ def test_leakage_by_category_counts_each_months_spend_once():
         ("Rochdale", works, pytest.approx(61_000), 2),  # ABC 1,000 + Bolt 60,000; TC-001 and SC-101, not its own RC-001
         ("Tameside", care, pytest.approx(7_000), 1),
         ("Tameside", works, pytest.approx(2_000), 3),
-        ("Stockport", works, pytest.approx(1_200.5), 2)]
+        ("Stockport", works, pytest.approx(1_200.5), 2),
+    ]
 
 
 def test_leakage_never_shows_a_council_outside_the_users_scope():

@@ -22,8 +22,7 @@ def test_every_sql_file_creates_the_object_named_after_it_and_states_its_grain(p
 
 
 def test_sql_folders_hold_their_layer():
-    prefixes = {"00_functions": ("",), "10_staging": ("stg_",), "20_core": ("dim_", "fct_", "map_"),
-                "30_marts": ("mart_",)}
+    prefixes = {"00_functions": ("",), "10_staging": ("stg_",), "20_core": ("dim_", "fct_", "map_"), "30_marts": ("mart_",)}
     for path in SQL:
         assert path.stem.startswith(prefixes[path.parent.name]), path
 
@@ -62,11 +61,17 @@ def test_every_council_config_loads_and_names_its_file(councils):
 def _code_strings(path) -> list[str]:
     """String literals of a module that are not docstrings (comments never reach the AST)."""
     tree = ast.parse(path.read_text())
-    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                  if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body
-                  and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
-    return [n.value for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    docstrings = {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef)
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
+    return [
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 def test_no_council_name_in_code():

@@ -34,8 +34,7 @@ def fixture_db(fixture_build, monkeypatch):
 
 def _scope(user=DIRECTOR, councils=ALL, addressable=False, **period):
     period = period or {"period": "fy", "fy": "2025-26"}
-    return queries.Scope(Filters(councils=councils, all_councils=councils == ALL, addressable_only=addressable,
-                                 **period), user)
+    return queries.Scope(Filters(councils=councils, all_councils=councils == ALL, addressable_only=addressable, **period), user)
 
 
 def _cell(pivot: cube.Pivot, row_label: str, column: str) -> float | None:
@@ -61,8 +60,17 @@ def _all_lines(scope, criteria, sort="amount_gbp", descending=True):
 # --- cube totals --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rows,columns", [("category", "council"), ("supplier", "month"), ("department", "contract"),
-                                          ("category_l2", "local"), ("quarter", "none"), ("sme", "vcse")])
+@pytest.mark.parametrize(
+    "rows,columns",
+    [
+        ("category", "council"),
+        ("supplier", "month"),
+        ("department", "contract"),
+        ("category_l2", "local"),
+        ("quarter", "none"),
+        ("sme", "vcse"),
+    ],
+)
 @pytest.mark.parametrize("addressable", [False, True])
 def test_cube_totals_equal_fct_spend_totals_for_the_same_filters(db, rows, columns, addressable):
     scope = _scope(addressable=addressable)
@@ -70,7 +78,8 @@ def test_cube_totals_equal_fct_spend_totals_for_the_same_filters(db, rows, colum
     lines = queries.spend_pivot(scope, cube.View(rows, columns, "count_lines"))
     total, count = db.execute(
         "select sum(amount_gbp), count(*) from fct_spend where financial_year = '2025-26' and (is_addressable or not ?)",
-        [addressable]).fetchone()
+        [addressable],
+    ).fetchone()
     assert spend.table["Total"].iloc[-1] == pytest.approx(float(total))
     assert lines.table["Total"].iloc[-1] == count
     assert spend.table["Total"].iloc[:-1].sum() == pytest.approx(float(total))  # rows add up to the total
@@ -78,8 +87,7 @@ def test_cube_totals_equal_fct_spend_totals_for_the_same_filters(db, rows, colum
 
 def test_the_pivot_by_category_and_council_holds_the_hand_worked_sums():
     pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "spend_gbp"))
-    assert list(pivot.table.columns) == ["Category (ProClass level 1)", "Rochdale", "Stockport", "Tameside", "Trafford",
-                                         "Total"]
+    assert list(pivot.table.columns) == ["Category (ProClass level 1)", "Rochdale", "Stockport", "Tameside", "Trafford", "Total"]
     assert _cell(pivot, WORKS, "Trafford") == pytest.approx(1300)  # 1,500 less a 200 credit note
     assert _cell(pivot, WORKS, "Total") == pytest.approx(1000 + 1200.5 + 2000 + 1300)
     assert _cell(pivot, "Not classified", "Tameside") == pytest.approx(-120)
@@ -136,8 +144,15 @@ def test_a_selection_narrows_every_figure():
 def test_excluded_spend_is_broken_down_by_reason_whatever_the_toggle():
     gone = queries.excluded_spend(_scope(addressable=True))
     by_reason = gone.groupby("exclusion_reason")["spend_gbp"].sum().to_dict()
-    assert by_reason == pytest.approx({"levies": 100000, "HMRC": 20000, "inter-authority": 5000, "pensions": 900,
-                                       "redacted personal data": 999.99 + 620 + 650 + 800})
+    assert by_reason == pytest.approx(
+        {
+            "levies": 100000,
+            "HMRC": 20000,
+            "inter-authority": 5000,
+            "pensions": 900,
+            "redacted personal data": 999.99 + 620 + 650 + 800,
+        }
+    )
     assert gone["exclusion_reason"].iloc[0] == "levies"  # the largest reason first
 
 
@@ -213,7 +228,8 @@ def test_supplier_profile_shows_merged_name_variants_contracts_and_flags():
     assert contracts[["council", "contract_ref", "spend_gbp"]].values.tolist() == [["Trafford", "TC-001", 1300]]
     by_month = queries.supplier_spend_by_council_month(scope, ABC)
     assert by_month.groupby("council")["spend_gbp"].sum().to_dict() == pytest.approx(
-        {"Rochdale": 1000, "Stockport": 1200.5, "Tameside": 2000, "Trafford": 1300})
+        {"Rochdale": 1000, "Stockport": 1200.5, "Tameside": 2000, "Trafford": 1300}
+    )
     assert queries.supplier_categories(scope, ABC)["category"].tolist() == [WORKS]
 
 
@@ -223,7 +239,9 @@ def test_unknown_flags_stay_unknown_and_star_contracts_count_under_each_council_
     assert facts["is_vcse"] is None
     contracts = queries.cube_supplier_contracts(_scope(), care)
     assert contracts[["council", "let_by", "spend_gbp"]].values.tolist() == [
-        ["Stockport", "STAR collaborative", 3000], ["Trafford", "STAR collaborative", 2000]]
+        ["Stockport", "STAR collaborative", 3000],
+        ["Trafford", "STAR collaborative", 2000],
+    ]
     assert facts["count_contracts"] == 1
 
 
@@ -293,23 +311,24 @@ def test_coverage_counts_months_categorised_and_matched_spend_and_warns_when_it_
 def test_category_mix_shares_add_up_to_one_per_council():
     mix = queries.category_mix_by_council(_scope(addressable=True))
     assert mix.groupby("council")["spend_share"].sum().to_dict() == pytest.approx(
-        {"Rochdale": 1, "Stockport": 1, "Tameside": 1, "Trafford": 1})
+        {"Rochdale": 1, "Stockport": 1, "Tameside": 1, "Trafford": 1}
+    )
 
 
 # --- the page's view and chart clicks (pure Python) ----------------------------------------------------
 
 
 def test_a_view_round_trips_through_the_link():
-    view = cube.View("supplier", "quarter", "count_suppliers", picks=(("month", "2025-04-01"), ("category", WORKS)),
-                     supplier=ABC)
+    view = cube.View("supplier", "quarter", "count_suppliers", picks=(("month", "2025-04-01"), ("category", WORKS)), supplier=ABC)
     parsed, notices = cube.parse_view(view.to_params())
     assert parsed == view and notices == []
     assert [d for d, _ in parsed.picks] == ["category", "month"]  # one canonical order
 
 
 def test_bad_view_parameters_are_ignored_with_a_notice():
-    view, notices = cube.parse_view({"rows": "drop table", "cols": "category", "measure": "x", "profile": "nope",
-                                     "sel_category": "\x00bad"})
+    view, notices = cube.parse_view(
+        {"rows": "drop table", "cols": "category", "measure": "x", "profile": "nope", "sel_category": "\x00bad"}
+    )
     assert view == cube.View("category", "council", "spend_gbp")
     assert len(notices) == 5
     same, notices = cube.parse_view({"rows": "council", "cols": "council"})
@@ -340,8 +359,7 @@ def test_a_single_council_is_shown_but_not_ranked():
 
 
 def test_suppliers_in_an_other_row_are_counted_once_across_the_values_it_holds():
-    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "count_suppliers"),
-                                max_rows=1)
+    pivot = queries.spend_pivot(_scope(addressable=True), cube.View("category", "council", "count_suppliers"), max_rows=1)
     # one supplier in each category: the tie goes to the first name; ABC and Long Name Care are "Other"
     assert pivot.table[pivot.row_header].tolist() == ["Not classified", "Other (2)", "Total"]
     assert _cell(pivot, "Other (2)", "Trafford") == 2 and _cell(pivot, "Other (2)", "Total") == 2
@@ -349,17 +367,29 @@ def test_suppliers_in_an_other_row_are_counted_once_across_the_values_it_holds()
 
 
 @pytest.mark.parametrize("measure", ["spend_gbp", "count_suppliers", "avg_line_gbp"])
-@pytest.mark.parametrize("period", [{"period": "fy", "fy": "2025-26"}, {"period": "all"},
-                                    {"period": "months", "month_from": "2025-04-01", "month_to": "2026-03-01"}])
+@pytest.mark.parametrize(
+    "period",
+    [
+        {"period": "fy", "fy": "2025-26"},
+        {"period": "all"},
+        {"period": "months", "month_from": "2025-04-01", "month_to": "2026-03-01"},
+    ],
+)
 def test_whole_years_read_the_year_grain_cubes_and_give_what_the_monthly_cubes_give(monkeypatch, measure, period):
     import datetime as dt
 
     if "month_from" in period:
-        period = {**period, "month_from": dt.date.fromisoformat(period["month_from"]),
-                  "month_to": dt.date.fromisoformat(period["month_to"])}
+        period = {
+            **period,
+            "month_from": dt.date.fromisoformat(period["month_from"]),
+            "month_to": dt.date.fromisoformat(period["month_to"]),
+        }
     scope = _scope(addressable=True, **period)
-    views = [cube.View("category", "council", measure), cube.View("council", "financial_year", measure),
-             cube.View("contract", cube.NONE, measure, picks=(("category", WORKS),))]
+    views = [
+        cube.View("category", "council", measure),
+        cube.View("council", "financial_year", measure),
+        cube.View("contract", cube.NONE, measure, picks=(("category", WORKS),)),
+    ]
     assert queries._cube_table("category", "council", distinct=measure == "count_suppliers", scope=scope).endswith("_year")
     yearly = [queries.spend_pivot(scope, v).table for v in views] + [queries.cube_totals(scope)]
     monkeypatch.setattr(queries, "_YEAR_CUBES", {})  # the monthly cubes only
@@ -376,14 +406,17 @@ def test_a_quarter_or_a_month_cut_never_reads_the_year_grain_cubes():
     assert not queries._cube_table("quarter", distinct=True, scope=_scope()).endswith("_year")
 
 
-@pytest.mark.parametrize("view", [
-    cube.View("category", "council", "count_suppliers"),
-    cube.View("council", "financial_year", "count_suppliers"),
-    cube.View("month", "contract", "count_suppliers"),
-    cube.View("department", "local", "count_suppliers"),
-    cube.View("council", cube.NONE, "count_suppliers"),
-    cube.View("sme", "category", "count_suppliers", picks=(("council", "trafford"),)),
-])
+@pytest.mark.parametrize(
+    "view",
+    [
+        cube.View("category", "council", "count_suppliers"),
+        cube.View("council", "financial_year", "count_suppliers"),
+        cube.View("month", "contract", "count_suppliers"),
+        cube.View("department", "local", "count_suppliers"),
+        cube.View("council", cube.NONE, "count_suppliers"),
+        cube.View("sme", "category", "count_suppliers", picks=(("council", "trafford"),)),
+    ],
+)
 @pytest.mark.parametrize("addressable", [True, False])
 @pytest.mark.parametrize("max_rows", [None, 1], ids=["all rows", "an Other row"])
 def test_every_supplier_count_of_a_pivot_is_the_distinct_suppliers_behind_it(view, addressable, max_rows):

@@ -25,8 +25,7 @@ ALL = ("rochdale", "stockport", "tameside", "trafford")
 def _scope(user=DIRECTOR, councils=ALL, addressable=False, **period):
     period = period or {"period": "fy", "fy": "2025-26"}
     chosen = tuple(c for c in councils if user.sees(c))
-    return queries.Scope(Filters(councils=chosen, all_councils=councils == ALL, addressable_only=addressable, **period),
-                         user)
+    return queries.Scope(Filters(councils=chosen, all_councils=councils == ALL, addressable_only=addressable, **period), user)
 
 
 @pytest.fixture()
@@ -39,14 +38,17 @@ def fixture_db(fixture_build, monkeypatch):
 
 # --- coverage ---------------------------------------------------------------------------------
 
+
 def test_missing_months_are_flagged_from_each_councils_first_month_to_the_latest_anyone_sent(fixture_db):
     # Spend runs April-May 2025 (Trafford's and Stockport's May lines); Rochdale and Tameside sent
     # April only. Trafford and Stockport sent KPIs for April and May 2025 (Trafford's earlier months
     # fall before the 2025-26 period shown); Rochdale and Tameside sent none, so both months are missing.
     got = queries.missing_months(_scope()).values.tolist()
     assert got == [
-        ["Rochdale", "kpis", 2, "Apr 2025, May 2025"], ["Rochdale", "spend", 1, "May 2025"],
-        ["Tameside", "kpis", 2, "Apr 2025, May 2025"], ["Tameside", "spend", 1, "May 2025"],
+        ["Rochdale", "kpis", 2, "Apr 2025, May 2025"],
+        ["Rochdale", "spend", 1, "May 2025"],
+        ["Tameside", "kpis", 2, "Apr 2025, May 2025"],
+        ["Tameside", "spend", 1, "May 2025"],
     ]
 
 
@@ -65,7 +67,11 @@ def test_a_month_outside_the_period_is_not_reported_missing(fixture_db):
 
 def test_gaps_are_flagged_only_for_datasets_published_monthly(fixture_db):
     assert list(queries.coverage_datasets().items()) == [
-        ("spend", True), ("kpis", True), ("contracts", False), ("social_value", False)]
+        ("spend", True),
+        ("kpis", True),
+        ("contracts", False),
+        ("social_value", False),
+    ]
 
 
 def test_a_trafford_officer_sees_only_trafford_coverage(fixture_db):
@@ -77,6 +83,7 @@ def test_a_trafford_officer_sees_only_trafford_coverage(fixture_db):
 
 
 # --- rejects ----------------------------------------------------------------------------------
+
 
 def test_rejects_are_counted_by_reason(fixture_db):
     df = queries.rejects_by_reason(_scope())
@@ -95,8 +102,11 @@ def test_rejects_are_counted_by_reason(fixture_db):
 def test_rejected_rows_name_file_row_column_and_value_and_stay_in_scope(fixture_db):
     rows = queries.rejected_rows(_scope(TRAFFORD, ("trafford",)), ["rejected"])
     assert rows[["dataset", "source_row", "column_name"]].values.tolist() == [
-        ["contracts", 4, "SupplierName"], ["maturity", 9, "AssessmentDate"], ["spend", 7, "PaymentDate"],
-        ["spend", 8, "Amount"]]
+        ["contracts", 4, "SupplierName"],
+        ["maturity", 9, "AssessmentDate"],
+        ["spend", 7, "PaymentDate"],
+        ["spend", 8, "Amount"],
+    ]
     assert rows["value"].tolist()[1:] == ["2025-13-31", "31/04/2025", "N/A"] and rows["value"].isna().tolist()[0]
     assert queries.count_rejected_rows(_scope(), ["rejected", "skipped"]) == 7
 
@@ -119,6 +129,7 @@ def test_an_unreadable_file_is_listed_with_its_reason(tmp_path, monkeypatch):
 
 # --- classification, exclusions, freshness --------------------------------------------------------
 
+
 def test_unclassified_share_per_council(fixture_db):
     every = queries.unclassified_by_council(_scope()).set_index("council")
     # Stockport: the redacted 620 and Teachers Pensions 900 have no category, of 5,720.50 in all
@@ -135,7 +146,11 @@ def test_unclassified_share_per_council(fixture_db):
 def test_excluded_spend_by_reason(fixture_db):
     df = queries.exclusions_by_reason(_scope(TRAFFORD, ("trafford",)))
     assert list(zip(df["exclusion_reason"], df["spend_gbp"], strict=True)) == [
-        ("levies", 100000), ("HMRC", 20000), ("inter-authority", 5000), ("redacted personal data", 800)]
+        ("levies", 100000),
+        ("HMRC", 20000),
+        ("inter-authority", 5000),
+        ("redacted personal data", 800),
+    ]
     # all Trafford spend loaded: 1500+800+100000-200+750+5000+20000+2000
     assert df["share_of_total"].iloc[0] == pytest.approx(100000 / 129850)
 
@@ -145,7 +160,11 @@ def test_freshness_names_the_latest_file_and_flags_stale_data(fixture_db):
     trafford = df.loc[("Trafford", "spend")]
     # Trafford's last line is 1 May (T9): May counts as sent, so the data ages from 31 May
     assert (trafford["latest_file"], trafford["last_date"], trafford["days_old"], trafford["is_stale"]) == (
-        "trafford-supplier-spend-2025-04.csv", pd.Timestamp("2025-05-01"), 31, False)
+        "trafford-supplier-spend-2025-04.csv",
+        pd.Timestamp("2025-05-01"),
+        31,
+        False,
+    )
     # Tameside's last line is 9 April: from 30 April, 62 days, over the 45 configured
     assert (df.loc[("Tameside", "spend"), "days_old"], df.loc[("Tameside", "spend"), "is_stale"]) == (62, True)
     assert ("STAR", "kpis") in df.index  # STAR's own files, for a user who sees everything
@@ -156,8 +175,10 @@ def test_freshness_names_the_latest_file_and_flags_stale_data(fixture_db):
 # --- supplier matching review ------------------------------------------------------------------
 
 # Tameside pays "Widgit Supplies Ltd" in May: one letter from Trafford's "Widget Supplies Ltd".
-TAMESIDE_MAY_TYPO = [TAMESIDE_SPEND[0], ["T9", "Widgit Supplies Ltd", "Place", "Stationery", "Business Payment",
-                                         "07/05/25", " 300.00 "]]
+TAMESIDE_MAY_TYPO = [
+    TAMESIDE_SPEND[0],
+    ["T9", "Widgit Supplies Ltd", "Place", "Stationery", "Business Payment", "07/05/25", " 300.00 "],
+]
 
 
 @pytest.fixture()
@@ -179,9 +200,12 @@ def review(tmp_path, monkeypatch):
 def _supplier_ids(*names: str) -> set[str]:
     con = duckdb.connect(str(config.settings().db_path), read_only=True)
     try:
-        return {r[0] for r in con.execute(
-            "select distinct supplier_id from map_supplier_names where supplier_name in (select unnest(?))",
-            [list(names)]).fetchall()}
+        return {
+            r[0]
+            for r in con.execute(
+                "select distinct supplier_id from map_supplier_names where supplier_name in (select unnest(?))", [list(names)]
+            ).fetchall()
+        }
     finally:
         con.close()
 
@@ -204,7 +228,15 @@ def test_a_trafford_officer_sees_no_pair_involving_only_other_councils(review):
 def test_accepting_a_pair_writes_the_alias_file_and_the_next_build_merges_them(review):
     df = matching.candidates(_scope())
     pair = df[df["supplier_name_b"] == "Widgit Supplies Ltd"]["pair"].tolist()
-    assert matching.decide(df, pair, matching.SAME, DIRECTOR, ) == 1
+    assert (
+        matching.decide(
+            df,
+            pair,
+            matching.SAME,
+            DIRECTOR,
+        )
+        == 1
+    )
     written = (review / "reference" / "supplier_aliases.csv").read_text().splitlines()
     assert written[-1] == f"Widgit Supplies Ltd,Widget Supplies Ltd,director,{dt.date.today().isoformat()}"
     assert "Widgit Supplies Ltd" not in matching.candidates(_scope())["supplier_name_b"].tolist()
@@ -241,6 +273,7 @@ def test_an_alias_of_an_alias_points_at_the_name_kept():
 
 
 # --- the page, per role --------------------------------------------------------------------------
+
 
 def _page(username: str, **params):
     return run_app(username, page="pages/data_quality.py", **params)

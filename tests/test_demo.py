@@ -221,8 +221,13 @@ def test_bom_is_written_only_where_configured(demo_dir: Path, councils: dict[str
 
 
 def test_dates_are_written_in_the_first_configured_format(demo_dir: Path, councils: dict[str, CouncilConfig]) -> None:
-    date_fields = {"spend": "payment_date", "contracts": "start_date", "social_value": "period_date", "kpis": "period_date",
-                   "maturity": "period_date"}
+    date_fields = {
+        "spend": "payment_date",
+        "contracts": "start_date",
+        "social_value": "period_date",
+        "kpis": "period_date",
+        "maturity": "period_date",
+    }
     for cid, cc in councils.items():
         for name, ds in cc.datasets.items():
             header, rows = read_rows(files_of(demo_dir, cid, name)[-1], ds)

@@ -12,10 +12,12 @@ from openpyxl import load_workbook
 
 from starviz import charts, config, export
 
-FRAME = pd.DataFrame({
-    "supplier_name": ["=HYPERLINK(\"http://x\")", "+44 Ltd", "@home", "-minus", "ABC Ltd"],
-    "amount_gbp": [100.5, -16.66, 0.0, 1234.0, -1.0],
-})
+FRAME = pd.DataFrame(
+    {
+        "supplier_name": ['=HYPERLINK("http://x")', "+44 Ltd", "@home", "-minus", "ABC Ltd"],
+        "amount_gbp": [100.5, -16.66, 0.0, 1234.0, -1.0],
+    }
+)
 
 
 def test_formula_like_text_is_neutralised_while_negative_amounts_stay_numbers():
@@ -38,17 +40,19 @@ def test_xlsx_has_a_frozen_header_a_filter_and_a_notes_sheet():
 
 def test_csv_is_neutralised_too():
     text = export.to_csv(FRAME).decode("utf-8-sig")
-    assert '\n"\'=HYPERLINK' in text and "\n'+44 Ltd" in text and ",-16.66" in text
+    assert "\n\"'=HYPERLINK" in text and "\n'+44 Ltd" in text and ",-16.66" in text
 
 
 # --- charts ---------------------------------------------------------------------------------------
 
 
-MONTHLY = pd.DataFrame({
-    "council": ["Stockport", "Trafford", "Stockport", "Trafford"],
-    "month": pd.to_datetime(["2025-04-01", "2025-04-01", "2025-05-01", "2025-05-01"]),
-    "spend_gbp": [1_200_000.0, 800_000.0, 2_500_000.0, 900_000.0],
-})
+MONTHLY = pd.DataFrame(
+    {
+        "council": ["Stockport", "Trafford", "Stockport", "Trafford"],
+        "month": pd.to_datetime(["2025-04-01", "2025-04-01", "2025-05-01", "2025-05-01"]),
+        "spend_gbp": [1_200_000.0, 800_000.0, 2_500_000.0, 900_000.0],
+    }
+)
 needs_chromium = pytest.mark.skipif(export.chromium_path() is None, reason="chromium is not installed")
 
 
@@ -57,8 +61,14 @@ def _figure():
 
 
 def _branded(preset):
-    return export.branded(_figure(), title="Spend by council by month", subtitle="All councils · 2025-26",
-                          source=export.source_line(dt.date(2025, 5, 31)), width=preset.width, height=preset.height)
+    return export.branded(
+        _figure(),
+        title="Spend by council by month",
+        subtitle="All councils · 2025-26",
+        source=export.source_line(dt.date(2025, 5, 31)),
+        width=preset.width,
+        height=preset.height,
+    )
 
 
 @needs_chromium
@@ -74,8 +84,13 @@ def test_png_export_has_the_presets_exact_pixel_size(key):
 def test_svg_export_carries_the_title_filters_source_licence_and_star_name():
     preset = config.settings().export_presets["website"]
     svg = export.image(_branded(preset), "svg", preset.width, preset.height).decode()
-    for text in ("Spend by council by month", "All councils · 2025-26", "data as at 31 May 2025",
-                 "Open Government Licence v3.0", "STAR Procurement"):
+    for text in (
+        "Spend by council by month",
+        "All councils · 2025-26",
+        "data as at 31 May 2025",
+        "Open Government Licence v3.0",
+        "STAR Procurement",
+    ):
         assert text in svg
 
 

@@ -48,8 +48,12 @@ def test_build_killed_midway_leaves_the_old_database_and_the_next_build_recovers
     before = db.read_bytes()
     big = tmp_path / "big-raw"
     demo.generate(big, scale=0.02)
-    proc = subprocess.Popen([sys.executable, "-m", "starviz", "build", "--raw", str(big), "--db", str(db)],
-                            cwd=config.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "starviz", "build", "--raw", str(big), "--db", str(db)],
+        cwd=config.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.glob("star.duckdb.building-*")):
         time.sleep(0.05)
@@ -86,8 +90,9 @@ def test_a_real_full_disk_is_a_clear_build_error(live, tmp_path):
     raw, _ = live
     small = tmp_path / "small"
     small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(small)],
-                             capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(small)], capture_output=True).returncode == 0
+    )
     if not mounted:
         pytest.skip("cannot mount a small tmpfs here")
     try:
@@ -131,8 +136,24 @@ def test_a_million_garbage_rows_are_all_rejected_with_bounded_memory(tmp_path):
             fh.write(line * 10_000)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run(
-        [sys.executable, "-m", "starviz", "check", str(path), "--council", "trafford", "--dataset", "spend",
-         "--json", "--limit", "5"], cwd=config.ROOT, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "starviz",
+            "check",
+            str(path),
+            "--council",
+            "trafford",
+            "--dataset",
+            "spend",
+            "--json",
+            "--limit",
+            "5",
+        ],
+        cwd=config.ROOT,
+        capture_output=True,
+        text=True,
+    )
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     assert out.returncode == 1  # nothing could be loaded
     result = json.loads(out.stdout)

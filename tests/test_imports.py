@@ -79,19 +79,37 @@ def _upload(name: str, data: bytes, council: str | None = None, dataset: str | N
 def _db_total(council: str) -> tuple[int, Decimal]:
     con = duckdb.connect(str(config.settings().db_path), read_only=True)
     try:
-        return con.execute("select count(*), coalesce(sum(amount_gbp), 0) from fct_spend where council_id = ?",
-                           [council]).fetchone()
+        return con.execute(
+            "select count(*), coalesce(sum(amount_gbp), 0) from fct_spend where council_id = ?", [council]
+        ).fetchone()
     finally:
         con.close()
 
 
 # --- names, limits, content --------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", [
-    "../../etc/passwd.csv", "..\\..\\windows\\spend.csv", "/etc/spend.csv", "C:\\data\\spend.csv", "raw/trafford/x.csv",
-    ".hidden.csv", "~$spend.xlsx", "spend\x00.csv", "spend\n.csv", "..", "", "   ", "spend.exe", "spend.csv.sh",
-    "report.py", "spend",
-])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd.csv",
+        "..\\..\\windows\\spend.csv",
+        "/etc/spend.csv",
+        "C:\\data\\spend.csv",
+        "raw/trafford/x.csv",
+        ".hidden.csv",
+        "~$spend.xlsx",
+        "spend\x00.csv",
+        "spend\n.csv",
+        "..",
+        "",
+        "   ",
+        "spend.exe",
+        "spend.csv.sh",
+        "report.py",
+        "spend",
+    ],
+)
 def test_path_traversal_hidden_and_disallowed_names_are_refused(name):
     with pytest.raises(imports.ImportRefused):
         imports.sanitise_name(name)
@@ -99,12 +117,15 @@ def test_path_traversal_hidden_and_disallowed_names_are_refused(name):
     assert staged.refusal and staged.path is None
 
 
-@pytest.mark.parametrize(("name", "safe"), [
-    ("Spend <April> 2025?.csv", "Spend _April_ 2025_.csv"),
-    ("Rochdale_Spend_Apr25.CSV", "Rochdale_Spend_Apr25.csv"),  # patterns like *.csv are case-sensitive
-    ("  Trafford   spend £ 2025-04.csv ", "Trafford spend £ 2025-04.csv"),
-    ("x" * 300 + ".xlsx", "x" * 145 + ".xlsx"),
-])
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("Spend <April> 2025?.csv", "Spend _April_ 2025_.csv"),
+        ("Rochdale_Spend_Apr25.CSV", "Rochdale_Spend_Apr25.csv"),  # patterns like *.csv are case-sensitive
+        ("  Trafford   spend £ 2025-04.csv ", "Trafford spend £ 2025-04.csv"),
+        ("x" * 300 + ".xlsx", "x" * 145 + ".xlsx"),
+    ],
+)
 def test_odd_characters_are_replaced_extensions_lowered_and_long_names_cut(name, safe):
     assert imports.sanitise_name(name) == safe
 
@@ -153,16 +174,20 @@ def test_upload_limit_is_the_same_in_settings_and_streamlit_config():
 
 # --- detection --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("path", "council", "dataset"), [
-    ("trafford/spend/trafford-supplier-spend-2025-04.csv", "trafford", "spend"),
-    ("stockport/spend/Stockport April 2025.xlsx", "stockport", "spend"),
-    ("rochdale/spend/Rochdale_Spend_Apr25.csv", "rochdale", "spend"),
-    ("tameside/spend/Tameside Spend April 2025.csv", "tameside", "spend"),
-    ("trafford/contracts/trafford-contracts-register-2025-05.csv", "trafford", "contracts"),
-    ("star/contracts/STAR Collaborative Contracts 2025-05.xlsx", "star", "contracts"),
-    ("trafford/social_value/trafford-social-value-2025-05.csv", "trafford", "social_value"),
-    ("star/kpis/star-kpis-2025-05.csv", "star", "kpis"),
-])
+
+@pytest.mark.parametrize(
+    ("path", "council", "dataset"),
+    [
+        ("trafford/spend/trafford-supplier-spend-2025-04.csv", "trafford", "spend"),
+        ("stockport/spend/Stockport April 2025.xlsx", "stockport", "spend"),
+        ("rochdale/spend/Rochdale_Spend_Apr25.csv", "rochdale", "spend"),
+        ("tameside/spend/Tameside Spend April 2025.csv", "tameside", "spend"),
+        ("trafford/contracts/trafford-contracts-register-2025-05.csv", "trafford", "contracts"),
+        ("star/contracts/STAR Collaborative Contracts 2025-05.xlsx", "star", "contracts"),
+        ("trafford/social_value/trafford-social-value-2025-05.csv", "trafford", "social_value"),
+        ("star/kpis/star-kpis-2025-05.csv", "star", "kpis"),
+    ],
+)
 def test_council_and_dataset_are_detected_from_the_headers(fixture_raw, tmp_path, monkeypatch, path, council, dataset):
     monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "none.duckdb"))
     config.settings.cache_clear()
@@ -193,6 +218,7 @@ def test_headers_no_council_uses_detect_nothing_and_ask(tmp_path):
 
 # --- preview ----------------------------------------------------------------------------------
 
+
 def test_preview_lists_every_row_error_with_file_row_column_value_and_reason(live):
     preview = _upload("trafford-supplier-spend-2025-04.csv", (live / "held/trafford-supplier-spend-2025-04.csv").read_bytes())
     assert (preview.council_id, preview.dataset) == ("trafford", "spend")
@@ -217,7 +243,11 @@ def test_preview_shows_the_column_mapping_and_the_first_rows_as_parsed(live):
     assert preview.unused_headers == ["OrganisationLabel"]
     first = preview.rows.iloc[0]
     assert (str(first["payment_date"]), first["supplier_name"], float(first["amount_gbp"]), first["source_row"]) == (
-        "2025-04-10", "ABC Ltd", 1500.0, 2)
+        "2025-04-10",
+        "ABC Ltd",
+        1500.0,
+        2,
+    )
     assert len(preview.rows) == 8  # loaded rows only, at most import_preview_rows (20)
 
 
@@ -237,6 +267,7 @@ def test_a_file_with_no_loadable_row_cannot_be_committed(live, tmp_path):
 
 # --- commit -----------------------------------------------------------------------------------
 
+
 def test_commit_stores_the_original_with_its_hash_and_reports_what_changed(live, tmp_path):
     data = _csv_bytes(tmp_path, TAMESIDE_MAY)
     before_rows, before_total = _db_total("tameside")
@@ -248,11 +279,13 @@ def test_commit_stores_the_original_with_its_hash_and_reports_what_changed(live,
     assert stored.read_bytes() == data
     log = imports.import_log()
     assert log[["file", "sha256", "status", "imported_by"]].values.tolist() == [
-        ["tameside/spend/Tameside Spend May 2025.csv", preview.staged.sha256, "loaded", "director"]]
+        ["tameside/spend/Tameside Spend May 2025.csv", preview.staged.sha256, "loaded", "director"]
+    ]
     assert _db_total("tameside") == (before_rows + 3, before_total + Decimal("2240.00"))
     rows = outcome.changes.rows
     assert rows[["council", "dataset", "rows_before", "rows_after", "rows_added"]].values.tolist() == [
-        ["Tameside", "spend", 0, 3, 3]]
+        ["Tameside", "spend", 0, 3, 3]
+    ]
     assert rows["month"].iloc[0] == pd.Timestamp("2025-05-01")
     assert outcome.changes.new_suppliers["supplier_name"].tolist() == ["New Garden Services Ltd"]
     assert outcome.changes.new_suppliers["councils"].tolist() == ["Tameside"]
@@ -352,12 +385,14 @@ def test_replacing_moves_the_old_file_aside_and_loads_only_the_new_one(april_loa
     raw = config.settings().raw_dir
     assert not (raw / TAMESIDE_APRIL).exists()
     assert [p.relative_to(raw).parts[2:] for p in (raw / "_replaced").rglob("*.csv")] == [
-        ("tameside", "spend", "Tameside Spend April 2025.csv")]
+        ("tameside", "spend", "Tameside Spend April 2025.csv")
+    ]
     assert outcome.changes.rows.empty  # same number of rows in April, different amounts
 
 
 def test_a_failed_replacement_puts_the_old_file_back(april_loaded, tmp_path, monkeypatch):
     preview = _upload("Tameside Spend April 2025 v2.csv", _corrected_april(tmp_path), "tameside", "spend")
+
     def failing_check(con):
         raise build.BuildError("totals do not reconcile")
 
@@ -376,6 +411,7 @@ def test_rebuild_reports_no_change_when_nothing_changed(live):
 
 
 # --- the page ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("username", ["board", "trafford.officer"])
 def test_non_admins_cannot_reach_import(app_env, username):
@@ -426,8 +462,15 @@ def test_a_second_admin_sees_build_in_progress_not_an_error(page_env):
     from tests.conftest import run_app
 
     with build.build_lock(config.settings().db_path):
-        imports._write_status({"user": "Director", "started_at": "2025-06-01T10:32:00", "files": ["tameside/spend/may.csv"],
-                               "progress": 0.4, "message": "Reading tameside/spend/may.csv"})
+        imports._write_status(
+            {
+                "user": "Director",
+                "started_at": "2025-06-01T10:32:00",
+                "files": ["tameside/spend/may.csv"],
+                "progress": 0.4,
+                "message": "Reading tameside/spend/may.csv",
+            }
+        )
         at = run_app("director", page="pages/import_data.py")
     assert not at.exception and not at.error
     assert "Build in progress, started by Director at 10:32, loading" in at.info[0].value and "40% done" in at.info[0].value

@@ -46,8 +46,9 @@ def _check_csv(tmp_path, councils, council_id, date, amount):
     council = councils[council_id]
     # Stockport publishes Excel; the parsing rules are the same for its text cells in a CSV.
     if council_id == "stockport":
-        council = council.model_copy(update={"datasets": {"spend": council.datasets["spend"].model_copy(
-            update={"patterns": ["*.csv"]})}})
+        council = council.model_copy(
+            update={"datasets": {"spend": council.datasets["spend"].model_copy(update={"patterns": ["*.csv"]})}}
+        )
     return ingest.check_file(_one_line_spend(tmp_path, council, date, amount), council, "spend")
 
 
@@ -105,8 +106,7 @@ def test_unknown_headers_name_missing_fields_and_list_headers_found(tmp_path, co
 
 def test_wrong_encoding_names_the_row(tmp_path, councils):
     path = tmp_path / "latin.csv"
-    path.write_bytes("PaymentDate,Amount,BeneficiaryName\n2025-01-01,1.00,ok\n2025-01-02,2.00,Caf\xe9 Ltd\n"
-                     .encode("cp1252"))
+    path.write_bytes("PaymentDate,Amount,BeneficiaryName\n2025-01-01,1.00,ok\n2025-01-02,2.00,Caf\xe9 Ltd\n".encode("cp1252"))
     summary, _ = ingest.check_file(path, councils["trafford"], "spend")
     assert summary.status == "failed"
     assert "latin.csv" in summary.message and "row 3" in summary.message and "utf-8" in summary.message
@@ -121,8 +121,7 @@ def test_truncated_xlsx_is_refused_clearly(tmp_path, councils):
 
 
 def test_windows_1252_file_keeps_pound_and_accents(fixture_build, db):
-    purpose = db.execute(
-        "select purpose from fct_spend where council_id = 'rochdale' and source_row = 2").fetchone()[0]
+    purpose = db.execute("select purpose from fct_spend where council_id = 'rochdale' and source_row = 2").fetchone()[0]
     assert purpose == "Repairs – café"
 
 
@@ -160,6 +159,7 @@ def test_files_read_in_parallel_give_what_one_at_a_time_gives_in_file_order(fixt
         if isinstance(a, ingest.IngestError):
             assert str(a) == str(b)
         else:
-            assert [(r.source_file, r.rows_read, r.rows_loaded, r.amount_total) for r in a] == \
-                   [(r.source_file, r.rows_read, r.rows_loaded, r.amount_total) for r in b]
+            assert [(r.source_file, r.rows_read, r.rows_loaded, r.amount_total) for r in a] == [
+                (r.source_file, r.rows_read, r.rows_loaded, r.amount_total) for r in b
+            ]
             assert all(r.source_file.startswith(job.label) for r in b)

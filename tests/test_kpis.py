@@ -38,8 +38,16 @@ def fixture_db(fixture_build, monkeypatch):
 
 
 def _scope(user=DIRECTOR, councils=ALL):
-    return queries.Scope(Filters(councils=councils, period="fy", fy="2025-26", all_councils=councils == ALL,
-                                 names={"trafford": "Trafford", "stockport": "Stockport"}), user)
+    return queries.Scope(
+        Filters(
+            councils=councils,
+            period="fy",
+            fy="2025-26",
+            all_councils=councils == ALL,
+            names={"trafford": "Trafford", "stockport": "Stockport"},
+        ),
+        user,
+    )
 
 
 def _settings(monkeypatch, **changes):
@@ -59,15 +67,18 @@ def _card(scope) -> pd.DataFrame:
 # --- RAG ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "target", "higher", "rag"), [
-    (120_000, 120_000, True, "green"),
-    (108_000, 120_000, True, "amber"),  # 10% short: the edge of amber
-    (107_999, 120_000, True, "red"),
-    (3, 3, False, "green"),
-    (3.3, 3, False, "amber"),
-    (3.31, 3, False, "red"),
-    (5, None, True, "none"),
-])
+@pytest.mark.parametrize(
+    ("value", "target", "higher", "rag"),
+    [
+        (120_000, 120_000, True, "green"),
+        (108_000, 120_000, True, "amber"),  # 10% short: the edge of amber
+        (107_999, 120_000, True, "red"),
+        (3, 3, False, "green"),
+        (3.3, 3, False, "amber"),
+        (3.31, 3, False, "red"),
+        (5, None, True, "none"),
+    ],
+)
 def test_rag_is_green_on_target_amber_within_the_tolerance_red_beyond(db, value, target, higher, rag):
     assert db.execute("select kpi_rag(?::double, ?::double, ?, 0.1)", [value, target, higher]).fetchone()[0] == rag
 
@@ -116,8 +127,7 @@ def test_social_value_kpi_target_follows_the_configured_target(tmp_path, monkeyp
     _settings(monkeypatch, social_value_target_by_year={"2025-26": 0.3})
     build.build(raw_dir=write_raw(tmp_path / "raw"), db_path=tmp_path / "t.duckdb")
     con = duckdb.connect(str(tmp_path / "t.duckdb"), read_only=True)
-    assert con.execute("select distinct target from mart_kpis_computed_by_month where kpi_code = 'D-SVC'"
-                       ).fetchall() == [(30.0,)]
+    assert con.execute("select distinct target from mart_kpis_computed_by_month where kpi_code = 'D-SVC'").fetchall() == [(30.0,)]
     con.close()
 
 
@@ -164,25 +174,37 @@ def test_summary_names_the_largest_movers_and_what_turned_red_or_green():
     text = narrative.monthly_summary(queries.kpi_scorecard(_scope(), MAY), MAY, "All councils", n_movers=3)
     lines = text.splitlines()
     assert lines[0] == "KPI summary for May 2025 (All councils and STAR)"
-    movers = lines[lines.index("Largest movers since April 2025:") + 1:][:3]
+    movers = lines[lines.index("Largest movers since April 2025:") + 1 :][:3]
     # waivers moved by their whole target (3 of 3), on-contract by 59.4 pp of 65, savings by 35,000 of 110,000
     assert movers[0].startswith("- Waivers approved rose 150%, from 2 to 5 (target no more than 3): worse.")
     assert movers[1].startswith("- Spend on contract (from the spend data) rose 59.4 pp")
     assert movers[2].startswith("- Cashable savings achieved rose 39%, from £90k to £125k (target £110k)")
     assert "Turned red: Waivers approved, 5 against a target of no more than 3." in lines
     turned_green = next(line for line in lines if line.startswith("Turned green:"))
-    assert turned_green == ("Turned green: Cashable savings achieved, £125k against a target of £110k; Savings (STAR), "
-                            "£130k against a target of £120k; Spend on contract (from the spend data), "
-                            "100.0% against a target of 65.0%.")
+    assert turned_green == (
+        "Turned green: Cashable savings achieved, £125k against a target of £110k; Savings (STAR), "
+        "£130k against a target of £120k; Spend on contract (from the spend data), "
+        "100.0% against a target of 65.0%."
+    )
 
 
 def test_movers_are_measured_against_the_target():
-    frame = pd.DataFrame({
-        "kpi_code": ["A", "B", "C"], "kpi_name": ["Big count", "Small count", "Still"], "is_shared_service": False,
-        "reported_by": "Partner councils", "unit": "count", "higher_is_better": True,
-        "value": [10_500, 6, 4], "previous_value": [10_000, 3, 4], "target": [1_000, 3, 4],
-        "rag": "green", "previous_rag": "green", "month": pd.Timestamp("2025-05-01"),
-    })
+    frame = pd.DataFrame(
+        {
+            "kpi_code": ["A", "B", "C"],
+            "kpi_name": ["Big count", "Small count", "Still"],
+            "is_shared_service": False,
+            "reported_by": "Partner councils",
+            "unit": "count",
+            "higher_is_better": True,
+            "value": [10_500, 6, 4],
+            "previous_value": [10_000, 3, 4],
+            "target": [1_000, 3, 4],
+            "rag": "green",
+            "previous_rag": "green",
+            "month": pd.Timestamp("2025-05-01"),
+        }
+    )
     # +500 on a target of 1,000 (0.5) is less than +3 on a target of 3 (1.0); no change is no mover
     assert list(narrative.movers(frame, 3)["kpi_name"]) == ["Small count", "Big count"]
 

@@ -34,8 +34,11 @@ def _scope(user=DIRECTOR, councils=ALL, fy="2025-26"):
 
 
 def test_every_councils_demo_maturity_extract_reads_without_a_reject(councils, tmp_path):
-    only_maturity = {cid: cc.model_copy(update={"datasets": {"maturity": cc.datasets["maturity"]}})
-                     for cid, cc in councils.items() if "maturity" in cc.datasets}
+    only_maturity = {
+        cid: cc.model_copy(update={"datasets": {"maturity": cc.datasets["maturity"]}})
+        for cid, cc in councils.items()
+        if "maturity" in cc.datasets
+    }
     assert len(only_maturity) == 4  # every partner council; STAR itself is not assessed
     record = demo.generate(tmp_path, seed=3, scale=0.01, councils=only_maturity)
     areas = len(config.DATA_DIR.joinpath("reference", "nps_maturity_areas.csv").read_text().splitlines()) - 1
@@ -48,14 +51,19 @@ def test_every_councils_demo_maturity_extract_reads_without_a_reject(councils, t
 
 
 def test_an_impossible_assessment_date_is_rejected_with_file_row_and_column(db):
-    assert db.execute("select source_file, source_row, value, severity from rejects where dataset = 'maturity'"
-                      ).fetchall() == [(TRAFFORD_FILE, 9, "2025-13-31", "rejected")]
+    assert db.execute("select source_file, source_row, value, severity from rejects where dataset = 'maturity'").fetchall() == [
+        (TRAFFORD_FILE, 9, "2025-13-31", "rejected")
+    ]
 
 
 def test_levels_are_read_as_names_numbers_or_both_and_areas_by_any_spelling(db):
-    rows = {(area, str(day)): (cur, tgt, gap) for area, day, cur, tgt, gap in db.execute(
-        "select area_code, assessed_date, current_level, target_level, gap_levels from fct_maturity "
-        "where council_id = 'trafford' and problem is null").fetchall()}
+    rows = {
+        (area, str(day)): (cur, tgt, gap)
+        for area, day, cur, tgt, gap in db.execute(
+            "select area_code, assessed_date, current_level, target_level, gap_levels from fct_maturity "
+            "where council_id = 'trafford' and problem is null"
+        ).fetchall()
+    }
     assert rows[("LEAD1", "2024-03-31")] == (2, 3, 1)  # Developing -> Mature
     assert rows[("LEAD1", "2025-03-31")] == (3, 4, 1)  # "3" -> Leader
     assert rows[("COMM4", "2025-03-31")] == (2, 4, 2)  # "Level 2 - Developing" -> "4"
@@ -66,9 +74,13 @@ def test_levels_are_read_as_names_numbers_or_both_and_areas_by_any_spelling(db):
 def test_rows_that_cannot_be_read_are_kept_as_problems_naming_file_and_row(fixture_db):
     problems = queries.maturity_problems(_scope())
     assert list(zip(problems["area"], problems["source_row"], strict=True)) == [
-        ("Thinking big", 7), ("Managing strategic risk", 8)]
-    assert problems["problem"].tolist() == ["key area not in the National Procurement Strategy 2018",
-                                            "current level not readable: High"]
+        ("Thinking big", 7),
+        ("Managing strategic risk", 8),
+    ]
+    assert problems["problem"].tolist() == [
+        "key area not in the National Procurement Strategy 2018",
+        "current level not readable: High",
+    ]
     assert set(problems["source_file"]) == {TRAFFORD_FILE}
 
 
@@ -78,11 +90,18 @@ def test_rows_that_cannot_be_read_are_kept_as_problems_naming_file_and_row(fixtu
 def test_latest_assessment_up_to_the_end_of_the_period_with_the_level_before(fixture_db):
     now = queries.maturity_assessments(_scope(councils=("trafford",)))
     assert set(now["assessed_date"].dt.date) == {dt.date(2025, 3, 31)}
-    assert now["area"].tolist() == ["Engaging councillors", "Obtaining social value",
-                                    "Engaging local SMEs and micro-businesses", "Developing talent"]
+    assert now["area"].tolist() == [
+        "Engaging councillors",
+        "Obtaining social value",
+        "Engaging local SMEs and micro-businesses",
+        "Developing talent",
+    ]
     councillors = now.set_index("area_code").loc["LEAD1"]
     assert (councillors["current_level_name"], councillors["target_level_name"], councillors["previous_level"]) == (
-        "Mature", "Leader", 2)
+        "Mature",
+        "Leader",
+        2,
+    )
     before = queries.maturity_assessments(_scope(councils=("trafford",), fy="2023-24"))
     assert before[["area_code", "current_level"]].values.tolist() == [["LEAD1", 2]]
 
@@ -116,9 +135,11 @@ def test_trafford_officer_sees_only_trafford_on_the_maturity_page(app_env):
     at = run_app("trafford.officer", page="pages/maturity.py", councils="stockport")
     assert not at.exception
     assert at.segmented_control(key="maturity_council").options == ["Trafford"]
-    assert at.dataframe[0].value["area"].tolist() == ["Obtaining social value",
-                                                      "Engaging local SMEs and micro-businesses",
-                                                      "Engaging councillors"]
+    assert at.dataframe[0].value["area"].tolist() == [
+        "Obtaining social value",
+        "Engaging local SMEs and micro-businesses",
+        "Engaging councillors",
+    ]
 
 
 def test_director_switches_council(app_env):

@@ -47,9 +47,11 @@ def test_a_new_council_loads_from_one_toml_file_with_its_row_count_and_total(wit
     assert (count, total) == (ROWS_LOADED, Decimal(AMOUNT_TOTAL))
     # the withheld name is redacted personal data; the credit note is kept and netted; é survives UTF-16
     assert con.execute("select exclusion_reason from fct_spend where council_id = 'bolton' and source_row = 5").fetchone() == (
-        "redacted personal data",)
-    assert con.execute("select sum(amount_gbp) from fct_spend where supplier_name = 'Moss Bank Landscapes Ltd'"
-                       ).fetchone() == (Decimal("984.56"),)
+        "redacted personal data",
+    )
+    assert con.execute("select sum(amount_gbp) from fct_spend where supplier_name = 'Moss Bank Landscapes Ltd'").fetchone() == (
+        Decimal("984.56"),
+    )
     assert con.execute("select count(*) from fct_spend where supplier_name = 'Café Nero Ltd'").fetchone() == (1,)
     # ABC Limited is the supplier the other councils already pay
     assert con.execute("select count_councils from dim_suppliers where supplier_name ilike 'abc%'").fetchone() == (5,)
@@ -58,11 +60,14 @@ def test_a_new_council_loads_from_one_toml_file_with_its_row_count_and_total(wit
 
 def test_the_new_council_appears_in_the_app_and_its_rejects_and_gaps_on_data_quality(with_bolton):
     assert "Bolton" in queries.councils()["short_name"].tolist()
-    scope = queries.Scope(Filters(councils=("bolton",), period="fy", fy="2025-26", addressable_only=False),
-                          User("director", "Director", "admin"))
+    scope = queries.Scope(
+        Filters(councils=("bolton",), period="fy", fy="2025-26", addressable_only=False), User("director", "Director", "admin")
+    )
     rows = queries.rejected_rows(scope, ["rejected", "skipped"])
     assert rows[["source_row", "column_name", "value", "severity"]].values.tolist() == [
-        [8, "Posting Date", "TBC", "rejected"], [10, "Payee", "TOTAL", "skipped"]]
+        [8, "Posting Date", "TBC", "rejected"],
+        [10, "Payee", "TOTAL", "skipped"],
+    ]
     # joined April 2025; the other councils' spend runs to May 2025, so May is missing, April is not
     assert queries.missing_months(scope)[["dataset", "months"]].values.tolist() == [["spend", "May 2025"]]
 

@@ -38,8 +38,15 @@ def test_pipeline_holds_contracts_not_past_their_maximum_end_date_ranked_by_valu
     df = queries.pipeline_contracts(_scope(), today=TODAY)
     # TC-004 ended 20 May 2025 and TC-002 in 2021; TC-001 ended in April but runs in its extension
     assert df["contract_id"].tolist() == [
-        "trafford:TC-005", "star:STAR-001", "rochdale:RC-001", "trafford:TC-006", "stockport:SC-101",
-        "trafford:TC-001", "trafford:TC-007", "trafford:TC-008"]
+        "trafford:TC-005",
+        "star:STAR-001",
+        "rochdale:RC-001",
+        "trafford:TC-006",
+        "stockport:SC-101",
+        "trafford:TC-001",
+        "trafford:TC-007",
+        "trafford:TC-008",
+    ]
 
 
 def test_due_date_is_the_end_date_or_the_maximum_end_date_in_an_extension():
@@ -52,9 +59,15 @@ def test_due_date_is_the_end_date_or_the_maximum_end_date_in_an_extension():
 def test_buckets_count_months_to_the_due_date():
     df = _by_id(queries.pipeline_contracts(_scope(), today=TODAY))
     assert df["bucket"].to_dict() == {
-        "trafford:TC-005": "0–3 months", "trafford:TC-007": "3–6 months", "stockport:SC-101": "6–12 months",
-        "trafford:TC-001": "6–12 months", "trafford:TC-006": "12–18 months", "star:STAR-001": "18+ months",
-        "trafford:TC-008": "18+ months", "rochdale:RC-001": "18+ months"}
+        "trafford:TC-005": "0–3 months",
+        "trafford:TC-007": "3–6 months",
+        "stockport:SC-101": "6–12 months",
+        "trafford:TC-001": "6–12 months",
+        "trafford:TC-006": "12–18 months",
+        "star:STAR-001": "18+ months",
+        "trafford:TC-008": "18+ months",
+        "rochdale:RC-001": "18+ months",
+    }
     summary = queries.pipeline_summary(_scope(), today=TODAY)
     assert summary["count_contracts"].tolist() == [1, 1, 2, 1, 3]
     assert summary["value_gbp"].tolist() == [3_000_000, 20_000, 130_000, 150_000, 1_120_000]
@@ -104,11 +117,16 @@ def test_a_scoped_user_sees_own_contracts_and_star_ones_covering_their_council()
 
 def test_no_list_names_a_council_outside_the_users_scope():
     scope = _scope(TRAFFORD, ALL)
-    frames = [queries.pipeline_contracts(scope, today=TODAY), queries.expired_contract_spend(scope, MAY),
-              queries.off_contract_suppliers(scope, MAY), queries.split_orders(scope, MAY),
-              queries.contracts_without_spend(scope, MAY), queries.contracts_missing_fields(scope, MAY),
-              queries.supplier_contracts(scope, "S731f3f2ec2", TODAY),
-              queries.procurement_act_pipeline(scope, "2025-26", TODAY, annual_spend_gbp=0)]
+    frames = [
+        queries.pipeline_contracts(scope, today=TODAY),
+        queries.expired_contract_spend(scope, MAY),
+        queries.off_contract_suppliers(scope, MAY),
+        queries.split_orders(scope, MAY),
+        queries.contracts_without_spend(scope, MAY),
+        queries.contracts_missing_fields(scope, MAY),
+        queries.supplier_contracts(scope, "S731f3f2ec2", TODAY),
+        queries.procurement_act_pipeline(scope, "2025-26", TODAY, annual_spend_gbp=0),
+    ]
     for frame in frames:
         for column in ("council", "covers", "council_id"):
             if column in frame.columns:
@@ -129,13 +147,23 @@ def test_workload_lands_in_the_quarter_work_must_start():
         ("Unassigned", "2026-27 Q1"): (2, 1_050_000, 3.5),  # TC-006 (framework 1.5) and STAR-001 (2)
     }  # TC-008 starts in March 2027, beyond the six quarters shown
     assert queries.workload_quarter_labels(TODAY) == [
-        "2025-26 Q1", "2025-26 Q2", "2025-26 Q3", "2025-26 Q4", "2026-27 Q1", "2026-27 Q2"]
+        "2025-26 Q1",
+        "2025-26 Q2",
+        "2025-26 Q3",
+        "2025-26 Q4",
+        "2026-27 Q1",
+        "2026-27 Q2",
+    ]
 
 
 def test_pipeline_notice_lists_big_contracts_of_councils_over_the_spend_threshold():
     spend = queries.annual_spend_by_council(_scope()).set_index("council")["annual_spend_gbp"]
-    assert spend.to_dict() == {"Rochdale": pytest.approx(200_150), "Stockport": pytest.approx(4_200.5),
-                               "Tameside": pytest.approx(39_180), "Trafford": pytest.approx(13_550)}
+    assert spend.to_dict() == {
+        "Rochdale": pytest.approx(200_150),
+        "Stockport": pytest.approx(4_200.5),
+        "Tameside": pytest.approx(39_180),
+        "Trafford": pytest.approx(13_550),
+    }
     # with a £10k threshold Trafford qualifies: TC-005 (£3m) is due in August 2025
     df = queries.procurement_act_pipeline(_scope(), "2025-26", TODAY, annual_spend_gbp=10_000)
     assert df["contract_id"].tolist() == ["trafford:TC-005"]
@@ -155,7 +183,8 @@ def test_pipeline_notice_years_are_this_and_next():
 def test_a_payment_on_the_contracts_last_day_is_on_contract_and_a_later_one_is_on_an_expired_contract():
     df = queries.expired_contract_spend(_scope(), MAY)
     assert list(zip(df["contract_id"], df["spend_gbp"], df["count_lines"], strict=True)) == [
-        ("trafford:TC-004", pytest.approx(4_700), 1)]  # the 4,800 paid on 20 May, its end date, is on contract
+        ("trafford:TC-004", pytest.approx(4_700), 1)
+    ]  # the 4,800 paid on 20 May, its end date, is on contract
     april = queries.expired_contract_spend(_scope(), APRIL)
     # Widget Supplies after TC-002 (2021); ABC's payments within TC-001's extension are not expired
     assert april["contract_id"].tolist() == ["trafford:TC-002"] and april["spend_gbp"].sum() == pytest.approx(750)
@@ -168,7 +197,8 @@ def test_off_contract_spend_with_one_supplier_over_twelve_months_by_threshold():
         ("Bolt Builders Ltd", pytest.approx(60_000), 25_000),
         ("Quickfix Plumbing Ltd", pytest.approx(30_300), 25_000),
         ("Paper Partners Ltd", pytest.approx(19_150), 5_000),
-        ("Long Name Care Services Northwest Ltd", pytest.approx(7_000), 5_000)]
+        ("Long Name Care Services Northwest Ltd", pytest.approx(7_000), 5_000),
+    ]
     assert queries.off_contract_suppliers(_scope(), APRIL).empty  # nobody reaches £5k off contract by April
 
 
@@ -177,7 +207,8 @@ def test_split_orders_are_lines_just_under_a_threshold_within_thirty_days():
     # Paper Partners 4,800 and 4,950 eighteen days apart; the 5,000 is not under, the 4,400 not close enough.
     # Quickfix's 4,600 and 4,700 are 44 days apart; Office Chairs' 4,800 was on contract.
     assert list(zip(df["supplier_name"], df["under_threshold_gbp"], df["count_lines"], df["spend_gbp"], strict=True)) == [
-        ("Paper Partners Ltd", 5_000, 2, pytest.approx(9_750))]
+        ("Paper Partners Ltd", 5_000, 2, pytest.approx(9_750))
+    ]
     assert queries.split_orders(_scope(), APRIL).empty
 
 
@@ -192,7 +223,12 @@ def test_contracts_with_no_spend_after_the_grace_period():
     df = queries.contracts_without_spend(_scope(), MAY)
     # TC-004, TC-001 and STAR-001 have spend within their term; TC-008 started in April (under 3 months)
     assert df["contract_id"].tolist() == [
-        "trafford:TC-005", "rochdale:RC-001", "trafford:TC-006", "stockport:SC-101", "trafford:TC-007"]
+        "trafford:TC-005",
+        "rochdale:RC-001",
+        "trafford:TC-006",
+        "stockport:SC-101",
+        "trafford:TC-007",
+    ]
     # at the end of April TC-004 had not been paid yet
     assert "trafford:TC-004" in set(queries.contracts_without_spend(_scope(), APRIL)["contract_id"])
 
@@ -207,7 +243,8 @@ def test_register_records_missing_transparency_code_fields():
     assert df.index.tolist() == ["star:STAR-001", "trafford:TC-001", "trafford:TC-008"]
     assert df.loc["trafford:TC-001", "missing_fields"] == (
         "Description of goods and services; Department responsible; Review date; Procurement route; "
-        "Company or charity number of an SME or VCSE")
+        "Company or charity number of an SME or VCSE"
+    )
     assert df.loc["star:STAR-001", "count_missing"] == 6  # and VCSE (yes/no)
     assert df.loc["trafford:TC-008", "missing_fields"] == "Company or charity number of an SME or VCSE"
 
@@ -217,4 +254,7 @@ def test_exception_reports_keep_to_the_users_councils():
         df = report(_scope(TRAFFORD, ALL), MAY)
         assert set(df["council"]) <= {"Trafford"}, report.__name__
     assert set(queries.contracts_missing_fields(_scope(TRAFFORD, ALL), MAY)["contract_id"]) == {
-        "star:STAR-001", "trafford:TC-001", "trafford:TC-008"}
+        "star:STAR-001",
+        "trafford:TC-001",
+        "trafford:TC-008",
+    }

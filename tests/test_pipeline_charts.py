@@ -13,18 +13,57 @@ TODAY = dt.date(2025, 6, 15)
 
 
 def _pipeline(*rows):
-    return pd.DataFrame(rows, columns=["contract_title", "council", "contract_ref", "value_gbp", "start_date", "end_date",
-                                       "max_end_date", "due_date", "bucket"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "contract_title",
+            "council",
+            "contract_ref",
+            "value_gbp",
+            "start_date",
+            "end_date",
+            "max_end_date",
+            "due_date",
+            "bucket",
+        ],
+    )
 
 
 def test_timeline_draws_the_term_by_bucket_and_the_extension_to_the_maximum_end_date():
     df = _pipeline(
-        ("Repairs", "Trafford", "TC-001", 50_000, pd.Timestamp("2024-04-01"), pd.Timestamp("2025-04-12"),
-         pd.Timestamp("2026-03-31"), pd.Timestamp("2026-03-31"), "6–12 months"),
-        ("Parks", "Trafford", "TC-005", 3_000_000, pd.Timestamp("2022-08-01"), pd.Timestamp("2025-08-31"),
-         pd.Timestamp("2026-08-31"), pd.Timestamp("2025-08-31"), "0–3 months"),
-        ("Chairs", "Trafford", "TC-004", 12_000, pd.Timestamp("2024-05-21"), pd.Timestamp("2025-09-20"),
-         pd.Timestamp("2025-09-20"), pd.Timestamp("2025-09-20"), "3–6 months"),
+        (
+            "Repairs",
+            "Trafford",
+            "TC-001",
+            50_000,
+            pd.Timestamp("2024-04-01"),
+            pd.Timestamp("2025-04-12"),
+            pd.Timestamp("2026-03-31"),
+            pd.Timestamp("2026-03-31"),
+            "6–12 months",
+        ),
+        (
+            "Parks",
+            "Trafford",
+            "TC-005",
+            3_000_000,
+            pd.Timestamp("2022-08-01"),
+            pd.Timestamp("2025-08-31"),
+            pd.Timestamp("2026-08-31"),
+            pd.Timestamp("2025-08-31"),
+            "0–3 months",
+        ),
+        (
+            "Chairs",
+            "Trafford",
+            "TC-004",
+            12_000,
+            pd.Timestamp("2024-05-21"),
+            pd.Timestamp("2025-09-20"),
+            pd.Timestamp("2025-09-20"),
+            pd.Timestamp("2025-09-20"),
+            "3–6 months",
+        ),
     )
     fig = charts.contract_timeline(df, TODAY, BUCKETS, top_n=2)
     names = [t.name for t in fig.data]
@@ -39,18 +78,29 @@ def test_timeline_draws_the_term_by_bucket_and_the_extension_to_the_maximum_end_
 def test_charts_accept_empty_frames():
     empty = _pipeline()
     assert len(charts.contract_timeline(empty, TODAY, BUCKETS, top_n=30).data) == 0
-    heat = charts.workload_heatmap(pd.DataFrame(columns=["category_manager", "is_unassigned", "quarter", "effort"]),
-                                   ["2025-26 Q1"], "effort", "Workload")
+    heat = charts.workload_heatmap(
+        pd.DataFrame(columns=["category_manager", "is_unassigned", "quarter", "effort"]), ["2025-26 Q1"], "effort", "Workload"
+    )
     assert list(heat.data[0].y or []) == []
-    bars = charts.stacked_by_council(pd.DataFrame(columns=["supplier_name", "a_spend_gbp"]), "supplier_name",
-                                     {"a_spend_gbp": "A"}, {"A": "#000000"}, "Common suppliers")
+    bars = charts.stacked_by_council(
+        pd.DataFrame(columns=["supplier_name", "a_spend_gbp"]),
+        "supplier_name",
+        {"a_spend_gbp": "A"},
+        {"A": "#000000"},
+        "Common suppliers",
+    )
     assert len(bars.data) == 1
 
 
 def test_workload_heatmap_puts_unassigned_last_and_labels_money():
-    df = pd.DataFrame({"category_manager": ["Unassigned", "Sam Patel", "Amelia Hartley"],
-                       "is_unassigned": [True, False, False], "quarter": ["2025-26 Q1"] * 3,
-                       "value_gbp": [1_050_000.0, 3_000_000.0, 80_000.0]})
+    df = pd.DataFrame(
+        {
+            "category_manager": ["Unassigned", "Sam Patel", "Amelia Hartley"],
+            "is_unassigned": [True, False, False],
+            "quarter": ["2025-26 Q1"] * 3,
+            "value_gbp": [1_050_000.0, 3_000_000.0, 80_000.0],
+        }
+    )
     fig = charts.workload_heatmap(df, ["2025-26 Q1", "2025-26 Q2"], "value_gbp", "Workload")
     assert list(fig.data[0].y) == ["Amelia Hartley", "Sam Patel", "Unassigned"]
     assert [row[0] for row in fig.data[0].text] == ["£80k", "£3m", "£1.1m"]

@@ -14,11 +14,15 @@ from hypothesis import strategies as st
 from starviz import config, ingest
 
 COUNCILS = config.load_councils()
-SPEND_COUNCILS = [c for c in COUNCILS.values() if "spend" in c.datasets and
-                  not any(p.endswith((".xls", ".xlsx")) for p in c.datasets["spend"].patterns[:1])]
+SPEND_COUNCILS = [
+    c
+    for c in COUNCILS.values()
+    if "spend" in c.datasets and not any(p.endswith((".xls", ".xlsx")) for p in c.datasets["spend"].patterns[:1])
+]
 
-amounts = st.decimals(min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"), places=2,
-                      allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"), places=2, allow_nan=False, allow_infinity=False
+)
 dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
 junk = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 
@@ -41,7 +45,9 @@ def _amount_text(value: Decimal, style: int) -> str:
     council=st.sampled_from(SPEND_COUNCILS),
     rows=st.lists(
         st.tuples(dates, amounts, st.integers(0, 4), st.text(min_size=1, max_size=20), st.booleans(), junk, junk),
-        min_size=1, max_size=25),
+        min_size=1,
+        max_size=25,
+    ),
     order=st.permutations([0, 1, 2]),
 )
 def test_any_rows_in_any_header_order_are_loaded_or_rejected_never_lost(council, rows, order):
@@ -79,9 +85,11 @@ def test_money_parsing_never_raises_and_never_misreads_a_sign(text):
     import duckdb
 
     ds = COUNCILS["rochdale"].datasets["spend"]
-    value = duckdb.connect().execute(
-        f"select {ingest._money_sql('nullif(trim(v), chr(0))', ds, 'decimal(18,2)')} from (select ? as v)", [text]
-    ).fetchone()[0]
+    value = (
+        duckdb.connect()
+        .execute(f"select {ingest._money_sql('nullif(trim(v), chr(0))', ds, 'decimal(18,2)')} from (select ? as v)", [text])
+        .fetchone()[0]
+    )
     if value is not None and value != 0:
         stripped = text.strip()
         bracketed = stripped.startswith("(") and stripped.endswith(")")

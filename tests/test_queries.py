@@ -59,4 +59,6 @@ def test_expiring_contracts_count_star_contracts_covering_a_council_in_scope():
     out = queries.expiring_contracts(_scope(TRAFFORD, ("trafford",)), months=24, today=dt.date(2025, 6, 1))
     assert out == {"count_contracts": 1, "value_gbp": 900000.0}
     assert queries.expiring_contracts(_scope(TRAFFORD, ("trafford",)), months=6, today=dt.date(2025, 6, 1)) == {
-        "count_contracts": 0, "value_gbp": 0.0}
+        "count_contracts": 0,
+        "value_gbp": 0.0,
+    }

@@ -34,45 +34,60 @@ def test_quarters_are_financial_year_quarters():
 
 
 def test_contracts_of_two_councils_ending_within_the_window_are_one_opportunity():
-    out = rules.expiry_windows(_contracts(
-        ("a", "Works", "stockport", dt.date(2026, 1, 31)),
-        ("b", "Works", "trafford", dt.date(2026, 3, 31)),
-        ("c", "Works", "rochdale", dt.date(2027, 6, 30)),  # 17 months after a
-    ), 12)
+    out = rules.expiry_windows(
+        _contracts(
+            ("a", "Works", "stockport", dt.date(2026, 1, 31)),
+            ("b", "Works", "trafford", dt.date(2026, 3, 31)),
+            ("c", "Works", "rochdale", dt.date(2027, 6, 30)),  # 17 months after a
+        ),
+        12,
+    )
     assert out["contract_id"].tolist() == ["a", "b"]
     assert out["opportunity"].tolist() == [1, 1]
 
 
 def test_the_window_includes_its_last_day():
-    out = rules.expiry_windows(_contracts(
-        ("a", "Works", "stockport", dt.date(2025, 1, 31)),
-        ("b", "Works", "trafford", dt.date(2026, 1, 31)),
-    ), 12)
+    out = rules.expiry_windows(
+        _contracts(
+            ("a", "Works", "stockport", dt.date(2025, 1, 31)),
+            ("b", "Works", "trafford", dt.date(2026, 1, 31)),
+        ),
+        12,
+    )
     assert len(out) == 2
-    assert rules.expiry_windows(_contracts(
-        ("a", "Works", "stockport", dt.date(2025, 1, 31)),
-        ("b", "Works", "trafford", dt.date(2026, 2, 1)),
-    ), 12).empty
+    assert rules.expiry_windows(
+        _contracts(
+            ("a", "Works", "stockport", dt.date(2025, 1, 31)),
+            ("b", "Works", "trafford", dt.date(2026, 2, 1)),
+        ),
+        12,
+    ).empty
 
 
 def test_one_councils_contracts_alone_are_no_opportunity_but_do_not_hide_a_later_pair():
     # a and b are both Stockport's; b and c (Trafford, three months later) can be let together
-    out = rules.expiry_windows(_contracts(
-        ("a", "Works", "stockport", dt.date(2026, 1, 31)),
-        ("b", "Works", "stockport", dt.date(2026, 11, 30)),
-        ("c", "Works", "trafford", dt.date(2027, 2, 28)),
-    ), 12)
+    out = rules.expiry_windows(
+        _contracts(
+            ("a", "Works", "stockport", dt.date(2026, 1, 31)),
+            ("b", "Works", "stockport", dt.date(2026, 11, 30)),
+            ("c", "Works", "trafford", dt.date(2027, 2, 28)),
+        ),
+        12,
+    )
     assert out["contract_id"].tolist() == ["b", "c"]
 
 
 def test_categories_never_mix_and_each_contract_is_in_one_opportunity():
-    out = rules.expiry_windows(_contracts(
-        ("a", "Works", "stockport", dt.date(2026, 1, 1)),
-        ("b", "Catering", "trafford", dt.date(2026, 1, 2)),
-        ("c", "Works", "trafford", dt.date(2026, 2, 1)),
-        ("d", "Works", "rochdale", dt.date(2026, 12, 1)),
-        ("e", "Works", "tameside", dt.date(2027, 3, 1)),
-    ), 12)
+    out = rules.expiry_windows(
+        _contracts(
+            ("a", "Works", "stockport", dt.date(2026, 1, 1)),
+            ("b", "Catering", "trafford", dt.date(2026, 1, 2)),
+            ("c", "Works", "trafford", dt.date(2026, 2, 1)),
+            ("d", "Works", "rochdale", dt.date(2026, 12, 1)),
+            ("e", "Works", "tameside", dt.date(2027, 3, 1)),
+        ),
+        12,
+    )
     assert out.groupby("opportunity")["contract_id"].apply(list).tolist() == [["a", "c", "d"]]
     assert out["contract_id"].is_unique
 

@@ -15,7 +15,10 @@ def test_trafford_2024_25_zip_through_check_json_matches_the_published_totals():
     path = sample("trafford-current", "trafford-supplier-spend-2024-25.zip")
     out = subprocess.run(
         [sys.executable, "-m", "starviz", "check", str(path), "--council", "trafford", "--dataset", "spend", "--json"],
-        capture_output=True, text=True, check=True, cwd=config.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=config.ROOT,
     )
     result = json.loads(out.stdout)
     assert result["rows_read"] == 210068
@@ -26,15 +29,13 @@ def test_trafford_2024_25_zip_through_check_json_matches_the_published_totals():
 
 
 def test_stockport_2014_legacy_xls_gives_2620_rows(councils):
-    summary, rejects = ingest.check_file(sample("stockport-2014", "Stockport September 2014.xls"),
-                                         councils["stockport"], "spend")
+    summary, rejects = ingest.check_file(sample("stockport-2014", "Stockport September 2014.xls"), councils["stockport"], "spend")
     assert summary.rows_read == 2620 and summary.rows_loaded == 2620 and rejects == []
     assert str(summary.first_date) == "2014-09-01"
 
 
 def test_trafford_2014_layout_gives_9670_rows_with_thousands_separators(councils):
-    summary, _ = ingest.check_file(sample("trafford-2014", "Trafford September 2014.csv"),
-                                   councils["trafford"], "spend")
+    summary, _ = ingest.check_file(sample("trafford-2014", "Trafford September 2014.csv"), councils["trafford"], "spend")
     assert summary.rows_read == 9670 and summary.rows_loaded == 9670
     assert summary.amount_total > Decimal("1000000")
     assert summary.mapping["payment_date"] == "Date" and summary.mapping["amount_gbp"] == "Amount"

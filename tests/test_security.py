@@ -28,13 +28,16 @@ def test_every_page_refuses_without_login_even_by_direct_address(app_env, page):
     assert [t.value for t in at.title] == [] and len(at.text_input) == 2
 
 
-@pytest.mark.parametrize("params", [
-    {"councils": "stockport'); drop table fct_spend; --"},
-    {"fy": "2025-26' or '1'='1"},
-    {"from": "2025-04'; delete from raw_spend; --", "to": "2025-05"},
-    {"q": "1 union select * from dim_suppliers"},
-    {"addressable": "1; drop view mart_contracts"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"councils": "stockport'); drop table fct_spend; --"},
+        {"fy": "2025-26' or '1'='1"},
+        {"from": "2025-04'; delete from raw_spend; --", "to": "2025-05"},
+        {"q": "1 union select * from dim_suppliers"},
+        {"addressable": "1; drop view mart_contracts"},
+    ],
+)
 def test_sql_injection_in_the_link_is_inert(app_env, fixture_build, params):
     before = _counts(fixture_build.db_path)
     at = run_app("director", **params)
@@ -47,8 +50,9 @@ def test_sql_injection_in_the_link_is_inert(app_env, fixture_build, params):
 def _counts(path) -> tuple:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute("select (select count(*) from fct_spend), (select count(*) from raw_spend), "
-                           "(select count(*) from mart_contracts)").fetchone()
+        return con.execute(
+            "select (select count(*) from fct_spend), (select count(*) from raw_spend), (select count(*) from mart_contracts)"
+        ).fetchone()
     finally:
         con.close()
 
@@ -63,9 +67,13 @@ def _scope_functions():
 
 
 def _council_values(result) -> set[str]:
-    frames = [result] if isinstance(result, pd.DataFrame) else [v for v in (result or {}).values()
-                                                               if isinstance(v, pd.DataFrame)] \
-        if isinstance(result, dict) else []
+    frames = (
+        [result]
+        if isinstance(result, pd.DataFrame)
+        else [v for v in (result or {}).values() if isinstance(v, pd.DataFrame)]
+        if isinstance(result, dict)
+        else []
+    )
     found: set[str] = set()
     for frame in frames:
         for col in ("council_id", "council"):

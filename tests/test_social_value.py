@@ -120,8 +120,11 @@ def test_contract_behind_the_expected_curve_is_at_risk_and_a_young_one_is_not_ju
 
 def test_curve_shape_and_at_risk_share_come_from_configuration(monkeypatch):
     _settings(monkeypatch, social_value_curve_exponent=2.0)  # delivery expected late in the term
-    star = queries.social_value_contracts(_scope(TRAFFORD, ("trafford",)), at_risk_only=False).set_index(
-        "contract_ref").loc["STAR-001"]
+    star = (
+        queries.social_value_contracts(_scope(TRAFFORD, ("trafford",)), at_risk_only=False)
+        .set_index("contract_ref")
+        .loc["STAR-001"]
+    )
     assert star["expected_gbp"] == pytest.approx(225_000 * STAR_ELAPSED**2)
     assert not bool(star["is_at_risk"])  # £25,000 is above 80% of ~£24,909
     _settings(monkeypatch, social_value_curve_exponent=1.0, social_value_at_risk_share=0.3)
@@ -153,8 +156,12 @@ def test_a_scoped_user_never_receives_another_councils_social_value():
     scope = _scope(TRAFFORD, ("stockport", "trafford"))
     assert set(queries.social_value_breakdown(scope, "council")["name"]) == {"Trafford", "STAR"}
     assert "SC-001" not in set(queries.social_value_contracts(scope, at_risk_only=False)["contract_ref"])
-    assert queries.social_value_summary(queries.Scope(Filters(councils=("stockport",), period="fy", fy="2025-26"),
-                                                      TRAFFORD))["count_contracts"] == 0
+    assert (
+        queries.social_value_summary(queries.Scope(Filters(councils=("stockport",), period="fy", fy="2025-26"), TRAFFORD))[
+            "count_contracts"
+        ]
+        == 0
+    )
 
 
 # --- the page, as each role ---------------------------------------------------------------------

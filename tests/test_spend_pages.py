@@ -9,8 +9,10 @@ from starviz.scope import Filters, User
 from tests.conftest import run_app
 
 ROLES = ["director", "category.manager", "board", "trafford.officer"]
-USERS = {"category.manager": User("category.manager", "Category Manager", "analyst"),
-         "board": User("board", "Board Member", "viewer")}
+USERS = {
+    "category.manager": User("category.manager", "Category Manager", "analyst"),
+    "board": User("board", "Board Member", "viewer"),
+}
 
 
 def _frames(at) -> list:
