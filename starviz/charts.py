@@ -441,6 +441,7 @@ def scorecard_table(df: pd.DataFrame, title: str, rows: int = 12) -> go.Figure:
         )
     )
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=60, b=10))
+    return fig
 
 
 # --- data quality --------------------------------------------------------------------------------

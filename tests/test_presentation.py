@@ -51,3 +51,13 @@ def test_board_pack_pdf_has_one_page_per_slide(app_env):
     pdf = board.pack_pdf(scope)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == len(board.sequence())
+
+
+def test_the_scorecard_slide_draws_the_scorecard_table(app_env):
+    scope = queries.Scope(Filters(councils=("trafford",), fy="2025-26"), DIRECTOR)
+    first = board.SLIDES["scorecard"](scope)
+    tables = [t for t in first.figure.data if t.type == "table"]
+    assert len(tables) == 1, "the scorecard slide must draw its table, not blank axes"
+    kpi_column = list(tables[0].header.values).index("<b>KPI</b>")
+    assert list(tables[0].cells.values[kpi_column]) == list(first.data["KPI"].astype(str).head(12))
+    assert len(first.data) > 0
