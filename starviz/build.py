@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from starviz import config, ingest
+from starviz import config, ingest, notices
 from starviz.config import CouncilConfig
 
 Progress = Callable[[float, str], None]
@@ -193,28 +193,61 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
         received = dt.datetime.fromtimestamp(path.stat().st_mtime)
         for p in outcome:
             p.sha256, p.size_bytes = base.sha256, base.size_bytes
-            con.execute(
-                "insert into file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    n,
-                    p.council_id,
-                    p.dataset,
-                    p.source_file,
-                    p.sha256,
-                    p.size_bytes,
-                    p.status,
-                    p.message,
-                    p.rows_read,
-                    p.rows_loaded,
-                    p.rows_rejected,
-                    p.amount_total,
-                    p.first_date,
-                    p.last_date,
-                    dt.datetime.now(),
-                    received,
-                ],
-            )
+            _ledger(con, n, p, received)
         summary.files += outcome
+
+
+def _ingest_notices(con, raw_dir: Path, councils: dict[str, CouncilConfig], summary: BuildSummary, first_id: int) -> None:
+    """OCDS notice files (raw/notices/ and raw/<council>/notices/): read them all, then compile each
+    contracting process and load it (a process's releases can sit in several files)."""
+    loader = notices.Loader(councils, config.settings().import_max_unzipped_mb * 2**20)
+    entries: list[tuple[int, Path, ingest.FileResult, list[ingest.FileResult]]] = []
+    seen: dict[str, str] = {}
+    for n, (council_id, path) in enumerate(notices.discover(raw_dir, councils), start=first_id):
+        label = str(path.relative_to(raw_dir))
+        digest = ingest.sha256_of(path)
+        base = ingest.FileResult(council_id or "", notices.DATASET, label, sha256=digest, size_bytes=path.stat().st_size)
+        outcome = [base]
+        if digest in seen:
+            base.status, base.message = "duplicate", f"same content as {seen[digest]}; loaded once"
+        else:
+            seen[digest] = label
+            try:
+                outcome = loader.read(path, n, label, council_id)
+            except ingest.IngestError as exc:
+                base.status, base.message = "failed", str(exc)
+        entries.append((n, path, base, outcome))
+    loader.finish(con)  # fills in the results read above
+    for n, path, base, outcome in entries:
+        received = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        for p in outcome:
+            p.sha256, p.size_bytes = base.sha256, base.size_bytes
+            _ledger(con, n, p, received)
+        summary.files += outcome
+
+
+def _ledger(con, n: int, p: ingest.FileResult, received: dt.datetime) -> None:
+    con.execute(
+        "insert into file_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            n,
+            p.council_id or None,
+            p.dataset,
+            p.source_file,
+            p.sha256,
+            p.size_bytes,
+            p.status,
+            p.message,
+            p.rows_read,
+            p.rows_loaded,
+            p.rows_rejected,
+            p.amount_total,
+            p.first_date,
+            p.last_date,
+            dt.datetime.now(),
+            received,
+        ],
+    )
 
 
 def _shown(path: Path) -> str:
@@ -300,11 +333,15 @@ def build(
             try:
                 progress(0.01, "Reading configuration")
                 ingest.create_tables(con)
+                notices.create_tables(con)
                 _load_config_tables(con, councils, s.reference_dir)
                 files = discover(raw_dir, councils)
                 step = time.perf_counter()
                 _ingest_all(con, files, progress, summary, raw_dir)
                 summary.steps["ingest"] = time.perf_counter() - step
+                step = time.perf_counter()
+                _ingest_notices(con, raw_dir, councils, summary, first_id=len(files) + 1)
+                summary.steps["ingest notices"] = time.perf_counter() - step
                 if not any(f.rows_loaded for f in summary.files):
                     problems = "\n".join(f"  {f.source_file}: {f.message}" for f in summary.files if f.message)
                     raise BuildError(f"nothing could be loaded from {raw_dir}" + (f":\n{problems}" if problems else ""))

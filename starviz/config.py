@@ -98,6 +98,10 @@ class CouncilConfig(_Strict):
     joined: dt.date
     left: dt.date | None = None
     name_aliases: list[str] = Field([], description="names other councils' ledgers use for this body")
+    # How Find a Tender / Contracts Finder notices name the council as buyer (besides GB-LAC-<gss_code>
+    # and its names): its Public Procurement Organisation Number and any other org-id identifiers.
+    ppon: str | None = Field(None, pattern=r"^P[A-Z]{3}-\d{4}-[A-Z]{4}$", description="PPON, e.g. PABC-1234-DEFG")
+    org_ids: list[str] = Field([], description="org-id identifiers as SCHEME-ID, e.g. GB-UKPRN-10007164")
     datasets: dict[str, DatasetConfig] = {}
 
     @model_validator(mode="after")

@@ -1,0 +1,225 @@
+"""OCDS notices (Find a Tender / Contracts Finder): reading, compiling, buyers, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from starviz import config, fts, ingest, notices
+from tests.conftest import sample
+
+D = dt.date
+
+
+def _council(**extra) -> config.CouncilConfig:
+    base = {
+        "id": "barnet",
+        "name": "London Borough of Barnet",
+        "short_name": "Barnet",
+        "gss_code": "E09000003",
+        "population": 400000,
+        "colour": "#000000",
+        "joined": D(2014, 1, 1),
+    }
+    return config.CouncilConfig(**(base | extra))
+
+
+def _load(paths: list[Path], councils: dict) -> tuple[duckdb.DuckDBPyConnection, list[ingest.FileResult]]:
+    con = duckdb.connect()
+    ingest.create_tables(con)
+    notices.create_tables(con)
+    loader = notices.Loader(councils)
+    for n, path in enumerate(paths, start=1):
+        loader.read(path, n, path.name)
+    return con, loader.finish(con)
+
+
+def _write(path: Path, doc) -> Path:
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+TRAFFORD = fts.Org("Trafford Council", "GB-PPON", "PTRF-1234-ABCD")
+SUPPLIER = fts.Org("Acme Care Ltd", "GB-COH", "1234567", "M33 7AA")
+OTHER_BUYER = fts.Org("Borsetshire County Council", "GB-PPON", "PBOR-9999-ZZZZ")
+
+
+def _procurement(buyer=TRAFFORD, ocid="ocds-h6vhtk-00a001", value=2_500_000.0) -> fts.Procurement:
+    return fts.Procurement(
+        ocid, buyer, "Home care", value, "85000000", SUPPLIER, D(2025, 7, 1), D(2028, 6, 30), D(2030, 6, 30), "TC-HC-01"
+    )
+
+
+def test_fictional_example_compiles_to_the_record_it_ships():
+    example = sample("ocds", "fictional-example")
+    releases = json.loads((example / "ocds-213czf-000-00001.json").read_text())["releases"]
+    shipped = json.loads((example / "record" / "ocds-213czf-000-00001.json").read_text())
+    compiled = shipped["records"][0]["compiledRelease"]
+    assert notices.compile_releases([notices.prune(r) for r in releases]) == notices.prune(compiled)
+
+
+def test_merge_rules_are_the_ocds_1_1_rules_on_the_fields_we_keep():
+    from ocdsmerge.rules import get_merge_rules
+
+    schema = json.loads(sample("ocds", "schema", "release-schema.json").read_text())
+    rules = get_merge_rules(schema)
+    kept = {path for path in rules if path[0] in notices.KEEP}
+
+    def is_kept(path: tuple[str, ...]) -> bool:
+        keep = notices.KEEP
+        for part in path:
+            if not isinstance(keep, dict) or part not in keep:
+                return False
+            keep = keep[part]
+            if keep is None:
+                return True
+        return True
+
+    assert {p: rules[p] for p in kept if is_kept(p)} == {p: r for p, r in notices.MERGE_RULES.items() if is_kept(p)}
+
+
+def test_fictional_example_loads_one_row_per_release_and_its_contract(tmp_path):
+    example = sample("ocds", "fictional-example")
+    con, results = _load([example / "ocds-213czf-000-00001.json"], {"barnet": _council()})
+    assert (results[0].rows_read, results[0].rows_loaded, results[0].rows_rejected) == (6, 6, 0)
+    rows = con.execute("select release_id, council_id, cpv_code from raw_notices order by release_date").fetchall()
+    assert [r[0].rsplit("-", 1)[-1] for r in rows] == [
+        "planning",
+        "tender",
+        "tenderAmendment",
+        "award",
+        "contract",
+        "implementation",
+    ]
+    assert {r[1] for r in rows} == {"barnet"}
+    contract = con.execute(
+        "select supplier_name, company_number, value_amount, start_date, end_date, status from raw_notice_contracts"
+    ).fetchall()
+    assert contract == [("AnyCorp Cycle Provision", "11111111", 11_000_000, D(2010, 7, 1), D(2011, 6, 30), "active")]
+
+
+def test_record_package_with_linked_releases_gives_the_same_contract(tmp_path):
+    example = sample("ocds", "fictional-example")
+    councils = {"barnet": _council()}
+    con_r, _ = _load([example / "ocds-213czf-000-00001.json"], councils)
+    con_rec, results = _load([example / "record" / "ocds-213czf-000-00001.json"], councils)
+    assert results[0].rows_loaded == 1  # its releases are links; the compiled release stands for them
+    q = "select * exclude (file_id, source_file, source_row) from raw_notice_contracts"
+    assert con_r.execute(q).fetchall() == con_rec.execute(q).fetchall()
+
+
+def test_find_a_tender_notice_type_and_ppon_buyer_are_read(tmp_path):
+    p = _procurement()
+    rels = [
+        fts.release(p, "UK4", "000101-2025", D(2025, 4, 10)),
+        fts.release(p, "UK6", "000102-2025", D(2025, 6, 1)),
+        fts.release(p, "UK7", "000103-2025", D(2025, 7, 2)),
+    ]
+    path = _write(tmp_path / "fts.json", fts.package(rels, D(2025, 7, 2)))
+    council = _council(id="trafford", name="Trafford Council", short_name="Trafford", gss_code="E08000009", ppon="PTRF-1234-ABCD")
+    con, results = _load([path], {"trafford": council})
+    assert results[0].rows_loaded == 3
+    assert con.execute("select notice_type, published_date from raw_notices order by release_id").fetchall() == [
+        ("UK4", D(2025, 4, 10)),
+        ("UK6", D(2025, 6, 1)),
+        ("UK7", D(2025, 7, 2)),
+    ]
+    assert con.execute("select contract_ref, company_number, supplier_postcode from raw_notice_contracts").fetchall() == [
+        ("TC-HC-01", "01234567", "M33 7AA")
+    ]
+
+
+def test_buyer_is_matched_by_name_when_no_identifier_is_configured(tmp_path):
+    buyer = fts.Org("TRAFFORD MBC", "GB-PPON", "PXXX-0000-XXXX")
+    path = _write(
+        tmp_path / "fts.json", fts.package([fts.release(_procurement(buyer), "UK4", "1-2025", D(2025, 5, 1))], D(2025, 5, 1))
+    )
+    council = _council(id="trafford", name="Trafford Council", short_name="Trafford", name_aliases=["Trafford MBC"])
+    con, _ = _load([path], {"trafford": council})
+    assert con.execute("select council_id from raw_notices").fetchall() == [("trafford",)]
+
+
+def test_json_lines_and_zips_are_read(tmp_path):
+    rels = [fts.release(_procurement(ocid=f"ocds-h6vhtk-00b00{i}"), "UK4", f"00020{i}-2025", D(2025, 5, i + 1)) for i in range(3)]
+    lines = tmp_path / "daily.jsonl"
+    lines.write_text("\n".join(json.dumps(fts.package([r], D(2025, 5, 3))) for r in rels) + "\n")
+    archive = tmp_path / "notices.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("2025/records.json", json.dumps(fts.record_package(rels, D(2025, 5, 3))))
+    council = _council(id="trafford", name="Trafford Council", short_name="Trafford", ppon="PTRF-1234-ABCD")
+    con, results = _load([lines, archive], {"trafford": council})
+    assert [(r.source_file, r.rows_read) for r in results] == [("daily.jsonl", 3), ("notices.zip!records.json", 3)]
+    # the same releases in both files load once
+    assert con.execute("select count(*) from raw_notices").fetchone() == (3,)
+
+
+def test_bad_input_is_reported_with_file_release_and_field(tmp_path):
+    good = fts.release(_procurement(), "UK4", "000301-2025", D(2025, 5, 1))
+    no_ocid = dict(good, id="000302-2025")
+    del no_ocid["ocid"]
+    odd_type = fts.release(_procurement(ocid="ocds-h6vhtk-00c002"), "UK4", "000303-2025", D(2025, 5, 2))
+    odd_type["tender"]["documents"][0]["noticeType"] = "UK99"
+    elsewhere = fts.release(_procurement(OTHER_BUYER, "ocds-h6vhtk-00c003"), "UK4", "000304-2025", D(2025, 5, 3))
+    path = _write(tmp_path / "mixed.json", fts.package([good, no_ocid, odd_type, elsewhere], D(2025, 5, 3)))
+    council = _council(id="trafford", name="Trafford Council", short_name="Trafford", ppon="PTRF-1234-ABCD")
+    con, results = _load([path], {"trafford": council})
+    r = results[0]
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (4, 2, 2)
+    assert "releases of 1 buyer(s) that are no configured council not loaded" in r.message
+    problems = con.execute("select source_row, column_name, value, reason, severity from rejects order by source_row").fetchall()
+    assert problems == [
+        (2, "ocid", None, "release 000302-2025: release has no OCID", "rejected"),
+        (
+            3,
+            "noticeType",
+            "UK99",
+            "release ocds-h6vhtk-00c002 / 000303-2025: unknown notice type (expected UK1 to UK17)",
+            "warning",
+        ),
+        (
+            4,
+            "buyer",
+            "Borsetshire County Council",
+            "release ocds-h6vhtk-00c003 / 000304-2025: buyer is no configured council"
+            " (GB-PPON-PBOR-9999-ZZZZ): 1 release(s) not loaded",
+            "skipped",
+        ),
+    ]
+    # the release with an unknown notice type is still loaded, with no type
+    assert con.execute("select notice_type from raw_notices where release_id = '000303-2025'").fetchone() == (None,)
+
+
+def test_a_file_that_is_no_ocds_package_fails_with_its_reason(tmp_path):
+    council = {"trafford": _council(id="trafford", name="Trafford Council", short_name="Trafford")}
+    for name, text, reason in [
+        ("broken.json", "{not json", "broken.json: not valid JSON (line 1, column 2"),
+        ("list.json", "[1, 2]", "list.json: not an OCDS package"),
+        ("other.json", '{"data": []}', "other.json: not an OCDS release or record package"),
+        ("notes.txt", "hello", "notes.txt: file type .txt is not allowed"),
+    ]:
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(ingest.IngestError, match=reason.replace("(", r"\(")):
+            notices.Loader(council).read(path, 1, name)
+
+
+def test_a_bad_line_in_json_lines_is_a_reject_and_the_rest_loads(tmp_path):
+    rel = fts.release(_procurement(), "UK4", "000401-2025", D(2025, 5, 1))
+    path = tmp_path / "daily.jsonl"
+    path.write_text(json.dumps(fts.package([rel], D(2025, 5, 1))) + "\n{oops\n")
+    council = _council(id="trafford", name="Trafford Council", short_name="Trafford", ppon="PTRF-1234-ABCD")
+    con, results = _load([path], {"trafford": council})
+    assert (results[0].rows_read, results[0].rows_loaded) == (2, 1)
+    assert con.execute("select source_row, column_name, severity from rejects").fetchall() == [(2, "(line)", "rejected")]
+
+
+def test_company_numbers_are_eight_characters():
+    assert notices.company_number({"identifier": {"scheme": "GB-COH", "id": "11111111.0"}}) == "11111111"
+    assert notices.company_number({"identifier": {"scheme": "GB-COH", "id": "1234567"}}) == "01234567"
+    assert notices.company_number({"additionalIdentifiers": [{"scheme": "GB-COH", "id": "sc123456"}]}) == "SC123456"
+    assert notices.company_number({"identifier": {"scheme": "GB-CHC", "id": "1234567"}}) is None
