@@ -1,25 +1,24 @@
-"""Concurrent browser sessions against real app processes (Playwright's async API on Chromium).
+"""Load tests against real app processes: start replicas, drive a crowd of simulated people on
+Streamlit's own protocol (:mod:`starviz.loadgen`, no browsers), and measure the app's CPU.
 
-Each session signs in, then changes a filter `changes` times, pausing between changes as a person
-reading the page would; the response time of a change is from the click to the page's script having
-finished and the chart being drawn again.
+Also the pieces the browser tests share: the app under `streamlit run`, Chromium's path and flags,
+signing in with Playwright.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import random
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from starviz import config
+from starviz import config, loadgen
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -88,107 +87,11 @@ def sign_in(page, username: str = "director", lands_on: str = "Overview", timeou
     page.wait_for_function(f"document.cookie.includes('{COOKIE_NAME}=')", timeout=30_000)
 
 
-class _Gate:
-    """Opens when every session has opened the app (or failed to): the filter changes are timed with
-    all the sessions open at once, not while others are still loading the app."""
-
-    def __init__(self, sessions: int, on_open: Callable[[], None]):
-        self.left, self.event, self.on_open = sessions, asyncio.Event(), on_open
-
-    def arrive(self) -> None:
-        self.left -= 1
-        if self.left == 0:
-            self.on_open()
-            self.event.set()
-
-
-async def _session(
-    browser,
-    url: str,
-    changes: int,
-    timings: list[float],
-    errors: list[str],
-    openings: list[float],
-    think: Callable[[], float],
-    gate: _Gate,
-) -> None:
-    """One person: opens the app, signs in, waits for the overview's chart (the first visit loads
-    the chart library), waits for everyone else to have opened it too, then changes a filter
-    `changes` times, reading the page for `think()` seconds before each change. The opening and the
-    filter changes are timed apart: the first is paid once a visit, the second on every click."""
-    from starviz.auth import DEMO_PASSWORD
-
-    context = await browser.new_context(viewport={"width": 1400, "height": 900})
-    page = await context.new_page()
-    arrived = False
-    try:
-        started = time.perf_counter()
-        await page.goto(url, timeout=120_000)
-        await page.get_by_role("textbox", name="Username").wait_for(timeout=120_000)
-        await page.wait_for_function(IDLE, timeout=120_000)
-        await page.get_by_role("textbox", name="Username").fill("director")
-        await page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        await page.get_by_role("heading", name="Overview").first.wait_for(timeout=120_000)
-        await page.wait_for_function(IDLE, timeout=120_000)
-        await page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
-        openings.append(time.perf_counter() - started)
-        arrived = True
-        gate.arrive()
-        await gate.event.wait()
-        for n in range(changes):
-            await asyncio.sleep(think())
-            started = time.perf_counter()
-            await page.get_by_text("Addressable spend only").click()
-            want = "true" if n % 2 == 0 else "false"
-            await page.wait_for_function(f"window.location.search.includes('addressable=0') === {want}", timeout=60_000)
-            await page.wait_for_function(IDLE, timeout=60_000)
-            await page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-            timings.append(time.perf_counter() - started)
-            if await page.locator("[data-testid='stException']").count():
-                errors.append("exception shown on the page")
-    except Exception as exc:  # a failed session is a result to count, not a crash of the benchmark
-        errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-    finally:
-        if not arrived:
-            gate.arrive()
-        await context.close()
-
-
-async def _run(
-    urls: list[str], sessions: int, changes: int, think_seconds: float, on_open: Callable[[], None]
-) -> tuple[list[float], list[str], list[float]]:
-    from playwright.async_api import async_playwright
-
-    timings: list[float] = []
-    errors: list[str] = []
-    openings: list[float] = []
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        gate = _Gate(sessions, on_open)
-        await asyncio.gather(
-            *(
-                _session(browser, urls[i % len(urls)], changes, timings, errors, openings, _thinker(i, think_seconds), gate)
-                for i in range(sessions)
-            )
-        )
-        await browser.close()
-    return timings, errors, openings
-
-
 def percentile(values: list[float], q: float) -> float:
     """The value at rank q (0-1) of the sorted values, nearest rank; NaN for none. The bench's one
     definition of p50/p95."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
-
-
-def _thinker(session: int, mean: float) -> Callable[[], float]:
-    """A person's pauses between clicks: on average `mean` seconds, each between half and one and a
-    half times that, different for every session (seeded, so runs repeat) so that the sessions do
-    not click in step. A mean of 0 clicks again as soon as the page has answered."""
-    rng = random.Random(session)
-    return lambda: mean * rng.uniform(0.5, 1.5)
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -206,31 +109,121 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replicas: int = 1, think_seconds: float = 0.0) -> dict:
-    """p50/p95 response to a filter change and error count for `sessions` concurrent users on
-    `replicas` app processes, each pausing about `think_seconds` between changes; with the p95 of
-    opening the app (sign-in to the first chart drawn), and, while the changes ran, how busy the
-    machine was and the app processes' share of that (the rest is the browsers and the harness,
-    which share the machine with the app here)."""
-    marks: dict[str, tuple[float, float, float]] = {}
-    with app_servers(db, auth_dir, replicas) as (urls, procs):
-        pids = [p.pid for p in procs]
+def _measure(pids: list[int]):
+    """A mark to take now and compare later: (wall clock, machine busy, these processes' CPU)."""
+    return time.perf_counter(), _busy_seconds(), _cpu_seconds(pids)
 
-        def mark(name: str) -> None:
-            marks[name] = (time.perf_counter(), _busy_seconds(), _cpu_seconds(pids))
 
-        timings, errors, openings = asyncio.run(_run(urls, sessions, changes, think_seconds, lambda: mark("open")))
-        mark("end")
-    out = {
-        "p50": statistics.median(timings) if timings else float("nan"),
-        "p95": percentile(timings, 0.95),
-        "errors": len(errors),
-        "responses": len(timings),
-        "first_errors": errors[:3],
-        "opening_p95": percentile(openings, 0.95),
+def crowd(urls: list[str], pids: list[int], sessions: int, changes: int = 10, think_seconds: float = 5.0) -> dict:
+    """`sessions` simulated people opening the app at once on `urls` and then clicking `changes`
+    times each about `think_seconds` apart; the app processes `pids` (all the replicas) are measured
+    from the moment every session is open to the end. Percentiles in seconds."""
+    from starviz.auth import DEMO_PASSWORD
+
+    marks = {}
+
+    def opened() -> None:
+        marks["open"] = _measure(pids)
+
+    out = asyncio.run(
+        loadgen.crowd(urls, sessions, changes=changes, think=think_seconds, password=DEMO_PASSWORD, on_all_open=opened)
+    )
+    marks["end"] = _measure(pids)
+    pages = [t for ts in out.page_open.values() for t in ts]
+    clicks = out.filter_change + pages
+    r = {
+        "sessions": sessions,
+        "think_s": think_seconds,
+        "p50": percentile(clicks, 0.5),
+        "p95": percentile(clicks, 0.95),
+        "filter_p50": percentile(out.filter_change, 0.5),
+        "filter_p95": percentile(out.filter_change, 0.95),
+        "page_p50": percentile(pages, 0.5),
+        "page_p95": percentile(pages, 0.95),
+        "sign_in_p50": percentile(out.signing_in, 0.5),
+        "sign_in_p95": percentile(out.signing_in, 0.95),
+        "opening_p95": percentile([a + b for a, b in zip(out.opening, out.signing_in, strict=False)], 0.95),
+        "errors": len(out.errors),
+        "first_errors": out.errors[:3],
+        "responses": len(clicks),
+        "reruns": out.reruns,
+        "client_cpu_s": out.client_cpu_s,
+        "client_cpu_ms_per_rerun": 1000 * out.client_cpu_s / max(out.reruns, 1),
     }
     if "open" in marks:
         (t0, busy0, app0), (t1, busy1, app1) = marks["open"], marks["end"]
-        out["machine_busy_share"] = (busy1 - busy0) / ((t1 - t0) * (os.cpu_count() or 1))
-        out["app_cpu_share"] = (app1 - app0) / max(busy1 - busy0, 1e-9)
-    return out
+        r["machine_busy_share"] = (busy1 - busy0) / max((t1 - t0) * (os.cpu_count() or 1), 1e-9)
+        r["app_cpu_share"] = (app1 - app0) / max(busy1 - busy0, 1e-9)
+        r["app_cpu_s_per_click"] = (app1 - app0) / max(len(clicks), 1)
+    return r
+
+
+def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replicas: int = 1, think_seconds: float = 0.0) -> dict:
+    """:func:`crowd` against `replicas` fresh app processes serving `db`."""
+    with app_servers(db, auth_dir, replicas) as (urls, procs):
+        warm(urls)
+        return crowd(urls, [p.pid for p in procs], sessions, changes, think_seconds)
+
+
+def warm(urls: list[str]) -> None:
+    """One person through every page of each replica first, so that a crowd measures a running app
+    (imports done, answers cached), not a cold start."""
+    from starviz.auth import DEMO_PASSWORD
+
+    async def visit(url: str) -> None:
+        s = loadgen.Session(url)
+        await s.open()
+        await s.sign_in("director", DEMO_PASSWORD)
+        for page in loadgen.PAGES:
+            await s.open_page(page)
+        await s.close()
+
+    async def visit_all() -> None:
+        await asyncio.gather(*(visit(u) for u in urls))
+
+    asyncio.run(visit_all())
+
+
+def cpu_per_rerun(url: str, pids: list[int], pages: tuple[str, ...], repeats: int = 6) -> dict[str, dict]:
+    """Server CPU (all `pids`) per rerun, page by page, one person alone: opening the page (from
+    another page), and changing the financial year on it. Answers are cached in the app as in
+    normal use: each page is visited once before it is measured."""
+    from starviz.auth import DEMO_PASSWORD
+
+    async def go() -> dict[str, dict]:
+        s = loadgen.Session(url)
+        await s.open()
+        await s.sign_in("director", DEMO_PASSWORD)
+        out = {}
+        years = list(s.widget("selectbox", key="f_fy").options)[:2]
+        for page in pages:
+            other = "Overview" if page != "Overview" else "Spend"
+            await s.open_page(page)
+            for fy in years:
+                await s.choose("f_fy", fy)
+            opens, changes, wall = [], [], []
+            for _ in range(repeats):
+                await s.open_page(other)
+                c0 = _cpu_seconds(pids)
+                run = await s.open_page(page)
+                opens.append(_cpu_seconds(pids) - c0)
+                wall.append(run.seconds)
+            for k in range(repeats):
+                c0 = _cpu_seconds(pids)
+                await s.choose("f_fy", years[k % 2])
+                changes.append(_cpu_seconds(pids) - c0)
+            out[page] = {
+                "open_cpu_s": statistics.median(opens),
+                "change_cpu_s": statistics.median(changes),
+                "open_wall_s": statistics.median(wall),
+                "bytes": run.bytes,
+            }
+        await s.close()
+        return out
+
+    return asyncio.run(go())
+
+
+if __name__ == "__main__":  # python -m starviz.loadtest URL [sessions] [think]: a crowd against a running app
+    url, n, think = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 20, float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
+    print(json.dumps(crowd([url], [], n, think_seconds=think), indent=2))

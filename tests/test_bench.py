@@ -51,16 +51,16 @@ def test_query_timings_run_with_the_answer_cache_off_so_a_repeat_is_not_a_dictio
 
 
 def test_people_pause_between_clicks_each_session_differently_and_a_zero_pause_is_none():
-    from starviz import loadtest
+    from starviz import loadgen
 
-    first, second = loadtest._thinker(0, 5.0), loadtest._thinker(1, 5.0)
+    first, second = loadgen.thinker(0, 5.0), loadgen.thinker(1, 5.0)
     pauses = [first() for _ in range(200)]
     assert all(2.5 <= p <= 7.5 for p in pauses)
     assert 4.5 < sum(pauses) / len(pauses) < 5.5
     assert pauses[:5] != [second() for _ in range(5)]
-    again = loadtest._thinker(0, 5.0)  # seeded: a run repeats
+    again = loadgen.thinker(0, 5.0)  # seeded: a run repeats
     assert [again() for _ in range(5)] == pauses[:5]
-    assert {loadtest._thinker(3, 0.0)() for _ in range(5)} == {0.0}
+    assert {loadgen.thinker(3, 0.0)() for _ in range(5)} == {0.0}
 
 
 def test_every_target_the_bench_checks_is_configured_and_every_configured_target_is_checked():

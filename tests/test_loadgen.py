@@ -1,0 +1,53 @@
+"""The protocol load generator against the real app (`streamlit run`): it signs in through the
+form, changes a filter and opens pages exactly as the front end asks, and sees what a person sees."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from starviz import loadgen, loadtest
+from starviz.auth import DEMO_PASSWORD
+from tests.browser import serve_app
+
+
+@pytest.fixture(scope="module")
+def app_url(fixture_build, tmp_path_factory):
+    work = tmp_path_factory.mktemp("loadgen")
+    with serve_app(work, STARVIZ_DB=str(fixture_build.db_path), STARVIZ_AUTH_DIR=str(work / "auth")) as url:
+        yield url
+
+
+def test_a_session_signs_in_changes_the_year_and_opens_pages_through_the_protocol(app_url):
+    async def go():
+        s = loadgen.Session(app_url)
+        first = await s.open()
+        assert {type(w).__name__ for w in first.widgets.values()} >= {"TextInput", "Button"}
+        with pytest.raises(loadgen.ProtocolError, match="still on the sign-in form"):
+            await s.sign_in("director", "not the password")
+        signed_in = await s.sign_in("director", DEMO_PASSWORD)
+        assert "Overview" in signed_in.headings
+        assert s.widget("selectbox", key="f_fy").options
+        await s.tick("f_addr", False)
+        assert "addressable=0" in s.query_string  # the app wrote the filter into the address
+        await s.tick("f_addr", True)
+        assert "addressable=0" not in s.query_string
+        spend = await s.open_page("Spend")
+        assert "rows=" in s.query_string and spend.bytes > 0
+        assert s.widget("selectbox", key="f_fy") is not None  # the filters stay in the sidebar
+        await s.close()
+
+    asyncio.run(go())
+
+
+def test_a_crowd_reports_every_click_and_no_errors(app_url):
+    r = loadtest.crowd([app_url], [], sessions=3, changes=3, think_seconds=0.0)
+    assert r["errors"] == 0, r["first_errors"]
+    assert r["responses"] == 9 and r["reruns"] == 3 * (2 + 3)
+    assert r["client_cpu_s"] > 0
+
+
+def test_a_wrong_address_is_an_error_counted_not_a_crash():
+    r = loadtest.crowd(["http://127.0.0.1:9"], [], sessions=2, changes=1, think_seconds=0.0)
+    assert r["errors"] == 2 and r["responses"] == 0
