@@ -8,6 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from starviz import escape
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies. Council colours come from
 # their configuration; this palette serves everything else.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -1045,3 +1047,15 @@ def category_mix(df: pd.DataFrame, title: str = "Category mix: each council's sp
         margin=dict(l=10, r=10, t=100, b=10),
     )
     return fig
+
+
+def _escape_data_in_every_chart() -> None:
+    """Text from data is shown as text: every chart function takes its arguments through
+    ``escape.plotly`` (Plotly renders <a>, <b>, <br> in any label) before adding markup of its own."""
+    plain = {"gbp", "pct", "for_screen"}
+    for name, value in list(globals().items()):
+        if callable(value) and getattr(value, "__module__", None) == __name__ and not name.startswith("_") and name not in plain:
+            globals()[name] = escape.plotly_args(value)
+
+
+_escape_data_in_every_chart()

@@ -21,6 +21,8 @@ from typing import Literal
 
 import pandas as pd
 
+from starviz import escape
+
 Order = Literal["measure", "key", "rank", "fixed"]
 
 
@@ -247,7 +249,7 @@ def picks_from_treemap(points: Sequence[Mapping]) -> dict[str, str | None]:
     "Other suppliers" and empty clicks clear both."""
     if not points:
         return {"category": None, "supplier": None}
-    parts = str(points[0].get("id", "")).split(TREEMAP_SEP)
+    parts = str(escape.unplotly(points[0].get("id", ""))).split(TREEMAP_SEP)  # ids are escaped like labels
     if parts[0] == "c" and len(parts) == 2:
         return {"category": parts[1], "supplier": None}
     if parts[0] == "s" and len(parts) == 3:
@@ -267,7 +269,7 @@ def picks_from_trend(points: Sequence[Mapping]) -> dict[str, str | None]:
     month = str(points[0].get("x", ""))[:10]
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", month):
         return {"month": None, "council": None}
-    council = str(data[0]) if data else None
+    council = str(escape.unplotly(data[0])) if data else None
     return {"month": month[:8] + "01", "council": council}
 
 

@@ -15,28 +15,34 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from starviz.escape import neutral_text, neutralise, sheet_name, unplotly
+
 LICENCE = "Contains public sector information licensed under the Open Government Licence v3.0."
 BRAND = "STAR Procurement"
 BRAND_COLOUR = "#00546B"
 CHROMIUM_HINT = "Image export needs Chromium on the server: `apt-get install -y chromium` (Debian/Ubuntu), then restart the app."
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GBP_FORMAT = "£#,##0.00;-£#,##0.00"
 SHARE_FORMAT = "0.0%"
 
 
-def neutralise(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe; numbers are untouched."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text neutralised (``starviz.escape.neutralise``): cells of any column
+    (categories and lists included) and the column headers, which may be data (a pivot's columns)."""
     out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise)
+    out.columns = [neutral_text(_header(c)) for c in out.columns]
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(col.dtype)):
+            out.isetitem(i, col.astype(object).map(lambda v: neutralise(_text(v))))
     return out
+
+
+def _header(column: object) -> str:
+    return " / ".join(str(c) for c in column) if isinstance(column, tuple) else str(column)
+
+
+def _text(value: object) -> object:
+    return "; ".join(str(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def to_csv(df: pd.DataFrame) -> bytes:
@@ -53,11 +59,11 @@ def to_xlsx_sheets(frames: Mapping[str, pd.DataFrame], title: str, notes: Mappin
     book = Workbook()
     book.remove(book.active)
     for sheet_title, df in frames.items():
-        _data_sheet(book, _sheet_name(sheet_title, book.sheetnames), df)
-    info = book.create_sheet("Notes")
-    info.append(["starviz export", title])
+        _data_sheet(book, sheet_name(sheet_title, book.sheetnames), df)
+    info = book.create_sheet(sheet_name("Notes", book.sheetnames))
+    info.append(["starviz export", neutral_text(title)])
     for key, value in {**notes, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
-        info.append([key, neutralise(str(value))])
+        info.append([neutral_text(key), neutral_text(value)])
     info.column_dimensions["A"].width = 18
     info.column_dimensions["B"].width = 100
     buffer = io.BytesIO()
@@ -65,19 +71,10 @@ def to_xlsx_sheets(frames: Mapping[str, pd.DataFrame], title: str, notes: Mappin
     return buffer.getvalue()
 
 
-def _sheet_name(title: str, taken: list[str]) -> str:
-    name = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "Data"
-    n = 2
-    while name in taken:
-        name = f"{name[:28]} {n}"
-        n += 1
-    return name
-
-
 def _data_sheet(book: Workbook, name: str, df: pd.DataFrame) -> None:
     sheet = book.create_sheet(name)
     safe = safe_frame(df)
-    sheet.append([str(c) for c in safe.columns])
+    sheet.append(list(safe.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in safe.itertuples(index=False):
@@ -102,9 +99,7 @@ def _cell(value: object) -> object:
         return value.to_pydatetime()
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars -> Python numbers
         return value.item()
-    if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
-    return value
+    return neutralise(_text(value))
 
 
 # --- charts: branded static images --------------------------------------------------------------
@@ -282,11 +277,11 @@ def alt_text(fig: go.Figure, title: str, subtitle: str = "", top: int = 3) -> st
         if len(traces) > 1 and t.name:
             total = float(sum(v for v in numbers if v is not None))
             if total:  # marker-only series (e.g. RAG dots) add nothing to say
-                totals[t.name] = totals.get(t.name, 0.0) + total
+                totals[unplotly(t.name)] = totals.get(unplotly(t.name), 0.0) + total
         else:
             for label, v in zip(labels if labels is not None else range(len(numbers)), numbers, strict=False):
                 if v is not None:
-                    key = label.strftime("%b %Y") if hasattr(label, "strftime") else str(label)
+                    key = label.strftime("%b %Y") if hasattr(label, "strftime") else str(unplotly(label))
                     totals[key] = totals.get(key, 0.0) + float(v)
     if totals:
         ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
@@ -298,4 +293,4 @@ def alt_text(fig: go.Figure, title: str, subtitle: str = "", top: int = 3) -> st
         target_value = targets[0].y[0]
     if target_value is not None:
         sentences.append(f"Target: {fmt(float(target_value))}.")
-    return " ".join(sentences)
+    return neutral_text(unplotly(" ".join(sentences)))  # plain text: it leaves in a .txt file

@@ -1,0 +1,133 @@
+"""Text from data, made safe for where it goes: a file, a Markdown element, a Plotly label.
+
+Three outlets, one function each; nothing else in starviz escapes text by hand.
+
+* :func:`neutralise`: every text that leaves in a file (CSV and XLSX cells and headers, sheet names,
+  the Notes sheet, alt text). A text a spreadsheet would run as a formula gets a leading apostrophe
+  (OWASP "CSV injection": ``= + - @``, tab, carriage return, line feed and the full-width
+  ``＝ ＋ － ＠``, also after leading spaces). Numbers are untouched, so negative amounts stay numbers.
+* :func:`md`: a text put into Markdown (``st.markdown``, captions, titles, notices, button and
+  metric labels). Every Markdown/HTML punctuation mark is backslash-escaped and line breaks become
+  spaces, so ``![x](http://host/x.png)`` is shown as those characters and fetches nothing.
+* :func:`plotly`: a text put into a Plotly figure (axis categories, legend, hover, labels). Plotly
+  renders ``<a href>``, ``<b>``, ``<br>``, ``<span style>`` in every label; ``<`` and ``>`` become
+  entities, which Plotly shows as the characters (it splits tags before decoding entities).
+  Idempotent, so a text escaped twice reads the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# OWASP CSV injection: the characters a spreadsheet reads as the start of a formula (or of DDE).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_LEADING_SPACE = " \u00a0\u3000"
+
+
+def neutralise(value: object) -> object:
+    """``value`` as a spreadsheet cell that can only be text: a str that a spreadsheet would read as
+    a formula (after any leading spaces) gets a leading apostrophe; anything else is returned as is."""
+    if isinstance(value, str) and value.lstrip(_LEADING_SPACE).startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def neutral_text(value: object) -> str:
+    """``str(value)`` neutralised: for headers, sheet names and notes, which are always text."""
+    return str(neutralise(str(value)))
+
+
+def sheet_name(title: str, taken: list[str] | tuple[str, ...] = ()) -> str:
+    """An Excel sheet name: neutralised, without ``[]:*?/\\``, at most 31 characters, unique among
+    ``taken``. Excel refuses a name starting with an apostrophe, so a formula-like title starts "_"."""
+    name = "".join(c for c in str(title) if c not in "[]:*?/\\").strip()
+    name = neutral_text(name)
+    if name.startswith("'"):
+        name = "_" + name[1:]
+    name = name[:31] or "Data"
+    base, n = name, 2
+    while name in taken:
+        name = f"{base[:28]} {n}"
+        n += 1
+    return name
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+
+
+def md(value: object) -> str:
+    """``value`` as literal text inside Markdown: punctuation backslash-escaped, line breaks as spaces."""
+    if value is None:
+        return ""
+    return _MD_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+
+
+def plotly(value: Any) -> Any:
+    """Text for a Plotly figure: ``<`` and ``>`` as entities. Strings, and the strings inside lists,
+    tuples, dicts (keys and values), pandas Series and DataFrames (values, column and index labels),
+    are escaped; anything else is returned as is. DataFrames and Series are copied, never changed."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return value.replace("<", "&lt;").replace(">", "&gt;") if ("<" in value or ">" in value) else value
+    if isinstance(value, pd.DataFrame):
+        out = value.copy()
+        for i in range(out.shape[1]):
+            out.isetitem(i, _plotly_series(out.iloc[:, i]))
+        out.columns = _plotly_index(out.columns)
+        out.index = _plotly_index(out.index)
+        return out
+    if isinstance(value, pd.Series):
+        return _plotly_series(value.copy())
+    if isinstance(value, Mapping):
+        return type(value)({plotly(k): plotly(v) for k, v in value.items()}) if isinstance(value, dict) else value
+    if isinstance(value, list):
+        return [plotly(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plotly(v) for v in value)
+    return value
+
+
+def _plotly_series(series):
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.rename_categories([plotly(c) for c in series.cat.categories])
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        return series.map(lambda v: plotly(v) if isinstance(v, str) else v)
+    return series
+
+
+def _plotly_index(index):
+    import pandas as pd
+
+    if isinstance(index, pd.MultiIndex):
+        return index.set_levels([_plotly_index(level) for level in index.levels])
+    if index.dtype == object or pd.api.types.is_string_dtype(index):
+        return index.map(lambda v: plotly(v) if isinstance(v, str) else v)
+    return index
+
+
+def unplotly(value: object) -> object:
+    """The text behind :func:`plotly` (for a value read back from a chart click, or alt text)."""
+    if isinstance(value, str):
+        return value.replace("&lt;", "<").replace("&gt;", ">")
+    return value
+
+
+def plotly_args(fn):
+    """``fn`` with every argument passed through :func:`plotly`: data reaches a chart as text."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*(plotly(a) for a in args), **{k: plotly(v) for k, v in kwargs.items()})
+
+    wrapper.__plotly_escaped__ = True
+    return wrapper
+
+
+__all__ = ["FORMULA_STARTS", "md", "neutral_text", "neutralise", "plotly", "plotly_args", "sheet_name", "unplotly"]
