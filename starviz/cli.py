@@ -93,9 +93,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from starviz import bench
+    if str(config.ROOT) not in sys.path:  # the suites live beside the product, in bench/
+        sys.path.insert(0, str(config.ROOT))
+    from bench import suites
 
-    return bench.main(as_json=args.json, sizes=args.sizes, only=args.only)
+    return suites.main(as_json=args.json, sizes=args.sizes, only=args.only)
 
 
 def main(argv: list[str] | None = None) -> int:

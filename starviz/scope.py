@@ -306,6 +306,23 @@ class Filters:
         return params
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What one query may see: the filters chosen, cut to the councils the user may see."""
+
+    filters: Filters
+    user: User
+
+    @property
+    def council_ids(self) -> list[str]:
+        """The councils this query may touch: the selection, cut to the user's own scope."""
+        return list(self.user.allowed(self.filters.councils))
+
+    def previous(self) -> Scope | None:
+        prev = self.filters.previous()
+        return None if prev is None else Scope(prev, self.user)
+
+
 # -------------------------------------------------------------------------------------- URL parsing
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~${}!])")
 

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from starviz import config, loadtest
-from starviz.loadtest import CHROMIUM, CHROMIUM_ARGS, IDLE, start_app, wait_for_app  # noqa: F401
+from bench import loadtest
+from bench.loadtest import CHROMIUM, CHROMIUM_ARGS, IDLE, start_app, wait_for_app  # noqa: F401
+from starviz import config
 
 ARTIFACTS = config.ROOT / "tests" / "artifacts"
 

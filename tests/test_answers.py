@@ -1,4 +1,4 @@
-"""The memory of starviz.queries. The answer cache: a question asked again of the same database file
+"""The memory of starviz.queries (its db module). The answer cache: a question asked again of the same database file
 is answered without DuckDB, each caller gets its own copy, and a new file (a rebuild) retires every
 answer. The parsed statements: each SQL text is parsed once, whatever its parameters."""
 
@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from starviz import config, queries
+from starviz.queries import db as database
 from starviz.scope import Filters, User
 
 DIRECTOR = User("director", "Director", "admin")
@@ -28,8 +29,8 @@ def served(fixture_build, monkeypatch, tmp_path):
     queries.cache_answers(True)
     opened, parsed = [], PARSED
     parsed.clear()
-    queries._statements.clear()
-    real_open = queries._open
+    database._statements.clear()
+    real_open = database._open
 
     class CountingCursor:
         def __init__(self, cursor):
@@ -56,10 +57,10 @@ def served(fixture_build, monkeypatch, tmp_path):
             opened.append(1)
             return CountingCursor(self._con.cursor())
 
-    monkeypatch.setattr(queries, "_open", lambda: (lambda file, con: (file, Counting(con)))(*real_open()))
+    monkeypatch.setattr(database, "_open", lambda: (lambda file, con: (file, Counting(con)))(*real_open()))
     yield db, opened
     queries.cache_answers(True)
-    queries._current.pop(str(db), (None, duckdb.connect()))[1].close()
+    database.release(db)
     config.settings.cache_clear()
 
 
@@ -120,7 +121,7 @@ def test_the_cache_keeps_at_most_its_configured_number_of_answers(served, monkey
     assert len(opened) == asked  # the newest is kept
     queries.spend_by_council_month(one)
     assert len(opened) > asked  # the oldest was let go
-    assert len(queries._answers) <= 2
+    assert len(database._answers) <= 2
 
 
 def test_the_cache_keeps_at_most_its_configured_number_of_rows_in_all(served, monkeypatch):
@@ -131,7 +132,7 @@ def test_the_cache_keeps_at_most_its_configured_number_of_rows_in_all(served, mo
     queries.cache_answers(True)
     queries.spend_by_council_month(one)
     queries.spend_by_council_month(two)
-    assert sum(held_rows for _, held_rows in queries._answers.values()) <= rows + 1
+    assert sum(held_rows for _, held_rows in database._answers.values()) <= rows + 1
     asked = len(opened)
     queries.spend_by_council_month(two)
     assert len(opened) == asked  # the newest is kept
@@ -167,9 +168,9 @@ def test_parameters_are_keys_exactly_never_abbreviated():
 
     long_a, long_b = np.arange(5000), np.arange(5000)
     long_b[2500] = -1  # numpy's repr would print both as "[0 1 2 ... 4997 4998 4999]"
-    assert queries._frozen([long_a]) != queries._frozen([long_b])
-    assert queries._frozen([["a", "b"], 1]) == queries._frozen([("a", "b"), 1])
-    assert queries._frozen([1]) != queries._frozen([True])
+    assert database._frozen([long_a]) != database._frozen([long_b])
+    assert database._frozen([["a", "b"], 1]) == database._frozen([("a", "b"), 1])
+    assert database._frozen([1]) != database._frozen([True])
 
 
 def test_a_sql_text_is_parsed_once_and_answers_each_set_of_parameters(served):
@@ -182,43 +183,43 @@ def test_a_sql_text_is_parsed_once_and_answers_each_set_of_parameters(served):
     assert set(trafford["council"]) == {"Trafford"} and set(stockport["council"]) == {"Stockport"}
     sql = "select sum(spend_gbp) from mart_spend_by_council_month where council_id = ?"
     for council in ALL:
-        assert queries._scalar(sql, [council]) == pytest.approx(
-            queries._scalar(f"select sum(spend_gbp) from mart_spend_by_council_month where council_id = '{council}'")
+        assert database.scalar(sql, [council]) == pytest.approx(
+            database.scalar(f"select sum(spend_gbp) from mart_spend_by_council_month where council_id = '{council}'")
         )
     assert PARSED.count(sql) == 1
 
 
 def test_parsed_statements_are_kept_up_to_their_bound(served, monkeypatch):
-    monkeypatch.setattr(queries, "STATEMENTS_KEPT", 2)
+    monkeypatch.setattr(database, "STATEMENTS_KEPT", 2)
     queries.cache_answers(False)
     texts = [f"select {n} as n" for n in range(4)]
     for sql in texts:
-        assert queries._scalar(sql) == int(sql.split()[1])
-    assert list(queries._statements) == texts[-2:]
-    assert queries._scalar(texts[0]) == 0  # let go, so parsed again
+        assert database.scalar(sql) == int(sql.split()[1])
+    assert list(database._statements) == texts[-2:]
+    assert database.scalar(texts[0]) == 0  # let go, so parsed again
     assert PARSED.count(texts[0]) == 2
-    queries._scalar(texts[3])  # asked again: now the most recent, so texts[0] goes first
-    queries._scalar(texts[1])
-    assert list(queries._statements) == [texts[3], texts[1]]
+    database.scalar(texts[3])  # asked again: now the most recent, so texts[0] goes first
+    database.scalar(texts[1])
+    assert list(database._statements) == [texts[3], texts[1]]
 
 
 def test_sql_that_is_not_one_statement_is_left_to_duckdb_and_not_kept(served):
     with pytest.raises(duckdb.ParserException):
-        queries._scalar("select from where")
-    assert queries._rows("select 1; select 2") == [(2,)]  # as DuckDB itself answers it
-    assert "select from where" not in queries._statements
-    assert "select 1; select 2" not in queries._statements
+        database.scalar("select from where")
+    assert database.rows("select 1; select 2") == [(2,)]  # as DuckDB itself answers it
+    assert "select from where" not in database._statements
+    assert "select 1; select 2" not in database._statements
 
 
 def test_a_statement_parsed_before_a_rebuild_answers_from_the_new_file(served, tmp_path):
     db, _ = served
     queries.cache_answers(False)
     sql = "select count(*) from mart_spend_by_council_month where council_id = ?"
-    assert queries._scalar(sql, ["rochdale"]) > 0
+    assert database.scalar(sql, ["rochdale"]) > 0
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copy(db, rebuilt)
     with duckdb.connect(str(rebuilt)) as con:
         con.execute("delete from mart_spend_by_council_month where council_id = 'rochdale'")
     os.replace(rebuilt, db)
-    assert queries._scalar(sql, ["rochdale"]) == 0
+    assert database.scalar(sql, ["rochdale"]) == 0
     assert PARSED.count(sql) == 1

@@ -6,23 +6,23 @@ import json
 
 import pytest
 
-from starviz import bench
+from bench import core, suites
 
 
 def test_a_partial_run_replaces_its_own_figures_and_keeps_the_rest(tmp_path, monkeypatch):
     results, table = tmp_path / "results.json", tmp_path / "PERFORMANCE.md"
-    monkeypatch.setattr(bench, "RESULTS", results)
-    monkeypatch.setattr(bench, "PERFORMANCE_MD", table)
+    monkeypatch.setattr(core, "RESULTS", results)
+    monkeypatch.setattr(core, "PERFORMANCE_MD", table)
     old = [
-        bench._result("ingest time / read_csv time", 2.4, "ratio", 2.0, "lower") | {"run_at": "2026-01-01T00:00:00"},
-        bench._result("cube p95 pivot @1.0M lines", 0.044, "s", 0.15, "lower") | {"run_at": "2026-01-01T00:00:00"},
+        core._result("ingest time / read_csv time", 2.4, "ratio", 2.0, "lower") | {"run_at": "2026-01-01T00:00:00"},
+        core._result("cube p95 pivot @1.0M lines", 0.044, "s", 0.15, "lower") | {"run_at": "2026-01-01T00:00:00"},
     ]
     results.write_text(json.dumps({"machine": {}, "run_at": "2026-01-01T00:00:00", "results": old}))
     monkeypatch.setattr(
-        bench, "_ingest_vs_read_csv", lambda: [bench._result("ingest time / read_csv time", 1.5, "ratio", 2.0, "lower")]
+        suites, "_ingest_vs_read_csv", lambda: [core._result("ingest time / read_csv time", 1.5, "ratio", 2.0, "lower")]
     )
 
-    assert bench.main(only="ingest") == 0
+    assert suites.main(only="ingest") == 0
 
     merged = {r["name"]: r for r in json.loads(results.read_text())["results"]}
     assert merged["ingest time / read_csv time"]["value"] == 1.5
@@ -35,18 +35,18 @@ def test_a_partial_run_replaces_its_own_figures_and_keeps_the_rest(tmp_path, mon
 
 def test_an_unknown_suite_is_refused_with_the_names_to_choose_from():
     with pytest.raises(SystemExit, match="scale_suite"):
-        bench.main(only="nonsense")
+        suites.main(only="nonsense")
 
 
 def test_each_child_reports_its_own_peak_memory_not_the_largest_so_far():
-    _, big, out = bench._run_child("x = bytearray(200 * 1024 * 1024); print(len(x))")
-    _, small, _ = bench._run_child("print('small')")
+    _, big, out = core._run_child("x = bytearray(200 * 1024 * 1024); print(len(x))")
+    _, small, _ = core._run_child("print('small')")
     assert out.strip() == str(200 * 1024 * 1024)
     assert big > 200 and small < 150
 
 
 def test_query_timings_run_with_the_answer_cache_off_so_a_repeat_is_not_a_dictionary_lookup():
-    _, _, out = bench._run_child("from starviz import config; print(config.settings().query_cache_entries)")
+    _, _, out = core._run_child("from starviz import config; print(config.settings().query_cache_entries)")
     assert out.strip().splitlines()[-1] == "0"
 
 
@@ -69,12 +69,13 @@ def test_every_target_the_bench_checks_is_configured_and_every_configured_target
 
     from starviz import config
 
-    asked = set(re.findall(r'_target\("(\w+)"\)', inspect.getsource(bench)))
+    asked = set(re.findall(r'_target\("(\w+)"\)', inspect.getsource(suites)))
     assert asked and asked == set(config.settings().bench_targets)
 
 
 def test_the_aggregation_timed_alone_is_the_query_the_pivot_sends(fixture_build, monkeypatch):
     from starviz import config, cube, queries
+    from starviz.queries import db
     from starviz.scope import Filters, User
 
     monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
@@ -85,11 +86,10 @@ def test_the_aggregation_timed_alone_is_the_query_the_pivot_sends(fixture_build,
             User("d", "D", "admin"),
         )
         view = cube.View("category", "council", "spend_gbp")
-        real = queries._answer
-        sql, params = bench._first_query(lambda: queries.spend_pivot(scope, view))
-        assert queries._answer is real
+        sql, params = core._first_query(lambda: queries.spend_pivot(scope, view))
+        assert not db._tracers  # the hook is let go
         assert "group by" in sql.lower()  # the aggregation, not a lookup of names
-        cells = queries._rows(sql, params)  # (category, council, spend, lines) per cell
+        cells = db.rows(sql, params)  # (category, council, spend, lines) per cell
         pivot = queries.spend_pivot(scope, view)
         assert sum(spend for _, _, spend, _ in cells) == pytest.approx(pivot.table.iloc[-1]["Total"])
     finally:

@@ -79,7 +79,7 @@ def test_no_council_name_in_code():
     The one exception is the demo account the app-shell issue asks for by name."""
     ids = [c for c in config.load_councils() if c != "star"]
     allowed = {"trafford.officer", "Trafford Officer", "trafford"}
-    for path in [*config.ROOT.joinpath("starviz").glob("*.py"), *config.ROOT.joinpath("pages").glob("*.py")]:
+    for path in [*config.ROOT.joinpath("starviz").rglob("*.py"), *config.ROOT.joinpath("pages").glob("*.py")]:
         for text in _code_strings(path):
             if path.name == "auth.py" and text in allowed:
                 continue

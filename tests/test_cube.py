@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from starviz import benchmark, config, cube, queries
+from starviz.queries import spend as spend_queries
 from starviz.scope import Filters, User
 
 DIRECTOR = User("director", "Director", "admin")
@@ -390,9 +391,9 @@ def test_whole_years_read_the_year_grain_cubes_and_give_what_the_monthly_cubes_g
         cube.View("council", "financial_year", measure),
         cube.View("contract", cube.NONE, measure, picks=(("category", WORKS),)),
     ]
-    assert queries._cube_table("category", "council", distinct=measure == "count_suppliers", scope=scope).endswith("_year")
+    assert spend_queries._cube_table("category", "council", distinct=measure == "count_suppliers", scope=scope).endswith("_year")
     yearly = [queries.spend_pivot(scope, v).table for v in views] + [queries.cube_totals(scope)]
-    monkeypatch.setattr(queries, "_YEAR_CUBES", {})  # the monthly cubes only
+    monkeypatch.setattr(spend_queries, "_YEAR_CUBES", {})  # the monthly cubes only
     monthly = [queries.spend_pivot(scope, v).table for v in views] + [queries.cube_totals(scope)]
     for a, b in zip(yearly[:-1], monthly[:-1], strict=True):
         assert not a.empty and a.equals(b)
@@ -401,9 +402,9 @@ def test_whole_years_read_the_year_grain_cubes_and_give_what_the_monthly_cubes_g
 
 def test_a_quarter_or_a_month_cut_never_reads_the_year_grain_cubes():
     quarter = _scope(period="quarter", fy="2025-26", quarter=1)
-    assert not queries._cube_table("category", scope=quarter).endswith("_year")
-    assert not queries._cube_table("month", "council", scope=_scope()).endswith("_year")
-    assert not queries._cube_table("quarter", distinct=True, scope=_scope()).endswith("_year")
+    assert not spend_queries._cube_table("category", scope=quarter).endswith("_year")
+    assert not spend_queries._cube_table("month", "council", scope=_scope()).endswith("_year")
+    assert not spend_queries._cube_table("quarter", distinct=True, scope=_scope()).endswith("_year")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from starviz import loadgen, loadtest
+from bench import loadtest
+from starviz import loadgen
 from starviz.auth import DEMO_PASSWORD
 from tests.browser import serve_app
 

@@ -59,7 +59,7 @@ def _counts(path) -> tuple:
 
 def _scope_functions():
     for name, fn in inspect.getmembers(queries, inspect.isfunction):
-        if fn.__module__ != queries.__name__ or name.startswith("_"):
+        if not fn.__module__.startswith(f"{queries.__name__}.") or name.startswith("_"):
             continue
         params = inspect.signature(fn).parameters
         if "scope" in params and all(p.default is not p.empty for n, p in params.items() if n != "scope"):

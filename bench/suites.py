@@ -8,28 +8,23 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-from starviz import config, loadtest
-
-RESULTS = config.ROOT / "bench" / "results.json"
-PERFORMANCE_MD = config.ROOT / "docs" / "PERFORMANCE.md"
-
-
-def _target(name: str) -> float:
-    """A target from the issues, kept in data/settings.toml ([bench_targets])."""
-    return config.settings().bench_targets[name]
-
-
-def _result(name: str, value: float, unit: str, target: float | None, better: str) -> dict:
-    return {"name": name, "value": round(value, 3), "unit": unit, "target": target, "better": better}
+from bench import core, loadtest
+from bench.core import (
+    _first_query,
+    _result,
+    _run_child,
+    _seconds,
+    _target,
+    machine,
+    write_performance_md,
+)
+from starviz import config
 
 
 def _ingest_vs_read_csv() -> list[dict]:
@@ -71,42 +66,6 @@ def _ingest_vs_read_csv() -> list[dict]:
         _result("ingest time / read_csv time", ours_s / base_s, "ratio", _target("ingest_vs_read_csv_ratio"), "lower"),
         _result("ingest rows per second", rows / ours_s, "rows/s", None, "higher"),
     ]
-
-
-# Linux keeps a process's peak RSS from before exec, so a child forked straight from a large
-# benchmark process would report the parent's memory: a small wrapper starts the real child and
-# reports the peak of that child alone (wait4).
-_PEAK_WRAPPER = (
-    "import os, subprocess, sys\n"
-    "child = subprocess.Popen(sys.argv[1:])\n"
-    "_, status, usage = os.wait4(child.pid, 0)\n"
-    "sys.stderr.write(f'\\n__peak_kb__={usage.ru_maxrss}\\n')\n"
-    "sys.exit(os.waitstatus_to_exitcode(status))\n"
-)
-
-
-# Query timings are DuckDB's: children and this process run with the app's answer cache off, or a
-# repeated question would time a dictionary lookup. The app servers the browser suites start are
-# left as deployed (cache on).
-NO_ANSWER_CACHE = {"STARVIZ_QUERY_CACHE_ENTRIES": "0"}
-
-
-def _run_child(code: str, env: dict | None = None) -> tuple[float, float, str]:
-    """Run Python code in a child (answer cache off); return (seconds, that child's own peak RSS in MB,
-    stdout)."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=config.ROOT,
-        env={**os.environ, **NO_ANSWER_CACHE, **(env or {})},
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode:
-        raise subprocess.CalledProcessError(done.returncode, code, done.stdout, done.stderr)
-    peak_kb = int(done.stderr.rsplit("__peak_kb__=", 1)[1].split()[0])
-    return seconds, peak_kb / 1024, done.stdout
 
 
 def _demo_build(scale: float, work: Path) -> list[dict]:
@@ -198,42 +157,6 @@ def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
     ]
 
 
-def _meets(r: dict) -> str:
-    if r["target"] is None:
-        return ""
-    ok = r["value"] <= r["target"] if r["better"] == "lower" else r["value"] >= r["target"]
-    return "yes" if ok else "**no**"
-
-
-def write_performance_md(report: dict) -> None:
-    """docs/PERFORMANCE.md: the latest table and the machine it ran on."""
-    m = report["machine"]
-    lines = [
-        "# Performance",
-        "",
-        f"Latest `python -m starviz bench` run: {report['run_at']}, on {m['platform']}, {m['cpus']} CPUs, "
-        f"Python {m['python']}. Figures are written by the benchmark itself; do not edit by hand.",
-        "",
-        "| measure | value | unit | target | met | measured |",
-        "|---|---:|---|---:|---|---|",
-    ]
-    for r in report["results"]:
-        target = "" if r["target"] is None else f"{'≤' if r['better'] == 'lower' else '≥'} {r['target']:g}"
-        lines.append(
-            f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} | {r.get('run_at', report['run_at'])} |"
-        )
-    PERFORMANCE_MD.write_text("\n".join(lines) + "\n")
-
-
-def machine() -> dict:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-    }
-
-
 def _app_suites(work: Path) -> list[dict]:
     db = work / "star.duckdb"
     return _overview_apptest(db, work) + _chromium_filter_change(db, work)
@@ -273,7 +196,7 @@ def page_query_latency(
     results = []
     for name, fn in inspect.getmembers(queries, inspect.isfunction):
         params = inspect.signature(fn).parameters
-        if fn.__module__ != queries.__name__ or name.startswith("_") or "scope" not in params:
+        if not fn.__module__.startswith(f"{queries.__name__}.") or name.startswith("_") or "scope" not in params:
             continue
         if any(p.default is p.empty for n, p in params.items() if n != "scope"):
             continue
@@ -418,7 +341,8 @@ SUITES: list = [_page_queries, _app_suites, _page_query_latency, _concurrency]
 _COLLABORATION_PIPELINE_QUERIES = """
 import datetime as dt, json, os, statistics, time
 os.environ["STARVIZ_DB"] = {db!r}
-from starviz import loadtest, queries
+from bench import core, loadtest
+from starviz import queries
 from starviz.scope import Filters, User, financial_year
 
 admin, officer = User("bench", "Bench", "admin"), User("bench.officer", "Officer", "analyst", ({first!r},))
@@ -529,7 +453,7 @@ def _cube_suite(work: Path) -> list[dict]:
     for scale in _cube_scales():
         db = _cube_database(scale, work)
         _, peak_mb, out = _run_child(
-            f"from starviz import bench; bench.cube_latency_child({str(db)!r})", env={"STARVIZ_DB": str(db)}
+            f"from bench import suites; suites.cube_latency_child({str(db)!r})", env={"STARVIZ_DB": str(db)}
         )
         results += json.loads(out.strip().splitlines()[-1])
         results.append(
@@ -636,32 +560,6 @@ def cube_latency_child(db: str) -> None:
     print(json.dumps(results))
 
 
-def _seconds(ask) -> float:
-    """How long ``ask()`` takes, in seconds."""
-    started = time.perf_counter()
-    ask()
-    return time.perf_counter() - started
-
-
-def _first_query(ask) -> tuple[str, list]:
-    """The SQL and parameters of the first question ``ask()`` puts to DuckDB (answer cache off)."""
-    from starviz import queries
-
-    asked: list[tuple[str, list]] = []
-    real = queries._answer
-
-    def noting(kind, sql, params, run):
-        asked.append((sql, params))
-        return real(kind, sql, params, run)
-
-    queries._answer = noting
-    try:
-        ask()
-    finally:
-        queries._answer = real
-    return asked[0]
-
-
 def _cube_vs_pandas(db: str, scopes: list, label: str) -> list[dict]:
     """The same pivots as an analyst would compute them with pandas on the lines (loaded once,
     outside the timing), against our query of the cube, timed in the same process."""
@@ -703,7 +601,7 @@ def _cube_vs_pandas(db: str, scopes: list, label: str) -> list[dict]:
             # each of our two timings follows a pandas run, as when only the pivot was timed
             for times, ask in (
                 (ours, lambda view=view: queries.spend_pivot(scope, view)),
-                (alone, lambda sql=sql, params=params: queries._rows(sql, params)),
+                (alone, lambda sql=sql, params=params: queries.db.rows(sql, params)),
             ):
                 times.append(_seconds(ask))
                 theirs.append(_seconds(lambda values=values, aggfunc=aggfunc: pandas_pivot(values, aggfunc)))
@@ -801,12 +699,12 @@ def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
         queries.cache_answers(True)
     for r in results:
         r["run_at"] = run_at
-    if chosen != set(suite_names()) and RESULTS.exists():
+    if chosen != set(suite_names()) and core.RESULTS.exists():
         fresh = {r["name"] for r in results}
-        results = [r for r in json.loads(RESULTS.read_text())["results"] if r["name"] not in fresh] + results
+        results = [r for r in json.loads(core.RESULTS.read_text())["results"] if r["name"] not in fresh] + results
     report = {"machine": machine(), "run_at": run_at, "results": results}
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2))
+    core.RESULTS.parent.mkdir(exist_ok=True)
+    core.RESULTS.write_text(json.dumps(report, indent=2))
     write_performance_md(report)
     if as_json:
         print(json.dumps(report, indent=2))
@@ -930,9 +828,7 @@ def _data_quality(work: Path, runs: int = 40) -> list[dict]:
             ]
         return results
     finally:
-        held = queries._current.pop(str(db), None)  # let the file go before the work folder is removed
-        if held:
-            held[1].close()
+        queries.db.release(db)  # let the file go before the work folder is removed
         if saved is None:
             os.environ.pop("STARVIZ_DB", None)
         else:
@@ -1053,14 +949,14 @@ def _scale_suite(work: Path) -> list[dict]:
     s = config.settings()
     one_million = _cube_database(s.bench_query_scales[0], work)
     _, _, out = _run_child(
-        f"import json; from starviz import bench; print(json.dumps(bench.page_apptest_child("
+        f"import json; from bench import suites; print(json.dumps(suites.page_apptest_child("
         f"{str(one_million)!r}, {str(work / 'auth-apptest')!r})))"
     )
     results: list[dict] = json.loads(out.strip().splitlines()[-1])
     for scale in s.bench_query_scales:
         db = _cube_database(scale, work)
         _, peak_mb, out = _run_child(
-            f"import json; from starviz import bench; print(json.dumps(bench.scale_latency_child({str(db)!r})))",
+            f"import json; from bench import suites; print(json.dumps(suites.scale_latency_child({str(db)!r})))",
             env={"STARVIZ_DB": str(db)},
         )
         found = json.loads(out.strip().splitlines()[-1])

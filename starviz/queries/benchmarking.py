@@ -1,0 +1,152 @@
+"""The benchmarking page: each measure by council, category mix, coverage."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from starviz import config
+from starviz.queries import db
+from starviz.queries.overview import comparison_windows
+from starviz.queries.spend import _where
+from starviz.scope import Scope, month_start, months_between
+
+# --- benchmarking ----------------------------------------------------------------------------------
+
+
+def benchmark_definitions() -> pd.DataFrame:
+    """The benchmarking measures in order: label, unit, which direction is better, any threshold."""
+    return db.query("select * from dim_benchmark_measures order by sort_order")
+
+
+def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.DataFrame:
+    """One row per council in scope: spend and spend per resident (population from the council's
+    configuration), on-contract, local, SME and VCSE shares (with the share where the flag is known),
+    supplier concentration (top-N share and HHI of supplier-identified spend), number of suppliers,
+    average line value and the share of payment lines under the small-line threshold."""
+    where, params = _where(scope)
+    top = top_suppliers or config.settings().benchmark_top_suppliers
+    return db.query(
+        f"""
+        with
+        cube as (
+            select * from mart_spend_cube_summary where {where}
+        ),
+        totals as (
+            select
+                council_id,
+                sum(spend_gbp) as spend_gbp,
+                sum(count_lines) as count_lines,
+                coalesce(sum(spend_gbp) filter (where is_on_contract), 0) / nullif(sum(spend_gbp), 0) as on_contract_share,
+                coalesce(sum(spend_gbp) filter (where is_local), 0) / nullif(sum(spend_gbp), 0) as local_share,
+                coalesce(sum(spend_gbp) filter (where is_local is not null), 0) / nullif(sum(spend_gbp), 0) as local_known_share,
+                coalesce(sum(spend_gbp) filter (where is_sme), 0) / nullif(sum(spend_gbp), 0) as sme_share,
+                coalesce(sum(spend_gbp) filter (where is_sme is not null), 0) / nullif(sum(spend_gbp), 0) as sme_known_share,
+                coalesce(sum(spend_gbp) filter (where is_vcse), 0) / nullif(sum(spend_gbp), 0) as vcse_share,
+                coalesce(sum(spend_gbp) filter (where is_vcse is not null), 0) / nullif(sum(spend_gbp), 0) as vcse_known_share,
+                sum(count_small_lines) / nullif(sum(count_lines) - sum(count_credits), 0) as small_line_share
+            from cube
+            group by council_id
+        ),
+        suppliers as (
+            select council_id, supplier_id, greatest(sum(spend_gbp), 0) as spend_gbp
+            from mart_spend_by_supplier_month
+            where {where}
+            group by council_id, supplier_id
+        ),
+        ranked as (
+            select *,
+                   row_number() over (partition by council_id order by spend_gbp desc, supplier_id) as position,
+                   sum(spend_gbp) over (partition by council_id) as identified_gbp
+            from suppliers
+        ),
+        concentration as (
+            select
+                council_id,
+                count(*) as count_suppliers,
+                coalesce(sum(spend_gbp) filter (where position <= ?), 0) / nullif(max(identified_gbp), 0) as top10_share,
+                sum(power(spend_gbp / nullif(identified_gbp, 0), 2)) * 10000 as hhi
+            from ranked
+            group by council_id
+        )
+        select
+            c.council_id, c.short_name as council, c.population,
+            totals.* exclude (council_id),
+            totals.spend_gbp / c.population as spend_per_head_gbp,
+            totals.spend_gbp / nullif(totals.count_lines, 0) as avg_line_gbp,
+            coalesce(concentration.count_suppliers, 0) as count_suppliers,
+            concentration.top10_share,
+            concentration.hhi
+        from dim_councils c
+        join totals using (council_id)
+        left join concentration using (council_id)
+        order by c.sort_order
+        """,
+        [*params, *params, top],
+    )
+
+
+def category_mix_by_council(scope: Scope, categories: int | None = None) -> pd.DataFrame:
+    """Each council's spend by category as shares of its own spend: the largest categories across the
+    councils in scope, the rest as "Other categories"."""
+    where, params = _where(scope)
+    return db.query(
+        f"""
+        with
+        spend as (
+            select council_id, category, sum(spend_gbp) as spend_gbp
+            from mart_spend_cube_summary
+            where {where}
+            group by all
+        ),
+        top as (
+            select category from spend group by category order by sum(spend_gbp) desc, category limit ?
+        ),
+        mix as (
+            select council_id,
+                   case when category in (select category from top) then category else 'Other categories' end
+                       as category,
+                   sum(spend_gbp) as spend_gbp
+            from spend
+            group by all
+        )
+        select c.short_name as council, mix.category, mix.spend_gbp,
+               mix.spend_gbp / nullif(sum(mix.spend_gbp) over (partition by mix.council_id), 0) as spend_share
+        from mix
+        join dim_councils c using (council_id)
+        order by c.sort_order, mix.category = 'Other categories', mix.spend_gbp desc
+        """,
+        [*params, categories or config.settings().benchmark_categories],
+    )
+
+
+def coverage_by_council(scope: Scope) -> pd.DataFrame:
+    """Each council's data coverage for the period: months of spend loaded (of the months the period
+    holds data for), the share of spend with a category, and the share paid to an identified supplier
+    (not redacted, not blank)."""
+    (start, end), _ = comparison_windows(scope)
+    where, params = _where(scope, addressable=False)
+    frame = db.query(
+        f"""
+        with
+        coverage as (
+            select council_id, count(distinct month) as months_loaded, min(month) as first_month,
+                   max(month) as last_month,
+                   coalesce(sum(spend_gbp) filter (where is_categorised and (is_addressable or not ?)), 0)
+                       / nullif(sum(spend_gbp) filter (where is_addressable or not ?), 0) as categorised_share,
+                   coalesce(sum(spend_gbp) filter (where is_matched and (is_addressable or not ?)), 0)
+                       / nullif(sum(spend_gbp) filter (where is_addressable or not ?), 0) as matched_share
+            from mart_spend_cube_summary
+            where {where}
+            group by council_id
+        )
+        select c.short_name as council, coalesce(coverage.months_loaded, 0) as months_loaded,
+               coverage.first_month, coverage.last_month, coverage.categorised_share, coverage.matched_share
+        from dim_councils c
+        left join coverage using (council_id)
+        where list_contains(?::varchar[], c.council_id)
+        order by c.sort_order
+        """,
+        [*[scope.filters.addressable_only] * 4, *params, scope.council_ids],
+    )
+    frame.insert(2, "months_in_period", months_between(month_start(start), month_start(end)))
+    return frame

@@ -1,0 +1,74 @@
+"""Reference questions every page asks: councils, their names and colours, months loaded, build info."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import pandas as pd
+
+from starviz import config
+from starviz.queries import db
+from starviz.queries.db import DatabaseUnavailable
+from starviz.scope import Scope, month_end
+
+# --- reference -----------------------------------------------------------------------------------
+
+
+def councils() -> pd.DataFrame:
+    """Partner councils (not STAR itself), in configuration order."""
+    return db.query(
+        "select council_id, name, short_name, colour, population, gss_code, joined_date "
+        "from dim_councils where is_council order by sort_order"
+    )
+
+
+def council_names() -> dict[str, str]:
+    """Partner councils' short names by id, in configuration order."""
+    table = councils()
+    return dict(zip(table["council_id"], table["short_name"], strict=True))
+
+
+def colours() -> dict[str, str]:
+    return dict(db.query("select short_name, colour from dim_councils").itertuples(index=False))
+
+
+def months_loaded() -> list[dt.date]:
+    frame = db.query("select distinct month from mart_spend_by_council_month order by month")
+    return [m.date() if hasattr(m, "date") else m for m in frame["month"]]
+
+
+def build_info() -> dict:
+    try:
+        row = db.query("select * from build_info").iloc[0].to_dict()
+    except duckdb.CatalogException as exc:
+        raise DatabaseUnavailable(f"{config.settings().db_path} is not a complete starviz database: {exc}") from exc
+    row["demo"] = json.loads(row["demo_info"]) if row.get("demo_info") else None
+    return row
+
+
+def data_status(scope: Scope) -> pd.DataFrame:
+    """Per council in scope: months of spend loaded, first and last month, the as-at date."""
+    return db.query(
+        """
+        select c.short_name as council, count(distinct m.month) as months_loaded,
+               min(m.month) as first_month, max(m.month) as last_month
+        from dim_councils c
+        left join mart_spend_by_council_month m using (council_id)
+        where c.council_id in (select unnest(?::varchar[]))
+        group by c.short_name, c.sort_order
+        order by c.sort_order
+        """,
+        [scope.council_ids],
+    )
+
+
+def as_at_date() -> dt.date | None:
+    last = db.scalar("select max(month) from mart_spend_by_council_month")
+    return None if last is None else month_end(last)
+
+
+def category_names() -> list[str]:
+    """ProClass headings that can filter a list (not "Not classified")."""
+    return db.query("select category from dim_categories where not is_unclassified order by category")["category"].tolist()
