@@ -21,7 +21,8 @@ PARSED: list[str] = []  # the SQL texts DuckDB was asked to parse, in the test t
 
 @pytest.fixture()
 def served(fixture_build, monkeypatch, tmp_path):
-    """A copy of the fixture database the app serves, and a counter of the cursors DuckDB opens."""
+    """A copy of the fixture database the app serves, and a list noting each question that reached
+    DuckDB; the texts DuckDB is asked to parse go to PARSED."""
     db = tmp_path / "star.duckdb"
     shutil.copy(fixture_build.db_path, db)
     monkeypatch.setenv("STARVIZ_DB", str(db))
@@ -29,38 +30,28 @@ def served(fixture_build, monkeypatch, tmp_path):
     queries.cache_answers(True)
     opened, parsed = [], PARSED
     parsed.clear()
-    database._statements.clear()
-    real_open = database._open
 
-    class CountingCursor:
-        def __init__(self, cursor):
-            self._cursor = cursor
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self._cursor.close()
+    class CountingParser:
+        def __init__(self):
+            self._con = duckdb.connect()
 
         def extract_statements(self, sql):
             parsed.append(sql)
-            return self._cursor.extract_statements(sql)
+            return self._con.extract_statements(sql)
 
-        def __getattr__(self, name):
-            return getattr(self._cursor, name)
+    database._parsed.cache_clear()
+    monkeypatch.setattr(database, "_parser", [CountingParser()])
+    real_ask = database._Served.ask
 
-    class Counting:
-        def __init__(self, con):
-            self._con = con
+    def counting_ask(self, run):
+        opened.append(1)
+        return real_ask(self, run)
 
-        def cursor(self):
-            opened.append(1)
-            return CountingCursor(self._con.cursor())
-
-    monkeypatch.setattr(database, "_open", lambda: (lambda file, con: (file, Counting(con)))(*real_open()))
+    monkeypatch.setattr(database._Served, "ask", counting_ask)
     yield db, opened
     queries.cache_answers(True)
     database.release(db)
+    database._parsed.cache_clear()
     config.settings.cache_clear()
 
 
@@ -121,7 +112,7 @@ def test_the_cache_keeps_at_most_its_configured_number_of_answers(served, monkey
     assert len(opened) == asked  # the newest is kept
     queries.spend_by_council_month(one)
     assert len(opened) > asked  # the oldest was let go
-    assert len(database._answers) <= 2
+    assert len(database._answers[0]) <= 2
 
 
 def test_the_cache_keeps_at_most_its_configured_number_of_rows_in_all(served, monkeypatch):
@@ -132,7 +123,7 @@ def test_the_cache_keeps_at_most_its_configured_number_of_rows_in_all(served, mo
     queries.cache_answers(True)
     queries.spend_by_council_month(one)
     queries.spend_by_council_month(two)
-    assert sum(held_rows for _, held_rows in database._answers.values()) <= rows + 1
+    assert database._answers[0].currsize <= rows + 1
     asked = len(opened)
     queries.spend_by_council_month(two)
     assert len(opened) == asked  # the newest is kept
@@ -189,26 +180,21 @@ def test_a_sql_text_is_parsed_once_and_answers_each_set_of_parameters(served):
     assert PARSED.count(sql) == 1
 
 
-def test_parsed_statements_are_kept_up_to_their_bound(served, monkeypatch):
-    monkeypatch.setattr(database, "STATEMENTS_KEPT", 2)
+def test_parsed_statements_are_kept_up_to_their_bound(served):
     queries.cache_answers(False)
-    texts = [f"select {n} as n" for n in range(4)]
+    texts = [f"select {n} as n" for n in range(database.STATEMENTS_KEPT + 2)]
     for sql in texts:
         assert database.scalar(sql) == int(sql.split()[1])
-    assert list(database._statements) == texts[-2:]
-    assert database.scalar(texts[0]) == 0  # let go, so parsed again
-    assert PARSED.count(texts[0]) == 2
-    database.scalar(texts[3])  # asked again: now the most recent, so texts[0] goes first
-    database.scalar(texts[1])
-    assert list(database._statements) == [texts[3], texts[1]]
+    assert database._parsed.cache_info().currsize == database.STATEMENTS_KEPT
+    assert database.scalar(texts[-1]) == len(texts) - 1 and PARSED.count(texts[-1]) == 1  # kept
+    assert database.scalar(texts[0]) == 0 and PARSED.count(texts[0]) == 2  # the least recent: let go
 
 
-def test_sql_that_is_not_one_statement_is_left_to_duckdb_and_not_kept(served):
+def test_sql_that_is_not_one_statement_is_left_to_duckdb(served):
     with pytest.raises(duckdb.ParserException):
         database.scalar("select from where")
     assert database.rows("select 1; select 2") == [(2,)]  # as DuckDB itself answers it
-    assert "select from where" not in database._statements
-    assert "select 1; select 2" not in database._statements
+    assert database.rows("select 1; select 2") == [(2,)]
 
 
 def test_a_statement_parsed_before_a_rebuild_answers_from_the_new_file(served, tmp_path):
@@ -223,3 +209,50 @@ def test_a_statement_parsed_before_a_rebuild_answers_from_the_new_file(served, t
     os.replace(rebuilt, db)
     assert database.scalar(sql, ["rochdale"]) == 0
     assert PARSED.count(sql) == 1
+
+
+def test_readers_never_see_a_closed_connection_while_rebuilds_swap_files_in(served, tmp_path):
+    """Six threads keep asking (the cache off, so every question reaches DuckDB) while the file is
+    swapped 30 times: no question fails, each answer is of one whole file, and the last file swapped
+    in is the one served afterwards; files swapped out are closed once their questions end."""
+    import threading
+
+    db, _ = served
+    queries.cache_answers(False)
+    full = tmp_path / "full.duckdb"
+    shutil.copy(db, full)
+    cut = tmp_path / "cut.duckdb"
+    shutil.copy(db, cut)
+    with duckdb.connect(str(cut)) as con:
+        con.execute("delete from mart_spend_by_council_month where council_id = 'rochdale'")
+    sql = "select count(*) from mart_spend_by_council_month where council_id = ?"
+    expected = {database.scalar(sql, ["rochdale"]), 0}
+    failures, answers, stop = [], [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                answers.append(database.scalar(sql, ["rochdale"]))
+                queries.spend_by_council_month(_scope())
+            except Exception as exc:  # any failure is the test's finding
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    try:
+        for swap in range(30):
+            staged = tmp_path / f"swap-{swap}.duckdb"
+            shutil.copy(cut if swap % 2 == 0 else full, staged)
+            os.replace(staged, db)  # as the build swaps in a new file
+            answers_before = len(answers)
+            while len(answers) < answers_before + 3 and not failures:  # let readers reach the new file
+                stop.wait(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert set(answers) <= expected and len(answers) > 60
+    assert database.scalar(sql, ["rochdale"]) > 0  # the last swap (29, odd) put the full file in
+    assert len(database._serving) == 1

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cachetools
 import duckdb
 import pandas as pd
 
@@ -25,47 +26,141 @@ class DatabaseUnavailable(RuntimeError):
     """The database file is missing or cannot be opened."""
 
 
+# --- the file being served ------------------------------------------------------------------------
+# A rebuild swaps a new file in (os.replace) while people are reading the old one. Each file is
+# served by its own DuckDB instance, an in-memory one with the file attached read-only (DuckDB keeps
+# one instance per path inside a process, so a second plain connect to the path would return the old
+# file). A question holds the file it started on until it ends; a file swapped out is closed when its
+# last question ends, so nobody reads from a closed connection.
+
+_ALIAS = "served"
+
+
+class _Served:
+    """One database file being served: its identity (path, inode, modification time), its DuckDB
+    instance, cursors ready for the next question, and how many questions are using it."""
+
+    def __init__(self, path: str, stamp: tuple[int, int]):
+        self.file = (path, *stamp)
+        self.users = 0
+        self.retired = False
+        self._idle: list[duckdb.DuckDBPyConnection] = []
+        # spilled intermediate results go beside the file, as with a plain connect to it
+        self._con = duckdb.connect(":memory:", config={"temp_directory": f"{path}.tmp"})
+        try:
+            self._con.execute(f"attach '{path.replace(chr(39), chr(39) * 2)}' as {_ALIAS} (read_only)")
+        except duckdb.Error:
+            self._con.close()
+            raise
+
+    def ask(self, run: Callable[[duckdb.DuckDBPyConnection], object]):
+        """``run(cursor)`` on a cursor of this file; cursors are not shared between threads, and one
+        that saw an error is not used again."""
+        with _lock:
+            cursor = self._idle.pop() if self._idle else None
+        if cursor is None:
+            cursor = self._con.cursor()
+            cursor.execute(f"use {_ALIAS}")  # each cursor is a connection of its own
+        try:
+            answer = run(cursor)
+        except BaseException:
+            cursor.close()
+            raise
+        with _lock:
+            self._idle.append(cursor)
+        return answer
+
+    def close(self) -> None:
+        for cursor in self._idle:
+            cursor.close()
+        self._idle.clear()
+        self._con.close()
+
+
 _lock = threading.Lock()
-_current: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
+_serving: dict[str, _Served] = {}  # path -> the file served at that path now
 
 
-def _open() -> tuple[tuple, duckdb.DuckDBPyConnection]:
-    """One read-only connection per process, reopened when a rebuild swaps a new file in; with the
-    file's identity (path, inode, modification time).
-
-    DuckDB shares one instance per path inside a process, so the old connection must be closed
-    before the new file can be seen: a cache keyed on the file's identity would keep the old one.
-    """
-    path = str(config.settings().db_path)
+def _stamp(path: str) -> tuple[int, int]:
     try:
         stat = os.stat(path)
     except FileNotFoundError as exc:
         raise DatabaseUnavailable(f"No database at {path}. An admin can build it from the raw extracts.") from exc
-    stamp = (stat.st_ino, stat.st_mtime_ns)
+    return stat.st_ino, stat.st_mtime_ns
+
+
+@contextlib.contextmanager
+def _held() -> Iterator[_Served]:
+    """The file at the configured path, held for one question (opened when a new file was swapped in)."""
+    path = str(config.settings().db_path)
+    stamp = _stamp(path)
     with _lock:
-        held = _current.get(path)
-        if held and held[0] == stamp:
-            return (path, *stamp), held[1]
-        if held:
-            held[1].close()
-        try:
-            con = duckdb.connect(path, read_only=True)
-        except duckdb.Error as exc:
-            _current.pop(path, None)
-            raise DatabaseUnavailable(f"The database {path} cannot be opened: {exc}") from exc
-        _current[path] = (stamp, con)
-        return (path, *stamp), con
+        served = _serving.get(path)
+        if served is None or served.file[1:] != stamp:
+            try:
+                fresh = _Served(path, stamp)
+            except duckdb.Error as exc:
+                raise DatabaseUnavailable(f"The database {path} cannot be opened: {exc}") from exc
+            if served is not None:
+                _retire(served)
+            served = _serving[path] = fresh
+        served.users += 1
+    try:
+        yield served
+    finally:
+        with _lock:
+            served.users -= 1
+            done = served.retired and served.users == 0
+        if done:
+            served.close()
 
 
-# Answers already given for the file being served. Streamlit reruns a page's script on every click,
-# and several people often look at the same view (the Board's shared link), so the same SQL with the
-# same parameters comes back again and again. An answer is only valid for one database file: a new
-# file empties the cache. Parameters carry everything else an answer depends on (the user's councils,
-# the period, "today").
-_answers: OrderedDict[tuple, tuple[object, int]] = OrderedDict()  # key -> (answer, its rows)
-_answers_rows = [0]  # rows held, all answers together
-_answers_file: list[tuple] = []
+def _retire(served: _Served) -> None:
+    """No new question starts on ``served``; it is closed now if none is running (``_lock`` held)."""
+    served.retired = True
+    if served.users == 0:
+        served.close()
+
+
+def release(path: Path | str | None = None) -> None:
+    """Let go of a file (default: the configured one) so it can be removed; questions still running
+    on it finish first."""
+    with _lock:
+        served = _serving.pop(str(path or config.settings().db_path), None)
+        if served is not None:
+            _retire(served)
+
+
+def file_identity() -> tuple:
+    """The served file's identity: (path, inode, modification time)."""
+    with _held() as served:
+        return served.file
+
+
+# --- answers already given ----------------------------------------------------------------------
+# Streamlit reruns a page's script on every click, and several people often look at the same view
+# (the Board's shared link), so the same SQL with the same parameters comes back again and again.
+# An answer is only valid for one database file: a new file starts an empty cache. Parameters carry
+# everything else an answer depends on (the user's councils, the period, "today"). cachetools'
+# LRUCache bounds the rows held in all (each answer weighs its rows); the number of answers is
+# bounded too.
+
+
+class _Answers(cachetools.LRUCache):
+    """Least recently used answers, at most ``entries`` of them and ``total_rows`` rows in all."""
+
+    def __init__(self, file: tuple, entries: int, total_rows: int):
+        super().__init__(maxsize=total_rows, getsizeof=lambda held: held[1])
+        self.file, self.entries = file, entries
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.entries:
+            self.popitem()
+
+
 _answers_lock = threading.Lock()
+_answers: list[_Answers] = []  # the cache of the file served (none before the first answer)
 _answers_on = [True]
 
 
@@ -79,48 +174,44 @@ def _frozen(value):
     return type(value).__name__, value
 
 
-def _answer(kind: str, sql: str, params: list | None, run):
+def _cache_of(file: tuple, settings) -> _Answers:
+    """The answer cache of this file and these bounds (``_answers_lock`` held): a new one when the
+    file or the settings changed."""
+    held = _answers[0] if _answers else None
+    if (
+        held is None
+        or held.file != file
+        or (held.entries, held.maxsize) != (settings.query_cache_entries, settings.query_cache_total_rows)
+    ):
+        held = _Answers(file, settings.query_cache_entries, settings.query_cache_total_rows)
+        _answers[:] = [held]
+    return held
+
+
+def _answer(kind: str, sql: str, params: list | dict | None, run):
     """``run(cursor)``'s answer to this SQL and these parameters, from the cache when it was asked
     before of the same file. The caller gets its own copy to change as it likes."""
     for note in _tracers:
         note(sql, params)
     settings = config.settings()
-    file, con = _open()
     try:
         key = (kind, sql, _frozen(params or []))
     except TypeError:  # a parameter that cannot be a key: ask DuckDB
         key = None
-    if settings.query_cache_entries <= 0 or not _answers_on[0] or key is None:
-        with con.cursor() as cursor:  # connections are not thread-safe; cursors are cheap
-            return run(cursor)
-    with _answers_lock:
-        if _answers_file != [file]:
-            _forget_answers()
-            _answers_file[:] = [file]
-        held = _answers.get(key)
+    with _held() as served:
+        if settings.query_cache_entries <= 0 or not _answers_on[0] or key is None:
+            return served.ask(run)
+        with _answers_lock:
+            held = _cache_of(served.file, settings).get(key)
         if held is not None:
-            _answers.move_to_end(key)
-    if held is not None:
-        answer = held[0]
-    else:
-        with con.cursor() as cursor:
-            answer = run(cursor)
-        rows = len(answer) if isinstance(answer, (pd.DataFrame, list)) else 1
-        if rows <= settings.query_cache_max_rows:
-            with _answers_lock:
-                if _answers_file == [file] and key not in _answers:
-                    _answers[key] = (answer, rows)
-                    _answers_rows[0] += rows
-                    while _answers and (
-                        len(_answers) > settings.query_cache_entries or _answers_rows[0] > settings.query_cache_total_rows
-                    ):
-                        _answers_rows[0] -= _answers.popitem(last=False)[1][1]
+            answer = held[0]
+        else:
+            answer = served.ask(run)
+            rows = len(answer) if isinstance(answer, (pd.DataFrame, list)) else 1
+            if rows <= min(settings.query_cache_max_rows, settings.query_cache_total_rows):
+                with _answers_lock:
+                    _cache_of(served.file, settings)[key] = (answer, rows)
     return answer.copy() if isinstance(answer, pd.DataFrame) else copy.deepcopy(answer)
-
-
-def _forget_answers() -> None:
-    _answers.clear()
-    _answers_rows[0] = 0
 
 
 def cache_answers(on: bool) -> None:
@@ -128,33 +219,35 @@ def cache_answers(on: bool) -> None:
     cache); turning it off forgets every answer."""
     with _answers_lock:
         _answers_on[0] = on
-        _forget_answers()
+        _answers.clear()
 
 
+# --- parsed statements --------------------------------------------------------------------------
 # DuckDB's parse of each SQL text the app has run. Parsing costs about as much as running a small
 # query of the cube (a third of a spend pivot's time at 1M lines), and the app asks the same texts
 # again and again with other parameters. A parsed statement is plain syntax, valid on any cursor of
-# any file; DuckDB copies it for each execution, so threads can share it.
-_statements: OrderedDict[str, duckdb.Statement] = OrderedDict()
-_statements_lock = threading.Lock()
+# any file; DuckDB copies it for each execution, so threads can share it. functools.lru_cache keeps
+# the STATEMENTS_KEPT most recently asked.
+
 STATEMENTS_KEPT = 1024
+_parser_lock = threading.Lock()
+_parser: list[duckdb.DuckDBPyConnection] = []
 
 
-def _execute(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None) -> duckdb.DuckDBPyConnection:
-    with _statements_lock:
-        statement = _statements.get(sql)
-        if statement is not None:
-            _statements.move_to_end(sql)  # the least recently asked go first
-    if statement is None:
-        parsed = cursor.extract_statements(sql)
-        if len(parsed) != 1:  # not one statement: let DuckDB say what is wrong
-            return cursor.execute(sql, params or [])
-        statement = parsed[0]
-        with _statements_lock:
-            _statements[sql] = statement
-            while len(_statements) > STATEMENTS_KEPT:
-                _statements.popitem(last=False)
-    return cursor.execute(statement, params or [])
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _parsed(sql: str) -> duckdb.Statement | None:
+    """The one statement of ``sql``, or None when it holds several (DuckDB then runs the text as
+    it is); a text DuckDB cannot parse raises its parser error and is not kept."""
+    with _parser_lock:
+        if not _parser:
+            _parser.append(duckdb.connect(":memory:"))
+        statements = _parser[0].extract_statements(sql)
+    return statements[0] if len(statements) == 1 else None
+
+
+def _execute(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None) -> duckdb.DuckDBPyConnection:
+    statement = _parsed(sql)
+    return cursor.execute(sql if statement is None else statement, params or [])
 
 
 def query(sql: str, params: list | dict | None = None) -> pd.DataFrame:
@@ -174,6 +267,7 @@ def db_path() -> Path:
     return config.settings().db_path
 
 
+# --- the trace hook -----------------------------------------------------------------------------
 # Whoever wants to see the questions asked (the bench reads the SQL a page function puts to DuckDB):
 # each tracer is called with the SQL and parameters of every question, cached or not, before it is
 # answered.
@@ -190,23 +284,15 @@ def traced(note: Callable[[str, object], None]) -> Iterator[None]:
         _tracers.remove(note)
 
 
-def release(path: Path | str | None = None) -> None:
-    """Close the connection to a file (default: the configured one), so it can be removed."""
-    with _lock:
-        held = _current.pop(str(path or config.settings().db_path), None)
-    if held:
-        held[1].close()
+# --- small lookups kept per file ------------------------------------------------------------------
 
 
-_reference_cache: dict[tuple, object] = {}
-
-
-def reference(name: str, fetch):
+def reference(name: str, fetch: Callable[[], object]):
     """A small lookup (councils' names and order) kept until the database file is replaced, even
-    with the answer cache off."""
-    key = (_open()[0], name)
-    if key not in _reference_cache:
-        if len(_reference_cache) > 32:  # old databases' entries
-            _reference_cache.clear()
-        _reference_cache[key] = fetch()
-    return _reference_cache[key]
+    with the answer cache off. The caller must not change it."""
+    return _reference(file_identity(), name, fetch)
+
+
+@functools.lru_cache(maxsize=32)
+def _reference(file: tuple, name: str, fetch: Callable[[], object]):
+    return fetch()
