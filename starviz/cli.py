@@ -57,9 +57,17 @@ def _cmd_build(args: argparse.Namespace) -> int:
     print(f"{'council':<12}{'dataset':<14}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}")
     for council, dataset, files, read, loaded, rejected in summary.table():
         print(f"{council:<12}{dataset:<14}{files:>6}{read:>12,}{loaded:>12,}{rejected:>10,}")
-    problems = [f for f in summary.files if f.status != "loaded"]
-    for f in problems:
-        print(f"  {f.status}: {f.source_file}: {f.message}")
+    for f in summary.files:
+        if f.status != "loaded" or f.message:
+            print(f"  {f.status}: {f.message if f.message.startswith(f.source_file) else f'{f.source_file}: {f.message}'}")
+    failed = [f for f in summary.files if f.status == "failed"]
+    if failed and not args.keep_going:
+        print(
+            f"{len(failed)} file(s) failed (listed above); the database was built from the rest. "
+            "Exit status 1 (use --keep-going to exit 0 when some files fail).",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -70,7 +78,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.council not in councils:
         print(f"Unknown council {args.council!r}; configured: {', '.join(councils)}", file=sys.stderr)
         return 2
-    summary, rejects = ingest.check_file(Path(args.file), councils[args.council], args.dataset, limit=args.limit)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path.name}: no such file", file=sys.stderr)
+        return 2
+    summary, rejects = ingest.check_file(path, councils[args.council], args.dataset, limit=args.limit)
     if args.json:
         out = summary.as_json()
         out["rejects"] = [
@@ -82,6 +94,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if summary.status == "failed":
             print(summary.message, file=sys.stderr)
         else:
+            for note in summary.notes:
+                print(f"Note: {note}")
             print(
                 f"{summary.source_file}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "
                 f"{summary.rows_rejected:,} rejected"
@@ -111,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("build", help="build data/star.duckdb from data/raw, atomically")
     p.add_argument("--raw", type=Path)
     p.add_argument("--db", type=Path)
+    p.add_argument(
+        "--keep-going", action="store_true", help="exit 0 even when some files failed (they are listed in the summary)"
+    )
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("check", help="read one file exactly as the build would and report")
     p.add_argument("file")
@@ -135,3 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # no traceback or server path for any input: one line, and a status
+        from starviz.ingest import _without_paths
+
+        print(f"starviz {args.command} failed: {type(exc).__name__}: {_without_paths(str(exc), '(path)')}", file=sys.stderr)
+        return 3

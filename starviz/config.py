@@ -73,6 +73,9 @@ class DatasetConfig(_Strict):
     )
     fields: dict[str, list[str]] = Field(description="canonical field -> header names used over the years")
     constants: dict[str, str] = {}
+    reader: Literal["auto", "csv", "excel", "zip"] = Field(
+        "auto", description="how files are read: by their content (auto), or pinned to csv, excel or zip"
+    )
     demo: DemoStyle | None = None
 
     @field_validator("encoding")
@@ -155,7 +158,6 @@ class Settings(_Strict):
     kpi_summary_movers: int = Field(3, ge=1, le=10)
     # Import and data quality (see data/settings.toml for what each means).
     import_max_upload_mb: int = Field(200, gt=0)
-    import_max_unzipped_mb: int = Field(1024, gt=0)
     import_preview_rows: int = Field(20, gt=0)
     import_preview_max_problems: int = Field(5000, gt=0)
     import_detect_min_confidence: float = Field(0.6, ge=0, le=1)
@@ -191,6 +193,9 @@ class Settings(_Strict):
     collaboration: CollaborationSettings = Field(default_factory=lambda: CollaborationSettings())
     pipeline: PipelineSettings = Field(default_factory=lambda: PipelineSettings())
     exceptions: ExceptionSettings = Field(default_factory=lambda: ExceptionSettings())
+    # What one file may ask of the reader, and what a plausible row holds ([reader], [plausibility]).
+    reader: ReaderSettings = Field(default_factory=lambda: ReaderSettings())
+    plausibility: PlausibilitySettings = Field(default_factory=lambda: PlausibilitySettings())
 
 
 class CollaborationSettings(_Strict):
@@ -243,6 +248,28 @@ class ExceptionSettings(_Strict):
     split_order_min_lines: int = Field(2, ge=2)
     no_spend_grace_months: int = Field(3, ge=0)
     transparency_contract_min_gbp: float = 5_000
+
+
+class ReaderSettings(_Strict):
+    """Limits on one file, whatever reads it (build, check, import): see ``starviz.reader``."""
+
+    max_cells: int = Field(20_000_000, gt=0)
+    max_rows: int = Field(1_048_576, gt=0)
+    max_columns: int = Field(500, gt=0)
+    max_unzipped_mb: int = Field(1024, gt=0)
+    max_members: int = Field(200, gt=0)
+    max_field_chars: int = Field(1_048_576, ge=1024)
+    worker_memory_mb: int = Field(3072, ge=256)
+    worker_seconds: float = Field(300.0, gt=0)
+
+
+class PlausibilitySettings(_Strict):
+    """Values that parse but cannot be true, rejected by the build like any unreadable value."""
+
+    earliest_date: dt.date = dt.date(2000, 1, 1)
+    latest_months_ahead: int = Field(1, ge=0, le=120)
+    date_fields: list[str] = ["payment_date", "period_date"]
+    max_amount_gbp: float = Field(1_000_000_000, gt=0)
 
 
 Settings.model_rebuild()  # the three models above complete its annotations

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from starviz import build, config, ingest, queries
+from starviz import build, config, ingest, queries, reader
 from starviz.config import CouncilConfig
 from starviz.models import DATASETS
 
@@ -55,8 +55,6 @@ LOG_FIELDS = [
     "message",
 ]
 REPLACED_DIR = "_replaced"  # under raw/: never a council id (ids start with a letter), so never read
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NAME_OK = re.compile(r"[^\w .,()&+'£-]", re.UNICODE)
 _MAX_NAME = 150
 
@@ -77,7 +75,7 @@ def limits_text() -> str:
     s = config.settings()
     return (
         f"Up to {s.import_max_upload_mb} MB a file; {', '.join(t.upper() for t in allowed_types())}. "
-        f"A ZIP may unpack to {s.import_max_unzipped_mb:,} MB at most."
+        f"A ZIP may unpack to {s.reader.max_unzipped_mb:,} MB at most."
     )
 
 
@@ -115,39 +113,27 @@ def check_content(name: str, data: bytes) -> None:
     if not data:
         raise ImportRefused(f"{name}: the file is empty (0 bytes).")
     suffix = Path(name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".zip") and not data.startswith(_ZIP_MAGIC):
+    head = data[:4096]
+    text = reader.looks_like_text(head)
+    if suffix in (".xlsx", ".xlsm", ".zip") and not data.startswith(reader.ZIP_MAGIC) and not text:
         kind = "a ZIP archive" if suffix == ".zip" else "an Excel workbook (.xlsx)"
         raise ImportRefused(f"{name}: the content is not {kind}; check the file or its extension.")
-    if suffix == ".xls" and not data.startswith(_OLE_MAGIC):
-        looks = "text (perhaps a CSV named .xls: rename it .csv)" if _looks_like_text(data) else "something else"
-        raise ImportRefused(f"{name}: the content is not an Excel 97-2003 workbook (.xls); it looks like {looks}.")
-    if suffix == ".zip":
-        _check_zip(name, data, s.import_max_unzipped_mb)
+    if suffix == ".xls" and not data.startswith(reader.OLE_MAGIC) and not text and not data.startswith(reader.ZIP_MAGIC):
+        raise ImportRefused(f"{name}: the content is not an Excel workbook or CSV text; check the file or its extension.")
+    if data.startswith(reader.ZIP_MAGIC) and suffix in (".zip", ".xlsx", ".xlsm", ".xls"):
+        # The same archive limits as the build and `check` (reader.check_archive).
+        import io
 
-
-def _looks_like_text(data: bytes) -> bool:
-    head = data[:4096]
-    return b"\x00" not in head and sum(b < 9 or 13 < b < 32 for b in head) == 0
-
-
-def _check_zip(name: str, data: bytes, max_mb: int) -> None:
-    import io
-
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise ImportRefused(f"{name}: not a valid ZIP archive.") from exc
-    members = [
-        i for i in infos if not i.is_dir() and Path(i.filename).suffix.lower() in ingest.CSV_SUFFIXES | ingest.EXCEL_SUFFIXES
-    ]
-    if not members:
-        raise ImportRefused(f"{name}: the ZIP holds no CSV or Excel file.")
-    if any(i.flag_bits & 0x1 for i in members):
-        raise ImportRefused(f"{name}: the ZIP is password-protected; upload the files inside it instead.")
-    unpacked = sum(i.file_size for i in members)
-    if unpacked > max_mb * 1024 * 1024:
-        raise ImportRefused(f"{name}: the ZIP unpacks to {unpacked / 1048576:,.0f} MB, over the {max_mb:,} MB limit.")
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                is_workbook = "xl/workbook.xml" in archive.namelist()
+        except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+            raise ImportRefused(f"{name}: not a valid ZIP archive.") from exc
+        if not is_workbook:
+            try:
+                reader.check_archive(io.BytesIO(data), name)
+            except ingest.IngestError as exc:
+                raise ImportRefused(f"{exc}.") from exc
 
 
 # --- staging ------------------------------------------------------------------------------------

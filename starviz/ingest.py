@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import hashlib
-import itertools
-import os
 import re
-import shutil
 import tempfile
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,12 +24,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from starviz import config, reader
 from starviz.config import CouncilConfig, DatasetConfig
 from starviz.models import DATASETS, Dataset
+from starviz.reader import ALLOWED_SUFFIXES, CSV_SUFFIXES, EXCEL_SUFFIXES, IngestError
 
-CSV_SUFFIXES = {".csv", ".txt"}
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
-ALLOWED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
+__all__ = ["ALLOWED_SUFFIXES", "CSV_SUFFIXES", "EXCEL_SUFFIXES", "IngestError"]
 UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
 
 LEDGER_DDL = """
@@ -68,10 +65,6 @@ create table if not exists rejects (
 )"""
 
 
-class IngestError(ValueError):
-    """A whole file cannot be read; the message names the file and what is wrong."""
-
-
 @dataclass
 class FileResult:
     council_id: str
@@ -92,6 +85,7 @@ class FileResult:
     reasons: dict[str, int] = field(default_factory=dict)
     problems: int = 0  # every problem found (rows can have several), however many are listed
     preview: list[dict] = field(default_factory=list)  # first rows as parsed (check_file with preview_limit)
+    notes: list[str] = field(default_factory=list)  # how it was read, when its name says otherwise
 
     def as_json(self) -> dict:
         return {
@@ -109,6 +103,7 @@ class FileResult:
             "last_date": self.last_date.isoformat() if self.last_date else None,
             "mapping": self.mapping,
             "rejected_by_reason": self.reasons,
+            "notes": self.notes,
         }
 
 
@@ -158,14 +153,21 @@ def map_headers(headers: list[str], ds: DatasetConfig, model: type[Dataset], fil
 
 
 def _csv_header(path: Path, ds: DatasetConfig, encoding: str, label: str) -> list[str]:
+    limit = reader.limits().max_field_chars
+    csv.field_size_limit(limit)
     with path.open("r", encoding=encoding, errors="strict", newline="") as fh:
+        rows = csv.reader(fh, delimiter=ds.delimiter)
         try:
-            reader = csv.reader(fh, delimiter=ds.delimiter)
             for _ in range(ds.header_row - 1):
-                next(reader, None)
-            header = next(reader, None)
+                next(rows, None)
+            header = next(rows, None)
         except UnicodeDecodeError as exc:
             raise IngestError(_encoding_message(path, label, encoding)) from exc
+        except csv.Error as exc:
+            raise IngestError(
+                f"{label}: row {rows.line_num}: a field is longer than {limit:,} characters (perhaps a quote "
+                f"that is never closed); the limit is [reader] max_field_chars in data/settings.toml"
+            ) from exc
     if not header or not any(h.strip() for h in header):
         raise IngestError(f"{label}: empty file: no header row at row {ds.header_row}")
     return [h.replace("\ufeff", "") for h in header]
@@ -219,7 +221,8 @@ def _csv_sources(readable: Path, ds: DatasetConfig, width: int) -> list[str]:
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     base = (
         f"read_csv({_lit(str(readable))}, auto_detect=false, header=false, skip={ds.header_row}, "
-        f"delim={_lit(ds.delimiter)}, quote='\"', escape='\"', null_padding=true, {{parallel}} columns={columns})"
+        f"delim={_lit(ds.delimiter)}, quote='\"', escape='\"', null_padding=true, "
+        f"max_line_size={reader.limits().max_field_chars}, {{parallel}} columns={columns})"
     )
     return [base.replace("{parallel}", ""), base.replace("{parallel}", "parallel=false,")]
 
@@ -243,39 +246,6 @@ def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> _Source:
     return _Source(headers, _csv_sources(_utf8_copy(path, ds, tmp, label), ds, len(headers)), ds.header_row + 1, False)
 
 
-def _cell_text(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _excel_column(values: tuple) -> pa.Array:
-    """A column of cells as one Arrow array: typed when the cells agree (fast), else as text."""
-    try:
-        array = pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([_cell_text(v) for v in values], pa.string())
-    if (
-        pa.types.is_string(array.type)
-        or pa.types.is_floating(array.type)
-        or pa.types.is_integer(array.type)
-        or pa.types.is_boolean(array.type)
-        or pa.types.is_timestamp(array.type)
-        or pa.types.is_date(array.type)
-        or pa.types.is_null(array.type)
-    ):
-        return array
-    return pa.array([_cell_text(v) for v in values], pa.string())
-
-
 def _text_sql(col: str, kind: pa.DataType) -> str:
     """SQL turning a typed Excel column into the text a person sees (as `_cell_text` does)."""
     if pa.types.is_floating(kind):
@@ -291,36 +261,20 @@ def _text_sql(col: str, kind: pa.DataType) -> str:
     return f"{col}::varchar"
 
 
-def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, label: str) -> _Source:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        sheet = book.get_sheet_by_index(ds.sheet) if isinstance(ds.sheet, int) else book.get_sheet_by_name(ds.sheet)
-        rows = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own types for corrupt or truncated files
-        raise IngestError(f"{label}: cannot open as a spreadsheet ({type(exc).__name__}: {exc})") from exc
-    if len(rows) < ds.header_row or not any(_cell_text(v) for v in rows[ds.header_row - 1]):
-        raise IngestError(f"{label}: empty sheet: no header row at row {ds.header_row}")
-    headers = [_cell_text(v) or "" for v in rows[ds.header_row - 1]]
-    width = len(headers)
-    body = rows[ds.header_row :]
-    arrays, texts = {}, []
-    for i, column in enumerate(itertools.zip_longest(*body, fillvalue=None)):
-        if i >= width:
-            break
-        array = _excel_column(column)
-        arrays[f"c{i}"] = array
-        texts.append(f"{_text_sql(f'c{i}', array.type)} as c{i}")
-    for i in range(len(arrays), width):  # columns with a header and no cell below it
-        arrays[f"c{i}"] = pa.nulls(len(body), pa.string())
-        texts.append(f"c{i}")
-    arrays["_row"] = pa.array(range(ds.header_row + 1, ds.header_row + 1 + len(body)), pa.int64())
-    con.register("_arrow_src", pa.table(arrays))
+def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, tmp: Path, label: str) -> _Source:
+    """The sheet read in the guarded worker (``reader.read_sheet``), then typed cells turned into
+    the text a person sees, in DuckDB."""
+    out = tmp / (path.name + ".arrow")
+    headers = reader.read_sheet(path, ds.sheet, ds.header_row, label, out)
+    with pa.memory_map(str(out)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    texts = [f"{_text_sql(name, table.schema.field(name).type)} as {name}" for name in table.column_names if name != "_row"]
+    con.register("_arrow_src", table)
     try:
         con.execute(f"create or replace temp table _sheet as select {', '.join(texts)}, _row from _arrow_src")
     finally:
         con.unregister("_arrow_src")
+    out.unlink(missing_ok=True)
     return _Source(headers, ["_sheet"], None, True)
 
 
@@ -477,7 +431,14 @@ def _stage(
                 continue
             if "unicode" in message.lower() or "utf" in message.lower():
                 raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
-            raise IngestError(f"{label}: cannot read as CSV: {message.splitlines()[0]}") from exc
+            if "maximum line size" in message.lower():
+                line = re.search(r"Line: (\d+)", message)  # the file's own line number
+                where = f"row {int(line.group(1))}: " if line else ""
+                raise IngestError(
+                    f"{label}: {where}a line is longer than {reader.limits().max_field_chars:,} characters "
+                    "(perhaps a quote that is never closed); the limit is [reader] max_field_chars in data/settings.toml"
+                ) from exc
+            raise IngestError(f"{label}: cannot read as CSV: {_without_paths(message, label)}") from exc
     # rowid follows file order in a table DuckDB has just created (insertion order is preserved).
     numbering = "*" if src.first_row is None else f"*, rowid + {src.first_row} as _row"
     con.execute(f"create or replace temp view _rows as select {numbering} from _parsed")
@@ -529,30 +490,19 @@ def _commit_parsed(con: duckdb.DuckDBPyConnection, model: type[Dataset], result:
     )
 
 
-def _members(path: Path, tmp: Path, label: str) -> Iterator[tuple[Path, str]]:
-    """The file itself, or each CSV/Excel member of a ZIP copied out."""
-    if path.suffix.lower() != ".zip":
-        yield path, label
-        return
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise IngestError(f"{label}: not a valid ZIP archive") from exc
-    with archive:
-        names = [n for n in archive.namelist() if not n.endswith("/") and Path(n).suffix.lower() in CSV_SUFFIXES | EXCEL_SUFFIXES]
-        if not names:
-            raise IngestError(f"{label}: the ZIP holds no CSV or Excel file")
-        for i, name in enumerate(sorted(names)):
-            target = tmp / f"member{i}{Path(name).suffix.lower()}"  # never trust member paths
-            with archive.open(name) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-            yield target, f"{label}!{Path(name).name}"
+_PATHS = re.compile(r"""['"]?(?:/[\w.+@=,~-]+){2,}/?['"]?""")
+
+
+def _without_paths(text: str, label: str) -> str:
+    """An engine's message with any server path replaced by the file's label, on one line."""
+    return _PATHS.sub(label, text.splitlines()[0] if text else "")[:300]
 
 
 def load_file(
     con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig, dataset: str, file_id: int = 0, label: str | None = None
 ) -> list[FileResult]:
-    """Read one file (a ZIP yields one result per member) into raw_<dataset> and rejects.
+    """Read one file (a ZIP yields one result per member) into raw_<dataset> and rejects, through
+    the guarded reader (``starviz.reader``): its type is found from its content.
 
     Raises IngestError when the whole file cannot be read; nothing is written then.
     """
@@ -561,18 +511,17 @@ def load_file(
     ds = council.datasets[dataset]
     model = DATASETS[dataset]
     label = label or path.name
-    if path.suffix.lower() not in ALLOWED_SUFFIXES:
+    if path.suffix.lower() not in ALLOWED_SUFFIXES and ds.reader == "auto":
         raise IngestError(f"{label}: file type {path.suffix or '(none)'} is not allowed; use CSV, XLSX, XLS or ZIP")
     if path.stat().st_size == 0:
         raise IngestError(f"{label}: empty file (0 bytes)")
     results = []
-    # Scratch copies (ZIP members, re-encoded text) go to memory-backed /dev/shm where there is one.
-    scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="starviz-", dir=scratch) as tmpdir:
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:
         tmp = Path(tmpdir)
-        for member, member_label in _members(path, tmp, label):
-            if member.suffix.lower() in EXCEL_SUFFIXES:
-                src = _read_excel(con, member, ds, member_label)
+        for member, member_label, kind in reader.members(path, tmp, label, ds.reader, notes):
+            if kind in ("xlsx", "xls"):
+                src = _read_excel(con, member, ds, tmp, member_label)
             else:
                 src = _read_csv(member, ds, tmp, member_label)
             headers = src.headers
@@ -588,8 +537,30 @@ def load_file(
             _commit_parsed(con, model, result, file_id)
             if result.rows_read == 0:
                 raise IngestError(f"{member_label}: no data rows below the header (row {ds.header_row})")
+            result.notes = [n for n in notes if n.startswith(member_label) or n.startswith(label + ":")]
+            result.message = "; ".join(result.notes)
             results.append(result)
     return results
+
+
+def guarded_load(
+    con: duckdb.DuckDBPyConnection, path: Path, council: CouncilConfig, dataset: str, file_id: int, label: str
+) -> list[FileResult] | IngestError:
+    """:func:`load_file`, with whatever else goes wrong reading this one file (the engine running
+    out of memory, a disk error, an input nobody foresaw) turned into a one-line IngestError for
+    that file: no file can stop the others or show a traceback."""
+    try:
+        return load_file(con, path, council, dataset, file_id=file_id, label=label)
+    except IngestError as exc:
+        return exc
+    except (duckdb.IOException, duckdb.FatalException):
+        raise  # the database being written failed: the build stops, the live file stays
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
+            raise  # a full or failing disk is the build's problem, not this file's
+        return IngestError(f"{label}: could not be read ({type(exc).__name__}: {_without_paths(str(exc), label)})")
+    except (duckdb.Error, MemoryError, ValueError, UnicodeError, OverflowError) as exc:
+        return IngestError(f"{label}: could not be read ({type(exc).__name__}: {_without_paths(str(exc), label)})")
 
 
 @dataclass
@@ -606,18 +577,15 @@ class Job:
 def load_files(
     con: duckdb.DuckDBPyConnection, jobs: list[Job], workers: int = 2, on_done: Callable[[Job], None] | None = None
 ) -> list[list[FileResult] | IngestError]:
-    """:func:`load_file` for each job, ``workers`` at a time, each on its own cursor of ``con``
+    """:func:`guarded_load` for each job, ``workers`` at a time, each on its own cursor of ``con``
     (its own temp tables; appends to the shared raw tables do not conflict). Unzipping and checking
     one file then overlaps DuckDB parsing another. Results come back in job order: the file's
-    results, or the :class:`IngestError` that stopped it. Any other error stops the whole load."""
+    results, or the :class:`IngestError` that stopped it."""
     on_done = on_done or (lambda _job: None)
 
     def one(job: Job) -> list[FileResult] | IngestError:
         with con.cursor() as cursor:
-            try:
-                return load_file(cursor, job.path, job.council, job.dataset, file_id=job.file_id, label=job.label)
-            except IngestError as exc:
-                return exc
+            return guarded_load(cursor, job.path, job.council, job.dataset, job.file_id, job.label)
 
     if workers <= 1 or len(jobs) <= 1:
         results = []
@@ -640,15 +608,17 @@ def check_file(
 
     With ``preview_limit`` the summary also carries the first rows as parsed (one read, not two).
     """
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": config.settings().build_memory_limit})
     create_tables(con)
     label = label or path.name
     summary = FileResult(council.id, dataset, label, sha256=sha256_of(path), size_bytes=path.stat().st_size)
-    try:
-        parts = load_file(con, path, council, dataset, label=label)
-    except IngestError as exc:
-        summary.status, summary.message = "failed", str(exc)
+    parts = guarded_load(con, path, council, dataset, 0, label)
+    if isinstance(parts, IngestError):
+        con.close()
+        summary.status, summary.message = "failed", str(parts)
         return summary, []
+    summary.notes = [n for p in parts for n in p.notes]
+    summary.message = "; ".join(dict.fromkeys(summary.notes))
     summary.rows_read = sum(p.rows_read for p in parts)
     summary.rows_loaded = sum(p.rows_loaded for p in parts)
     summary.rows_rejected = sum(p.rows_rejected for p in parts)
@@ -695,23 +665,10 @@ def preview_rows(path: Path, council: CouncilConfig, dataset: str, limit: int = 
 
 def read_headers(path: Path, ds: DatasetConfig, label: str | None = None) -> list[str]:
     """The header row of a file (a ZIP's first CSV/Excel member) as the dataset config reads it,
-    without reading the rows. Raises IngestError when the file cannot be read that way."""
+    without loading the rows. Raises IngestError when the file cannot be read that way."""
     label = label or path.name
-    if path.suffix.lower() not in ALLOWED_SUFFIXES:
-        raise IngestError(f"{label}: file type {path.suffix or '(none)'} is not allowed; use CSV, XLSX, XLS or ZIP")
-    scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="starviz-", dir=scratch) as tmpdir:
-        member, member_label = next(_members(path, Path(tmpdir), label))
-        if member.suffix.lower() not in EXCEL_SUFFIXES:
+    with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:
+        member, member_label, kind = next(reader.members(path, Path(tmpdir), label, ds.reader))
+        if kind == "csv":
             return _csv_header(member, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, member_label)
-        from python_calamine import CalamineWorkbook
-
-        try:
-            book = CalamineWorkbook.from_path(str(member))
-            sheet = book.get_sheet_by_index(ds.sheet) if isinstance(ds.sheet, int) else book.get_sheet_by_name(ds.sheet)
-            rows = list(itertools.islice(sheet.iter_rows(), ds.header_row))
-        except Exception as exc:  # calamine raises its own types for corrupt files and missing sheets
-            raise IngestError(f"{member_label}: cannot open as a spreadsheet ({type(exc).__name__}: {exc})") from exc
-        if len(rows) < ds.header_row:
-            raise IngestError(f"{member_label}: empty sheet: no header row at row {ds.header_row}")
-        return [_cell_text(v) or "" for v in rows[ds.header_row - 1]]
+        return reader.read_sheet(member, ds.sheet, ds.header_row, member_label, Path(tmpdir) / "headers.arrow", headers_only=True)

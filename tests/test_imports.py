@@ -137,10 +137,12 @@ def test_upload_over_the_size_limit_is_refused(monkeypatch):
     assert "over the 1 MB limit" in staged.refusal
 
 
-def test_content_that_does_not_match_its_extension_is_refused():
-    assert "not an Excel workbook" in imports.stage("spend.xlsx", b"Date,Amount\n2025-04-01,12\n").refusal
-    assert "rename it .csv" in imports.stage("spend.xls", b"Body Name,Amount\nSMBC,12\n").refusal
+def test_content_that_is_neither_text_nor_what_its_extension_says_is_refused():
+    assert "not an Excel workbook" in imports.stage("spend.xlsx", b"MZ\x90\x00 an executable").refusal
+    assert "not an Excel workbook or CSV text" in imports.stage("spend.xls", b"MZ\x90\x00 an executable").refusal
     assert "not a ZIP archive" in imports.stage("spend.zip", b"MZ\x90\x00 an executable").refusal
+    # text is read as CSV whatever its name (the preview notes it)
+    assert imports.stage("spend.xls", b"Body Name,Amount\nSMBC,12\n").refusal is None
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -152,11 +154,12 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 
 def test_zip_that_unpacks_too_large_or_holds_no_extract_is_refused(monkeypatch):
-    small = config.settings().model_copy(update={"import_max_unzipped_mb": 1})
+    small = config.settings().model_copy(update={"reader": config.ReaderSettings(max_unzipped_mb=1)})
     monkeypatch.setattr(config, "settings", lambda: small)
     bomb = _zip({"spend.csv": b"a,b\n" + b"0" * (3 << 20)})  # 3 MB of zeros compress to a few KB
     assert len(bomb) < 100_000
     assert "unpacks to 3 MB, over the 1 MB limit" in imports.stage("spend.zip", bomb).refusal
+    assert "[reader] max_unzipped_mb in data/settings.toml" in imports.stage("spend.zip", bomb).refusal
     assert "holds no CSV or Excel" in imports.stage("tools.zip", _zip({"run.sh": b"rm -rf /"})).refusal
 
 

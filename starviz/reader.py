@@ -1,0 +1,567 @@
+"""The one guarded way into an extract: build, check and import read files only through here.
+
+- The reader is chosen by the file's content, not its name (a CSV published as ``.xls`` is read as
+  CSV, with a note); a dataset's ``reader`` setting can pin it.
+- Archives (a ZIP, and an ``.xlsx``, which is one) are unpacked counting the bytes actually written
+  against ``[reader].max_unzipped_mb``; a damaged archive (false CRC, truncated) is refused.
+- Spreadsheets: an ``.xlsx`` sheet's declared extent (``<dimension>``) and real extent (its last
+  cell) are checked before any cell is read; cells are then read in a worker process whose address
+  space is capped (``resource.setrlimit``), so a native crash or a runaway allocation fails that
+  file only, never the app or the build. An ``.xls`` is measured inside the worker.
+- CSV is parsed by DuckDB (``starviz.ingest``) with its line length capped here.
+
+Every refusal is an :class:`IngestError` whose message is one line naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import threading
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+CSV_SUFFIXES = {".csv", ".txt"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+ALLOWED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+READERS = ("auto", "csv", "excel", "zip")
+
+
+class IngestError(ValueError):
+    """A whole file cannot be read; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file may ask of the reader (``[reader]`` in data/settings.toml)."""
+
+    max_cells: int = 20_000_000
+    max_rows: int = 1_048_576
+    max_columns: int = 500
+    max_unzipped_mb: int = 1024
+    max_members: int = 200
+    max_field_chars: int = 1_048_576
+    worker_memory_mb: int = 3072
+    worker_seconds: float = 300.0
+
+
+def limits() -> Limits:
+    from starviz import config
+
+    return Limits(**config.settings().reader.model_dump())
+
+
+def _setting(name: str) -> str:
+    return f"[reader] {name} in data/settings.toml"
+
+
+# --- what a file is ------------------------------------------------------------------------------
+
+
+def looks_like_text(head: bytes) -> bool:
+    """No NUL and no control characters other than tab, new lines and form feed: text (a CSV)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte order mark
+        return True
+    return b"\x00" not in head and not any(b < 9 or 13 < b < 32 for b in head)
+
+
+def sniff(path: Path) -> str:
+    """``zip``, ``xlsx``, ``xls``, ``text`` or ``binary``, from the first bytes (and a ZIP's index)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(OLE_MAGIC):
+        return "xls"
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            # A damaged archive: the spreadsheet reader or the unzip names the problem.
+            return "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "zip"
+        return "xlsx" if "xl/workbook.xml" in names else "zip"
+    return "text" if looks_like_text(head) else "binary"
+
+
+_KIND_NAMES = {"text": "text (CSV)", "xlsx": "an Excel workbook (.xlsx)", "xls": "an Excel 97-2003 workbook (.xls)"}
+
+
+def choose(path: Path, label: str, pinned: str = "auto") -> tuple[str, str]:
+    """How to read a file: (``csv`` | ``xlsx`` | ``xls`` | ``zip``, a note when its name says otherwise).
+
+    ``pinned`` (the dataset's ``reader`` setting) overrides the content: ``csv``, ``excel`` or ``zip``.
+    """
+    suffix = path.suffix.lower()
+    found = sniff(path)
+    if found == "zip" or pinned == "zip":
+        return "zip", ""  # a ZIP is always unpacked; a pinned reader applies to what is inside
+    if pinned == "csv":
+        return "csv", ""
+    if pinned == "excel":
+        return ("xls" if found == "xls" else "xlsx"), ""
+    kind = {"text": "csv", "xlsx": "xlsx", "xls": "xls"}.get(found)
+    if kind is None:
+        raise IngestError(f"{label}: the content is not CSV text, an Excel workbook or a ZIP archive; check the file")
+    by_name = "csv" if suffix in CSV_SUFFIXES else "xls" if suffix == ".xls" else "xlsx" if suffix in EXCEL_SUFFIXES else ""
+    note = ""
+    if kind != by_name:
+        note = f"{label}: read as {_KIND_NAMES[found]}: that is what the file holds, whatever its name says"
+    return kind, note
+
+
+# --- archives ------------------------------------------------------------------------------------
+
+
+def _zip_refusal(label: str, exc: BaseException) -> IngestError:
+    text = str(exc)
+    if "CRC" in text:
+        why = "the archive is damaged (a CRC check failed): the file was altered or cut short in transit"
+    elif isinstance(exc, zipfile.BadZipFile | EOFError | zlib.error):
+        why = "the archive is damaged or truncated"
+    elif isinstance(exc, NotImplementedError):
+        why = "the archive uses a compression method that cannot be read; re-save it as a standard ZIP"
+    else:
+        why = "cannot be unpacked"
+    return IngestError(f"{label}: {why}")
+
+
+def check_archive(path: Path | IO[bytes], label: str, lim: Limits | None = None) -> list[zipfile.ZipInfo]:
+    """The CSV/Excel members of a ZIP, after the archive limits (the same for import, check and
+    build): member count, password protection, and the sizes its index declares."""
+    lim = lim or limits()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise IngestError(f"{label}: not a valid ZIP archive") from exc
+    members = [i for i in infos if not i.is_dir() and Path(i.filename).suffix.lower() in CSV_SUFFIXES | EXCEL_SUFFIXES]
+    if not members:
+        raise IngestError(f"{label}: the ZIP holds no CSV or Excel file")
+    if len(members) > lim.max_members:
+        raise IngestError(
+            f"{label}: the ZIP holds {len(members):,} files, over the {lim.max_members:,} limit ({_setting('max_members')})"
+        )
+    if any(i.flag_bits & 0x1 for i in members):
+        raise IngestError(f"{label}: the ZIP is password-protected; upload the files inside it instead")
+    declared = sum(i.file_size for i in members)
+    if declared > lim.max_unzipped_mb << 20:
+        raise IngestError(
+            f"{label}: the ZIP unpacks to {declared / 1048576:,.0f} MB, over the {lim.max_unzipped_mb:,} MB limit "
+            f"({_setting('max_unzipped_mb')})"
+        )
+    return members
+
+
+def unzip_members(path: Path, tmp: Path, label: str, lim: Limits | None = None) -> Iterator[tuple[Path, str]]:
+    """Each CSV/Excel member of a ZIP copied out to a fixed name (member paths are never trusted),
+    counting the bytes really written: an index that understates sizes cannot get past the limit."""
+    lim = lim or limits()
+    budget = lim.max_unzipped_mb << 20
+    members = check_archive(path, label, lim)
+    with zipfile.ZipFile(path) as archive:
+        for i, info in enumerate(sorted(members, key=lambda m: m.filename)):
+            member_label = f"{label}!{Path(info.filename).name}"
+            target = tmp / f"member{i}{Path(info.filename).suffix.lower()}"
+            try:
+                with archive.open(info) as src, target.open("wb") as dst:
+                    while chunk := src.read(1 << 22):
+                        budget -= len(chunk)
+                        if budget < 0:
+                            raise IngestError(
+                                f"{member_label}: the ZIP unpacks to more than the {lim.max_unzipped_mb:,} MB limit "
+                                f"({_setting('max_unzipped_mb')})"
+                            )
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                target.unlink(missing_ok=True)
+                raise _zip_refusal(member_label, exc) from exc
+            yield target, member_label
+
+
+# --- spreadsheets: measure first ---------------------------------------------------------------
+
+
+def column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+_REF = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
+_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,7})\"")
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str | int, label: str) -> str:
+    """The ZIP path of a workbook's sheet (by position or name), from workbook.xml and its rels."""
+    import xml.etree.ElementTree as ET
+
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    try:
+        book = ET.fromstring(archive.read("xl/workbook.xml")[: 8 << 20])
+        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels")[: 8 << 20])
+    except (KeyError, ET.ParseError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise IngestError(f"{label}: cannot open as a spreadsheet (its workbook index is damaged)") from exc
+    sheets = book.findall("m:sheets/m:sheet", ns)
+    chosen = sheets[sheet] if isinstance(sheet, int) and sheet < len(sheets) else None
+    if isinstance(sheet, str):
+        chosen = next((s for s in sheets if s.get("name") == sheet), None)
+    if chosen is None:
+        names = ", ".join(repr(s.get("name")) for s in sheets) or "none"
+        raise IngestError(f"{label}: no sheet {sheet!r} (the sheets are {names})")
+    rid = chosen.get(f"{{{ns['r']}}}id")
+    target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+    if not target:
+        raise IngestError(f"{label}: cannot open as a spreadsheet (sheet {sheet!r} has no part)")
+    target = target.lstrip("/")
+    return target if target.startswith("xl/") else "xl/" + target
+
+
+def xlsx_extent(path: Path, sheet: str | int, label: str, lim: Limits | None = None) -> tuple[str, int, int]:
+    """(declared range, real rows, real columns) of one sheet of an .xlsx, measured by streaming its
+    XML without building any cell; IngestError when the real extent is over the limits."""
+    lim = lim or limits()
+    budget = lim.max_unzipped_mb << 20
+    declared, rows, cols = "", 0, 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet, label)
+            with archive.open(part) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 22):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise IngestError(
+                            f"{label}: the sheet unpacks to more than the {lim.max_unzipped_mb:,} MB limit "
+                            f"({_setting('max_unzipped_mb')})"
+                        )
+                    data = tail + chunk
+                    if not declared and (m := re.search(rb"<(?:\w+:)?dimension\b[^>]*\bref=\"([^\"]{1,40})\"", data)):
+                        declared = m.group(1).decode("ascii", "replace")
+                    # The last cell of a row is the row's widest; a regex over every cell is still fast.
+                    for m in _CELL.finditer(data):
+                        c = _column_number(m.group(1))
+                        if c > cols:
+                            cols = c
+                        r = int(m.group(2))
+                        if r > rows:
+                            rows = r
+                    for m in _ROW.finditer(data):
+                        rows = max(rows, int(m.group(1)))
+                    cut = data.rfind(b"<")
+                    tail = data[cut:] if cut >= 0 and len(data) - cut < 4096 else b""
+    except KeyError as exc:
+        raise IngestError(f"{label}: cannot open as a spreadsheet (a part of the workbook is missing)") from exc
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, OSError) as exc:
+        raise IngestError(f"{label}: cannot open as a spreadsheet: {_zip_refusal(label, exc).args[0].split(': ', 1)[1]}") from exc
+    check_extent(label, rows, cols, lim, declared)
+    return declared, rows, cols
+
+
+def check_extent(label: str, rows: int, cols: int, lim: Limits, declared: str = "") -> None:
+    """Refuse a sheet whose cells span more rows, columns or cells than the limits allow."""
+    said = f" (it declares {declared})" if declared else ""
+    last = f"{column_letters(cols)}{rows}" if rows and cols else f"row {rows}"
+    if rows > lim.max_rows:
+        why = f"its cells reach row {rows:,} (cell {last}){said}, over the {lim.max_rows:,}-row limit ({_setting('max_rows')})"
+    elif cols > lim.max_columns:
+        why = (
+            f"its cells reach column {column_letters(cols)} ({cols:,} columns, cell {last}){said}, "
+            f"over the {lim.max_columns:,}-column limit ({_setting('max_columns')})"
+        )
+    elif rows * cols > lim.max_cells:
+        why = (
+            f"its cells span A1:{last}{said}, {rows * cols:,} cells, "
+            f"over the {lim.max_cells:,}-cell limit ({_setting('max_cells')})"
+        )
+    else:
+        return
+    raise IngestError(f"{label}: sheet refused: {why}; delete the stray cells or re-save the sheet")
+
+
+# --- spreadsheets: read in a worker ------------------------------------------------------------
+
+
+class _Worker:
+    """One long-lived reader process with its address space capped. Requests and answers are one
+    JSON line each; a worker that dies or overruns is killed and replaced."""
+
+    def __init__(self, lim: Limits) -> None:
+        from starviz import config
+
+        env = dict(os.environ, PYTHONPATH=str(config.ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env["RUST_BACKTRACE"] = "0"
+        self.memory_mb = lim.worker_memory_mb
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "starviz.reader", "--worker", str(lim.worker_memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # a native crash prints a backtrace: never shown to anyone
+            cwd=str(config.ROOT),
+            env=env,
+        )
+
+    def ask(self, request: dict, seconds: float) -> dict | None:
+        """The answer, or None when the worker died or ran out of time (then it is gone)."""
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], seconds)
+            line = self.proc.stdout.readline() if ready else b""
+        except (BrokenPipeError, OSError, ValueError):
+            line = b""
+        if not line:
+            self.kill()
+            return None
+        return json.loads(line)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    @property
+    def died_of(self) -> str:
+        code = self.proc.returncode
+        return "ran out of time" if code in (None, -9) else "ran out of memory or crashed"
+
+
+_pool: list[_Worker] = []
+_pool_lock = threading.Lock()
+
+
+def _ask_worker(request: dict, label: str, lim: Limits) -> dict:
+    with _pool_lock:
+        worker = next((w for w in _pool if w.memory_mb == lim.worker_memory_mb), None)
+        if worker is not None:
+            _pool.remove(worker)
+    if worker is None or worker.proc.poll() is not None:
+        worker = _Worker(lim)
+    answer = worker.ask(request, lim.worker_seconds)
+    if answer is None:
+        how = (
+            f"took longer than {lim.worker_seconds:.0f} s ({_setting('worker_seconds')})"
+            if worker.proc.returncode in (None, -9)
+            else f"needed more than the {lim.worker_memory_mb:,} MB it may use ({_setting('worker_memory_mb')}) or crashed"
+        )
+        raise IngestError(f"{label}: reading the spreadsheet {how}; nothing from it was loaded")
+    with _pool_lock:
+        _pool.append(worker)
+    if "error" in answer:
+        raise IngestError(f"{label}: {answer['error']}")
+    return answer
+
+
+def shutdown_workers() -> None:
+    """Stop the idle reader processes (they also exit when this process does)."""
+    with _pool_lock:
+        while _pool:
+            _pool.pop().kill()
+
+
+def read_sheet(path: Path, sheet: str | int, header_row: int, label: str, out: Path, headers_only: bool = False) -> list[str]:
+    """Read one sheet in a worker into an Arrow IPC file at ``out`` (columns c0..cN typed where the
+    cells agree, and _row, the spreadsheet row); return its headers. ``path`` must be an .xlsx or
+    .xls as :func:`choose` found it."""
+    lim = limits()
+    if sniff(path) == "xlsx":
+        xlsx_extent(path, sheet, label, lim)
+    request = {
+        "path": str(path),
+        "sheet": sheet,
+        "header_row": header_row,
+        "out": str(out),
+        "headers_only": headers_only,
+        "limits": lim.__dict__,
+        "label": label,
+    }
+    return _ask_worker(request, label, lim)["headers"]
+
+
+# --- the worker's side -------------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str | None:
+    import datetime as dt
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _excel_column(values: tuple):
+    """A column of cells as one Arrow array: typed when the cells agree (fast), else as text."""
+    import pyarrow as pa
+
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([cell_text(v) for v in values], pa.string())
+    kind = array.type
+    if (
+        pa.types.is_string(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_timestamp(kind)
+        or pa.types.is_date(kind)
+        or pa.types.is_null(kind)
+    ):
+        return array
+    return pa.array([cell_text(v) for v in values], pa.string())
+
+
+def _work(request: dict) -> dict:
+    import itertools
+
+    import pyarrow as pa
+    from python_calamine import CalamineWorkbook
+
+    lim = Limits(**request["limits"])
+    label, header_row, sheet = request["label"], request["header_row"], request["sheet"]
+    try:
+        book = CalamineWorkbook.from_path(request["path"])
+        names = book.sheet_names
+        if (isinstance(sheet, int) and sheet >= len(names)) or (isinstance(sheet, str) and sheet not in names):
+            return {"error": f"no sheet {sheet!r} (the sheets are {', '.join(repr(n) for n in names) or 'none'})"}
+        found = book.get_sheet_by_index(sheet) if isinstance(sheet, int) else book.get_sheet_by_name(sheet)
+    except Exception as exc:  # calamine raises its own types for corrupt or truncated files
+        return {"error": f"cannot open as a spreadsheet ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"}
+    try:
+        check_extent(label, found.total_height, found.total_width, lim)
+    except IngestError as exc:
+        return {"error": str(exc).split(": ", 1)[1]}
+    rows = found.to_python(skip_empty_area=False)
+    if len(rows) < header_row or not any(cell_text(v) for v in rows[header_row - 1]):
+        return {"error": f"empty sheet: no header row at row {header_row}"}
+    headers = [cell_text(v) or "" for v in rows[header_row - 1]]
+    if request.get("headers_only"):
+        return {"headers": headers}
+    width = len(headers)
+    body = rows[header_row:]
+    arrays = {}
+    for i, column in enumerate(itertools.zip_longest(*body, fillvalue=None)):
+        if i >= width:
+            break
+        arrays[f"c{i}"] = _excel_column(column)
+    for i in range(len(arrays), width):  # columns with a header and no cell below it
+        arrays[f"c{i}"] = pa.nulls(len(body), pa.string())
+    arrays["_row"] = pa.array(range(header_row + 1, header_row + 1 + len(body)), pa.int64())
+    table = pa.table(arrays)
+    with pa.OSFile(request["out"], "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return {"headers": headers, "rows": len(body)}
+
+
+def _worker_main(memory_mb: int) -> None:
+    import resource
+
+    cap = memory_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    for line in sys.stdin.buffer:
+        try:
+            answer = _work(json.loads(line))
+        except MemoryError:
+            answer = {"error": f"reading the spreadsheet needed more than the {memory_mb:,} MB the reader may use"}
+        sys.stdout.write(json.dumps(answer, default=str) + "\n")
+        sys.stdout.flush()
+
+
+# --- one place that opens any file -------------------------------------------------------------
+
+
+def members(
+    path: Path, tmp: Path, label: str, pinned: str = "auto", notes: list[str] | None = None
+) -> Iterator[tuple[Path, str, str]]:
+    """(path, label, kind) of each extract in a file: the file itself, or each member of a ZIP
+    (unpacked under the limits). ``kind`` is ``csv``, ``xlsx`` or ``xls``, chosen by content; a
+    note goes to ``notes`` when a name says otherwise."""
+    notes = notes if notes is not None else []
+    if path.stat().st_size == 0:
+        raise IngestError(f"{label}: empty file (0 bytes)")
+    kind, note = choose(path, label, pinned)
+    if note:
+        notes.append(note)
+    if kind != "zip":
+        yield path, label, kind
+        return
+    inner_pin = pinned if pinned in ("csv", "excel") else "auto"
+    for member, member_label in unzip_members(path, tmp, label):
+        if member.stat().st_size == 0:
+            raise IngestError(f"{member_label}: empty file (0 bytes)")
+        inner, inner_note = choose(member, member_label, inner_pin)
+        if inner == "zip":
+            raise IngestError(f"{member_label}: a ZIP inside a ZIP is not read; unpack it first")
+        if inner_note:
+            notes.append(inner_note)
+        yield member, member_label, inner
+
+
+def scratch_dir() -> str | None:
+    """Scratch copies (ZIP members, re-encoded text) go to memory-backed /dev/shm where there is one."""
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
+SCRATCH_PREFIX = "starviz-"
+
+
+def scratch_prefix() -> str:
+    """Scratch folders carry the pid of the process that made them, so a later start can tell the
+    ones left by a killed process (see :func:`remove_stale_scratch`)."""
+    return f"{SCRATCH_PREFIX}{os.getpid()}-"
+
+
+def remove_stale_scratch() -> list[Path]:
+    """Remove scratch folders left by processes that no longer run (a killed build or app)."""
+    import tempfile
+
+    removed = []
+    for root in {scratch_dir() or tempfile.gettempdir(), tempfile.gettempdir()}:
+        for folder in Path(root).glob(f"{SCRATCH_PREFIX}*-*"):
+            pid = folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+            if not pid.isdigit() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue
+            try:
+                os.kill(int(pid), 0)
+                continue  # still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
+    _worker_main(int(sys.argv[2]))
