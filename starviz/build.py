@@ -200,7 +200,7 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
 def _ingest_notices(con, raw_dir: Path, councils: dict[str, CouncilConfig], summary: BuildSummary, first_id: int) -> None:
     """OCDS notice files (raw/notices/ and raw/<council>/notices/): read them all, then compile each
     contracting process and load it (a process's releases can sit in several files)."""
-    loader = notices.Loader(councils, config.settings().import_max_unzipped_mb * 2**20)
+    loader = notices.Loader(councils)
     entries: list[tuple[int, Path, ingest.FileResult, list[ingest.FileResult]]] = []
     seen: dict[str, str] = {}
     for n, (council_id, path) in enumerate(notices.discover(raw_dir, councils), start=first_id):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import duckdb
 import ocdsmerge
 import pyarrow as pa
 
+from starviz import reader
 from starviz.config import CouncilConfig
 from starviz.ingest import FileResult, IngestError
 
@@ -300,27 +300,13 @@ def _package_releases(package: Any, label: str, where: str) -> tuple[str, list[A
     raise IngestError(f"{label}{where}: not an OCDS release or record package (no releases or records array)")
 
 
-def _members(path: Path, label: str, max_bytes: int) -> Iterator[tuple[str, str, bytes]]:
-    """(label, suffix, bytes) of the file, or of each JSON / JSON Lines member of a ZIP."""
+def _members(path: Path, label: str) -> Iterator[tuple[str, str, bytes]]:
+    """(label, suffix, bytes) of the file, or of each JSON / JSON Lines member of a ZIP (through the
+    guarded reader: the same archive limits as every other extract)."""
     if path.suffix.lower() != ".zip":
         yield label, path.suffix.lower(), path.read_bytes()
         return
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise IngestError(f"{label}: not a valid ZIP archive") from exc
-    with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir() and Path(i.filename).suffix.lower() in SUFFIXES - {".zip"}]
-        if not infos:
-            raise IngestError(f"{label}: the ZIP holds no JSON or JSON Lines file")
-        if sum(i.file_size for i in infos) > max_bytes:
-            raise IngestError(f"{label}: the ZIP unpacks to more than {max_bytes // 2**20} MB")
-        for info in sorted(infos, key=lambda i: i.filename):
-            with archive.open(info) as member:
-                data = member.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                raise IngestError(f"{label}: the ZIP unpacks to more than {max_bytes // 2**20} MB")
-            yield f"{label}!{Path(info.filename).name}", Path(info.filename).suffix.lower(), data
+    yield from reader.member_bytes(path, label, SUFFIXES - {".zip"})
 
 
 class Loader:
@@ -330,9 +316,8 @@ class Loader:
     (daily packages), so nothing is written until all files are read.
     """
 
-    def __init__(self, councils: dict[str, CouncilConfig], max_bytes: int = 1024 * 2**20):
+    def __init__(self, councils: dict[str, CouncilConfig]):
         self.councils = councils
-        self.max_bytes = max_bytes
         self.by_key: dict[str, str] = {}
         self.by_name: dict[str, str] = {}
         for c in councils.values():
@@ -353,7 +338,7 @@ class Loader:
         if path.stat().st_size == 0:
             raise IngestError(f"{label}: empty file (0 bytes)")
         staged: list[tuple[_File, list[_Release]]] = []
-        for member_label, suffix, data in _members(path, label, self.max_bytes):
+        for member_label, suffix, data in _members(path, label):
             f = _File(FileResult(council_id or "", DATASET, member_label), file_id, folder_council=council_id)
             staged.append((f, list(self._read_member(f, suffix, data))))
         results = []

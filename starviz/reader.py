@@ -135,7 +135,9 @@ def _zip_refusal(label: str, exc: BaseException) -> IngestError:
     return IngestError(f"{label}: {why}")
 
 
-def check_archive(path: Path | IO[bytes], label: str, lim: Limits | None = None) -> list[zipfile.ZipInfo]:
+def check_archive(
+    path: Path | IO[bytes], label: str, lim: Limits | None = None, suffixes: set[str] | None = None
+) -> list[zipfile.ZipInfo]:
     """The CSV/Excel members of a ZIP, after the archive limits (the same for import, check and
     build): member count, password protection, and the sizes its index declares."""
     lim = lim or limits()
@@ -144,9 +146,11 @@ def check_archive(path: Path | IO[bytes], label: str, lim: Limits | None = None)
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise IngestError(f"{label}: not a valid ZIP archive") from exc
-    members = [i for i in infos if not i.is_dir() and Path(i.filename).suffix.lower() in CSV_SUFFIXES | EXCEL_SUFFIXES]
+    suffixes = suffixes or CSV_SUFFIXES | EXCEL_SUFFIXES
+    members = [i for i in infos if not i.is_dir() and Path(i.filename).suffix.lower() in suffixes]
     if not members:
-        raise IngestError(f"{label}: the ZIP holds no CSV or Excel file")
+        kinds = "CSV or Excel" if suffixes == CSV_SUFFIXES | EXCEL_SUFFIXES else " or ".join(sorted(suffixes))
+        raise IngestError(f"{label}: the ZIP holds no {kinds} file")
     if len(members) > lim.max_members:
         raise IngestError(
             f"{label}: the ZIP holds {len(members):,} files, over the {lim.max_members:,} limit ({_setting('max_members')})"
@@ -186,6 +190,29 @@ def unzip_members(path: Path, tmp: Path, label: str, lim: Limits | None = None) 
                 target.unlink(missing_ok=True)
                 raise _zip_refusal(member_label, exc) from exc
             yield target, member_label
+
+
+def member_bytes(path: Path, label: str, suffixes: set[str], lim: Limits | None = None) -> Iterator[tuple[str, str, bytes]]:
+    """(label, suffix, bytes) of each member of a ZIP with one of ``suffixes`` (for readers that
+    take bytes, such as the notices), under the same limits and checks as :func:`unzip_members`."""
+    lim = lim or limits()
+    budget = lim.max_unzipped_mb << 20
+    members = check_archive(path, label, lim, suffixes)
+    with zipfile.ZipFile(path) as archive:
+        for info in sorted(members, key=lambda m: m.filename):
+            member_label = f"{label}!{Path(info.filename).name}"
+            try:
+                with archive.open(info) as src:
+                    data = src.read(budget + 1)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise _zip_refusal(member_label, exc) from exc
+            budget -= len(data)
+            if budget < 0:
+                raise IngestError(
+                    f"{member_label}: the ZIP unpacks to more than the {lim.max_unzipped_mb:,} MB limit "
+                    f"({_setting('max_unzipped_mb')})"
+                )
+            yield member_label, Path(info.filename).suffix.lower(), data
 
 
 # --- spreadsheets: measure first ---------------------------------------------------------------
