@@ -7,12 +7,11 @@ from starviz import auth, build, charts, config, queries, ui  # noqa: F401  (cha
 st.set_page_config(page_title="starviz · STAR Procurement", page_icon="⭐", layout="wide")
 
 if config.settings().env == "production" and (problems := auth.production_problems()):
-    st.error(
-        "starviz will not start in production until its authentication is configured:\n\n" + "\n".join(f"- {p}" for p in problems)
-    )
-    st.stop()
+    auth.refuse_to_start(problems)  # says exactly why; lists no page
 
-if not config.settings().db_path.exists() and not build.is_building():
+# Demo mode only: production never builds or generates data for a request (an administrator
+# rebuilds after signing in, from the page that says the database cannot be opened).
+if config.settings().env == "demo" and not config.settings().db_path.exists() and not build.is_building():
     st.title("Setting up starviz")
     st.write("No database yet: generating the demo extracts and building them. This happens once.")
     bar = st.progress(0.0, text="Starting")

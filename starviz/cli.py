@@ -52,6 +52,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     except build.BuildError as exc:
         print(f"Build failed; the previous database is untouched.\n{exc}", file=sys.stderr)
         return 1
+    from starviz import auth
+
+    auth.audit("rebuild", f"{summary.db_path} from the command line" + (" (demo data)" if summary.is_demo else ""))
     print(f"\nBuilt {summary.db_path} in {summary.seconds:.1f} s" + (" (demo data)" if summary.is_demo else ""))
     print("Slowest steps: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in summary.slowest()))
     print(f"{'council':<12}{'dataset':<14}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}")
@@ -114,6 +117,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return suites.main(as_json=args.json, sizes=args.sizes, only=args.only)
 
 
+def _cmd_hash_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from starviz import auth
+
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Again: "):
+        print("The two passwords differ; nothing hashed.", file=sys.stderr)
+        return 1
+    if len(password) < 12:
+        print("Use at least 12 characters.", file=sys.stderr)
+        return 1
+    print(auth.hash_password(password, args.cost))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m starviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         "kept), e.g. ingest,demo_build,cube_suite,scale_suite,concurrency",
     )
     p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("hash-password", help="ask for a password and print its bcrypt hash for the credentials file")
+    p.add_argument("--cost", type=int, default=12, help="bcrypt cost (production needs 12 or more)")
+    p.set_defaults(func=_cmd_hash_password)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import stat
 import subprocess
@@ -11,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import bcrypt
-import jwt
 import pytest
 import streamlit as st
 import yaml
@@ -55,7 +55,10 @@ def demo(monkeypatch, demo_dir) -> Path:
 
 @pytest.fixture(scope="module")
 def real_hash() -> str:
-    return bcrypt.hashpw(b"correct horse battery staple", bcrypt.gensalt(rounds=4)).decode()
+    return bcrypt.hashpw(b"correct horse battery staple", bcrypt.gensalt(rounds=12)).decode()
+
+
+GOOD_KEY = secrets.token_urlsafe(48)  # made for the run: a cookie key production accepts
 
 
 @pytest.fixture
@@ -183,7 +186,7 @@ def test_production_without_configuration_lists_file_and_cookie_key(production):
 
 def test_production_names_a_missing_credentials_file(production, tmp_path):
     production.setenv("STARVIZ_AUTH_FILE", str(tmp_path / "nope.yaml"))
-    production.setenv("STARVIZ_COOKIE_KEY", "k" * 40)
+    production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
     assert auth.production_problems() == [f"Credentials file not found: {tmp_path / 'nope.yaml'}"]
 
 
@@ -196,14 +199,14 @@ def test_production_names_the_user_with_a_plain_text_password(production, tmp_pa
         },
     )
     production.setenv("STARVIZ_AUTH_FILE", str(path))
-    production.setenv("STARVIZ_COOKIE_KEY", "k" * 40)
+    production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
     problems = auth.production_problems()
     assert len(problems) == 1
     assert "'careless'" in problems[0] and "not a bcrypt hash" in problems[0] and "Password1" not in problems[0]
 
 
 def test_production_rejects_a_short_cookie_key(production, tmp_path, real_hash):
-    path = _write_users(tmp_path / "users.yaml", {"director": {"name": "D", "password": real_hash, "role": "admin"}})
+    path = _write_users(tmp_path / "users.yaml", {"jane.smith": {"name": "D", "password": real_hash, "role": "admin"}})
     production.setenv("STARVIZ_AUTH_FILE", str(path))
     production.setenv("STARVIZ_COOKIE_KEY", "short-key")
     [problem] = auth.production_problems()
@@ -216,7 +219,7 @@ def test_production_reports_councils_that_are_not_configured(production, tmp_pat
         {"officer": {"name": "O", "password": real_hash, "role": "analyst", "councils": ["atlantis"]}},
     )
     production.setenv("STARVIZ_AUTH_FILE", str(path))
-    production.setenv("STARVIZ_COOKIE_KEY", "k" * 40)
+    production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
     [problem] = auth.production_problems()
     assert "'officer'" in problem and "atlantis" in problem
 
@@ -224,16 +227,16 @@ def test_production_reports_councils_that_are_not_configured(production, tmp_pat
 def test_production_is_ready_with_a_hashed_file_and_long_key(production, tmp_path, real_hash):
     path = _write_users(
         tmp_path / "users.yaml",
-        {"director": {"name": "D", "password": real_hash, "role": "admin", "councils": ["trafford"]}},
+        {"jane.smith": {"name": "D", "password": real_hash, "role": "admin", "councils": ["trafford"]}},
     )
     production.setenv("STARVIZ_AUTH_FILE", str(path))
-    production.setenv("STARVIZ_COOKIE_KEY", "k" * 32)
+    production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
     assert auth.production_problems() == []
 
 
 def test_production_reads_file_and_key_from_streamlit_secrets(production, tmp_path, real_hash):
-    path = _write_users(tmp_path / "users.yaml", {"director": {"name": "D", "password": real_hash, "role": "admin"}})
-    production.setattr(auth, "_auth_secrets", lambda: {"credentials_file": str(path), "cookie_key": "s" * 48})
+    path = _write_users(tmp_path / "users.yaml", {"jane.smith": {"name": "D", "password": real_hash, "role": "admin"}})
+    production.setattr(auth, "_auth_secrets", lambda: {"credentials_file": str(path), "cookie_key": GOOD_KEY})
     assert auth.production_problems() == []
     assert auth.production_credentials_file() == path
 
@@ -293,10 +296,11 @@ def test_board_signs_in_as_a_viewer_and_the_form_goes_away_on_the_first_click(de
     user = at.session_state[auth.STATE_USER]
     assert user == User("board", "Board Member", "viewer") and not user.can("line_detail")
     assert len(at.text_input) == 0 and not at.info
-    [write] = _cookie_writes(at)  # the re-authentication cookie is written, signed with the key
-    token = re.match(rf"{auth.COOKIE_NAME}=([^;]+);", write).group(1)
+    [write] = _cookie_writes(at)  # the cookie holds a random session id, signed with the key; nothing else
+    value = re.match(rf"{auth.COOKIE_NAME}=([^;]+);", write).group(1)
     key = (demo / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
-    assert jwt.decode(token, key, algorithms=["HS256"])["username"] == "board"
+    session_id = auth.unseal(value, key)
+    assert session_id and "board" not in value and auth.session_user(session_id) == user
     assert "SameSite=Strict" in write and "path=/" in write
     assert not at.get("component_instance")  # no cookie component iframe that reruns the page
 
@@ -321,19 +325,18 @@ def test_logout_works_on_the_first_click_and_deletes_the_cookie(demo):
     assert not at.exception
     assert "user=" not in _body(at)
     assert [t.label for t in at.text_input] == ["Username", "Password"]
-    assert at.session_state["authentication_status"] is None
+    assert auth.STATE_SESSION not in at.session_state
     assert "starviz_filters" not in at.session_state and auth.STATE_USER not in at.session_state
     assert _cookie_writes(at) == [f"{auth.COOKIE_NAME}=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Strict"]
 
 
-def _fake_cookie(monkeypatch, token: str) -> None:
-    monkeypatch.setattr(st, "context", SimpleNamespace(cookies={auth.COOKIE_NAME: token}))
+def _fake_cookie(monkeypatch, value: str) -> None:
+    monkeypatch.setattr(st, "context", SimpleNamespace(cookies={auth.COOKIE_NAME: value}, headers={}, ip_address="203.0.113.9"))
 
 
 def test_a_valid_cookie_signs_in_without_the_form(demo, monkeypatch):
     key = (demo / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
-    token = jwt.encode({"username": "category.manager", "exp_date": time.time() + 3600}, key, algorithm="HS256")
-    _fake_cookie(monkeypatch, token)
+    _fake_cookie(monkeypatch, auth.seal(auth.open_session("category.manager"), key))
     at = _start()
     assert not at.exception
     assert "user=category.manager role=analyst" in _body(at)
@@ -341,17 +344,15 @@ def test_a_valid_cookie_signs_in_without_the_form(demo, monkeypatch):
 
 
 def test_a_cookie_signed_with_another_key_is_ignored(demo, monkeypatch):
-    token = jwt.encode({"username": "director", "exp_date": time.time() + 3600}, "x" * 48, algorithm="HS256")
-    _fake_cookie(monkeypatch, token)
+    _fake_cookie(monkeypatch, auth.seal(auth.open_session("director"), secrets.token_urlsafe(48)))
     at = _start()
     assert "user=" not in _body(at)
     assert [t.label for t in at.text_input] == ["Username", "Password"]
 
 
-def test_a_cookie_for_an_unknown_user_falls_back_to_the_form(demo, monkeypatch):
+def test_a_cookie_naming_no_session_falls_back_to_the_form(demo, monkeypatch):
     key = (demo / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
-    token = jwt.encode({"username": "ghost", "exp_date": time.time() + 3600}, key, algorithm="HS256")
-    _fake_cookie(monkeypatch, token)
+    _fake_cookie(monkeypatch, auth.seal(secrets.token_urlsafe(32), key))
     at = _start()
     assert not at.exception
     assert [t.label for t in at.text_input] == ["Username", "Password"]
