@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from starviz import config, ingest, notices
+from starviz import config, exclusions, ingest, notices
 from starviz.config import CouncilConfig
 
 Progress = Callable[[float, str], None]
@@ -153,6 +153,8 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
             f"create table ref_{path.stem} as select * from read_csv(?, header=true, all_varchar=true)",
             [str(path)],
         )
+    for statement in exclusions.macro_sql(exclusions.rules(ref_dir)):
+        con.execute(statement)
 
 
 def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: Path) -> None:

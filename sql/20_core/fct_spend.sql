@@ -25,28 +25,24 @@ council_names as (
     select distinct supplier_key(unnest(name_aliases)) as supplier_key from cfg_councils
 ),
 
-exclusion_rules as (
-    select pattern, reason, row_number() over () as priority from ref_exclusions
-),
-
 keys as (
     select distinct supplier_key from names
 ),
 
 key_exclusions as (
+    -- the reviewed rules (exclusion_reason macro, from data/reference/exclusions.csv) once per
+    -- name; a partner council's own names (and those names cut short by a ledger) are inter-authority
     select
-        keys.supplier_key,
+        supplier_key,
         case
-            when keys.supplier_key in (select supplier_key from council_names) then 'inter-authority'
-            -- a council's name cut short by a ledger (e.g. at 35 characters) still names that council
-            when length(keys.supplier_key) >= 20 and exists (
+            when supplier_key in (select supplier_key from council_names) then 'inter-authority'
+            when length(supplier_key) >= 20 and exists (
                 select 1 from council_names where starts_with(council_names.supplier_key, keys.supplier_key)
             ) then 'inter-authority'
-            else arg_min(rules.reason, rules.priority)
-        end as exclusion_reason
+            else exclusion_reason(supplier_key, null)
+        end as exclusion_reason,
+        exclusion_needs_text(supplier_key) as needs_line_text
     from keys
-    left join exclusion_rules as rules on regexp_matches(keys.supplier_key, rules.pattern)
-    group by keys.supplier_key
 ),
 
 labelled as (
@@ -57,6 +53,9 @@ labelled as (
         case when contains(spend.category_label, ':')
              then nullif(trim(split_part(spend.category_label, ':', 2)), '') end as category_l2,
         case when spend.is_redacted and spend.redaction_kind = 'personal' then 'redacted personal data'
+             -- a few rules also read the line (the Environment Agency's flood defence levy)
+             when key_exclusions.needs_line_text and key_exclusions.exclusion_reason is null then exclusion_reason(
+                 names.supplier_key, concat_ws(' | ', spend.department, spend.expense_type, spend.purpose))
              else key_exclusions.exclusion_reason end as exclusion_reason
     from spend
     left join names using (council_id, supplier_name)
