@@ -38,8 +38,12 @@ user = auth.login([p.url_path for p in [*pages, import_page, present_page]])
 if user is None:
     st.stop()
 
+presenting = st.query_params.get("present") == "1"
 try:
-    ui.demo_banner()
+    if presenting:  # a slide shows demo status as a small tag in its footer instead
+        queries.build_info()
+    else:
+        ui.demo_banner()
 except queries.DatabaseUnavailable as exc:
     ui.database_unavailable(user, exc)
     auth.logout_button()
@@ -47,7 +51,6 @@ except queries.DatabaseUnavailable as exc:
 
 if user.can("import"):
     pages.append(import_page)
-presenting = st.query_params.get("present") == "1"
 if presenting:  # Board presentation: one slide per screen, no sidebar or Streamlit chrome
     ui.presentation_style()
     page = st.navigation([st.Page("pages/present.py", title="Board presentation", default=True)], position="hidden")

@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 
 from starviz import charts, config, export, queries
 
+BOARD_ROWS = 15  # rows a slide can label legibly on a projector; longer lists show their largest
+
 
 @dataclass(frozen=True)
 class Slide:
@@ -53,7 +55,7 @@ def _social_value(scope: queries.Scope) -> Slide:
 def _pipeline(scope: queries.Scope) -> Slide:
     import datetime as dt
 
-    top_n = config.settings().pipeline.gantt_top_n
+    top_n = min(config.settings().pipeline.gantt_top_n, BOARD_ROWS)
     df = queries.pipeline_contracts(scope)
     title = f"Contract pipeline: the {min(top_n, len(df))} largest contracts by end date"
     fig = charts.contract_timeline(df, dt.date.today(), queries.bucket_labels(), top_n, title=title)

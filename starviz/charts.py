@@ -103,6 +103,10 @@ def for_screen(fig: go.Figure, size: int = 22) -> go.Figure:
     out.update_layout(title=None, font=dict(size=size), legend=dict(font=dict(size=size)), margin=dict(t=20))
     out.update_xaxes(tickfont=dict(size=size - 2))
     out.update_yaxes(tickfont=dict(size=size - 2))
+    for trace in out.data:
+        if trace.type == "table":  # tables carry their own type sizes
+            trace.header.font.size, trace.header.height = size, round(size * 1.9)
+            trace.cells.font.size, trace.cells.height = size - 2, round(size * 1.75)
     return out
 
 

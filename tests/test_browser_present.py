@@ -1,0 +1,89 @@
+"""Presentation mode in Debian's Chromium at the two projector sizes: every slide fits the screen
+(nothing to scroll), carries its title, "as at" date, chart and footer, and a clicker's keys move
+through the slides, each opening at its top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, serve_app, sign_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+SCREENS = [(1920, 1080), (1280, 720)]
+# The page's own scroll extent, and where each part of the slide sits on the screen.
+CAPTION = ".st-key-slide-header [data-testid='stCaptionContainer']"
+MEASURE = """() => {
+  const CAPTION = "@CAPTION@";
+  const main = document.querySelector('[data-testid="stMain"]');
+  const box = (sel) => { const e = document.querySelector(sel); if (!e) return null;
+    const r = e.getBoundingClientRect(); return [r.top, r.bottom, r.left, r.right]; };
+  return {scroll: main.scrollHeight - main.clientHeight, page: document.documentElement.scrollHeight - innerHeight,
+          top: main.scrollTop, title: box('.st-key-slide-header h1'), caption: box(CAPTION),
+          chart: box('.st-key-slide-chart .js-plotly-plot'), footer: box('.st-key-slide-footer'),
+          focused: document.activeElement === document.body || document.activeElement === null};
+}""".replace("@CAPTION@", CAPTION)
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """`streamlit run app.py` on a small demo database (built on the first visit)."""
+    work = tmp_path_factory.mktemp("present")
+    with serve_app(
+        work,
+        STARVIZ_DB=str(work / "star.duckdb"),
+        STARVIZ_RAW=str(work / "raw"),
+        STARVIZ_AUTH_DIR=str(work / "auth"),
+        STARVIZ_DEMO_SCALE="0.02",
+    ) as url:
+        yield url
+
+
+def _settle(page, slide: int) -> None:
+    page.wait_for_function(f"new URLSearchParams(location.search).get('slide') === '{slide}'", timeout=30_000)
+    page.wait_for_function(IDLE, timeout=60_000)
+    page.locator(".st-key-slide-chart .js-plotly-plot").first.wait_for(timeout=30_000)
+    page.get_by_text(f"Slide {slide} of", exact=False).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(400)  # the chart takes the height the header and footer leave
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+def test_every_slide_fits_the_screen_and_a_clicker_moves_through_them(demo_app, width, height):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        page.goto(demo_app, timeout=120_000)
+        sign_in(page)
+        page.goto(f"{demo_app}/?present=1&fy=2025-26", timeout=60_000)
+        _settle(page, 1)
+        count = int(page.get_by_text("Slide 1 of", exact=False).first.inner_text().split(" of ")[1][:2].strip("D"))
+        assert count >= 3
+        assert page.get_by_text("Demo data.").count() == 0, "the demo banner must not take a slide's space"
+        assert page.locator(".slide-tag", has_text="Demo data").first.is_visible()
+        for n in range(1, count + 1):
+            if n > 1:
+                page.keyboard.press("ArrowRight")
+                _settle(page, n)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"present-{width}x{height}-slide-{n}.png"))
+            m = page.evaluate(MEASURE)
+            assert m["scroll"] <= 0 and m["page"] <= 0, f"slide {n} scrolls at {width}x{height}: {m}"
+            assert m["top"] == 0 and m["focused"], f"slide {n} did not open at its top: {m}"
+            assert m["title"][0] >= 0 and m["caption"][0] >= m["title"][1] - 2, m
+            assert "as at" in page.locator(CAPTION).inner_text()
+            assert m["chart"][0] >= m["caption"][1] - 2 and m["chart"][1] <= m["footer"][0] + 2, m
+            assert m["chart"][1] - m["chart"][0] >= height * 0.5, f"slide {n}: the chart is too small: {m}"
+            assert m["footer"][1] <= height and m["footer"][3] <= width, m
+        # The other keys a clicker or keyboard sends.
+        for key, expected in (("Home", 1), ("Space", 2), ("PageDown", 3), ("PageUp", 2), ("ArrowLeft", 1), ("End", count)):
+            page.keyboard.press(key)
+            _settle(page, expected)
+            assert page.evaluate(MEASURE)["top"] == 0
+        browser.close()
