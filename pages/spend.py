@@ -8,7 +8,7 @@ st.caption(scope.filters.label)
 view = ui.cube_controls()
 ui.notices()
 ui.addressable_toggle(scope)
-ui.picks_bar(view, queries.pick_names(view.picks))
+ui.picks_bar(view, queries.pick_names(scope, view.picks))
 colours = queries.colours()
 measure = cube.MEASURES[view.measure]
 

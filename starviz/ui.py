@@ -591,7 +591,7 @@ def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> Non
     with redacted payments as one total."""
     import hashlib
 
-    names = queries.pick_names(tuple((c.dimension, c.value) for c in criteria if c.value is not None))
+    names = queries.pick_names(scope, tuple((c.dimension, c.value) for c in criteria if c.value is not None))
     st.caption(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in criteria) or "Everything in the filters")
     lines = queries.drill_summary(scope, criteria)
     redacted = (
@@ -671,7 +671,7 @@ def supplier_picker(scope: queries.Scope, view: cube.View) -> str | None:
     current = st.session_state.get("supplier_pick") or view.supplier or queries.top_supplier(scope, view.criteria())
     if current and current not in options and not text:
         options.insert(0, current)
-        names |= {k: v for (_, k), v in queries.pick_names((("supplier", current),)).items()}
+        names |= {k: v for (_, k), v in queries.pick_names(scope, (("supplier", current),)).items()}
     if not options:
         right.selectbox("Supplier", ["No supplier matches"], disabled=True, key="supplier_none")
         return None

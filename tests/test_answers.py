@@ -255,4 +255,4 @@ def test_readers_never_see_a_closed_connection_while_rebuilds_swap_files_in(serv
     assert failures == []
     assert set(answers) <= expected and len(answers) > 60
     assert database.scalar(sql, ["rochdale"]) > 0  # the last swap (29, odd) put the full file in
-    assert len(database._serving) == 1
+    assert not database._serving[str(db)].retired

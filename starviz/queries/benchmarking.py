@@ -143,7 +143,7 @@ def coverage_by_council(scope: Scope) -> pd.DataFrame:
                coverage.first_month, coverage.last_month, coverage.categorised_share, coverage.matched_share
         from dim_councils c
         left join coverage using (council_id)
-        where list_contains(?::varchar[], c.council_id)
+        where in_scope(c.council_id, ?)
         order by c.sort_order
         """,
         [*[scope.filters.addressable_only] * 4, *params, scope.council_ids],

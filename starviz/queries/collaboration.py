@@ -30,7 +30,7 @@ def common_suppliers(scope: Scope, narrow: ListFilter | None = None, today: dt.d
         base as (
             select council_id, supplier_id, category, sum(spend_gbp) as spend_gbp
             from mart_spend_by_supplier_month
-            where council_id in (select unnest($ids::varchar[])) and month between $date_from and $date_to
+            where in_scope(council_id, $ids) and month between $date_from and $date_to
               and (is_addressable or not $addressable)
             group by all
         ),
@@ -67,7 +67,7 @@ def common_suppliers(scope: Scope, narrow: ListFilter | None = None, today: dt.d
                   from mart_pipeline_by_contract
                   where supplier_id in (select supplier_id from listed)
                     and start_date <= $today and max_end_date >= $today)
-            where council_id in (select unnest($ids::varchar[]))
+            where in_scope(council_id, $ids)
             group by all
         )
         select listed.supplier_id, listed.supplier_name, listed.category, listed.count_councils,
@@ -75,7 +75,7 @@ def common_suppliers(scope: Scope, narrow: ListFilter | None = None, today: dt.d
                held.contract_end_date, held.only_star
         from listed
         cross join (select council_id, sort_order from dim_councils
-                    where council_id in (select unnest($ids::varchar[]))) as councils
+                    where in_scope(council_id, $ids)) as councils
         left join by_council using (supplier_id, council_id)
         left join held using (supplier_id, council_id)
         order by listed.spend_gbp desc, listed.supplier_name, councils.sort_order
@@ -107,7 +107,7 @@ def common_categories(scope: Scope, narrow: ListFilter | None = None) -> pd.Data
             select spend.council_id, spend.supplier_id, spend.category, sum(spend.spend_gbp) as spend_gbp
             from mart_spend_by_supplier_month as spend
             join dim_categories as categories using (category)
-            where spend.council_id in (select unnest($ids::varchar[])) and spend.month between $date_from and $date_to
+            where in_scope(spend.council_id, $ids) and spend.month between $date_from and $date_to
               and (spend.is_addressable or not $addressable) and not categories.is_unclassified
             group by all
             having sum(spend.spend_gbp) > 0
@@ -156,7 +156,7 @@ _LIVE_CONTRACTS = """
            end_date, max_end_date,
            case when end_date >= $today then end_date else max_end_date end as due_date
     from mart_pipeline_by_contract
-    where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0 and max_end_date >= $today
+    where covers_scope(covered_council_ids, $ids) and max_end_date >= $today
 """
 
 _ALIGNMENT_COLUMNS = [
@@ -285,7 +285,7 @@ def partner_contract_leakage(scope: Scope, narrow: ListFilter | None = None, mat
         by_category as (
             select council_id, {key}, month, category, sum(spend_gbp) as spend_gbp
             from mart_spend_by_supplier_month
-            where council_id in (select unnest($ids::varchar[])) and month between $date_from and $date_to
+            where in_scope(council_id, $ids) and month between $date_from and $date_to
               and (is_addressable or not $addressable) and not is_on_contract
               {"and category not in (select category from dim_categories where is_unclassified)" if match == "category" else ""}
             group by all
@@ -297,7 +297,7 @@ def partner_contract_leakage(scope: Scope, narrow: ListFilter | None = None, mat
         partners as (
             select contract_id, owner_name, covered_council_ids, contract_ref, {key}, start_date, max_end_date, value_gbp
             from mart_pipeline_by_contract
-            where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0
+            where covers_scope(covered_council_ids, $ids)
               and {key} in (select distinct {key} from spend)
         ),
         live as (

@@ -59,7 +59,7 @@ def _spend_params(scope: Scope, narrow: ListFilter | None = None, **extra) -> di
 def _councils_in(scope: Scope) -> pd.DataFrame:
     """Councils of the scope, in display order: the columns of the wide tables."""
     return db.query(
-        "select council_id, short_name from dim_councils where council_id in (select unnest(?::varchar[])) order by sort_order",
+        "select council_id, short_name from dim_councils where in_scope(council_id, ?) order by sort_order",
         [scope.council_ids],
     )
 
@@ -102,5 +102,5 @@ _COVERS = """
     case when {t}is_collaborative then (
         select string_agg(councils.short_name, ', ' order by councils.sort_order) from dim_councils as councils
         where list_contains({t}covered_council_ids, councils.council_id)
-          and councils.council_id in (select unnest($ids::varchar[]))) end
+          and in_scope(councils.council_id, $ids)) end
 """

@@ -61,6 +61,8 @@ class _Served:
         if cursor is None:
             cursor = self._con.cursor()
             cursor.execute(f"use {_ALIAS}")  # each cursor is a connection of its own
+            for macro in _scope_macros():
+                cursor.execute(macro)
         try:
             answer = run(cursor)
         except BaseException:
@@ -75,6 +77,13 @@ class _Served:
             cursor.close()
         self._idle.clear()
         self._con.close()
+
+
+@functools.cache
+def _scope_macros() -> tuple[str, ...]:
+    """The council scope, written once in SQL (sql/queries/scope/): macros every question that reads
+    council data filters through, defined on each connection (they need no rebuild of the file)."""
+    return tuple(path.read_text() for path in sorted((config.SQL_DIR / "queries" / "scope").glob("*.sql")))
 
 
 _lock = threading.Lock()

@@ -35,13 +35,13 @@ def supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
         """
         select suppliers.*,
                (select coalesce(sum(spend_gbp), 0) from mart_spend_by_supplier_month
-                where supplier_id = $supplier_id and council_id in (select unnest($ids::varchar[]))) as spend_all_time_gbp
+                where supplier_id = $supplier_id and in_scope(council_id, $ids)) as spend_all_time_gbp
         from dim_suppliers as suppliers
         where supplier_id = $supplier_id
           and (exists (select 1 from mart_spend_by_supplier_month
-                       where supplier_id = $supplier_id and council_id in (select unnest($ids::varchar[])))
+                       where supplier_id = $supplier_id and in_scope(council_id, $ids))
                or exists (select 1 from mart_pipeline_by_contract
-                          where supplier_id = $supplier_id and len(list_intersect(covered_council_ids, $ids::varchar[])) > 0))
+                          where supplier_id = $supplier_id and covers_scope(covered_council_ids, $ids)))
         """,
         {"ids": scope.council_ids, "supplier_id": supplier_id},
     )
@@ -58,7 +58,7 @@ def supplier_spend_by_council(scope: Scope, supplier_id: str) -> pd.DataFrame:
                sum(spend.count_lines)::bigint as count_lines, max(spend.month) as last_month
         from mart_spend_by_supplier_month as spend
         join dim_councils as councils using (council_id)
-        where spend.supplier_id = $supplier_id and spend.council_id in (select unnest($ids::varchar[]))
+        where spend.supplier_id = $supplier_id and in_scope(spend.council_id, $ids)
           and spend.month between $date_from and $date_to and (spend.is_addressable or not $addressable)
         group by councils.short_name, councils.sort_order
         order by councils.sort_order
@@ -74,7 +74,7 @@ def supplier_spend_by_month(scope: Scope, supplier_id: str) -> pd.DataFrame:
         select councils.short_name as council, spend.month, sum(spend.spend_gbp) as spend_gbp
         from mart_spend_by_supplier_month as spend
         join dim_councils as councils using (council_id)
-        where spend.supplier_id = $supplier_id and spend.council_id in (select unnest($ids::varchar[]))
+        where spend.supplier_id = $supplier_id and in_scope(spend.council_id, $ids)
           and spend.month between $date_from and $date_to and (spend.is_addressable or not $addressable)
         group by councils.short_name, councils.sort_order, spend.month
         order by spend.month, councils.sort_order
@@ -91,7 +91,7 @@ def supplier_contracts(scope: Scope, supplier_id: str, today: dt.date | None = N
                value_gbp, end_date, max_end_date,
                start_date, category, contract_ref, contract_id
         from mart_pipeline_by_contract
-        where supplier_id = $supplier_id and len(list_intersect(covered_council_ids, $ids::varchar[])) > 0
+        where supplier_id = $supplier_id and covers_scope(covered_council_ids, $ids)
         order by max_end_date desc, value_gbp desc
         """,
         {"ids": scope.council_ids, "supplier_id": supplier_id, "today": _today(today)},
@@ -109,7 +109,7 @@ def supplier_payments(scope: Scope, supplier_id: str, limit: int = 500) -> pd.Da
                lines.source_file, lines.source_row
         from mart_supplier_payments_by_line as lines
         join dim_councils as councils using (council_id)
-        where lines.supplier_id = $supplier_id and lines.council_id in (select unnest($ids::varchar[]))
+        where lines.supplier_id = $supplier_id and in_scope(lines.council_id, $ids)
           and lines.payment_date between $date_from and $date_to and (lines.is_addressable or not $addressable)
           and not lines.is_redacted
         order by lines.payment_date desc, lines.amount_gbp desc
@@ -129,10 +129,10 @@ def contract_profile(scope: Scope, contract_id: str, today: dt.date | None = Non
                {_CONTRACT_STATUS} as status,
                (select coalesce(sum(spend_gbp), 0) from mart_spend_by_contract_month as spend
                 where spend.contract_id = $contract_id
-                  and spend.council_id in (select unnest($ids::varchar[]))) as spend_to_date_gbp,
+                  and in_scope(spend.council_id, $ids)) as spend_to_date_gbp,
                (select max(last_payment_date) from mart_spend_by_contract_month as spend
                 where spend.contract_id = $contract_id
-                  and spend.council_id in (select unnest($ids::varchar[]))) as last_payment_date
+                  and in_scope(spend.council_id, $ids)) as last_payment_date
         from pipeline
         """,
         _pipeline_params(scope, today, contract_id=contract_id),
@@ -147,7 +147,7 @@ def contract_spend_by_month(scope: Scope, contract_id: str) -> pd.DataFrame:
         select councils.short_name as council, spend.month, spend.spend_gbp
         from mart_spend_by_contract_month as spend
         join dim_councils as councils using (council_id)
-        where spend.contract_id = $contract_id and spend.council_id in (select unnest($ids::varchar[]))
+        where spend.contract_id = $contract_id and in_scope(spend.council_id, $ids)
         order by spend.month, councils.sort_order
         """,
         {"ids": scope.council_ids, "contract_id": contract_id},
@@ -164,7 +164,7 @@ def category_suppliers(scope: Scope, category: str, today: dt.date | None = None
         spend as (
             select council_id, supplier_id, sum(spend_gbp) as spend_gbp
             from mart_spend_by_supplier_month
-            where category = $category and council_id in (select unnest($ids::varchar[]))
+            where category = $category and in_scope(council_id, $ids)
               and month between $date_from and $date_to and (is_addressable or not $addressable)
             group by all
             having sum(spend_gbp) > 0

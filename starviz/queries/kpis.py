@@ -31,7 +31,7 @@ _KPI_SERIES = """
         select kpis.*, councils.short_name
         from mart_kpis_scorecard_by_month as kpis
         join dim_councils as councils using (council_id)
-        where (kpis.council_id in (select unnest(?::varchar[])) or kpis.is_shared_service)
+        where (in_scope(kpis.council_id, ?) or kpis.is_shared_service)
           and kpis.month between ? and ?
     ),
     labels as (
@@ -84,7 +84,7 @@ def kpi_as_at(scope: Scope) -> dt.date | None:
     value = db.scalar(
         """
         select max(month) from mart_kpis_scorecard_by_month
-        where (council_id in (select unnest(?::varchar[])) or is_shared_service) and month <= ?
+        where (in_scope(council_id, ?) or is_shared_service) and month <= ?
         """,
         [scope.council_ids, scope.filters.date_to],
     )

@@ -17,7 +17,7 @@ def maturity_councils(scope: Scope) -> pd.DataFrame:
         select distinct councils.council_id, councils.short_name, councils.colour, councils.sort_order
         from mart_maturity_by_council_area as m
         join dim_councils as councils using (council_id)
-        where m.council_id in (select unnest(?::varchar[])) and m.assessed_date <= ? and m.problem is null
+        where in_scope(m.council_id, ?) and m.assessed_date <= ? and m.problem is null
         order by councils.sort_order
         """,
         [scope.council_ids, scope.filters.date_to],
@@ -35,7 +35,7 @@ def maturity_assessments(scope: Scope, council_id: str | None = None, gaps_only:
         with latest as (
             select council_id, max(assessed_date) as assessed_date
             from mart_maturity_by_council_area
-            where council_id in (select unnest(?::varchar[])) and assessed_date <= ? and problem is null
+            where in_scope(council_id, ?) and assessed_date <= ? and problem is null
             group by council_id
         )
         select
@@ -80,7 +80,7 @@ def maturity_problems(scope: Scope) -> pd.DataFrame:
                m.source_file, m.source_row
         from mart_maturity_by_council_area as m
         join dim_councils as councils using (council_id)
-        where m.council_id in (select unnest(?::varchar[])) and m.problem is not null
+        where in_scope(m.council_id, ?) and m.problem is not null
         order by councils.sort_order, m.source_file, m.source_row
         """,
         [scope.council_ids],

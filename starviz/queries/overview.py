@@ -27,7 +27,7 @@ _SPEND_MEASURES = """
         sum(spend_gbp) filter (where is_addressable and is_vcse)
             / nullif(sum(spend_gbp) filter (where is_addressable), 0) as vcse_share
     from mart_spend_by_council_month
-    where council_id in (select unnest(?::varchar[])) and month between ? and ?
+    where in_scope(council_id, ?) and month between ? and ?
 """
 
 _SOCIAL_VALUE = """
@@ -36,14 +36,14 @@ _SOCIAL_VALUE = """
         sum(delivered_gbp) / nullif(sum(value_gbp), 0) as sv_delivered_share,
         count(*) as count_sv_contracts
     from mart_social_value_by_contract
-    where len(list_intersect(covered_council_ids, ?::varchar[])) > 0
+    where covers_scope(covered_council_ids, ?)
       and start_date between ? and ?
 """
 
 _SAVINGS = """
     select sum(value) as savings_gbp, sum(target) as savings_target_gbp
     from mart_kpis_by_month
-    where kpi_code = ? and council_id in (select unnest(?::varchar[])) and month between ? and ?
+    where kpi_code = ? and in_scope(council_id, ?) and month between ? and ?
 """
 
 
@@ -79,7 +79,7 @@ def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = No
         """
         select count(*) as count_contracts, coalesce(sum(value_gbp), 0) as value_gbp
         from mart_contracts
-        where len(list_intersect(covered_council_ids, ?::varchar[])) > 0
+        where covers_scope(covered_council_ids, ?)
           and end_date between ? and ?
         """,
         [scope.council_ids, today, add_months(today, months)],
@@ -94,7 +94,7 @@ def spend_by_council_month(scope: Scope) -> pd.DataFrame:
         select c.short_name as council, m.month, sum(m.spend_gbp) as spend_gbp
         from mart_spend_by_council_month m
         join dim_councils c using (council_id)
-        where m.council_id in (select unnest(?::varchar[]))
+        where in_scope(m.council_id, ?)
           and m.month between ? and ?
           and (m.is_addressable or not ?)
         group by c.short_name, c.sort_order, m.month

@@ -28,7 +28,7 @@ contracts as (
         c.end_date < $today as is_in_extension,
         len(list_filter($bands::double[], lambda e: coalesce(c.value_gbp, 0) >= e)) as band
     from mart_pipeline_by_contract as c
-    where len(list_intersect(c.covered_council_ids, $ids::varchar[])) > 0 and {contracts}
+    where covers_scope(c.covered_council_ids, $ids) and {contracts}
 ),
 timed as (
     select
@@ -198,7 +198,7 @@ def annual_spend_by_council(scope: Scope) -> pd.DataFrame:
         left join mart_spend_by_council_month as spend
             on spend.council_id = councils.council_id and spend.is_addressable
             and spend.month > latest.last_month - interval 12 month and spend.month <= latest.last_month
-        where councils.council_id in (select unnest($ids::varchar[]))
+        where in_scope(councils.council_id, $ids)
         group by councils.council_id, councils.short_name, councils.sort_order
         order by councils.sort_order
         """,
@@ -229,7 +229,7 @@ def procurement_act_pipeline(
         + f"""
         select {_PIPELINE_COLUMNS}
         from pipeline
-        where len(list_intersect(covered_council_ids, $qualifying::varchar[])) > 0
+        where covers_scope(covered_council_ids, $qualifying)
           and value_gbp > $contract_gbp and due_date >= $window_start and due_date < $window_end
         order by value_gbp desc, due_date
         """,
@@ -273,7 +273,7 @@ def expired_contract_spend(scope: Scope, month: dt.date, narrow: ListFilter | No
         join mart_pipeline_by_contract as contracts using (contract_id)
         join dim_councils as councils on councils.council_id = expired.council_id
         left join dim_suppliers as suppliers on suppliers.supplier_id = expired.supplier_id
-        where expired.council_id in (select unnest($ids::varchar[])) and expired.month = $month
+        where in_scope(expired.council_id, $ids) and expired.month = $month
           and (expired.is_addressable or not $addressable)
           and contains(lower(coalesce(suppliers.supplier_name, '') || ' ' || contracts.contract_title), $search)
           and """
@@ -298,7 +298,7 @@ def off_contract_suppliers(scope: Scope, month: dt.date, narrow: ListFilter | No
             select council_id, supplier_id, sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines,
                    count(distinct month) as count_months, arg_max(category, spend_gbp) as category
             from mart_spend_by_supplier_month
-            where council_id in (select unnest($ids::varchar[])) and month between $window_start and $month
+            where in_scope(council_id, $ids) and month between $window_start and $month
               and not is_on_contract and (is_addressable or not $addressable)
             group by all
         )
@@ -332,7 +332,7 @@ lines as (
     from mart_supplier_payments_by_line as lines
     join thresholds
         on lines.amount_gbp >= thresholds.threshold_gbp * (1 - $below_share) and lines.amount_gbp < thresholds.threshold_gbp
-    where lines.council_id in (select unnest($ids::varchar[])) and not lines.is_on_contract
+    where in_scope(lines.council_id, $ids) and not lines.is_on_contract
       and lines.payment_date between $window_start and $month_end and (lines.is_addressable or not $addressable)
       and not lines.is_redacted
 ),
@@ -425,12 +425,12 @@ def contracts_without_spend(scope: Scope, month: dt.date, narrow: ListFilter | N
         with
         contracts as (
             select * from mart_pipeline_by_contract
-            where len(list_intersect(covered_council_ids, $ids::varchar[])) > 0
+            where covers_scope(covered_council_ids, $ids)
               and start_date <= $started_by and max_end_date >= $month
         ),
         spend as (
             select distinct contract_id from mart_spend_by_contract_month
-            where council_id in (select unnest($ids::varchar[])) and month <= $month
+            where in_scope(council_id, $ids) and month <= $month
         )
         select contracts.contract_title, contracts.owner_name as council, contracts.value_gbp, contracts.supplier_name,
                contracts.category, contracts.start_date, contracts.end_date, contracts.max_end_date,
@@ -465,7 +465,7 @@ def contracts_missing_fields(scope: Scope, month: dt.date, narrow: ListFilter | 
                string_agg(missing.field_label, '; ' order by missing.field_order) as missing_fields,
                missing.supplier_name, missing.contract_ref, missing.contract_id, missing.supplier_id
         from mart_missing_fields_by_contract as missing
-        where len(list_intersect(missing.covered_council_ids, $ids::varchar[])) > 0
+        where covers_scope(missing.covered_council_ids, $ids)
           and missing.value_gbp > $min_value and missing.start_date <= $month_end and missing.max_end_date >= $month
           and contains(lower(missing.contract_title || ' ' || coalesce(missing.supplier_name, '')), $search)
           and missing.value_gbp >= $min_gbp

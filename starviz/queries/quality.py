@@ -17,10 +17,7 @@ from starviz.scope import Scope
 
 def _in_scope(column: str = "council_id") -> str:
     """Rows of the councils given (parameter 1), or of shared services too (parameter 2 true)."""
-    return (
-        f"({column} in (select unnest(?::varchar[])) "
-        f"or (? and {column} in (select council_id from dim_councils where not is_council)))"
-    )
+    return f"(in_scope({column}, ?) or (? and {column} in (select council_id from dim_councils where not is_council)))"
 
 
 def _quality_params(scope: Scope) -> list:
@@ -138,7 +135,7 @@ def unclassified_by_council(scope: Scope) -> pd.DataFrame:
                coalesce(sum(m.count_lines) filter (where m.category_source = 'none'), 0) as count_unclassified_lines
         from mart_classification_by_council_month m
         join dim_councils c using (council_id)
-        where m.council_id in (select unnest(?::varchar[])) and m.month between ? and ?
+        where in_scope(m.council_id, ?) and m.month between ? and ?
           and (m.is_addressable or not ?)
         group by c.short_name, c.sort_order
         order by c.sort_order
@@ -157,9 +154,9 @@ def exclusions_by_reason(scope: Scope) -> pd.DataFrame:
         from mart_spend_by_council_month m
         join dim_councils c using (council_id)
         join (select council_id, sum(spend_gbp) as total_gbp from mart_spend_by_council_month
-              where council_id in (select unnest(?::varchar[])) and month between ? and ?
+              where in_scope(council_id, ?) and month between ? and ?
               group by council_id) t using (council_id)
-        where not m.is_addressable and m.council_id in (select unnest(?::varchar[])) and m.month between ? and ?
+        where not m.is_addressable and in_scope(m.council_id, ?) and m.month between ? and ?
         group by c.short_name, c.sort_order, m.exclusion_reason
         order by c.sort_order, spend_gbp desc
         """,
@@ -226,9 +223,9 @@ def supplier_match_candidates(scope: Scope, limit: int | None = None) -> pd.Data
         with visible as (
             select
                 m.*,
-                list_filter(m.councils_a, lambda x: list_contains(?::varchar[], x.council_id)
+                list_filter(m.councils_a, lambda x: in_scope(x.council_id, ?)
                             or (? and list_contains(s.ids, x.council_id))) as seen_a,
-                list_filter(m.councils_b, lambda x: list_contains(?::varchar[], x.council_id)
+                list_filter(m.councils_b, lambda x: in_scope(x.council_id, ?)
                             or (? and list_contains(s.ids, x.council_id))) as seen_b
             from mart_supplier_matches_by_pair m,
                  (select list(council_id) as ids from dim_councils where not is_council) s

@@ -56,7 +56,7 @@ def data_status(scope: Scope) -> pd.DataFrame:
                min(m.month) as first_month, max(m.month) as last_month
         from dim_councils c
         left join mart_spend_by_council_month m using (council_id)
-        where c.council_id in (select unnest(?::varchar[]))
+        where in_scope(c.council_id, ?)
         group by c.short_name, c.sort_order
         order by c.sort_order
         """,

@@ -14,7 +14,7 @@ from starviz.scope import Scope, add_months, month_end, month_start
 # STAR collaborative contract names). Committed and delivered are separate series. Percentages are
 # of the value of contracts carrying social value measures; coverage says how many contracts do.
 
-_IN_COVER = "len(list_intersect(covered_council_ids, ?::varchar[])) > 0"
+_IN_COVER = "covers_scope(covered_council_ids, ?)"
 
 
 def _sv_targets() -> tuple[str, list]:
@@ -277,14 +277,14 @@ def _sv_delivery_sql(scope: Scope) -> tuple[str, list]:
     sql = """
         with contracts as (
             select * from mart_social_value_by_contract
-            where len(list_intersect(covered_council_ids, ?::varchar[])) > 0
+            where covers_scope(covered_council_ids, ?)
               and start_date <= ? and end_date >= ?
               and (as_at_date is null or as_at_date >= start_date)
         ),
         spend as (
             select contract_id, sum(spend_to_date_gbp) as spend_to_date_gbp
             from mart_spend_by_contract_council
-            where council_id in (select unnest(?::varchar[]))
+            where in_scope(council_id, ?)
             group by contract_id
         ),
         judged as (

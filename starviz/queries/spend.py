@@ -91,7 +91,7 @@ def _where(
 ) -> tuple[str, list]:
     """Row filter for the cube (or, with ``lines``, for fct_spend): the user's councils, the period,
     addressable spend when the filter says so, and every criterion as a parameter."""
-    sql = ["list_contains(?::varchar[], council_id)"]
+    sql = ["in_scope(council_id, ?)"]
     params: list = [scope.council_ids]
     if period:
         sql.append("month between ? and ?")
@@ -527,15 +527,27 @@ def drill_by_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...], limit:
     )
 
 
-def pick_names(picks: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], str]:
-    """Display names of the council and supplier keys among ``picks`` ((dimension, key) pairs)."""
+def pick_names(scope: Scope, picks: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], str]:
+    """Display names of the council and supplier keys among ``picks`` ((dimension, key) pairs), for
+    councils in the scope and suppliers they paid: a key typed into the address learns nothing more."""
     out: dict[tuple[str, str], str] = {}
-    for dimension, table, column, name in (
-        ("council", "dim_councils", "council_id", "short_name"),
-        ("supplier", "dim_suppliers", "supplier_id", "supplier_name"),
-    ):
-        keys = [k for d, k in picks if d == dimension and k]
-        if keys:
-            found = db.query(f"select {column}, {name} from {table} where {column} in (select unnest(?::varchar[]))", [keys])
-            out |= {(dimension, k): v for k, v in found.itertuples(index=False)}
+    councils = [k for d, k in picks if d == "council" and k]
+    if councils:
+        found = db.rows(
+            "select council_id, short_name from (select unnest(?::varchar[]) as k) keys"
+            " join dim_councils on council_id = k where in_scope(council_id, ?)",
+            [councils, scope.council_ids],
+        )
+        out |= {("council", k): v for k, v in found}
+    suppliers = [k for d, k in picks if d == "supplier" and k]
+    if suppliers:
+        found = db.rows(
+            """
+            select supplier_id, supplier_name from dim_suppliers
+            where supplier_id in (select unnest(?::varchar[]))
+              and supplier_id in (select supplier_id from mart_spend_by_supplier_month where in_scope(council_id, ?))
+            """,
+            [suppliers, scope.council_ids],
+        )
+        out |= {("supplier", k): v for k, v in found}
     return out

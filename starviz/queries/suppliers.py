@@ -21,7 +21,7 @@ def supplier_search(scope: Scope, text: str = "", limit: int = 50) -> pd.DataFra
         names as (
             select supplier_id, supplier_name, spend_gbp
             from mart_spend_by_supplier_name
-            where list_contains(?::varchar[], council_id)
+            where in_scope(council_id, ?)
         ),
         found as (
             select supplier_id, sum(spend_gbp) as spend_gbp,
@@ -69,14 +69,14 @@ def cube_supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
                 min(first_month) as first_month, max(last_month) as last_month,
                 count(distinct supplier_name) as count_name_variants
             from mart_spend_by_supplier_name
-            where supplier_id = ? and list_contains(?::varchar[], council_id)
+            where supplier_id = ? and in_scope(council_id, ?)
         ),
         contracts as (
             select count(distinct contract_id) as count_contracts,
                    count(distinct contract_id) filter (where status in ('live', 'in extension window'))
                        as count_live_contracts
             from mart_contracts_by_supplier_council
-            where supplier_id = ? and list_contains(?::varchar[], council_id)
+            where supplier_id = ? and in_scope(council_id, ?)
         )
         select d.supplier_id, d.supplier_name, d.company_number, d.charity_number, d.vat_number,
                d.postcode_district, d.is_local, d.is_sme, d.is_vcse,
@@ -92,7 +92,7 @@ def cube_supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
     out["exclusion_reasons"] = db.query(
         """
         select distinct exclusion_reason from mart_spend_by_supplier_month
-        where supplier_id = ? and list_contains(?::varchar[], council_id) and exclusion_reason is not null
+        where supplier_id = ? and in_scope(council_id, ?) and exclusion_reason is not null
         order by 1
         """,
         [supplier_id, scope.council_ids],
@@ -107,7 +107,7 @@ def supplier_name_variants(scope: Scope, supplier_id: str) -> pd.DataFrame:
         select c.short_name as council, n.supplier_name as name_as_published, n.count_lines, n.spend_gbp
         from mart_spend_by_supplier_name n
         join dim_councils c using (council_id)
-        where n.supplier_id = ? and list_contains(?::varchar[], n.council_id)
+        where n.supplier_id = ? and in_scope(n.council_id, ?)
         order by c.sort_order, n.spend_gbp desc, n.supplier_name
         """,
         [supplier_id, scope.council_ids],
@@ -121,7 +121,7 @@ def supplier_spend_by_council_month(scope: Scope, supplier_id: str) -> pd.DataFr
         select c.short_name as council, m.month, sum(m.spend_gbp) as spend_gbp
         from mart_spend_by_supplier_month m
         join dim_councils c using (council_id)
-        where m.supplier_id = ? and list_contains(?::varchar[], m.council_id)
+        where m.supplier_id = ? and in_scope(m.council_id, ?)
         group by c.short_name, c.sort_order, m.month
         order by m.month, c.sort_order
         """,
@@ -136,7 +136,7 @@ def supplier_categories(scope: Scope, supplier_id: str) -> pd.DataFrame:
         select category, sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines,
                count(distinct council_id) as count_councils
         from mart_spend_by_supplier_month
-        where supplier_id = ? and list_contains(?::varchar[], council_id)
+        where supplier_id = ? and in_scope(council_id, ?)
         group by category
         order by spend_gbp desc
         """,
@@ -154,7 +154,7 @@ def cube_supplier_contracts(scope: Scope, supplier_id: str) -> pd.DataFrame:
                m.status, m.start_date, m.end_date, m.max_end_date, m.value_gbp, m.spend_gbp
         from mart_contracts_by_supplier_council m
         join dim_councils c using (council_id)
-        where m.supplier_id = ? and list_contains(?::varchar[], m.council_id)
+        where m.supplier_id = ? and in_scope(m.council_id, ?)
         order by c.sort_order, m.end_date desc, m.contract_ref
         """,
         [supplier_id, scope.council_ids],
