@@ -300,7 +300,10 @@ def _money_sql(col: str, ds: DatasetConfig, cast: str) -> str:
     ]
     sign = f"(case when {' or '.join(neg)} then -1 else 1 end)"
     # Only digits, one decimal point, and the allowed decorations may appear.
-    allowed = "^[" + strip + r"()+\-]*[0-9" + re.escape(style.thousands) + r"]*(\.[0-9]*)?[" + strip + r"()\-]*$"
+    # Thousands separators only between groups of three ("1,234,567"); "1,2,3" is not an amount.
+    deco = "".join(re.escape(s) for s in style.currency_symbols) + r"\s"
+    groups = r"([0-9]+|[0-9]{1,3}(" + re.escape(style.thousands) + r"[0-9]{3})+)?" if style.thousands else "[0-9]*"
+    allowed = "^[" + deco + r"()+\-]*" + groups + r"(\.[0-9]*)?[" + deco + r"()\-]*$"
     # Fast path: most files hold plain numbers, which a cast reads directly.
     plain = f"try_cast({col} as {cast})" if style.decimal == "." else "null"
     return (
@@ -387,6 +390,13 @@ def _stage(
                 f"case when {raw} is not null and {name} is null then struct_pack(col := {header}, "
                 f"val := {raw}, why := {_lit(why)}, sev := {_lit(severity)}) end"
             )
+        if name in mapping or name in ds.constants:
+            for condition, why in _implausible(kind, name):
+                conditions.append(condition)
+                problems.append(
+                    f"case when {condition} then struct_pack(col := {header}, val := {raw}, "
+                    f"why := {_lit(why)}, sev := 'rejected') end"
+                )
     # Blank = nothing in any column we load; unmapped columns are never read, which keeps this fast.
     all_blank = " and ".join(f"{clean[f]} is null" for f in clean) or "false"
     skips = [
@@ -443,6 +453,35 @@ def _stage(
     numbering = "*" if src.first_row is None else f"*, rowid + {src.first_row} as _row"
     con.execute(f"create or replace temp view _rows as select {numbering} from _parsed")
     return con.execute("select count(*) from _parsed").fetchone()[0]
+
+
+def plausible_dates(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The window a payment (or period) date must fall in: [plausibility] earliest_date to the build
+    date plus latest_months_ahead months."""
+    rules = config.settings().plausibility
+    today = today or dt.date.today()
+    index = today.year * 12 + today.month - 1 + rules.latest_months_ahead
+    year, month = index // 12, index % 12 + 1
+    days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return rules.earliest_date, dt.date(year, month, min(today.day, days))
+
+
+def _implausible(kind: str, name: str) -> list[tuple[str, str]]:
+    """(SQL condition on the parsed value, reason) for values that parse but cannot be true."""
+    rules = config.settings().plausibility
+    if kind == "date" and name in rules.date_fields:
+        first, last = plausible_dates()
+        return [
+            (
+                f"({name} < DATE '{first}' or {name} > DATE '{last}')",
+                f"implausible date: outside {first:%-d %b %Y} to {last:%-d %b %Y} (the build date plus "
+                f"{rules.latest_months_ahead} month(s)); [plausibility] in data/settings.toml",
+            )
+        ]
+    if kind == "money":
+        bound = rules.max_amount_gbp
+        return [(f"abs({name}) > {bound!r}", f"implausible amount: beyond ±£{bound:,.0f}; [plausibility] in data/settings.toml")]
+    return []
 
 
 def raw_label(kind: str) -> str:
