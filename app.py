@@ -5,6 +5,9 @@ import streamlit as st
 from starviz import auth, build, charts, config, queries, ui  # noqa: F401  (charts registers the template)
 
 st.set_page_config(page_title="starviz · STAR Procurement", page_icon="⭐", layout="wide")
+production = config.settings().env == "production"
+if production:  # an unexpected error shows no type, message or traceback to anyone
+    st.set_option("client.showErrorDetails", "none")
 
 if config.settings().env == "production" and (problems := auth.production_problems()):
     auth.refuse_to_start(problems)  # says exactly why; lists no page
@@ -58,4 +61,7 @@ else:
     page = st.navigation([*pages, present_page])
 ui.render_filters(user)
 auth.logout_button()
-page.run()
+if production:
+    ui.run_guarded(page)  # whatever the data holds, the page degrades to a notice
+else:
+    page.run()  # in development and tests an error shows in full

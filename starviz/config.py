@@ -271,6 +271,15 @@ class PlausibilitySettings(_Strict):
     date_fields: list[str] = ["payment_date", "period_date"]
     max_amount_gbp: float = Field(1_000_000_000, gt=0)
 
+    def window(self, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+        """The dates a payment (or period) may carry: earliest_date to the build date (``today``)
+        plus latest_months_ahead months, the day clamped to that month's length."""
+        today = today or dt.date.today()
+        index = today.year * 12 + today.month - 1 + self.latest_months_ahead
+        year, month = index // 12, index % 12 + 1
+        days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+        return self.earliest_date, dt.date(year, month, min(today.day, days))
+
 
 Settings.model_rebuild()  # the three models above complete its annotations
 

@@ -456,14 +456,8 @@ def _stage(
 
 
 def plausible_dates(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """The window a payment (or period) date must fall in: [plausibility] earliest_date to the build
-    date plus latest_months_ahead months."""
-    rules = config.settings().plausibility
-    today = today or dt.date.today()
-    index = today.year * 12 + today.month - 1 + rules.latest_months_ahead
-    year, month = index // 12, index % 12 + 1
-    days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return rules.earliest_date, dt.date(year, month, min(today.day, days))
+    """The window a payment (or period) date must fall in (``[plausibility]`` in settings)."""
+    return config.settings().plausibility.window(today)
 
 
 def _implausible(kind: str, name: str) -> list[tuple[str, str]]:

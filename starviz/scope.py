@@ -136,12 +136,15 @@ def month_start(d: dt.date) -> dt.date:
 
 
 def add_months(d: dt.date, n: int) -> dt.date:
-    """First day of the month ``n`` months after ``d``'s month."""
-    index = d.year * 12 + d.month - 1 + n
+    """First day of the month ``n`` months after ``d``'s month (held within the years a date can
+    have, so a stray date in the data never raises)."""
+    index = min(max(d.year * 12 + d.month - 1 + n, 12), 9999 * 12 + 11)
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def month_end(d: dt.date) -> dt.date:
+    if (d.year, d.month) == (9999, 12):
+        return dt.date.max
     return add_months(d, 1) - dt.timedelta(days=1)
 
 

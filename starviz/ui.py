@@ -270,6 +270,20 @@ def database_unavailable(user: User, problem: Exception) -> None:
         st.info("Ask an administrator to rebuild the database.")
 
 
+def run_guarded(page) -> None:
+    """Run a page; an error nobody foresaw becomes a notice (the details go to the server log only)."""
+    import logging
+
+    try:
+        page.run()
+    except Exception:
+        logging.getLogger("starviz").exception("page %s failed", getattr(page, "title", "?"))
+        st.warning(
+            "Part of this page could not be drawn from the current data. The other pages still work; "
+            "an administrator can check the Data quality page or rebuild the database."
+        )
+
+
 # --- Board presentation mode ------------------------------------------------------------------------
 # A slide is one screen: the header (title, filters, "as at" date), the chart taking what height is
 # left, and a footer (controls, slide n of N, a small demo tag). The page is a flex column of exactly

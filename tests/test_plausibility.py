@@ -50,3 +50,41 @@ def test_malformed_thousands_grouping_and_absurd_amounts_are_rejected(tmp_path, 
         (2, "1,2,3", "cannot read amount: expected an amount like 1,234.56"),
         (3, "9,999,999,999,999,999.99", "implausible amount: beyond ±£1,000,000,000; [plausibility] in data/settings.toml"),
     ]
+
+
+def test_a_stray_far_future_date_in_the_database_stops_no_page(fixture_build, tmp_path, monkeypatch):
+    """A database built before the rules held 31/12/9999: every page opened with a traceback."""
+    import shutil
+
+    import duckdb
+
+    from starviz import config
+    from tests.conftest import run_app
+
+    db = tmp_path / "star.duckdb"
+    shutil.copy(fixture_build.db_path, db)
+    con = duckdb.connect(str(db))
+    for (table,) in con.execute("select table_name from information_schema.tables where table_type = 'BASE TABLE'").fetchall():
+        columns = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+        for column in ("payment_date", "month"):
+            if column in columns:
+                con.execute(f"insert into {table} select * replace (DATE '9999-12-01' as {column}) from {table} limit 1")
+    con.close()
+    monkeypatch.setenv("STARVIZ_DB", str(db))
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    config.settings.cache_clear()
+    try:
+        for page in ["pages/overview.py", "pages/benchmarking.py", "pages/social_value.py", "pages/present.py"]:
+            at = run_app("director", page)
+            assert not at.exception, (page, at.exception[0].value)
+        assert not run_app("director", "pages/overview.py", fy="all").exception
+    finally:
+        config.settings.cache_clear()
+
+
+def test_month_arithmetic_holds_at_the_ends_of_the_calendar():
+    from starviz.scope import add_months, month_end
+
+    assert month_end(dt.date(9999, 12, 1)) == dt.date(9999, 12, 31)
+    assert add_months(dt.date(9999, 12, 1), 1) == dt.date(9999, 12, 1)
+    assert month_end(dt.date(2024, 2, 10)) == dt.date(2024, 2, 29)

@@ -51,7 +51,10 @@ def comparison_windows(scope: Scope) -> tuple[tuple[dt.date, dt.date], tuple[dt.
     """The period cut to the data loaded, and the like-for-like previous window: a year that is
     only seven months in is compared with the same seven months of the year before."""
     start, end = scope.filters.date_from, scope.filters.date_to
-    first, last = db.query("select min(month) as a, max(month) as b from mart_spend_by_council_month").iloc[0]
+    first, last = db.query(
+        "select min(month) as a, max(month) as b from mart_spend_by_council_month where month between ? and ?",
+        list(config.settings().plausibility.window()),
+    ).iloc[0]
     if not pd.isna(first):
         start = max(start, first.date() if hasattr(first, "date") else first)
         end = max(start, min(end, month_end(last.date() if hasattr(last, "date") else last)))

@@ -35,7 +35,12 @@ def colours() -> dict[str, str]:
 
 
 def months_loaded() -> list[dt.date]:
-    frame = db.query("select distinct month from mart_spend_by_council_month order by month")
+    """Months with spend, within the plausible window only: a stray date in the data (31/12/9999
+    from a database built before the plausibility rules) never becomes a page's default period."""
+    first, last = config.settings().plausibility.window()
+    frame = db.query(
+        "select distinct month from mart_spend_by_council_month where month between ? and ? order by month", [first, last]
+    )
     return [m.date() if hasattr(m, "date") else m for m in frame["month"]]
 
 
@@ -65,7 +70,9 @@ def data_status(scope: Scope) -> pd.DataFrame:
 
 
 def as_at_date() -> dt.date | None:
-    last = db.scalar("select max(month) from mart_spend_by_council_month")
+    last = db.scalar(
+        "select max(month) from mart_spend_by_council_month where month <= ?", [config.settings().plausibility.window()[1]]
+    )
     return None if last is None else month_end(last)
 
 

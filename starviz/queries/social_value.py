@@ -220,7 +220,10 @@ def social_value_by_quarter(scope: Scope) -> pd.DataFrame:
     the data): social value committed on contracts starting that quarter, the target on their value
     (each year's target), and social value delivered that quarter."""
     s = config.settings()
-    latest = db.scalar(f"select max(month) from mart_social_value_by_month where {_IN_COVER}", [scope.council_ids])
+    latest = db.scalar(
+        f"select max(month) from mart_social_value_by_month where {_IN_COVER} and month <= ?",
+        [scope.council_ids, s.plausibility.window()[1]],
+    )
     if latest is None:
         return pd.DataFrame(
             columns=["quarter", "label", "committed_gbp", "awarded_value_gbp", "delivered_gbp", "target_share", "target_gbp"]
