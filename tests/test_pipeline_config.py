@@ -26,9 +26,9 @@ def test_route_aliases_are_normalised_unique_and_name_configured_routes():
 
 
 def test_every_route_the_demo_registers_use_is_recognised():
-    from starviz import demo
+    from starviz.demo import vocabulary
 
-    names = {n for group in (demo._ROUTES_LOW, demo._ROUTES_MID, demo._ROUTES_HIGH) for n in group}
+    names = {n for group in (vocabulary.ROUTES_LOW, vocabulary.ROUTES_MID, vocabulary.ROUTES_HIGH) for n in group}
     aliases = {r["alias"] for r in _rows("procurement_routes.csv")}
     assert {re.sub(r"[^a-z0-9]+", " ", n.lower()).strip() for n in names} <= aliases
 
