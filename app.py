@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from starviz import auth, build, charts, config, queries, ui  # noqa: F401  (charts registers the template)
+from starviz import auth, build, charts, config, queries, reader, ui  # noqa: F401  (charts registers the template)
 
 st.set_page_config(page_title="starviz · STAR Procurement", page_icon="⭐", layout="wide")
+config.keep_files_private()
+reader.remove_stale_scratch(once=True)  # scratch left in /dev/shm by a killed build
 production = config.settings().env == "production"
 if production:  # an unexpected error shows no type, message or traceback to anyone
     st.set_option("client.showErrorDetails", "none")

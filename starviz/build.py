@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from starviz import config, exclusions, ingest, notices
+from starviz import config, exclusions, ingest, notices, reader
 from starviz.config import CouncilConfig
 
 Progress = Callable[[float, str], None]
@@ -323,6 +323,7 @@ def build(
     summary = BuildSummary(db_path=db_path)
     demo_marker = raw_dir / "demo.json"
     summary.is_demo = demo_marker.exists()
+    reader.remove_stale_scratch()  # scratch folders left by a killed build or app
     with contextlib.nullcontext() if locked else build_lock(db_path):
         # Holding the lock, any other half-written build file is left by a build that was killed.
         for stale in db_path.parent.glob(f"{db_path.name}.building-*"):
@@ -370,6 +371,7 @@ def build(
             finally:
                 with contextlib.suppress(duckdb.Error):  # after a fatal error the instance is already gone
                     con.close()
+            tmp_path.chmod(config.PRIVATE_FILE)  # payment data: not world-readable, whatever the umask
             os.replace(tmp_path, db_path)
         except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
             # A full disk or a failed write: the half-written file goes, the live one stays.

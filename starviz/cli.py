@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cost", type=int, default=12, help="bcrypt cost (production needs 12 or more)")
     p.set_defaults(func=_cmd_hash_password)
     args = parser.parse_args(argv)
+    config.keep_files_private()
     try:
         return args.func(args)
     except config.ConfigError as exc:

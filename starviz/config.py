@@ -319,6 +319,15 @@ def load_councils(councils_dir: Path | None = None) -> dict[str, CouncilConfig]:
     return councils
 
 
+PRIVATE_FILE = 0o640  # data files: the owner reads and writes, the group reads, nobody else
+
+
+def keep_files_private() -> None:
+    """Files and folders this process creates are readable by the owner (and group) only: the
+    database, raw extracts, uploads and logs hold payment data. Called when the app and the CLI start."""
+    os.umask(0o027)
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     path = DATA_DIR / "settings.toml"

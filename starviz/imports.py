@@ -169,6 +169,7 @@ def stage(name: str, data: bytes) -> Staged:
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / f".{digest}.part"
         part.write_bytes(data)
+        part.chmod(config.PRIVATE_FILE)
         os.replace(part, path)
     _tidy_staging()
     return Staged(original_name=name, name=safe, path=path, sha256=digest, size_bytes=len(data))
@@ -515,6 +516,7 @@ def _log(rows: list[dict]) -> None:
     path = config.settings().raw_dir / IMPORT_LOG
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", newline="", encoding="utf-8") as fh:
+        path.chmod(config.PRIVATE_FILE)
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             writer = csv.DictWriter(fh, LOG_FIELDS)
@@ -709,6 +711,7 @@ def _commit_locked(
             _within(target, s.raw_dir)
             part = folder / f".{p.staged.sha256}.part"  # hidden and unmatched by any pattern until complete
             shutil.copyfile(p.staged.path, part)
+            part.chmod(config.PRIVATE_FILE)
             os.replace(part, target)
             stored.append(target)
             log.append(

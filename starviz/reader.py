@@ -568,9 +568,18 @@ def scratch_prefix() -> str:
     return f"{SCRATCH_PREFIX}{os.getpid()}-"
 
 
-def remove_stale_scratch() -> list[Path]:
-    """Remove scratch folders left by processes that no longer run (a killed build or app)."""
+_swept = False
+
+
+def remove_stale_scratch(once: bool = False) -> list[Path]:
+    """Remove scratch folders left by processes that no longer run (a killed build or app).
+    ``once``: only the first call in this process sweeps (the app calls it on every run)."""
     import tempfile
+
+    global _swept
+    if once and _swept:
+        return []
+    _swept = True
 
     removed = []
     for root in {scratch_dir() or tempfile.gettempdir(), tempfile.gettempdir()}:
