@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from starviz import config, exclusions, ingest, notices, reader
+from starviz import config, exclusions, ingest, integrity, notices, reader
 from starviz.config import CouncilConfig
 
 Progress = Callable[[float, str], None]
@@ -372,6 +372,7 @@ def build(
                 with contextlib.suppress(duckdb.Error):  # after a fatal error the instance is already gone
                     con.close()
             tmp_path.chmod(config.PRIVATE_FILE)  # payment data: not world-readable, whatever the umask
+            integrity.record(tmp_path, db_path)  # the app checks the file it serves against this
             os.replace(tmp_path, db_path)
         except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
             # A full disk or a failed write: the half-written file goes, the live one stays.

@@ -19,7 +19,7 @@ import cachetools
 import duckdb
 import pandas as pd
 
-from starviz import config
+from starviz import config, integrity
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -90,12 +90,37 @@ _lock = threading.Lock()
 _serving: dict[str, _Served] = {}  # path -> the file served at that path now
 
 
+def _shown(path: str) -> str:
+    """The database path as a user may see it: relative to the project, never a server path."""
+    p = Path(path)
+    return str(p.relative_to(config.ROOT)) if p.is_relative_to(config.ROOT) else p.name
+
+
 def _stamp(path: str) -> tuple[int, int]:
     try:
         stat = os.stat(path)
     except FileNotFoundError as exc:
-        raise DatabaseUnavailable(f"No database at {path}. An admin can build it from the raw extracts.") from exc
+        raise DatabaseUnavailable(f"No database at {_shown(path)}. An admin can build it from the raw extracts.") from exc
     return stat.st_ino, stat.st_mtime_ns
+
+
+_verified: dict[tuple, str | None] = {}  # file identity -> why it is damaged (None: it is sound)
+_verify_lock = threading.Lock()
+
+
+def _verify(path: str, stamp: tuple[int, int]) -> None:
+    """A file is checked against the checksum its build recorded once, when it is first served (a
+    swap is a new identity); a damaged one raises DatabaseUnavailable for every question."""
+    key = (path, *stamp)
+    if key not in _verified:
+        with _verify_lock:  # one pass per file, however many sessions ask at once
+            if key not in _verified:
+                try:
+                    _verified[key] = integrity.problem(Path(path))
+                except OSError as exc:
+                    _verified[key] = f"The database {_shown(path)} cannot be read: {exc.strerror}"
+    if _verified[key]:
+        raise DatabaseUnavailable(f"{_verified[key]} ({_shown(path)})")
 
 
 @contextlib.contextmanager
@@ -103,13 +128,15 @@ def _held() -> Iterator[_Served]:
     """The file at the configured path, held for one question (opened when a new file was swapped in)."""
     path = str(config.settings().db_path)
     stamp = _stamp(path)
+    _verify(path, stamp)
     with _lock:
         served = _serving.get(path)
         if served is None or served.file[1:] != stamp:
             try:
                 fresh = _Served(path, stamp)
             except duckdb.Error as exc:
-                raise DatabaseUnavailable(f"The database {path} cannot be opened: {exc}") from exc
+                message = str(exc).splitlines()[0].replace(path, _shown(path))
+                raise DatabaseUnavailable(f"The database {_shown(path)} cannot be opened: {message}") from exc
             if served is not None:
                 _retire(served)
             served = _serving[path] = fresh

@@ -48,7 +48,7 @@ def build_info() -> dict:
     try:
         row = db.query("select * from build_info").iloc[0].to_dict()
     except duckdb.CatalogException as exc:
-        raise DatabaseUnavailable(f"{config.settings().db_path} is not a complete starviz database: {exc}") from exc
+        raise DatabaseUnavailable(f"{config.settings().db_path.name} is not a complete starviz database") from exc
     row["demo"] = json.loads(row["demo_info"]) if row.get("demo_info") else None
     return row
 
