@@ -88,10 +88,11 @@ def sign_in(page, username: str = "director", lands_on: str = "Overview", timeou
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The value at rank q (0-1) of the sorted values, nearest rank; NaN for none. The bench's one
-    definition of p50/p95."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
+    """The q (0-1, in hundredths) quantile of the values, by statistics.quantiles (inclusive method:
+    interpolated between the two nearest values); NaN for none. The bench's one definition of p50/p95."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 def _cpu_seconds(pids: list[int]) -> float:

@@ -94,3 +94,15 @@ def test_the_aggregation_timed_alone_is_the_query_the_pivot_sends(fixture_build,
         assert sum(spend for _, _, spend, _ in cells) == pytest.approx(pivot.table.iloc[-1]["Total"])
     finally:
         config.settings.cache_clear()
+
+
+def test_percentiles_are_the_standard_librarys_quantiles():
+    import statistics
+
+    from bench.loadtest import percentile
+
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == statistics.median(values)
+    assert percentile(values, 0.95) == statistics.quantiles(values, n=20, method="inclusive")[-1] == 95.05
+    assert percentile([3.0], 0.95) == 3.0
+    assert percentile([], 0.95) != percentile([], 0.95)  # NaN
