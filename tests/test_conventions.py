@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import re
 
 import pytest
@@ -11,6 +13,8 @@ from starviz import build, cli, config
 from starviz.models import DATASETS
 
 SQL = build.sql_files()
+QUESTIONS = sorted(p for p in (config.SQL_DIR / "queries").glob("*/*.sql") if p.parent.name != "scope")
+SCOPE = sorted((config.SQL_DIR / "queries" / "scope").glob("*.sql"))
 
 
 @pytest.mark.parametrize("path", SQL, ids=[p.stem for p in SQL])
@@ -19,6 +23,25 @@ def test_every_sql_file_creates_the_object_named_after_it_and_states_its_grain(p
     assert text.startswith("-- One row per"), f"{path.name}: first line must state the grain"
     created = re.findall(r"create or replace (?:view|table|macro) (\w+)", text)
     assert created == [path.stem], f"{path.name} creates {created}"
+
+
+@pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
+def test_every_question_file_is_named_after_the_function_of_its_page_area_that_asks_it(path):
+    """sql/queries/<area>/<name>.sql holds the SQL of starviz.queries.<area>.<name>, says so on its
+    first line, and creates nothing."""
+    text = path.read_text()
+    assert text.startswith(f"-- {path.stem}"), f"{path.name}: the first line names the question"
+    assert not re.search(r"\bcreate\s", text, re.IGNORECASE), f"{path.name} creates something"
+    module = importlib.import_module(f"starviz.queries.{path.parent.name}")
+    assert callable(getattr(module, path.stem, None)), f"no function {path.stem} in {module.__name__}"
+    assert f'sql_file("{path.stem}")' in inspect.getsource(module), f"{module.__name__} never reads {path.name}"
+
+
+@pytest.mark.parametrize("path", SCOPE, ids=[p.stem for p in SCOPE])
+def test_the_scope_macros_state_their_grain_and_create_what_they_are_named_after(path):
+    text = path.read_text()
+    assert text.startswith("-- One row per"), f"{path.name}: first line must state the grain"
+    assert re.findall(r"create or replace temp macro (\w+)", text) == [path.stem]
 
 
 def test_sql_folders_hold_their_layer():
@@ -84,7 +107,7 @@ def test_no_council_name_in_code():
             if path.name == "auth.py" and text in allowed:
                 continue
             assert not any(c in text.lower() for c in ids), f"{path.name}: {text!r}"
-    for path in SQL:
+    for path in [*SQL, *QUESTIONS, *SCOPE]:
         code = "\n".join(line.split("--")[0] for line in path.read_text().lower().splitlines())
         assert not any(c in code for c in ids), path.name
 

@@ -8,13 +8,26 @@ Dates relative to "today" (due dates, start-by dates, RAG, live contracts) take 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
 import pandas as pd
 
+from starviz import config
 from starviz.queries import db
 from starviz.scope import Scope
+
+
+@functools.cache
+def sql_file(name: str) -> str:
+    """The SQL of a fixed question, kept in sql/queries/<page area>/<name>.sql (named after the
+    function that asks it), where the SQL conventions test reads it."""
+    found = sorted((config.SQL_DIR / "queries").glob(f"*/{name}.sql"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"sql/queries/*/{name}.sql: {len(found)} files")
+    return found[0].read_text()
+
 
 _NAMED = re.compile(r"\$([a-z_][a-z0-9_]*)")
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from starviz.queries.common import _COVERS, _contract_text, _councils_in, _named, _spend_params, _today, _wide
+from starviz.queries.common import _COVERS, _contract_text, _councils_in, _named, _spend_params, _today, _wide, sql_file
 from starviz.queries.pipeline import _PIPELINE_SQL, _pipeline_params
 from starviz.scope import Scope, add_months, fy_bounds
 
@@ -32,17 +32,7 @@ def supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
     """A supplier's name, identifiers and flags, or ``None`` when no council of the scope has paid
     it or holds a contract with it (so a link cannot reveal suppliers outside the user's councils)."""
     frame = _named(
-        """
-        select suppliers.*,
-               (select coalesce(sum(spend_gbp), 0) from mart_spend_by_supplier_month
-                where supplier_id = $supplier_id and in_scope(council_id, $ids)) as spend_all_time_gbp
-        from dim_suppliers as suppliers
-        where supplier_id = $supplier_id
-          and (exists (select 1 from mart_spend_by_supplier_month
-                       where supplier_id = $supplier_id and in_scope(council_id, $ids))
-               or exists (select 1 from mart_pipeline_by_contract
-                          where supplier_id = $supplier_id and covers_scope(covered_council_ids, $ids)))
-        """,
+        sql_file("supplier_profile"),
         {"ids": scope.council_ids, "supplier_id": supplier_id},
     )
     return _first_row(frame)
@@ -51,18 +41,7 @@ def supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
 def supplier_spend_by_council(scope: Scope, supplier_id: str) -> pd.DataFrame:
     """One supplier's spend per council of the scope in the period: on and off contract, lines."""
     return _named(
-        """
-        select councils.short_name as council, sum(spend.spend_gbp) as spend_gbp,
-               coalesce(sum(spend.spend_gbp) filter (where spend.is_on_contract), 0) as on_contract_gbp,
-               coalesce(sum(spend.spend_gbp) filter (where not spend.is_on_contract), 0) as off_contract_gbp,
-               sum(spend.count_lines)::bigint as count_lines, max(spend.month) as last_month
-        from mart_spend_by_supplier_month as spend
-        join dim_councils as councils using (council_id)
-        where spend.supplier_id = $supplier_id and in_scope(spend.council_id, $ids)
-          and spend.month between $date_from and $date_to and (spend.is_addressable or not $addressable)
-        group by councils.short_name, councils.sort_order
-        order by councils.sort_order
-        """,
+        sql_file("supplier_spend_by_council"),
         _spend_params(scope, supplier_id=supplier_id),
     )
 
@@ -70,15 +49,7 @@ def supplier_spend_by_council(scope: Scope, supplier_id: str) -> pd.DataFrame:
 def supplier_spend_by_month(scope: Scope, supplier_id: str) -> pd.DataFrame:
     """One supplier's spend per council per month in the period (the shape of ``spend_by_council_month``)."""
     return _named(
-        """
-        select councils.short_name as council, spend.month, sum(spend.spend_gbp) as spend_gbp
-        from mart_spend_by_supplier_month as spend
-        join dim_councils as councils using (council_id)
-        where spend.supplier_id = $supplier_id and in_scope(spend.council_id, $ids)
-          and spend.month between $date_from and $date_to and (spend.is_addressable or not $addressable)
-        group by councils.short_name, councils.sort_order, spend.month
-        order by spend.month, councils.sort_order
-        """,
+        sql_file("supplier_spend_by_month"),
         _spend_params(scope, supplier_id=supplier_id),
     )
 
@@ -103,18 +74,7 @@ def supplier_payments(scope: Scope, supplier_id: str, limit: int = 500) -> pd.Da
     if not (scope.user.can("line_detail") and scope.user.can("redacted_detail")):
         return None
     return _named(
-        """
-        select councils.short_name as council, lines.payment_date, lines.amount_gbp, lines.is_on_contract,
-               lines.contract_id, lines.department, lines.purpose, lines.transaction_number,
-               lines.source_file, lines.source_row
-        from mart_supplier_payments_by_line as lines
-        join dim_councils as councils using (council_id)
-        where lines.supplier_id = $supplier_id and in_scope(lines.council_id, $ids)
-          and lines.payment_date between $date_from and $date_to and (lines.is_addressable or not $addressable)
-          and not lines.is_redacted
-        order by lines.payment_date desc, lines.amount_gbp desc
-        limit $limit
-        """,
+        sql_file("supplier_payments"),
         _spend_params(scope, supplier_id=supplier_id, limit=limit),
     )
 
@@ -143,13 +103,7 @@ def contract_profile(scope: Scope, contract_id: str, today: dt.date | None = Non
 def contract_spend_by_month(scope: Scope, contract_id: str) -> pd.DataFrame:
     """Spend against a contract per council of the scope per month, over its whole term."""
     return _named(
-        """
-        select councils.short_name as council, spend.month, spend.spend_gbp
-        from mart_spend_by_contract_month as spend
-        join dim_councils as councils using (council_id)
-        where spend.contract_id = $contract_id and in_scope(spend.council_id, $ids)
-        order by spend.month, councils.sort_order
-        """,
+        sql_file("contract_spend_by_month"),
         {"ids": scope.council_ids, "contract_id": contract_id},
     )
 
@@ -159,39 +113,7 @@ def category_suppliers(scope: Scope, category: str, today: dt.date | None = None
     and how many of those hold a live contract with it, then per council its spend and contract."""
     councils = _councils_in(scope)
     long = _named(
-        """
-        with
-        spend as (
-            select council_id, supplier_id, sum(spend_gbp) as spend_gbp
-            from mart_spend_by_supplier_month
-            where category = $category and in_scope(council_id, $ids)
-              and month between $date_from and $date_to and (is_addressable or not $addressable)
-            group by all
-            having sum(spend_gbp) > 0
-        ),
-        held as (
-            select supplier_id, council_id,
-                   max(case when end_date >= $today then end_date else max_end_date end) as contract_end_date,
-                   bool_and(is_collaborative) as only_star
-            from (select supplier_id, unnest(covered_council_ids) as council_id, is_collaborative, end_date, max_end_date
-                  from mart_pipeline_by_contract
-                  where start_date <= $today and max_end_date >= $today)
-            group by all
-        ),
-        suppliers as (
-            select spend.supplier_id, any_value(names.supplier_name) as supplier_name, count(*) as count_councils,
-                   sum(spend.spend_gbp) as spend_gbp, count(held.council_id) as count_councils_with_contract
-            from spend
-            join dim_suppliers as names using (supplier_id)
-            left join held using (supplier_id, council_id)
-            group by spend.supplier_id
-        )
-        select suppliers.*, spend.council_id, spend.spend_gbp as council_spend_gbp, held.contract_end_date, held.only_star
-        from suppliers
-        join spend using (supplier_id)
-        left join held using (supplier_id, council_id)
-        order by suppliers.spend_gbp desc, suppliers.supplier_name
-        """,
+        sql_file("category_suppliers"),
         _spend_params(scope, category=category, today=_today(today)),
     )
     long["contract"] = [_contract_text(e, s) for e, s in zip(long["contract_end_date"], long["only_star"], strict=True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from starviz.queries import db
+from starviz.queries.common import sql_file
 from starviz.scope import Scope
 
 # --- procurement maturity (issue 6) --------------------------------------------------------------
@@ -13,13 +14,7 @@ from starviz.scope import Scope
 def maturity_councils(scope: Scope) -> pd.DataFrame:
     """Councils in scope with a readable maturity assessment on or before the end of the period."""
     return db.query(
-        """
-        select distinct councils.council_id, councils.short_name, councils.colour, councils.sort_order
-        from mart_maturity_by_council_area as m
-        join dim_councils as councils using (council_id)
-        where in_scope(m.council_id, ?) and m.assessed_date <= ? and m.problem is null
-        order by councils.sort_order
-        """,
+        sql_file("maturity_councils"),
         [scope.council_ids, scope.filters.date_to],
     )
 
@@ -75,13 +70,6 @@ def maturity_problems(scope: Scope) -> pd.DataFrame:
     """Assessment rows that could not be read (an unknown key area, a level that names no level),
     with the file and row they came from."""
     return db.query(
-        """
-        select councils.short_name as council, m.area_as_published as area, m.assessed_date, m.problem,
-               m.source_file, m.source_row
-        from mart_maturity_by_council_area as m
-        join dim_councils as councils using (council_id)
-        where in_scope(m.council_id, ?) and m.problem is not null
-        order by councils.sort_order, m.source_file, m.source_row
-        """,
+        sql_file("maturity_problems"),
         [scope.council_ids],
     )

@@ -8,6 +8,7 @@ import pandas as pd
 
 from starviz import config
 from starviz.queries import db
+from starviz.queries.common import sql_file
 from starviz.scope import Scope, add_months, month_end, month_start, months_between
 
 # --- overview ------------------------------------------------------------------------------------
@@ -79,12 +80,7 @@ def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = No
     """Contracts (own or STAR ones covering a council in scope) whose end date falls in the next N months."""
     today = today or dt.date.today()
     row = db.query(
-        """
-        select count(*) as count_contracts, coalesce(sum(value_gbp), 0) as value_gbp
-        from mart_contracts
-        where covers_scope(covered_council_ids, ?)
-          and end_date between ? and ?
-        """,
+        sql_file("expiring_contracts"),
         [scope.council_ids, today, add_months(today, months)],
     ).iloc[0]
     return {"count_contracts": int(row["count_contracts"]), "value_gbp": float(row["value_gbp"])}
@@ -93,16 +89,7 @@ def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = No
 def spend_by_council_month(scope: Scope) -> pd.DataFrame:
     """Spend per council per month in the period (addressable only when the filter says so)."""
     return db.query(
-        """
-        select c.short_name as council, m.month, sum(m.spend_gbp) as spend_gbp
-        from mart_spend_by_council_month m
-        join dim_councils c using (council_id)
-        where in_scope(m.council_id, ?)
-          and m.month between ? and ?
-          and (m.is_addressable or not ?)
-        group by c.short_name, c.sort_order, m.month
-        order by m.month, c.sort_order
-        """,
+        sql_file("spend_by_council_month"),
         [scope.council_ids, scope.filters.date_from, scope.filters.date_to, scope.filters.addressable_only],
     )
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from starviz import config, rules
-from starviz.queries.common import _COVERS, _NARROW_CATEGORY, ListFilter, _named, _today
+from starviz.queries.common import _COVERS, _NARROW_CATEGORY, ListFilter, _named, _today, sql_file
 from starviz.scope import Scope, add_months, fy_bounds, month_end, month_start
 
 # -- pipeline
@@ -187,21 +187,7 @@ def annual_spend_by_council(scope: Scope) -> pd.DataFrame:
     whether it is over the Procurement Act 2023 pipeline-notice threshold."""
     s = config.settings()
     return _named(
-        """
-        with latest as (select max(month) as last_month from mart_spend_by_council_month)
-        select councils.short_name as council, councils.council_id,
-               coalesce(sum(spend.spend_gbp), 0) as annual_spend_gbp,
-               coalesce(sum(spend.spend_gbp), 0) > $threshold as is_over_threshold,
-               any_value(latest.last_month) as last_month
-        from dim_councils as councils
-        cross join latest
-        left join mart_spend_by_council_month as spend
-            on spend.council_id = councils.council_id and spend.is_addressable
-            and spend.month > latest.last_month - interval 12 month and spend.month <= latest.last_month
-        where in_scope(councils.council_id, $ids)
-        group by councils.council_id, councils.short_name, councils.sort_order
-        order by councils.sort_order
-        """,
+        sql_file("annual_spend_by_council"),
         {"ids": scope.council_ids, "threshold": s.pipeline.procurement_act_annual_spend_gbp},
     )
 
@@ -460,17 +446,6 @@ def contracts_missing_fields(scope: Scope, month: dt.date, narrow: ListFilter | 
     mandatory field blank, with the fields missing, ranked by value."""
     s = config.settings()
     return _named(
-        """
-        select missing.contract_title, missing.owner_name as council, missing.value_gbp, count(*) as count_missing,
-               string_agg(missing.field_label, '; ' order by missing.field_order) as missing_fields,
-               missing.supplier_name, missing.contract_ref, missing.contract_id, missing.supplier_id
-        from mart_missing_fields_by_contract as missing
-        where covers_scope(missing.covered_council_ids, $ids)
-          and missing.value_gbp > $min_value and missing.start_date <= $month_end and missing.max_end_date >= $month
-          and contains(lower(missing.contract_title || ' ' || coalesce(missing.supplier_name, '')), $search)
-          and missing.value_gbp >= $min_gbp
-        group by all
-        order by missing.value_gbp desc, missing.contract_id
-        """,
+        sql_file("contracts_missing_fields"),
         _month_params(scope, month, narrow, min_value=s.exceptions.transparency_contract_min_gbp),
     )

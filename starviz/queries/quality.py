@@ -8,6 +8,7 @@ import pandas as pd
 
 from starviz import config
 from starviz.queries import db
+from starviz.queries.common import sql_file
 from starviz.scope import Scope
 
 # --- data quality and import ---------------------------------------------------------------------
@@ -123,23 +124,7 @@ def unclassified_by_council(scope: Scope) -> pd.DataFrame:
     """Per council: spend with no ProClass heading, and spend classified only from the supplier's
     other lines, as shares of the spend in the period (addressable only when the filter says so)."""
     return db.query(
-        """
-        select c.short_name as council,
-               sum(m.spend_gbp) as spend_gbp,
-               coalesce(sum(m.spend_gbp) filter (where m.category_source = 'none'), 0) as unclassified_gbp,
-               coalesce(sum(m.spend_gbp) filter (where m.category_source = 'supplier'), 0) as from_supplier_gbp,
-               coalesce(sum(m.spend_gbp) filter (where m.category_source = 'none'), 0) / nullif(sum(m.spend_gbp), 0)
-                   as unclassified_share,
-               coalesce(sum(m.spend_gbp) filter (where m.category_source = 'supplier'), 0) / nullif(sum(m.spend_gbp), 0)
-                   as from_supplier_share,
-               coalesce(sum(m.count_lines) filter (where m.category_source = 'none'), 0) as count_unclassified_lines
-        from mart_classification_by_council_month m
-        join dim_councils c using (council_id)
-        where in_scope(m.council_id, ?) and m.month between ? and ?
-          and (m.is_addressable or not ?)
-        group by c.short_name, c.sort_order
-        order by c.sort_order
-        """,
+        sql_file("unclassified_by_council"),
         [scope.council_ids, scope.filters.date_from, scope.filters.date_to, scope.filters.addressable_only],
     )
 
@@ -147,19 +132,7 @@ def unclassified_by_council(scope: Scope) -> pd.DataFrame:
 def exclusions_by_reason(scope: Scope) -> pd.DataFrame:
     """Per council and reason: the spend left out of addressable spend in the period."""
     return db.query(
-        """
-        select c.short_name as council, m.exclusion_reason, sum(m.spend_gbp) as spend_gbp,
-               sum(m.count_lines) as count_lines,
-               sum(m.spend_gbp) / any_value(t.total_gbp) as share_of_total
-        from mart_spend_by_council_month m
-        join dim_councils c using (council_id)
-        join (select council_id, sum(spend_gbp) as total_gbp from mart_spend_by_council_month
-              where in_scope(council_id, ?) and month between ? and ?
-              group by council_id) t using (council_id)
-        where not m.is_addressable and in_scope(m.council_id, ?) and m.month between ? and ?
-        group by c.short_name, c.sort_order, m.exclusion_reason
-        order by c.sort_order, spend_gbp desc
-        """,
+        sql_file("exclusions_by_reason"),
         [scope.council_ids, scope.filters.date_from, scope.filters.date_to] * 2,
     )
 
@@ -219,32 +192,7 @@ def supplier_match_candidates(scope: Scope, limit: int | None = None) -> pd.Data
     spend, both counted only within the user's councils (both sides must be used by one of them)."""
     limit = limit or config.settings().supplier_match_max_shown
     return db.query(
-        """
-        with visible as (
-            select
-                m.*,
-                list_filter(m.councils_a, lambda x: in_scope(x.council_id, ?)
-                            or (? and list_contains(s.ids, x.council_id))) as seen_a,
-                list_filter(m.councils_b, lambda x: in_scope(x.council_id, ?)
-                            or (? and list_contains(s.ids, x.council_id))) as seen_b
-            from mart_supplier_matches_by_pair m,
-                 (select list(council_id) as ids from dim_councils where not is_council) s
-        ),
-        names as (select list(council_id) as ids, list(short_name) as names from dim_councils)
-        select
-            pair_id, score, supplier_name_a, supplier_name_b,
-            array_to_string(list_transform(seen_a, lambda x: names.names[list_position(names.ids, x.council_id)]), ', ')
-                as councils_a,
-            array_to_string(list_transform(seen_b, lambda x: names.names[list_position(names.ids, x.council_id)]), ', ')
-                as councils_b,
-            list_sum(list_transform(seen_a, lambda x: x.spend_gbp))::double as spend_gbp_a,
-            list_sum(list_transform(seen_b, lambda x: x.spend_gbp))::double as spend_gbp_b,
-            supplier_id_a, supplier_id_b
-        from visible, names
-        where len(seen_a) > 0 and len(seen_b) > 0
-        order by score desc, spend_gbp_a + spend_gbp_b desc, pair_id
-        limit ?
-        """,
+        sql_file("supplier_match_candidates"),
         [*_quality_params(scope), *_quality_params(scope), limit],
     )
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from starviz import config
 from starviz.queries import db
+from starviz.queries.common import sql_file
 from starviz.queries.db import DatabaseUnavailable
 from starviz.scope import Scope, month_end
 
@@ -56,15 +57,7 @@ def build_info() -> dict:
 def data_status(scope: Scope) -> pd.DataFrame:
     """Per council in scope: months of spend loaded, first and last month, the as-at date."""
     return db.query(
-        """
-        select c.short_name as council, count(distinct m.month) as months_loaded,
-               min(m.month) as first_month, max(m.month) as last_month
-        from dim_councils c
-        left join mart_spend_by_council_month m using (council_id)
-        where in_scope(c.council_id, ?)
-        group by c.short_name, c.sort_order
-        order by c.sort_order
-        """,
+        sql_file("data_status"),
         [scope.council_ids],
     )
 
