@@ -279,3 +279,20 @@ def test_every_question_filters_council_rows_through_the_scope_macros():
         f"{p.name}: {m.group(0)}" for p in sources if "scope" not in p.parts for m in hand_written.finditer(p.read_text())
     ]
     assert not offenders, offenders
+
+
+def test_every_question_of_every_module_is_offered_by_the_package():
+    """Pages call queries.<question>; a question a module defines but the package does not re-export
+    would be missed by the pages and by the enumeration above."""
+    import importlib
+    import pkgutil
+
+    missing = []
+    for info in pkgutil.iter_modules(queries.__path__):
+        if info.name in ("db", "common"):
+            continue
+        module = importlib.import_module(f"{queries.__name__}.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("_") and fn.__module__ == module.__name__ and getattr(queries, name, None) is not fn:
+                missing.append(f"{info.name}.{name}")
+    assert not missing, f"add to starviz/queries/__init__.py: {missing}"

@@ -4,7 +4,7 @@ pages (one module per page area) over ``db`` (the file, the cached execution pat
 Every function that returns council data takes a ``Scope`` and restricts rows to the councils the
 *user* may see, whatever the filters or the URL ask for: row-level security lives here. Pages call
 ``queries.<question>(...)``; every public question of the modules is re-exported here
-(tests/test_security.py checks that none is missing).
+(tests/test_council_scope.py checks that none is missing).
 """
 
 from starviz.queries.benchmarking import benchmark_by_council, benchmark_definitions, category_mix_by_council, coverage_by_council
