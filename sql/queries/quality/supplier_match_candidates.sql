@@ -4,12 +4,9 @@
 with visible as (
     select
         m.*,
-        list_filter(m.councils_a, lambda x: in_scope(x.council_id, ?)
-                    or (? and list_contains(s.ids, x.council_id))) as seen_a,
-        list_filter(m.councils_b, lambda x: in_scope(x.council_id, ?)
-                    or (? and list_contains(s.ids, x.council_id))) as seen_b
-    from mart_supplier_matches_by_pair m,
-         (select list(council_id) as ids from dim_councils where not is_council) s
+        list_filter(m.councils_a, lambda x: in_scope_or_shared(x.council_id, ?, ?)) as seen_a,
+        list_filter(m.councils_b, lambda x: in_scope_or_shared(x.council_id, ?, ?)) as seen_b
+    from mart_supplier_matches_by_pair m
 ),
 names as (select list(council_id) as ids, list(short_name) as names from dim_councils)
 select
