@@ -23,7 +23,9 @@ SPEND_COUNCILS = [
 amounts = st.decimals(
     min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"), places=2, allow_nan=False, allow_infinity=False
 )
-dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
+# Plausible payment dates: the build rejects dates before 2000 or after the build date plus a month
+# ([plausibility] in data/settings.toml), so "valid" rows are drawn from that window.
+dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date.today())
 junk = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 
 
