@@ -666,6 +666,32 @@ def _export_suite(work: Path) -> list[dict]:
 SUITES.insert(-1, _export_suite)
 
 
+def _matching_suite(work: Path) -> list[dict]:
+    """Supplier matching on the labelled real pairs: merge precision, recall (merged or proposed)."""
+    from bench import matching
+
+    f = matching.figures(matching.outcomes())
+    label = f"({f['pairs']} labelled pairs, {f['same']} same)"
+    return [
+        _result(
+            f"supplier matching: merge precision {label}",
+            f["merge_precision"],
+            "share",
+            _target("matching_merge_precision"),
+            "higher",
+        ),
+        _result(
+            f"supplier matching: recall, merged or proposed {label}", f["recall"], "share", _target("matching_recall"), "higher"
+        ),
+        _result(f"supplier matching: merged without review {label}", f["merge_recall"], "share", None, "higher"),
+    ]
+
+
+SUITES.insert(-1, _matching_suite)
+
+NO_DEMO_NEEDED = {"ingest", "scale_suite", "cube_suite", "matching_suite"}
+
+
 def suite_names() -> list[str]:
     return ["ingest", "demo_build", *(suite.__name__.lstrip("_") for suite in SUITES)]
 
@@ -689,7 +715,7 @@ def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
             results += _ingest_vs_read_csv()
         with tempfile.TemporaryDirectory(prefix="starviz-bench-") as tmp:
             work = Path(tmp)
-            needs_demo = chosen - {"ingest", "scale_suite", "cube_suite"}
+            needs_demo = chosen - NO_DEMO_NEEDED
             if needs_demo:
                 results += _demo_build(scale, work) if "demo_build" in chosen else _quiet_demo_build(scale, work)
             for suite in SUITES:

@@ -138,7 +138,8 @@ with spend_tab:
 
 with suppliers_tab:
     st.caption(
-        "Names that look alike but are not merged: fuzzy matches are suggestions, never applied silently. "
+        "Names that look alike, or share a VAT number but not a name, are not merged: they are suggestions, "
+        "never applied silently (one VAT group registration can cover different companies). "
         "An accepted pair is added to data/reference/supplier_aliases.csv and applied at the next build; a "
         "rejected pair is remembered and not proposed again."
     )
@@ -149,6 +150,7 @@ with suppliers_tab:
         column_order=[
             "pair",
             "score",
+            "evidence",
             "supplier_name_a",
             "councils_a",
             "spend_gbp_a",
@@ -159,6 +161,7 @@ with suppliers_tab:
         column_config={
             "pair": text("Pair", width=50),
             "score": st.column_config.ProgressColumn("Score", min_value=0, max_value=1, format="%.2f", width=100),
+            "evidence": text("Evidence", width=150),
             "supplier_name_a": text("Supplier (kept)", width=240),
             "councils_a": text("Councils", width=130),
             "spend_gbp_a": st.column_config.NumberColumn("Spend", **gbp),

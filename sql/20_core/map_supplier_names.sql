@@ -1,6 +1,7 @@
 -- One row per supplier name as a council publishes it: the supplier it resolves to.
 -- Order of evidence: reviewed aliases, a name cut at N characters joined to the one full name it
--- starts, then company / charity / VAT number, then the normalised name itself.
+-- starts, then company / charity / VAT number (VAT only between similar names), then the
+-- normalised name itself, spaces ignored.
 -- Fuzzy matches are never applied here: they are suggestions for review.
 create or replace table map_supplier_names as
 
@@ -65,14 +66,24 @@ resolved as (
     left join untruncated on aliased.supplier_key = untruncated.cut_key
 ),
 
+vat_keys as (
+    select distinct vat_number, supplier_key from resolved where vat_number is not null
+),
+
 usable_vat as (
     -- a VAT number joins names only when they plausibly are one business: at most three names,
-    -- all starting with the same word (BT and EE, or a council and its schools, share one)
+    -- every two of them similar (supplier_names_similar). One VAT group registration covers
+    -- different companies (G4S Cash Solutions and G4S Secure Solutions, BT and EE, a council and
+    -- its schools): those pairs go to review with the shared number as evidence, never merged here
     select vat_number
-    from resolved
-    where vat_number is not null
+    from vat_keys
     group by vat_number
-    having count(distinct supplier_key) <= 3 and count(distinct split_part(supplier_key, ' ', 1)) = 1
+    having count(*) <= 3
+    except
+    select a.vat_number
+    from vat_keys as a
+    join vat_keys as b on a.vat_number = b.vat_number and a.supplier_key < b.supplier_key
+    where not supplier_names_similar(a.supplier_key, b.supplier_key)
 ),
 
 key_ids as (
@@ -88,7 +99,8 @@ key_ids as (
 grouped as (
     select
         supplier_key,
-        coalesce('CO:' || company_number, 'CH:' || charity_number, 'VAT:' || vat_number, 'NM:' || supplier_key)
+        coalesce('CO:' || company_number, 'CH:' || charity_number, 'VAT:' || vat_number,
+                 'NM:' || replace(supplier_key, ' ', ''))
             as supplier_group
     from key_ids
 )

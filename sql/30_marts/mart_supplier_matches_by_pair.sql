@@ -4,6 +4,10 @@
 -- pairs go to ref_supplier_aliases, rejected ones to ref_supplier_non_matches (not proposed again).
 -- Score: a soft TF-IDF similarity of the two names' words (rare words weigh more than LTD,
 -- SERVICES or BROTHERS; words within ref_supplier_matching.token_similarity count as the same).
+-- Also proposed, whatever the score: names one of which holds every word of the other
+-- ("LEONARD CHESHIRE" / "LEONARD CHESHIRE DISABILITY"), and suppliers sharing a VAT number that
+-- the build did not merge because their names differ (a VAT group registration covers different
+-- companies). `evidence` says why the pair is shown: name, VAT number, or both.
 -- A table: computed once per build.
 create or replace table mart_supplier_matches_by_pair as
 
@@ -107,11 +111,13 @@ pairs as (
     select
         block_pairs.id_a,
         block_pairs.id_b,
-        jaro_winkler_similarity(a.name_key, b.name_key) as name_similarity
+        jaro_winkler_similarity(a.name_key, b.name_key) as name_similarity,
+        supplier_names_similar(a.name_key, b.name_key) as is_contained
     from block_pairs
     join blocks as a on a.supplier_id = block_pairs.id_a
     join blocks as b on b.supplier_id = block_pairs.id_b
-    where jaro_winkler_similarity(a.name_key, b.name_key) >= (select name_floor from rules)
+    where (jaro_winkler_similarity(a.name_key, b.name_key) >= (select name_floor from rules)
+           or supplier_names_similar(a.name_key, b.name_key))
       and (a.company_number is null or b.company_number is null or a.company_number = b.company_number)
       and (a.charity_number is null or b.charity_number is null or a.charity_number = b.charity_number)
 ),
@@ -155,6 +161,7 @@ scored as (
         pairs.id_a,
         pairs.id_b,
         pairs.name_similarity,
+        pairs.is_contained,
         least(1.0, (coalesce(best_for_a.score, 0) + coalesce(best_for_b.score, 0)) / 2) as score
     from pairs
     left join best_for_a using (id_a, id_b)
@@ -180,11 +187,44 @@ rejected as (
     join name_keys as kb on kb.supplier_key = decided_keys.key_b
 ),
 
-candidates as (
-    select scored.*
+vat_suppliers as (
+    -- suppliers a VAT number is given for, where it names a handful (not a council and its schools)
+    select distinct names.supplier_id, spend.vat_number
+    from (select distinct council_id, supplier_name, vat_number from stg_spend where vat_number is not null) as spend
+    join map_supplier_names as names using (council_id, supplier_name)
+    where spend.vat_number in (
+        select vat_number from stg_spend where vat_number is not null group by vat_number
+        having count(distinct supplier_name) <= 6
+    )
+),
+
+vat_pairs as (
+    select least(a.supplier_id, b.supplier_id) as id_a, greatest(a.supplier_id, b.supplier_id) as id_b,
+           min(a.vat_number) as vat_number
+    from vat_suppliers as a
+    join vat_suppliers as b on a.vat_number = b.vat_number and a.supplier_id < b.supplier_id
+    group by all
+),
+
+by_name as (
+    select id_a, id_b, score, name_similarity
     from scored
-    anti join rejected using (id_a, id_b)
-    where scored.score >= (select min_score from rules)
+    where scored.score >= (select min_score from rules) or scored.is_contained
+),
+
+candidates as (
+    select
+        coalesce(by_name.id_a, vat_pairs.id_a) as id_a,
+        coalesce(by_name.id_b, vat_pairs.id_b) as id_b,
+        coalesce(by_name.score, 0) as score,
+        by_name.name_similarity,
+        case when by_name.id_a is not null and vat_pairs.id_a is not null then 'name and VAT ' || vat_pairs.vat_number
+             when vat_pairs.id_a is not null then 'VAT ' || vat_pairs.vat_number
+             else 'name' end as evidence
+    from by_name
+    full join vat_pairs using (id_a, id_b)
+    anti join rejected on rejected.id_a = coalesce(by_name.id_a, vat_pairs.id_a)
+        and rejected.id_b = coalesce(by_name.id_b, vat_pairs.id_b)
 ),
 
 oriented as (
@@ -203,6 +243,7 @@ select
     'P' || left(md5(least(id_a, id_b) || '|' || greatest(id_a, id_b)), 10) as pair_id,
     round(oriented.score, 3) as score,
     round(oriented.name_similarity, 3) as name_similarity,
+    oriented.evidence,
     sa.supplier_id as supplier_id_a,
     sa.supplier_name as supplier_name_a,
     ua.councils as councils_a,

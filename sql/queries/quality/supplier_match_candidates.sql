@@ -10,7 +10,7 @@ with visible as (
 ),
 names as (select list(council_id) as ids, list(short_name) as names from dim_councils)
 select
-    pair_id, score, supplier_name_a, supplier_name_b,
+    pair_id, score, evidence, supplier_name_a, supplier_name_b,
     array_to_string(list_transform(seen_a, lambda x: names.names[list_position(names.ids, x.council_id)]), ', ')
         as councils_a,
     array_to_string(list_transform(seen_b, lambda x: names.names[list_position(names.ids, x.council_id)]), ', ')
