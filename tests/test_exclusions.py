@@ -13,7 +13,7 @@ from starviz import config, exclusions
 @pytest.fixture(scope="module")
 def con():
     con = duckdb.connect()
-    for name in ("supplier_text", "supplier_key"):
+    for name in ("supplier_text", "supplier_initials", "supplier_abbreviations", "supplier_key"):
         con.execute((config.ROOT / "sql" / "00_functions" / f"{name}.sql").read_text())
     for statement in exclusions.macro_sql(exclusions.rules(config.ROOT / "data" / "reference")):
         con.execute(statement)
