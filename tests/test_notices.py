@@ -63,6 +63,45 @@ def test_fictional_example_compiles_to_the_record_it_ships():
     assert notices.compile_releases([notices.prune(r) for r in releases]) == notices.prune(compiled)
 
 
+MERGE_CASES = [
+    # ids 1 and "1" differ; elements without an id never merge; null removes a value
+    [
+        {"ocid": "o", "id": "1", "date": "1", "tender": {"title": "a", "items": [{"id": 1, "x": 1}, {"y": 2}]}},
+        {"ocid": "o", "id": "2", "date": "2", "tender": {"title": None, "items": [{"id": "1", "z": 3}, {"y": 4}]}},
+    ],
+    # null on an object leaves it; releases out of date order are sorted
+    [
+        {"ocid": "o", "id": "2", "date": "2", "tender": None, "awards": []},
+        {"ocid": "o", "id": "1", "date": "1", "tender": {"title": "a"}, "awards": [{"id": "a", "suppliers": [{"id": "s"}]}]},
+    ],
+    # wholeListMerge arrays are replaced whole, even by an empty one; empty objects set nothing
+    [
+        {"ocid": "o", "id": "1", "date": "1", "parties": [{"id": "p", "roles": ["buyer"], "additionalIdentifiers": [{"id": 1}]}]},
+        {
+            "ocid": "o",
+            "id": "2",
+            "date": "2",
+            "parties": [{"id": "p", "roles": ["payer"], "additionalIdentifiers": []}],
+            "tender": {},
+        },
+    ],
+    [
+        {"ocid": "o", "id": "1", "date": "1", "tender": {"value": {"amount": 1}}},
+        {"ocid": "o", "id": "2", "date": "2", "tender": {"value": {"amount": None, "currency": "GBP"}}},
+    ],
+]
+
+
+def test_compiling_agrees_with_the_reference_implementation():
+    import ocdsmerge
+
+    reference = ocdsmerge.Merger(merge_rules=notices.MERGE_RULES)
+    example = sample("ocds", "fictional-example")
+    releases = json.loads((example / "ocds-213czf-000-00001.json").read_text())["releases"]
+    for case in [releases, *MERGE_CASES]:
+        assert notices.compile_releases(case) == reference.create_compiled_release(case)
+
+
 def test_merge_rules_are_the_ocds_1_1_rules_on_the_fields_we_keep():
     from ocdsmerge.rules import get_merge_rules
 
