@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import graphlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -256,31 +258,38 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(config.ROOT)) if path.is_relative_to(config.ROOT) else str(path)
 
 
+def view_order(paths: list[Path]) -> list[Path]:
+    """SQL files folder by folder (the layers); within a folder, each file after the files of that
+    folder it reads (a file creates the view, table or macro named after it), so file names need no
+    ordering prefixes. A cycle is an error naming the files in it."""
+    ordered: list[Path] = []
+    for folder in sorted({p.parent.name for p in paths}):
+        layer = {p.stem.lower(): p for p in paths if p.parent.name == folder}
+        word = re.compile(r"\b(" + "|".join(map(re.escape, sorted(layer, key=len, reverse=True))) + r")\b", re.IGNORECASE)
+        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for name in sorted(layer):
+            sql = re.sub(r"--[^\n]*", "", layer[name].read_text(encoding="utf-8"))  # comments name views too
+            sorter.add(name, *sorted({m.lower() for m in word.findall(sql)} - {name}))
+        try:
+            ordered += [layer[name] for name in sorter.static_order()]
+        except graphlib.CycleError as exc:
+            raise BuildError(
+                f"these SQL files read each other in a circle: {', '.join(_shown(layer[n]) for n in exc.args[1])}"
+            ) from exc
+    return ordered
+
+
 def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress, steps: dict[str, float]) -> None:
-    """Create every view, folder by folder; within a folder, a view whose inputs do not exist
-    yet is retried after the others, so files need no ordering prefixes."""
-    paths = sql_files()
-    done = 0
-    for folder in sorted({p.parent for p in paths}):
-        pending = [p for p in paths if p.parent == folder]
-        while pending:
-            failed: list[tuple[Path, duckdb.Error]] = []
-            for path in pending:
-                step = time.perf_counter()
-                try:
-                    con.execute(path.read_text(encoding="utf-8"))
-                except duckdb.CatalogException as exc:
-                    failed.append((path, exc))
-                    continue
-                except duckdb.Error as exc:
-                    raise BuildError(f"{_shown(path)}: {exc}") from exc
-                steps[f"{path.parent.name}/{path.stem}"] = time.perf_counter() - step
-                done += 1
-                progress(0.8 + 0.15 * done / len(paths), f"Created {path.stem}")
-            if len(failed) == len(pending):
-                path, exc = failed[0]
-                raise BuildError(f"{_shown(path)}: {exc}")
-            pending = [p for p, _ in failed]
+    """Create every view, in dependency order (``view_order``)."""
+    paths = view_order(sql_files())
+    for done, path in enumerate(paths, start=1):
+        step = time.perf_counter()
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+        except duckdb.Error as exc:
+            raise BuildError(f"{_shown(path)}: {exc}") from exc
+        steps[f"{path.parent.name}/{path.stem}"] = time.perf_counter() - step
+        progress(0.8 + 0.15 * done / len(paths), f"Created {path.stem}")
 
 
 def _check(con: duckdb.DuckDBPyConnection) -> None:

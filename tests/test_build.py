@@ -151,3 +151,27 @@ def test_build_cli_exits_1_when_nothing_loads(tmp_path):
     (raw / "trafford" / "spend" / "h.csv").write_text("PaymentDate,Amount,BeneficiaryName\n")
     assert cli.main(["build", "--raw", str(raw), "--db", str(tmp_path / "x.duckdb")]) == 1
     assert os.path.exists(tmp_path / "x.duckdb") is False
+
+
+def test_views_are_created_after_the_views_they_read_whatever_their_names(tmp_path):
+    marts = tmp_path / "30_marts"
+    marts.mkdir()
+    (marts / "mart_a.sql").write_text(
+        "-- One row per x (reads nothing named mart_c).\ncreate view mart_a as select * from mart_b"
+    )
+    (marts / "mart_b.sql").write_text("create view mart_b as select * from fct_spend")
+    (marts / "mart_c.sql").write_text("create view mart_c as select * from mart_a join mart_b using (x)")
+    staging = tmp_path / "10_staging"
+    staging.mkdir()
+    (staging / "stg_z.sql").write_text("create view stg_z as select 1")
+    order = [p.stem for p in build.view_order(sorted(tmp_path.glob("*/*.sql"), reverse=True))]
+    assert order == ["stg_z", "mart_b", "mart_a", "mart_c"]
+
+
+def test_views_reading_each_other_in_a_circle_fail_naming_the_files(tmp_path):
+    marts = tmp_path / "30_marts"
+    marts.mkdir()
+    (marts / "mart_a.sql").write_text("create view mart_a as select * from mart_b")
+    (marts / "mart_b.sql").write_text("create view mart_b as select * from mart_a")
+    with pytest.raises(build.BuildError, match=r"circle: .*mart_[ab]\.sql.*mart_[ab]\.sql"):
+        build.view_order(sorted(tmp_path.glob("*/*.sql")))
