@@ -9,6 +9,8 @@ Pensions 900, the GMCA levy 100,000, Stockport MBC 5,000 (inter-authority) and H
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from starviz import benchmark, config, cube, queries
@@ -232,6 +234,21 @@ def test_supplier_profile_shows_merged_name_variants_contracts_and_flags():
         {"Rochdale": 1000, "Stockport": 1200.5, "Tameside": 2000, "Trafford": 1300}
     )
     assert queries.supplier_categories(scope, ABC)["category"].tolist() == [WORKS]
+
+
+def test_contract_status_is_the_one_vocabulary_computed_for_the_day_asked():
+    """TC-001 runs 2024-04-01 to 2025-04-12 with an extension option to 2026-03-31. No table stores a
+    status: the supplier profile and the contract lists ask the contract_status macro for their today."""
+    scope = _scope()
+    for today, status, live in [
+        (dt.date(2024, 3, 1), "not started", 0),
+        (dt.date(2024, 6, 1), "live", 1),
+        (dt.date(2025, 6, 1), "in extension", 1),
+        (dt.date(2026, 6, 1), "ended", 0),
+    ]:
+        assert queries.cube_supplier_contracts(scope, ABC, today=today)["status"].tolist() == [status]
+        assert queries.supplier_contracts(scope, ABC, today=today)["status"].tolist() == [status]
+        assert queries.cube_supplier_profile(scope, ABC, today=today)["count_live_contracts"] == live
 
 
 def test_unknown_flags_stay_unknown_and_star_contracts_count_under_each_council_they_cover():

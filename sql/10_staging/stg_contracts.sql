@@ -22,10 +22,9 @@ select
     department,
     supplier_name,
     supplier_key(supplier_name) as supplier_key,
-    nullif(lpad(regexp_replace(upper(company_number), '[^A-Z0-9]', '', 'g'), 8, '0'), '00000000')
-        as company_number,
-    nullif(regexp_replace(upper(charity_number), '[^0-9-]', '', 'g'), '') as charity_number,
-    nullif(regexp_replace(upper(vat_number), '[^A-Z0-9]', '', 'g'), '') as vat_number,
+    supplier_number(company_number, 'company') as company_number,
+    supplier_number(charity_number, 'charity') as charity_number,
+    supplier_number(vat_number, 'vat') as vat_number,
     nullif(upper(trim(supplier_postcode)), '') as supplier_postcode,
     value_gbp,
     annual_value_gbp,

@@ -11,7 +11,7 @@ names as (
 spend as (
     select council_id, supplier_name, bool_or(is_name_truncated) as is_name_truncated,
            sum(amount_gbp) as spend_gbp
-    from stg_spend
+    from fct_spend_lines
     where supplier_name is not null
     group by all
 ),
@@ -44,7 +44,7 @@ register as (
 
 ledger_ids as (
     select names.supplier_id, min(s.company_number) as company_number, min(s.vat_number) as vat_number
-    from stg_spend as s
+    from fct_spend_lines as s
     join names using (council_id, supplier_name)
     group by names.supplier_id
 ),

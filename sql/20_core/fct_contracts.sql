@@ -1,5 +1,5 @@
--- One row per contract in a register (STAR collaborative contracts included), with its supplier,
--- ProClass heading and status today.
+-- One row per contract in a register (STAR collaborative contracts included), with its supplier and
+-- ProClass heading. Its status depends on the day: queries compute it (contract_status macro).
 create or replace view fct_contracts as
 
 with
@@ -20,12 +20,6 @@ select
     contracts.*,
     names.supplier_id,
     coalesce(by_label.heading, by_prefix.heading, by_code.heading, 'Not classified') as category,
-    case
-        when current_date < contracts.start_date then 'not started'
-        when current_date <= contracts.end_date then 'live'
-        when current_date <= contracts.max_end_date then 'in extension window'
-        else 'expired'
-    end as status,
     contracts.max_end_date > contracts.end_date as has_extension_option
 from contracts
 left join names using (council_id, supplier_name)

@@ -6,7 +6,7 @@ create or replace table fct_spend as
 with
 
 spend as (
-    select * from stg_spend
+    select * from fct_spend_lines
 ),
 
 names as (

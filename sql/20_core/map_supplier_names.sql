@@ -12,7 +12,7 @@ spend_names as (
     select
         council_id, supplier_name, bool_or(is_name_truncated) as is_name_truncated,
         min(company_number) as company_number, min(vat_number) as vat_number
-    from stg_spend
+    from fct_spend_lines
     where supplier_name is not null
     group by council_id, supplier_name
 ),

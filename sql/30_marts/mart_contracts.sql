@@ -1,4 +1,5 @@
--- One row per contract: register fields, status, months to its end, and spend against it to date.
+-- One row per contract: register fields and spend against it to date.
+-- key: contract_id
 create or replace view mart_contracts as
 
 with
@@ -14,7 +15,6 @@ spend as (
 select
     contracts.*,
     coalesce(spend.spend_to_date_gbp, 0) as spend_to_date_gbp,
-    spend.last_payment_date,
-    datediff('month', current_date, contracts.end_date) as months_to_end
+    spend.last_payment_date
 from contracts
 left join spend using (contract_id)

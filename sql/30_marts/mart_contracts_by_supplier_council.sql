@@ -1,6 +1,8 @@
 -- One row per supplier, contract and council the contract covers (a STAR collaborative contract
--- appears once for each council it covers): the contract's register fields, its status today, and
--- what that council has paid the supplier under it to date. The supplier profile reads it.
+-- appears once for each council it covers): the contract's register fields and what that council
+-- has paid the supplier under it to date. The supplier profile reads it and adds the status for its
+-- own today.
+-- key: contract_id, council_id
 create or replace table mart_contracts_by_supplier_council as
 
 with
@@ -34,7 +36,6 @@ select
     covered.end_date,
     covered.max_end_date,
     covered.value_gbp,
-    covered.status,
     coalesce(spend.spend_gbp, 0) as spend_gbp,
     spend.last_payment_date
 from covered

@@ -3,6 +3,7 @@
 -- every month from the council's first month of it (not before the council joined STAR; for a
 -- council that has sent none, from the first month anyone sent) to the latest month any council
 -- has sent (not after it left). A table: the data quality page and each import read it.
+-- key: council_id, dataset, month
 create or replace table mart_coverage_by_council_month as
 
 with

@@ -1,6 +1,7 @@
 -- One row per council, expired contract and month: off-contract spend with the contract's supplier
 -- paid after that contract (every extension option included) had ended, the council holding no
 -- live contract with the supplier on the payment date. A payment on the last day is on contract.
+-- key: council_id, contract_id, month, is_addressable
 create or replace table mart_expired_contract_spend_by_month as
 
 with

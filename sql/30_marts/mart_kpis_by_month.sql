@@ -1,4 +1,5 @@
 -- One row per KPI per council per month: value, target, RAG, and the change on the month before.
+-- key: council_id, kpi_code, month
 create or replace view mart_kpis_by_month as
 
 select

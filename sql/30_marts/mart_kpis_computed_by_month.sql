@@ -2,6 +2,7 @@
 -- on-contract, local and SME shares of addressable spend, and social value committed over the
 -- last 12 months, with numerator and denominator so that councils can be added up exactly.
 -- Names, perspectives and targets come from data/reference/kpi_computed.csv.
+-- key: council_id, kpi_code, month
 create or replace view mart_kpis_computed_by_month as
 
 with

@@ -2,6 +2,7 @@
 -- the extracts and those computed from the data, each with its perspective, its Responsible
 -- Procurement objective (data/reference/kpi_objectives.csv) and the RAG tolerance to judge it by.
 -- A table: every KPI page query reads it.
+-- key: council_id, kpi_code, month
 create or replace table mart_kpis_scorecard_by_month as
 
 with

@@ -1,5 +1,6 @@
 -- One row per contract register record and Transparency Code mandatory field it leaves blank. The
 -- fields, their labels and when they apply live in data/reference/transparency_contract_fields.csv.
+-- key: contract_id, field
 create or replace view mart_missing_fields_by_contract as
 
 with

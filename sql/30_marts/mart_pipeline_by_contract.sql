@@ -4,6 +4,7 @@
 -- (due date, bucket, start-by date, RAG) is worked out in starviz/queries.py from an explicit date.
 -- A table: most collaboration and pipeline questions start here, and the register view costs tens
 -- of milliseconds to read (supplier names are normalised on the way).
+-- key: contract_id
 create or replace table mart_pipeline_by_contract as
 
 with

@@ -1,5 +1,6 @@
 -- One row per problem found in a row of an extract (what the data quality page lists and
 -- downloads): council, dataset, file, row, column, value, reason, severity.
+-- key: council_id, dataset, source_file, source_row, column_name?, reason
 create or replace view mart_rejects_by_row as
 
 select

@@ -2,6 +2,7 @@
 -- (delivered to date, and by Greater Manchester organisations), and where the contract stands in
 -- its term at the latest delivery return of the council that let it (for the expected-delivery curve).
 -- A table: the overview and every social value query read it.
+-- key: contract_id
 create or replace table mart_social_value_by_contract as
 
 with

@@ -1,5 +1,6 @@
 -- One row per contract and TOMs theme: social value committed and delivered to date, in £.
 -- A table: the social value page reads it on every run.
+-- key: contract_id, theme
 create or replace table mart_social_value_by_contract_theme as
 
 with

@@ -1,6 +1,7 @@
 -- One row per contract-letting council, set of councils covered and month: social value committed
 -- on contracts starting that month (with their value), and social value delivered that month.
 -- A table: the social value page reads it on every run.
+-- key: council_id, covered_council_ids, month
 create or replace table mart_social_value_by_month as
 
 with

@@ -1,6 +1,7 @@
 -- One row per contract in a register: its value, social value evaluation weighting, and whether it
 -- carries social value measures (for coverage of contracts over the configured threshold).
 -- A table: the social value page reads it on every run.
+-- key: contract_id
 create or replace table mart_social_value_coverage_by_contract as
 
 with

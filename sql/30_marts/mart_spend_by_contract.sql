@@ -1,5 +1,6 @@
 -- One row per contract with spend against it: spend to date, lines and the last payment date.
 -- A table, so that contract lists do not aggregate every spend line on each view.
+-- key: contract_id
 create or replace table mart_spend_by_contract as
 
 select

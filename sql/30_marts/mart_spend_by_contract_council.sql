@@ -1,5 +1,6 @@
 -- One row per contract and paying council: spend matched to the contract to date. A table: it
 -- scans every spend line once, at build time.
+-- key: contract_id, council_id
 create or replace table mart_spend_by_contract_council as
 
 select

@@ -1,6 +1,7 @@
 -- One row per contract, council it covers and month: that council's spend with the contract's
 -- supplier paid within the contract's term (start date to maximum end date, both days included),
 -- whichever contract fct_spend matched the line to. Tells a contract with no spend from one in use.
+-- key: contract_id, council_id, month
 create or replace table mart_spend_by_contract_month as
 
 with

@@ -1,6 +1,7 @@
 -- One row per supplier, council and name as that council publishes it (in its ledger or its contracts
 -- register): the lines and spend under that spelling. The supplier profile lists the variants that
 -- were merged into one supplier, and the supplier search looks names up here, council by council.
+-- key: supplier_id, council_id, supplier_name
 create or replace table mart_spend_by_supplier_name as
 
 with

@@ -9,6 +9,7 @@
 -- the build did not merge because their names differ (a VAT group registration covers different
 -- companies). `evidence` says why the pair is shown: name, VAT number, or both.
 -- A table: computed once per build.
+-- key: pair_id
 create or replace table mart_supplier_matches_by_pair as
 
 with

@@ -1,5 +1,6 @@
 -- One row per spend line paid to a named supplier (redacted payments have none): the line detail
 -- behind the split-order report and a supplier's payments. Queries check the role before reading it.
+-- key: line_id
 create or replace view mart_supplier_payments_by_line as
 
 select

@@ -20,12 +20,8 @@ def _first_row(frame: pd.DataFrame) -> dict | None:
     return {k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in frame.iloc[0].to_dict().items()}
 
 
-_CONTRACT_STATUS = """
-    case when start_date > $today then 'not started'
-         when end_date >= $today then 'live'
-         when max_end_date >= $today then 'in extension'
-         else 'ended' end
-"""
+# the contract_status macro (sql/00_functions): the one vocabulary of contract status
+_CONTRACT_STATUS = "contract_status(start_date, end_date, max_end_date, $today)"
 
 
 def supplier_profile(scope: Scope, supplier_id: str) -> dict | None:

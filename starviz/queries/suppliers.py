@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from starviz import cube
 from starviz.queries import db
-from starviz.queries.common import sql_file
+from starviz.queries.common import _today, sql_file
 from starviz.queries.spend import _where
 from starviz.scope import Scope
 
@@ -37,13 +39,13 @@ def top_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...] = ()) -> str
     )
 
 
-def cube_supplier_profile(scope: Scope, supplier_id: str) -> dict | None:
+def cube_supplier_profile(scope: Scope, supplier_id: str, today: dt.date | None = None) -> dict | None:
     """One supplier as the user's councils know it: name, identifiers, local/SME/VCSE flags (None is
-    unknown), spend and lines to date, councils paying it, any exclusion from addressable spend.
-    None when no council in scope has paid it or holds a contract with it."""
+    unknown), spend and lines to date, councils paying it, live contracts on ``today``, any exclusion
+    from addressable spend. None when no council in scope has paid it or holds a contract with it."""
     row = db.query(
         sql_file("cube_supplier_profile"),
-        [supplier_id, scope.council_ids, supplier_id, scope.council_ids, supplier_id],
+        [supplier_id, scope.council_ids, _today(today), supplier_id, scope.council_ids, supplier_id],
     )
     if row.empty:
         return None
@@ -83,10 +85,11 @@ def supplier_categories(scope: Scope, supplier_id: str) -> pd.DataFrame:
     )
 
 
-def cube_supplier_contracts(scope: Scope, supplier_id: str) -> pd.DataFrame:
+def cube_supplier_contracts(scope: Scope, supplier_id: str, today: dt.date | None = None) -> pd.DataFrame:
     """Contracts the supplier holds with each council in scope (STAR collaborative contracts under
-    every council they cover), with what that council has paid under each to date."""
+    every council they cover), their status on ``today``, and what that council has paid under each
+    to date."""
     return db.query(
         sql_file("cube_supplier_contracts"),
-        [supplier_id, scope.council_ids],
+        [_today(today), supplier_id, scope.council_ids],
     )

@@ -1,6 +1,6 @@
 -- cube_supplier_profile: One supplier as the user's councils know it: name, identifiers,
--- local/SME/VCSE flags (None is unknown), spend and lines to date, councils paying it, any
--- exclusion from addressable spend.
+-- local/SME/VCSE flags (None is unknown), spend and lines to date, councils paying it, live
+-- contracts on the day given (contract_status macro), any exclusion from addressable spend.
 with
 paid as (
     select
@@ -13,7 +13,8 @@ paid as (
 ),
 contracts as (
     select count(distinct contract_id) as count_contracts,
-           count(distinct contract_id) filter (where status in ('live', 'in extension window'))
+           count(distinct contract_id) filter (
+               where contract_status(start_date, end_date, max_end_date, ?) in ('live', 'in extension'))
                as count_live_contracts
     from mart_contracts_by_supplier_council
     where supplier_id = ? and in_scope(council_id, ?)
