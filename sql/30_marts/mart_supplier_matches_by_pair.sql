@@ -191,10 +191,10 @@ rejected as (
 vat_suppliers as (
     -- suppliers a VAT number is given for, where it names a handful (not a council and its schools)
     select distinct names.supplier_id, spend.vat_number
-    from (select distinct council_id, supplier_name, vat_number from stg_spend where vat_number is not null) as spend
+    from (select distinct council_id, supplier_name, vat_number from fct_spend_lines where vat_number is not null) as spend
     join map_supplier_names as names using (council_id, supplier_name)
     where spend.vat_number in (
-        select vat_number from stg_spend where vat_number is not null group by vat_number
+        select vat_number from fct_spend_lines where vat_number is not null group by vat_number
         having count(distinct supplier_name) <= 6
     )
 ),
