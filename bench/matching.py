@@ -42,13 +42,8 @@ def outcomes(pairs_path: Path = PAIRS) -> list[Outcome]:
     with pairs_path.open(newline="", encoding="utf-8") as fh:
         pairs = list(csv.DictReader(fh))
     con = duckdb.connect()
-    waiting = sorted((config.ROOT / "sql" / "00_functions").glob("*.sql"))
-    while waiting:  # a macro using another waits for it, as in the build
-        path = waiting.pop(0)
-        try:
-            con.execute(path.read_text())
-        except duckdb.CatalogException:
-            waiting.append(path)
+    for path in build.view_order(sorted((config.ROOT / "sql" / "00_functions").glob("*.sql"))):
+        con.execute(path.read_text())  # a macro using another comes after it, as in the build
     build._load_config_tables(con, {}, config.settings().reference_dir)
     con.execute("delete from ref_supplier_aliases; delete from ref_supplier_non_matches")
     rows = [("a", p["name_a"], p["vat_a"] or None) for p in pairs] + [("b", p["name_b"], p["vat_b"] or None) for p in pairs]
@@ -57,9 +52,9 @@ def outcomes(pairs_path: Path = PAIRS) -> list[Outcome]:
         "company_number varchar, amount_gbp decimal(18, 2))"
     )
     con.executemany("insert into names values (?, ?, ?, null, 1)", rows)
-    # the ledgers as the build's staging would give them: a 35-character name may be cut short
+    # the ledgers as the build's core would give them: a 35-character name may be cut short
     con.execute(
-        "create table stg_spend as select distinct council_id, supplier_name, length(supplier_name) = 35 "
+        "create table fct_spend_lines as select distinct council_id, supplier_name, length(supplier_name) = 35 "
         "as is_name_truncated, company_number, vat_number, amount_gbp from names"
     )
     con.execute(
@@ -72,7 +67,7 @@ def outcomes(pairs_path: Path = PAIRS) -> list[Outcome]:
         "null::varchar as company_number, null::varchar as charity_number from map_supplier_names group by 1"
     )
     con.execute(
-        "create table fct_spend as select m.supplier_id, s.council_id, s.amount_gbp from stg_spend s "
+        "create table fct_spend as select m.supplier_id, s.council_id, s.amount_gbp from fct_spend_lines s "
         "join map_supplier_names m using (council_id, supplier_name)"
     )
     con.execute(_sql("30_marts/mart_supplier_matches_by_pair.sql"))
