@@ -515,7 +515,8 @@ def _coverage_hover(council: str, month, row) -> str:
 
 
 def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without a ProClass category"):
-    """Per council: share of spend with no category, and share classified only from the supplier."""
+    """Per council: share of spend with no category, and shares classified only from the supplier or
+    from the council's expense type (the lower tiers; the rest carries the council's own code)."""
     fig = go.Figure()
     fig.add_bar(
         y=df["council"],
@@ -539,7 +540,20 @@ def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without a ProC
         customdata=[gbp(v) for v in df["from_supplier_gbp"]],
         hovertemplate="%{y}: %{text} (%{customdata}) classified from the supplier<extra></extra>",
     )
-    top = max([0.05, *df["unclassified_share"].fillna(0), *df["from_supplier_share"].fillna(0)])
+    if "from_expense_type_share" in df:
+        fig.add_bar(
+            y=df["council"],
+            x=df["from_expense_type_share"],
+            orientation="h",
+            name="Category from the council's expense type",
+            marker_color=PALETTE[2],
+            text=[pct(v) for v in df["from_expense_type_share"]],
+            textposition="outside",
+            customdata=[gbp(v) for v in df["from_expense_type_gbp"]],
+            hovertemplate="%{y}: %{text} (%{customdata}) classified from the expense type<extra></extra>",
+        )
+    shares = [df[c].fillna(0) for c in ("unclassified_share", "from_supplier_share", "from_expense_type_share") if c in df]
+    top = max([0.05, *(v for s in shares for v in s)])
     fig.update_layout(
         title=title,
         barmode="group",

@@ -1,6 +1,10 @@
 -- One row per spend line: supplier resolved, ProClass heading, addressable or why not, on or off
 -- contract (the council's own contract or a STAR one covering it, live on the payment date,
 -- extensions included), and the supplier's local/SME/VCSE flags. A table: every page reads it.
+-- The ProClass heading comes from the first tier that has one, and category_source keeps which:
+-- 'published' (the council's own code or label on the line), 'supplier' (the heading most of the
+-- supplier's categorised lines carry, any council), 'expense type' (the council's expense-type
+-- mapping), else 'none'.
 create or replace table fct_spend as
 
 with
@@ -66,6 +70,27 @@ labelled as (
     left join proclass as by_code on by_code.code_prefix = left(spend.category_code, 2)
 ),
 
+expense_types as (
+    -- the council's own expense types mapped to a ProClass heading (data/reference/
+    -- expense_type_categories.csv); a blank department or expense type means any
+    select upper(trim(council_id)) as council_id, upper(trim(department)) as department,
+           upper(trim(expense_type)) as expense_type, heading
+    from ref_expense_type_categories
+),
+
+by_expense_type as (
+    select distinct on (lines.council_id, lines.department, lines.expense_type)
+        lines.council_id, lines.department, lines.expense_type, expense_types.heading
+    from (select distinct council_id, department, expense_type from stg_spend) as lines
+    join expense_types
+        on expense_types.council_id = upper(lines.council_id)
+        and (expense_types.department is null or expense_types.department = upper(trim(lines.department)))
+        and (expense_types.expense_type is null or expense_types.expense_type = upper(trim(lines.expense_type)))
+    -- the most specific row wins: department and expense type, then either
+    order by lines.council_id, lines.department, lines.expense_type,
+        (expense_types.department is null)::int + (expense_types.expense_type is null)::int
+),
+
 supplier_category as (
     select supplier_id, arg_max(published_category, total) as category
     from (
@@ -121,10 +146,12 @@ select
     labelled.amount_gbp < 0 as is_credit,
     labelled.supplier_id,
     labelled.supplier_name,
-    coalesce(labelled.published_category, supplier_category.category, 'Not classified') as category,
+    coalesce(labelled.published_category, supplier_category.category, by_expense_type.heading, 'Not classified')
+        as category,
     labelled.category_l2,
     case when labelled.published_category is not null then 'published'
          when supplier_category.category is not null then 'supplier'
+         when by_expense_type.heading is not null then 'expense type'
          else 'none' end as category_source,
     labelled.department,
     labelled.expense_type,
@@ -144,6 +171,7 @@ select
     labelled.source_row
 from labelled
 left join supplier_category using (supplier_id)
+left join by_expense_type using (council_id, department, expense_type)
 left join matched using (council_id, supplier_id, payment_date)
 left join suppliers using (supplier_id)
 order by labelled.council_id, labelled.payment_date
