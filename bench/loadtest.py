@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -228,3 +229,129 @@ def cpu_per_rerun(url: str, pids: list[int], pages: tuple[str, ...], repeats: in
 if __name__ == "__main__":  # python -m starviz.loadtest URL [sessions] [think]: a crowd against a running app
     url, n, think = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 20, float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
     print(json.dumps(crowd([url], [], n, think_seconds=think), indent=2))
+
+
+_WATCH = """() => {
+  const el = document.querySelector('[data-test-script-state]');
+  window.__starvizDone = new Promise(resolve => {
+    let ran = false;
+    const look = new MutationObserver(() => {
+      const state = el.getAttribute('data-test-script-state');
+      if (state === 'running') ran = true;
+      if (ran && state === 'notRunning') { look.disconnect(); resolve(performance.now() - window.__starvizClick); }
+    });
+    look.observe(el, {attributes: true});
+  });
+  if (!window.__starvizClicks) {
+    window.__starvizClicks = true;
+    document.addEventListener('mousedown', () => { window.__starvizClick = performance.now(); }, true);
+  }
+}"""
+
+
+def _browser_clicks(url: str, steps: list[tuple[str, str]]) -> tuple[list[float], list[float]]:
+    """One person in Chromium doing `steps` ((\"fy\", year) or (\"page\", name)). Each is timed twice:
+    from the rerun_script frame the browser sent to the script_finished frame it received, both
+    stamped by Chromium's network layer (DevTools protocol), the span the protocol client times; and
+    in the page, from the mouse press to the script state going back to not running, which adds
+    the browser's own work (drawing every element) on this machine."""
+    import base64
+
+    from playwright.sync_api import sync_playwright
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    wire, clicks, frames = [], [], []
+
+    def sent(event: dict) -> None:
+        msg = BackMsg()
+        msg.ParseFromString(base64.b64decode(event["response"]["payloadData"]))
+        if msg.WhichOneof("type") == "rerun_script":
+            frames.append(("sent", event["timestamp"]))
+
+    def received(event: dict) -> None:
+        if event["response"]["opcode"] != 2:
+            return
+        msg = ForwardMsg()
+        msg.ParseFromString(base64.b64decode(event["response"]["payloadData"]))
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished == 0:
+            frames.append(("finished", event["timestamp"]))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(60_000)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.on("Network.webSocketFrameSent", sent)
+        cdp.on("Network.webSocketFrameReceived", received)
+        page.goto(url, timeout=120_000)
+        sign_in(page)
+        for kind, value in steps:
+            page.evaluate(_WATCH)
+            frames.clear()
+            if kind == "fy":
+                page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Financial year").click()
+                page.get_by_role("option", name=value, exact=True).click()
+            else:
+                page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(rf"{re.escape(value)}\s*$")).click()
+            clicks.append(page.evaluate("window.__starvizDone") / 1000)
+            page.wait_for_function(IDLE)
+            page.wait_for_timeout(100)  # the last frames' events
+            first_sent = min((t for what, t in frames if what == "sent"), default=float("nan"))
+            last_done = max((t for what, t in frames if what == "finished"), default=float("nan"))
+            wire.append(last_done - first_sent)
+        browser.close()
+    return wire, clicks
+
+
+async def _protocol_clicks(url: str, steps: list[tuple[str, str]]) -> list[float]:
+    from starviz.auth import DEMO_PASSWORD
+
+    s = loadgen.Session(url)
+    await s.open()
+    await s.sign_in("director", DEMO_PASSWORD)
+    times = []
+    for kind, value in steps:
+        run = await (s.choose("f_fy", value) if kind == "fy" else s.open_page(value))
+        times.append(run.seconds)
+    await s.close()
+    return times
+
+
+def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
+    """The same person's clicks (the year changed on the overview, then Spend, Collaboration, Pipeline
+    and the overview opened), `rounds` times, timed by the protocol client and by Chromium one after
+    the other on the same warm app: median seconds of each kind of click, by each."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: F401  (the client needs streamlit)
+
+    years = asyncio.run(_years(url))
+    steps = []
+    for k in range(rounds):
+        steps += [("fy", years[1]), ("fy", years[0])]  # away from the year shown, and back
+        steps += [("page", p) for p in ("Spend", "Collaboration", "Pipeline", "Overview")]
+    asyncio.run(_protocol_clicks(url, steps))  # warm: every answer cached before either is timed
+    protocol = asyncio.run(_protocol_clicks(url, steps))
+    chromium, drawn = _browser_clicks(url, steps)
+    out = {}
+    for label in ["fy", "Spend", "Collaboration", "Pipeline", "Overview"]:
+        idx = [i for i, (kind, value) in enumerate(steps) if (kind if kind == "fy" else value) == label]
+        a, b = statistics.median(protocol[i] for i in idx), statistics.median(chromium[i] for i in idx)
+        out["filter change" if label == "fy" else f"open {label}"] = {
+            "protocol_s": a,
+            "chromium_s": b,
+            "ratio": a / b,
+            "chromium_drawn_s": statistics.median(drawn[i] for i in idx),
+        }
+    return out
+
+
+async def _years(url: str) -> list[str]:
+    from starviz.auth import DEMO_PASSWORD
+
+    s = loadgen.Session(url)
+    await s.open()
+    await s.sign_in("director", DEMO_PASSWORD)
+    years = list(s.widget("selectbox", key="f_fy").options)[:2]
+    await s.close()
+    return years
