@@ -226,7 +226,7 @@ def cpu_per_rerun(url: str, pids: list[int], pages: tuple[str, ...], repeats: in
     return asyncio.run(go())
 
 
-if __name__ == "__main__":  # python -m starviz.loadtest URL [sessions] [think]: a crowd against a running app
+if __name__ == "__main__":  # python -m bench.loadtest URL [sessions] [think]: a crowd against a running app
     url, n, think = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 20, float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
     print(json.dumps(crowd([url], [], n, think_seconds=think), indent=2))
 
@@ -327,7 +327,7 @@ def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
 
     years = asyncio.run(_years(url))
     steps = []
-    for k in range(rounds):
+    for _ in range(rounds):
         steps += [("fy", years[1]), ("fy", years[0])]  # away from the year shown, and back
         steps += [("page", p) for p in ("Spend", "Collaboration", "Pipeline", "Overview")]
     asyncio.run(_protocol_clicks(url, steps))  # warm: every answer cached before either is timed

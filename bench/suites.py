@@ -219,44 +219,10 @@ def _page_queries(work: Path) -> list[dict]:
 
 
 def _concurrency(work: Path) -> list[dict]:
-    """20 simultaneous browser sessions changing filters 10 times, on 1, 2 and 4 app replicas: each
-    person pauses a few seconds between changes (settings.bench_think_seconds), as people reading a
-    chart do; and, on one replica, 20 sessions clicking again the moment the page answers (no pause),
-    the saturation figure."""
-    if not Path(loadtest.CHROMIUM).exists():
-        return []
-    sessions = int(os.environ.get("STARVIZ_BENCH_SESSIONS", "20"))
-    think = config.settings().bench_think_seconds
-    out = []
-    for replicas, pause in ((1, think), (2, think), (4, think), (1, 0.0)):
-        r = loadtest.run(
-            work / "star.duckdb", work / "auth", sessions=sessions, changes=10, replicas=replicas, think_seconds=pause
-        )
-        how = f"{sessions} sessions, {replicas} replica(s), " + (
-            f"~{pause:g} s between changes" if pause else "no pause (saturation)"
-        )
-        meets = replicas == 1 and pause > 0
-        out += [
-            _result(f"{how}: p95 of a filter change", r["p95"], "s", _target("concurrency_p95_s") if meets else None, "lower"),
-            _result(f"{how}: p50 of a filter change", r["p50"], "s", None, "lower"),
-            _result(f"{how}: errors", r["errors"], "count", _target("concurrency_errors") if meets else None, "lower"),
-            _result(f"{how}: p95 of opening the app (sign-in to first chart, all at once)", r["opening_p95"], "s", None, "lower"),
-            _result(
-                f"{how}: machine busy while the changes ran",
-                100 * r.get("machine_busy_share", float("nan")),
-                "% of 2 cores" if os.cpu_count() == 2 else "% of all cores",
-                None,
-                "lower",
-            ),
-            _result(
-                f"{how}: app processes' share of that CPU (the rest: browsers, harness)",
-                100 * r.get("app_cpu_share", float("nan")),
-                "%",
-                None,
-                "lower",
-            ),
-        ]
-    return out
+    """Crowds of simulated people on Streamlit's protocol: see :mod:`bench.concurrency`."""
+    from bench import concurrency
+
+    return concurrency.concurrency(work)
 
 
 def _page_query_latency(work: Path) -> list[dict]:

@@ -67,9 +67,11 @@ def test_every_target_the_bench_checks_is_configured_and_every_configured_target
     import inspect
     import re
 
+    from bench import concurrency
     from starviz import config
 
-    asked = set(re.findall(r'_target\("(\w+)"\)', inspect.getsource(suites)))
+    source = inspect.getsource(suites) + inspect.getsource(concurrency)
+    asked = set(re.findall(r'_target\("(\w+)"\)', source))
     assert asked and asked == set(config.settings().bench_targets)
 
 
