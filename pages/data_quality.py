@@ -17,6 +17,12 @@ PROBLEM_COLUMNS = {
     "reason": "Reason",
     "severity": "Severity",
     "message": "Why",
+    "transaction_number": "Transaction",
+    "payment_date": st.column_config.DateColumn("Paid", format="D MMM YYYY"),
+    "amount_gbp": st.column_config.NumberColumn("Amount", format="£%,.2f"),
+    "count_files": st.column_config.NumberColumn("Files", format="%,d"),
+    "count_lines": st.column_config.NumberColumn("Lines", format="%,d"),
+    "source_rows": "Files and rows",
 }
 coverage_tab, rejects_tab, spend_tab, suppliers_tab = st.tabs(
     ["Coverage and freshness", "Rejected rows", "Classification and exclusions", "Supplier matching"]
@@ -91,6 +97,14 @@ with rejects_tab:
         st.error(f"{len(failed)} file(s) could not be read at all; nothing from them is in the data.")
         ui.table(failed, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("unreadable-files", failed, scope)
+    duplicates = queries.duplicate_lines(scope)
+    if not duplicates.empty and scope.user.can("line_detail"):
+        st.warning(
+            f"{len(duplicates):,} spend line(s) appear in more than one file (same council, transaction number, "
+            "date and amount): likely counted twice. Replace the older file on the Import page."
+        )
+        ui.table(duplicates, column_config=PROBLEM_COLUMNS)
+        ui.export_buttons("duplicate-lines", duplicates, scope)
     st.subheader("Problems by reason")
     st.caption(
         "**rejected**: the row is not in the data · **warning**: loaded with that field left empty · "

@@ -25,6 +25,10 @@ COLUMNS = {
     "status": "Status",
     "message": "Message",
     "first_date": D("From", format="D MMM YYYY"),
+    "months": "Months in common",
+    "amount_gbp": N("Amount", format="£%,.2f"),
+    "count_other_lines": N("Lines in other months", format="%,d"),
+    "count_other_months": N("Other months", format="%,d"),
     "last_date": D("To", format="D MMM YYYY"),
     "supplier_name": "Supplier",
     "councils": "Councils",
@@ -76,7 +80,7 @@ uploads = st.file_uploader(
     key=f"import_files_{round_}",
     help="One or more files; each is checked on its own before anything is stored.",
 )
-names, choices = imports.council_names(), imports.choices()
+names, choices = imports.council_names(), imports.choices(user=scope.user)
 previews = []
 for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in uploads or []])):
     with st.container(border=True):
@@ -135,16 +139,17 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
         with rows:
             ui.table(preview.rows)
         if not preview.overlaps.empty:
-            st.warning("Files already loaded cover some of the same dates; their rows would add up with these:")
+            st.warning("Files already loaded hold lines in the same months (these would be counted twice if added):")
             ui.table(preview.overlaps, column_config=COLUMNS)
 
 overlapping = any(not p.overlaps.empty for p in previews)
 replace = None
 if overlapping:
+    st.info(imports.overlap_text(previews))
     replace = st.radio(
-        "Dates already loaded",
-        ["add", "replace"],
-        index=None,
+        "Months already loaded",
+        ["replace", "add"],
+        index=0,
         key=f"replace_{round_}",
         format_func={
             "add": "Add these rows to what is loaded (a supplementary file)",
@@ -168,6 +173,6 @@ if uploads:
         )
 
 with st.expander("Import history"):
-    history = imports.import_log()
+    history = imports.import_log(user=scope.user)
     ui.table(history, column_config=COLUMNS)
     ui.export_buttons("import-history", history, scope)

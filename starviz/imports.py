@@ -351,6 +351,8 @@ def find_duplicate(scope: queries.Scope, staged: Staged) -> str | None:
             return f"already loaded from {hit}"
     raw = config.settings().raw_dir
     for path in raw.glob("*/*/*") if raw.exists() else []:
+        if not scope.user.sees(path.relative_to(raw).parts[0]):
+            continue  # another council's files are not this admin's to know about
         # only a file of the same size can hold the same bytes: hashing stays rare
         same_size = not path.name.startswith(".") and path.is_file() and path.stat().st_size == staged.size_bytes
         if same_size and ingest.sha256_of(path) == staged.sha256:
@@ -380,6 +382,9 @@ def preview(
     council = councils.get(council_id)
     if council is None or dataset not in council.datasets:
         out.refusal = f"{staged.name}: {council_id} has no configuration for the {dataset} dataset."
+        return out
+    if not scope.user.sees(council_id):
+        out.refusal = f"{staged.name}: you can import only for your own councils; {council.short_name} is not one of them."
         return out
     ds = council.datasets[dataset]
     out.target_name = target_name(staged, council_id, dataset)
@@ -431,7 +436,10 @@ def preview(
     if summary.rows_loaded == 0:
         out.refusal = f"{staged.name}: no row can be loaded ({summary.rows_rejected:,} rejected); see the problems below."
     if dataset in s.import_additive_datasets and summary.first_date and config.settings().db_path.exists():
-        out.overlaps = _overlaps(scope, council_id, dataset, summary.first_date, summary.last_date)
+        if summary.months:
+            out.overlaps = _overlapping_months(scope, council_id, summary.months)
+        else:
+            out.overlaps = _overlaps(scope, council_id, dataset, summary.first_date, summary.last_date)
     return out
 
 
@@ -447,6 +455,35 @@ def _checked(
         preview_limit=rows,
         limit=config.settings().import_preview_max_problems,
     )
+
+
+def _overlapping_months(scope: queries.Scope, council_id: str, months: list[dt.date]) -> pd.DataFrame:
+    """Spend files already loaded with lines in this file's months: per file, the months, lines and
+    £ that would be counted twice, and its lines in other months (which replacing it also removes)."""
+    try:
+        files = queries.overlapping_files(scope, council_id, months)
+    except queries.DatabaseUnavailable:
+        return pd.DataFrame()
+    return files.rename(columns={"count_lines": "rows_loaded"})[
+        ["source_file", "months", "rows_loaded", "amount_gbp", "count_other_lines", "count_other_months"]
+    ].reset_index(drop=True)
+
+
+def overlap_text(previews: list[Preview]) -> str:
+    """What replacing would do, in a sentence: the files moved aside, and what they hold beyond the
+    new files' months."""
+    frames = [p.overlaps for p in previews if not p.overlaps.empty]
+    if not frames:
+        return ""
+    files = pd.concat(frames).drop_duplicates("source_file")
+    lines = int(files["rows_loaded"].sum())
+    text = (
+        f"{len(files)} loaded file(s) hold {lines:,} lines in the same months; by default they are replaced "
+        "(moved aside to raw/_replaced/, not deleted) so nothing is counted twice."
+    )
+    if "count_other_lines" in files and (other := int(files["count_other_lines"].sum())):
+        text += f" They also hold {other:,} lines in other months, which replacing them removes too."
+    return text
 
 
 def _overlaps(scope: queries.Scope, council_id: str, dataset: str, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -527,11 +564,13 @@ def _log(rows: list[dict]) -> None:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def import_log() -> pd.DataFrame:
+def import_log(user=None) -> pd.DataFrame:
+    """The import history; only the user's own councils' imports when ``user`` is given."""
     path = config.settings().raw_dir / IMPORT_LOG
     if not path.exists():
         return pd.DataFrame(columns=LOG_FIELDS)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    log = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return log if user is None else log[log["council_id"].map(user.sees)].reset_index(drop=True)
 
 
 def _empty_snapshot() -> dict[str, pd.DataFrame]:
@@ -626,17 +665,24 @@ def compare(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame], sto
     )
 
 
-def commit(previews: list[Preview], scope: queries.Scope, progress: Progress | None = None, replace: bool = False) -> Outcome:
+def commit(
+    previews: list[Preview], scope: queries.Scope, progress: Progress | None = None, replace: bool | None = None
+) -> Outcome:
     """Store the previewed files and rebuild, under the build lock; report what changed.
 
-    ``replace``: files already loaded for the same dates (``Preview.overlaps``) are moved aside to
-    ``raw/_replaced/<time>/`` instead of being added to. Nothing is ever deleted: when the build
+    ``replace`` (the default, unless the admin explicitly chose to add): files already loaded for
+    the same months (``Preview.overlaps``) are moved aside to ``raw/_replaced/<time>/`` instead of
+    being added to, so a year-to-date file never counts its earlier months twice. Nothing is ever deleted: when the build
     fails the stored files are removed again (the upload stays with the admin) and moved files
     are put back, and the live database is untouched.
     """
     progress = progress or (lambda _f, _m: None)
     if not scope.user.can("import"):
         return Outcome("refused", "Your role does not allow importing data.")
+    replace = True if replace is None else replace
+    foreign = [p for p in previews if not scope.user.sees(p.council_id)]
+    if foreign:
+        return Outcome("refused", f"Nothing was stored: you can import only for your own councils ({foreign[0].council_id}).")
     blocked = [p for p in previews if not p.can_commit]
     if blocked:
         return Outcome(
@@ -793,10 +839,11 @@ def _within(path: Path, root: Path) -> None:
         raise ImportRefused(f"{path.name}: refusing to write outside {root}")
 
 
-def choices(councils: dict[str, CouncilConfig] | None = None) -> dict[str, list[str]]:
-    """Council id -> the datasets configured for it, in configuration order (for the pickers)."""
+def choices(councils: dict[str, CouncilConfig] | None = None, user=None) -> dict[str, list[str]]:
+    """Council id -> the datasets configured for it, in configuration order (for the pickers); only
+    the user's own councils when ``user`` is given (a scoped admin imports only for those)."""
     councils = councils or config.load_councils()
-    return {c.id: list(c.datasets) for c in councils.values() if c.datasets}
+    return {c.id: list(c.datasets) for c in councils.values() if c.datasets and (user is None or user.sees(c.id))}
 
 
 def council_names(councils: dict[str, CouncilConfig] | None = None) -> dict[str, str]:

@@ -86,6 +86,7 @@ class FileResult:
     problems: int = 0  # every problem found (rows can have several), however many are listed
     preview: list[dict] = field(default_factory=list)  # first rows as parsed (check_file with preview_limit)
     notes: list[str] = field(default_factory=list)  # how it was read, when its name says otherwise
+    months: list[dt.date] = field(default_factory=list)  # months its loaded spend lines fall in (check_file)
 
     def as_json(self) -> dict:
         return {
@@ -664,6 +665,9 @@ def check_file(
     for p in parts:
         for k, v in p.reasons.items():
             summary.reasons[k] = summary.reasons.get(k, 0) + v
+    if dataset == "spend":  # what an import compares with the months already loaded
+        months = "select distinct date_trunc('month', payment_date)::date as m from raw_spend where payment_date is not null"
+        summary.months = [r[0] for r in con.execute(months + " order by m").fetchall()]
     summary.problems = con.execute("select count(*) from rejects").fetchone()[0]
     rejects = con.execute(
         "select source_file, source_row, column_name, value, reason, severity from rejects "

@@ -373,11 +373,46 @@ def april_loaded(live):
     return live
 
 
-def test_a_file_for_dates_already_loaded_lists_the_files_it_would_add_to(april_loaded, tmp_path):
+def test_a_file_for_months_already_loaded_shows_the_overlap_and_replaces_by_default(april_loaded, tmp_path):
     preview = _upload("Tameside Spend April 2025 v2.csv", _corrected_april(tmp_path), "tameside", "spend")
-    assert preview.overlaps["source_file"].tolist() == [TAMESIDE_APRIL]
+    overlap = preview.overlaps.iloc[0]
+    assert (overlap["source_file"], overlap["months"], overlap["rows_loaded"]) == (TAMESIDE_APRIL, "Apr 2025", 3)
+    assert overlap["amount_gbp"] == Decimal("2530.00") and overlap["count_other_lines"] == 0
+    assert "1 loaded file(s) hold 3 lines in the same months" in imports.overlap_text([preview])
     assert imports.commit([preview], _scope()).status == "done"
+    assert _db_total("tameside") == (3, Decimal("2630.00"))  # replaced: nothing counted twice
+
+
+def test_adding_over_loaded_months_happens_only_when_the_admin_chooses_it(april_loaded, tmp_path):
+    preview = _upload("Tameside Spend April 2025 v2.csv", _corrected_april(tmp_path), "tameside", "spend")
+    assert imports.commit([preview], _scope(), replace=False).status == "done"
     assert _db_total("tameside") == (6, Decimal("2530.00") + Decimal("2630.00"))  # added, as asked
+    duplicates = queries.duplicate_lines(_scope())
+    # T2 and T3 are the same line in both files (T1 was restated, so it is not a duplicate)
+    assert sorted(duplicates["transaction_number"]) == ["T2", "T3"]
+    assert set(duplicates["count_files"]) == {2}
+
+
+def test_a_year_to_date_file_after_its_first_month_counts_april_once(april_loaded, tmp_path):
+    ytd = [list(r) for r in TAMESIDE_SPEND] + [list(r) for r in TAMESIDE_MAY[1:4]]
+    preview = _upload("Tameside Spend May 2025 YTD.csv", _csv_bytes(tmp_path, ytd, "ytd.csv"), "tameside", "spend")
+    assert preview.overlaps["months"].tolist() == ["Apr 2025"]
+    assert imports.commit([preview], _scope()).status == "done"
+    assert _db_total("tameside") == (6, Decimal("2530.00") + Decimal("2240.00"))
+    assert queries.duplicate_lines(_scope()).empty
+
+
+def test_a_council_scoped_admin_imports_and_sees_only_their_councils(april_loaded, tmp_path):
+    scoped = User("trafford.admin", "Trafford Admin", "admin", councils=("trafford",))
+    assert list(imports.choices(user=scoped)) == ["trafford"]
+    staged = imports.stage("Tameside Spend April 2025 v2.csv", _corrected_april(tmp_path))
+    preview = imports.preview(staged, "tameside", "spend", _scope(scoped))
+    assert preview.refusal == (
+        "Tameside Spend April 2025 v2.csv: you can import only for your own councils; Tameside is not one of them."
+    )
+    forced = imports.preview(staged, "tameside", "spend", _scope())
+    assert imports.commit([forced], _scope(scoped)).status == "refused"
+    assert _db_total("tameside") == (3, Decimal("2530.00"))
 
 
 def test_replacing_moves_the_old_file_aside_and_loads_only_the_new_one(april_loaded, tmp_path):

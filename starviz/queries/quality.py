@@ -161,6 +161,18 @@ def loaded_files(scope: Scope, council_id: str, dataset: str) -> pd.DataFrame:
     )
 
 
+def overlapping_files(scope: Scope, council_id: str, months: list[dt.date]) -> pd.DataFrame:
+    """Spend files already loaded for a council with lines in ``months`` (an incoming file's): per
+    file, those months, their lines and amount, and the lines it holds in other months."""
+    return db.query(sql_file("overlapping_files"), [list(months), council_id, *_user_params(scope)])
+
+
+def duplicate_lines(scope: Scope, limit: int | None = None) -> pd.DataFrame:
+    """Likely duplicate spend lines across files: same council, transaction number, date, amount."""
+    limit = limit or config.settings().quality_max_problem_rows
+    return db.query(sql_file("duplicate_lines"), [*_quality_params(scope), limit])
+
+
 def import_snapshot(scope: Scope) -> dict[str, pd.DataFrame]:
     """What an import compares before and after its build: rows per council, dataset and month;
     suppliers; contracts; files. Small tables (thousands of rows at most)."""
