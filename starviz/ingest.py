@@ -339,6 +339,20 @@ def _parse_sql(kind: str, col: str, ds: DatasetConfig, excel: bool) -> str:
     raise ValueError(kind)
 
 
+def _precision_sql(col: str, ds: DatasetConfig, excel: bool) -> str:
+    """'day' when the text reads with a format that has a day (or is an ISO date), 'month' when
+    only a format without one reads it ("Sep 2014"): a month-only date is kept as its 1st but must
+    not be shown or compared as that day."""
+    day_formats = [f for f in ds.date_formats if "%d" in f or "%j" in f or "%e" in f]
+    if excel:
+        day_formats += ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
+    day_formats = list(dict.fromkeys(day_formats))
+    parsed_as_day = f"try_cast({col} as date) is not null"
+    if day_formats:
+        parsed_as_day += f" or try_strptime({col}, [{', '.join(_lit(f) for f in day_formats)}]) is not null"
+    return f"case when {col} is null then null when {parsed_as_day} then 'day' else 'month' end"
+
+
 def _expected(kind: str, ds: DatasetConfig) -> str:
     if kind == "date":
         return "a date like " + " or ".join(dt.date(2025, 3, 31).strftime(f) for f in ds.date_formats)
@@ -366,6 +380,11 @@ def _stage(
     selects, parsed_cols, problems, conditions = [], [], [], []
     for name in model.field_names():
         kind = model.kind(name)
+        base = name.removesuffix("_precision")
+        if base != name and base in clean and model.kind(base) == "date":
+            parsed_cols.append(f"{_precision_sql(clean[base], ds, excel)} as {name}")
+            selects.append(name)
+            continue
         if name in clean:
             raw = clean[name]
         elif name in ds.constants:

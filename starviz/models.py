@@ -58,6 +58,9 @@ class Spend(Dataset):
     title: ClassVar[str] = "Spend over £500"
 
     payment_date: dt.date | None = _f("date", "date the expenditure was incurred or paid", required=True)
+    payment_date_precision: str | None = _f(
+        "text", "day or month: how precisely the file gives the payment date (set by ingest from the format read)"
+    )
     amount_gbp: Decimal | None = _f("money", "net amount in GBP; credits negative", required=True)
     supplier_name: str | None = _f("text", "beneficiary as published (may be a redaction marker)")
     supplier_ref: str | None = _f("text", "the council's own supplier id")

@@ -12,6 +12,8 @@ select
     council_id::varchar || '-' || file_id::varchar || '-' || source_row::varchar as line_id,
     council_id,
     payment_date,
+    -- 'month' when the file gives only the month ("Sep 2014", kept as its 1st), else 'day'
+    coalesce(payment_date_precision, 'day') as date_precision,
     amount_gbp,
     supplier_name,
     redaction,

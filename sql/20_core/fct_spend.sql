@@ -140,6 +140,7 @@ select
     labelled.line_id,
     labelled.council_id,
     labelled.payment_date,
+    labelled.date_precision,
     date_trunc('month', labelled.payment_date)::date as month,
     financial_year(labelled.payment_date) as financial_year,
     labelled.amount_gbp,

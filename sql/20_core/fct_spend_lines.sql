@@ -34,6 +34,7 @@ select
     line_id,
     council_id,
     payment_date,
+    date_precision,
     amount_gbp,
     case when is_redacted then null else supplier_name end as supplier_name,
     case when is_redacted then null else supplier_key(supplier_name) end as supplier_key,

@@ -10,6 +10,7 @@ select
     supplier_name,
     category,
     payment_date,
+    date_precision,
     month,
     amount_gbp::double as amount_gbp,
     is_addressable,

@@ -310,6 +310,9 @@ def off_contract_suppliers(scope: Scope, month: dt.date, narrow: ListFilter | No
     )
 
 
+# Lines whose file gives only the month (date_precision 'month', kept as the 1st) are compared by
+# month: only whole months inside the window (a 30-day window: the same month), so "Sep 2014" and
+# "Oct 2014" are not taken to be 30 days apart.
 _SPLIT_MEMBERS = """
 with
 thresholds as (select unnest($thresholds::double[]) as threshold_gbp),
@@ -324,13 +327,16 @@ lines as (
 ),
 anchors as (
     -- a line of the month closing a window holding enough lines just under one threshold
-    select a.council_id, a.supplier_id, a.threshold_gbp, a.payment_date as anchor_date
+    select a.council_id, a.supplier_id, a.threshold_gbp, a.payment_date as anchor_date,
+           a.date_precision as anchor_precision, a.month as anchor_month
     from lines as a
     join lines as b
         on b.council_id = a.council_id and b.supplier_id = a.supplier_id and b.threshold_gbp = a.threshold_gbp
-        and b.payment_date between a.payment_date - $window_days::integer and a.payment_date
+        and case when a.date_precision = 'month' or b.date_precision = 'month'
+             then date_diff('month', b.month, a.month) between 0 and $window_days::integer // 31
+             else b.payment_date between a.payment_date - $window_days::integer and a.payment_date end
     where a.payment_date >= $month
-    group by a.line_id, a.council_id, a.supplier_id, a.threshold_gbp, a.payment_date
+    group by a.line_id, a.council_id, a.supplier_id, a.threshold_gbp, a.payment_date, a.date_precision, a.month
     having count(*) >= $min_lines
 ),
 members as (
@@ -338,7 +344,9 @@ members as (
     from anchors as a
     join lines as b
         on b.council_id = a.council_id and b.supplier_id = a.supplier_id and b.threshold_gbp = a.threshold_gbp
-        and b.payment_date between a.anchor_date - $window_days::integer and a.anchor_date
+        and case when a.anchor_precision = 'month' or b.date_precision = 'month'
+                 then date_diff('month', b.month, a.anchor_month) between 0 and $window_days::integer // 31
+                 else b.payment_date between a.anchor_date - $window_days::integer and a.anchor_date end
 )
 """
 

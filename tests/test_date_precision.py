@@ -1,0 +1,84 @@
+"""Date precision kept from the source: a file that gives only the month ("Sep 2014") loads each
+line as its 1st with precision 'month'; a file with days gives 'day'."""
+
+from __future__ import annotations
+
+from starviz import ingest
+from tests.conftest import sample
+
+
+def test_month_only_dates_load_with_month_precision(councils, tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    ingest.create_tables(con)
+    ingest.load_file(con, sample("stockport-2014", "Stockport September 2014.xls"), councils["stockport"], "spend", 1)
+    assert con.execute("select distinct payment_date::varchar, payment_date_precision from raw_spend").fetchall() == [
+        ("2014-09-01", "month")
+    ]
+
+
+def test_dates_with_days_load_with_day_precision(councils):
+    import duckdb
+
+    con = duckdb.connect()
+    ingest.create_tables(con)
+    ingest.load_file(con, sample("trafford-2014", "Trafford September 2014.csv"), councils["trafford"], "spend", 1)
+    assert con.execute("select distinct payment_date_precision from raw_spend").fetchall() == [("day",)]
+
+
+def test_the_build_keeps_each_lines_precision(db):
+    rows = dict(db.execute("select council_id, list(distinct date_precision) from fct_spend group by 1").fetchall())
+    assert set(rows) and all(set(v) <= {"day", "month"} for v in rows.values())
+
+
+def _split_members(lines: list[tuple[str, str, str, float]]) -> list[tuple[str, str]]:
+    """The split-order rule's members for May 2025, over stand-in payment lines
+    (date, precision, month, amount), one council and supplier, none on contract."""
+    import datetime as dt
+
+    import duckdb
+
+    from starviz.queries import pipeline
+
+    con = duckdb.connect()
+    con.execute("create macro in_scope(council_id, ids) as list_contains(ids, council_id)")
+    con.execute(
+        "create table mart_supplier_payments_by_line (line_id varchar, council_id varchar, supplier_id varchar, "
+        "payment_date date, date_precision varchar, month date, amount_gbp double, is_on_contract boolean, "
+        "is_addressable boolean, is_redacted boolean)"
+    )
+    for i, (day, precision, month, amount) in enumerate(lines):
+        con.execute(
+            "insert into mart_supplier_payments_by_line values (?, 'stockport', 'S1', ?, ?, ?, ?, false, true, false)",
+            [f"L{i}", day, precision, month, amount],
+        )
+    params = {
+        "thresholds": [5000.0],
+        "below_share": 0.1,
+        "window_days": 30,
+        "min_lines": 2,
+        "ids": ["stockport"],
+        "month": dt.date(2025, 5, 1),
+        "month_end": dt.date(2025, 5, 31),
+        "window_start": dt.date(2025, 4, 1),
+        "addressable": False,
+    }
+    sql = pipeline._SPLIT_MEMBERS + "select payment_date::varchar, date_precision from members order by 1"
+    return con.execute(sql, params).fetchall()
+
+
+def test_month_precision_lines_of_consecutive_months_are_not_a_split_order():
+    # "Apr 2025" and "May 2025" as published: their 1sts are 30 days apart, the payments perhaps 60
+    lines = [("2025-04-01", "month", "2025-04-01", 4900.0), ("2025-05-01", "month", "2025-05-01", 4800.0)]
+    assert _split_members(lines) == []
+
+
+def test_month_precision_lines_of_one_month_can_be_a_split_order():
+    lines = [("2025-05-01", "month", "2025-05-01", 4900.0), ("2025-05-01", "month", "2025-05-01", 4800.0)]
+    assert [p for _, p in _split_members(lines)] == ["month", "month"]
+
+
+def test_day_precision_lines_keep_the_thirty_day_window():
+    lines = [("2025-04-20", "day", "2025-04-01", 4900.0), ("2025-05-10", "day", "2025-05-01", 4800.0)]
+    assert len(_split_members(lines)) == 2
