@@ -16,11 +16,9 @@ if len(scope.council_ids) < 2:
     st.stop()
 
 rules = config.settings().collaboration
-common, categories, alignment, leaks = st.tabs(
-    ["Common suppliers", "Common categories", "Expiry alignment", "Partner-contract leakage"]
-)
+tab = ui.view_switch(["Common suppliers", "Common categories", "Expiry alignment", "Partner-contract leakage"])
 
-with common:
+if tab == "Common suppliers":
     st.caption(
         "Suppliers paid by two or more councils in the period, largest combined spend first, and whether "
         "each council holds a live contract with them (its own or a STAR one) and when it ends."
@@ -35,7 +33,7 @@ with common:
         )
     lists.ranked_table("common-suppliers", df, scope, link="supplier", empty="No supplier is paid by two of these councils.")
 
-with categories:
+if tab == "Common categories":
     st.caption("ProClass categories bought by two or more councils from different suppliers in the period.")
     df = queries.common_categories(scope, lists.list_filter("common-categories"))
     lists.list_metrics(df, "categories", "spend_gbp", "combined spend")
@@ -47,7 +45,7 @@ with categories:
         )
     lists.ranked_table("common-categories", df, scope, link="category", empty="No category is shared in the period.")
 
-with alignment:
+if tab == "Expiry alignment":
     left, right = st.columns([3, 2])
     window = left.slider("Contracts ending within (months)", 1, 36, rules.expiry_alignment_months, key="align-window")
     by_sub = right.toggle("Group by sub-category where the registers give one", key="align-sub")
@@ -68,7 +66,7 @@ with alignment:
         empty="No contracts at different councils end within the window.",
     )
 
-with leaks:
+if tab == "Partner-contract leakage":
     match = st.radio(
         "Match on",
         ["supplier", "category"],

@@ -23,11 +23,9 @@ for column, row in zip(st.columns(len(summary)), summary.itertuples(), strict=Tr
             f"re-procurement and {row.count_due} must start within {rules.due_within_months} months.",
         )
 
-timeline, start_by, workload, notice, exceptions = st.tabs(
-    ["Timeline", "Start-by dates", "Work planning", "Procurement Act pipeline notice", "Exception reports"]
-)
+tab = ui.view_switch(["Timeline", "Start-by dates", "Work planning", "Procurement Act pipeline notice", "Exception reports"])
 
-with timeline:
+if tab == "Timeline":
     top_n = st.slider("Contracts shown (largest by value)", 5, 100, rules.gantt_top_n, key="gantt-n")
     contracts = queries.pipeline_contracts(scope)
     ui.chart(
@@ -44,7 +42,7 @@ with timeline:
         "the maximum end date. Colour says how soon the contract is due."
     )
 
-with start_by:
+if tab == "Start-by dates":
     st.caption(
         f"Each contract's lead time comes from its procurement route and value band; it must start "
         f"re-procurement that long before it is due. Late: the start-by date has passed; due: it falls within "
@@ -57,7 +55,7 @@ with start_by:
     lists.list_metrics(df, "contracts", "value_gbp", "value")
     lists.ranked_table("contract-pipeline", df, scope, link="contract")
 
-with workload:
+if tab == "Work planning":
     measures = {"count_contracts": "Contracts", "value_gbp": "Value", "effort": "Effort (weighted by route)"}
     measure = st.radio("Measure", list(measures), format_func=measures.get, horizontal=True, key="workload-measure")
     ui.chart(
@@ -73,7 +71,7 @@ with workload:
     df = queries.pipeline_contracts(scope, lists.list_filter("unassigned"), unassigned_only=True)
     lists.ranked_table("unassigned-contracts", df, scope, link="contract", empty="Every contract has a category manager.")
 
-with notice:
+if tab == "Procurement Act pipeline notice":
     fy = st.columns([1, 3])[0].selectbox("Financial year", queries.pipeline_notice_years(), key="notice-fy")
     st.caption(
         f"Councils spending over {charts.gbp(rules.procurement_act_annual_spend_gbp)} a year publish, within "
@@ -93,7 +91,7 @@ with notice:
         empty="No council here is over the spend threshold, or none has a contract over the value due.",
     )
 
-with exceptions:
+if tab == "Exception reports":
     left, right = st.columns([1, 3])
     with left:
         month = lists.month_picker("exceptions-month")

@@ -163,6 +163,15 @@ def _export_controls(fig, name: str, scope: queries.Scope | None, title: str | N
         st.download_button("Alt text (.txt)", alt, f"{name}-alt-text.txt", "text/plain", key=f"alt-{name}", on_click="ignore")
 
 
+def view_switch(labels: list[str], key: str = "tab") -> str:
+    """The part of a page to show, chosen like tabs but kept in the address (``?tab=``) and computed
+    alone: ``st.tabs`` runs every tab's queries and charts on every run, this runs only the one open."""
+    chosen = st.segmented_control(
+        "Show", labels, default=labels[0], required=True, key=key, bind="query-params", label_visibility="collapsed"
+    )
+    return chosen if chosen in labels else labels[0]
+
+
 def notices() -> None:
     for text in st.session_state.pop("starviz_notices", []):
         st.warning(text, icon=":material/warning:")

@@ -126,7 +126,7 @@ def test_a_supplier_link_keeps_its_detail_and_filters_through_a_filter_change(fr
     assert page.get_by_role("heading", name=name).first.is_visible()
 
     page.get_by_role("button", name="Back to the lists").click()
-    page.get_by_role("tab", name="Common suppliers").wait_for(timeout=30_000)
+    page.get_by_text("Common suppliers").first.wait_for(timeout=30_000)
     page.wait_for_function(IDLE, timeout=30_000)
     assert "supplier=" not in page.url and "addressable=0" in page.url
     screenshot(page, "collaboration-after-detail.png")
