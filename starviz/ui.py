@@ -166,10 +166,16 @@ def _export_controls(fig, name: str, scope: queries.Scope | None, title: str | N
 def view_switch(labels: list[str], key: str = "tab") -> str:
     """The part of a page to show, chosen like tabs but kept in the address (``?tab=``) and computed
     alone: ``st.tabs`` runs every tab's queries and charts on every run, this runs only the one open."""
+    asked = st.query_params.get(key)
     chosen = st.segmented_control(
-        "Show", labels, default=labels[0], required=True, key=key, bind="query-params", label_visibility="collapsed"
+        "Show", labels, default=asked if asked in labels else labels[0], required=True, key=key, label_visibility="collapsed"
     )
-    return chosen if chosen in labels else labels[0]
+    chosen = chosen if chosen in labels else labels[0]
+    # Kept in the address by hand, not with bind="query-params": the shared filters rewrite the whole
+    # query string, which Streamlit refuses for a parameter bound to a widget.
+    if asked != chosen:
+        st.query_params[key] = chosen
+    return chosen
 
 
 def notices() -> None:

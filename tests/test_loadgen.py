@@ -52,3 +52,22 @@ def test_a_crowd_reports_every_click_and_no_errors(app_url):
 def test_a_wrong_address_is_an_error_counted_not_a_crash():
     r = loadtest.crowd(["http://127.0.0.1:9"], [], sessions=2, changes=1, think_seconds=0.0)
     assert r["errors"] == 2 and r["responses"] == 0
+
+
+def test_a_filter_change_on_a_page_with_views_keeps_the_open_view(app_url):
+    async def go():
+        s = loadgen.Session(app_url)
+        await s.open()
+        await s.sign_in("director", DEMO_PASSWORD)
+        for page in ("Collaboration", "Pipeline"):
+            await s.open_page(page)
+            switch = next(w for w in s.last.widgets.values() if type(w).__name__ == "ButtonGroup")
+            s.hold(switch.id, string_array_value=[switch.options[1].content])  # the front end's value of a segmented control
+            await s.rerun()
+            assert f"tab={switch.options[1].content.replace(' ', '+')}" in s.query_string
+            await s.tick("f_addr", False)  # the shared filters rewrite the address: the view stays
+            assert "addressable=0" in s.query_string and "tab=" in s.query_string
+            await s.tick("f_addr", True)
+        await s.close()
+
+    asyncio.run(go())
