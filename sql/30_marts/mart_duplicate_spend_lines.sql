@@ -1,6 +1,7 @@
 -- One row per group of likely duplicate spend lines: the same council, transaction number, payment
 -- date and amount loaded from more than one file (a year-to-date file added over the months it
 -- repeats), with the files and rows that hold them.
+-- key: council_id, transaction_number, payment_date, amount_gbp
 create or replace view mart_duplicate_spend_lines as
 
 with

@@ -1,5 +1,6 @@
 -- One row per spend file (or ZIP member) and month: the lines and amount it loaded for that month,
 -- so an import can show which months of which loaded files a new file would overlap.
+-- key: council_id, source_file, month
 create or replace view mart_spend_by_file_month as
 
 with
