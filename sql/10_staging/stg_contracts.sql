@@ -39,7 +39,6 @@ select
     nullif(trim(category_label), '') as category_label,
     nullif(trim(category_manager), '') as category_manager,
     savings_gbp,
-    council_id = 'star' as is_collaborative,
     case
         when covered_councils is null then [council_id]
         else list_transform(string_split(lower(covered_councils), ';'), lambda c: trim(c))
