@@ -35,11 +35,12 @@ pages = [
     st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
 ]
 import_page = st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:")
+audit_page = st.Page("pages/audit.py", title="Audit trail", icon=":material/policy:")
 present_page = st.Page("pages/present.py", title="Present to the Board", icon=":material/slideshow:")
 
 # Signed out: every page address shows the sign-in form, and after signing in the same address
 # (page and filters) opens the page.
-user = auth.login([p.url_path for p in [*pages, import_page, present_page]])
+user = auth.login([p.url_path for p in [*pages, import_page, audit_page, present_page]])
 if user is None:
     st.stop()
 
@@ -56,6 +57,8 @@ except queries.DatabaseUnavailable as exc:
 
 if user.can("import"):
     pages.append(import_page)
+if user.can("audit"):
+    pages.append(audit_page)
 if presenting:  # Board presentation: one slide per screen, no sidebar or Streamlit chrome
     ui.presentation_style()
     page = st.navigation([st.Page("pages/present.py", title="Board presentation", default=True)], position="hidden")

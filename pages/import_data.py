@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, imports, ui
+from starviz import charts, config, escape, imports, ui
 
 scope = ui.require("import")
 st.title("Import")
@@ -135,7 +135,7 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
             ui.export_buttons(f"problems-{staged.name}", preview.problems, scope)
         with columns:
             ui.table(preview.mapping, column_config=COLUMNS)
-            st.caption("Not read (no canonical field uses them): " + (", ".join(preview.unused_headers) or "none"))
+            st.caption("Not read (no canonical field uses them): " + (escape.md(", ".join(preview.unused_headers)) or "none"))
         with rows:
             ui.table(preview.rows)
         if not preview.overlaps.empty:

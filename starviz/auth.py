@@ -47,6 +47,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -94,6 +95,16 @@ FAILURE_WINDOW_SECONDS = 15 * 60.0
 THROTTLE_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0)
 LOCK_AFTER = 5
 LOCK_MINUTES = 15
+AUDIT_ACTIONS = (
+    "sign-in",
+    "sign-in failed",
+    "sign-in locked",
+    "log-out",
+    "import",
+    "rebuild",
+    "supplier merge",
+    "supplier non-match",
+)
 
 CREDENTIALS_FILE_NAME = "credentials.yaml"
 COOKIE_KEY_FILE_NAME = "cookie_key"
@@ -108,6 +119,7 @@ STATE_SESSION = "_starviz_session"
 STATE_USER = "starviz_user"
 
 log = logging.getLogger("starviz.auth")
+_UK = ZoneInfo("Europe/London")
 
 
 class AuthConfigError(ValueError):
@@ -654,6 +666,25 @@ def audit_events(limit: int = 500) -> list[sessions.Event]:
     return store().events(limit)
 
 
+def audit_trail(limit: int = 2000, actions: Iterable[str] = ()):
+    """The audit trail as a table, newest first: UK time, who, what, detail, from where."""
+    import pandas as pd
+
+    wanted = set(actions)
+    rows = [
+        (
+            dt.datetime.fromtimestamp(e.at, dt.UTC).astimezone(_UK).replace(tzinfo=None),
+            e.username,
+            e.action,
+            e.detail,
+            e.client,
+        )
+        for e in audit_events(limit)
+        if not wanted or e.action in wanted
+    ]
+    return pd.DataFrame(rows, columns=["at", "username", "action", "detail", "client"])
+
+
 # ------------------------------------------------------------------------------ browser cookie
 def _set_cookie(value: str, expires_at: dt.datetime | None) -> None:
     import streamlit as st
@@ -880,6 +911,7 @@ __all__ = [
     "AuthConfigError",
     "audit",
     "audit_events",
+    "audit_trail",
     "current_user",
     "demo_auth_dir",
     "end_sessions",

@@ -11,7 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, lists, queries, ui
+from starviz import charts, escape, lists, queries, ui
 from starviz.scope import _shown
 
 
@@ -39,7 +39,7 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
     if profile is None:
         return False
     lists.close_detail("supplier")
-    st.header(profile["supplier_name"])
+    st.header(escape.md(profile["supplier_name"]))
     ids = [
         f"company {profile['company_number']}" if profile["company_number"] else None,
         f"charity {profile['charity_number']}" if profile["charity_number"] else None,
@@ -47,18 +47,20 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
         f"postcode {profile['postcode']}" if profile["postcode"] else None,
     ]
     st.caption(
-        " · ".join(
-            [
-                *(i for i in ids if i),
-                f"local (GM): {_flag(profile['is_local'], 'yes', 'no')}",
-                f"SME: {_flag(profile['is_sme'], 'yes', 'no')}",
-                f"VCSE: {_flag(profile['is_vcse'], 'yes', 'no')}",
-            ]
+        escape.md(
+            " · ".join(
+                [
+                    *(i for i in ids if i),
+                    f"local (GM): {_flag(profile['is_local'], 'yes', 'no')}",
+                    f"SME: {_flag(profile['is_sme'], 'yes', 'no')}",
+                    f"VCSE: {_flag(profile['is_vcse'], 'yes', 'no')}",
+                ]
+            )
         )
     )
     variants = [v for v in profile["name_variants"] if v != profile["supplier_name"]]
     if variants:
-        st.caption("Also published as: " + "; ".join(variants))
+        st.caption("Also published as: " + escape.md("; ".join(variants)))
     by_council = queries.supplier_spend_by_council(scope, supplier_id)
     contracts = queries.supplier_contracts(scope, supplier_id, today)
     spend = float(by_council["spend_gbp"].sum()) if len(by_council) else 0.0
@@ -108,24 +110,26 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
     if c is None:
         return False
     lists.close_detail("contract")
-    st.header(c["contract_title"])
+    st.header(escape.md(c["contract_title"]))
     owner = f"{c['owner_name']} for {c['covers']}" if c["covers"] else c["owner_name"]
     st.caption(
-        " · ".join(
-            x
-            for x in [
-                owner,
-                c["contract_ref"],
-                c["category"],
-                c["subcategory"],
-                c["category_manager"] or "no category manager",
-                c["procurement_route"] or "route not given",
-            ]
-            if x
+        escape.md(
+            " · ".join(
+                x
+                for x in [
+                    owner,
+                    c["contract_ref"],
+                    c["category"],
+                    c["subcategory"],
+                    c["category_manager"] or "no category manager",
+                    c["procurement_route"] or "route not given",
+                ]
+                if x
+            )
         )
     )
     if c["supplier_id"]:
-        st.markdown(f"Supplier: [{c['supplier_name']}]({lists.detail_link('supplier', c['supplier_id'], '', scope)})")
+        st.markdown(f"Supplier: [{escape.md(c['supplier_name'])}]({lists.detail_link('supplier', c['supplier_id'], '', scope)})")
     ended = c["status"] == "ended"
     row = st.columns(3)
     with row[0]:
@@ -182,7 +186,7 @@ def _category(scope: queries.Scope, category: str, today: dt.date | None) -> boo
     if category not in queries.category_names():
         return False
     lists.close_detail("category")
-    st.header(category)
+    st.header(escape.md(category))
     st.caption(f"Suppliers paid in {scope.filters.label}, largest first.")
     suppliers = queries.category_suppliers(scope, category, today)
     lists.ranked_table(

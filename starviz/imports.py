@@ -702,13 +702,25 @@ def commit(
             }
             _write_status(status)
             try:
-                return _commit_locked(previews, scope, progress, replace, status, started)
+                outcome = _commit_locked(previews, scope, progress, replace, status, started)
             finally:
                 _status_path().unlink(missing_ok=True)
+            _audit(previews, outcome, replace, scope.user.username)
+            return outcome
     except build.BuildInProgress:
         current = build_status() or {}
         by = f" (started by {current['user']} at {current['started_at']})" if current.get("started_at") else ""
         return Outcome("busy", f"A build is in progress{by}. Nothing was stored; commit again when it has finished.")
+
+
+def _audit(previews: list[Preview], outcome: Outcome, replace: bool, username: str) -> None:
+    from starviz import auth
+
+    if previews:
+        files = "; ".join(p.label for p in previews)
+        auth.audit("import", f"{outcome.status}{' (replacing)' if replace else ''}: {files}", username)
+    else:
+        auth.audit("rebuild", outcome.status, username)
 
 
 def rebuild(scope: queries.Scope, progress: Progress | None = None) -> Outcome:

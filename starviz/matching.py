@@ -124,6 +124,11 @@ def record(pairs: Iterable[tuple[str, str]], decision: str, user: User, today: d
             writer.writerows(rows)
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+    if rows:
+        from starviz import auth
+
+        what = "; ".join(f"{r[0]} -> {r[1]}" if decision == SAME else f"{r[0]} / {r[1]}" for r in rows)
+        auth.audit("supplier merge" if decision == SAME else "supplier non-match", what, user.username)
     return len(rows)
 
 

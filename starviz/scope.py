@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "redacted_detail": frozenset({"admin", "analyst"}),
     "export": frozenset(ROLES),
     "supplier_review": frozenset({"admin"}),
+    "audit": frozenset({"admin"}),
 }
 
 PeriodKind = Literal["fy", "quarter", "months", "all"]
@@ -327,7 +328,6 @@ class Scope:
 
 
 # -------------------------------------------------------------------------------------- URL parsing
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~${}!])")
 
 
 def _shown(value: object, limit: int = 40) -> str:
@@ -335,7 +335,9 @@ def _shown(value: object, limit: int = 40) -> str:
     text = "".join(ch for ch in str(value) if ch.isprintable())
     if len(text) > limit:
         text = text[:limit] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    from starviz.escape import md
+
+    return md(text)
 
 
 def _values(params: Mapping, key: str) -> list[str]:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from starviz import auth, charts, queries
+from starviz import auth, charts, escape, queries
 from starviz.scope import FILTER_KEYS, Filters, User, financial_year, fy_bounds, parse_filters
 
 _STATE = "starviz_filters"
@@ -159,7 +159,7 @@ def _export_controls(fig, name: str, scope: queries.Scope | None, title: str | N
                 on_click="ignore",
             )
         st.caption("Alt text, for accessible posts")
-        st.markdown("> " + alt.replace("\n", " "))
+        st.markdown("> " + escape.md(alt))
         st.download_button("Alt text (.txt)", alt, f"{name}-alt-text.txt", "text/plain", key=f"alt-{name}", on_click="ignore")
 
 
@@ -267,7 +267,7 @@ def database_unavailable(user: User, problem: Exception) -> None:
     from starviz import build
 
     st.title("The database cannot be opened")
-    st.error(str(problem))
+    st.error(escape.md(str(problem)))
     if build.is_building():
         st.info("A build is in progress; this page will work again when it has finished.")
     elif user.can("rebuild"):
@@ -277,8 +277,9 @@ def database_unavailable(user: User, problem: Exception) -> None:
             try:
                 build.build(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
             except build.BuildError as exc:
-                st.error(f"The build failed; nothing was replaced.\n\n{exc}")
+                st.error(f"The build failed; nothing was replaced.\n\n{escape.md(str(exc))}")
             else:
+                auth.audit("rebuild", "from the page shown when the database cannot be opened")
                 st.success("Rebuilt.")
                 st.rerun()
     else:
@@ -550,7 +551,7 @@ def picks_bar(view: cube.View, names: dict[tuple[str, str], str]) -> None:
     for dimension, key in view.picks:
         label = cube.DIMENSIONS[dimension].label_of(key, names.get((dimension, key)))
         row.button(
-            f"{cube.DIMENSIONS[dimension].label}: {label}",
+            f"{cube.DIMENSIONS[dimension].label}: {escape.md(label)}",
             icon=":material/close:",
             key=f"unpick-{dimension}",
             on_click=_apply_picks,
@@ -621,7 +622,9 @@ def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> Non
     import hashlib
 
     names = queries.pick_names(scope, tuple((c.dimension, c.value) for c in criteria if c.value is not None))
-    st.caption(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in criteria) or "Everything in the filters")
+    st.caption(
+        escape.md(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in criteria)) or "Everything in the filters"
+    )
     lines = queries.drill_summary(scope, criteria)
     redacted = (
         f", of which {lines['count_redacted']:,} redacted payments ({charts.gbp(lines['redacted_gbp'])})"
@@ -718,7 +721,7 @@ def _flag(value: bool | None) -> str:
 
 def supplier_facts(facts: dict) -> None:
     """The supplier's headline figures and flags (unknown shown as unknown)."""
-    st.subheader(facts["supplier_name"])
+    st.subheader(escape.md(facts["supplier_name"]))
     ids = [
         f"{label} {facts[key]}"
         for key, label in (
@@ -729,10 +732,10 @@ def supplier_facts(facts: dict) -> None:
         )
         if facts.get(key)
     ]
-    st.caption(" · ".join(ids) or "No company, charity or VAT number on record.")
+    st.caption(escape.md(" · ".join(ids)) or "No company, charity or VAT number on record.")
     if facts.get("exclusion_reasons"):
         st.warning(
-            "Payments to this supplier are outside addressable spend: " + ", ".join(facts["exclusion_reasons"]) + ".",
+            "Payments to this supplier are outside addressable spend: " + escape.md(", ".join(facts["exclusion_reasons"])) + ".",
             icon=":material/block:",
         )
     first, last = facts.get("first_month"), facts.get("last_month")

@@ -119,3 +119,19 @@ def test_plotly_escaping_is_idempotent_and_keeps_lookups_consistent():
     assert frame["supplier"][0].startswith("<a")  # the caller's frame is not changed
     assert escape.plotly({"<b>": "#000"}) == {"&lt;b&gt;": "#000"}
     assert escape.unplotly(out["supplier"][0]) == frame["supplier"][0]
+
+
+def test_every_chart_shows_hostile_labels_as_text():
+    import inspect
+
+    from starviz import charts
+
+    wrapped = [n for n, f in inspect.getmembers(charts, inspect.isfunction) if getattr(f, "__plotly_escaped__", False)]
+    assert {"spend_by_council_month", "stacked_by_council", "contract_timeline", "category_supplier_treemap"} <= set(wrapped)
+    hostile = '<a href="javascript:alert(1)">Anchor</a> <b>BOLD</b>'
+    frame = pd.DataFrame({"supplier_name": [hostile, "ABC Ltd"], "Trafford": [2.0, 1.0], "Stockport": [1.0, 0.0]})
+    columns = {"Trafford": "Trafford", "Stockport": "Stockport"}
+    fig = charts.stacked_by_council(frame, "supplier_name", columns, {"Trafford": "#D55E00"}, hostile)
+    text = fig.to_json()
+    assert "<a href" not in text.replace("\\u003c", "<") and "<b>BOLD" not in text.replace("\\u003c", "<")
+    assert "&lt;a href" in text.replace("\\u0026", "&")  # still there, as text

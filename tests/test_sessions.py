@@ -322,3 +322,41 @@ def test_production_without_a_database_builds_nothing_for_a_visitor(production, 
     shown = [e.value for e in [*at.title, *at.header, *at.markdown, *at.caption, *at.info]]
     assert shown == [] and not at.sidebar.children  # the form only: no page names, no demo notice
     assert not (tmp_path / "raw").exists() and not (tmp_path / "none" / "star.duckdb").exists()
+
+
+# --- the audit trail ---------------------------------------------------------------------------------
+def test_imports_rebuilds_and_supplier_decisions_are_audited(demo, monkeypatch, tmp_path):
+    from starviz import imports, matching, queries
+    from starviz.scope import Filters
+
+    director = auth.users()["director"]
+    scope = queries.Scope(Filters(councils=("trafford",), period="all"), director)
+    monkeypatch.setattr(imports, "_commit_locked", lambda *a: imports.Outcome("done", "Rebuilt."))
+    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "db" / "star.duckdb"))
+    settings.cache_clear()
+    imports.rebuild(scope)
+    monkeypatch.setattr(matching, "_path", lambda name: tmp_path / name)
+    (tmp_path / matching.ALIASES).write_text(",".join(matching.ALIAS_FIELDS) + "\n")
+    (tmp_path / matching.NON_MATCHES).write_text(",".join(matching.NON_MATCH_FIELDS) + "\n")
+    matching.record([("ABC Ltd", "A.B.C. Limited")], matching.SAME, director)
+    matching.record([("Acme Ltd", "Acme Plc")], matching.DIFFERENT, director)
+    trail = auth.audit_trail()
+    assert trail[["username", "action", "detail"]].values.tolist() == [
+        ["director", "supplier non-match", "Acme Ltd / Acme Plc"],
+        ["director", "supplier merge", "A.B.C. Limited -> ABC Ltd"],
+        ["director", "rebuild", "done"],
+    ]
+    assert trail["at"].notna().all()
+
+
+def test_only_an_administrator_can_open_the_audit_trail(app_env):
+    from tests.conftest import run_app
+
+    auth.sign_in("category.manager", "wrong", "192.0.2.44")
+    at = run_app("director", "pages/audit.py")
+    assert not at.exception and at.title[0].value == "Audit trail"
+    shown = at.dataframe[0].value
+    assert ["category.manager", "sign-in failed", "192.0.2.44"] in shown[["username", "action", "client"]].values.tolist()
+    for user in ("category.manager", "board"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            run_app(user, "pages/audit.py")

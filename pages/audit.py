@@ -1,0 +1,22 @@
+"""Audit trail (administrators): who signed in, imported, rebuilt or merged suppliers, when, from where."""
+
+import streamlit as st
+
+from starviz import auth, ui
+
+scope = ui.require("audit")
+st.title("Audit trail")
+st.caption("Sign-ins (and failed ones), log-outs, imports, rebuilds and supplier decisions, newest first. Never a password.")
+chosen = st.multiselect("Actions", auth.AUDIT_ACTIONS, placeholder="All actions", key="audit_actions")
+trail = auth.audit_trail(actions=chosen)
+ui.table(
+    trail,
+    {
+        "at": st.column_config.DatetimeColumn("When (UK time)", format="D MMM YYYY HH:mm:ss"),
+        "username": "Who",
+        "action": "What",
+        "detail": "Detail",
+        "client": "From",
+    },
+)
+ui.export_buttons("audit-trail", trail, scope)
