@@ -71,9 +71,83 @@ def concurrency(work: Path) -> list[dict]:
                     out += _cpu_per_page(label, urls[0], pids)
                 for pause in (think, 0.0):
                     out += _curve(label, urls, pids, replicas, pause, sessions_list, changes)
-        if scale == config.settings().demo_scale_first_run and Path(loadtest.CHROMIUM).exists():
-            out += _agreement(label, db, work)
+        if scale == config.settings().demo_scale_first_run:
+            if Path(loadtest.CHROMIUM).exists():
+                out += _agreement(label, db, work)
+            if Path(NGINX).exists():
+                out += _through_proxy(label, db, work, sessions_list, changes, think)
     return out
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+def _through_proxy(label: str, db: Path, work: Path, sessions_list: list[int], changes: int, think: float) -> list[dict]:
+    """deploy/serve.sh: two replicas behind nginx (sticky by cookie, websocket upgrade), the crowd
+    through the proxy as people would come."""
+    import signal
+    import subprocess
+    import sys
+
+    port = loadtest.free_port()
+    first = loadtest.free_port()
+    serve = subprocess.Popen(
+        ["bash", "deploy/serve.sh", "2", str(port), str(first)],
+        cwd=config.ROOT,
+        env={
+            **os.environ,
+            "PYTHON": sys.executable,
+            "NGINX_BIN": NGINX,
+            "STARVIZ_DB": str(db),
+            "STARVIZ_AUTH_DIR": str(work / "auth"),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out = []
+    try:
+        line = serve.stdout.readline()  # the script says where it listens once everything is up
+        while line and "starviz:" not in line:
+            print(f"deploy/serve.sh: {line.rstrip()}")
+            line = serve.stdout.readline()
+        if not line:
+            return []
+        url = f"http://127.0.0.1:{port}"
+        replicas = [pid for pid in _children(serve.pid) if "streamlit" in _cmdline(pid)]
+        loadtest.warm([url, url])
+        for n in sessions_list:
+            r = loadtest.crowd([url], replicas, n, changes, think)
+            how = f"concurrency @{label}, nginx + 2 replicas (deploy/serve.sh), ~{think:g} s pauses, {n} sessions"
+            out += [
+                _result(f"{how}: click p50", r["p50"], "s", None, "lower"),
+                _result(f"{how}: click p95", r["p95"], "s", None, "lower"),
+                _result(f"{how}: signing in, all at once, p95", r["sign_in_p95"], "s", None, "lower"),
+                _result(f"{how}: errors", r["errors"], "count", None, "lower"),
+            ]
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+    return out
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _curve(label: str, urls, pids, replicas: int, pause: float, sessions_list: list[int], changes: int) -> list[dict]:

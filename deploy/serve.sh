@@ -11,7 +11,8 @@ port=${2:-8080}
 first=${3:-8501}
 python=${PYTHON:-.venv/bin/python}
 [ -x "$python" ] || python=python3
-nginx=${NGINX:-/usr/sbin/nginx}
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
+unset NGINX  # nginx itself reads $NGINX (inherited sockets on a binary upgrade)
 run=$(mktemp -d "${TMPDIR:-/tmp}/starviz-proxy.XXXXXX")
 
 pids=()

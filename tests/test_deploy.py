@@ -1,0 +1,79 @@
+"""deploy/serve.sh: replicas behind Debian's nginx, sticky by cookie, websockets upgraded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import loadtest
+from starviz import config, loadgen
+from starviz.auth import DEMO_PASSWORD
+
+NGINX = "/usr/sbin/nginx"
+pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="Debian's nginx is not installed")
+
+
+@pytest.fixture(scope="module")
+def proxy(fixture_build, tmp_path_factory):
+    work = tmp_path_factory.mktemp("deploy")
+    port, first = loadtest.free_port(), loadtest.free_port()
+    serve = subprocess.Popen(
+        ["bash", "deploy/serve.sh", "2", str(port), str(first)],
+        cwd=config.ROOT,
+        env={**os.environ, "PYTHON": sys.executable, "STARVIZ_DB": str(fixture_build.db_path), "STARVIZ_AUTH_DIR": str(work)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    said = serve.stdout.readline()
+    try:
+        assert said.startswith("starviz: http://127.0.0.1:"), said
+        yield f"http://127.0.0.1:{port}", serve
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+
+
+def test_people_sign_in_and_click_through_the_proxy_each_browser_with_its_own_route(proxy):
+    url, _ = proxy
+
+    async def person():
+        s = loadgen.Session(url)
+        await s.open()
+        assert len(s.cookies.get("starviz_route", "")) == 32  # nginx placed this browser on a replica
+        await s.sign_in("director", DEMO_PASSWORD)
+        await s.tick("f_addr", False)
+        await s.open_page("Spend")
+        assert "addressable=0" in s.query_string  # same session: the filter followed to the next page
+        await s.close()
+        return s.cookies["starviz_route"]
+
+    async def crowd():
+        return await asyncio.gather(*(person() for _ in range(4)))
+
+    routes = asyncio.run(crowd())
+    assert len(set(routes)) == 4  # each browser its own route, not one per address as ip_hash would
+
+
+def test_stopping_the_script_stops_the_proxy_and_every_replica(fixture_build, tmp_path):
+    port, first = loadtest.free_port(), loadtest.free_port()
+    serve = subprocess.Popen(
+        ["bash", "deploy/serve.sh", "1", str(port), str(first)],
+        cwd=config.ROOT,
+        env={**os.environ, "PYTHON": sys.executable, "STARVIZ_DB": str(fixture_build.db_path), "STARVIZ_AUTH_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert serve.stdout.readline().startswith("starviz:")
+    serve.send_signal(signal.SIGTERM)
+    serve.wait(timeout=30)
+    for p in (port, first):
+        with pytest.raises(OSError):
+            __import__("socket").create_connection(("127.0.0.1", p), timeout=1).close()
