@@ -9,6 +9,11 @@ TOML file in ``data/councils/`` is picked up as it is.
 Determinism: every random draw comes from ``numpy.random.default_rng([seed, crc32(council id), k])``
 streams (or Python ``random.Random`` seeded from them), never from the clock, so the same seed and
 scale give byte-identical files.
+
+Stages, one module each: ``vocabulary`` (words and shares; ProClass headings and GM postcode districts
+from ``data/reference/``) -> ``world`` (suppliers and collaborative contracts) -> ``datasets`` (each
+dataset as canonical columns, a ``Table``) -> ``render`` (a council's text) -> ``writers`` (file bytes
+by extension). A new output format is a writer.
 """
 
 from __future__ import annotations
