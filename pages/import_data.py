@@ -125,7 +125,7 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
             charts.gbp(summary.amount_total and float(summary.amount_total)),
             help=charts.gbp(summary.amount_total and float(summary.amount_total), pence=True),
         )
-        st.caption(imports.dates_text(summary))
+        st.caption(" ".join([imports.dates_text(summary), *summary.notes]))
         problems, columns, rows = st.tabs(
             [f"Row problems ({preview.count_problems:,})", "Columns found", "First rows as the build will load them"]
         )

@@ -570,9 +570,10 @@ def load_file(
         raise IngestError(f"{label}: empty file (0 bytes)")
     results = []
     notes: list[str] = []
+    blank_lines: dict[Path, bool] = {}  # learnt while unzipping
     with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:
         tmp = Path(tmpdir)
-        for member, member_label, kind in reader.members(path, tmp, label, ds.reader, notes):
+        for member, member_label, kind in reader.members(path, tmp, label, ds.reader, notes, blank_lines):
             if kind in ("xlsx", "xls"):
                 src = _read_excel(con, member, ds, tmp, member_label)
             else:
@@ -584,7 +585,12 @@ def load_file(
             result.mapping = {f: headers[i] for f, i in mapping.items()}
             records = _stage(con, model, ds, mapping, src, member, member_label)
             # DuckDB skips blank lines; when records and lines disagree, re-read a copy that keeps them.
-            if src.blank_check and records != _physical_lines(member) - ds.header_row and _has_blank_line(member):
+            if (
+                src.blank_check
+                and blank_lines.get(member, True)
+                and records != _physical_lines(member) - ds.header_row
+                and _has_blank_line(member)
+            ):
                 src.sources = _csv_sources(_utf8_copy(member, ds, tmp, member_label), ds, len(headers))
                 _stage(con, model, ds, mapping, src, member, member_label)
             _commit_parsed(con, model, result, file_id)

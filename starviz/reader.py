@@ -166,9 +166,13 @@ def check_archive(
     return members
 
 
-def unzip_members(path: Path, tmp: Path, label: str, lim: Limits | None = None) -> Iterator[tuple[Path, str]]:
+def unzip_members(
+    path: Path, tmp: Path, label: str, lim: Limits | None = None, blank_lines: dict[Path, bool] | None = None
+) -> Iterator[tuple[Path, str]]:
     """Each CSV/Excel member of a ZIP copied out to a fixed name (member paths are never trusted),
-    counting the bytes really written: an index that understates sizes cannot get past the limit."""
+    counting the bytes really written: an index that understates sizes cannot get past the limit.
+    ``blank_lines`` learns, for each member, whether it has an empty line (seen while unpacking, so
+    the CSV reader need not read the file again to find out)."""
     lim = lim or limits()
     budget = lim.max_unzipped_mb << 20
     members = check_archive(path, label, lim)
@@ -177,6 +181,7 @@ def unzip_members(path: Path, tmp: Path, label: str, lim: Limits | None = None) 
             member_label = f"{label}!{Path(info.filename).name}"
             target = tmp / f"member{i}{Path(info.filename).suffix.lower()}"
             try:
+                blank, tail = False, b""
                 with archive.open(info) as src, target.open("wb") as dst:
                     while chunk := src.read(1 << 22):
                         budget -= len(chunk)
@@ -185,7 +190,13 @@ def unzip_members(path: Path, tmp: Path, label: str, lim: Limits | None = None) 
                                 f"{member_label}: the ZIP unpacks to more than the {lim.max_unzipped_mb:,} MB limit "
                                 f"({_setting('max_unzipped_mb')})"
                             )
+                        if not blank:
+                            edge = tail + chunk[:2]
+                            blank = b"\n\n" in chunk or b"\n\r\n" in chunk or b"\n\n" in edge or b"\n\r\n" in edge
+                            tail = chunk[-2:]
                         dst.write(chunk)
+                if blank_lines is not None:
+                    blank_lines[target] = blank
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
                 target.unlink(missing_ok=True)
                 raise _zip_refusal(member_label, exc) from exc
@@ -528,7 +539,12 @@ def _worker_main(memory_mb: int) -> None:
 
 
 def members(
-    path: Path, tmp: Path, label: str, pinned: str = "auto", notes: list[str] | None = None
+    path: Path,
+    tmp: Path,
+    label: str,
+    pinned: str = "auto",
+    notes: list[str] | None = None,
+    blank_lines: dict[Path, bool] | None = None,
 ) -> Iterator[tuple[Path, str, str]]:
     """(path, label, kind) of each extract in a file: the file itself, or each member of a ZIP
     (unpacked under the limits). ``kind`` is ``csv``, ``xlsx`` or ``xls``, chosen by content; a
@@ -543,7 +559,7 @@ def members(
         yield path, label, kind
         return
     inner_pin = pinned if pinned in ("csv", "excel") else "auto"
-    for member, member_label in unzip_members(path, tmp, label):
+    for member, member_label in unzip_members(path, tmp, label, blank_lines=blank_lines):
         if member.stat().st_size == 0:
             raise IngestError(f"{member_label}: empty file (0 bytes)")
         inner, inner_note = choose(member, member_label, inner_pin)

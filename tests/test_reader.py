@@ -193,3 +193,14 @@ def test_build_exits_non_zero_when_a_file_failed_unless_keep_going(fixture_raw, 
     assert db.exists()  # built from the rest
     done = _cli("build", "--raw", str(raw), "--db", str(db), "--keep-going")
     assert done.returncode == 0, done.stderr
+
+
+def test_a_blank_line_inside_a_zipped_csv_keeps_row_numbers_as_a_person_sees_them(tmp_path, councils):
+    rows = _trafford_csv_bytes().split(b"\n")
+    data = b"\n".join([rows[0], rows[1], b"", rows[2]]) + b"\n"
+    seen: dict[Path, bool] = {}
+    path = _zip(tmp_path / "blank.zip", {"spend.csv": data})
+    assert [m.name for m, _ in reader.unzip_members(path, tmp_path, "blank.zip", blank_lines=seen)] == ["member0.csv"]
+    assert list(seen.values()) == [True]
+    summary, rejects = ingest.check_file(path, councils["trafford"], "spend")
+    assert summary.rows_loaded == 2 and [(r[1], r[4]) for r in rejects] == [(3, "blank row")]
