@@ -1,5 +1,5 @@
 """Load tests against real app processes: start replicas, drive a crowd of simulated people on
-Streamlit's own protocol (:mod:`starviz.loadgen`, no browsers), and measure the app's CPU.
+Streamlit's own protocol (:mod:`bench.loadgen`, no browsers), and measure the app's CPU.
 
 Also the pieces the browser tests share: the app under `streamlit run`, Chromium's path and flags,
 signing in with Playwright.
@@ -19,7 +19,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from starviz import config, loadgen
+from bench import loadgen
+from starviz import config
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

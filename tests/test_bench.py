@@ -51,7 +51,7 @@ def test_query_timings_run_with_the_answer_cache_off_so_a_repeat_is_not_a_dictio
 
 
 def test_people_pause_between_clicks_each_session_differently_and_a_zero_pause_is_none():
-    from starviz import loadgen
+    from bench import loadgen
 
     first, second = loadgen.thinker(0, 5.0), loadgen.thinker(1, 5.0)
     pauses = [first() for _ in range(200)]

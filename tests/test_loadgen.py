@@ -7,8 +7,7 @@ import asyncio
 
 import pytest
 
-from bench import loadtest
-from starviz import loadgen
+from bench import loadgen, loadtest
 from starviz.auth import DEMO_PASSWORD
 from tests.browser import serve_app
 
