@@ -225,3 +225,38 @@ def _agreement(label: str, db: Path, work: Path) -> list[dict]:
                 _result(f"one person @{label}, {what}: protocol / Chromium", r["ratio"], "ratio", None, "higher"),
             ]
     return out
+
+
+def curve_markdown(results: list[dict]) -> list[str]:
+    """PERFORMANCE.md's curve: people against the p95 of a click, per database, pause and replicas."""
+    import re
+
+    pattern = re.compile(
+        r"concurrency @(?P<db>[^,]+), (?P<set>\d replica\(s\)|nginx \+ 2 replicas \(deploy/serve.sh\)), "
+        r"(?P<pause>[^,]+), (?P<n>\d+) sessions: click p95$"
+    )
+    cells: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
+    sets: list[str] = []
+    for r in results:
+        m = pattern.match(r["name"])
+        if m:
+            cells.setdefault((m["db"], m["pause"]), {}).setdefault(int(m["n"]), {})[m["set"]] = r["value"]
+            sets += [m["set"]] if m["set"] not in sets else []
+    if not cells:
+        return []
+    lines = [
+        "",
+        "## Concurrency: people against the p95 of a click",
+        "",
+        "Simulated people on Streamlit's protocol (`bench/concurrency.py`), all opening the app at once, then",
+        "clicking (filter changes and page opens). p95 in seconds; a blank is a crowd not run because a smaller",
+        "one was already past 15 s.",
+        "",
+        "| database | pauses | people | " + " | ".join(sets) + " |",
+        "|---|---|---:|" + "---:|" * len(sets),
+    ]
+    for (db, pause), by_n in cells.items():
+        for n in sorted(by_n):
+            row = " | ".join(f"{by_n[n][s]:.2f}" if s in by_n[n] else "" for s in sets)
+            lines.append(f"| {db} | {pause} | {n} | {row} |")
+    return lines

@@ -85,6 +85,9 @@ def write_performance_md(report: dict) -> None:
         lines.append(
             f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} | {r.get('run_at', report['run_at'])} |"
         )
+    from bench.concurrency import curve_markdown
+
+    lines += curve_markdown(report["results"])
     PERFORMANCE_MD.write_text("\n".join(lines) + "\n")
 
 
