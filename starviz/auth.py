@@ -555,6 +555,7 @@ def session_user(session_id: str) -> User | None:
 
 # --------------------------------------------------------------------------- sign-in, throttled
 SIGN_IN_FAILED = "Username or password is incorrect."
+UNKNOWN_CLIENT = "unknown"
 _sleep = time.sleep  # tests replace it: throttling is asserted by the delays asked for, not timed
 
 
@@ -594,7 +595,9 @@ def sign_in(username: str, password: str, client: str) -> tuple[User | None, str
 
     path = _active()[0]
     username = _clean(username.strip().lower())
-    keys = [f"user:{username}", f"client:{client}"]
+    # Per client only when the address is known: behind a proxy on the same host without
+    # STARVIZ_TRUSTED_PROXIES every browser is "unknown", and one typist must not lock out everyone.
+    keys = [f"user:{username}"] + ([f"client:{client}"] if client and client != UNKNOWN_CLIENT else [])
     held = store()
     counts = [held.failures(k, FAILURE_WINDOW_SECONDS) for k in keys]
     failures = max(n for n, _ in counts)
@@ -635,9 +638,9 @@ def client_address() -> str:
             forwarded = [p.strip() for p in (st.context.headers.get("X-Forwarded-For") or "").split(",") if p.strip()]
             if len(forwarded) >= hops:
                 return _clean(forwarded[-hops], 64)
-        return _clean(str(getattr(st.context, "ip_address", None) or "unknown"), 64)
+        return _clean(str(getattr(st.context, "ip_address", None) or UNKNOWN_CLIENT), 64)
     except Exception:  # no request context (tests, scripts)
-        return "unknown"
+        return UNKNOWN_CLIENT
 
 
 def audit(action: str, detail: str = "", username: str | None = None) -> None:

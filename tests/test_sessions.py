@@ -205,6 +205,12 @@ def test_one_client_guessing_many_names_is_locked_too(demo, monkeypatch):
     assert auth.sign_in("director", PASSWORD, "198.51.100.67")[0] is not None
 
 
+def test_browsers_of_unknown_address_are_not_locked_out_together(demo):
+    for n in range(auth.LOCK_AFTER):  # localhost, or a proxy without STARVIZ_TRUSTED_PROXIES
+        auth.sign_in(f"user{n}", "guess", auth.UNKNOWN_CLIENT)
+    assert auth.sign_in("director", PASSWORD, auth.UNKNOWN_CLIENT)[0] is not None
+
+
 def test_an_unknown_user_is_checked_against_a_hash_of_the_same_cost(demo, monkeypatch):
     checked: list[bytes] = []
     real = bcrypt.checkpw
