@@ -90,6 +90,24 @@ with coverage_tab:
         },
     )
     ui.export_buttons("freshness", fresh, scope)
+    st.subheader("Contracts: register and Find a Tender notices")
+    sources = queries.contract_sources(scope)
+    ui.table(
+        sources,
+        column_order=["council", "count_register_only", "count_notices_only", "count_both", "register_in_notices_share"],
+        column_config={
+            "council": "Council",
+            "count_register_only": st.column_config.NumberColumn("Only in the register", format="%d"),
+            "count_notices_only": st.column_config.NumberColumn("Only in notices", format="%d"),
+            "count_both": st.column_config.NumberColumn("In both", format="%d"),
+            "register_in_notices_share": st.column_config.ProgressColumn("Register contracts in notices", format="percent"),
+        },
+    )
+    st.caption(
+        "A contract in both is matched by its OCID, else its reference, else the same supplier (Companies House "
+        "number or name) with its value and dates close. Contracts only in notices count as the council's contracts."
+    )
+    ui.export_buttons("contract-sources", sources, scope)
 
 with rejects_tab:
     failed = queries.failed_files(scope)

@@ -23,7 +23,16 @@ for column, row in zip(st.columns(len(summary)), summary.itertuples(), strict=Tr
             f"re-procurement and {row.count_due} must start within {rules.due_within_months} months.",
         )
 
-tab = ui.view_switch(["Timeline", "Start-by dates", "Work planning", "Procurement Act pipeline notice", "Exception reports"])
+tab = ui.view_switch(
+    [
+        "Timeline",
+        "Start-by dates",
+        "Work planning",
+        "Procurement Act pipeline notice",
+        "Procurement Act notices",
+        "Exception reports",
+    ]
+)
 
 if tab == "Timeline":
     top_n = st.slider("Contracts shown (largest by value)", 5, 100, rules.gantt_top_n, key="gantt-n")
@@ -89,6 +98,59 @@ if tab == "Procurement Act pipeline notice":
         link="contract",
         total="value_gbp",
         empty="No council here is over the spend threshold, or none has a contract over the value due.",
+    )
+
+if tab == "Procurement Act notices":
+    act_rules = config.settings().notices
+    st.caption(
+        f"Notices the Procurement Act 2023 expects, against those on Find a Tender, for contracts entered into from "
+        f"{act_rules.act_from:%d %B %Y}: a pipeline notice (UK1) within {act_rules.pipeline_notice_days} days of 1 April "
+        f"for a council spending over {charts.gbp(rules.procurement_act_annual_spend_gbp)}; a contract details notice "
+        f"(UK7) within {act_rules.contract_details_days} days of each contract of "
+        f"{charts.gbp(act_rules.contract_details_min_gbp)} or more; a contract performance notice (UK9) every "
+        f"{act_rules.performance_interval_months} months for contracts over "
+        f"{charts.gbp(act_rules.performance_contract_gbp)}; a contract termination notice (UK11) within "
+        f"{act_rules.termination_notice_days} days of a contract ending. Sources: docs/PROCUREMENT-ACT.md."
+    )
+    compliance = queries.act_compliance(scope, today)
+    if compliance.empty:
+        st.info("No notices or contracts under the Act yet for these councils.", icon=":material/info:")
+    else:
+        ui.table(
+            compliance,
+            column_order=[
+                "council",
+                "financial_year",
+                "notice_name",
+                "count_expected",
+                "count_published",
+                "count_on_time",
+                "count_late",
+                "count_missing",
+                "count_not_yet_due",
+                "published_share",
+            ],
+            column_config={
+                "council": "Council",
+                "financial_year": "Year",
+                "notice_name": "Notice",
+                "count_expected": st.column_config.NumberColumn("Expected", format="%d"),
+                "count_published": st.column_config.NumberColumn("Published", format="%d"),
+                "count_on_time": st.column_config.NumberColumn("On time", format="%d"),
+                "count_late": st.column_config.NumberColumn("Late", format="%d"),
+                "count_missing": st.column_config.NumberColumn("Missing", format="%d"),
+                "count_not_yet_due": st.column_config.NumberColumn("Not yet due", format="%d"),
+                "published_share": st.column_config.ProgressColumn("Published", format="percent"),
+            },
+        )
+        ui.export_buttons("procurement-act-notices", compliance, scope)
+    st.subheader("Notices missing or late")
+    lists.ranked_table(
+        "procurement-act-missing-notices",
+        queries.act_notice_duties(scope, today, statuses=("missing", "late")),
+        scope,
+        link="contract",
+        empty="Every notice due so far was published on time.",
     )
 
 if tab == "Exception reports":

@@ -196,6 +196,7 @@ class Settings(_Strict):
     # What one file may ask of the reader, and what a plausible row holds ([reader], [plausibility]).
     reader: ReaderSettings = Field(default_factory=lambda: ReaderSettings())
     plausibility: PlausibilitySettings = Field(default_factory=lambda: PlausibilitySettings())
+    notices: NoticeSettings = Field(default_factory=lambda: NoticeSettings())
 
 
 class CollaborationSettings(_Strict):
@@ -234,6 +235,21 @@ class PipelineSettings(_Strict):
         if self.bucket_months != sorted(set(self.bucket_months)):
             raise ValueError("bucket_months must rise strictly")
         return self
+
+
+class NoticeSettings(_Strict):
+    """Find a Tender notices: matching them to register contracts, and the Procurement Act 2023's
+    notice duties the compliance view checks (docs/PROCUREMENT-ACT.md cites each)."""
+
+    match_value_share: float = Field(0.02, ge=0, le=1)
+    match_days: int = Field(31, ge=0)
+    act_from: dt.date = dt.date(2025, 2, 24)
+    pipeline_notice_days: int = Field(56, ge=1)
+    contract_details_min_gbp: float = Field(30_000, ge=0)
+    contract_details_days: int = Field(30, ge=1)
+    performance_contract_gbp: float = Field(5_000_000, ge=0)
+    performance_interval_months: int = Field(12, ge=1)
+    termination_notice_days: int = Field(30, ge=1)
 
 
 class ExceptionSettings(_Strict):

@@ -109,6 +109,7 @@ class Contract(Dataset):
     savings_gbp: Decimal | None = _f("money", "savings recorded at award")
     covered_councils: str | None = _f("text", "for STAR collaborative contracts: council ids, ';'-separated")
     sv_weighting: float | None = _f("number", "social value evaluation weighting (0-1 or %)")
+    ocid: str | None = _f("text", "OCDS contracting process id of its Find a Tender / Contracts Finder notices")
 
 
 class SocialValue(Dataset):

@@ -72,7 +72,7 @@ def test_a_malformed_detail_link_is_ignored_with_a_notice(pipeline_env):
     at = run_app("director", page=PIPELINE, contract="not a contract")
     assert not at.exception
     assert "Ignored contract=" in _warnings(at)
-    assert at.title[0].value == "Contract pipeline" and len(at.get("button_group")[0].proto.options) == 5
+    assert at.title[0].value == "Contract pipeline" and len(at.get("button_group")[0].proto.options) == 6
 
 
 @pytest.mark.parametrize("username", ["director", "category.manager", "board", "trafford.officer"])
@@ -85,6 +85,7 @@ def test_pipeline_page_renders_for_every_role(pipeline_env, username):
         "Start-by dates",
         "Work planning",
         "Procurement Act pipeline notice",
+        "Procurement Act notices",
         "Exception reports",
     ]
     assert len(at.metric) >= 5  # one card per bucket
@@ -96,7 +97,14 @@ def test_pipeline_page_renders_for_every_role(pipeline_env, username):
 
 def test_a_trafford_officer_sees_only_trafford_and_star_contracts(pipeline_env):
     covers = set()
-    for view in ["Timeline", "Start-by dates", "Work planning", "Procurement Act pipeline notice", "Exception reports"]:
+    for view in [
+        "Timeline",
+        "Start-by dates",
+        "Work planning",
+        "Procurement Act pipeline notice",
+        "Procurement Act notices",
+        "Exception reports",
+    ]:
         at = run_app("trafford.officer", page=PIPELINE, tab=view)
         assert not at.exception
         for frame in _frames(at):

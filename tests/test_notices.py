@@ -262,3 +262,160 @@ def test_company_numbers_are_eight_characters():
     assert notices.company_number({"identifier": {"scheme": "GB-COH", "id": "1234567"}}) == "01234567"
     assert notices.company_number({"additionalIdentifiers": [{"scheme": "GB-COH", "id": "sc123456"}]}) == "SC123456"
     assert notices.company_number({"identifier": {"scheme": "GB-CHC", "id": "1234567"}}) is None
+
+
+# --- a build with notices: registers and notices reconciled ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def notices_build(tmp_path_factory) -> Path:
+    from starviz import build
+    from tests.fixtures.extracts import write_raw
+
+    raw = write_raw(tmp_path_factory.mktemp("raw"))
+    folder = raw / "notices"
+    folder.mkdir()
+    trafford = fts.Org("Trafford Council", "GB-PPON", "PTRF-1234-ABCD")  # matched by name (no ppon configured)
+    abc = fts.Org("ABC Limited", "GB-COH", "7654321")
+    widget = fts.Org("Widget Supplies Ltd", "GB-COH", "1111111")
+    newco = fts.Org("Newco Care Ltd", "GB-COH", "2222222")
+    by_reference = fts.Procurement(
+        "ocds-h6vhtk-0000a1", trafford, "Repairs", 50_000, "45000000", abc, D(2024, 4, 1), D(2025, 4, 12), reference="TC-001"
+    )
+    by_supplier = fts.Procurement(
+        "ocds-h6vhtk-0000a2", trafford, "Paper", 10_100, "30190000", widget, D(2020, 1, 10), D(2021, 1, 5)
+    )
+    only_notices = fts.Procurement(
+        "ocds-h6vhtk-0000a3", trafford, "Home care", 3_000_000, "85000000", newco, D(2025, 6, 1), D(2028, 5, 31)
+    )
+    big = fts.Procurement("ocds-h6vhtk-0000a5", trafford, "Waste", 6_000_000, "90500000", newco, D(2025, 3, 1), D(2030, 2, 28))
+    short = fts.Procurement("ocds-h6vhtk-0000a6", trafford, "Survey", 40_000, "79300000", newco, D(2025, 4, 1), D(2025, 9, 30))
+    rels = [
+        fts.release(big, "UK7", "000906-2025", D(2025, 3, 10)),
+        fts.release(big, "UK9", "000907-2026", D(2026, 2, 1)),
+        fts.release(short, "UK7", "000908-2025", D(2025, 5, 15)),
+        fts.release(by_reference, "UK7", "000901-2025", D(2025, 3, 1)),
+        fts.release(by_supplier, "UK7", "000902-2025", D(2025, 3, 2)),
+        fts.release(only_notices, "UK4", "000903-2025", D(2025, 3, 3)),
+        fts.release(only_notices, "UK7", "000904-2025", D(2025, 6, 2)),
+        fts.release(_procurement(OTHER_BUYER, "ocds-h6vhtk-0000a4"), "UK4", "000905-2025", D(2025, 3, 4)),
+    ]
+    _write(folder / "fts-2025.json", fts.package(rels, D(2025, 6, 2)))
+    db = tmp_path_factory.mktemp("db") / "star.duckdb"
+    build.build(raw_dir=raw, db_path=db)
+    return db
+
+
+@pytest.fixture()
+def notices_db(notices_build):
+    con = duckdb.connect(str(notices_build), read_only=True)
+    yield con
+    con.close()
+
+
+def test_notices_of_a_council_are_in_fct_notices_and_other_buyers_are_not(notices_db):
+    rows = notices_db.execute(
+        "select council_id, release_id, notice_type, notice_name from fct_notices order by release_id"
+    ).fetchall()
+    assert [r[1] for r in rows] == [f"00090{n}-202{5 + (n == 7)}" for n in (1, 2, 3, 4, 6, 7, 8)]
+    assert {r[0] for r in rows} == {"trafford"}
+    assert rows[3][2:] == ("UK7", "Contract details notice")
+    assert rows[5][2:] == ("UK9", "Contract performance notice")
+    ledger = notices_db.execute(
+        "select rows_read, rows_loaded, rows_rejected, message from file_ledger where dataset = 'notices'"
+    ).fetchone()
+    assert ledger[:3] == (8, 7, 1)
+
+
+def test_the_same_contract_in_register_and_notices_is_one_contract(notices_db):
+    rows = notices_db.execute(
+        "select contract_ref, source, ocid, company_number from fct_contracts where council_id = 'trafford' order by contract_ref"
+    ).fetchall()
+    assert rows == [
+        ("TC-001", "both", "ocds-h6vhtk-0000a1", "07654321"),
+        ("TC-002", "both", "ocds-h6vhtk-0000a2", "01111111"),
+        ("ocds-h6vhtk-0000a3-contract-1", "notices", "ocds-h6vhtk-0000a3", "02222222"),
+        ("ocds-h6vhtk-0000a5-contract-1", "notices", "ocds-h6vhtk-0000a5", "02222222"),
+        ("ocds-h6vhtk-0000a6-contract-1", "notices", "ocds-h6vhtk-0000a6", "02222222"),
+    ]
+    how = notices_db.execute("select contract_id, match_rule from map_contract_notices order by contract_id").fetchall()
+    assert how == [("trafford:TC-001", "reference"), ("trafford:TC-002", "supplier, value and dates")]
+
+
+def test_data_quality_counts_contracts_by_source(notices_db):
+    rows = notices_db.execute(
+        "select council_id, count_register_only, count_notices_only, count_both from mart_contract_sources_by_council "
+        "where council_id in ('trafford', 'stockport') order by council_id"
+    ).fetchall()
+    assert rows == [("stockport", 2, 0, 0), ("trafford", 0, 3, 2)]
+
+
+def test_company_numbers_from_notices_feed_supplier_matching(notices_db):
+    row = notices_db.execute(
+        "select supplier_group from map_supplier_names where council_id = 'trafford' and supplier_name = 'Newco Care Ltd'"
+    ).fetchone()
+    assert row == ("CO:02222222",)
+
+
+def _act_scope():
+    from starviz import queries
+    from starviz.scope import Filters, User
+
+    return queries.Scope(Filters(councils=("trafford",), period="fy", fy="2025-26"), User("director", "Director", "admin"))
+
+
+@pytest.fixture()
+def act_env(notices_build, monkeypatch):
+    monkeypatch.setenv("STARVIZ_DB", str(notices_build))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+def test_procurement_act_duties_are_judged_against_the_notices_published(act_env):
+    from starviz import queries
+
+    duties = queries.act_notice_duties(_act_scope(), today=D(2026, 6, 1))
+    got = list(duties[["notice_type", "financial_year", "contract_title", "due_date", "notice_status"]].itertuples(index=False))
+    assert [(t, fy, title, due.date(), status) for t, fy, title, due, status in got] == [
+        ("UK7", "2024-25", "Waste", D(2025, 3, 30), "on time"),  # 30 days beginning with the start
+        ("UK11", "2025-26", "Survey", D(2025, 10, 29), "missing"),  # ended 30 September, no notice
+        ("UK7", "2025-26", "Survey", D(2025, 4, 30), "late"),  # published 15 May
+        ("UK7", "2025-26", "Home care", D(2025, 6, 30), "on time"),
+        ("UK9", "2025-26", "Waste", D(2026, 3, 1), "on time"),  # over £5m: every 12 months
+        ("UK9", "2026-27", "Waste", D(2027, 3, 1), "not yet due"),
+    ]
+    # contracts entered into before the Act (TC-001, TC-002) owe none of its notices
+    assert not duties["contract_ref"].isin(["TC-001", "TC-002"]).any()
+
+
+def test_a_council_over_the_spend_threshold_owes_a_pipeline_notice_by_26_may(act_env, monkeypatch):
+    from starviz import queries
+
+    real = config.settings()
+    low = real.model_copy(update={"pipeline": real.pipeline.model_copy(update={"procurement_act_annual_spend_gbp": 0})})
+    patched = lambda: low  # noqa: E731
+    patched.cache_clear = lambda: None
+    monkeypatch.setattr(config, "settings", patched)
+    duties = queries.act_notice_duties(_act_scope(), today=D(2026, 6, 1))
+    pipeline = duties[duties["notice_type"] == "UK1"]
+    assert [
+        (fy, due.date(), status)
+        for fy, due, status in pipeline[["financial_year", "due_date", "notice_status"]].itertuples(index=False)
+    ] == [
+        ("2025-26", D(2025, 5, 26), "missing"),
+    ]
+
+
+def test_compliance_summary_counts_per_council_year_and_notice_type(act_env):
+    from starviz import queries
+
+    summary = queries.act_compliance(_act_scope(), today=D(2026, 6, 1))
+    row = summary[(summary["financial_year"] == "2025-26") & (summary["notice_type"] == "UK7")].iloc[0]
+    assert (row["count_expected"], row["count_published"], row["count_on_time"], row["count_late"], row["count_missing"]) == (
+        2,
+        2,
+        1,
+        1,
+        0,
+    )

@@ -44,6 +44,7 @@ select
         else list_transform(string_split(lower(covered_councils), ';'), lambda c: trim(c))
     end as covered_council_ids,
     case when sv_weighting > 1 then sv_weighting / 100 else sv_weighting end as sv_weighting_share,
+    nullif(lower(trim(ocid)), '') as ocid,
     file_id,
     source_file,
     source_row

@@ -31,6 +31,15 @@ names as (
         false as is_name_truncated, company_number, vat_number, charity_number
     from stg_contracts
     where supplier_key <> ''
+
+    union all by name
+
+    -- suppliers in the councils' notices, with the Companies House numbers Find a Tender gives
+    select
+        council_id, supplier_name, supplier_key, supplier_text(supplier_name) as supplier_text,
+        false as is_name_truncated, company_number, null::varchar as vat_number, null::varchar as charity_number
+    from stg_notice_contracts
+    where supplier_key <> ''
 ),
 
 aliases as (

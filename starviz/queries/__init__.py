@@ -39,6 +39,8 @@ from starviz.queries.overview import (
     spend_by_council_month,
 )
 from starviz.queries.pipeline import (
+    act_compliance,
+    act_notice_duties,
     annual_spend_by_council,
     bucket_labels,
     contracts_missing_fields,
@@ -54,6 +56,7 @@ from starviz.queries.pipeline import (
     workload_quarter_labels,
 )
 from starviz.queries.quality import (
+    contract_sources,
     count_rejected_rows,
     coverage,
     coverage_datasets,

@@ -230,6 +230,65 @@ def procurement_act_pipeline(
     )
 
 
+# -- Procurement Act 2023 notices: expected against published (docs/PROCUREMENT-ACT.md)
+
+
+def _act_params(scope: Scope, today: dt.date | None) -> dict:
+    s = config.settings()
+    n = s.notices
+    return {
+        "ids": scope.council_ids,
+        "today": _today(today),
+        "act_from": n.act_from,
+        "spend_gbp": s.pipeline.procurement_act_annual_spend_gbp,
+        "pipeline_days": n.pipeline_notice_days,
+        "details_min_gbp": n.contract_details_min_gbp,
+        "details_days": n.contract_details_days,
+        "performance_gbp": n.performance_contract_gbp,
+        "performance_months": n.performance_interval_months,
+        "termination_days": n.termination_notice_days,
+    }
+
+
+def act_notice_duties(scope: Scope, today: dt.date | None = None, statuses: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every notice the Procurement Act 2023 expects of the councils of the scope (pipeline, contract
+    details, contract performance, contract termination), its due date, the notice published for it
+    and its status: on time, late, missing, or not yet due (only ``statuses`` when given)."""
+    duties = sql_file("act_notice_duties")
+    if not statuses:
+        return _named(duties, _act_params(scope, today))
+    return _named(
+        f"select * from ({duties}) where list_contains($statuses, notice_status)",
+        {**_act_params(scope, today), "statuses": list(statuses)},
+    )
+
+
+def act_compliance(scope: Scope, today: dt.date | None = None) -> pd.DataFrame:
+    """Per council, financial year and notice type: notices the Act expected by today, published on
+    time, late, missing, and those not yet due."""
+    duties = sql_file("act_notice_duties")
+    return _named(
+        f"""
+        select council, financial_year, notice_type, any_value(types.name) as notice_name,
+               count(*) filter (where notice_status <> 'not yet due') as count_expected,
+               count(*) filter (where notice_status in ('on time', 'late')) as count_published,
+               count(*) filter (where notice_status = 'on time') as count_on_time,
+               count(*) filter (where notice_status = 'late') as count_late,
+               count(*) filter (where notice_status = 'missing') as count_missing,
+               count(*) filter (where notice_status = 'not yet due') as count_not_yet_due,
+               count(*) filter (where notice_status in ('on time', 'late'))
+                   / nullif(count(*) filter (where notice_status <> 'not yet due'), 0) as published_share,
+               min(sort_order) as sort_order
+        from ({duties}) as duties
+        join (select short_name as council, sort_order from dim_councils) using (council)
+        left join ref_notice_types as types using (notice_type)
+        group by council, financial_year, notice_type
+        order by min(sort_order), financial_year, min(try_cast(substr(notice_type, 3) as integer))
+        """,
+        _act_params(scope, today),
+    )
+
+
 # -- exception reports (one month each)
 
 

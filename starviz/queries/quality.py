@@ -133,6 +133,11 @@ def failed_files(scope: Scope) -> pd.DataFrame:
     )
 
 
+def contract_sources(scope: Scope) -> pd.DataFrame:
+    """Per council, contracts only in its register, only in its notices, and in both."""
+    return db.query(sql_file("contract_sources"), _quality_params(scope))
+
+
 def supplier_match_candidates(scope: Scope, limit: int | None = None) -> pd.DataFrame:
     """Pairs of suppliers whose names look alike, best score first, with each side's councils and
     spend, both counted only within the user's councils (both sides must be used by one of them)."""
