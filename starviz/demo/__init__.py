@@ -18,6 +18,7 @@ by extension). A new output format is a writer.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -27,10 +28,11 @@ import numpy as np
 
 from starviz import config
 from starviz.config import CouncilConfig, DatasetConfig, DemoStyle
+from starviz.demo import notices as demo_notices
 from starviz.demo.datasets import Contracts, Table, contracts_table, kpis_table, maturity_table, social_value_table, spend_table
 from starviz.demo.render import render, with_quirks
 from starviz.demo.vocabulary import MISSING_PENCE
-from starviz.demo.world import World, entity_rng, strftime
+from starviz.demo.world import World, entity_rng, month_end, strftime
 from starviz.demo.writers import file_bytes
 from starviz.models import DATASETS, Dataset
 
@@ -104,6 +106,7 @@ def generate(
     done = 0.0
     expected: dict[str, dict[str, dict[str, object]]] = {}
     written: list[str] = []
+    registers: dict[str, Table] = {}  # the contracts registers, for the notices
     for cid, cc in councils.items():
         ent = world.entities[cid]
         contracts: Contracts | None = None
@@ -115,6 +118,7 @@ def generate(
                 table = spend_table(world, ent, ds, style)
             elif name == "contracts":
                 table, contracts = contracts_table(world, ent, style.file_name)
+                registers[cid] = table
             elif name == "social_value":
                 if contracts is None:  # social value without a published register: measure unseen contracts
                     contracts = contracts_table(world, ent, style.file_name)[1]
@@ -133,6 +137,16 @@ def generate(
                 entry["amount_total"] = str(Decimal(int(amounts[amounts != MISSING_PENCE].sum())).scaleb(-2))
             expected.setdefault(cid, {})[name] = entry
             done += weight(cid, name)
+    report(done / total_weight, "Find a Tender notices")
+    notice_files = demo_notices.write(
+        out_dir / "notices",
+        councils,
+        registers,
+        {cid: world.entities[cid].v_year for cid in registers},
+        seed,
+        month_end(world.last).astype(dt.date),
+    )
+    written.extend(f"notices/{f}" for f in notice_files)
     result = {
         "seed": seed,
         "scale": scale,
