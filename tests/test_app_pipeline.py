@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import run_app
 
 COLLAB, PIPELINE = "pages/collaboration.py", "pages/pipeline.py"
-CARE, PAPER = "S731f3f2ec2", "S344b2e8f20"
+CARE, PAPER = "Sfc2388b612", "S3cdd114256"
 
 
 def _frames(at) -> list:

@@ -15,7 +15,7 @@ DIRECTOR = User("director", "Director", "admin")
 BOARD = User("board", "Board", "viewer")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
 ALL = ("rochdale", "stockport", "tameside", "trafford")
-ABC, CARE, PAPER = "Sabd86ca311", "S731f3f2ec2", "S344b2e8f20"
+ABC, CARE, PAPER = "Sabd86ca311", "Sfc2388b612", "S3cdd114256"
 
 
 @pytest.fixture(autouse=True)
@@ -141,7 +141,7 @@ def test_viewers_get_supplier_totals_but_no_payment_lines():
 
 def test_category_suppliers_rank_the_categorys_suppliers():
     df = queries.category_suppliers(_scope(), "Works - Construction, Repair & Maintenance", TODAY)
-    assert df["supplier_id"].tolist() == ["S75ff8c0174", ABC]  # Bolt Builders 60,000; ABC 5,500.50
+    assert df["supplier_id"].tolist() == ["S00bd54903c", ABC]  # Bolt Builders 60,000; ABC 5,500.50
     assert df["spend_gbp"].tolist() == [pytest.approx(60_000), pytest.approx(5_500.5)]
     assert df.iloc[1]["count_councils"] == 4 and df.iloc[1]["trafford_contract"] == "to Mar 2026"
     assert df.iloc[0]["rochdale_contract"] == "none" and df.iloc[0]["stockport_spend_gbp"] == 0

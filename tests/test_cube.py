@@ -268,7 +268,9 @@ def test_a_scoped_user_sees_only_their_own_councils_view_of_a_supplier():
     facts = queries.cube_supplier_profile(scope, ABC)
     assert facts["spend_gbp"] == pytest.approx(1300) and facts["count_councils"] == 1
     assert set(queries.supplier_name_variants(scope, ABC)["council"]) == {"Trafford"}
-    assert queries.cube_supplier_profile(scope, "S3046c7dc7c") is None  # Teachers Pensions: Stockport's alone
+    pensions = "S3a57269d3b"  # Teachers Pensions: Stockport's alone
+    assert queries.cube_supplier_profile(_scope(), pensions) is not None  # the id is real
+    assert queries.cube_supplier_profile(scope, pensions) is None
 
 
 def test_supplier_search_matches_any_spelling_literally():

@@ -124,7 +124,7 @@ def test_no_list_names_a_council_outside_the_users_scope():
         queries.split_orders(scope, MAY),
         queries.contracts_without_spend(scope, MAY),
         queries.contracts_missing_fields(scope, MAY),
-        queries.supplier_contracts(scope, "S731f3f2ec2", TODAY),
+        queries.supplier_contracts(scope, "Sfc2388b612", TODAY),
         queries.procurement_act_pipeline(scope, "2025-26", TODAY, annual_spend_gbp=0),
     ]
     for frame in frames:
