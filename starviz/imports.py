@@ -162,6 +162,8 @@ def stage(name: str, data: bytes) -> Staged:
         check_content(safe, data)
     except ImportRefused as exc:
         return Staged(original_name=name, refusal=str(exc))
+    except Exception as exc:  # an input nobody foresaw: refused in one line, never a traceback
+        return Staged(original_name=name, refusal=f"`{name[:80]}`: the file could not be checked ({type(exc).__name__}).")
     digest = hashlib.sha256(data).hexdigest()
     folder = staging_dir() / digest
     path = folder / safe
@@ -264,7 +266,7 @@ def _detect(path_text: str, _sha: str, name: str, _fp: str, frozen: _Frozen) -> 
             if key not in headers_by_reading:
                 try:
                     headers_by_reading[key] = ingest.read_headers(path, ds, name)
-                except ingest.IngestError:
+                except Exception:  # unreadable this way (IngestError) or at all: no candidate from it
                     headers_by_reading[key] = None
             headers = headers_by_reading[key]
             if headers is None:
