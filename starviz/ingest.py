@@ -468,7 +468,7 @@ def _stage(
                     f"{label}: {where}a line is longer than {reader.limits().max_field_chars:,} characters "
                     "(perhaps a quote that is never closed); the limit is [reader] max_field_chars in data/settings.toml"
                 ) from exc
-            raise IngestError(f"{label}: cannot read as CSV: {_without_paths(message, label)}") from exc
+            raise IngestError(f"{label}: {_csv_reason(message, label)}") from exc
     # rowid follows file order in a table DuckDB has just created (insertion order is preserved).
     numbering = "*" if src.first_row is None else f"*, rowid + {src.first_row} as _row"
     con.execute(f"create or replace temp view _rows as select {numbering} from _parsed")
@@ -549,6 +549,19 @@ _PATHS = re.compile(r"""['"]?(?:/[\w.+@=,~-]+){2,}/?['"]?""")
 def _without_paths(text: str, label: str) -> str:
     """An engine's message with any server path replaced by the file's label, on one line."""
     return _PATHS.sub(label, text.splitlines()[0] if text else "")[:300]
+
+
+def _csv_reason(message: str, label: str) -> str:
+    """DuckDB's CSV error as one line: the row and the reason, never the offending line itself
+    (it can be a megabyte of data) or a server path."""
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    known = re.search(
+        r"Value with unterminated quote found\.|Expected Number of Columns: \d+ Found: \d+|Invalid unicode[^\n.]*", message
+    )
+    reason = known.group(0) if known else ("the text does not follow the CSV format here" if line else "")
+    if line and reason:
+        return f"row {line.group(1)}: cannot read as CSV: {_without_paths(reason, label)}"
+    return f"cannot read as CSV: {_without_paths(message, label)}"
 
 
 def load_file(

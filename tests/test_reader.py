@@ -204,3 +204,11 @@ def test_a_blank_line_inside_a_zipped_csv_keeps_row_numbers_as_a_person_sees_the
     assert list(seen.values()) == [True]
     summary, rejects = ingest.check_file(path, councils["trafford"], "spend")
     assert summary.rows_loaded == 2 and [(r[1], r[4]) for r in rejects] == [(3, "blank row")]
+
+
+def test_a_quote_never_closed_is_one_line_naming_the_row_without_the_data(tmp_path, councils):
+    rows = _trafford_csv_bytes().split(b"\n")
+    path = tmp_path / "long.csv"
+    path.write_bytes(rows[0] + b"\n" + rows[1] + b"\n" + b'"' + b"x" * 200_000 + b"\n")
+    summary, _ = ingest.check_file(path, councils["trafford"], "spend")
+    assert summary.message == "long.csv: row 3: cannot read as CSV: Value with unterminated quote found."
