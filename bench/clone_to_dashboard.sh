@@ -29,7 +29,7 @@ while :; do
   if [ -z "$installed" ] && [ -f .venv/bin/.app ]; then installed=$now; fi
   if [ -n "$installed" ] && .venv/bin/python - "$port" <<'PY' 2>/dev/null; then break; fi
 import asyncio, sys
-from starviz import loadgen
+from bench import loadgen
 async def form():
     s = loadgen.Session(f"http://127.0.0.1:{sys.argv[1]}", timeout=900)  # through the first-run build
     run = await s.open()
