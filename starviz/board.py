@@ -90,15 +90,66 @@ def slide(scope: queries.Scope, index: int) -> Slide:
     return SLIDES[keys[index % len(keys)]](scope)
 
 
-def pack_pdf(scope: queries.Scope) -> bytes:
-    """Every slide of the sequence as one PDF page each, at Board-slide size."""
+def coverage_line(scope: queries.Scope) -> str:
+    """What data the pack stands on, for every page: each council's spend months loaded."""
+    status = queries.data_status(scope)
+    parts = []
+    for row in status.itertuples(index=False):
+        if row.months_loaded and row.last_month is not None:
+            parts.append(f"{row.council} {row.first_month:%b %Y}–{row.last_month:%b %Y} ({int(row.months_loaded)} months)")
+        else:
+            parts.append(f"{row.council} no spend loaded")
+    return "Data coverage (spend): " + "; ".join(parts) + "."
+
+
+def _contents_page(titles: list[str], scope: queries.Scope, as_at, coverage: str, size: tuple[int, int]):
+    """Page 1: the pack's title, its "as at" date, the filters, the slides with their page numbers."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from starviz import layout
+
+    width, height = size
+    page = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(page)
+
+    def font(px: int, bold: bool = False):
+        path = layout._font_file(bold)
+        return ImageFont.truetype(path, px) if path else ImageFont.load_default(px)
+
+    pad = 90
+    draw.text((pad, pad), "STAR Procurement Board pack", font=font(64, True), fill=layout.INK)
+    when = f"As at {as_at:%d %B %Y}" if as_at else "Latest data"
+    draw.text((pad, pad + 95), f"{when} · {scope.filters.label}", font=font(34), fill=layout.MUTED)
+    draw.text((pad, pad + 190), "Contents", font=font(44, True), fill=layout.INK)
+    y = pad + 260
+    for n, title in enumerate(titles, start=2):
+        draw.text((pad, y), title, font=font(36), fill=layout.INK)
+        number = f"page {n}"
+        draw.text((width - pad - draw.textlength(number, font=font(36)), y), number, font=font(36), fill=layout.INK)
+        y += 62
+    small = font(22)
+    lines = layout.wrap(coverage, 22, width - 2 * pad)
+    for i, line in enumerate(lines):
+        draw.text((pad, height - pad - 34 * (len(lines) - i)), line, font=small, fill=layout.MUTED)
+    footer = f"Page 1 of {len(titles) + 1}"
+    draw.text((width - pad - draw.textlength(footer, font=small), height - pad + 10), footer, font=small, fill=layout.MUTED)
+    return page
+
+
+def pack_pdf(scope: queries.Scope, as_at=None) -> bytes:
+    """The Board pack: a contents page, then every slide of the sequence a page each at Board-slide
+    size; every page carries its number, the "as at" date and the data coverage."""
     from PIL import Image
 
+    export.warm()
     preset = config.settings().export_presets["board"]
-    source = export.source_line(queries.as_at_date())
-    pages = []
-    for i in range(len(sequence())):
-        s = slide(scope, i)
+    as_at = as_at or queries.as_at_date()
+    coverage = coverage_line(scope)
+    slides = [slide(scope, i) for i in range(len(sequence()))]
+    total = len(slides) + 1
+    pages = [_contents_page([s.title for s in slides], scope, as_at, coverage, (preset.width, preset.height))]
+    for n, s in enumerate(slides, start=2):
+        source = f"{export.source_line(as_at)} {coverage} Page {n} of {total}."
         art = export.branded(
             s.figure, title=s.title, subtitle=scope.filters.label, source=source, width=preset.width, height=preset.height
         )
@@ -116,3 +167,66 @@ def pack_xlsx(scope: queries.Scope) -> bytes:
         s = slide(scope, i)
         frames[s.title] = s.data
     return export.to_xlsx_sheets(frames, "Board pack", {"Filters": scope.filters.label})
+
+
+# --- on a schedule: no browser, no signed-in user ---------------------------------------------------
+
+SCHEDULED = "scheduled"
+
+
+def scheduled_scope(as_at_month: str | None = None) -> tuple[queries.Scope, object]:
+    """Every council, the financial year to the ``as_at_month`` (YYYY-MM; default the latest month
+    loaded) with its months from April, as the Board pack's own (admin) reader; and the as-at date."""
+    import datetime as dt
+
+    from starviz.scope import Filters, User, financial_year, fy_bounds
+
+    latest = queries.as_at_date()
+    if as_at_month:
+        try:
+            first = dt.datetime.strptime(as_at_month, "%Y-%m").date()
+        except ValueError as exc:
+            raise ValueError(f"--as-at {as_at_month!r}: expected a month as YYYY-MM, e.g. 2026-03") from exc
+        following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        as_at = following - dt.timedelta(days=1)
+        if latest is not None and as_at > latest:
+            as_at = latest
+    elif latest is not None:
+        as_at, first = latest, latest.replace(day=1)
+    else:
+        raise ValueError("the database holds no spend yet: build it first (python -m starviz build)")
+    start, _ = fy_bounds(financial_year(first))
+    user = User(SCHEDULED, "Board pack (scheduled)", "admin")
+    ids = tuple(queries.councils()["council_id"])
+    filters = Filters(councils=ids, all_councils=True, period="months", month_from=start, month_to=first)
+    return queries.Scope(filters, user), as_at
+
+
+def write_charts(scope: queries.Scope, folder, as_at=None) -> list:
+    """Every Board chart at every export preset as PNG and SVG, each with its alt text in a .txt
+    beside it; returns the files written."""
+    from pathlib import Path
+
+    from starviz import gallery
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = export.source_line(as_at or queries.as_at_date())
+    written = []
+    for chart in gallery.board_charts(scope):
+        alt = export.alt_text(chart.figure, chart.title, scope.filters.label)
+        for key, preset in config.settings().export_presets.items():
+            art = export.branded(
+                chart.figure,
+                title=chart.title,
+                subtitle=scope.filters.label,
+                source=source,
+                width=preset.width,
+                height=preset.height,
+            )
+            for fmt in ("png", "svg"):
+                path = folder / f"{chart.name}-{key}.{fmt}"
+                path.write_bytes(export.image(art, fmt, preset.width, preset.height))
+                path.with_suffix(f".{fmt}.txt").write_text(alt + "\n", encoding="utf-8")
+                written += [path, path.with_suffix(f".{fmt}.txt")]
+    return written

@@ -94,6 +94,7 @@ def spend_by_council_month(df: pd.DataFrame, colours: dict[str, str], title: str
     fig.update_xaxes(tickformat="%b %Y", dtick="M3")
     monthly = df.groupby("month")["spend_gbp"].sum() if len(df) else pd.Series(dtype=float)
     _gbp_axis(fig, monthly)
+    fig.update_layout(meta={"unit": "gbp", "measure": "spend", "additive": True})
     return fig
 
 
@@ -163,6 +164,9 @@ def social_value_vs_target(df: pd.DataFrame, target: float | None, title: str, t
     )
     fig.update_xaxes(tickformat=".0%", range=[0, top_x * 1.18], showgrid=True, gridcolor=GRID)
     fig.update_yaxes(automargin=True)
+    fig.update_layout(
+        meta={"unit": "share", "measure": "social value as a share of contract value", "additive": False, "target": target}
+    )
     return fig
 
 
@@ -202,6 +206,7 @@ def social_value_by_quarter(df: pd.DataFrame, title: str = "Social value by quar
     fig.update_xaxes(tickangle=0, tickvals=list(df["label"]), ticktext=[label.replace(" ", "<br>") for label in df["label"]])
     values = pd.concat([df["committed_gbp"], df["delivered_gbp"], df["target_gbp"]]) if len(df) else pd.Series(dtype=float)
     _gbp_axis(fig, values)
+    fig.update_layout(meta={"unit": "gbp", "measure": "social value", "additive": False})
     return fig
 
 
@@ -279,6 +284,7 @@ def kpi_trends(df: pd.DataFrame, title: str, columns: int = 3) -> go.Figure:
         margin=dict(l=10, r=10, t=140, b=10),
         legend=dict(orientation="h", y=1 + 62 / (height - 150), yanchor="bottom", x=0, xanchor="left"),
     )
+    fig.update_layout(meta={"kind": "kpi"})
     return fig
 
 
@@ -356,6 +362,7 @@ def maturity_radar(df: pd.DataFrame, levels: pd.DataFrame, colour: str, title: s
         legend=dict(orientation="h", y=-0.04, yanchor="top", x=0.5, xanchor="center"),
     )
     fig.update_layout(margin=dict(b=70))
+    fig.update_layout(meta={"kind": "radar"})
     return fig
 
 
@@ -409,6 +416,7 @@ def maturity_heatmap(df: pd.DataFrame, levels: pd.DataFrame, title: str) -> go.F
     fig.update_layout(title=title, height=140 + 46 * len(areas), margin=dict(l=10, r=10, t=80, b=10))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(side="top")
+    fig.update_layout(meta={"unit": "level", "measure": "current maturity level"})
     return fig
 
 
@@ -447,6 +455,7 @@ def scorecard_table(df: pd.DataFrame, title: str, rows: int = 12) -> go.Figure:
         )
     )
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_layout(meta={"kind": "table"})
     return fig
 
 
@@ -504,6 +513,7 @@ def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per
     )
     fig.update_xaxes(tickformat="%b %Y", dtick="M3" if len(months) > 12 else "M1", showgrid=False)
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
+    fig.update_layout(meta={"unit": "count", "measure": "rows loaded"})
     return fig
 
 
@@ -564,6 +574,7 @@ def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without a ProC
     )
     fig.update_xaxes(tickformat=".0%", range=[0, top * 1.25], showgrid=True, gridcolor=GRID)
     fig.update_yaxes(autorange="reversed")
+    fig.update_layout(meta={"unit": "share", "measure": "share of spend", "additive": False})
     return fig
 
 
@@ -593,6 +604,7 @@ def exclusions_by_council(df: pd.DataFrame, title: str = "Spend left out of addr
     totals = df.groupby("council")["spend_gbp"].sum() if len(df) else pd.Series(dtype=float)
     _gbp_axis(fig, totals, axis="xaxis")
     fig.update_xaxes(showgrid=True, gridcolor=GRID)
+    fig.update_layout(meta={"unit": "gbp", "measure": "excluded spend", "additive": True})
     return fig
 
 
@@ -636,6 +648,7 @@ def stacked_by_council(
     )
     totals = rows[list(council_columns)].fillna(0).sum(axis=1) if len(rows) else pd.Series(dtype=float)
     _gbp_axis(fig, totals, axis="xaxis")
+    fig.update_layout(meta={"unit": "gbp", "measure": "spend", "additive": True})
     return fig
 
 
@@ -725,6 +738,7 @@ def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, t
     fig.update_xaxes(
         type="date", range=[axis_start, right + pd.DateOffset(months=2)], tickformat="%b %Y", showgrid=True, gridcolor=GRID
     )
+    fig.update_layout(meta={"kind": "timeline"})
     return fig
 
 
@@ -767,6 +781,16 @@ def workload_heatmap(df: pd.DataFrame, quarters: list[str], measure: str, title:
         yaxis=dict(autorange="reversed", automargin=True, tickfont_size=15, showgrid=False),
         xaxis=dict(side="top", tickfont_size=15),
         plot_bgcolor="white",
+    )
+    fig.update_layout(
+        meta={
+            "unit": "gbp" if measure == "value_gbp" else "count",
+            "measure": {
+                "count_contracts": "re-procurements to start",
+                "value_gbp": "value of re-procurements to start",
+                "effort": "weighted effort",
+            }[measure],
+        }
     )
     return fig
 
@@ -873,6 +897,7 @@ def category_supplier_treemap(df: pd.DataFrame, ids, selected: str | None = None
         height=560,
         uniformtext=dict(minsize=13, mode="hide"),
     )
+    fig.update_layout(meta={"unit": "gbp", "measure": "spend"})
     return fig
 
 
@@ -941,6 +966,7 @@ def cube_trend(
             _gbp_axis(fig, totals)
         else:
             fig.update_yaxes(tickformat=",d", rangemode="tozero")
+    fig.update_layout(meta={"unit": unit, "measure": label.lower(), "additive": additive})
     return fig
 
 
@@ -969,6 +995,7 @@ def excluded_by_reason(
     )
     if len(df):
         _gbp_axis(fig, df.groupby("exclusion_reason")["spend_gbp"].sum(), axis="xaxis")
+    fig.update_layout(meta={"unit": "gbp", "measure": "spend outside addressable spend", "additive": True})
     return fig
 
 
@@ -989,6 +1016,7 @@ def supplier_categories(df: pd.DataFrame, title: str = "What the supplier is pai
     fig.update_layout(title=title, height=max(260, 90 + 44 * len(part)), showlegend=False)
     if len(part):
         _gbp_axis(fig, part["spend_gbp"], axis="xaxis")
+    fig.update_layout(meta={"unit": "gbp", "measure": "spend"})
     return fig
 
 
@@ -1032,6 +1060,7 @@ def benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: int
     fig.update_layout(
         height=120 + 200 * rows, margin=dict(l=10, r=10, t=60, b=10), bargap=0.25, title="Each measure ranked, best partner first"
     )
+    fig.update_layout(meta={"kind": "ranked"})
     return fig
 
 
@@ -1064,6 +1093,7 @@ def category_mix(df: pd.DataFrame, title: str = "Category mix: each council's sp
         xaxis=dict(side="top", showline=False),
         margin=dict(l=10, r=10, t=100, b=10),
     )
+    fig.update_layout(meta={"unit": "share", "measure": "share of each council's spend"})
     return fig
 
 

@@ -1,4 +1,4 @@
-"""python -m starviz demo | build | check | bench"""
+"""python -m starviz demo | build | check | board-pack | bench"""
 
 from __future__ import annotations
 
@@ -133,6 +133,34 @@ def _cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_board_pack(args: argparse.Namespace) -> int:
+    """The Board pack PDF (and, with --charts-dir, every Board chart at every preset), without a
+    browser or a signed-in user: for cron."""
+    from starviz import board, export, queries
+
+    started = time.perf_counter()
+    export.warm()  # Chromium starts while the questions are asked
+    try:
+        scope, as_at = board.scheduled_scope(args.as_at)
+    except (ValueError, queries.DatabaseUnavailable) as exc:
+        print(f"board-pack: {exc}", file=sys.stderr)
+        return 2
+    try:
+        pdf = board.pack_pdf(scope, as_at)
+    except export.ExportUnavailable as exc:
+        print(f"board-pack: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf)
+    took = time.perf_counter() - started
+    print(f"Board pack as at {as_at:%d %B %Y} written to {out} ({len(board.sequence()) + 1} pages) in {took:.1f} s")
+    if args.charts_dir:
+        files = board.write_charts(scope, args.charts_dir, as_at)
+        print(f"{len(files)} chart files (PNG, SVG and alt text) written to {args.charts_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m starviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, help="rejects to list")
     p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("board-pack", help="write the Board pack PDF (and every Board chart) without a browser")
+    p.add_argument("--out", required=True, help="the PDF to write, e.g. packs/board-2026-03.pdf")
+    p.add_argument("--as-at", dest="as_at", help="the month the pack is as at, YYYY-MM (default: the latest loaded)")
+    p.add_argument("--charts-dir", dest="charts_dir", help="also write every Board chart at every preset (PNG, SVG, alt text)")
+    p.set_defaults(func=_cmd_board_pack)
     p = sub.add_parser("bench", help="run the benchmarks")
     p.add_argument("--json", action="store_true")
     p.add_argument("--sizes", default="", help="comma-separated extra scales, e.g. 7,70")

@@ -110,6 +110,7 @@ class ExportUnavailable(RuntimeError):
 
 
 _server_lock = threading.Lock()
+_render_lock = threading.Lock()
 _server_started = False
 
 
@@ -133,78 +134,40 @@ def _ensure_server() -> None:
         _server_started = True
 
 
+_warm_lock = threading.Lock()
+_warm_thread: threading.Thread | None = None
+
+
+def warm() -> threading.Thread | None:
+    """Start the Kaleido server and draw one tiny image in a background thread, once per process:
+    the first image loads Chromium and plotly.js (~3 s), which then happens while the user signs in
+    or reads a page instead of on the first click of "Download PNG". Returns the thread (None
+    without Chromium)."""
+    global _warm_thread
+    with _warm_lock:
+        if _warm_thread is not None or chromium_path() is None:
+            return _warm_thread
+
+        def run() -> None:
+            try:
+                image(go.Figure(layout=dict(width=10, height=10)), "png", 10, 10)
+            except Exception:  # a failed warm-up is retried, and reported, by the first real export
+                pass
+
+        _warm_thread = threading.Thread(target=run, name="kaleido-warm", daemon=True)
+        _warm_thread.start()
+        return _warm_thread
+
+
 def branded(fig: go.Figure, *, title: str, subtitle: str, source: str, width: int, height: int) -> go.Figure:
-    """A copy of `fig` sized for a preset, with title, filters, source, licence and the STAR name;
-    type scales with the image so it stays readable on a phone. The header (title, filters, legend)
-    and the footer (STAR, source, licence) sit in bands of the margins sized to their text, so
-    nothing overlaps the plot or each other."""
-    out = go.Figure(fig)
-    base = max(16, round(min(width, height * 1.6) / 40))
-    title_size, sub_size, small = round(base * 1.35), round(base * 0.85), round(base * 0.62)
-    title_lines = _wrap(_html(title), int(width * 0.95 / (title_size * 0.56)))
-    footer = _wrap(f"<b>{BRAND}</b> · {_html(source)}", int(width * 0.97 / (small * 0.5)))
-    n_title, n_footer = title_lines.count("<br>") + 1, footer.count("<br>") + 1
-    has_legend = (
-        any(getattr(t, "showlegend", None) is not False and t.type not in ("table",) for t in out.data) and len(out.data) > 1
+    """A copy of `fig` sized for a preset, with title, filters, source, licence and the STAR name,
+    laid out by the one export layout engine (starviz.layout): margins computed from the labels,
+    every category labelled, the legend in the header, all text wrapped inside the canvas."""
+    from starviz import layout
+
+    return layout.lay_out(
+        fig, title=_html(title), subtitle=_html(subtitle), footer=f"{BRAND} · {_html(source)}", width=width, height=height
     )
-    top = round(base * 0.6 + title_size * 1.25 * n_title + sub_size * 1.5 + (base * 1.7 if has_legend else base * 0.6))
-    bottom = round(base * 2.2 + small * 1.35 * n_footer)
-    plot_h = max(height - top - bottom, 1)
-    out.update_layout(
-        width=width,
-        height=height,
-        template="star",
-        title=None,
-        font=dict(size=base),
-        margin=dict(l=round(base * 1.2), r=round(base * 1.2), t=top, b=bottom),
-        legend=dict(font=dict(size=sub_size), orientation="h", yanchor="bottom", y=1 + base * 0.35 / plot_h, x=0, xanchor="left"),
-    )
-    out.update_xaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=sub_size))
-    out.update_yaxes(tickfont=dict(size=round(base * 0.8)), title_font=dict(size=sub_size))
-    above = top - base * 0.6  # pixels from the top of the plot to the top of the title
-    out.add_annotation(
-        text=f"<b>{title_lines}</b>",
-        xref="paper",
-        yref="paper",
-        x=0,
-        y=1,
-        xanchor="left",
-        yanchor="top",
-        yshift=round(above),
-        showarrow=False,
-        align="left",
-        font=dict(size=title_size, color="#1F2933"),
-    )
-    out.add_annotation(
-        text=_html(subtitle),
-        xref="paper",
-        yref="paper",
-        x=0,
-        y=1,
-        xanchor="left",
-        yanchor="top",
-        yshift=round(above - title_size * 1.25 * n_title - base * 0.2),
-        showarrow=False,
-        font=dict(size=sub_size, color="#52606D"),
-    )
-    out.add_annotation(
-        text=footer,
-        xref="paper",
-        yref="paper",
-        x=0,
-        y=0,
-        xanchor="left",
-        yanchor="bottom",
-        yshift=-(bottom - base * 0.5),
-        showarrow=False,
-        align="left",
-        font=dict(size=small, color="#52606D"),
-    )
-    for trace in out.data:
-        if trace.type == "table":  # tables carry their own type sizes
-            trace.header.font.size, trace.header.height = round(base * 0.62), round(base * 1.3)
-            trace.cells.font.size, trace.cells.height = round(base * 0.58), round(base * 1.2)
-    return out
 
 
 def _wrap(text: str, width: int) -> str:
@@ -235,7 +198,10 @@ def image(fig: go.Figure, fmt: str, width: int, height: int) -> bytes:
     _ensure_server()
     import plotly.io as pio
 
-    return pio.to_image(fig, format=fmt, width=width, height=height, scale=1)
+    # One image at a time: Kaleido's one-browser sync server can hand a caller the image another
+    # thread asked for (seen as the warm-up's 10x10 image coming back as the Board pack's page 2).
+    with _render_lock:
+        return pio.to_image(fig, format=fmt, width=width, height=height, scale=1)
 
 
 # --- alt text -------------------------------------------------------------------------------------
@@ -247,50 +213,9 @@ def _money(value: float) -> str:
     return gbp(value)
 
 
-def alt_text(fig: go.Figure, title: str, subtitle: str = "", top: int = 3) -> str:
-    """A description of the chart from its data: type, what is measured, the top values, any target."""
-    traces = [t for t in fig.data if getattr(t, "name", "") != "Target"]
-    kinds = {t.type for t in traces}
-    kind = {
-        "bar": "Bar chart",
-        "scatter": "Line chart",
-        "pie": "Pie chart",
-        "treemap": "Treemap",
-        "sunburst": "Sunburst chart",
-        "heatmap": "Heat map",
-        "scatterpolar": "Radar chart",
-    }.get(next(iter(kinds)) if len(kinds) == 1 else "", "Chart")
-    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
-    unit = meta.get("unit", "gbp")
-    fmt = _money if unit == "gbp" else (lambda v: f"{v * 100:.1f}%") if unit == "share" else (lambda v: f"{v:,.0f}")
-    sentences = [f"{kind}: {title}" + (f" ({subtitle})" if subtitle else "") + "."]
-    totals: dict[str, float] = {}
-    for t in traces:
-        horizontal = t.type == "bar" and getattr(t, "orientation", None) == "h"
-        if t.type in ("bar", "scatter"):
-            values, labels = (t.x, t.y) if horizontal else (t.y, t.x)
-        else:
-            values, labels = getattr(t, "values", None), getattr(t, "labels", None)
-        if values is None:
-            continue
-        numbers = [v if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values]
-        if len(traces) > 1 and t.name:
-            total = float(sum(v for v in numbers if v is not None))
-            if total:  # marker-only series (e.g. RAG dots) add nothing to say
-                totals[unplotly(t.name)] = totals.get(unplotly(t.name), 0.0) + total
-        else:
-            for label, v in zip(labels if labels is not None else range(len(numbers)), numbers, strict=False):
-                if v is not None:
-                    key = label.strftime("%b %Y") if hasattr(label, "strftime") else str(unplotly(label))
-                    totals[key] = totals.get(key, 0.0) + float(v)
-    if totals:
-        ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
-        what = "series" if len(traces) > 1 else "values"
-        sentences.append(f"Largest {what}: " + "; ".join(f"{k} {fmt(v)}" for k, v in ranked) + ".")
-    targets = [t for t in fig.data if getattr(t, "name", "") == "Target"]
-    target_value = meta.get("target")
-    if target_value is None and targets and getattr(targets[0], "y", None) is not None and len(targets[0].y):
-        target_value = targets[0].y[0]
-    if target_value is not None:
-        sentences.append(f"Target: {fmt(float(target_value))}.")
-    return neutral_text(unplotly(" ".join(sentences)))  # plain text: it leaves in a .txt file
+def alt_text(fig: go.Figure, title: str, subtitle: str = "") -> str:
+    """A description of the chart from its own data and measure, in the measure's unit (starviz.alt):
+    plain text, neutralised, as it leaves in a .txt file."""
+    from starviz import alt
+
+    return neutral_text(unplotly(alt.describe(fig, title, subtitle)))

@@ -46,11 +46,11 @@ def test_board_pack_data_has_a_sheet_per_slide_and_notes(app_env):
 
 
 @pytest.mark.skipif(export.chromium_path() is None, reason="chromium is not installed")
-def test_board_pack_pdf_has_one_page_per_slide(app_env):
+def test_board_pack_pdf_has_a_contents_page_and_one_page_per_slide(app_env):
     scope = queries.Scope(Filters(councils=("trafford",), fy="2025-26"), DIRECTOR)
     pdf = board.pack_pdf(scope)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
-    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == len(board.sequence())
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == len(board.sequence()) + 1  # and a contents page
 
 
 def test_the_scorecard_slide_draws_the_scorecard_table(app_env):
@@ -61,3 +61,32 @@ def test_the_scorecard_slide_draws_the_scorecard_table(app_env):
     kpi_column = list(tables[0].header.values).index("<b>KPI</b>")
     assert list(tables[0].cells.values[kpi_column]) == list(first.data["KPI"].astype(str).head(12))
     assert len(first.data) > 0
+
+
+@pytest.mark.skipif(export.chromium_path() is None, reason="chromium is not installed")
+def test_board_pack_on_a_schedule_writes_the_pdf_and_every_board_chart_at_every_preset(app_env, tmp_path, capsys):
+    from starviz import cli, config
+
+    out, charts_dir = tmp_path / "packs" / "board.pdf", tmp_path / "charts"
+    assert cli.main(["board-pack", "--out", str(out), "--as-at", "2025-04", "--charts-dir", str(charts_dir)]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    said = capsys.readouterr().out
+    assert "Board pack as at 30 April 2025 written to" in said and f"({len(board.sequence()) + 1} pages)" in said
+    presets = config.settings().export_presets
+    for key in board.sequence():
+        for preset in presets:
+            for fmt in ("png", "svg"):
+                image = charts_dir / f"board-{key}-{preset}.{fmt}"
+                assert image.stat().st_size > 1000, image
+                alt = (charts_dir / f"board-{key}-{preset}.{fmt}.txt").read_text()
+                assert len(alt) > 40 and alt[-1] == "\n"
+    assert len(list(charts_dir.iterdir())) == len(board.sequence()) * len(presets) * 4
+
+
+def test_board_pack_refuses_a_bad_month_in_one_line(app_env, tmp_path, capsys):
+    from starviz import cli
+
+    assert cli.main(["board-pack", "--out", str(tmp_path / "x.pdf"), "--as-at", "March"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "board-pack: --as-at 'March': expected a month as YYYY-MM, e.g. 2026-03"
+    assert not (tmp_path / "x.pdf").exists()

@@ -1,0 +1,70 @@
+"""Every chart the app draws, exported at every preset and checked mechanically: no ink touching
+the canvas edge, every text inside the canvas and over no other text, every category labelled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from starviz import config, export, gallery, queries
+from starviz.scope import Filters, User
+from tests import layout_check
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.skipif(export.chromium_path() is None or not Path(CHROMIUM).exists(), reason="chromium is not installed")
+DIRECTOR = User("director", "Director", "admin")
+
+
+@pytest.fixture(scope="module")
+def text_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser.new_page()
+        browser.close()
+
+
+def test_every_chart_at_every_preset_is_laid_out_inside_its_canvas(app_env, text_page):
+    ids = tuple(queries.councils()["council_id"])
+    scope = queries.Scope(Filters(councils=ids, all_councils=True, fy="2025-26"), DIRECTOR)
+    source = export.source_line(queries.as_at_date())
+    presets = config.settings().export_presets
+    charts = list(gallery.every_chart(scope))
+    assert len(charts) >= 20 and {c.name for c in charts} >= {"board-scorecard", "spend-treemap", "spend-trend", "overview-spend"}
+    problems = []
+    for chart in charts:
+        for key, preset in presets.items():
+            w, h = preset.width, preset.height
+            art = export.branded(chart.figure, title=chart.title, subtitle=scope.filters.label, source=source, width=w, height=h)
+            boxes = layout_check.text_boxes(text_page, export.image(art, "svg", w, h).decode(), w, h)
+            found = {
+                "ink at the edge": layout_check.ink_at_edge(export.image(art, "png", w, h)),
+                "text outside the canvas": layout_check.outside(boxes, w, h),
+                "text over text": layout_check.overlapping(boxes),
+                "categories not labelled": layout_check.missing_labels(boxes, layout_check.category_labels(chart.figure)),
+            }
+            assert any(chart.title[:30] in b["text"] for b in boxes), f"{chart.name} at {key}: no title"
+            problems += [f"{chart.name} at {key}: {what}: {items[:3]}" for what, items in found.items() if items]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_checks_catch_what_they_name(text_page):
+    """The checker itself: a title pushed off the canvas, two labels on top of each other, ink at the
+    edge and a category left unlabelled are each reported."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(y=["Alpha", "Beta"], x=[1, 2], orientation="h"))
+    fig.update_layout(width=400, height=300, margin=dict(l=0, r=0, t=0, b=0), template="star")
+    fig.update_yaxes(tickvals=["Alpha"], ticktext=["Alpha"])
+    fig.add_annotation(text="A title much too long", x=0.8, xanchor="left", y=0.5, xref="paper", yref="paper", showarrow=False)
+    fig.add_annotation(text="Beta", x=0.1, y=0.5, xref="paper", yref="paper", showarrow=False)
+    fig.add_annotation(text="Beta", x=0.1, y=0.5, xref="paper", yref="paper", showarrow=False)
+    boxes = layout_check.text_boxes(text_page, export.image(fig, "svg", 400, 300).decode(), 400, 300)
+    assert layout_check.outside(boxes, 400, 300)
+    assert layout_check.overlapping(boxes)
+    assert layout_check.ink_at_edge(export.image(fig, "png", 400, 300))
+    unlabelled = go.Figure(go.Bar(y=["Alpha", "Gamma"], x=[1, 2], orientation="h"))
+    boxes = layout_check.text_boxes(text_page, export.image(fig, "svg", 400, 300).decode(), 400, 300)
+    assert layout_check.missing_labels(boxes, layout_check.category_labels(unlabelled)) == ["Gamma"]
