@@ -154,6 +154,14 @@ def months_between(first: dt.date, last: dt.date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month + 1
 
 
+def line_date_text(d: dt.date | None, precision: str | None) -> str:
+    """A payment date as its file gave it: "01 Oct 2026" for a day, "Oct 2026" when the file gave
+    only the month (kept as the 1st, which is not the day it was paid)."""
+    if d is None or d != d:  # None or NaT
+        return ""
+    return d.strftime("%b %Y") if precision == "month" else d.strftime("%d %b %Y")
+
+
 def _month_text(d: dt.date) -> str:
     return d.strftime("%b %Y")
 

@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from starviz import auth, charts, escape, queries
-from starviz.scope import FILTER_KEYS, Filters, User, financial_year, fy_bounds, parse_filters
+from starviz.scope import FILTER_KEYS, Filters, User, financial_year, fy_bounds, line_date_text, parse_filters
 
 _STATE = "starviz_filters"
 
@@ -468,6 +468,12 @@ def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), r
     as 12.3% (Streamlit's own percent format drops trailing zeros) and, if ``rag`` names a column
     holding Green/Amber/Red, that column's cells tinted. Returns what ``st.dataframe`` returns (the
     selection, when ``on_select`` is given)."""
+    if "payment_date" in df.columns and "date_precision" in df.columns:
+        # a month-only date ("Sep 2014", kept as the 1st) is shown as the month, not as a day
+        df = df.assign(
+            payment_date=[line_date_text(d, p) for d, p in zip(df["payment_date"], df["date_precision"], strict=True)]
+        ).drop(columns="date_precision")
+        column_config = {**(column_config or {}), "payment_date": st.column_config.TextColumn("Date")}
     shown = [c for c in shares if c in df.columns]
     view = df.style.format("{:.1%}", subset=shown, na_rep=EMPTY) if shown else df.style if rag else df
     if rag and rag in df.columns:

@@ -3,7 +3,9 @@ line as its 1st with precision 'month'; a file with days gives 'day'."""
 
 from __future__ import annotations
 
-from starviz import ingest
+import pytest
+
+from starviz import config, ingest
 from tests.conftest import sample
 
 
@@ -82,3 +84,47 @@ def test_month_precision_lines_of_one_month_can_be_a_split_order():
 def test_day_precision_lines_keep_the_thirty_day_window():
     lines = [("2025-04-20", "day", "2025-04-01", 4900.0), ("2025-05-10", "day", "2025-05-01", 4800.0)]
     assert len(_split_members(lines)) == 2
+
+
+def test_a_month_precision_date_reads_as_the_month_a_day_as_the_day():
+    import datetime as dt
+
+    from starviz.scope import line_date_text
+
+    assert line_date_text(dt.date(2026, 10, 1), "month") == "Oct 2026"
+    assert line_date_text(dt.date(2026, 10, 1), "day") == "01 Oct 2026"
+    assert line_date_text(None, "day") == ""
+
+
+@pytest.fixture()
+def fixture_db(fixture_build, monkeypatch):
+    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+def test_freshness_speaks_in_months_for_a_council_publishing_months(fixture_db):
+    import datetime as dt
+
+    from starviz import queries
+    from starviz.scope import Filters, User
+
+    user = User("d", "D", "admin")
+    # the Stockport fixture dates its lines "Apr 2025", "May 2025" (as the real file does); Trafford gives days
+    fresh = queries.freshness(
+        queries.Scope(Filters(councils=("stockport", "trafford"), period="all"), user), today=dt.date(2025, 9, 15)
+    )
+    spend = fresh[fresh["dataset"] == "spend"].set_index("council")
+    assert spend.loc["Stockport", "date_precision"] == "month"
+    assert spend.loc["Stockport", "data_up_to"] == "May 2025" and spend.loc["Stockport", "age"] == "4 months"
+    assert spend.loc["Trafford", "date_precision"] == "day" and spend.loc["Trafford", "age"].endswith("days")
+
+
+def test_drill_down_lines_carry_their_date_precision(fixture_db):
+    from starviz import queries
+    from starviz.scope import Filters, User
+
+    scope = queries.Scope(Filters(councils=("stockport",), period="all", addressable_only=False), User("d", "D", "admin"))
+    lines = queries.drill_lines(scope, ())
+    assert set(lines["date_precision"]) == {"month"}

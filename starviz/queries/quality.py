@@ -9,7 +9,7 @@ import pandas as pd
 from starviz import config
 from starviz.queries import db
 from starviz.queries.common import sql_file
-from starviz.scope import Scope
+from starviz.scope import Scope, line_date_text
 
 # --- data quality and import ---------------------------------------------------------------------
 # STAR's own files (shared services: collaborative contracts, team KPIs) are data too: they show on
@@ -119,10 +119,18 @@ def freshness(scope: Scope, today: dt.date | None = None) -> pd.DataFrame:
     dates a month's lines on the 1st has still sent the whole month); a register or other snapshot
     from the day its latest file arrived. Stale beyond the configured number of days."""
     today = today or dt.date.today()
-    return db.query(
+    df = db.query(
         sql_file("freshness"),
         [*_quality_params(scope), today, today, config.settings().quality_stale_after_days],
     )
+    # a council publishing months, not days, is told in months: "Sep 2014", "3 months old"
+    months = df["date_precision"].eq("month")
+    df["data_up_to"] = [line_date_text(d, p) for d, p in zip(df["last_date"], df["date_precision"], strict=True)]
+    df["age"] = [
+        ("" if pd.isna(n) else f"{round(n / 30.44):,} months" if m else f"{int(n):,} days")
+        for n, m in zip(df["days_old"], months, strict=True)
+    ]
+    return df
 
 
 def failed_files(scope: Scope) -> pd.DataFrame:

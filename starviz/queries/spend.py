@@ -469,6 +469,7 @@ _LINE_COLUMNS = [
     "exclusion_reason",
     "source_file",
     "source_row",
+    "date_precision",
 ]
 
 
@@ -495,7 +496,7 @@ def drill_lines(
                case when l.is_redacted then 'Redacted (' || coalesce(l.redaction_kind, 'personal') || ')'
                     else l.supplier_name end as supplier,
                l.amount_gbp, l.category, l.category_l2, l.department, l.purpose, l.contract_id,
-               l.exclusion_reason, l.source_file, l.source_row
+               l.exclusion_reason, l.source_file, l.source_row, l.date_precision
         from fct_spend l
         join dim_councils c using (council_id)
         where {where} and (not l.is_redacted or ?)
