@@ -468,7 +468,7 @@ def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), r
     as 12.3% (Streamlit's own percent format drops trailing zeros) and, if ``rag`` names a column
     holding Green/Amber/Red, that column's cells tinted. Returns what ``st.dataframe`` returns (the
     selection, when ``on_select`` is given)."""
-    if "payment_date" in df.columns and "date_precision" in df.columns:
+    if {"payment_date", "date_precision"} <= set(getattr(df, "columns", ())):  # a Styler has none
         # a month-only date ("Sep 2014", kept as the 1st) is shown as the month, not as a day
         df = df.assign(
             payment_date=[line_date_text(d, p) for d, p in zip(df["payment_date"], df["date_precision"], strict=True)]
