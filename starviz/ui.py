@@ -133,6 +133,7 @@ def _export_controls(fig, name: str, scope: queries.Scope | None, title: str | N
 
     if title is None:
         title = (fig.layout.title.text or name.replace("-", " ").capitalize()) if fig.layout.title else name
+        title = re.sub(r"<[^>]+>", "", title.split("<br>")[0])  # the headline, not a chart's <sup> note
     subtitle = scope.filters.label if scope else ""
     alt = export.alt_text(fig, title, subtitle)
     presets = cfg.settings().export_presets
@@ -577,6 +578,13 @@ def selectable_chart(fig, key: str, to_picks) -> None:
     st.plotly_chart(
         fig, theme=None, width="stretch", config={"displaylogo": False}, key=key, on_select=on_select, selection_mode="points"
     )
+    _export_controls(fig, f"spend-{key}", _current_scope())  # a chart that filters the page exports too
+
+
+def _current_scope() -> queries.Scope | None:
+    if _STATE in st.session_state and auth.current_user() is not None:
+        return queries.Scope(st.session_state[_STATE], auth.current_user())
+    return None
 
 
 def pivot_key(pivot: cube.Pivot) -> str:
