@@ -131,10 +131,3 @@ def test_a_view_built_from_a_bad_link_shows_notices(app_env):
     assert not at.exception
     assert sum("Ignored" in w.value for w in at.warning) == 2
     assert cube.View() == at.session_state["starviz_spend_view"]
-
-
-def test_the_treemap_and_the_trend_can_be_exported_like_every_chart(app_env):
-    at = run_app("director", page="pages/spend.py")
-    assert not at.exception
-    keys = {b.key for b in at.get("download_button")}
-    assert {"img-spend-treemap", "img-spend-trend", "alt-spend-treemap", "alt-spend-trend"} <= keys, keys
