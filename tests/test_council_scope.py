@@ -162,6 +162,7 @@ def _probes(world: World, scope) -> dict[str, list]:
         "council_id": [other, world.mine],
         "category": [world.category],
         "month": [world.last_month],
+        "file_months": [[world.last_month]],
         "as_at": [world.last_month],
         "dataset": ["spend", "contracts", "social_value"],
         "severities": [world.severities],

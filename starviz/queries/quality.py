@@ -174,10 +174,10 @@ def loaded_files(scope: Scope, council_id: str, dataset: str) -> pd.DataFrame:
     )
 
 
-def overlapping_files(scope: Scope, council_id: str, months: list[dt.date]) -> pd.DataFrame:
-    """Spend files already loaded for a council with lines in ``months`` (an incoming file's): per
+def overlapping_files(scope: Scope, council_id: str, file_months: list[dt.date]) -> pd.DataFrame:
+    """Spend files already loaded for a council with lines in ``file_months`` (an incoming file's): per
     file, those months, their lines and amount, and the lines it holds in other months."""
-    return db.query(sql_file("overlapping_files"), [list(months), council_id, *_user_params(scope)])
+    return db.query(sql_file("overlapping_files"), [list(file_months), council_id, *_user_params(scope)])
 
 
 def duplicate_lines(scope: Scope, limit: int | None = None) -> pd.DataFrame:
