@@ -140,7 +140,7 @@ if tab == "Procurement Act notices":
                 "count_late": st.column_config.NumberColumn("Late", format="%d"),
                 "count_missing": st.column_config.NumberColumn("Missing", format="%d"),
                 "count_not_yet_due": st.column_config.NumberColumn("Not yet due", format="%d"),
-                "published_share": st.column_config.ProgressColumn("Published", format="percent"),
+                "published_share": st.column_config.ProgressColumn("Share published", format="percent"),
             },
         )
         ui.export_buttons("procurement-act-notices", compliance, scope)
