@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import threading
 from collections.abc import Mapping
@@ -71,25 +72,65 @@ def to_xlsx_sheets(frames: Mapping[str, pd.DataFrame], title: str, notes: Mappin
     return buffer.getvalue()
 
 
+_WORDS = {"gbp": "(£)", "share": "(%)", "id": "ID", "fy": "financial year", "rag": "RAG", "kpi": "KPI", "sme": "SME"}
+_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+DATE_FORMAT = "dd mmm yyyy"
+
+
+def human_label(column: str) -> str:
+    """A column name as a person reads it: spend_gbp -> 'Spend (£)', count_lines -> 'Number of lines',
+    committed_share -> 'Committed (%)'. Names that are not snake_case are kept as they are."""
+    if not _SNAKE.match(column):
+        return column
+    words = column.split("_")
+    if words[0] == "count" and len(words) > 1:
+        words = ["number", "of", *words[1:]]
+    text = " ".join(_WORDS.get(w, w) for w in words)
+    return text[:1].upper() + text[1:]
+
+
 def _data_sheet(book: Workbook, name: str, df: pd.DataFrame) -> None:
+    """Human headers; £, % and date formats (no time of day); a row labelled Total goes under the
+    table, after a blank row, outside the filter range, so sorting or filtering never moves it."""
     sheet = book.create_sheet(name)
     safe = safe_frame(df)
-    sheet.append(list(safe.columns))
+    first = safe.columns[0] if len(safe.columns) else None
+    is_total = safe[first].astype(str).str.strip().str.lower().isin(["total", "grand total"]) if first is not None else None
+    body, totals = (safe[~is_total], safe[is_total]) if is_total is not None and is_total.any() else (safe, safe.iloc[0:0])
+    sheet.append([neutral_text(human_label(str(c))) if isinstance(c, str) else c for c in safe.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in safe.itertuples(index=False):
+    for row in body.itertuples(index=False):
         sheet.append([_cell(v) for v in row])
+    if len(totals):
+        sheet.append([])
+        for row in totals.itertuples(index=False):
+            sheet.append([_cell(v) for v in row])
+            for cell in sheet[sheet.max_row]:
+                cell.font = Font(bold=True)
     for i, col in enumerate(safe.columns, start=1):
         letter = get_column_letter(i)
-        fmt = GBP_FORMAT if str(col).endswith("_gbp") else SHARE_FORMAT if str(col).endswith("_share") else None
+        values = safe[col]
+        is_date = pd.api.types.is_datetime64_any_dtype(values) or (
+            values.dtype == object and len(values.dropna()) and all(isinstance(v, dt.date) for v in values.dropna().head(50))
+        )
+        fmt = (
+            GBP_FORMAT
+            if str(col).endswith("_gbp")
+            else SHARE_FORMAT
+            if str(col).endswith("_share")
+            else DATE_FORMAT
+            if is_date
+            else None
+        )
         if fmt:
             for cell in sheet[letter][1:]:
                 cell.number_format = fmt
-        width = max([len(str(col)), *(len(str(v)) for v in safe[col].head(200))]) + 2
+        width = max([len(human_label(str(col))), *(len(str(v)) for v in values.head(200))]) + 2
         sheet.column_dimensions[letter].width = min(width, 60)
     sheet.freeze_panes = "A2"
     if len(safe.columns):
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(safe.columns))}{len(safe) + 1}"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(safe.columns))}{len(body) + 1}"
 
 
 def _cell(value: object) -> object:

@@ -119,3 +119,22 @@ def test_missing_values_of_nullable_columns_export_as_empty_cells():
     frame = pd.DataFrame({"count_lines": pd.array([3, None], dtype="Int64"), "name": ["a", "b"]})
     book = load_workbook(io.BytesIO(export.to_xlsx(frame, "t", {})))
     assert [c.value for c in book["Data"]["A"][1:]] == [3, None]
+
+
+def test_xlsx_headers_read_as_words_dates_have_no_time_and_the_total_sits_outside_the_filter():
+    df = pd.DataFrame(
+        {
+            "supplier_name": ["Acme Ltd", "Beta plc", "Total"],
+            "spend_gbp": [44107784.64999999, 1000.0, 44108784.65],
+            "committed_share": [0.25, 0.5, 0.3],
+            "count_lines": [3, 4, 7],
+            "last_month": pd.to_datetime(["2025-04-01", "2025-05-01", None]),
+        }
+    )
+    book = load_workbook(io.BytesIO(export.to_xlsx(df, "Suppliers", {"Filters": "All councils"})))
+    sheet = book["Data"]
+    assert [c.value for c in sheet[1]] == ["Supplier name", "Spend (£)", "Committed (%)", "Number of lines", "Last month"]
+    assert sheet["B2"].value == pytest.approx(44107784.65) and sheet["B2"].number_format.startswith("£")
+    assert sheet["C2"].number_format == "0.0%" and sheet["E2"].number_format == "dd mmm yyyy"
+    assert sheet.auto_filter.ref == "A1:E3"  # the two suppliers, not the total
+    assert sheet["A4"].value is None and sheet["A5"].value == "Total" and sheet["D5"].value == 7
