@@ -58,11 +58,18 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 
 
+# GitHub-flavoured Markdown turns URL-like text into links after parsing, escapes or not: a word
+# joiner (invisible) inside "://", "www." and "@" keeps them text.
+_AUTOLINK = re.compile(r"(:)(//)|(www)(\.)|(@)", re.IGNORECASE)
+
+
 def md(value: object) -> str:
-    """``value`` as literal text inside Markdown: punctuation backslash-escaped, line breaks as spaces."""
+    """``value`` as literal text inside Markdown: punctuation backslash-escaped, line breaks as spaces,
+    URL-like text kept from becoming a link."""
     if value is None:
         return ""
-    return _MD_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    text = _AUTOLINK.sub(lambda m: "\u2060".join(g for g in m.groups() if g) + ("\u2060" if m.group(5) else ""), str(value))
+    return _MD_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", text))
 
 
 def plotly(value: Any) -> Any:

@@ -102,13 +102,16 @@ def test_alt_text_is_plain_and_neutral():
         "<img src=x onerror=alert(1)>",
         "**bold** _it_ `code` ~~s~~ $x^2$ :red[red]",
         "# heading\n- item",
+        "see www.evil.example or mail x@evil.example",
     ],
 )
 def test_markdown_escaping_leaves_no_active_syntax(hostile):
     out = escape.md(hostile)
     bare = re.sub(r"\\.", "", out)  # what is left once every escaped character is taken out
     assert not set(bare) & set("\\`*_{}[]()#+-.!|<>~$:&\n"), out
-    assert re.sub(r"\\(.)", r"\1", out) == hostile.replace("\n", " ")  # the same characters, shown
+    shown = re.sub(r"\\(.)", r"\1", out).replace("\u2060", "")  # a word joiner is invisible
+    assert shown == hostile.replace("\n", " ")  # the same characters, shown
+    assert "://" not in out and "www." not in out.replace("\\", "")  # no autolinked URL either
 
 
 def test_plotly_escaping_is_idempotent_and_keeps_lookups_consistent():

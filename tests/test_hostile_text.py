@@ -25,7 +25,7 @@ HOSTILE = [
     "**Stars** _under_ :red[Red] $x^2$ Ltd",
 ]
 # What must never reach a Markdown element, or a Plotly figure, unescaped.
-ACTIVE_MARKDOWN = ["![pix](", "[click me](", "<a href", "<img", "**Stars**", ":red[Red]", "<b>BOLD", "$x^2$"]
+ACTIVE_MARKDOWN = ["![pix](", "[click me](", "<a href", "<img", "**Stars**", ":red[Red]", "<b>BOLD", "$x^2$", "://evil"]
 ACTIVE_PLOTLY = ["<a href", "<img", "<b>BOLD", "<b>Dept"]
 TODAY = dt.date.today()  # contracts due soon after today, so the pipeline lists them
 HOSTILE_FILE = "trafford-spend <img src=x onerror=alert(1)> <b>June<b> 2025-06.csv"  # no "/": a folder
