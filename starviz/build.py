@@ -367,13 +367,15 @@ def build(
                 summary.seconds = time.perf_counter() - started
                 con.execute(
                     "create table build_info as select ?::timestamp as built_at, ?::boolean as is_demo, "
-                    "?::varchar as demo_info, ?::double as build_seconds, ?::varchar as duckdb_version",
+                    "?::varchar as demo_info, ?::double as build_seconds, ?::varchar as duckdb_version, "
+                    "?::varchar as sql_version",
                     [
                         dt.datetime.now(),
                         summary.is_demo,
                         demo_marker.read_text() if summary.is_demo else None,
                         summary.seconds,
                         duckdb.__version__,
+                        integrity.sql_version(),
                     ],
                 )
                 step = time.perf_counter()

@@ -10,12 +10,36 @@ the previous file while a build swaps the next one in never sees a false alarm.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import zlib
 from pathlib import Path
 
+from starviz import config
+
 KEPT = 2
+
+OUTDATED = (
+    "The database was built by another version of starviz: its tables and views differ from what this "
+    "version asks of them. Rebuild it from the extracts; nothing in the extracts is lost."
+)
+
+
+@functools.cache
+def sql_version() -> str:
+    """The version of the views a build creates: a hash of every file of ``sql/`` the build runs (the
+    questions under ``sql/queries/`` are read at query time and do not count). The build records it in
+    ``build_info``; the app serves only a file whose version matches its own, so new code never meets
+    an old file's missing macro or column halfway through a page."""
+    digest = hashlib.sha256()
+    for path in sorted(config.SQL_DIR.rglob("*.sql")):
+        relative = path.relative_to(config.SQL_DIR)
+        if relative.parts[0] == "queries":
+            continue
+        digest.update(str(relative.as_posix()).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def record_path(db_path: Path) -> Path:

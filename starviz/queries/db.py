@@ -49,9 +49,23 @@ class _Served:
         self._con = duckdb.connect(":memory:", config={"temp_directory": f"{path}.tmp"})
         try:
             self._con.execute(f"attach '{path.replace(chr(39), chr(39) * 2)}' as {_ALIAS} (read_only)")
+            outdated = self._built_version() != integrity.sql_version()
         except duckdb.Error:
             self._con.close()
             raise
+        if outdated:
+            self._con.close()
+            raise DatabaseUnavailable(integrity.OUTDATED)
+
+    def _built_version(self) -> str | None:
+        """The SQL version the build recorded (None for a file from before versions were recorded)."""
+        try:
+            row = self._con.execute(f"select sql_version from {_ALIAS}.build_info").fetchone()
+        except duckdb.BinderException:  # no such column: built before versions were recorded
+            return None
+        except duckdb.CatalogException as exc:  # no build_info: not a complete starviz database
+            raise DatabaseUnavailable(f"{_shown(self.file[0])} is not a complete starviz database") from exc
+        return row[0] if row else None
 
     def ask(self, run: Callable[[duckdb.DuckDBPyConnection], object]):
         """``run(cursor)`` on a cursor of this file; cursors are not shared between threads, and one
