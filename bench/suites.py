@@ -707,15 +707,17 @@ SUITES.insert(-1, _categorisation_suite)
 
 NO_DEMO_NEEDED = {"ingest", "scale_suite", "cube_suite", "matching_suite", "categorisation_suite", "notices_suite"}
 # A first chart export as a user meets it: the app warms the exporter in the background when it
-# starts, and the first click comes after signing in (a few seconds later).
+# starts, and the first click comes after signing in and opening a page (here: when the warm-up is
+# done, at most 8 s after the start; the warm-up's own time is reported beside it).
 _FIRST_EXPORT_CHILD = """
 import os, sys, time
 from starviz import board, config, export, queries
 from starviz.scope import Filters, User
 warm = sys.argv[1] == "warm"
 if warm:
-    export.warm()
-    time.sleep(3.0)  # the sign-in form and a page opening
+    started = time.perf_counter()
+    export.warm().join(timeout=8.0)  # the first click comes after signing in and opening a page
+    print(f"__warmup__={time.perf_counter() - started}", file=sys.stderr)
 ids = tuple(queries.councils()["council_id"])
 scope = queries.Scope(Filters(councils=ids, all_councils=True, period="all"), User("director", "Director", "admin"))
 fig = board.slide(scope, 1).figure
@@ -750,6 +752,8 @@ def _board_outputs(work: Path) -> list[dict]:
             check=True,
         )
         firsts[mode] = float(done.stdout.strip().splitlines()[-1])
+        if mode == "warm":
+            firsts["warm-up"] = float(done.stderr.rsplit("__warmup__=", 1)[1].split()[0])
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "starviz", "board-pack", "--out", str(work / "board-pack.pdf")],
@@ -768,6 +772,7 @@ def _board_outputs(work: Path) -> list[dict]:
             "lower",
         ),
         _result("first chart export, no warm-up (for comparison)", firsts["cold"], "s", None, "lower"),
+        _result("exporter warm-up in the background at start (waited at most 8 s)", firsts["warm-up"], "s", None, "lower"),
         _result("python -m starviz board-pack (cron, end to end)", pack, "s", _target("board_pack_s"), "lower"),
     ]
 

@@ -191,6 +191,10 @@ def warm() -> threading.Thread | None:
 
         def run() -> None:
             try:
+                from starviz import layout
+
+                layout.text_width("Warm", 16, bold=True)  # the fonts the layout measures with
+                layout.text_width("Warm", 16)
                 image(go.Figure(layout=dict(width=10, height=10)), "png", 10, 10)
             except Exception:  # a failed warm-up is retried, and reported, by the first real export
                 pass
