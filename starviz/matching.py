@@ -33,7 +33,7 @@ def _path(name: str) -> Path:
 
 def _read(name: str, fields: list[str]) -> pd.DataFrame:
     path = _path(name)
-    if not path.exists():
+    if not path.exists() or path.stat().st_size == 0:  # ``record`` opens the file before its first line
         return pd.DataFrame(columns=fields)
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 

@@ -322,3 +322,16 @@ def test_an_admin_accepts_a_pair_on_the_page(review):
     assert not at.exception
     assert "Widgit Supplies Ltd,Widget Supplies Ltd,director" in (review / "reference/supplier_aliases.csv").read_text()
     assert any("wait for the next build" in i.value for i in at.info)
+
+
+def test_the_first_supplier_decision_ever_recorded_creates_its_file(tmp_path, monkeypatch):
+    """No alias or non-match file yet (a fresh reference folder): the decision is written, with its header."""
+    from starviz import auth
+
+    monkeypatch.setattr(matching, "_path", lambda name: tmp_path / name)
+    monkeypatch.setattr(auth, "audit", lambda *a, **k: None)
+    director = User("director", "Director", "admin")
+    assert matching.record([("ABC Ltd", "A.B.C. Limited")], matching.SAME, director) == 1
+    assert matching.record([("Acme Ltd", "Acme Plc")], matching.DIFFERENT, director) == 1
+    assert list(matching.aliases()[matching.ALIAS_FIELDS[0]]) == ["A.B.C. Limited"]
+    assert matching.decided_pairs() == {frozenset(("ABC Ltd", "A.B.C. Limited")), frozenset(("Acme Ltd", "Acme Plc"))}
