@@ -77,7 +77,7 @@ with explore:
                 icon=":material/touch_app:",
             )
         else:
-            ui.drilldown(scope, cell if cell is not None else view.criteria())
+            ui.drilldown(scope, cell if cell is not None else view.criteria(), view.criteria(), clicked=cell is not None)
 
 with profile:
     if profile.open is not False:

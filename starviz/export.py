@@ -8,11 +8,12 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -70,6 +71,104 @@ def to_xlsx_sheets(frames: Mapping[str, pd.DataFrame], title: str, notes: Mappin
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+EXCEL_ROWS = 1_048_576  # rows in an Excel sheet; a longer stream goes on to a sheet "Data 2"
+
+
+def stream_csv(batches: Iterable[pd.DataFrame]) -> bytes:
+    """CSV of a stream of frames with the same columns (the drill-down's lines), written one batch
+    at a time: the header once, every text neutralised."""
+    out = io.BytesIO()
+    out.write("\ufeff".encode())  # BOM: Excel reads £ correctly
+    header = True
+    for batch in batches:
+        out.write(safe_frame(batch).to_csv(index=False, header=header).encode("utf-8"))
+        header = False
+    return out.getvalue()
+
+
+def stream_xlsx(batches: Iterable[pd.DataFrame], title: str, notes: Mapping[str, str]) -> bytes:
+    """XLSX of a stream of frames with the same columns, written row by row by openpyxl's write-only
+    workbook (rows go to a temporary file, never a sheet held in memory): human headers, £, % and
+    date formats, frozen header, autofilter over the rows written, and a Notes sheet."""
+    book = Workbook(write_only=True)
+    sheet, written, columns, formats = None, 0, [], []
+    sheets: list = []
+
+    def new_sheet():
+        ws = book.create_sheet(sheet_name("Data" if not sheets else f"Data {len(sheets) + 1}", book.sheetnames))
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = min(max(len(human_label(str(col))) + 2, 12), 40)
+        ws.append([_bold(ws, neutral_text(human_label(str(c)))) for c in columns])
+        sheets.append(ws)
+        return ws
+
+    for batch in batches:
+        if sheet is None:
+            columns = [str(c) for c in batch.columns]
+            formats = [_format(c, batch[c]) for c in batch.columns]
+            sheet = new_sheet()
+        for row in batch.itertuples(index=False):
+            if written == EXCEL_ROWS - 1:
+                sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{written + 1}"
+                sheet, written = new_sheet(), 0
+            sheet.append([_formatted(sheet, _cell(v), f) for v, f in zip(row, formats, strict=True)])
+            written += 1
+    if sheet is None:  # nothing behind the cell: an empty sheet says so
+        sheet = book.create_sheet("Data")
+        sheet.append(["No lines"])
+    elif columns:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{written + 1}"
+    info = book.create_sheet(sheet_name("Notes", book.sheetnames))
+    info.column_dimensions["A"].width = 18
+    info.column_dimensions["B"].width = 100
+    info.append(["starviz export", neutral_text(title)])
+    for key, value in {**notes, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
+        info.append([neutral_text(key), neutral_text(value)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _format(column: object, values: pd.Series) -> str | None:
+    """The number format of a column: £ for *_gbp, % for *_share, a date without time of day."""
+    name = str(column)
+    if name.endswith("_gbp"):
+        return GBP_FORMAT
+    if name.endswith("_share"):
+        return SHARE_FORMAT
+    sample = values.dropna().head(50)
+    if pd.api.types.is_datetime64_any_dtype(values) or (len(sample) and all(isinstance(v, dt.date) for v in sample)):
+        return DATE_FORMAT
+    return None
+
+
+def _bold(sheet, value: object) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value)
+    cell.font = Font(bold=True)
+    return cell
+
+
+def _formatted(sheet, value: object, fmt: str | None) -> object:
+    if fmt is None or value is None:
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.number_format = fmt
+    return cell
+
+
+def drill_notes(filters: str, selection: list[str], cell: list[str] | None, sort: str, lines: int) -> dict[str, str]:
+    """The Notes of a drill-down export: every filter, every selection on the page, the clicked
+    cell (each criterion of it), the order and how many lines."""
+    return {
+        "Filters": filters,
+        "Selection": " · ".join(selection) or "None",
+        "Clicked cell": (" · ".join(cell) or "Total") if cell is not None else "None (the lines behind the selection)",
+        "Sorted by": sort,
+        "Lines": f"{lines:,} (every line behind the cell, not only the page shown)",
+    }
 
 
 _WORDS = {"gbp": "(£)", "share": "(%)", "id": "ID", "fy": "financial year", "rag": "RAG", "kpi": "KPI", "sme": "SME"}

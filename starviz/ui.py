@@ -263,6 +263,32 @@ def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str
     )
 
 
+def stream_buttons(name: str, batches, notes: dict[str, str], title: str | None = None) -> None:
+    """CSV and XLSX downloads of a table too long to hold at once: ``batches()`` gives it as a stream
+    of frames, written batch by batch when a button is clicked."""
+    from starviz import export
+
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(
+        "CSV",
+        lambda: export.stream_csv(batches()),
+        f"{name}.csv",
+        "text/csv",
+        key=f"csv-{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Excel",
+        lambda: export.stream_xlsx(batches(), title or name, notes),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx-{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
 def database_unavailable(user: User, problem: Exception) -> None:
     """A clear page when the database is missing or corrupt; an admin can rebuild it from here."""
     from starviz import build
@@ -629,16 +655,22 @@ def addressable_toggle(scope: queries.Scope) -> None:
     )
 
 
-def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> None:
+def drilldown(
+    scope: queries.Scope,
+    criteria: tuple[cube.Criterion, ...],
+    selection: tuple[cube.Criterion, ...] = (),
+    clicked: bool = True,
+) -> None:
     """The lines behind a cell or a selection: how many and how much, then a page of lines (sortable,
     each with its source file and row), or, for a role without line-level access, totals per supplier
     with redacted payments as one total."""
     import hashlib
 
-    names = queries.pick_names(scope, tuple((c.dimension, c.value) for c in criteria if c.value is not None))
-    st.caption(
-        escape.md(" · ".join(c.describe({k: v for (_, k), v in names.items()}) for c in criteria)) or "Everything in the filters"
-    )
+    from starviz import export
+
+    picked = tuple((c.dimension, c.value) for c in (*criteria, *selection) if c.value is not None)
+    names = {k: v for (_, k), v in queries.pick_names(scope, picked).items()}
+    st.caption(escape.md(" · ".join(c.describe(names) for c in criteria)) or "Everything in the filters")
     lines = queries.drill_summary(scope, criteria)
     redacted = (
         f", of which {lines['count_redacted']:,} redacted payments ({charts.gbp(lines['redacted_gbp'])})"
@@ -653,7 +685,15 @@ def drilldown(scope: queries.Scope, criteria: tuple[cube.Criterion, ...]) -> Non
         sort, descending, page = line_pager(lines["count_shown"], key)
         shown = queries.drill_lines(scope, criteria, sort, descending, page)
         table(shown, COLUMNS)
-        export_buttons("spend-lines-page", shown, scope)
+        notes = export.drill_notes(
+            scope.filters.label,
+            [c.describe(names) for c in selection],
+            [c.describe(names) for c in criteria] if clicked else None,
+            f"{queries.LINE_SORTS[sort]}, {'descending' if descending else 'ascending'}",
+            lines["count_shown"],
+        )
+        # Every line behind the cell, not the page shown: streamed from DuckDB batch by batch.
+        stream_buttons("spend-lines", lambda: queries.drill_lines_batches(scope, criteria, sort, descending), notes)
     else:
         st.caption("Your role sees the lines behind a cell as totals per supplier, redacted payments as one total.")
         shown = queries.drill_by_supplier(scope, criteria)

@@ -450,3 +450,34 @@ def test_every_supplier_count_of_a_pivot_is_the_distinct_suppliers_behind_it(vie
             value = pivot.table.iloc[row][column]
             direct = queries.cube_totals(scope, pivot.cell_criteria(row, column))["count_suppliers"]
             assert (0 if pd_isna(value) else value) == direct, (pivot.table.iloc[row, 0], column)
+
+
+def test_a_drill_down_export_has_every_line_behind_the_cell_and_names_the_cell_in_its_notes():
+    import io
+
+    from openpyxl import load_workbook
+
+    from starviz import export
+
+    scope = _scope(ANALYST)
+    criteria = (cube.Criterion("council", "trafford"),)
+    total = queries.drill_summary(scope, criteria)["count_shown"]
+    page = queries.drill_lines(scope, criteria, "amount_gbp", True, 0, page_size=5)
+    assert total > len(page) == 5  # more lines than a page holds
+    notes = export.drill_notes("FY 2025-26", ["Category: Works"], ["Council: Trafford"], "Amount, descending", total)
+    # batches of 2 lines: the writers join many batches into one table
+    book = load_workbook(
+        io.BytesIO(export.stream_xlsx(queries.drill_lines_batches(scope, criteria, "amount_gbp", True, rows=2), "lines", notes))
+    )
+    data = list(book["Data"].iter_rows(values_only=True))
+    assert data[0][:4] == ("Payment date", "Council", "Supplier", "Amount (£)")
+    assert len(data) - 1 == total
+    assert [r[3] for r in data[1:6]] == page["amount_gbp"].tolist()
+    assert book["Data"]["D2"].number_format == export.GBP_FORMAT and book["Data"]["D2"].value == page["amount_gbp"].iloc[0]
+    assert book["Data"]["A2"].number_format == export.DATE_FORMAT
+    assert book["Data"].auto_filter.ref == f"A1:M{total + 1}"
+    written = dict(r for r in book["Notes"].iter_rows(values_only=True))
+    assert written["Clicked cell"] == "Council: Trafford" and written["Selection"] == "Category: Works"
+    assert written["Filters"] == "FY 2025-26"
+    csv = export.stream_csv(queries.drill_lines_batches(scope, criteria, "amount_gbp", True, rows=2)).decode("utf-8-sig")
+    assert len(csv.strip().splitlines()) == total + 1 and csv.startswith("payment_date,")

@@ -97,6 +97,7 @@ from starviz.queries.spend import (
     cube_totals,
     drill_by_supplier,
     drill_lines,
+    drill_lines_batches,
     drill_summary,
     excluded_spend,
     pick_names,

@@ -70,6 +70,13 @@ class _Served:
     def ask(self, run: Callable[[duckdb.DuckDBPyConnection], object]):
         """``run(cursor)`` on a cursor of this file; cursors are not shared between threads, and one
         that saw an error is not used again."""
+        with self.cursor() as cursor:
+            return run(cursor)
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of this file for the block (a stream holds it until its last batch); one that
+        saw an error, or was left before its answer was read to the end, is not used again."""
         with _lock:
             cursor = self._idle.pop() if self._idle else None
         if cursor is None:
@@ -78,13 +85,12 @@ class _Served:
             for macro in _scope_macros():
                 cursor.execute(macro)
         try:
-            answer = run(cursor)
+            yield cursor
         except BaseException:
             cursor.close()
             raise
         with _lock:
             self._idle.append(cursor)
-        return answer
 
     def close(self) -> None:
         for cursor in self._idle:
@@ -311,6 +317,18 @@ def rows(sql: str, params: list | dict | None = None) -> list[tuple]:
 
 def scalar(sql: str, params: list | dict | None = None):
     return _answer("scalar", sql, params, lambda cursor: _execute(cursor, sql, params).fetchone()[0])
+
+
+def batches(sql: str, params: list | dict | None = None, rows: int = 50_000) -> Iterator[pd.DataFrame]:
+    """The answer in DataFrames of at most ``rows`` rows, read from DuckDB one Arrow record batch at
+    a time, so an answer of a million lines is never held in memory at once (exports stream it).
+    Never cached; the file and a cursor are held until the last batch is read or the loop is left."""
+    for note in _tracers:
+        note(sql, params)
+    with _held() as served, served.cursor() as cursor:
+        reader = cursor.sql(sql, params=params or None).to_arrow_reader(rows)  # streams: no copy of all rows
+        for batch in reader:
+            yield batch.to_pandas()
 
 
 def db_path() -> Path:

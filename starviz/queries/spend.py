@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -473,6 +474,26 @@ _LINE_COLUMNS = [
 ]
 
 
+def _lines_sql(scope: Scope, criteria: tuple[cube.Criterion, ...], sort: str, descending: bool) -> tuple[str, list]:
+    """The invoice lines behind a cell in ``sort`` order, for a user with line-level access."""
+    if sort not in _LINE_ORDER:
+        raise ValueError(f"sort must be one of {', '.join(_LINE_ORDER)}")
+    order = ", ".join(f"{part} {'desc' if descending else 'asc'}" for part in _LINE_ORDER[sort].split(", "))
+    where, params = _where(scope, criteria, lines=True)
+    sql = f"""
+        select l.payment_date, c.short_name as council,
+               case when l.is_redacted then 'Redacted (' || coalesce(l.redaction_kind, 'personal') || ')'
+                    else l.supplier_name end as supplier,
+               l.amount_gbp, l.category, l.category_l2, l.department, l.purpose, l.contract_id,
+               l.exclusion_reason, l.source_file, l.source_row, l.date_precision
+        from fct_spend l
+        join dim_councils c using (council_id)
+        where {where} and (not l.is_redacted or ?)
+        order by {order}, l.line_id
+        """
+    return sql, [*params, scope.user.can("redacted_detail")]
+
+
 def drill_lines(
     scope: Scope,
     criteria: tuple[cube.Criterion, ...],
@@ -485,26 +506,24 @@ def drill_lines(
     line-level access get no rows; redacted payments only to users allowed to see them."""
     if not scope.user.can("line_detail"):
         return pd.DataFrame(columns=_LINE_COLUMNS)
-    if sort not in _LINE_ORDER:
-        raise ValueError(f"sort must be one of {', '.join(_LINE_ORDER)}")
     size = page_size or config.settings().drilldown_page_size
-    order = ", ".join(f"{part} {'desc' if descending else 'asc'}" for part in _LINE_ORDER[sort].split(", "))
-    where, params = _where(scope, criteria, lines=True)
-    return db.query(
-        f"""
-        select l.payment_date, c.short_name as council,
-               case when l.is_redacted then 'Redacted (' || coalesce(l.redaction_kind, 'personal') || ')'
-                    else l.supplier_name end as supplier,
-               l.amount_gbp, l.category, l.category_l2, l.department, l.purpose, l.contract_id,
-               l.exclusion_reason, l.source_file, l.source_row, l.date_precision
-        from fct_spend l
-        join dim_councils c using (council_id)
-        where {where} and (not l.is_redacted or ?)
-        order by {order}, l.line_id
-        limit ? offset ?
-        """,
-        [*params, scope.user.can("redacted_detail"), size, max(0, int(page)) * size],
-    )
+    sql, params = _lines_sql(scope, criteria, sort, descending)
+    return db.query(sql + " limit ? offset ?", [*params, size, max(0, int(page)) * size])
+
+
+def drill_lines_batches(
+    scope: Scope,
+    criteria: tuple[cube.Criterion, ...],
+    sort: str = "payment_date",
+    descending: bool = False,
+    rows: int = 50_000,
+) -> Iterator[pd.DataFrame]:
+    """Every invoice line behind a cell (not one page), in DataFrames of at most ``rows`` lines
+    streamed from DuckDB, for the drill-down's exports; the same lines and order as the pages."""
+    if not scope.user.can("line_detail"):
+        return
+    sql, params = _lines_sql(scope, criteria, sort, descending)
+    yield from db.batches(sql, params, rows)
 
 
 def drill_by_supplier(scope: Scope, criteria: tuple[cube.Criterion, ...], limit: int = 50) -> pd.DataFrame:
