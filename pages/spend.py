@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, cube, queries, ui
+from starviz import charts, cube, export, queries, ui
 
 scope = ui.scope()
 st.title("Spend")
@@ -68,7 +68,7 @@ with explore:
         for note in pivot.notes:
             st.caption(note)
         cell = ui.pivot_table(pivot)
-        ui.export_buttons("spend-pivot", pivot.table, scope)
+        ui.export_buttons("spend-pivot", pivot.table, scope, formats=export.unit_formats(pivot.table.columns[1:], measure.unit))
 
         st.subheader("Lines behind a cell or a selection")
         if cell is None and not view.picks:

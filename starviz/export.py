@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -51,17 +51,33 @@ def to_csv(df: pd.DataFrame) -> bytes:
     return safe_frame(df).to_csv(index=False).encode("utf-8-sig")  # BOM: Excel reads £ correctly
 
 
-def to_xlsx(df: pd.DataFrame, title: str, notes: Mapping[str, str]) -> bytes:
-    """One data sheet (frozen header, autofilter, £ and % formats) and a Notes sheet."""
-    return to_xlsx_sheets({"Data": df}, title, notes)
+Formats = Mapping[str, str | Sequence[str | None]]
+UNIT_FORMATS = {"gbp": GBP_FORMAT, "share": SHARE_FORMAT, "count": "#,##0"}
 
 
-def to_xlsx_sheets(frames: Mapping[str, pd.DataFrame], title: str, notes: Mapping[str, str]) -> bytes:
+def unit_formats(columns: Iterable[object], unit: str) -> dict[str, str]:
+    """The number format of every one of ``columns`` for a measure in ``unit`` (gbp, share, count):
+    for a pivot, whose columns are data (council names) rather than names ending in _gbp."""
+    return {str(c): UNIT_FORMATS[unit] for c in columns} if unit in UNIT_FORMATS else {}
+
+
+def to_xlsx(df: pd.DataFrame, title: str, notes: Mapping[str, str], formats: Formats | None = None) -> bytes:
+    """One data sheet (frozen header, autofilter, £ and % formats) and a Notes sheet. ``formats``
+    gives columns a number format of their own: one for the column, or one per row."""
+    return to_xlsx_sheets({"Data": df}, title, notes, {"Data": formats or {}})
+
+
+def to_xlsx_sheets(
+    frames: Mapping[str, pd.DataFrame],
+    title: str,
+    notes: Mapping[str, str],
+    formats: Mapping[str, Formats] | None = None,
+) -> bytes:
     """A sheet per table (frozen header, autofilter, £ and % formats) and a Notes sheet."""
     book = Workbook()
     book.remove(book.active)
     for sheet_title, df in frames.items():
-        _data_sheet(book, sheet_name(sheet_title, book.sheetnames), df)
+        _data_sheet(book, sheet_name(sheet_title, book.sheetnames), df, (formats or {}).get(sheet_title) or {})
     info = book.create_sheet(sheet_name("Notes", book.sheetnames))
     info.append(["starviz export", neutral_text(title)])
     for key, value in {**notes, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
@@ -188,7 +204,7 @@ def human_label(column: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _data_sheet(book: Workbook, name: str, df: pd.DataFrame) -> None:
+def _data_sheet(book: Workbook, name: str, df: pd.DataFrame, formats: Formats | None = None) -> None:
     """Human headers; £, % and date formats (no time of day); a row labelled Total goes under the
     table, after a blank row, outside the filter range, so sorting or filtering never moves it."""
     sheet = book.create_sheet(name)
@@ -222,9 +238,16 @@ def _data_sheet(book: Workbook, name: str, df: pd.DataFrame) -> None:
             if is_date
             else None
         )
-        if fmt:
-            for cell in sheet[letter][1:]:
-                cell.number_format = fmt
+        own = (formats or {}).get(str(df.columns[i - 1]))
+        per_row = list(own) if own is not None and not isinstance(own, str) else None
+        fmt = own if isinstance(own, str) else fmt
+        for n, cell in enumerate(sheet[letter][1:]):
+            cell_fmt = (per_row[n] if n < len(per_row) else None) if per_row is not None else fmt
+            if not cell_fmt:
+                continue
+            cell.number_format = cell_fmt
+            if cell_fmt == GBP_FORMAT and isinstance(cell.value, float):
+                cell.value = round(cell.value, 2)  # pence, not 44107784.64999999
         width = max([len(human_label(str(col))), *(len(str(v)) for v in values.head(200))]) + 2
         sheet.column_dimensions[letter].width = min(width, 60)
     sheet.freeze_panes = "A2"

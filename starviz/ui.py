@@ -236,8 +236,9 @@ def require(action: str) -> queries.Scope:
     return current
 
 
-def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str | None = None) -> None:
-    """CSV and XLSX downloads of a table, named after it, with the filters in the XLSX notes."""
+def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str | None = None, formats=None) -> None:
+    """CSV and XLSX downloads of a table, named after it, with the filters in the XLSX notes
+    (``formats``: number formats of columns whose names do not say their unit, see export.to_xlsx)."""
     from starviz import export
 
     notes = {"Filters": scope.filters.label if scope else "", "Rows": f"{len(df):,}"}
@@ -254,7 +255,7 @@ def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str
     )
     right.download_button(
         "Excel",
-        lambda: export.to_xlsx(df, title or name, notes),
+        lambda: export.to_xlsx(df, title or name, notes, formats),
         f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx-{name}",

@@ -138,3 +138,16 @@ def test_xlsx_headers_read_as_words_dates_have_no_time_and_the_total_sits_outsid
     assert sheet["C2"].number_format == "0.0%" and sheet["E2"].number_format == "dd mmm yyyy"
     assert sheet.auto_filter.ref == "A1:E3"  # the two suppliers, not the total
     assert sheet["A4"].value is None and sheet["A5"].value == "Total" and sheet["D5"].value == 7
+
+
+def test_a_pivot_exports_in_pounds_rounded_to_pence_and_counts_as_whole_numbers():
+    pivot = pd.DataFrame(
+        {"Category": ["Works", "Total"], "Trafford": [44107784.64999999, 44107784.64999999], "Total": [1.005, 2.0]}
+    )
+    book = load_workbook(io.BytesIO(export.to_xlsx(pivot, "pivot", {}, export.unit_formats(pivot.columns[1:], "gbp"))))
+    sheet = book["Data"]
+    assert sheet["B2"].value == 44107784.65 and sheet["B2"].number_format == export.GBP_FORMAT
+    assert sheet["C4"].number_format == export.GBP_FORMAT and sheet["C4"].value == 2  # the Total row too
+    assert sheet["A2"].number_format == "General"
+    counts = load_workbook(io.BytesIO(export.to_xlsx(pivot, "pivot", {}, export.unit_formats(["Trafford"], "count"))))
+    assert counts["Data"]["B2"].number_format == "#,##0"
