@@ -76,3 +76,15 @@ def test_the_import_page_detects_the_new_council_from_the_headers(with_bolton, t
     data = write_bolton_spend(tmp_path / "upload.txt").read_bytes()
     best = imports.detect(imports.stage("April payments.txt", data)).best
     assert (best.council_id, best.dataset) == ("bolton", "spend")
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (config.ROOT / "pages").glob("*.py")))
+def test_every_page_runs_with_the_new_council_added(with_bolton, monkeypatch, tmp_path, page):
+    # the council added by one TOML (spend only, no demo section) and every page of the app
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    config.settings.cache_clear()
+    at = run_app("director", page=f"pages/{page}")
+    assert not at.exception, at.exception
+    assert "bolton" in [c for c, *_ in queries.councils()[["council_id"]].values.tolist()]
