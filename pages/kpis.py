@@ -53,7 +53,8 @@ ui.table(
 )
 if empty:
     st.caption(f"No KPI is mapped yet to: {', '.join(empty)} (mapping in data/reference/kpi_objectives.csv).")
-ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", narrative.scorecard_table(scorecard, group_by, trend=False), scope)
+exported, formats = narrative.scorecard_export(scorecard, group_by)
+ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", exported, scope, formats=formats)
 
 st.subheader("Monthly trends against target")
 group = st.segmented_control(

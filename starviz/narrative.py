@@ -84,6 +84,53 @@ def scorecard_table(df: pd.DataFrame, group_by: str, trend: bool = True) -> pd.D
     )
 
 
+PP_FORMAT = '+0.0" pp";-0.0" pp";0.0" pp"'
+CHANGE_FORMAT = "+0.0%;-0.0%;0.0%"
+_VALUE_FORMATS = {"gbp": "£#,##0;-£#,##0", "percent": "0.0%"}
+
+
+def scorecard_export(df: pd.DataFrame, group_by: str) -> tuple[pd.DataFrame, dict[str, list[str | None]]]:
+    """The scorecard for a spreadsheet: the same rows and columns as ``scorecard_table`` with values,
+    targets and changes as numbers (a percentage as a fraction, a change in percentage points as
+    points), and each cell's number format, since every KPI has its own unit."""
+    order = "perspective_order" if group_by == "perspective" else "objective_order"
+    rows = df.sort_values([order, group_by, "is_shared_service", "kpi_code"], kind="stable")
+    table = scorecard_table(df, group_by, trend=False)
+    units = list(rows["unit"])
+
+    def number(value, unit):
+        return None if _missing(value) else float(value) / 100 if unit == "percent" else float(value)
+
+    def value_format(value, unit):
+        if unit in _VALUE_FORMATS:
+            return _VALUE_FORMATS[unit]
+        return "#,##0" if _missing(value) or abs(value) >= 100 or float(value).is_integer() else "#,##0.0"
+
+    def change(now, before, unit):
+        if _missing(now) or _missing(before):
+            return None
+        if unit == "percent":
+            return float(now - before)
+        if before == 0:
+            return "new" if now else 0.0
+        return float((now - before) / abs(before))
+
+    formats: dict[str, list[str | None]] = {}
+    for column, field in (("Value", "value"), ("Target", "target")):
+        table[column] = [number(v, u) for v, u in zip(rows[field], units, strict=True)]
+        formats[column] = [value_format(v, u) for v, u in zip(rows[field], units, strict=True)]
+    for column, field in (
+        ("On last month", "previous_value"),
+        ("Quarter on quarter", "quarter_ago_value"),
+        ("Year on year", "year_ago_value"),
+    ):
+        table[column] = pd.Series(
+            [change(a, b, u) for a, b, u in zip(rows["value"], rows[field], units, strict=True)], dtype=object
+        )
+        formats[column] = [PP_FORMAT if u == "percent" else CHANGE_FORMAT for u in units]
+    return table, formats
+
+
 def rag_counts(df: pd.DataFrame) -> dict[str, int]:
     counts = df["rag"].value_counts().to_dict() if len(df) else {}
     return {k: int(counts.get(k, 0)) for k in ("green", "amber", "red", "none")}

@@ -243,3 +243,26 @@ def test_scorecard_regroups_by_objective_and_trends_follow(app_env):
     assert set(at.dataframe[0].value["Group"]) == {"Prosperity", "Professional", "Partnership"}
     assert at.segmented_control(key="kpi_trend_objective").value == "Prosperity"
     assert any("Protect, Pioneer, People" in c.value for c in at.caption)
+
+
+def test_the_scorecard_exports_values_and_changes_as_numbers_in_percent_and_pound_formats():
+    import io
+
+    from openpyxl import load_workbook
+
+    from starviz import export
+
+    card = _card(_scope(TRAFFORD, ("trafford",))).reset_index()
+    table, formats = narrative.scorecard_export(card, "perspective")
+    book = load_workbook(io.BytesIO(export.to_xlsx(table, "scorecard", {}, formats)))
+    sheet = book["Data"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[header.index("KPI")].value: {h: c for h, c in zip(header, r, strict=True)} for r in sheet.iter_rows(min_row=2)}
+    cus = rows["Customer satisfaction"]
+    assert cus["Value"].value == pytest.approx(0.88) and cus["Value"].number_format == "0.0%"
+    assert cus["On last month"].value == pytest.approx(5.0) and cus["On last month"].number_format == narrative.PP_FORMAT
+    assert cus["Year on year"].value == pytest.approx(8.0)
+    for row in rows.values():
+        for column in ("Value", "On last month"):
+            assert not isinstance(row[column].value, str) or row[column].value == "new"  # no "'+18.9%" text
+    assert any(r["Value"].number_format.startswith("£") and isinstance(r["Value"].value, int | float) for r in rows.values())
