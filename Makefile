@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 
 # `make run` installs only what the app needs; `make test` adds the test tools. uv installs the same
 # pinned wheels several times faster than pip when it is on the machine (pip otherwise).
-INSTALL = if command -v uv >/dev/null 2>&1; then uv pip install -q --python $(BIN)/python; \
-	else $(BIN)/pip install -q --disable-pip-version-check; fi
+INSTALL = sh -c 'if command -v uv >/dev/null 2>&1; then uv pip install -q --python $(BIN)/python "$$@"; \
+	else $(BIN)/pip install -q --disable-pip-version-check "$$@"; fi' install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
