@@ -24,11 +24,9 @@ PROBLEM_COLUMNS = {
     "count_lines": st.column_config.NumberColumn("Lines", format="%,d"),
     "source_rows": "Files and rows",
 }
-coverage_tab, rejects_tab, spend_tab, suppliers_tab = st.tabs(
-    ["Coverage and freshness", "Rejected rows", "Classification and exclusions", "Supplier matching"]
-)
+tab = ui.view_switch(["Coverage and freshness", "Rejected rows", "Classification and exclusions", "Supplier matching"])
 
-with coverage_tab:
+if tab == "Coverage and freshness":
     datasets = queries.coverage_datasets()
     dataset = (
         st.segmented_control(
@@ -109,7 +107,7 @@ with coverage_tab:
     )
     ui.export_buttons("contract-sources", sources, scope)
 
-with rejects_tab:
+if tab == "Rejected rows":
     failed = queries.failed_files(scope)
     if not failed.empty:
         st.error(f"{len(failed)} file(s) could not be read at all; nothing from them is in the data.")
@@ -155,7 +153,7 @@ with rejects_tab:
     else:
         st.info("Your role sees problems counted by reason, not the rows themselves.", icon=":material/lock:")
 
-with spend_tab:
+if tab == "Classification and exclusions":
     unclassified = queries.unclassified_by_council(scope)
     ui.chart(charts.unclassified_by_council(unclassified))
     st.caption(
@@ -168,7 +166,7 @@ with spend_tab:
     st.caption("The same exclusion rules for every council (data/reference/exclusions.csv), whatever the filter says.")
     ui.export_buttons("excluded-spend", exclusions, scope)
 
-with suppliers_tab:
+if tab == "Supplier matching":
     st.caption(
         "Names that look alike, or share a VAT number but not a name, are not merged: they are suggestions, "
         "never applied silently (one VAT group registration can cover different companies). "

@@ -164,19 +164,37 @@ def _export_controls(fig, name: str, scope: queries.Scope | None, title: str | N
         st.download_button("Alt text (.txt)", alt, f"{name}-alt-text.txt", "text/plain", key=f"alt-{name}", on_click="ignore")
 
 
+def url_choice(label: str, options: list, param: str, key: str | None = None, default=None, widget: str = "segmented", **kwargs):
+    """One choice of a page kept in the address under the short ``?param=`` (so a link reopens the same
+    view). The address holds ``str(option)``; a value there that is not one of ``options`` falls back to
+    ``default`` (the first option when None), never an error. ``widget``: "segmented", "radio" or "select";
+    other keyword arguments (format_func, horizontal, ...) go to the widget."""
+    assert param not in FILTER_KEYS, f"{param} is a shared filter key"
+    if not options:
+        return None
+    by_text = {str(o): o for o in options}
+    default = default if default in options else options[0]
+    asked = st.query_params.get(param)
+    start = by_text.get(asked, default)
+    key = key or param
+    if widget == "segmented":
+        chosen = st.segmented_control(label, options, default=start, required=True, key=key, **kwargs)
+    elif widget == "radio":
+        chosen = st.radio(label, options, index=options.index(start), key=key, **kwargs)
+    else:
+        chosen = st.selectbox(label, options, index=options.index(start), key=key, **kwargs)
+    chosen = chosen if chosen in options else default
+    # Kept in the address by hand, not with bind="query-params": the shared filters rewrite the whole
+    # query string, which Streamlit refuses for a parameter bound to a widget (commit 3129935).
+    if asked != str(chosen):
+        st.query_params[param] = str(chosen)
+    return chosen
+
+
 def view_switch(labels: list[str], key: str = "tab") -> str:
     """The part of a page to show, chosen like tabs but kept in the address (``?tab=``) and computed
     alone: ``st.tabs`` runs every tab's queries and charts on every run, this runs only the one open."""
-    asked = st.query_params.get(key)
-    chosen = st.segmented_control(
-        "Show", labels, default=asked if asked in labels else labels[0], required=True, key=key, label_visibility="collapsed"
-    )
-    chosen = chosen if chosen in labels else labels[0]
-    # Kept in the address by hand, not with bind="query-params": the shared filters rewrite the whole
-    # query string, which Streamlit refuses for a parameter bound to a widget.
-    if asked != chosen:
-        st.query_params[key] = chosen
-    return chosen
+    return url_choice("Show", labels, key, label_visibility="collapsed")
 
 
 def notices() -> None:

@@ -286,34 +286,51 @@ def test_each_role_opens_data_quality(app_env, username):
     at = _page(username, fy="2025-26")
     assert not at.exception, at.exception
     assert at.title[0].value == "Data quality"
-    assert len(at.tabs) == 4
-    assert len(at.get("plotly_chart")) == 3  # coverage, unclassified, exclusions
+    # Only the open view computes: coverage first, the classification charts under their own ?tab=.
+    assert at.query_params["tab"] == "Coverage and freshness"
+    assert len(at.get("plotly_chart")) == 1  # coverage
+    at = _page(username, fy="2025-26", tab="Classification and exclusions")
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 2  # unclassified, exclusions
 
 
 def test_the_board_sees_counts_not_problem_rows(app_env):
-    at = _page("board", fy="2025-26")
+    at = _page("board", fy="2025-26", tab="Rejected rows")
     frames = [d.value for d in at.dataframe]
     assert not any("source_row" in f.columns for f in frames)
     assert any("counted by reason" in i.value for i in at.info)
 
 
 def test_an_analyst_sees_problem_rows_and_the_review_read_only(app_env):
-    at = _page("category.manager", fy="2025-26")
+    at = _page("category.manager", fy="2025-26", tab="Rejected rows")
     rows = next(d.value for d in at.dataframe if "source_row" in d.value.columns)
     assert sorted(rows["source_row"].tolist()) == [4, 5, 7, 8, 9]  # rejected and warnings by default
+    at = _page("category.manager", fy="2025-26", tab="Supplier matching")
     assert not [m for m in at.multiselect if m.label == "Pairs to decide"]
     assert any("read-only" in i.value for i in at.info)
 
 
-def test_a_trafford_officer_never_sees_another_councils_rows(app_env):
-    at = _page("trafford.officer", fy="2025-26")
+@pytest.mark.parametrize("tab", ["Coverage and freshness", "Rejected rows", "Classification and exclusions", "Supplier matching"])
+def test_a_trafford_officer_never_sees_another_councils_rows(app_env, tab):
+    at = _page("trafford.officer", fy="2025-26", tab=tab)
     for frame in (d.value for d in at.dataframe):
         if "council" in frame.columns:
             assert set(frame["council"]) <= {"Trafford"}, frame
 
 
+def test_the_data_quality_view_is_in_the_address_and_a_garbage_one_falls_back(app_env):
+    at = _page("director", fy="2025-26", tab="Rejected rows")
+    assert at.segmented_control(key="tab").value == "Rejected rows"
+    at.segmented_control(key="tab").set_value("Supplier matching").run()
+    assert at.query_params["tab"] == "Supplier matching"
+    at = _page("director", fy="2025-26", tab="<script>")
+    assert not at.exception, at.exception
+    assert at.segmented_control(key="tab").value == "Coverage and freshness"
+    assert at.query_params["tab"] == "Coverage and freshness"
+
+
 def test_an_admin_accepts_a_pair_on_the_page(review):
-    at = _page("director", fy="2025-26")
+    at = _page("director", fy="2025-26", tab="Supplier matching")
     assert not at.exception
     picker = next(m for m in at.multiselect if m.label == "Pairs to decide")
     label = next(o for o in picker.options if "Widgit" in o)

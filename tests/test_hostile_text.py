@@ -216,7 +216,7 @@ def test_hostile_names_are_plain_text_in_the_supplier_profile(hostile_env):
     suppliers, _contracts = _ids(hostile_env)
     at = run_app("director", "pages/spend.py")
     for supplier in suppliers:
-        at.session_state["spend_tab"] = "Supplier profile"
+        at.session_state["tab"] = "Supplier profile"
         at.session_state["supplier_pick"] = supplier
         at.run()
         assert not at.exception

@@ -97,7 +97,7 @@ def test_a_board_viewer_drills_to_totals_per_supplier_not_to_lines(app_env):
 @pytest.mark.parametrize("username", ROLES)
 def test_each_role_opens_the_supplier_profile(app_env, username):
     at = run_app(username, page="pages/spend.py", profile="Sabd86ca311")
-    at.session_state["spend_tab"] = "Supplier profile"
+    at.session_state["tab"] = "Supplier profile"
     at.run()
     assert not at.exception, at.exception
     assert any(s.value == "ABC LTD" for s in at.subheader)
@@ -110,7 +110,7 @@ def test_each_role_opens_the_supplier_profile(app_env, username):
 
 def test_the_excluded_spend_tab_breaks_the_exclusions_down_by_reason(app_env):
     at = run_app("director", page="pages/spend.py")
-    at.session_state["spend_tab"] = "Excluded spend"
+    at.session_state["tab"] = "Excluded spend"
     at.run()
     assert not at.exception, at.exception
     gone = _frames(at)[0]
@@ -132,3 +132,21 @@ def test_a_view_built_from_a_bad_link_shows_notices(app_env):
     assert not at.exception
     assert sum("Ignored" in w.value for w in at.warning) == 2
     assert cube.View() == at.session_state["starviz_spend_view"]
+
+
+def test_the_spend_view_is_in_the_address_and_survives_a_filter_change(app_env):
+    at = run_app("director", page="pages/spend.py", tab="Excluded spend")
+    assert not at.exception, at.exception
+    assert at.segmented_control(key="tab").value == "Excluded spend"
+    at.segmented_control(key="tab").set_value("Supplier profile").run()
+    assert at.query_params["tab"] == "Supplier profile"
+    at.toggle(key="page_addressable").set_value(not at.toggle(key="page_addressable").value).run()  # rewrites the filters
+    assert not at.exception, at.exception
+    assert at.query_params["tab"] == "Supplier profile"
+
+
+def test_a_garbage_spend_view_in_the_address_falls_back_to_explore(app_env):
+    at = run_app("director", page="pages/spend.py", tab="nonsense")
+    assert not at.exception, at.exception
+    assert at.segmented_control(key="tab").value == "Explore"
+    assert at.query_params["tab"] == "Explore"
