@@ -93,8 +93,9 @@ ui.chart(
 
 st.subheader("Data loaded")
 st.caption(f"Spend data as at the end of {queries.as_at_date():%B %Y}; built {queries.build_info()['built_at']:%d %b %Y %H:%M}.")
+loaded = queries.data_status(scope)
 ui.table(
-    queries.data_status(scope),
+    loaded,
     column_config={
         "council": "Council",
         "months_loaded": "Months of spend",
@@ -102,3 +103,4 @@ ui.table(
         "last_month": st.column_config.DateColumn("Last month", format="MMM YYYY"),
     },
 )
+ui.export_buttons("data-loaded", loaded, scope)

@@ -16,3 +16,19 @@ def test_the_overview_chart_can_be_exported(app_env):
     at = run_app("director")
     assert not at.exception
     assert any(k.startswith("img-") for k in {b.key for b in at.get("download_button")})
+
+
+def test_the_overview_data_loaded_table_can_be_exported(app_env):
+    import io
+
+    from openpyxl import load_workbook
+
+    from starviz import export
+
+    at = run_app("director")
+    assert not at.exception
+    assert {"csv-data-loaded", "xlsx-data-loaded"} <= {b.key for b in at.get("download_button")}
+    loaded = at.dataframe[-1].value  # the Data loaded table as shown, exported as the button does
+    sheet = load_workbook(io.BytesIO(export.to_xlsx(loaded, "data-loaded", {})))["Data"]
+    assert [c.value for c in sheet[1]][:2] == ["Council", "Months loaded"]
+    assert sheet.max_row == len(loaded) + 1
