@@ -33,13 +33,13 @@ for column, (status, label) in zip(
         )
 
 st.subheader("Scorecard")
-group_by = st.segmented_control(
+group_by = ui.url_choice(
     "Group the KPIs by",
     list(queries.KPI_GROUPINGS),
-    format_func=queries.KPI_GROUPINGS.get,
-    default="perspective",
-    required=True,
+    "by",
     key="kpi_group_by",
+    default="perspective",
+    format_func=queries.KPI_GROUPINGS.get,
 )
 groups, empty = narrative.groups_with_kpis(queries.kpi_groups(group_by), scorecard, group_by)
 ui.table(
@@ -57,9 +57,7 @@ exported, formats = narrative.scorecard_export(scorecard, group_by)
 ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", exported, scope, formats=formats)
 
 st.subheader("Monthly trends against target")
-group = st.segmented_control(
-    queries.KPI_GROUPINGS[group_by], groups, default=groups[0] if groups else None, required=True, key=f"kpi_trend_{group_by}"
-)
+group = ui.url_choice(queries.KPI_GROUPINGS[group_by], list(groups), "group", key=f"kpi_trend_{group_by}")
 if group:
     ui.chart(
         charts.kpi_trends(

@@ -21,9 +21,7 @@ if councils.empty:
     )
 else:
     names = dict(zip(councils["council_id"], councils["short_name"], strict=True))
-    council = st.segmented_control(
-        "Council", list(names), format_func=names.get, default=next(iter(names)), required=True, key="maturity_council"
-    )
+    council = ui.url_choice("Council", list(names), "council", key="maturity_council", format_func=names.get)
     one = queries.maturity_assessments(scope, council)
     colour = dict(zip(councils["council_id"], councils["colour"], strict=True))[council]
     ui.chart(

@@ -66,7 +66,9 @@ if tab == "Start-by dates":
 
 if tab == "Work planning":
     measures = {"count_contracts": "Contracts", "value_gbp": "Value", "effort": "Effort (weighted by route)"}
-    measure = st.radio("Measure", list(measures), format_func=measures.get, horizontal=True, key="workload-measure")
+    measure = ui.url_choice(
+        "Measure", list(measures), "load", key="workload-measure", widget="radio", format_func=measures.get, horizontal=True
+    )
     ui.chart(
         charts.workload_heatmap(
             queries.workload_by_manager_quarter(scope),
@@ -156,7 +158,7 @@ if tab == "Procurement Act notices":
 if tab == "Exception reports":
     left, right = st.columns([1, 3])
     with left:
-        month = lists.month_picker("exceptions-month")
+        month = lists.month_picker("exceptions-month", param="month")
     if month is None:
         st.info("No spend is loaded yet.", icon=":material/info:")
         st.stop()
@@ -167,7 +169,9 @@ if tab == "Exception reports":
         "unused": "Contracts with no spend",
         "fields": "Missing register fields",
     }
-    report = right.radio("Report", list(reports), format_func=reports.get, horizontal=True, key="exceptions-report")
+    report = ui.url_choice(
+        "Report", list(reports), "report", key="exceptions-report", widget="radio", format_func=reports.get, horizontal=True
+    )
     st.subheader(f"{reports[report]}, {month:%B %Y}")
     st.caption(f"{scope.filters.councils_label} · {'addressable' if scope.filters.addressable_only else 'all'} spend")
     narrow = lists.list_filter(f"exceptions-{report}", categories=report != "fields")

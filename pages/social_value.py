@@ -76,7 +76,7 @@ with row[3]:
 
 st.subheader("Committed and delivered against the target")
 labels = {"council": "Council", "theme": "TOMs theme", "category": "Category", "supplier": "Supplier", "contract": "Contract"}
-by = st.segmented_control("Break down by", list(labels), format_func=labels.get, default="council", required=True, key="sv_by")
+by = ui.url_choice("Break down by", list(labels), "by", key="sv_by", default="council", format_func=labels.get)
 breakdown = queries.social_value_breakdown(scope, by)
 if breakdown.empty:
     st.info(f"No contract with social value measures starts in {period} in the councils selected.")

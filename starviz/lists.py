@@ -16,7 +16,7 @@ import streamlit as st
 
 from starviz import charts, queries
 from starviz.scope import _shown
-from starviz.ui import export_buttons, metric, table
+from starviz.ui import export_buttons, metric, table, url_choice
 
 DETAIL_KEYS: dict[str, str] = {"supplier": "supplier_id", "contract": "contract_id", "category": "category"}
 _DETAIL_LABEL = {"supplier": "supplier_name", "contract": "contract_title", "category": "category"}
@@ -211,11 +211,14 @@ def close_detail(kind: str, text: str = "Back to the lists") -> None:
         st.rerun()
 
 
-def month_picker(key: str, label: str = "Report month") -> dt.date | None:
-    """A month of the loaded spend, the latest by default (``None`` when there is no data)."""
+def month_picker(key: str, label: str = "Report month", param: str | None = None) -> dt.date | None:
+    """A month of the loaded spend, the latest by default (``None`` when there is no data); with ``param``,
+    kept in the address as ``?param=YYYY-MM-DD``."""
     months = queries.months_loaded()
     if not months:
         return None
+    if param:
+        return url_choice(label, list(reversed(months)), param, key=key, widget="select", format_func=lambda m: f"{m:%B %Y}")
     return st.selectbox(label, list(reversed(months)), index=0, key=key, format_func=lambda m: f"{m:%B %Y}")
 
 
