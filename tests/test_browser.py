@@ -150,3 +150,25 @@ def test_clicking_the_spend_charts_filters_the_page_and_the_link_keeps_it(fresh_
     # the script has finished; the browser may still be loading the widgets' code (grey placeholders)
     page.get_by_role("button", name="Category (ProClass level 1):").first.wait_for(timeout=30_000)
     screenshot(page, "spend-after-click.png")
+
+
+def test_a_spend_view_link_reopens_the_same_view_in_a_fresh_browser(fresh_app, page):
+    url, _ = fresh_app
+    page.goto(url, timeout=60_000)
+    sign_in(page)
+    open_page(page, f"{url}/spend?fy=all", page.get_by_text("Explore").first)
+    page.get_by_text("Excluded spend", exact=True).first.click()
+    page.wait_for_function("window.location.search.includes('tab=Excluded')", timeout=30_000)
+    page.wait_for_function(IDLE, timeout=30_000)
+    link = page.url
+    fresh = page.context.browser.new_context()  # no cookie, no session: the address alone carries the view
+    try:
+        other = fresh.new_page()
+        other.goto(url, timeout=60_000)
+        sign_in(other)
+        open_page(other, link, other.get_by_text("Excluded spend").first)
+        assert "tab=Excluded" in other.url and "fy=all" in other.url
+        other.get_by_text("left out of addressable spend", exact=False).first.wait_for(timeout=30_000)
+        screenshot(other, "spend-excluded-from-link.png")
+    finally:
+        fresh.close()
