@@ -1,4 +1,4 @@
-"""The concurrency suite: crowds of simulated people (:mod:`starviz.loadgen`, Streamlit's own protocol,
+"""The concurrency suite: crowds of simulated people (:mod:`bench.loadgen`, Streamlit's own protocol,
 no browsers) against 1 and 2 app replicas, at the first-run demo scale and at scale 1.
 
 For each database, replica count and pause (about 5 s between clicks, and none): 20, 50 and 100

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import loadtest
-from starviz import config, loadgen
+from bench import loadgen, loadtest
+from starviz import config
 from starviz.auth import DEMO_PASSWORD
 
 NGINX = "/usr/sbin/nginx"
