@@ -403,11 +403,18 @@ def ensure_database(progress: Progress | None = None, scale: float | None = None
     if s.db_path.exists():
         return False
     progress = progress or (lambda _f, _m: None)
-    if not (s.raw_dir / "demo.json").exists() and not any(s.raw_dir.glob("*/*/*")):
-        from starviz import demo
+    s.db_path.parent.mkdir(parents=True, exist_ok=True)
+    # Everyone who opens the app during the first run waits for the one first build instead of
+    # generating and building again behind it (the build's own lock is taken only once generation ends).
+    with s.db_path.with_name(s.db_path.name + ".first-run.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        if s.db_path.exists():
+            return False
+        if not (s.raw_dir / "demo.json").exists() and not any(s.raw_dir.glob("*/*/*")):
+            from starviz import demo
 
-        demo.generate(s.raw_dir, scale=scale or s.demo_scale_first_run, progress=lambda f, m: progress(0.5 * f, m))
-    build(progress=lambda f, m: progress(0.5 + 0.5 * f, m))
+            demo.generate(s.raw_dir, scale=scale or s.demo_scale_first_run, progress=lambda f, m: progress(0.5 * f, m))
+        build(progress=lambda f, m: progress(0.5 + 0.5 * f, m))
     return True
 
 

@@ -8,7 +8,7 @@ import shutil
 import duckdb
 import pytest
 
-from starviz import build
+from starviz import build, config
 from tests.fixtures.extracts import write_raw
 
 
@@ -175,3 +175,36 @@ def test_views_reading_each_other_in_a_circle_fail_naming_the_files(tmp_path):
     (marts / "mart_b.sql").write_text("create view mart_b as select * from mart_a")
     with pytest.raises(build.BuildError, match=r"circle: .*mart_[ab]\.sql.*mart_[ab]\.sql"):
         build.view_order(sorted(tmp_path.glob("*/*.sql")))
+
+
+def test_visitors_during_the_first_run_wait_for_one_build_instead_of_each_building(tmp_path, monkeypatch):
+    import threading
+
+    from starviz import demo
+
+    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "star.duckdb"))
+    monkeypatch.setenv("STARVIZ_RAW", str(tmp_path / "raw"))
+    config.settings.cache_clear()
+    calls = []
+
+    def generate(raw_dir, **_):
+        calls.append("generate")
+        threading.Event().wait(0.3)  # long enough for the other visitors to arrive
+        (raw_dir / "x" / "spend").mkdir(parents=True)
+        (raw_dir / "x" / "spend" / "f.csv").write_text("a\n")
+
+    def fake_build(**_):
+        calls.append("build")
+        (tmp_path / "star.duckdb").write_bytes(b"built")
+
+    monkeypatch.setattr(demo, "generate", generate)
+    monkeypatch.setattr(build, "build", fake_build)
+    try:
+        visitors = [threading.Thread(target=build.ensure_database) for _ in range(3)]
+        for v in visitors:
+            v.start()
+        for v in visitors:
+            v.join()
+    finally:
+        config.settings.cache_clear()
+    assert calls == ["generate", "build"]
