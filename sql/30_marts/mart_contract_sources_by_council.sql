@@ -1,5 +1,6 @@
 -- One row per council: its contracts only in its register, only in its Find a Tender / Contracts
 -- Finder notices, and in both (matched by OCID, reference, or supplier, value and dates).
+-- key: council_id
 create or replace view mart_contract_sources_by_council as
 
 with
