@@ -61,6 +61,10 @@ def outcomes(pairs_path: Path = PAIRS) -> list[Outcome]:
         "create table stg_contracts (council_id varchar, supplier_name varchar, supplier_key varchar, "
         "company_number varchar, vat_number varchar, charity_number varchar)"
     )
+    con.execute(  # no Find a Tender notices in the labelled set
+        "create table stg_notice_contracts (council_id varchar, supplier_name varchar, supplier_key varchar, "
+        "company_number varchar)"
+    )
     con.execute(_sql("20_core/map_supplier_names.sql"))
     con.execute(
         "create table dim_suppliers as select supplier_id, min(supplier_name) as supplier_name, "
