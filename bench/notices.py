@@ -16,7 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from starviz import config, fts, ingest, notices
+from starviz import config, fts, ingest
+from starviz.notices import loader
+from starviz.notices import rows as notice_rows
 
 KINDS = ("UK4", "UK6", "UK7", "UK11")
 
@@ -55,12 +57,12 @@ def load_seconds(paths: list[Path]) -> tuple[float, int, int]:
     councils = config.load_councils()
     con = duckdb.connect()
     ingest.create_tables(con)
-    notices.create_tables(con)
+    notice_rows.create_tables(con)
     started = time.perf_counter()
-    loader = notices.Loader(councils)
+    notice_loader = loader.Loader(councils)
     for n, path in enumerate(paths, start=1):
-        loader.read(path, n, path.name)
-    loader.finish(con)
+        notice_loader.read(path, n, path.name)
+    notice_loader.finish(con)
     seconds = time.perf_counter() - started
     loaded = con.execute("select count(*) from raw_notices").fetchone()[0]
     contracts = con.execute("select count(*) from raw_notice_contracts").fetchone()[0]

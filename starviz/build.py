@@ -22,8 +22,10 @@ from pathlib import Path
 
 import duckdb
 
-from starviz import config, exclusions, ingest, integrity, notices, reader
+from starviz import config, exclusions, ingest, integrity, reader
 from starviz.config import CouncilConfig
+from starviz.notices import loader as notice_loader
+from starviz.notices import rows as notice_rows
 
 Progress = Callable[[float, str], None]
 
@@ -206,13 +208,13 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
 def _ingest_notices(con, raw_dir: Path, councils: dict[str, CouncilConfig], summary: BuildSummary, first_id: int) -> None:
     """OCDS notice files (raw/notices/ and raw/<council>/notices/): read them all, then compile each
     contracting process and load it (a process's releases can sit in several files)."""
-    loader = notices.Loader(councils)
+    loader = notice_loader.Loader(councils)
     entries: list[tuple[int, Path, ingest.FileResult, list[ingest.FileResult]]] = []
     seen: dict[str, str] = {}
-    for n, (council_id, path) in enumerate(notices.discover(raw_dir, councils), start=first_id):
+    for n, (council_id, path) in enumerate(notice_loader.discover(raw_dir, councils), start=first_id):
         label = str(path.relative_to(raw_dir))
         digest = ingest.sha256_of(path)
-        base = ingest.FileResult(council_id or "", notices.DATASET, label, sha256=digest, size_bytes=path.stat().st_size)
+        base = ingest.FileResult(council_id or "", notice_loader.DATASET, label, sha256=digest, size_bytes=path.stat().st_size)
         outcome = [base]
         if digest in seen:
             base.status, base.message = "duplicate", f"same content as {seen[digest]}; loaded once"
@@ -347,7 +349,7 @@ def build(
             try:
                 progress(0.01, "Reading configuration")
                 ingest.create_tables(con)
-                notices.create_tables(con)
+                notice_rows.create_tables(con)
                 _load_config_tables(con, councils, s.reference_dir)
                 files = discover(raw_dir, councils)
                 step = time.perf_counter()

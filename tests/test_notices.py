@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from starviz import config, fts, ingest, notices
+from starviz import config, fts, ingest
+from starviz.notices import loader, merge, packages
+from starviz.notices import rows as notice_rows
 from tests.conftest import sample
 
 D = dt.date
@@ -32,11 +34,11 @@ def _council(**extra) -> config.CouncilConfig:
 def _load(paths: list[Path], councils: dict) -> tuple[duckdb.DuckDBPyConnection, list[ingest.FileResult]]:
     con = duckdb.connect()
     ingest.create_tables(con)
-    notices.create_tables(con)
-    loader = notices.Loader(councils)
+    notice_rows.create_tables(con)
+    notice_loader = loader.Loader(councils)
     for n, path in enumerate(paths, start=1):
-        loader.read(path, n, path.name)
-    return con, loader.finish(con)
+        notice_loader.read(path, n, path.name)
+    return con, notice_loader.finish(con)
 
 
 def _write(path: Path, doc) -> Path:
@@ -60,7 +62,7 @@ def test_fictional_example_compiles_to_the_record_it_ships():
     releases = json.loads((example / "ocds-213czf-000-00001.json").read_text())["releases"]
     shipped = json.loads((example / "record" / "ocds-213czf-000-00001.json").read_text())
     compiled = shipped["records"][0]["compiledRelease"]
-    assert notices.compile_releases([notices.prune(r) for r in releases]) == notices.prune(compiled)
+    assert merge.compile_releases([merge.prune(r) for r in releases]) == merge.prune(compiled)
 
 
 MERGE_CASES = [
@@ -95,11 +97,11 @@ MERGE_CASES = [
 def test_compiling_agrees_with_the_reference_implementation():
     import ocdsmerge
 
-    reference = ocdsmerge.Merger(merge_rules=notices.MERGE_RULES)
+    reference = ocdsmerge.Merger(merge_rules=merge.MERGE_RULES)
     example = sample("ocds", "fictional-example")
     releases = json.loads((example / "ocds-213czf-000-00001.json").read_text())["releases"]
     for case in [releases, *MERGE_CASES]:
-        assert notices.compile_releases(case) == reference.create_compiled_release(case)
+        assert merge.compile_releases(case) == reference.create_compiled_release(case)
 
 
 def test_merge_rules_are_the_ocds_1_1_rules_on_the_fields_we_keep():
@@ -107,10 +109,10 @@ def test_merge_rules_are_the_ocds_1_1_rules_on_the_fields_we_keep():
 
     schema = json.loads(sample("ocds", "schema", "release-schema.json").read_text())
     rules = get_merge_rules(schema)
-    kept = {path for path in rules if path[0] in notices.KEEP}
+    kept = {path for path in rules if path[0] in merge.KEEP}
 
     def is_kept(path: tuple[str, ...]) -> bool:
-        keep = notices.KEEP
+        keep = merge.KEEP
         for part in path:
             if not isinstance(keep, dict) or part not in keep:
                 return False
@@ -119,7 +121,7 @@ def test_merge_rules_are_the_ocds_1_1_rules_on_the_fields_we_keep():
                 return True
         return True
 
-    assert {p: rules[p] for p in kept if is_kept(p)} == {p: r for p, r in notices.MERGE_RULES.items() if is_kept(p)}
+    assert {p: rules[p] for p in kept if is_kept(p)} == {p: r for p, r in merge.MERGE_RULES.items() if is_kept(p)}
 
 
 def test_fictional_example_loads_one_row_per_release_and_its_contract(tmp_path):
@@ -244,7 +246,7 @@ def test_a_file_that_is_no_ocds_package_fails_with_its_reason(tmp_path):
         path = tmp_path / name
         path.write_text(text)
         with pytest.raises(ingest.IngestError, match=reason.replace("(", r"\(")):
-            notices.Loader(council).read(path, 1, name)
+            loader.Loader(council).read(path, 1, name)
 
 
 def test_a_bad_line_in_json_lines_is_a_reject_and_the_rest_loads(tmp_path):
@@ -258,10 +260,10 @@ def test_a_bad_line_in_json_lines_is_a_reject_and_the_rest_loads(tmp_path):
 
 
 def test_company_numbers_are_eight_characters():
-    assert notices.company_number({"identifier": {"scheme": "GB-COH", "id": "11111111.0"}}) == "11111111"
-    assert notices.company_number({"identifier": {"scheme": "GB-COH", "id": "1234567"}}) == "01234567"
-    assert notices.company_number({"additionalIdentifiers": [{"scheme": "GB-COH", "id": "sc123456"}]}) == "SC123456"
-    assert notices.company_number({"identifier": {"scheme": "GB-CHC", "id": "1234567"}}) is None
+    assert packages.company_number({"identifier": {"scheme": "GB-COH", "id": "11111111.0"}}) == "11111111"
+    assert packages.company_number({"identifier": {"scheme": "GB-COH", "id": "1234567"}}) == "01234567"
+    assert packages.company_number({"additionalIdentifiers": [{"scheme": "GB-COH", "id": "sc123456"}]}) == "SC123456"
+    assert packages.company_number({"identifier": {"scheme": "GB-CHC", "id": "1234567"}}) is None
 
 
 # --- a build with notices: registers and notices reconciled ----------------------------------------
