@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from starviz import auth, build, charts, config, export, queries, reader, ui  # noqa: F401  (charts registers the template)
+from starviz import auth, build, charts, config, credentials, export, queries, reader, ui  # noqa: F401  (charts registers the template)
 
 st.set_page_config(page_title="starviz · STAR Procurement", page_icon="⭐", layout="wide")
 config.keep_files_private()
@@ -12,7 +12,7 @@ if production:  # an unexpected error shows no type, message or traceback to any
     st.set_option("client.showErrorDetails", "none")
 export.warm()  # once per process, in the background: the first chart export then takes ~0.3 s, not ~3 s
 
-if config.settings().env == "production" and (problems := auth.production_problems()):
+if config.settings().env == "production" and (problems := credentials.production_problems()):
     auth.refuse_to_start(problems)  # says exactly why; lists no page
 
 # Demo mode only: production never builds or generates data for a request (an administrator

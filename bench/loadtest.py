@@ -78,7 +78,8 @@ def app_servers(db: Path, auth_dir: Path, replicas: int = 1):
 def sign_in(page, username: str = "director", lands_on: str = "Overview", timeout_ms: int = 120_000) -> None:
     """Fill the login form (Playwright's sync API) and wait until the app shows the page `lands_on`,
     has finished running and the browser holds the sign-in cookie."""
-    from starviz.auth import COOKIE_NAME, DEMO_PASSWORD
+    from starviz.auth import COOKIE_NAME
+    from starviz.credentials import DEMO_PASSWORD
 
     page.get_by_role("textbox", name="Username").wait_for(timeout=timeout_ms)
     page.get_by_role("textbox", name="Username").fill(username)
@@ -121,7 +122,7 @@ def crowd(urls: list[str], pids: list[int], sessions: int, changes: int = 10, th
     """`sessions` simulated people opening the app at once on `urls` and then clicking `changes`
     times each about `think_seconds` apart; the app processes `pids` (all the replicas) are measured
     from the moment every session is open to the end. Percentiles in seconds."""
-    from starviz.auth import DEMO_PASSWORD
+    from starviz.credentials import DEMO_PASSWORD
 
     marks = {}
 
@@ -171,7 +172,7 @@ def run(db: Path, auth_dir: Path, sessions: int = 20, changes: int = 10, replica
 def warm(urls: list[str]) -> None:
     """One person through every page of each replica first, so that a crowd measures a running app
     (imports done, answers cached), not a cold start."""
-    from starviz.auth import DEMO_PASSWORD
+    from starviz.credentials import DEMO_PASSWORD
 
     async def visit(url: str) -> None:
         s = loadgen.Session(url)
@@ -191,7 +192,7 @@ def cpu_per_rerun(url: str, pids: list[int], pages: tuple[str, ...], repeats: in
     """Server CPU (all `pids`) per rerun, page by page, one person alone: opening the page (from
     another page), and changing the financial year on it. Answers are cached in the app as in
     normal use: each page is visited once before it is measured."""
-    from starviz.auth import DEMO_PASSWORD
+    from starviz.credentials import DEMO_PASSWORD
 
     async def go() -> dict[str, dict]:
         s = loadgen.Session(url)
@@ -307,7 +308,7 @@ def _browser_clicks(url: str, steps: list[tuple[str, str]]) -> tuple[list[float]
 
 
 async def _protocol_clicks(url: str, steps: list[tuple[str, str]]) -> list[float]:
-    from starviz.auth import DEMO_PASSWORD
+    from starviz.credentials import DEMO_PASSWORD
 
     s = loadgen.Session(url)
     await s.open()
@@ -348,7 +349,7 @@ def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
 
 
 async def _years(url: str) -> list[str]:
-    from starviz.auth import DEMO_PASSWORD
+    from starviz.credentials import DEMO_PASSWORD
 
     s = loadgen.Session(url)
     await s.open()

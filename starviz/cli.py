@@ -120,7 +120,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_hash_password(args: argparse.Namespace) -> int:
     import getpass
 
-    from starviz import auth
+    from starviz import passwords
 
     password = getpass.getpass("Password: ")
     if password != getpass.getpass("Again: "):
@@ -129,7 +129,7 @@ def _cmd_hash_password(args: argparse.Namespace) -> int:
     if len(password) < 12:
         print("Use at least 12 characters.", file=sys.stderr)
         return 1
-    print(auth.hash_password(password, args.cost))
+    print(passwords.hash_password(password, args.cost))
     return 0
 
 

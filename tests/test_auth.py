@@ -17,7 +17,7 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from starviz import auth
+from starviz import auth, credentials
 from starviz.config import DATA_DIR, ROOT, settings
 from starviz.scope import User
 
@@ -39,7 +39,7 @@ needs_git = pytest.mark.skipif(not _in_git_repo(), reason="needs git and the rep
 def demo_dir(tmp_path_factory) -> Path:
     """One generated demo credentials folder for the module (bcrypt is slow on purpose)."""
     folder = tmp_path_factory.mktemp("auth")
-    auth.ensure_demo_credentials(folder)
+    credentials.ensure_demo_credentials(folder)
     return folder
 
 
@@ -67,7 +67,7 @@ def production(monkeypatch):
     monkeypatch.setenv("STARVIZ_ENV", "production")
     for var in ("STARVIZ_AUTH_FILE", "STARVIZ_COOKIE_KEY", "STARVIZ_COOKIE_EXPIRY_DAYS"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(auth, "_auth_secrets", dict)
+    monkeypatch.setattr(credentials, "_auth_secrets", dict)
     settings.cache_clear()
     yield monkeypatch
     settings.cache_clear()
@@ -80,8 +80,8 @@ def _write_users(path: Path, users: dict) -> Path:
 
 # ------------------------------------------------------------------------------- demo credentials
 def test_demo_credentials_hold_bcrypt_hashes_of_the_demo_password(demo_dir):
-    data = yaml.safe_load((demo_dir / auth.CREDENTIALS_FILE_NAME).read_text())
-    assert set(data["users"]) == set(auth.DEMO_ACCOUNTS)
+    data = yaml.safe_load((demo_dir / credentials.CREDENTIALS_FILE_NAME).read_text())
+    assert set(data["users"]) == set(credentials.DEMO_ACCOUNTS)
     for username, entry in data["users"].items():
         assert entry["password"] != PASSWORD
         assert entry["password"].startswith("$2b$"), username
@@ -89,7 +89,7 @@ def test_demo_credentials_hold_bcrypt_hashes_of_the_demo_password(demo_dir):
 
 
 def test_demo_accounts_have_the_agreed_roles_and_scopes(demo_dir):
-    users = auth.load_users(demo_dir / auth.CREDENTIALS_FILE_NAME)
+    users = credentials.load_users(demo_dir / credentials.CREDENTIALS_FILE_NAME)
     assert {u: (x.role, x.councils) for u, x in users.items()} == {
         "director": ("admin", None),
         "category.manager": ("analyst", None),
@@ -99,31 +99,31 @@ def test_demo_accounts_have_the_agreed_roles_and_scopes(demo_dir):
 
 
 def test_demo_credentials_and_cookie_key_are_generated_once_then_reused(demo_dir):
-    cred_file = demo_dir / auth.CREDENTIALS_FILE_NAME
+    cred_file = demo_dir / credentials.CREDENTIALS_FILE_NAME
     before = cred_file.read_text()
-    path, key = auth.ensure_demo_credentials(demo_dir)
+    path, key = credentials.ensure_demo_credentials(demo_dir)
     assert path == cred_file and cred_file.read_text() == before
-    assert key == (demo_dir / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
-    assert len(key) >= auth.MIN_COOKIE_KEY_LENGTH
-    assert auth.ensure_demo_credentials(demo_dir)[1] == key
+    assert key == (demo_dir / credentials.COOKIE_KEY_FILE_NAME).read_text().strip()
+    assert len(key) >= credentials.MIN_COOKIE_KEY_LENGTH
+    assert credentials.ensure_demo_credentials(demo_dir)[1] == key
 
 
 def test_demo_secrets_are_private_to_the_owner(demo_dir):
-    for name in (auth.CREDENTIALS_FILE_NAME, auth.COOKIE_KEY_FILE_NAME):
+    for name in (credentials.CREDENTIALS_FILE_NAME, credentials.COOKIE_KEY_FILE_NAME):
         assert stat.S_IMODE((demo_dir / name).stat().st_mode) == 0o600
 
 
 def test_demo_auth_folder_defaults_to_data_dot_auth(monkeypatch):
     monkeypatch.delenv("STARVIZ_AUTH_DIR", raising=False)
-    assert auth.demo_auth_dir() == DATA_DIR / ".auth"
+    assert credentials.demo_auth_dir() == DATA_DIR / ".auth"
 
 
 @needs_git
 def test_generated_demo_credentials_are_ignored_by_git_even_inside_the_repository():
     folder = DATA_DIR / f".auth-pytest-{time.time_ns()}"
     try:
-        cred_file, _ = auth.ensure_demo_credentials(folder)
-        for path in (cred_file, folder / auth.COOKIE_KEY_FILE_NAME):
+        cred_file, _ = credentials.ensure_demo_credentials(folder)
+        for path in (cred_file, folder / credentials.COOKIE_KEY_FILE_NAME):
             assert _git("check-ignore", "-q", str(path)).returncode == 0, path
         status = _git("status", "--porcelain", "--untracked-files=all", "--", str(folder)).stdout
         assert status == ""
@@ -147,8 +147,8 @@ def test_load_users_names_file_user_and_key_for_each_mistake(tmp_path, real_hash
             "bob": {"name": "Bob", "password": real_hash, "role": "boss", "councils": []},
         },
     )
-    with pytest.raises(auth.AuthConfigError) as caught:
-        auth.load_users(path)
+    with pytest.raises(credentials.AuthConfigError) as caught:
+        credentials.load_users(path)
     problems = caught.value.problems
     assert any(str(path) in p and "'alice'" in p and "bcrypt" in p for p in problems)
     assert any("'bob'" in p and "key role" in p for p in problems)
@@ -162,23 +162,23 @@ def test_load_users_reads_toml_too(tmp_path, real_hash):
         f'[users."jane.smith"]\nname = "Jane Smith"\npassword = "{real_hash}"\nrole = "viewer"\n'
         'councils = ["stockport", "tameside"]\n'
     )
-    assert auth.load_users(path) == {"jane.smith": User("jane.smith", "Jane Smith", "viewer", ("stockport", "tameside"))}
+    assert credentials.load_users(path) == {"jane.smith": User("jane.smith", "Jane Smith", "viewer", ("stockport", "tameside"))}
 
 
 def test_load_users_rejects_a_file_without_users(tmp_path):
     path = tmp_path / "users.yaml"
     path.write_text("- just a list\n")
-    with pytest.raises(auth.AuthConfigError, match="users"):
-        auth.load_users(path)
+    with pytest.raises(credentials.AuthConfigError, match="users"):
+        credentials.load_users(path)
 
 
 # ---------------------------------------------------------------------------- production checks
 def test_production_problems_are_empty_in_demo_mode(demo):
-    assert auth.production_problems() == []
+    assert credentials.production_problems() == []
 
 
 def test_production_without_configuration_lists_file_and_cookie_key(production):
-    problems = auth.production_problems()
+    problems = credentials.production_problems()
     assert len(problems) == 2
     assert "No credentials file configured" in problems[0] and "STARVIZ_AUTH_FILE" in problems[0]
     assert "No cookie key" in problems[1]
@@ -187,7 +187,7 @@ def test_production_without_configuration_lists_file_and_cookie_key(production):
 def test_production_names_a_missing_credentials_file(production, tmp_path):
     production.setenv("STARVIZ_AUTH_FILE", str(tmp_path / "nope.yaml"))
     production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
-    assert auth.production_problems() == [f"Credentials file not found: {tmp_path / 'nope.yaml'}"]
+    assert credentials.production_problems() == [f"Credentials file not found: {tmp_path / 'nope.yaml'}"]
 
 
 def test_production_names_the_user_with_a_plain_text_password(production, tmp_path, real_hash):
@@ -200,7 +200,7 @@ def test_production_names_the_user_with_a_plain_text_password(production, tmp_pa
     )
     production.setenv("STARVIZ_AUTH_FILE", str(path))
     production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
-    problems = auth.production_problems()
+    problems = credentials.production_problems()
     assert len(problems) == 1
     assert "'careless'" in problems[0] and "not a bcrypt hash" in problems[0] and "Password1" not in problems[0]
 
@@ -209,7 +209,7 @@ def test_production_rejects_a_short_cookie_key(production, tmp_path, real_hash):
     path = _write_users(tmp_path / "users.yaml", {"jane.smith": {"name": "D", "password": real_hash, "role": "admin"}})
     production.setenv("STARVIZ_AUTH_FILE", str(path))
     production.setenv("STARVIZ_COOKIE_KEY", "short-key")
-    [problem] = auth.production_problems()
+    [problem] = credentials.production_problems()
     assert problem.startswith("Cookie key too short: 9 characters, at least 32 needed")
 
 
@@ -220,7 +220,7 @@ def test_production_reports_councils_that_are_not_configured(production, tmp_pat
     )
     production.setenv("STARVIZ_AUTH_FILE", str(path))
     production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
-    [problem] = auth.production_problems()
+    [problem] = credentials.production_problems()
     assert "'officer'" in problem and "atlantis" in problem
 
 
@@ -231,14 +231,14 @@ def test_production_is_ready_with_a_hashed_file_and_long_key(production, tmp_pat
     )
     production.setenv("STARVIZ_AUTH_FILE", str(path))
     production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
-    assert auth.production_problems() == []
+    assert credentials.production_problems() == []
 
 
 def test_production_reads_file_and_key_from_streamlit_secrets(production, tmp_path, real_hash):
     path = _write_users(tmp_path / "users.yaml", {"jane.smith": {"name": "D", "password": real_hash, "role": "admin"}})
-    production.setattr(auth, "_auth_secrets", lambda: {"credentials_file": str(path), "cookie_key": GOOD_KEY})
-    assert auth.production_problems() == []
-    assert auth.production_credentials_file() == path
+    production.setattr(credentials, "_auth_secrets", lambda: {"credentials_file": str(path), "cookie_key": GOOD_KEY})
+    assert credentials.production_problems() == []
+    assert credentials.production_credentials_file() == path
 
 
 # ------------------------------------------------------------------------------------ login flow
@@ -283,7 +283,7 @@ def test_login_form_renders_with_the_demo_accounts(demo):
     assert [b.label for b in at.button] == ["Sign in"]
     info = at.info[0].value
     assert PASSWORD in info
-    for username, (_name, role, _councils) in auth.DEMO_ACCOUNTS.items():
+    for username, (_name, role, _councils) in credentials.DEMO_ACCOUNTS.items():
         assert username in info and role in info
     assert "user=" not in _body(at)
 
@@ -298,7 +298,7 @@ def test_board_signs_in_as_a_viewer_and_the_form_goes_away_on_the_first_click(de
     assert len(at.text_input) == 0 and not at.info
     [write] = _cookie_writes(at)  # the cookie holds a random session id, signed with the key; nothing else
     value = re.match(rf"{auth.COOKIE_NAME}=([^;]+);", write).group(1)
-    key = (demo / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
+    key = (demo / credentials.COOKIE_KEY_FILE_NAME).read_text().strip()
     session_id = auth.unseal(value, key)
     assert session_id and "board" not in value and auth.session_user(session_id) == user
     assert "SameSite=Strict" in write and "path=/" in write
@@ -335,7 +335,7 @@ def _fake_cookie(monkeypatch, value: str) -> None:
 
 
 def test_a_valid_cookie_signs_in_without_the_form(demo, monkeypatch):
-    key = (demo / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
+    key = (demo / credentials.COOKIE_KEY_FILE_NAME).read_text().strip()
     _fake_cookie(monkeypatch, auth.seal(auth.open_session("category.manager"), key))
     at = _start()
     assert not at.exception
@@ -351,7 +351,7 @@ def test_a_cookie_signed_with_another_key_is_ignored(demo, monkeypatch):
 
 
 def test_a_cookie_naming_no_session_falls_back_to_the_form(demo, monkeypatch):
-    key = (demo / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
+    key = (demo / credentials.COOKIE_KEY_FILE_NAME).read_text().strip()
     _fake_cookie(monkeypatch, auth.seal(secrets.token_urlsafe(32), key))
     at = _start()
     assert not at.exception

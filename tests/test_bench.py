@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bench import core, suites
+from bench import core, data, suites
 
 
 def test_a_partial_run_replaces_its_own_figures_and_keeps_the_rest(tmp_path, monkeypatch):
@@ -19,7 +19,7 @@ def test_a_partial_run_replaces_its_own_figures_and_keeps_the_rest(tmp_path, mon
     ]
     results.write_text(json.dumps({"machine": {}, "run_at": "2026-01-01T00:00:00", "results": old}))
     monkeypatch.setattr(
-        suites, "_ingest_vs_read_csv", lambda: [core._result("ingest time / read_csv time", 1.5, "ratio", 2.0, "lower")]
+        data, "ingest_vs_read_csv", lambda: [core._result("ingest time / read_csv time", 1.5, "ratio", 2.0, "lower")]
     )
 
     assert suites.main(only="ingest") == 0
@@ -67,10 +67,10 @@ def test_every_target_the_bench_checks_is_configured_and_every_configured_target
     import inspect
     import re
 
-    from bench import concurrency
+    from bench import concurrency, exports, pages, scale, spend_cube
     from starviz import config
 
-    source = inspect.getsource(suites) + inspect.getsource(concurrency)
+    source = "".join(inspect.getsource(m) for m in (concurrency, data, exports, pages, scale, spend_cube))
     asked = set(re.findall(r'_target\("(\w+)"\)', source))
     assert asked and asked == set(config.settings().bench_targets)
 

@@ -13,7 +13,7 @@ import pytest
 
 from bench import loadgen, loadtest
 from starviz import config
-from starviz.auth import DEMO_PASSWORD
+from starviz.credentials import DEMO_PASSWORD
 
 NGINX = "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="Debian's nginx is not installed")

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from bench import loadgen, loadtest
-from starviz.auth import DEMO_PASSWORD
+from starviz.credentials import DEMO_PASSWORD
 from tests.browser import serve_app
 
 

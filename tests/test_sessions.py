@@ -19,16 +19,16 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from starviz import auth, config
+from starviz import auth, config, credentials, passwords
 from starviz.config import settings
 
-PASSWORD = auth.DEMO_PASSWORD
+PASSWORD = credentials.DEMO_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("auth-template")
-    auth.ensure_demo_credentials(folder)
+    credentials.ensure_demo_credentials(folder)
     return folder
 
 
@@ -48,7 +48,7 @@ def demo(monkeypatch, demo_template, tmp_path) -> Path:
 
 
 def _key(folder: Path) -> str:
-    return (folder / auth.COOKIE_KEY_FILE_NAME).read_text().strip()
+    return (folder / credentials.COOKIE_KEY_FILE_NAME).read_text().strip()
 
 
 def _app():
@@ -110,7 +110,7 @@ def test_logging_out_in_one_tab_ends_the_session_in_every_other(demo, monkeypatc
 
 
 def _set_password(folder: Path, username: str, password: str) -> None:
-    path = folder / auth.CREDENTIALS_FILE_NAME
+    path = folder / credentials.CREDENTIALS_FILE_NAME
     data = yaml.safe_load(path.read_text())
     data["users"][username]["password"] = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
     path.write_text(yaml.safe_dump(data))
@@ -127,7 +127,7 @@ def test_a_password_change_ends_every_session_of_that_user_only(demo, monkeypatc
 
 def test_removing_a_user_ends_their_sessions(demo):
     session = auth.open_session("trafford.officer")
-    path = demo / auth.CREDENTIALS_FILE_NAME
+    path = demo / credentials.CREDENTIALS_FILE_NAME
     data = yaml.safe_load(path.read_text())
     del data["users"]["trafford.officer"]
     path.write_text(yaml.safe_dump(data))
@@ -219,7 +219,7 @@ def test_an_unknown_user_is_checked_against_a_hash_of_the_same_cost(demo, monkey
         user, _session, message = auth.sign_in(username, "wrong", f"client-{username}")
         assert user is None and message == auth.SIGN_IN_FAILED  # the same words
     assert len(checked) == 2 and checked[0] != checked[1]
-    assert [auth.bcrypt_cost(h.decode()) for h in checked] == [12, 12]
+    assert [passwords.bcrypt_cost(h.decode()) for h in checked] == [12, 12]
 
 
 def test_sign_ins_are_logged_and_audited_without_the_password(demo, monkeypatch, caplog):
@@ -255,9 +255,9 @@ def production(monkeypatch, tmp_path, cost12):
     monkeypatch.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
     monkeypatch.delenv("STARVIZ_COOKIE_EXPIRY_DAYS", raising=False)
     monkeypatch.delenv("STARVIZ_STATE_DB", raising=False)
-    monkeypatch.setattr(auth, "_auth_secrets", dict)
+    monkeypatch.setattr(credentials, "_auth_secrets", dict)
     settings.cache_clear()
-    assert auth.production_problems() == []
+    assert credentials.production_problems() == []
     yield SimpleNamespace(monkeypatch=monkeypatch, users=path, folder=tmp_path)
     settings.cache_clear()
 
@@ -276,17 +276,17 @@ def production(monkeypatch, tmp_path, cost12):
 )
 def test_production_refuses_a_cookie_key_with_little_entropy(production, key, why):
     production.monkeypatch.setenv("STARVIZ_COOKIE_KEY", key)
-    [problem] = auth.production_problems()
+    [problem] = credentials.production_problems()
     assert why in problem.lower() and "secrets.token_urlsafe" in problem and key not in problem
 
 
 def test_production_refuses_the_demo_credentials_file_and_demo_accounts(production, tmp_path):
-    demo_file, _key = auth.ensure_demo_credentials(tmp_path / "demo-auth")
+    demo_file, _key = credentials.ensure_demo_credentials(tmp_path / "demo-auth")
     production.monkeypatch.setenv("STARVIZ_AUTH_FILE", str(demo_file))
-    problems = auth.production_problems()
+    problems = credentials.production_problems()
     assert any("this is the demo credentials file" in p for p in problems)
-    assert {u for u in auth.DEMO_ACCOUNTS if any(f"user {u!r} is a demo account" in p for p in problems)} == set(
-        auth.DEMO_ACCOUNTS
+    assert {u for u in credentials.DEMO_ACCOUNTS if any(f"user {u!r} is a demo account" in p for p in problems)} == set(
+        credentials.DEMO_ACCOUNTS
     )
 
 
@@ -294,7 +294,7 @@ def test_production_refuses_a_low_bcrypt_cost_and_a_long_expiry(production):
     weak = bcrypt.hashpw(b"whatever", bcrypt.gensalt(rounds=4)).decode()
     production.users.write_text(yaml.safe_dump({"users": {"jane.smith": {"name": "J", "password": weak, "role": "admin"}}}))
     production.monkeypatch.setenv("STARVIZ_COOKIE_EXPIRY_DAYS", "36500")
-    problems = auth.production_problems()
+    problems = credentials.production_problems()
     assert any("'jane.smith'" in p and "bcrypt cost 4, at least 12 needed" in p for p in problems)
     assert any("cookie_expiry_days is 36500: a session may last at most 30 days" in p for p in problems)
 
