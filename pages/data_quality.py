@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, imports, matching, queries, ui
+from starviz import charts, import_store, matching, queries, ui
 from starviz.models import DATASETS
 
 scope = ui.scope()
@@ -217,12 +217,12 @@ if tab == "Supplier matching":
         if rebuild.button(
             "Rebuild now",
             icon=":material/autorenew:",
-            disabled=imports.build_status() is not None,
+            disabled=import_store.build_status() is not None,
             width="stretch",
             help="Applies the decisions; one build at a time.",
         ):
             bar = st.progress(0.0, text="Starting")
-            st.session_state["dq_rebuilt"] = imports.rebuild(
+            st.session_state["dq_rebuilt"] = import_store.rebuild(
                 scope, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m)
             )
             st.rerun()

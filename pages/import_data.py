@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, escape, imports, ui
+from starviz import charts, config, escape, import_store, imports, ui
 
 scope = ui.require("import")
 st.title("Import")
@@ -48,8 +48,8 @@ COLUMNS = {
     "meaning": "Meaning",
 }
 
-if (status := imports.build_status()) is not None:
-    st.info(imports.status_text(status), icon=":material/hourglass_top:")
+if (status := import_store.build_status()) is not None:
+    st.info(import_store.status_text(status), icon=":material/hourglass_top:")
     st.button("Check again", icon=":material/refresh:")
     st.stop()
 
@@ -160,7 +160,7 @@ ready = bool(previews) and all(p.can_commit for p in previews) and (replace is n
 if uploads:
     if st.button("Store and rebuild", type="primary", icon=":material/upload:", disabled=not ready):
         bar = st.progress(0.0, text="Starting")
-        result = imports.commit(
+        result = import_store.commit(
             previews, scope, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m), replace=replace == "replace"
         )
         st.session_state["import_outcome"] = result
@@ -173,6 +173,6 @@ if uploads:
         )
 
 with st.expander("Import history"):
-    history = imports.import_log(user=scope.user)
+    history = import_store.import_log(user=scope.user)
     ui.table(history, column_config=COLUMNS)
     ui.export_buttons("import-history", history, scope)

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from starviz import build, config, imports, matching, queries
+from starviz import build, config, import_store, matching, queries
 from starviz.scope import Filters, User
 from tests.conftest import run_app
 from tests.fixtures.extracts import TAMESIDE_SPEND, write_csv, write_raw
@@ -243,7 +243,7 @@ def test_accepting_a_pair_writes_the_alias_file_and_the_next_build_merges_them(r
     assert written[-1] == f"Widgit Supplies Ltd,Widget Supplies Ltd,director,{dt.date.today().isoformat()}"
     assert "Widgit Supplies Ltd" not in matching.candidates(_scope())["supplier_name_b"].tolist()
     assert matching.waiting_for_build(_scope()) == 1
-    outcome = imports.rebuild(_scope())
+    outcome = import_store.rebuild(_scope())
     assert outcome.status == "done"
     assert len(_supplier_ids("Widget Supplies Ltd", "Widgit Supplies Ltd")) == 1
     assert outcome.changes.merged_suppliers["supplier_name"].tolist() == ["Widgit Supplies Ltd"]
@@ -256,7 +256,7 @@ def test_a_rejected_pair_is_remembered_and_not_proposed_again(review):
     assert matching.decide(df, pair, matching.DIFFERENT, DIRECTOR) == 1
     assert matching.decide(df, pair, matching.DIFFERENT, DIRECTOR) == 0  # never twice
     assert matching.non_matches()[["name_a", "name_b"]].values.tolist() == [["Widget Supplies Ltd", "Widgit Supplies Ltd"]]
-    imports.rebuild(_scope())
+    import_store.rebuild(_scope())
     mart = queries.supplier_match_candidates(_scope(), limit=1000)
     assert "Widgit Supplies Ltd" not in mart["supplier_name_b"].tolist()
     assert len(_supplier_ids("Widget Supplies Ltd", "Widgit Supplies Ltd")) == 2

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from starviz import build, config, imports, queries
+from starviz import build, config, import_store, imports, queries
 from starviz.scope import Filters, User
 from tests.fixtures.extracts import TAMESIDE_SPEND, write_csv, write_raw, write_xlsx
 
@@ -276,11 +276,11 @@ def test_commit_stores_the_original_with_its_hash_and_reports_what_changed(live,
     before_rows, before_total = _db_total("tameside")
     preview = _upload("Tameside Spend May 2025.csv", data)
     assert (preview.council_id, preview.dataset) == ("tameside", "spend")
-    outcome = imports.commit([preview], _scope())
+    outcome = import_store.commit([preview], _scope())
     assert outcome.status == "done", outcome.message
     stored = config.settings().raw_dir / "tameside/spend/Tameside Spend May 2025.csv"
     assert stored.read_bytes() == data
-    log = imports.import_log()
+    log = import_store.import_log()
     assert log[["file", "sha256", "status", "imported_by"]].values.tolist() == [
         ["tameside/spend/Tameside Spend May 2025.csv", preview.staged.sha256, "loaded", "director"]
     ]
@@ -298,11 +298,11 @@ def test_commit_stores_the_original_with_its_hash_and_reports_what_changed(live,
 
 def test_same_file_twice_is_refused_with_a_message(live, tmp_path):
     data = _csv_bytes(tmp_path, TAMESIDE_MAY)
-    assert imports.commit([_upload("may.csv", data)], _scope()).status == "done"
+    assert import_store.commit([_upload("may.csv", data)], _scope()).status == "done"
     again = _upload("a copy of may.csv", data, "tameside", "spend")
     assert not again.can_commit
     assert "imported before" in again.refusal and "tameside/spend/may.csv" in again.refusal
-    assert imports.commit([again], _scope()).status == "refused"
+    assert import_store.commit([again], _scope()).status == "refused"
 
 
 def test_a_file_already_stored_but_not_yet_built_is_refused_too(live, tmp_path):
@@ -332,12 +332,12 @@ def test_failed_build_keeps_the_old_database_and_takes_the_file_back_out(live, t
     bad.parent.mkdir(parents=True)
     bad.write_text("-- One row per nothing.\ncreate or replace view mart_broken as select no_such_column from fct_spend")
     monkeypatch.setattr(build, "sql_files", lambda: [*config.SQL_DIR.glob("*/*.sql"), bad])
-    outcome = imports.commit([_upload("may.csv", _csv_bytes(tmp_path, TAMESIDE_MAY))], _scope())
+    outcome = import_store.commit([_upload("may.csv", _csv_bytes(tmp_path, TAMESIDE_MAY))], _scope())
     assert outcome.status == "failed"
     assert "mart_broken" in outcome.message and "live database is as it was" in outcome.message
     assert db.read_bytes() == before
     assert not (config.settings().raw_dir / "tameside/spend/may.csv").exists()
-    assert imports.import_log()["status"].tolist() == ["build failed"]
+    assert import_store.import_log()["status"].tolist() == ["build failed"]
     monkeypatch.undo()
     config.settings.cache_clear()
 
@@ -345,17 +345,17 @@ def test_failed_build_keeps_the_old_database_and_takes_the_file_back_out(live, t
 def test_a_second_admin_is_told_a_build_is_in_progress_and_nothing_is_stored(live, tmp_path):
     preview = _upload("may.csv", _csv_bytes(tmp_path, TAMESIDE_MAY), "tameside", "spend")
     with build.build_lock(config.settings().db_path):  # someone else's build
-        assert imports.build_status() is not None
-        outcome = imports.commit([preview], _scope())
+        assert import_store.build_status() is not None
+        outcome = import_store.commit([preview], _scope())
     assert outcome.status == "busy" and "build is in progress" in outcome.message
     assert not (config.settings().raw_dir / "tameside/spend/may.csv").exists()
-    assert imports.build_status() is None
+    assert import_store.build_status() is None
 
 
 def test_an_analyst_cannot_commit(live, tmp_path):
     preview = _upload("may.csv", _csv_bytes(tmp_path, TAMESIDE_MAY), "tameside", "spend")
-    assert imports.commit([preview], _scope(ANALYST)).status == "refused"
-    assert imports.rebuild(_scope(ANALYST)).status == "refused"
+    assert import_store.commit([preview], _scope(ANALYST)).status == "refused"
+    assert import_store.rebuild(_scope(ANALYST)).status == "refused"
 
 
 def _corrected_april(tmp_path) -> bytes:
@@ -379,13 +379,13 @@ def test_a_file_for_months_already_loaded_shows_the_overlap_and_replaces_by_defa
     assert (overlap["source_file"], overlap["months"], overlap["rows_loaded"]) == (TAMESIDE_APRIL, "Apr 2025", 3)
     assert overlap["amount_gbp"] == Decimal("2530.00") and overlap["count_other_lines"] == 0
     assert "1 loaded file(s) hold 3 lines in the same months" in imports.overlap_text([preview])
-    assert imports.commit([preview], _scope()).status == "done"
+    assert import_store.commit([preview], _scope()).status == "done"
     assert _db_total("tameside") == (3, Decimal("2630.00"))  # replaced: nothing counted twice
 
 
 def test_adding_over_loaded_months_happens_only_when_the_admin_chooses_it(april_loaded, tmp_path):
     preview = _upload("Tameside Spend April 2025 v2.csv", _corrected_april(tmp_path), "tameside", "spend")
-    assert imports.commit([preview], _scope(), replace=False).status == "done"
+    assert import_store.commit([preview], _scope(), replace=False).status == "done"
     assert _db_total("tameside") == (6, Decimal("2530.00") + Decimal("2630.00"))  # added, as asked
     duplicates = queries.duplicate_lines(_scope())
     # T2 and T3 are the same line in both files (T1 was restated, so it is not a duplicate)
@@ -397,7 +397,7 @@ def test_a_year_to_date_file_after_its_first_month_counts_april_once(april_loade
     ytd = [list(r) for r in TAMESIDE_SPEND] + [list(r) for r in TAMESIDE_MAY[1:4]]
     preview = _upload("Tameside Spend May 2025 YTD.csv", _csv_bytes(tmp_path, ytd, "ytd.csv"), "tameside", "spend")
     assert preview.overlaps["months"].tolist() == ["Apr 2025"]
-    assert imports.commit([preview], _scope()).status == "done"
+    assert import_store.commit([preview], _scope()).status == "done"
     assert _db_total("tameside") == (6, Decimal("2530.00") + Decimal("2240.00"))
     assert queries.duplicate_lines(_scope()).empty
 
@@ -411,13 +411,13 @@ def test_a_council_scoped_admin_imports_and_sees_only_their_councils(april_loade
         "Tameside Spend April 2025 v2.csv: you can import only for your own councils; Tameside is not one of them."
     )
     forced = imports.preview(staged, "tameside", "spend", _scope())
-    assert imports.commit([forced], _scope(scoped)).status == "refused"
+    assert import_store.commit([forced], _scope(scoped)).status == "refused"
     assert _db_total("tameside") == (3, Decimal("2530.00"))
 
 
 def test_replacing_moves_the_old_file_aside_and_loads_only_the_new_one(april_loaded, tmp_path):
     preview = _upload("Tameside Spend April 2025 v2.csv", _corrected_april(tmp_path), "tameside", "spend")
-    outcome = imports.commit([preview], _scope(), replace=True)
+    outcome = import_store.commit([preview], _scope(), replace=True)
     assert outcome.status == "done"
     assert _db_total("tameside") == (3, Decimal("2630.00"))
     raw = config.settings().raw_dir
@@ -435,7 +435,7 @@ def test_a_failed_replacement_puts_the_old_file_back(april_loaded, tmp_path, mon
         raise build.BuildError("totals do not reconcile")
 
     monkeypatch.setattr(build, "_check", failing_check)
-    outcome = imports.commit([preview], _scope(), replace=True)
+    outcome = import_store.commit([preview], _scope(), replace=True)
     assert outcome.status == "failed" and "totals do not reconcile" in outcome.message
     assert (config.settings().raw_dir / TAMESIDE_APRIL).exists()
     assert not list((config.settings().raw_dir / "_replaced").rglob("*.csv"))
@@ -443,7 +443,7 @@ def test_a_failed_replacement_puts_the_old_file_back(april_loaded, tmp_path, mon
 
 
 def test_rebuild_reports_no_change_when_nothing_changed(live):
-    outcome = imports.rebuild(_scope())
+    outcome = import_store.rebuild(_scope())
     assert outcome.status == "done" and outcome.changes.rows.empty and outcome.changes.new_suppliers.empty
     assert outcome.stored == []
 
@@ -500,7 +500,7 @@ def test_a_second_admin_sees_build_in_progress_not_an_error(page_env):
     from tests.conftest import run_app
 
     with build.build_lock(config.settings().db_path):
-        imports._write_status(
+        import_store._write_status(
             {
                 "user": "Director",
                 "started_at": "2025-06-01T10:32:00",

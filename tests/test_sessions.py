@@ -332,15 +332,15 @@ def test_production_without_a_database_builds_nothing_for_a_visitor(production, 
 
 # --- the audit trail ---------------------------------------------------------------------------------
 def test_imports_rebuilds_and_supplier_decisions_are_audited(demo, monkeypatch, tmp_path):
-    from starviz import imports, matching, queries
+    from starviz import import_store, matching, queries
     from starviz.scope import Filters
 
     director = auth.users()["director"]
     scope = queries.Scope(Filters(councils=("trafford",), period="all"), director)
-    monkeypatch.setattr(imports, "_commit_locked", lambda *a: imports.Outcome("done", "Rebuilt."))
+    monkeypatch.setattr(import_store, "_commit_locked", lambda *a: import_store.Outcome("done", "Rebuilt."))
     monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "db" / "star.duckdb"))
     settings.cache_clear()
-    imports.rebuild(scope)
+    import_store.rebuild(scope)
     monkeypatch.setattr(matching, "_path", lambda name: tmp_path / name)
     (tmp_path / matching.ALIASES).write_text(",".join(matching.ALIAS_FIELDS) + "\n")
     (tmp_path / matching.NON_MATCHES).write_text(",".join(matching.NON_MATCH_FIELDS) + "\n")
