@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -41,14 +42,21 @@ def sample(*parts: str) -> Path:
     return path
 
 
-@pytest.fixture()
-def app_env(fixture_build, monkeypatch, tmp_path):
-    """The app pointed at the fixture database, with demo accounts in a temporary folder."""
-    monkeypatch.setenv("STARVIZ_DB", str(fixture_build.db_path))
+@contextmanager
+def app_on(db_path: Path, monkeypatch, tmp_path: Path):
+    """The app and ``starviz.queries`` pointed at `db_path`, with demo accounts in a temporary folder."""
+    monkeypatch.setenv("STARVIZ_DB", str(db_path))
     monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
     config.settings.cache_clear()
     yield
     config.settings.cache_clear()
+
+
+@pytest.fixture()
+def app_env(fixture_build, monkeypatch, tmp_path):
+    """The app pointed at the fixture database."""
+    with app_on(fixture_build.db_path, monkeypatch, tmp_path):
+        yield
 
 
 def run_app(username: str | None, page: str | None = None, **params: str):
@@ -82,11 +90,8 @@ def pipeline_build(tmp_path_factory) -> build.BuildSummary:
 @pytest.fixture()
 def pipeline_env(pipeline_build, monkeypatch, tmp_path):
     """The app and ``starviz.queries`` pointed at the pipeline fixture database."""
-    monkeypatch.setenv("STARVIZ_DB", str(pipeline_build.db_path))
-    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
-    config.settings.cache_clear()
-    yield pipeline_build
-    config.settings.cache_clear()
+    with app_on(pipeline_build.db_path, monkeypatch, tmp_path):
+        yield pipeline_build
 
 
 # --- browser tests: one Chromium page per test (see tests/browser.py) ----------------------------

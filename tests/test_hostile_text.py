@@ -14,8 +14,8 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 
 from starviz import build, config
-from tests.conftest import run_app
-from tests.fixtures.extracts import write_csv, write_pipeline_raw
+from tests.conftest import app_on, run_app
+from tests.fixtures.extracts import write_pipeline_raw, write_trafford_contracts, write_trafford_spend
 
 HOSTILE = [
     "![pix](http://evil.example/beacon.png) Beacon Ltd",
@@ -30,85 +30,50 @@ ACTIVE_PLOTLY = ["<a href", "<img", "<b>BOLD", "<b>Dept"]
 TODAY = dt.date.today()  # contracts due soon after today, so the pipeline lists them
 HOSTILE_FILE = "trafford-spend <img src=x onerror=alert(1)> <b>June<b> 2025-06.csv"  # no "/": a folder
 
-SPEND_HEADER = [
-    "OrganisationLabel",
-    "PaymentDate",
-    "BeneficiaryName",
-    "BeneficiaryOtherID",
-    "Amount",
-    "Purpose",
-    "ProclassLabel",
-    "ProclassCode",
-    "VATRegistrationNumber",
-    "OrganisationalUnit",
-    "TransactionNumber",
-]
-CONTRACT_HEADER = [
-    "ContractReference",
-    "ContractTitle",
-    "SupplierName",
-    "ContractValue",
-    "StartDate",
-    "EndDate",
-    "MaximumEndDate",
-    "SME",
-    "VCSE",
-    "SupplierPostcode",
-    "ProclassLabel",
-    "CategoryManager",
-    "ProcurementRoute",
-    "OrganisationalUnit",
-    "Description",
-    "ReviewDate",
-    "SupplierCompanyNumber",
-]
-
 
 def write_hostile_raw(raw: Path) -> Path:
     write_pipeline_raw(raw)
-    spend = [SPEND_HEADER]
-    for n, name in enumerate(HOSTILE):
-        for month in ("2025-05-12", "2025-06-12"):
-            spend.append(
-                [
-                    "Trafford Council",
-                    month,
-                    name,
-                    str(900 + n),
-                    f"{900000 - n * 1000}.00",
-                    f"{name} purpose",
-                    "CONSTRUCTION: Bld Construction",
-                    "391110",
-                    "",
-                    "<b>Dept</b> [d](http://evil.example/d)",
-                    f"H{n}{month}",
-                ]
-            )
-    write_csv(raw / "trafford/spend" / HOSTILE_FILE, spend)
-    contracts = [CONTRACT_HEADER]
-    for n, name in enumerate(HOSTILE):
-        contracts.append(
-            [
-                f"EVIL-{n}",
-                f"{name} contract",
-                name,
-                str(5_000_000 - n),
-                (TODAY - dt.timedelta(days=400)).isoformat(),
-                (TODAY + dt.timedelta(days=100)).isoformat(),
-                "",
-                "Y",
-                "N",
-                "M1 1AA",
-                "Works - Construction, Repair & Maintenance",
-                "[Manager](javascript:alert(1))",
-                "<b>Route</b>",
-                "<b>Dept</b>",
-                f"{name} description",
-                (TODAY + dt.timedelta(days=20)).isoformat(),
-                "",
-            ]
-        )
-    write_csv(raw / "trafford/contracts/trafford-contracts-register-2025-07.csv", contracts)
+    write_trafford_spend(
+        raw / "trafford/spend" / HOSTILE_FILE,
+        [
+            {
+                "PaymentDate": month,
+                "BeneficiaryName": name,
+                "BeneficiaryOtherID": str(900 + n),
+                "Amount": f"{900000 - n * 1000}.00",
+                "Purpose": f"{name} purpose",
+                "ProclassLabel": "CONSTRUCTION: Bld Construction",
+                "ProclassCode": "391110",
+                "OrganisationalUnit": "<b>Dept</b> [d](http://evil.example/d)",
+                "TransactionNumber": f"H{n}{month}",
+            }
+            for n, name in enumerate(HOSTILE)
+            for month in ("2025-05-12", "2025-06-12")
+        ],
+    )
+    write_trafford_contracts(
+        raw / "trafford/contracts/trafford-contracts-register-2025-07.csv",
+        [
+            {
+                "ContractReference": f"EVIL-{n}",
+                "ContractTitle": f"{name} contract",
+                "SupplierName": name,
+                "ContractValue": str(5_000_000 - n),
+                "StartDate": (TODAY - dt.timedelta(days=400)).isoformat(),
+                "EndDate": (TODAY + dt.timedelta(days=100)).isoformat(),
+                "SME": "Y",
+                "VCSE": "N",
+                "SupplierPostcode": "M1 1AA",
+                "ProclassLabel": "Works - Construction, Repair & Maintenance",
+                "CategoryManager": "[Manager](javascript:alert(1))",
+                "ProcurementRoute": "<b>Route</b>",
+                "OrganisationalUnit": "<b>Dept</b>",
+                "Description": f"{name} description",
+                "ReviewDate": (TODAY + dt.timedelta(days=20)).isoformat(),
+            }
+            for n, name in enumerate(HOSTILE)
+        ],
+    )
     return raw
 
 
@@ -120,11 +85,8 @@ def hostile_build(tmp_path_factory) -> build.BuildSummary:
 
 @pytest.fixture()
 def hostile_env(hostile_build, monkeypatch, tmp_path):
-    monkeypatch.setenv("STARVIZ_DB", str(hostile_build.db_path))
-    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
-    config.settings.cache_clear()
-    yield hostile_build
-    config.settings.cache_clear()
+    with app_on(hostile_build.db_path, monkeypatch, tmp_path):
+        yield hostile_build
 
 
 MARKDOWN_FIELDS = {"body", "label", "help", "title", "caption", "text", "labels", "placeholder"}
