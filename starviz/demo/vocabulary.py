@@ -3,7 +3,8 @@
 Lists the project already keeps in ``data/reference/`` are read from there (ProClass headings from
 ``proclass.csv``, Greater Manchester postcode districts from ``gm_postcode_districts.csv``, maturity
 areas and levels); what only the demo needs (level-2 labels, words for supplier names, surnames,
-places, invented TOMs measures) lives here.
+places, invented TOMs measures) lives here, the traits of each ProClass heading in the table
+``heading_traits.csv`` beside this module.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _read_csv(path: Path) -> tuple[dict[str, str], ...]:
 
 
 class _Traits(NamedTuple):
-    """What the demo invents for one ProClass heading."""
+    """What the demo invents for one ProClass heading (a row of ``heading_traits.csv``)."""
 
     level2: tuple[str, ...]  # level-2 labels
     suppliers: float  # relative number of suppliers
@@ -61,258 +62,29 @@ class Heading(NamedTuple):
     expense_type: str
 
 
-# Keyed by ProClass code prefix; the headings' names come from data/reference/proclass.csv.
-_HEADING_TRAITS: dict[str, _Traits] = {
-    "10": _Traits(
-        level2=("Timber & Sheet Materials", "Aggregates", "Plumbing Materials"),
-        suppliers=2,
-        value=0.5,
-        words=("Building Supplies", "Timber", "Builders Merchants"),
-        departments={"Place": 0.5, "Housing": 0.5},
-        expense_type="Supplies & Services",
-    ),
-    "11": _Traits(
-        level2=("Food", "Catering Equipment", "Catering Services"),
-        suppliers=3,
-        value=0.7,
-        words=("Catering", "Fine Foods", "Kitchen Services"),
-        departments={"Education": 0.6, "Adult Social Care": 0.2, "Leisure & Culture": 0.2},
-        expense_type="Supplies & Services",
-    ),
-    "12": _Traits(
-        level2=("Memorials", "Cremator Maintenance"),
-        suppliers=0.5,
-        value=0.5,
-        words=("Memorials", "Stonemasons"),
-        departments={"Place": 1.0},
-        expense_type="Premises Related",
-    ),
-    "13": _Traits(
-        level2=("Cleaning Services", "Cleaning Materials", "Washroom Services"),
-        suppliers=3,
-        value=0.6,
-        words=("Cleaning Services", "Hygiene", "Janitorial Supplies"),
-        departments={"Corporate Services": 0.6, "Education": 0.4},
-        expense_type="Premises Related",
-    ),
-    "14": _Traits(
-        level2=("Uniforms", "Personal Protective Equipment"),
-        suppliers=1,
-        value=0.4,
-        words=("Workwear", "Uniforms", "Safety Wear"),
-        departments={"Waste & Environment": 0.5, "Place": 0.5},
-        expense_type="Supplies & Services",
-    ),
-    "15": _Traits(
-        level2=("Management Consultancy", "Technical Consultancy", "Property Consultancy"),
-        suppliers=4,
-        value=0.8,
-        words=("Consulting", "Associates", "Advisory"),
-        departments={"Corporate Services": 0.4, "Place": 0.4, "Capital": 0.2},
-        expense_type="Supplies & Services",
-    ),
-    "16": _Traits(
-        level2=("Household Appliances", "Kitchenware"),
-        suppliers=1,
-        value=0.3,
-        words=("Home Supplies", "Appliances"),
-        departments={"Housing": 0.6, "Children's Services": 0.4},
-        expense_type="Supplies & Services",
-    ),
-    "17": _Traits(
-        level2=("School Improvement", "Training Services", "Examination Fees"),
-        suppliers=5,
-        value=0.6,
-        words=("Learning", "Education Services", "Tutoring"),
-        departments={"Education": 0.85, "Children's Services": 0.15},
-        expense_type="Third Party Payments",
-    ),
-    "18": _Traits(
-        level2=("Waste Collection", "Recycling", "Pest Control"),
-        suppliers=3,
-        value=1.6,
-        words=("Environmental", "Waste Management", "Recycling"),
-        departments={"Waste & Environment": 1.0},
-        expense_type="Third Party Payments",
-    ),
-    "19": _Traits(
-        level2=("Security Services", "Lifts", "Building Maintenance"),
-        suppliers=4,
-        value=1.0,
-        words=("Facilities Management", "Property Services", "Security"),
-        departments={"Corporate Services": 0.6, "Place": 0.4},
-        expense_type="Premises Related",
-    ),
-    "20": _Traits(
-        level2=("Insurance", "Banking Services", "Audit Fees"),
-        suppliers=1.5,
-        value=0.9,
-        words=("Financial Services", "Accountants", "Insurance Brokers"),
-        departments={"Finance": 1.0},
-        expense_type="Supplies & Services",
-    ),
-    "21": _Traits(
-        level2=("Office Furniture", "School Furniture", "Soft Furnishings"),
-        suppliers=1.5,
-        value=0.4,
-        words=("Furniture", "Interiors", "Office Furniture"),
-        departments={"Corporate Services": 0.5, "Education": 0.5},
-        expense_type="Supplies & Services",
-    ),
-    "22": _Traits(
-        level2=("Fire Safety", "Occupational Health"),
-        suppliers=1.5,
-        value=0.5,
-        words=("Safety Services", "Fire Protection", "First Aid"),
-        departments={"Corporate Services": 1.0},
-        expense_type="Supplies & Services",
-    ),
-    "23": _Traits(
-        level2=("Resurfacing", "Drainage", "Winter Maintenance"),
-        suppliers=3,
-        value=1.6,
-        words=("Highways", "Surfacing", "Civil Engineering"),
-        departments={"Highways": 0.8, "Capital": 0.2},
-        expense_type="Capital Works",
-    ),
-    "24": _Traits(
-        level2=("Grounds Maintenance", "Tree Surgery", "Plants & Seeds"),
-        suppliers=2,
-        value=0.5,
-        words=("Landscapes", "Tree Services", "Nurseries"),
-        departments={"Place": 0.7, "Leisure & Culture": 0.3},
-        expense_type="Premises Related",
-    ),
-    "25": _Traits(
-        level2=("Temporary Accommodation", "Adaptations", "Homelessness Support"),
-        suppliers=3,
-        value=1.0,
-        words=("Housing", "Homes", "Lettings"),
-        departments={"Housing": 1.0},
-        expense_type="Third Party Payments",
-    ),
-    "26": _Traits(
-        level2=("Agency Staff", "Recruitment Advertising", "Staff Training"),
-        suppliers=4,
-        value=1.4,
-        words=("Recruitment", "Staffing", "Personnel"),
-        departments={"Adult Social Care": 0.3, "Children's Services": 0.3, "Corporate Services": 0.4},
-        expense_type="Agency & Contracted Services",
-    ),
-    "27": _Traits(
-        level2=("Software", "Hardware", "Telecommunications"),
-        suppliers=5,
-        value=1.1,
-        words=("Technology", "IT Solutions", "Software", "Digital", "Networks"),
-        departments={"ICT": 0.8, "Corporate Services": 0.2},
-        expense_type="Supplies & Services",
-    ),
-    "28": _Traits(
-        level2=("External Legal Advice", "Counsel Fees"),
-        suppliers=2,
-        value=0.6,
-        words=("Solicitors", "Legal", "Chambers"),
-        departments={"Legal & Democratic": 0.8, "Children's Services": 0.2},
-        expense_type="Supplies & Services",
-    ),
-    "29": _Traits(
-        level2=("Events", "Arts & Culture", "Leisure Management"),
-        suppliers=2.5,
-        value=0.6,
-        words=("Leisure", "Events", "Entertainment"),
-        departments={"Leisure & Culture": 1.0},
-        expense_type="Supplies & Services",
-    ),
-    "30": _Traits(
-        level2=("Postage", "Courier Services"),
-        suppliers=1,
-        value=0.5,
-        words=("Mailing", "Couriers"),
-        departments={"Corporate Services": 1.0},
-        expense_type="Supplies & Services",
-    ),
-    "31": _Traits(
-        level2=("Medical Equipment", "Pharmaceuticals", "Clinical Services"),
-        suppliers=2,
-        value=0.8,
-        words=("Healthcare", "Medical Supplies", "Pharmacy"),
-        departments={"Public Health": 0.7, "Adult Social Care": 0.3},
-        expense_type="Third Party Payments",
-    ),
-    "32": _Traits(
-        level2=("Residential Care", "Home Care", "Supported Living", "Care Equipment"),
-        suppliers=16,
-        value=1.8,
-        words=("Care", "Homecare", "Care Homes", "Supported Living", "Nursing Home"),
-        departments={"Adult Social Care": 0.65, "Children's Services": 0.3, "Public Health": 0.05},
-        expense_type="Third Party Payments",
-    ),
-    "33": _Traits(
-        level2=("Playground Equipment", "Sports Equipment"),
-        suppliers=1,
-        value=0.5,
-        words=("Play Equipment", "Sports", "Playgrounds"),
-        departments={"Leisure & Culture": 0.7, "Education": 0.3},
-        expense_type="Supplies & Services",
-    ),
-    "34": _Traits(
-        level2=("Office Stationery", "Printing", "Paper"),
-        suppliers=2,
-        value=0.4,
-        words=("Office Supplies", "Stationery", "Print"),
-        departments={"Corporate Services": 0.6, "Education": 0.4},
-        expense_type="Supplies & Services",
-    ),
-    "35": _Traits(
-        level2=("Traffic Management", "Street Lighting", "Signage"),
-        suppliers=2,
-        value=1.0,
-        words=("Traffic Management", "Signs", "Street Lighting"),
-        departments={"Highways": 1.0},
-        expense_type="Premises Related",
-    ),
-    "36": _Traits(
-        level2=("Home to School Transport", "Passenger Transport", "Taxi Services"),
-        suppliers=4,
-        value=1.0,
-        words=("Travel", "Coaches", "Taxis", "Minibus Hire"),
-        departments={"Children's Services": 0.4, "Adult Social Care": 0.3, "Education": 0.3},
-        expense_type="Transport Related",
-    ),
-    "37": _Traits(
-        level2=("Electricity", "Gas", "Water"),
-        suppliers=1.5,
-        value=1.6,
-        words=("Energy", "Water Services", "Power"),
-        departments={"Corporate Services": 0.5, "Place": 0.3, "Education": 0.2},
-        expense_type="Premises Related",
-    ),
-    "38": _Traits(
-        level2=("Vehicle Hire", "Vehicle Repairs", "Fuel"),
-        suppliers=2,
-        value=0.8,
-        words=("Motors", "Vehicle Hire", "Fleet Services", "Garage"),
-        departments={"Waste & Environment": 0.6, "Place": 0.4},
-        expense_type="Transport Related",
-    ),
-    "39": _Traits(
-        level2=("Building Construction", "Repair & Maintenance", "Electrical Works"),
-        suppliers=10,
-        value=1.5,
-        words=(
-            "Construction",
-            "Builders",
-            "Contractors",
-            "Building Services",
-            "Electrical",
-            "Plumbing & Heating",
-            "Joinery",
-            "Roofing",
-        ),
-        departments={"Capital": 0.5, "Place": 0.3, "Housing": 0.2},
-        expense_type="Capital Works",
-    ),
-}
+TRAITS_CSV = Path(__file__).with_name("heading_traits.csv")
+
+
+def _items(cell: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in cell.split(";"))
+
+
+@functools.cache
+def _heading_traits() -> dict[str, _Traits]:
+    """The demo's traits by ProClass code prefix, from ``heading_traits.csv`` (lists separated by ";",
+    departments as name=weight); the headings' names come from data/reference/proclass.csv."""
+    return {
+        row["code_prefix"]: _Traits(
+            level2=_items(row["level2"]),
+            suppliers=float(row["suppliers"]),
+            value=float(row["value"]),
+            words=_items(row["words"]),
+            departments={name: float(weight) for name, weight in (item.split("=") for item in _items(row["departments"]))},
+            expense_type=row["expense_type"],
+        )
+        for row in _read_csv(TRAITS_CSV)
+    }
+
 
 # A heading the demo has no traits for (a new line in proclass.csv) still gets suppliers.
 _DEFAULT_TRAITS = _Traits(("General",), 1.0, 0.5, ("Services", "Supplies"), {"Corporate Services": 1.0}, "Supplies & Services")
@@ -335,7 +107,7 @@ def proclass() -> tuple[Heading, ...]:
 def _proclass(_folder: Path) -> tuple[Heading, ...]:
     rows = sorted(reference_rows("proclass.csv"), key=lambda row: int(row["code_prefix"]))
     return tuple(
-        Heading(row["code_prefix"], row["heading"], *_HEADING_TRAITS.get(row["code_prefix"], _DEFAULT_TRAITS)) for row in rows
+        Heading(row["code_prefix"], row["heading"], *_heading_traits().get(row["code_prefix"], _DEFAULT_TRAITS)) for row in rows
     )
 
 
