@@ -6,6 +6,8 @@ Three outlets, one function each; nothing else in starviz escapes text by hand.
   the Notes sheet, alt text). A text a spreadsheet would run as a formula gets a leading apostrophe
   (OWASP "CSV injection": ``= + - @``, tab, carriage return, line feed and the full-width
   ``＝ ＋ － ＠``, also after leading spaces). Numbers are untouched, so negative amounts stay numbers.
+  Control characters a cell cannot hold become spaces; a text over Excel's 32,767 characters is cut,
+  saying how much was cut.
 * :func:`md`: a text put into Markdown (``st.markdown``, captions, titles, notices, button and
   metric labels). Every Markdown/HTML punctuation mark is backslash-escaped and line breaks become
   spaces, so ``![x](http://host/x.png)`` is shown as those characters and fetches nothing.
@@ -26,11 +28,26 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uf
 _LEADING_SPACE = " \u00a0\u3000"
 
 
+# What a spreadsheet cell cannot hold: control characters other than tab and line breaks (openpyxl
+# refuses them, so one such name in a ledger would break every export) and more than Excel's
+# 32,767 characters (Excel "repairs" the file and drops the text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+CELL_LIMIT = 32_767
+
+
 def neutralise(value: object) -> object:
     """``value`` as a spreadsheet cell that can only be text: a str that a spreadsheet would read as
-    a formula (after any leading spaces) gets a leading apostrophe; anything else is returned as is."""
-    if isinstance(value, str) and value.lstrip(_LEADING_SPACE).startswith(FORMULA_STARTS):
-        return "'" + value
+    a formula (after any leading spaces) gets a leading apostrophe, control characters a cell
+    cannot hold become spaces, and a text longer than a cell holds is cut with a note saying how
+    much was cut; anything else is returned as is."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub(" ", value)
+    if value.lstrip(_LEADING_SPACE).startswith(FORMULA_STARTS):
+        value = "'" + value
+    if len(value) > CELL_LIMIT:
+        shown = CELL_LIMIT - 60  # room for the note, whose length depends on the count
+        value = value[:shown] + f" [… {len(value) - shown:,} more characters not shown]"
     return value
 
 

@@ -151,3 +151,20 @@ def test_a_pivot_exports_in_pounds_rounded_to_pence_and_counts_as_whole_numbers(
     assert sheet["A2"].number_format == "General"
     counts = load_workbook(io.BytesIO(export.to_xlsx(pivot, "pivot", {}, export.unit_formats(["Trafford"], "count"))))
     assert counts["Data"]["B2"].number_format == "#,##0"
+
+
+def test_a_name_with_a_control_character_or_an_overlong_text_still_exports_and_opens():
+    # A ledger name with a vertical tab (seen in pasted supplier names) made openpyxl refuse the
+    # whole workbook; a text over Excel's 32,767 characters makes Excel "repair" the file.
+    frame = pd.DataFrame({"supplier_name": ["Acme\x0bLtd", "x" * 40_000, "\x01=SUM(A1)"], "amount_gbp": [1.0, 2.0, 3.0]})
+    for data in (
+        export.to_xlsx(frame, "t", {"Filters": "note\x07 with a bell"}),
+        export.stream_xlsx(iter([frame]), "t", {"Filters": "x"}),
+    ):
+        book = load_workbook(io.BytesIO(data))
+        names = [c.value for c in book.worksheets[0]["A"][1:]]
+        assert names[0] == "Acme Ltd"
+        assert len(names[1]) <= 32_767
+        assert names[1].endswith(f"[… {40_000 - (32_767 - 60):,} more characters not shown]")
+        assert names[1].startswith("x" * 30_000)
+        assert names[2] == "' =SUM(A1)"
