@@ -128,3 +128,57 @@ def test_drill_down_lines_carry_their_date_precision(fixture_db):
     scope = queries.Scope(Filters(councils=("stockport",), period="all", addressable_only=False), User("d", "D", "admin"))
     lines = queries.drill_lines(scope, ())
     assert set(lines["date_precision"]) == {"month"}
+
+
+def _expired(lines: list[tuple[str, str]], contracts: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """The expiry-but-paid mart over stand-in tables: off-contract lines (payment date, precision) of
+    one council and supplier, and that supplier's contracts (id, start, maximum end)."""
+    from pathlib import Path
+
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "create table fct_spend (line_id varchar, council_id varchar, supplier_id varchar, payment_date date, "
+        "date_precision varchar, month date, amount_gbp double, is_addressable boolean, is_on_contract boolean)"
+    )
+    for i, (day, precision) in enumerate(lines):
+        con.execute(
+            "insert into fct_spend values (?, 'stockport', 'S1', ?, ?, date_trunc('month', ?::date), 100, true, false)",
+            [f"L{i}", day, precision, day],
+        )
+    con.execute(
+        "create table fct_contracts (contract_id varchar, covered_council_ids varchar[], supplier_id varchar, "
+        "start_date date, max_end_date date)"
+    )
+    for contract_id, start, end in contracts:
+        con.execute("insert into fct_contracts values (?, ['stockport'], 'S1', ?, ?)", [contract_id, start, end])
+    con.execute(Path("sql/30_marts/mart_expired_contract_spend_by_month.sql").read_text())
+    return con.execute(
+        "select strftime(month, '%Y-%m'), contract_id from mart_expired_contract_spend_by_month order by 1"
+    ).fetchall()
+
+
+def test_a_month_precision_line_is_expired_only_when_the_contract_ended_before_its_month():
+    # "Sep 2025" as published, kept as 1 Sep: a contract ending 31 Aug ended before it; one ending
+    # 15 Sep may have been live when it was paid (the line is then "on contract" or not flagged)
+    ended_august = [("C1", "2024-09-01", "2025-08-31")]
+    assert _expired([("2025-09-01", "month")], ended_august) == [("2025-09", "C1")]
+    assert _expired([("2025-09-01", "month")], [("C1", "2024-09-01", "2025-09-15")]) == []
+
+
+def test_a_month_precision_line_in_a_month_a_new_contract_began_is_not_expired():
+    # C1 ended in August; C2 with the same supplier began on 15 September. "Sep 2025" is kept as
+    # 1 Sep, before C2 began, so it is off contract on its stored day; but it may have been paid on
+    # the 20th, under C2: by the month it is not spend after an expired contract.
+    contracts = [("C1", "2024-09-01", "2025-08-31"), ("C2", "2025-09-15", "2026-09-14")]
+    assert _expired([("2025-09-01", "month")], contracts) == []
+
+
+def test_day_precision_lines_keep_the_day_rule():
+    # paid on 1 Sep, C2 not yet begun: after C1 ended, with no live contract that day
+    contracts = [("C1", "2024-09-01", "2025-08-31"), ("C2", "2025-09-15", "2026-09-14")]
+    assert _expired([("2025-09-01", "day")], contracts) == [("2025-09", "C1")]
+    # paid on C1's last day: on contract (the line mart would not list it as off contract); a day after: expired
+    assert _expired([("2025-08-31", "day")], [("C1", "2024-09-01", "2025-08-31")]) == []
+    assert _expired([("2025-09-01", "day")], [("C1", "2024-09-01", "2025-08-31")]) == [("2025-09", "C1")]
