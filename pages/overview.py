@@ -7,10 +7,12 @@ st.title("Overview")
 st.caption(scope.filters.label)
 ui.notices()
 
-window, previous = queries.comparison_windows(scope)
-now = queries.overview_measures(scope, window)
-before = queries.overview_measures(scope, previous) if previous else {}
-st.caption(ui.window_caption(window, previous))
+comparison = queries.comparison_windows(scope)
+now = queries.overview_measures(scope, comparison.window)
+# changes: the same months in both periods, each loaded in full by every council shown
+like, before = queries.compared_measures(scope, comparison)
+for note in ui.comparison_notes(comparison, scope.filters):
+    st.caption(note)
 expiring = queries.expiring_contracts(scope, months=6)
 target = queries.social_value_target(queries.period_fy(scope))
 
@@ -21,7 +23,7 @@ with row[0]:
     ui.metric(
         "Addressable spend" if scope.filters.addressable_only else "Total spend",
         charts.gbp(now[spend]),
-        ui.change_gbp(now[spend], before.get(spend)),
+        ui.change_gbp(like.get(spend), before.get(spend)),
         help=f"Addressable {charts.gbp(now['addressable_gbp'])} of a total {charts.gbp(now['total_gbp'])}; "
         "the rest is levies, HMRC, pensions, redacted personal payments and other authorities.",
     )
@@ -29,14 +31,14 @@ with row[1]:
     ui.metric(
         "On contract",
         charts.pct(now["on_contract_share"]),
-        ui.change_pp(now["on_contract_share"], before.get("on_contract_share")),
+        ui.change_pp(like.get("on_contract_share"), before.get("on_contract_share")),
         help="Share of addressable spend paid to a supplier with a live contract (own or STAR).",
     )
 with row[2]:
     ui.metric(
         "Local (GM)",
         charts.pct(now["local_share"]),
-        ui.change_pp(now["local_share"], before.get("local_share")),
+        ui.change_pp(like.get("local_share"), before.get("local_share")),
         help="Share of addressable spend with suppliers based in Greater Manchester. "
         f"Supplier postcode known for {charts.pct(now['local_known_share'])} of addressable spend; "
         "unknown is not counted as local.",
@@ -45,14 +47,14 @@ with row[3]:
     ui.metric(
         "SME",
         charts.pct(now["sme_share"]),
-        ui.change_pp(now["sme_share"], before.get("sme_share")),
+        ui.change_pp(like.get("sme_share"), before.get("sme_share")),
         help="Share of addressable spend with SMEs, as recorded in the contracts registers.",
     )
 with row[4]:
     ui.metric(
         "VCSE",
         charts.pct(now["vcse_share"]),
-        ui.change_pp(now["vcse_share"], before.get("vcse_share")),
+        ui.change_pp(like.get("vcse_share"), before.get("vcse_share")),
         help="Share of addressable spend with voluntary, community and social enterprises.",
     )
 
@@ -61,21 +63,21 @@ with row[0]:
     ui.metric(
         "Social value committed",
         charts.pct(now["sv_committed_share"]),
-        ui.change_pp(now["sv_committed_share"], before.get("sv_committed_share")),
+        ui.change_pp(like.get("sv_committed_share"), before.get("sv_committed_share")),
         help=f"Of the value of contracts starting in the period; target {charts.pct(target, 0)}.",
     )
 with row[1]:
     ui.metric(
         "Social value delivered",
         charts.pct(now["sv_delivered_share"]),
-        ui.change_pp(now["sv_delivered_share"], before.get("sv_delivered_share")),
+        ui.change_pp(like.get("sv_delivered_share"), before.get("sv_delivered_share")),
         help=f"Delivered to date on those contracts; target {charts.pct(target, 0)} committed.",
     )
 with row[2]:
     ui.metric(
         "Savings",
         charts.gbp(now["savings_gbp"]),
-        ui.change_gbp(now["savings_gbp"], before.get("savings_gbp")),
+        ui.change_gbp(like.get("savings_gbp"), before.get("savings_gbp")),
         help=f"Against a target of {charts.gbp(now['savings_target_gbp'])} for the period.",
     )
 with row[3]:
@@ -101,6 +103,10 @@ ui.table(
         "months_loaded": "Months of spend",
         "first_month": st.column_config.DateColumn("First month", format="MMM YYYY"),
         "last_month": st.column_config.DateColumn("Last month", format="MMM YYYY"),
+        "complete_through": st.column_config.DateColumn(
+            "Complete through", format="MMM YYYY", help="The latest month loaded in full (a partial latest month is not)"
+        ),
+        "note": "Note",
     },
 )
 ui.export_buttons("data-loaded", loaded, scope)

@@ -96,7 +96,9 @@ def coverage_line(scope: queries.Scope) -> str:
     parts = []
     for row in status.itertuples(index=False):
         if row.months_loaded and row.last_month is not None:
-            parts.append(f"{row.council} {row.first_month:%b %Y}–{row.last_month:%b %Y} ({int(row.months_loaded)} months)")
+            partial = f", {row.last_month:%b %Y} partial" if row.complete_through != row.last_month else ""
+            span = f"{row.first_month:%b %Y}–{row.last_month:%b %Y}"
+            parts.append(f"{row.council} {span} ({int(row.months_loaded)} months{partial})")
         else:
             parts.append(f"{row.council} no spend loaded")
     return "Data coverage (spend): " + "; ".join(parts) + "."

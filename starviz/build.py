@@ -154,6 +154,7 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
     con.execute("insert into cfg_thresholds values ('kpi_rag_amber_tolerance', ?)", [s.kpi_rag_amber_tolerance])
     con.execute("insert into cfg_thresholds values ('notice_match_value_share', ?)", [s.notices.match_value_share])
     con.execute("insert into cfg_thresholds values ('notice_match_days', ?)", [s.notices.match_days])
+    con.execute("insert into cfg_thresholds values ('partial_month_days', ?)", [s.quality_partial_month_days])
     for path in sorted(ref_dir.glob("*.csv")):
         con.execute(
             f"create table ref_{path.stem} as select * from read_csv(?, header=true, all_varchar=true)",

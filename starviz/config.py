@@ -164,6 +164,7 @@ class Settings(_Strict):
     import_detect_margin: float = Field(0.05, ge=0, le=1)
     import_additive_datasets: list[str] = ["spend", "social_value"]
     quality_stale_after_days: int = Field(45, gt=0)
+    quality_partial_month_days: int = Field(10, ge=0, le=27)
     quality_max_problem_rows: int = Field(20000, gt=0)
     supplier_match_max_shown: int = Field(200, gt=0)
     # spend cube and benchmarking pages

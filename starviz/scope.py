@@ -166,6 +166,25 @@ def _month_text(d: dt.date) -> str:
     return d.strftime("%b %Y")
 
 
+def month_ranges(months: Iterable[dt.date]) -> str:
+    """Months as runs: "Apr – Aug 2025", "Nov 2025 – Feb 2026", "Apr – May 2025, Jul 2025"."""
+    runs: list[list[dt.date]] = []
+    for m in sorted({month_start(m) for m in months}):
+        if runs and add_months(runs[-1][1], 1) == m:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    out = []
+    for a, b in runs:
+        if a == b:
+            out.append(_month_text(a))
+        elif a.year == b.year:
+            out.append(f"{a:%b} – {_month_text(b)}")
+        else:
+            out.append(f"{_month_text(a)} – {_month_text(b)}")
+    return ", ".join(out)
+
+
 def _month_param(d: dt.date) -> str:
     return f"{d.year:04d}-{d.month:02d}"
 

@@ -11,7 +11,18 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from starviz import auth, charts, escape, queries
-from starviz.scope import FILTER_KEYS, Filters, User, financial_year, fy_bounds, line_date_text, parse_filters
+from starviz.scope import (
+    FILTER_KEYS,
+    Filters,
+    User,
+    add_months,
+    financial_year,
+    fy_bounds,
+    line_date_text,
+    month_ranges,
+    months_between,
+    parse_filters,
+)
 
 _STATE = "starviz_filters"
 
@@ -206,12 +217,42 @@ def metric(label: str, value: str, delta: str | None = None, help: str | None = 
     st.metric(label, value, delta=delta, help=help, delta_color=delta_color, border=True)
 
 
-def window_caption(window: tuple[dt.date, dt.date], previous: tuple[dt.date, dt.date] | None) -> str:
-    def span(a: dt.date, b: dt.date) -> str:
-        return f"{a:%b %Y}" if (a.year, a.month) == (b.year, b.month) else f"{a:%b %Y} – {b:%b %Y}"
-
-    text = f"Showing {span(*window)}"
-    return text + (f"; changes are against {span(*previous)}." if previous else ".")
+def comparison_notes(cmp: queries.Comparison, filters: Filters) -> list[str]:
+    """What the headline shows and what its changes compare, in sentences (Markdown, council names
+    escaped): the months shown, the like-for-like months (or why there are none), each council's
+    "complete through" month, and any partial latest month the figures hold."""
+    period = {"fy": "year", "quarter": "quarter"}.get(filters.period, "period")
+    a, b = cmp.window
+    span = month_ranges(add_months(a, i) for i in range(months_between(a, b))) if b.year < 9999 and a.year > 1 else "all years"
+    notes = [f"Showing {span} as loaded."]
+    if cmp.shift is not None:
+        if cmp.months:
+            notes.append(
+                f"Changes compare {month_ranges(cmp.months)} with {month_ranges(cmp.previous_months)}: the months every "
+                f"council shown has loaded in full in both {period}s."
+            )
+        else:
+            notes.append(
+                f"No change shown: no month of this {period} has every council's spend loaded in full, both in it and "
+                f"in the same month of the {period} before."
+            )
+    loaded = [
+        f"{escape.md(c.council)} {c.complete_through:%b %Y}"
+        if c.complete_through
+        else f"{escape.md(c.council)}: no complete month yet"
+        for c in cmp.councils
+        if c.months
+    ]
+    loaded += [f"{escape.md(council)}: no data loaded yet" for council in cmp.awaiting]
+    if loaded:
+        notes.append("Complete through: " + " · ".join(loaded) + ".")
+    for c in cmp.partial:
+        paid = f" (payments to {c.partial_last_date:%d %b %Y})" if c.partial_last_date else ""
+        notes.append(
+            f":material/warning: {c.partial_month:%b %Y} is partial for {escape.md(c.council)}{paid}: "
+            "in the figures, not in the changes."
+        )
+    return notes
 
 
 def change_pp(now: float | None, before: float | None) -> str | None:

@@ -38,10 +38,23 @@ def test_spend_by_council_month_totals_equal_fct_spend(db):
     assert round(df["spend_gbp"].sum(), 2) == float(db.execute("select sum(amount_gbp) from fct_spend").fetchone()[0])
 
 
-def test_a_partial_year_is_compared_with_the_same_months_of_the_year_before():
-    window, previous = queries.comparison_windows(_scope())
-    assert window == (dt.date(2025, 4, 1), dt.date(2025, 5, 31))
-    assert previous == (dt.date(2024, 4, 1), dt.date(2024, 5, 31))
+def test_the_period_is_cut_to_the_spend_loaded_and_nothing_is_compared_without_the_year_before():
+    # the fixture's spend is April-May 2025; no council sent 2024-25 (tests/test_like_for_like.py has the rules)
+    cmp = queries.comparison_windows(_scope())
+    assert cmp.window == (dt.date(2025, 4, 1), dt.date(2025, 5, 31))
+    assert cmp.months == () and cmp.previous_months == ()
+
+
+def test_each_council_is_complete_through_its_latest_month_not_partial():
+    # Trafford's May holds one line, paid 1 May: partial. Rochdale and Tameside sent April only, paid
+    # to the 7th and 9th: partial. Stockport's lines give only the month: never judged partial.
+    got = {c.council: (c.complete_through, c.partial_month) for c in queries.spend_months_loaded(_scope())}
+    assert got == {
+        "Rochdale": (None, dt.date(2025, 4, 1)),
+        "Stockport": (dt.date(2025, 5, 1), None),
+        "Tameside": (None, dt.date(2025, 4, 1)),
+        "Trafford": (dt.date(2025, 4, 1), dt.date(2025, 5, 1)),
+    }
 
 
 def test_overview_shares_follow_the_domain_rules():

@@ -31,12 +31,17 @@ from starviz.queries.detail import (
 from starviz.queries.kpis import KPI_GROUPINGS, kpi_as_at, kpi_groups, kpi_scorecard, kpi_trends
 from starviz.queries.maturity import maturity_assessments, maturity_councils, maturity_levels, maturity_problems
 from starviz.queries.overview import (
+    Comparison,
+    CouncilLoaded,
+    compared_measures,
     comparison_windows,
     expiring_contracts,
+    like_for_like,
     overview_measures,
     period_fy,
     social_value_target,
     spend_by_council_month,
+    spend_months_loaded,
 )
 from starviz.queries.pipeline import (
     act_compliance,

@@ -123,7 +123,7 @@ def coverage_by_council(scope: Scope) -> pd.DataFrame:
     """Each council's data coverage for the period: months of spend loaded (of the months the period
     holds data for), the share of spend with a category, and the share paid to an identified supplier
     (not redacted, not blank)."""
-    (start, end), _ = comparison_windows(scope)
+    start, end = comparison_windows(scope).window
     where, params = _where(scope, addressable=False)
     frame = db.query(
         f"""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -28,7 +30,7 @@ _SPEND_MEASURES = """
         sum(spend_gbp) filter (where is_addressable and is_vcse)
             / nullif(sum(spend_gbp) filter (where is_addressable), 0) as vcse_share
     from mart_spend_by_council_month
-    where in_scope(council_id, ?) and month between ? and ?
+    where in_scope(council_id, ?) and {month}
 """
 
 _SOCIAL_VALUE = """
@@ -38,42 +40,145 @@ _SOCIAL_VALUE = """
         count(*) as count_sv_contracts
     from mart_social_value_by_contract
     where covers_scope(covered_council_ids, ?)
-      and start_date between ? and ?
+      and {start_month}
 """
 
 _SAVINGS = """
     select sum(value) as savings_gbp, sum(target) as savings_target_gbp
     from mart_kpis_by_month
-    where kpi_code = ? and in_scope(council_id, ?) and month between ? and ?
+    where kpi_code = ? and in_scope(council_id, ?) and {month}
 """
 
 
-def comparison_windows(scope: Scope) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date] | None]:
-    """The period cut to the data loaded, and the like-for-like previous window: a year that is
-    only seven months in is compared with the same seven months of the year before."""
+@dataclass(frozen=True)
+class CouncilLoaded:
+    """One council's spend as loaded: the months (a partial one included), the latest month
+    complete, and the latest month when it is partial (with its last payment)."""
+
+    council: str
+    months: frozenset[dt.date]
+    complete_through: dt.date | None
+    partial_month: dt.date | None = None
+    partial_last_date: dt.date | None = None
+
+    @property
+    def complete_months(self) -> frozenset[dt.date]:
+        return self.months - {self.partial_month}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the overview shows and what its changes compare.
+
+    ``window``: the period cut to the spend loaded in scope (the headline figures). ``months``: the
+    months of the period compared, each complete for every council in scope that has sent spend,
+    as is the month ``shift`` months before it (in ``previous_months``); empty when none is.
+    ``councils``: each council's spend as loaded (``complete_months`` empty for one awaiting its
+    first file)."""
+
+    window: tuple[dt.date, dt.date]
+    months: tuple[dt.date, ...] = ()
+    previous_months: tuple[dt.date, ...] = ()
+    councils: tuple[CouncilLoaded, ...] = ()
+    shift: int | None = None
+
+    @property
+    def awaiting(self) -> tuple[str, ...]:
+        """Councils in scope configured for spend that have sent none yet."""
+        return tuple(c.council for c in self.councils if not c.months)
+
+    @property
+    def partial(self) -> tuple[CouncilLoaded, ...]:
+        """Councils whose partial latest month falls in the window (in the figures, not compared)."""
+        a, b = self.window
+        return tuple(c for c in self.councils if c.partial_month and a <= c.partial_month <= b)
+
+
+def like_for_like(period: Sequence[dt.date], shift: int, councils: Sequence[CouncilLoaded]) -> list[dt.date]:
+    """The months of ``period`` to compare with the months ``shift`` before them: both complete
+    (loaded, not partial) for every council that has sent spend. A council awaiting its first file
+    holds nothing back; a council without one of the two months holds that month back for all, so
+    the same councils are compared in the same months, and a month landing for one council before
+    the others moves nothing."""
+    sending = [c.complete_months for c in councils if c.months]
+    if not sending:
+        return []
+    return [m for m in period if all(m in done and add_months(m, -shift) in done for done in sending)]
+
+
+def spend_months_loaded(scope: Scope) -> tuple[CouncilLoaded, ...]:
+    """Each council in scope configured for spend: months loaded, complete through, partial month."""
+    frame = db.query(sql_file("spend_months_loaded"), [*config.settings().plausibility.window(), scope.council_ids])
+    out = []
+    for council, rows in frame.groupby("council", sort=False):
+        first = rows.iloc[0]
+        out.append(
+            CouncilLoaded(
+                council=council,
+                months=frozenset(_date(m) for m in rows["month"] if not pd.isna(m)),
+                complete_through=_date(first["complete_through"]),
+                partial_month=_date(first["partial_month"]),
+                partial_last_date=_date(first["partial_last_date"]),
+            )
+        )
+    return tuple(out)
+
+
+def _date(value) -> dt.date | None:
+    if value is None or pd.isna(value):
+        return None
+    return value.date() if hasattr(value, "date") else value
+
+
+def comparison_windows(scope: Scope) -> Comparison:
+    """The period cut to the spend loaded in scope, and the like-for-like months its changes
+    compare (``like_for_like``) with the same months of the previous period (the previous
+    financial year, quarter, or as many months before)."""
     start, end = scope.filters.date_from, scope.filters.date_to
-    first, last = db.query(
-        "select min(month) as a, max(month) as b from mart_spend_by_council_month where month between ? and ?",
-        list(config.settings().plausibility.window()),
-    ).iloc[0]
-    if not pd.isna(first):
-        start = max(start, first.date() if hasattr(first, "date") else first)
-        end = max(start, min(end, month_end(last.date() if hasattr(last, "date") else last)))
+    councils = spend_months_loaded(scope)
+    loaded = sorted({m for c in councils for m in c.months if start <= m <= end})
+    if loaded:
+        start, end = max(start, loaded[0]), min(end, month_end(loaded[-1]))
     previous = scope.filters.previous()
-    if previous is None:
-        return (start, end), None
-    months = months_between(month_start(start), month_start(end))
-    prev_start = previous.date_from
-    return (start, end), (prev_start, month_end(add_months(prev_start, months - 1)))
+    if previous is None or not loaded:
+        return Comparison((start, end), councils=councils)
+    shift = months_between(previous.date_from, scope.filters.date_from) - 1
+    period = [add_months(month_start(start), i) for i in range(months_between(month_start(start), month_start(end)))]
+    months = like_for_like(period, shift, councils)
+    return Comparison(
+        (start, end),
+        tuple(months),
+        tuple(add_months(m, -shift) for m in months),
+        councils,
+        shift,
+    )
 
 
-def overview_measures(scope: Scope, window: tuple[dt.date, dt.date] | None = None) -> dict:
-    """The overview's headline measures for one window of the scope (default: its period, cut to the data)."""
-    ids, (start, end) = scope.council_ids, window or comparison_windows(scope)[0]
-    out = db.query(_SPEND_MEASURES, [ids, start, end]).iloc[0].to_dict()
-    out |= db.query(_SOCIAL_VALUE, [ids, start, end]).iloc[0].to_dict()
-    out |= db.query(_SAVINGS, [config.settings().savings_kpi_code, ids, start, end]).iloc[0].to_dict()
+def overview_measures(
+    scope: Scope, window: tuple[dt.date, dt.date] | None = None, months: Sequence[dt.date] | None = None
+) -> dict:
+    """The overview's headline measures for some months of the scope: ``months`` as given, else
+    every month of ``window`` (default: its period cut to the data, ``comparison_windows``)."""
+    if months is None:
+        start, end = window or comparison_windows(scope).window
+        where, span = "{col} between ? and ?", [start, end]
+    else:
+        where, span = "list_contains(?::date[], {col})", [list(months)]
+    month = where.format(col="month")
+    start_month = where.format(col="date_trunc('month', start_date)::date")
+    ids = scope.council_ids
+    out = db.query(_SPEND_MEASURES.format(month=month), [ids, *span]).iloc[0].to_dict()
+    out |= db.query(_SOCIAL_VALUE.format(start_month=start_month), [ids, *span]).iloc[0].to_dict()
+    out |= db.query(_SAVINGS.format(month=month), [config.settings().savings_kpi_code, ids, *span]).iloc[0].to_dict()
     return {k: (None if pd.isna(v) else v) for k, v in out.items()}
+
+
+def compared_measures(scope: Scope, comparison: Comparison) -> tuple[dict, dict]:
+    """The headline measures over the compared months and over the same months before: what the
+    changes are worked out from ({}, {} when no month compares)."""
+    if not comparison.months:
+        return {}, {}
+    return overview_measures(scope, months=comparison.months), overview_measures(scope, months=comparison.previous_months)
 
 
 def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = None) -> dict:

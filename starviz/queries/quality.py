@@ -57,10 +57,12 @@ def coverage_datasets() -> dict[str, bool]:
 
 
 def missing_months(scope: Scope) -> pd.DataFrame:
-    """Per council and dataset: the expected months in the period with no rows at all."""
+    """Per council and dataset: the expected months in the period with no rows at all; and once,
+    with ``count_missing`` null, each dataset a council is configured for but has sent nothing of
+    yet ("No data loaded yet")."""
     return db.query(
         sql_file("missing_months"),
-        [*_quality_params(scope), scope.filters.date_from, scope.filters.date_to],
+        [*_quality_params(scope), scope.filters.date_from, scope.filters.date_to, *_quality_params(scope)],
     )
 
 

@@ -55,7 +55,8 @@ def build_info() -> dict:
 
 
 def data_status(scope: Scope) -> pd.DataFrame:
-    """Per council in scope: months of spend loaded, first and last month, the as-at date."""
+    """Per council in scope: months of spend loaded, first and last month, complete through, and a
+    note (the partial latest month, or "No data loaded yet")."""
     return db.query(
         sql_file("data_status"),
         [scope.council_ids],

@@ -1,8 +1,15 @@
--- data_status: Per council in scope: months of spend loaded, first and last month, the as-at date.
-select c.short_name as council, count(distinct m.month) as months_loaded,
-       min(m.month) as first_month, max(m.month) as last_month
+-- data_status: Per council in scope: months of spend loaded, first and last month, the month its
+-- spend is complete through, and a note: its partial latest month with the last payment in it,
+-- or "No data loaded yet" for a council configured for spend that has sent none
+-- (mart_loaded_by_council_dataset: the one definition of both).
+select c.short_name as council, coalesce(l.months_loaded, 0) as months_loaded,
+       l.first_month, l.last_month, l.complete_through,
+       case when l.is_awaiting_first_file then 'No data loaded yet (configured, awaiting its first file)'
+            when l.partial_month is not null
+                then strftime(l.partial_month, '%b %Y') || ' partial'
+                     || coalesce(': payments to ' || strftime(l.partial_last_date, '%-d %b %Y'), '')
+       end as note
 from dim_councils c
-left join mart_spend_by_council_month m using (council_id)
+left join mart_loaded_by_council_dataset l on l.council_id = c.council_id and l.dataset = 'spend'
 where in_scope(c.council_id, ?)
-group by c.short_name, c.sort_order
 order by c.sort_order
