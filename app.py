@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from starviz import auth, build, charts, config, credentials, export, queries, reader, ui  # noqa: F401  (charts registers the template)
+from starviz import auth, build, charts, config, credentials, export, queries, reader, slides, ui  # noqa: F401  (charts registers the template)
 
 st.set_page_config(page_title="starviz · STAR Procurement", page_icon="⭐", layout="wide")
 config.keep_files_private()
@@ -61,7 +61,7 @@ if user.can("import"):
 if user.can("audit"):
     pages.append(audit_page)
 if presenting:  # Board presentation: one slide per screen, no sidebar or Streamlit chrome
-    ui.presentation_style()
+    slides.presentation_style()
     page = st.navigation([st.Page("pages/present.py", title="Board presentation", default=True)], position="hidden")
 else:
     page = st.navigation([*pages, present_page])

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from starviz import auth, ui
+from starviz import auth, tables, ui
 
 scope = ui.require("audit")
 st.title("Audit trail")
 st.caption("Sign-ins (and failed ones), log-outs, imports, rebuilds and supplier decisions, newest first. Never a password.")
 chosen = st.multiselect("Actions", auth.AUDIT_ACTIONS, placeholder="All actions", key="audit_actions")
 trail = auth.audit_trail(actions=chosen)
-ui.table(
+tables.table(
     trail,
     {
         "at": st.column_config.DatetimeColumn("When (UK time)", format="D MMM YYYY HH:mm:ss"),

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import benchmark, charts, config, queries, ui
+from starviz import benchmark, charts, config, queries, spend_view, tables, ui
 
 scope = ui.scope()
 st.title("Benchmarking")
@@ -14,7 +14,7 @@ st.caption(
     )
 )
 ui.notices()
-ui.addressable_toggle(scope)
+spend_view.addressable_toggle(scope)
 settings = config.settings()
 colours = queries.colours()
 
@@ -22,7 +22,7 @@ st.subheader("Data coverage")
 coverage = queries.coverage_by_council(scope)
 for warning in benchmark.coverage_warnings(coverage, settings.benchmark_coverage_tolerance):
     st.warning(warning, icon=":material/warning:")
-ui.table(coverage, column_config=ui.COLUMNS | ui.COVERAGE_COLUMNS)
+tables.table(coverage, column_config=tables.COLUMNS | tables.COVERAGE_COLUMNS)
 ui.export_buttons("benchmark-coverage", coverage, scope)
 if len(coverage) < 2:
     st.info("Benchmarking compares partners: choose two or more councils in the filters to rank them.", icon=":material/info:")
@@ -41,7 +41,7 @@ st.caption(
 ui.chart(charts.benchmark_ranked(ranked, colours))
 st.caption(coverage_note)
 table = benchmark.ranking_table(ranked)
-ui.table(table, column_config=ui.COLUMNS | ui.RANKING_COLUMNS)
+tables.table(table, column_config=tables.COLUMNS | tables.RANKING_COLUMNS)
 ui.export_buttons("benchmark-ranking", table, scope)
 
 st.subheader("Category mix")
@@ -56,10 +56,10 @@ st.caption(
     "count unknown flags as not local, not SME, not VCSE; the “known” columns say how much of the spend has "
     "the flag recorded."
 )
-ui.table(figures, column_config=ui.COLUMNS | ui.BENCHMARK_COLUMNS)
+tables.table(figures, column_config=tables.COLUMNS | tables.BENCHMARK_COLUMNS)
 ui.export_buttons("benchmark-figures", figures, scope)
 
 with st.expander("How each measure is defined"):
     defined = benchmark.definitions_table(definitions, settings.benchmark_top_suppliers)
-    ui.table(defined)
+    tables.table(defined)
     ui.export_buttons("benchmark-definitions", defined, scope)

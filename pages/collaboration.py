@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, detail, lists, queries, ui
+from starviz import charts, config, detail, fmt, lists, queries, ui
 
 scope = ui.scope()
 st.title("Collaborative opportunities")
@@ -52,7 +52,7 @@ if tab == "Expiry alignment":
     st.caption(
         f"Contracts in one category at different councils (or STAR) due to end within {window} months of "
         f"each other: a joint re-procurement could save an estimated "
-        f"{charts.pct(rules.aggregation_saving_share, 0)} of their combined value. A contract is due at its "
+        f"{fmt.pct(rules.aggregation_saving_share, 0)} of their combined value. A contract is due at its "
         "end date, or at its maximum end date once it runs in an extension. The link opens the first to end."
     )
     df = queries.expiry_alignment(scope, lists.list_filter("alignment"), window_months=window, by_subcategory=by_sub)

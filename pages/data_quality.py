@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, import_store, matching, queries, ui
+from starviz import charts, import_store, matching, queries, tables, ui
 from starviz.models import DATASETS
 
 scope = ui.scope()
@@ -48,7 +48,7 @@ if tab == "Coverage and freshness":
             "No missing months: every council shown has sent every monthly dataset for the period.", icon=":material/check:"
         )
     else:
-        ui.table(
+        tables.table(
             missing,
             column_config={
                 "council": "Council",
@@ -60,7 +60,7 @@ if tab == "Coverage and freshness":
         ui.export_buttons("missing-months", missing, scope)
     st.subheader("Freshness: latest file per council and dataset")
     fresh = queries.freshness(scope)
-    ui.table(
+    tables.table(
         fresh,
         column_order=[
             "council",
@@ -90,7 +90,7 @@ if tab == "Coverage and freshness":
     ui.export_buttons("freshness", fresh, scope)
     st.subheader("Contracts: register and Find a Tender notices")
     sources = queries.contract_sources(scope)
-    ui.table(
+    tables.table(
         sources,
         column_order=["council", "count_register_only", "count_notices_only", "count_both", "register_in_notices_share"],
         column_config={
@@ -111,7 +111,7 @@ if tab == "Rejected rows":
     failed = queries.failed_files(scope)
     if not failed.empty:
         st.error(f"{len(failed)} file(s) could not be read at all; nothing from them is in the data.")
-        ui.table(failed, column_config=PROBLEM_COLUMNS)
+        tables.table(failed, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("unreadable-files", failed, scope)
     duplicates = queries.duplicate_lines(scope)
     if not duplicates.empty and scope.user.can("line_detail"):
@@ -119,7 +119,7 @@ if tab == "Rejected rows":
             f"{len(duplicates):,} spend line(s) appear in more than one file (same council, transaction number, "
             "date and amount): likely counted twice. Replace the older file on the Import page."
         )
-        ui.table(duplicates, column_config=PROBLEM_COLUMNS)
+        tables.table(duplicates, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("duplicate-lines", duplicates, scope)
     st.subheader("Problems by reason")
     st.caption(
@@ -127,7 +127,7 @@ if tab == "Rejected rows":
         "**skipped**: a blank or total row, correctly left out"
     )
     reasons = queries.rejects_by_reason(scope)
-    ui.table(
+    tables.table(
         reasons,
         column_config={
             "council": "Council",
@@ -148,7 +148,7 @@ if tab == "Rejected rows":
             f"{total:,} problem(s); file, row (as numbered in a spreadsheet), column, value and reason."
             + (f" The first {len(rows):,} are listed and downloadable." if total > len(rows) else "")
         )
-        ui.table(rows, column_config=PROBLEM_COLUMNS)
+        tables.table(rows, column_config=PROBLEM_COLUMNS)
         ui.export_buttons("problem-rows", rows, scope)
     else:
         st.info("Your role sees problems counted by reason, not the rows themselves.", icon=":material/lock:")
@@ -175,7 +175,7 @@ if tab == "Supplier matching":
     )
     candidates = matching.candidates(scope)
     text, gbp = st.column_config.TextColumn, {"format": "£%,.0f", "width": 90}
-    ui.table(
+    tables.table(
         candidates,
         column_order=[
             "pair",

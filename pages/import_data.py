@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, escape, import_store, imports, ui
+from starviz import config, escape, fmt, import_store, imports, tables, ui
 
 scope = ui.require("import")
 st.title("Import")
@@ -60,16 +60,16 @@ if (outcome := st.session_state.pop("import_outcome", None)) is not None:
     if (changes := outcome.changes) is not None:
         st.subheader("What changed")
         st.markdown(f"**Rows per council, dataset and month** ({changes.rows_added:+,} in all)")
-        ui.table(changes.rows, column_config=COLUMNS)
+        tables.table(changes.rows, column_config=COLUMNS)
         ui.export_buttons("import-rows-by-month", changes.rows, scope)
         st.markdown(f"**New suppliers** ({len(changes.new_suppliers):,}; {len(changes.merged_suppliers):,} merged into others)")
-        ui.table(changes.new_suppliers, column_config=COLUMNS, column_order=["supplier_name", "councils"])
+        tables.table(changes.new_suppliers, column_config=COLUMNS, column_order=["supplier_name", "councils"])
         ui.export_buttons("import-new-suppliers", changes.new_suppliers, scope)
         st.markdown(f"**New contracts** ({len(changes.new_contracts):,})")
-        ui.table(changes.new_contracts, column_config=COLUMNS)
+        tables.table(changes.new_contracts, column_config=COLUMNS)
         ui.export_buttons("import-new-contracts", changes.new_contracts, scope)
         st.markdown("**How each stored file loaded**")
-        ui.table(changes.files, column_config=COLUMNS)
+        tables.table(changes.files, column_config=COLUMNS)
 
 round_ = st.session_state.setdefault("import_round", 0)  # a new round empties the uploader after a commit
 uploads = st.file_uploader(
@@ -122,25 +122,25 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
         cells[2].metric("Left out", f"{summary.rows_rejected:,}", help="Rejected rows, and blank or total rows skipped")
         cells[3].metric(
             "Amount total",
-            charts.gbp(summary.amount_total and float(summary.amount_total)),
-            help=charts.gbp(summary.amount_total and float(summary.amount_total), pence=True),
+            fmt.gbp(summary.amount_total and float(summary.amount_total)),
+            help=fmt.gbp(summary.amount_total and float(summary.amount_total), pence=True),
         )
         st.caption(" ".join([imports.dates_text(summary), *summary.notes]))
         problems, columns, rows = st.tabs(
             [f"Row problems ({preview.count_problems:,})", "Columns found", "First rows as the build will load them"]
         )
         with problems:
-            ui.table(preview.problems, column_config=COLUMNS)
+            tables.table(preview.problems, column_config=COLUMNS)
             st.caption("File, row as numbered in a spreadsheet, column, value and reason.")
             ui.export_buttons(f"problems-{staged.name}", preview.problems, scope)
         with columns:
-            ui.table(preview.mapping, column_config=COLUMNS)
+            tables.table(preview.mapping, column_config=COLUMNS)
             st.caption("Not read (no canonical field uses them): " + (escape.md(", ".join(preview.unused_headers)) or "none"))
         with rows:
-            ui.table(preview.rows)
+            tables.table(preview.rows)
         if not preview.overlaps.empty:
             st.warning("Files already loaded hold lines in the same months (these would be counted twice if added):")
-            ui.table(preview.overlaps, column_config=COLUMNS)
+            tables.table(preview.overlaps, column_config=COLUMNS)
 
 overlapping = any(not p.overlaps.empty for p in previews)
 replace = None
@@ -174,5 +174,5 @@ if uploads:
 
 with st.expander("Import history"):
     history = import_store.import_log(user=scope.user)
-    ui.table(history, column_config=COLUMNS)
+    tables.table(history, column_config=COLUMNS)
     ui.export_buttons("import-history", history, scope)

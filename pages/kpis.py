@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, narrative, queries, ui
+from starviz import charts, narrative, queries, tables, ui
 
 scope = ui.scope()
 st.title("KPIs and balanced scorecard")
@@ -42,7 +42,7 @@ group_by = ui.url_choice(
     format_func=queries.KPI_GROUPINGS.get,
 )
 groups, empty = narrative.groups_with_kpis(queries.kpi_groups(group_by), scorecard, group_by)
-ui.table(
+tables.table(
     narrative.scorecard_table(scorecard, group_by),
     rag="Status",
     height="content",
@@ -67,4 +67,4 @@ if group:
 
 st.subheader(f"What changed in {as_at:%B %Y}")
 st.caption("Generated from the scorecard, ready to paste into the monthly performance report.")
-ui.copyable_text(narrative.monthly_summary(scorecard, as_at, scope.filters.councils_label), f"kpi-summary-{as_at:%Y-%m}.txt")
+tables.copyable_text(narrative.monthly_summary(scorecard, as_at, scope.filters.councils_label), f"kpi-summary-{as_at:%Y-%m}.txt")

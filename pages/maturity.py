@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, queries, ui
+from starviz import charts, queries, tables, ui
 
 scope = ui.scope()
 st.title("Procurement maturity")
@@ -34,7 +34,7 @@ else:
     )
     st.subheader(f"{names[council]}: gaps to target")
     gaps = queries.maturity_assessments(scope, council, gaps_only=True)
-    ui.table(
+    tables.table(
         gaps,
         column_order=["area", "theme", "current_level_name", "target_level_name", "gap_levels", "target_date", "notes"],
         column_config={
@@ -58,9 +58,9 @@ else:
         ui.export_buttons("maturity-assessments", all_councils, scope)
 
 with st.expander("The five levels of maturity"):
-    ui.table(levels, column_config={"level": "Level", "level_name": "Name", "description": "What it looks like"})
+    tables.table(levels, column_config={"level": "Level", "level_name": "Name", "description": "What it looks like"})
 problems = queries.maturity_problems(scope)
 if not problems.empty:
     with st.expander(f"{len(problems):,} assessment rows could not be read", icon=":material/warning:"):
-        ui.table(problems)
+        tables.table(problems)
         ui.export_buttons("maturity-problems", problems, scope)

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, queries, ui
+from starviz import charts, fmt, queries, tables, ui
 
 scope = ui.scope()
 st.title("Overview")
@@ -22,39 +22,39 @@ with row[0]:
     spend = "addressable_gbp" if scope.filters.addressable_only else "total_gbp"
     ui.metric(
         "Addressable spend" if scope.filters.addressable_only else "Total spend",
-        charts.gbp(now[spend]),
-        ui.change_gbp(like.get(spend), before.get(spend)),
-        help=f"Addressable {charts.gbp(now['addressable_gbp'])} of a total {charts.gbp(now['total_gbp'])}; "
+        fmt.gbp(now[spend]),
+        fmt.change_gbp(like.get(spend), before.get(spend)),
+        help=f"Addressable {fmt.gbp(now['addressable_gbp'])} of a total {fmt.gbp(now['total_gbp'])}; "
         "the rest is levies, HMRC, pensions, redacted personal payments and other authorities.",
     )
 with row[1]:
     ui.metric(
         "On contract",
-        charts.pct(now["on_contract_share"]),
-        ui.change_pp(like.get("on_contract_share"), before.get("on_contract_share")),
+        fmt.pct(now["on_contract_share"]),
+        fmt.change_pp(like.get("on_contract_share"), before.get("on_contract_share")),
         help="Share of addressable spend paid to a supplier with a live contract (own or STAR).",
     )
 with row[2]:
     ui.metric(
         "Local (GM)",
-        charts.pct(now["local_share"]),
-        ui.change_pp(like.get("local_share"), before.get("local_share")),
+        fmt.pct(now["local_share"]),
+        fmt.change_pp(like.get("local_share"), before.get("local_share")),
         help="Share of addressable spend with suppliers based in Greater Manchester. "
-        f"Supplier postcode known for {charts.pct(now['local_known_share'])} of addressable spend; "
+        f"Supplier postcode known for {fmt.pct(now['local_known_share'])} of addressable spend; "
         "unknown is not counted as local.",
     )
 with row[3]:
     ui.metric(
         "SME",
-        charts.pct(now["sme_share"]),
-        ui.change_pp(like.get("sme_share"), before.get("sme_share")),
+        fmt.pct(now["sme_share"]),
+        fmt.change_pp(like.get("sme_share"), before.get("sme_share")),
         help="Share of addressable spend with SMEs, as recorded in the contracts registers.",
     )
 with row[4]:
     ui.metric(
         "VCSE",
-        charts.pct(now["vcse_share"]),
-        ui.change_pp(like.get("vcse_share"), before.get("vcse_share")),
+        fmt.pct(now["vcse_share"]),
+        fmt.change_pp(like.get("vcse_share"), before.get("vcse_share")),
         help="Share of addressable spend with voluntary, community and social enterprises.",
     )
 
@@ -62,29 +62,29 @@ row = st.columns(4)
 with row[0]:
     ui.metric(
         "Social value committed",
-        charts.pct(now["sv_committed_share"]),
-        ui.change_pp(like.get("sv_committed_share"), before.get("sv_committed_share")),
-        help=f"Of the value of contracts starting in the period; target {charts.pct(target, 0)}.",
+        fmt.pct(now["sv_committed_share"]),
+        fmt.change_pp(like.get("sv_committed_share"), before.get("sv_committed_share")),
+        help=f"Of the value of contracts starting in the period; target {fmt.pct(target, 0)}.",
     )
 with row[1]:
     ui.metric(
         "Social value delivered",
-        charts.pct(now["sv_delivered_share"]),
-        ui.change_pp(like.get("sv_delivered_share"), before.get("sv_delivered_share")),
-        help=f"Delivered to date on those contracts; target {charts.pct(target, 0)} committed.",
+        fmt.pct(now["sv_delivered_share"]),
+        fmt.change_pp(like.get("sv_delivered_share"), before.get("sv_delivered_share")),
+        help=f"Delivered to date on those contracts; target {fmt.pct(target, 0)} committed.",
     )
 with row[2]:
     ui.metric(
         "Savings",
-        charts.gbp(now["savings_gbp"]),
-        ui.change_gbp(like.get("savings_gbp"), before.get("savings_gbp")),
-        help=f"Against a target of {charts.gbp(now['savings_target_gbp'])} for the period.",
+        fmt.gbp(now["savings_gbp"]),
+        fmt.change_gbp(like.get("savings_gbp"), before.get("savings_gbp")),
+        help=f"Against a target of {fmt.gbp(now['savings_target_gbp'])} for the period.",
     )
 with row[3]:
     ui.metric(
         "Contracts ending in 6 months",
         f"{expiring['count_contracts']:,}",
-        help=f"Worth {charts.gbp(expiring['value_gbp'])}; counted from today, STAR contracts included.",
+        help=f"Worth {fmt.gbp(expiring['value_gbp'])}; counted from today, STAR contracts included.",
     )
 
 ui.chart(
@@ -96,7 +96,7 @@ ui.chart(
 st.subheader("Data loaded")
 st.caption(f"Spend data as at the end of {queries.as_at_date():%B %Y}; built {queries.build_info()['built_at']:%d %b %Y %H:%M}.")
 loaded = queries.data_status(scope)
-ui.table(
+tables.table(
     loaded,
     column_config={
         "council": "Council",

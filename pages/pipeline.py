@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, config, detail, lists, queries, ui
+from starviz import charts, config, detail, fmt, lists, queries, tables, ui
 
 scope = ui.scope()
 rules, checks = config.settings().pipeline, config.settings().exceptions
@@ -19,7 +19,7 @@ for column, row in zip(st.columns(len(summary)), summary.itertuples(), strict=Tr
         ui.metric(
             f"Due in {row.bucket}",
             f"{row.count_contracts:,}",
-            help=f"Worth {charts.gbp(row.value_gbp)}; {row.count_late} should already have started "
+            help=f"Worth {fmt.gbp(row.value_gbp)}; {row.count_late} should already have started "
             f"re-procurement and {row.count_due} must start within {rules.due_within_months} months.",
         )
 
@@ -85,8 +85,8 @@ if tab == "Work planning":
 if tab == "Procurement Act pipeline notice":
     fy = st.columns([1, 3])[0].selectbox("Financial year", queries.pipeline_notice_years(), key="notice-fy")
     st.caption(
-        f"Councils spending over {charts.gbp(rules.procurement_act_annual_spend_gbp)} a year publish, within "
-        f"56 days of the year's start, the contracts over {charts.gbp(rules.procurement_act_contract_gbp)} they "
+        f"Councils spending over {fmt.gbp(rules.procurement_act_annual_spend_gbp)} a year publish, within "
+        f"56 days of the year's start, the contracts over {fmt.gbp(rules.procurement_act_contract_gbp)} they "
         f"expect to procure: here, those due within {rules.procurement_act_pipeline_months} months of 1 April."
     )
     st.subheader("Councils and their spend")
@@ -107,18 +107,18 @@ if tab == "Procurement Act notices":
     st.caption(
         f"Notices the Procurement Act 2023 expects, against those on Find a Tender, for contracts entered into from "
         f"{act_rules.act_from:%d %B %Y}: a pipeline notice (UK1) within {act_rules.pipeline_notice_days} days of 1 April "
-        f"for a council spending over {charts.gbp(rules.procurement_act_annual_spend_gbp)}; a contract details notice "
+        f"for a council spending over {fmt.gbp(rules.procurement_act_annual_spend_gbp)}; a contract details notice "
         f"(UK7) within {act_rules.contract_details_days} days of each contract of "
-        f"{charts.gbp(act_rules.contract_details_min_gbp)} or more; a contract performance notice (UK9) every "
+        f"{fmt.gbp(act_rules.contract_details_min_gbp)} or more; a contract performance notice (UK9) every "
         f"{act_rules.performance_interval_months} months for contracts over "
-        f"{charts.gbp(act_rules.performance_contract_gbp)}; a contract termination notice (UK11) within "
+        f"{fmt.gbp(act_rules.performance_contract_gbp)}; a contract termination notice (UK11) within "
         f"{act_rules.termination_notice_days} days of a contract ending. Sources: docs/PROCUREMENT-ACT.md."
     )
     compliance = queries.act_compliance(scope, today)
     if compliance.empty:
         st.info("No notices or contracts under the Act yet for these councils.", icon=":material/info:")
     else:
-        ui.table(
+        tables.table(
             compliance,
             column_order=[
                 "council",
@@ -192,7 +192,7 @@ if tab == "Exception reports":
     elif report == "off":
         st.caption(
             f"Off-contract spend with one supplier over the {checks.off_contract_window_months} months to the "
-            f"end of the month, at or above {', '.join(charts.gbp(t) for t in checks.off_contract_thresholds_gbp)}."
+            f"end of the month, at or above {', '.join(fmt.gbp(t) for t in checks.off_contract_thresholds_gbp)}."
         )
         lists.ranked_table(
             f"off-contract-{name}",
@@ -205,8 +205,8 @@ if tab == "Exception reports":
     elif report == "split":
         st.caption(
             f"Two or more off-contract payments of one council to one supplier within "
-            f"{checks.split_order_window_days} days, each within {charts.pct(checks.split_order_below_share, 0)} "
-            f"under {', '.join(charts.gbp(t) for t in checks.split_order_thresholds_gbp)}, the last in the month."
+            f"{checks.split_order_window_days} days, each within {fmt.pct(checks.split_order_below_share, 0)} "
+            f"under {', '.join(fmt.gbp(t) for t in checks.split_order_thresholds_gbp)}, the last in the month."
         )
         lists.ranked_table(
             f"split-orders-{name}",
@@ -235,7 +235,7 @@ if tab == "Exception reports":
         )
     else:
         st.caption(
-            f"Register records over {charts.gbp(checks.transparency_contract_min_gbp)} live in the month that "
+            f"Register records over {fmt.gbp(checks.transparency_contract_min_gbp)} live in the month that "
             "leave a field the Local Government Transparency Code makes mandatory blank."
         )
         lists.ranked_table(

@@ -1,15 +1,15 @@
 import streamlit as st
 
-from starviz import board, queries, ui
+from starviz import board, queries, slides, ui
 
 scope = ui.scope()
 count = len(board.sequence())
-index = ui.slide_index(count)
+index = slides.slide_index(count)
 slide = board.slide(scope, index)
 
-ui.presentation_header(slide.title, scope, index, count, queries.as_at_date())
-ui.slide_chart(slide.figure, f"board-{slide.key}", scope, slide.title)
-footer = ui.slide_footer(index, count, bool(queries.build_info().get("is_demo")), scope)
+slides.presentation_header(slide.title, scope, index, count, queries.as_at_date())
+slides.slide_chart(slide.figure, f"board-{slide.key}", scope, slide.title)
+footer = slides.slide_footer(index, count, bool(queries.build_info().get("is_demo")), scope)
 with footer, st.popover("Board pack", icon=":material/picture_as_pdf:"):
     st.write("Every slide of the sequence as one PDF (a slide a page), and the data behind them as Excel.")
     st.download_button(

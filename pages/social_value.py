@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, queries, ui
+from starviz import charts, fmt, queries, tables, ui
 
 scope = ui.scope()
 st.title("Social value")
@@ -13,36 +13,36 @@ period = scope.filters.period_label
 st.caption(
     f"Contracts with social value measures starting in {period}: social value committed at award and "
     f"delivered to date (TOMs proxy value × quantity), as a share of contract value. "
-    f"Target {charts.pct(target, 0)} of contract value, set in configuration for each financial year."
+    f"Target {fmt.pct(target, 0)} of contract value, set in configuration for each financial year."
 )
 
-against_target = ui.change_pp(s["committed_share"], target)
+against_target = fmt.change_pp(s["committed_share"], target)
 row = st.columns(4)
 with row[0]:
     ui.metric(
         "Committed",
-        charts.pct(s["committed_share"]),
+        fmt.pct(s["committed_share"]),
         against_target and f"{against_target} against target",
-        help=f"{charts.gbp(s['committed_gbp'])} committed on {s['count_contracts']:,.0f} contracts worth "
-        f"{charts.gbp(s['value_gbp'])}; target {charts.pct(target, 0)}.",
+        help=f"{fmt.gbp(s['committed_gbp'])} committed on {s['count_contracts']:,.0f} contracts worth "
+        f"{fmt.gbp(s['value_gbp'])}; target {fmt.pct(target, 0)}.",
     )
 with row[1]:
     ui.metric(
         "Delivered to date",
-        charts.pct(s["delivered_share"]),
-        help=f"{charts.gbp(s['delivered_to_date_gbp'])} delivered so far on those contracts: "
-        f"{charts.pct(s['delivered_of_committed_share'])} of what was committed.",
+        fmt.pct(s["delivered_share"]),
+        help=f"{fmt.gbp(s['delivered_to_date_gbp'])} delivered so far on those contracts: "
+        f"{fmt.pct(s['delivered_of_committed_share'])} of what was committed.",
     )
 with row[2]:
     ui.metric(
         "Delivered in the period",
-        charts.gbp(s["delivered_in_period_gbp"]),
+        fmt.gbp(s["delivered_in_period_gbp"]),
         help="Social value delivered in the period on every contract in scope, whenever it started.",
     )
 with row[3]:
     ui.metric(
         "Delivered locally",
-        charts.pct(s["delivered_local_share"]),
+        fmt.pct(s["delivered_local_share"]),
         help="Share of the social value delivered in the period that Greater Manchester organisations "
         "delivered (not recorded as local counts as not local).",
     )
@@ -50,16 +50,16 @@ row = st.columns(4)
 with row[0]:
     ui.metric(
         "Coverage",
-        charts.pct(s["coverage_share"]),
+        fmt.pct(s["coverage_share"]),
         help=f"{s['count_with_measures']:,.0f} of the {s['count_over_threshold']:,.0f} contracts over "
-        f"{charts.gbp(s['coverage_threshold_gbp'])} starting in the period carry social value measures.",
+        f"{fmt.gbp(s['coverage_threshold_gbp'])} starting in the period carry social value measures.",
     )
 with row[1]:
     ui.metric(
         "Average weighting",
-        charts.pct(s["avg_weighting_share"]),
+        fmt.pct(s["avg_weighting_share"]),
         help=f"Average evaluation weighting given to social value on contracts over "
-        f"{charts.gbp(s['coverage_threshold_gbp'])} starting in the period.",
+        f"{fmt.gbp(s['coverage_threshold_gbp'])} starting in the period.",
     )
 with row[2]:
     ui.metric(
@@ -70,8 +70,8 @@ with row[2]:
 with row[3]:
     ui.metric(
         "Shortfall on contracts at risk",
-        charts.gbp(s["shortfall_at_risk_gbp"]),
-        help=f"Expected by now but not delivered, on contracts committing {charts.gbp(s['committed_at_risk_gbp'])}.",
+        fmt.gbp(s["shortfall_at_risk_gbp"]),
+        help=f"Expected by now but not delivered, on contracts committing {fmt.gbp(s['committed_at_risk_gbp'])}.",
     )
 
 st.subheader("Committed and delivered against the target")
@@ -89,16 +89,16 @@ else:
             f"Social value as a share of contract value by {labels[by].lower()}{note}",
         )
     )
-ui.table(
+tables.table(
     breakdown,
     shares=("committed_share", "delivered_share", "delivered_local_share", "target_share"),
     column_config={
         "name": labels[by],
         "count_contracts": st.column_config.NumberColumn("Contracts", format="%d"),
-        "value_gbp": ui.money_column("Contract value"),
-        "committed_gbp": ui.money_column("Committed"),
+        "value_gbp": tables.money_column("Contract value"),
+        "committed_gbp": tables.money_column("Committed"),
         "committed_share": "Committed %",
-        "delivered_gbp": ui.money_column("Delivered to date"),
+        "delivered_gbp": tables.money_column("Delivered to date"),
         "delivered_share": "Delivered %",
         "delivered_local_share": "Delivered locally",
         "target_share": "Target",
@@ -119,13 +119,13 @@ curve = "" if rules["curve_exponent"] == 1 else f" ^ {rules['curve_exponent']:g}
 st.caption(
     f"Expected by now = committed × (share of the contract term elapsed at the council's latest delivery "
     f"return){curve}. "
-    f"A contract is at risk when it has delivered less than {charts.pct(rules['at_risk_share'], 0)} "
+    f"A contract is at risk when it has delivered less than {fmt.pct(rules['at_risk_share'], 0)} "
     f"of that, once {rules['grace_months']} months have passed since it started. "
     "Spend to date counts payments of the councils selected."
 )
 everything = st.toggle("Show every contract in delivery, not only those at risk", key="sv_all")
 contracts = queries.social_value_contracts(scope, at_risk_only=not everything)
-ui.table(
+tables.table(
     contracts,
     shares=("committed_share", "delivered_share", "delivered_of_spend_share", "elapsed_share"),
     column_order=[
@@ -162,13 +162,13 @@ ui.table(
             max_value=1,
             help="Social value delivered to date as a share of what the expected curve says by now.",
         ),
-        "shortfall_gbp": ui.money_column("Shortfall"),
-        "committed_gbp": ui.money_column("Committed"),
-        "delivered_gbp": ui.money_column("Delivered"),
-        "expected_gbp": ui.money_column("Expected by now"),
+        "shortfall_gbp": tables.money_column("Shortfall"),
+        "committed_gbp": tables.money_column("Committed"),
+        "delivered_gbp": tables.money_column("Delivered"),
+        "expected_gbp": tables.money_column("Expected by now"),
         "delivered_of_spend_share": "Delivered % of spend",
-        "spend_to_date_gbp": ui.money_column("Spend to date"),
-        "value_gbp": ui.money_column("Contract value"),
+        "spend_to_date_gbp": tables.money_column("Spend to date"),
+        "value_gbp": tables.money_column("Contract value"),
         "committed_share": "Committed %",
         "delivered_share": "Delivered %",
         "elapsed_share": "Term elapsed",

@@ -1,21 +1,21 @@
 import streamlit as st
 
-from starviz import charts, cube, export, queries, ui
+from starviz import charts, cube, export, fmt, queries, spend_view, tables, ui
 
 scope = ui.scope()
 st.title("Spend")
 st.caption(scope.filters.label)
-view = ui.cube_controls()
+view = spend_view.cube_controls()
 ui.notices()
-ui.addressable_toggle(scope)
-ui.picks_bar(view, queries.pick_names(scope, view.picks))
+spend_view.addressable_toggle(scope)
+spend_view.picks_bar(view, queries.pick_names(scope, view.picks))
 colours = queries.colours()
 measure = cube.MEASURES[view.measure]
 
 totals = queries.cube_totals(scope, view.criteria())
 row = st.columns(4)
 with row[0]:
-    ui.metric("Addressable spend" if scope.filters.addressable_only else "Spend", charts.gbp(totals["spend_gbp"]))
+    ui.metric("Addressable spend" if scope.filters.addressable_only else "Spend", fmt.gbp(totals["spend_gbp"]))
 with row[1]:
     ui.metric("Lines", f"{int(totals['count_lines']):,}")
 with row[2]:
@@ -30,7 +30,7 @@ tab = ui.view_switch(["Explore", "Supplier profile", "Excluded spend"])
 if tab == "Explore":
     left, right = st.columns([3, 2])
     with left:
-        ui.selectable_chart(
+        spend_view.selectable_chart(
             charts.category_supplier_treemap(
                 queries.spend_by_category_supplier(scope, view.criteria(without=["supplier"])),
                 cube.treemap_id,
@@ -40,7 +40,7 @@ if tab == "Explore":
             cube.picks_from_treemap,
         )
     with right:
-        ui.selectable_chart(
+        spend_view.selectable_chart(
             charts.cube_trend(
                 queries.spend_trend(scope, view.criteria(without=["month", "council"]), view.measure),
                 colours,
@@ -65,7 +65,7 @@ if tab == "Explore":
     pivot = queries.spend_pivot(scope, view)
     for note in pivot.notes:
         st.caption(note)
-    cell = ui.pivot_table(pivot)
+    cell = spend_view.pivot_table(pivot)
     ui.export_buttons("spend-pivot", pivot.table, scope, formats=export.unit_formats(pivot.table.columns[1:], measure.unit))
 
     st.subheader("Lines behind a cell or a selection")
@@ -75,15 +75,15 @@ if tab == "Explore":
             icon=":material/touch_app:",
         )
     else:
-        ui.drilldown(scope, cell if cell is not None else view.criteria(), view.criteria(), clicked=cell is not None)
+        spend_view.drilldown(scope, cell if cell is not None else view.criteria(), view.criteria(), clicked=cell is not None)
 
 if tab == "Supplier profile":
-    supplier = ui.supplier_picker(scope, view)
+    supplier = spend_view.supplier_picker(scope, view)
     facts = queries.cube_supplier_profile(scope, supplier) if supplier else None
     if facts is None:
         st.info("No supplier found for the councils you can see.", icon=":material/search_off:")
     else:
-        ui.supplier_facts(facts)
+        spend_view.supplier_facts(facts)
         ui.chart(
             charts.spend_by_council_month(
                 queries.supplier_spend_by_council_month(scope, supplier),
@@ -97,13 +97,13 @@ if tab == "Supplier profile":
         with right:
             st.subheader("Name variants merged into this supplier")
             variants = queries.supplier_name_variants(scope, supplier)
-            ui.table(variants, column_config=ui.COLUMNS)
+            tables.table(variants, column_config=tables.COLUMNS)
             ui.export_buttons("supplier-name-variants", variants, scope)
         st.subheader("Contracts held, by council")
         contracts = queries.cube_supplier_contracts(scope, supplier)
         if contracts.empty:
             st.caption("No contract with this supplier in the registers of the councils you can see.")
-        ui.table(contracts, column_config=ui.COLUMNS)
+        tables.table(contracts, column_config=tables.COLUMNS)
         ui.export_buttons("supplier-contracts", contracts, scope)
 
 if tab == "Excluded spend":
@@ -113,5 +113,5 @@ if tab == "Excluded spend":
     )
     gone = queries.excluded_spend(scope, view.criteria())
     ui.chart(charts.excluded_by_reason(gone, colours))
-    ui.table(gone, column_config=ui.COLUMNS)
+    tables.table(gone, column_config=tables.COLUMNS)
     ui.export_buttons("excluded-spend", gone, scope)

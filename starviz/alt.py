@@ -22,7 +22,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?$")
 
 
 def fmt(value: float | None, unit: str) -> str:
-    from starviz.charts import gbp, pct
+    from starviz.fmt import gbp, pct
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "no value"

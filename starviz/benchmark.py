@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from starviz.charts import gbp, pct
+from starviz.fmt import gbp, pct
 
 
 def measure_label(row: pd.Series | dict, top_suppliers: int) -> str:

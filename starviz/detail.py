@@ -11,7 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, escape, lists, queries, ui
+from starviz import charts, escape, fmt, lists, queries, ui
 from starviz.scope import _shown
 
 
@@ -67,11 +67,11 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
     on = float(by_council["on_contract_gbp"].sum()) if len(by_council) else 0.0
     row = st.columns(4)
     with row[0]:
-        ui.metric("Spend in the period", charts.gbp(spend), help=scope.filters.label)
+        ui.metric("Spend in the period", fmt.gbp(spend), help=scope.filters.label)
     with row[1]:
         ui.metric("Councils paying", f"{len(by_council):,}")
     with row[2]:
-        ui.metric("On contract", charts.pct(on / spend if spend else None))
+        ui.metric("On contract", fmt.pct(on / spend if spend else None))
     with row[3]:
         ui.metric(
             "Live contracts",
@@ -133,11 +133,11 @@ def _contract(scope: queries.Scope, contract_id: str, today: dt.date | None) -> 
     ended = c["status"] == "ended"
     row = st.columns(3)
     with row[0]:
-        ui.metric("Value", charts.gbp(c["value_gbp"]), help=f"Annual value {charts.gbp(c['annual_value_gbp'])}")
+        ui.metric("Value", fmt.gbp(c["value_gbp"]), help=f"Annual value {fmt.gbp(c['annual_value_gbp'])}")
     with row[1]:
         ui.metric(
             "Spend against it to date",
-            charts.gbp(c["spend_to_date_gbp"]),
+            fmt.gbp(c["spend_to_date_gbp"]),
             help="Payments to the supplier, within its term, by the councils it covers that you can see.",
         )
     with row[2]:

@@ -375,7 +375,7 @@ def image(fig: go.Figure, fmt: str, width: int, height: int) -> bytes:
 
 
 def _money(value: float) -> str:
-    from starviz.charts import gbp
+    from starviz.fmt import gbp
 
     return gbp(value)
 

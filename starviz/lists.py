@@ -14,9 +14,10 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from starviz import charts, queries
+from starviz import fmt, queries
 from starviz.scope import _shown
-from starviz.ui import export_buttons, metric, table, url_choice
+from starviz.tables import table
+from starviz.ui import export_buttons, metric, url_choice
 
 DETAIL_KEYS: dict[str, str] = {"supplier": "supplier_id", "contract": "contract_id", "category": "category"}
 _DETAIL_LABEL = {"supplier": "supplier_name", "contract": "contract_title", "category": "category"}
@@ -149,7 +150,7 @@ def ranked_table(
         st.info(empty, icon=":material/info:")
         return
     if total:
-        st.markdown(f"**{len(df):,}** {'row' if len(df) == 1 else 'rows'} · **{charts.gbp(df[total].sum())}** in total")
+        st.markdown(f"**{len(df):,}** {'row' if len(df) == 1 else 'rows'} · **{fmt.gbp(df[total].sum())}** in total")
     view = df.copy()
     config = _column_config(view, scope)
     if "rag" in view.columns:
@@ -238,4 +239,4 @@ def list_metrics(df, things: str, money_column: str, money_label: str) -> None:
     with left:
         metric(things[:1].upper() + things[1:], f"{len(df):,}")
     with right:
-        metric(money_label[:1].upper() + money_label[1:], charts.gbp(df[money_column].sum() if len(df) else 0))
+        metric(money_label[:1].upper() + money_label[1:], fmt.gbp(df[money_column].sum() if len(df) else 0))

@@ -8,35 +8,19 @@ with its latest value, target, RAG, the month before and the same month a quarte
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pandas as pd
 
 from starviz import config
-from starviz.charts import gbp
+from starviz.fmt import in_unit, missing
 
 RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red", "none": "No target"}
 RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3}
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A KPI value in its unit: £1.2m, 74.1%, 5,210."""
-    if _missing(value):
-        return "–"
-    if unit == "gbp":
-        return gbp(value)
-    if unit == "percent":
-        return f"{value:.1f}%"
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
-
-
 def format_change(now: float | None, before: float | None, unit: str) -> str:
     """Change between two values of a KPI: percentage points for percentages, else per cent."""
-    if _missing(now) or _missing(before):
+    if missing(now) or missing(before):
         return "–"
     if unit == "percent":
         return f"{now - before:+.1f} pp"
@@ -60,8 +44,8 @@ def scorecard_table(df: pd.DataFrame, group_by: str, trend: bool = True) -> pd.D
             {
                 "Group": rows[group_by],
                 "KPI": [kpi_label(r) for _, r in rows.iterrows()],
-                "Value": [format_value(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)],
-                "Target": [format_value(v, u) for v, u in zip(rows["target"], rows["unit"], strict=True)],
+                "Value": [in_unit(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)],
+                "Target": [in_unit(v, u) for v, u in zip(rows["target"], rows["unit"], strict=True)],
                 "Status": [RAG_LABELS.get(r, r) for r in rows["rag"]],
                 "On last month": [
                     format_change(a, b, u) for a, b, u in zip(rows["value"], rows["previous_value"], rows["unit"], strict=True)
@@ -99,15 +83,15 @@ def scorecard_export(df: pd.DataFrame, group_by: str) -> tuple[pd.DataFrame, dic
     units = list(rows["unit"])
 
     def number(value, unit):
-        return None if _missing(value) else float(value) / 100 if unit == "percent" else float(value)
+        return None if missing(value) else float(value) / 100 if unit == "percent" else float(value)
 
     def value_format(value, unit):
         if unit in _VALUE_FORMATS:
             return _VALUE_FORMATS[unit]
-        return "#,##0" if _missing(value) or abs(value) >= 100 or float(value).is_integer() else "#,##0.0"
+        return "#,##0" if missing(value) or abs(value) >= 100 or float(value).is_integer() else "#,##0.0"
 
     def change(now, before, unit):
-        if _missing(now) or _missing(before):
+        if missing(now) or missing(before):
             return None
         if unit == "percent":
             return float(now - before)
@@ -160,25 +144,25 @@ def _direction(row) -> str:
 def _mover_sentence(row) -> str:
     verb, judgement = _direction(row)
     unit = row["unit"]
-    before, now = format_value(row["previous_value"], unit), format_value(row["value"], unit)
+    before, now = in_unit(row["previous_value"], unit), in_unit(row["value"], unit)
     if unit == "percent":
         size = f" {abs(row['value'] - row['previous_value']):.1f} pp"
     elif row["previous_value"]:
         size = f" {abs(row['value'] - row['previous_value']) / abs(row['previous_value']) * 100:.0f}%"
     else:
         size = ""
-    target = "" if _missing(row["target"]) else f" ({_target_text(row)})"
+    target = "" if missing(row["target"]) else f" ({_target_text(row)})"
     return f"{kpi_label(row)} {verb}{size}, from {before} to {now}{target}: {judgement}."
 
 
 def _target_text(row, of: str = "") -> str:
-    target = format_value(row["target"], row["unit"])
+    target = in_unit(row["target"], row["unit"])
     return f"target{of} {target}" if row["higher_is_better"] else f"target{of} no more than {target}"
 
 
 def _status_sentence(row) -> str:
-    target = "with no target" if _missing(row["target"]) else f"against a {_target_text(row, ' of')}"
-    return f"{kpi_label(row)}, {format_value(row['value'], row['unit'])} {target}"
+    target = "with no target" if missing(row["target"]) else f"against a {_target_text(row, ' of')}"
+    return f"{kpi_label(row)}, {in_unit(row['value'], row['unit'])} {target}"
 
 
 def groups_with_kpis(groups: pd.DataFrame, df: pd.DataFrame, group_by: str) -> tuple[list[str], list[str]]:

@@ -1,16 +1,16 @@
-"""Streamlit pieces every page shares: the filters kept in the URL, the scope, metric cards."""
+"""Streamlit pieces every page shares: the filters kept in the URL, the scope, choices kept in the URL,
+chart exports, table downloads, metric cards, banners. Tables are drawn by ``tables``, the Board's
+slides by ``slides``, the spend page's cube view by ``spend_view``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from contextlib import contextmanager
-from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from starviz import auth, charts, escape, queries
+from starviz import auth, escape, queries
 from starviz.scope import (
     FILTER_KEYS,
     Filters,
@@ -18,13 +18,12 @@ from starviz.scope import (
     add_months,
     financial_year,
     fy_bounds,
-    line_date_text,
     month_ranges,
     months_between,
     parse_filters,
 )
 
-_STATE = "starviz_filters"
+FILTERS = "starviz_filters"  # session state key of the shared filters
 
 
 def _period_widgets(f: Filters, months: list[dt.date]) -> dict:
@@ -61,7 +60,7 @@ def render_filters(user: User) -> Filters:
     names = queries.council_names()
     ids = list(names)
     months = queries.months_loaded()
-    if _STATE not in st.session_state:
+    if FILTERS not in st.session_state:
         parsed, notices = parse_filters(
             st.query_params.to_dict()
             | {k: st.query_params.get_all(k) for k in st.query_params if len(st.query_params.get_all(k)) > 1},
@@ -70,9 +69,9 @@ def render_filters(user: User) -> Filters:
             months=months,
             names=names,
         )
-        st.session_state[_STATE] = parsed
+        st.session_state[FILTERS] = parsed
         st.session_state["starviz_notices"] = notices
-    current: Filters = st.session_state[_STATE]
+    current: Filters = st.session_state[FILTERS]
     st.sidebar.header("Filters")
     visible = list(user.allowed(ids))
     chosen = st.sidebar.multiselect(
@@ -94,7 +93,7 @@ def render_filters(user: User) -> Filters:
     filters = Filters(
         councils=tuple(chosen) or tuple(visible), all_councils=not chosen, addressable_only=addressable, names=names, **period
     )
-    st.session_state[_STATE] = filters
+    st.session_state[FILTERS] = filters
     # Filters own their keys in the link; other keys (a slide, a selected supplier) are kept.
     params = {k: v for k, v in st.query_params.to_dict().items() if k not in FILTER_KEYS} | filters.to_params()
     if st.query_params.to_dict() != params:
@@ -113,7 +112,14 @@ def scope() -> queries.Scope:
             st.switch_page("app.py", query_params=st.query_params.to_dict())
         except StreamlitAPIException:  # already inside app.py's navigation
             st.stop()
-    return queries.Scope(st.session_state[_STATE], user)
+    return queries.Scope(st.session_state[FILTERS], user)
+
+
+def current_scope() -> queries.Scope | None:
+    """The scope when the filters have been drawn and someone is signed in, else None (no redirect)."""
+    if FILTERS in st.session_state and auth.current_user() is not None:
+        return queries.Scope(st.session_state[FILTERS], auth.current_user())
+    return None
 
 
 def chart(fig, name: str | None = None, scope: queries.Scope | None = None, **kwargs):
@@ -127,18 +133,18 @@ def chart(fig, name: str | None = None, scope: queries.Scope | None = None, **kw
     # Every chart exports: a chart without a name is named after its title.
     title_text = fig.layout.title.text if fig.layout.title and fig.layout.title.text else ""
     name = name or re.sub(r"[^a-z0-9]+", "-", re.sub(r"<[^>]+>", " ", title_text).lower()).strip("-")[:60] or None
-    if name and scope is None and _STATE in st.session_state and auth.current_user() is not None:
-        scope = queries.Scope(st.session_state[_STATE], auth.current_user())
+    if name and scope is None:
+        scope = current_scope()
     options = {"displaylogo": False}
     if name and first:
         options["toImageButtonOptions"] = {"filename": name, "width": first.width, "height": first.height, "format": "png"}
     result = st.plotly_chart(fig, theme=None, width="stretch", config=options, **kwargs)
     if name:
-        _export_controls(fig, name, scope)
+        export_controls(fig, name, scope)
     return result
 
 
-def _export_controls(fig, name: str, scope: queries.Scope | None, title: str | None = None) -> None:
+def export_controls(fig, name: str, scope: queries.Scope | None, title: str | None = None) -> None:
     from starviz import config as cfg
     from starviz import export
 
@@ -255,19 +261,6 @@ def comparison_notes(cmp: queries.Comparison, filters: Filters) -> list[str]:
     return notes
 
 
-def change_pp(now: float | None, before: float | None) -> str | None:
-    """Change of a share in percentage points, e.g. '+2.1 pp'."""
-    if now is None or before is None:
-        return None
-    return f"{(now - before) * 100:+.1f} pp"
-
-
-def change_gbp(now: float | None, before: float | None) -> str | None:
-    if now is None or before is None or before == 0:
-        return None
-    return f"{charts.gbp(now - before)} ({(now - before) / abs(before) * 100:+.1f}%)"
-
-
 def demo_banner() -> None:
     info = queries.build_info()
     if info.get("is_demo"):
@@ -295,32 +288,26 @@ def require(action: str) -> queries.Scope:
     return current
 
 
+def _download_pair(name: str, csv, xlsx) -> None:
+    """CSV and Excel buttons side by side; ``csv`` and ``xlsx`` make the files when clicked, not on
+    every rerun of the page."""
+    left, right, _ = st.columns([1, 1, 6])
+    for column, label, make, ext, mime in (
+        (left, "CSV", csv, "csv", "text/csv"),
+        (right, "Excel", xlsx, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ):
+        column.download_button(
+            label, make, f"{name}.{ext}", mime, key=f"{ext}-{name}", icon=":material/download:", on_click="ignore"
+        )
+
+
 def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str | None = None, formats=None) -> None:
     """CSV and XLSX downloads of a table, named after it, with the filters in the XLSX notes
     (``formats``: number formats of columns whose names do not say their unit, see export.to_xlsx)."""
     from starviz import export
 
     notes = {"Filters": scope.filters.label if scope else "", "Rows": f"{len(df):,}"}
-    left, right, _ = st.columns([1, 1, 6])
-    # Files are made when a button is clicked, not on every rerun of the page.
-    left.download_button(
-        "CSV",
-        lambda: export.to_csv(df),
-        f"{name}.csv",
-        "text/csv",
-        key=f"csv-{name}",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    right.download_button(
-        "Excel",
-        lambda: export.to_xlsx(df, title or name, notes, formats),
-        f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx-{name}",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    _download_pair(name, lambda: export.to_csv(df), lambda: export.to_xlsx(df, title or name, notes, formats))
 
 
 def stream_buttons(name: str, batches, notes: dict[str, str], title: str | None = None) -> None:
@@ -328,25 +315,7 @@ def stream_buttons(name: str, batches, notes: dict[str, str], title: str | None 
     of frames, written batch by batch when a button is clicked."""
     from starviz import export
 
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(
-        "CSV",
-        lambda: export.stream_csv(batches()),
-        f"{name}.csv",
-        "text/csv",
-        key=f"csv-{name}",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    right.download_button(
-        "Excel",
-        lambda: export.stream_xlsx(batches(), title or name, notes),
-        f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx-{name}",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    _download_pair(name, lambda: export.stream_csv(batches()), lambda: export.stream_xlsx(batches(), title or name, notes))
 
 
 def database_unavailable(user: User, problem: Exception) -> None:
@@ -385,549 +354,3 @@ def run_guarded(page) -> None:
             "Part of this page could not be drawn from the current data. The other pages still work; "
             "an administrator can check the Data quality page or rebuild the database."
         )
-
-
-# --- Board presentation mode ------------------------------------------------------------------------
-# A slide is one screen: the header (title, filters, "as at" date), the chart taking what height is
-# left, and a footer (controls, slide n of N, a small demo tag). The page is a flex column of exactly
-# the window's height, so nothing scrolls at 1920x1080 or 1280x720; type is sized in vh so that it
-# scales with the screen. A clicker's keys (Right, Left, Space, PageDown, PageUp, Home, End) are
-# Streamlit button shortcuts.
-
-PRESENT_CHART_HEIGHT = 720  # the chart's height where it is not stretched to the window (AppTest)
-
-
-def presentation_style() -> None:
-    """Hide the sidebar and Streamlit's own chrome; lay the slide out as one window-high column."""
-    st.html("""<style>
-    [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-    [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
-    .st-key-slide-keys {display: none;}
-    [data-testid="stMainBlockContainer"] {padding: 1.6vh 2.2vw 1.2vh; max-width: 100%; height: 100vh;
-      box-sizing: border-box;}
-    [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] {height: 100%; gap: 0.8vh;
-      flex-wrap: nowrap;}
-    [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"]:has(
-      style, script, iframe[height="0"]) {display: none;}
-    [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > * {flex: 0 0 auto;}
-    [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > :has(.st-key-slide-chart) {
-      flex: 1 1 0; min-height: 0;}
-    .st-key-slide-chart, .st-key-slide-chart > [data-testid="stElementContainer"],
-    .st-key-slide-chart [data-testid="stFullScreenFrame"], .st-key-slide-chart [data-testid="stPlotlyChart"] {
-      height: 100%; min-height: 0;}
-    .st-key-slide-header, .st-key-slide-footer, .st-key-slide-header > * {flex: none;}
-    .st-key-slide-header [data-testid="stElementContainer"], .st-key-slide-header [data-testid="stElementContainer"] * {
-      margin: 0 !important; height: auto !important;}
-    .st-key-slide-footer button {min-height: 0; padding: 0.25rem 0.7rem;}
-    .st-key-slide-header h1 {font-size: 4.6vh !important; line-height: 1.15; padding: 0;}
-    .st-key-slide-header [data-testid="stCaptionContainer"] p {font-size: 2.2vh; margin: 0;}
-    .st-key-slide-footer {align-items: center; font-size: 1.9vh;}
-    .st-key-slide-footer p {font-size: 1.9vh; margin: 0;}
-    .slide-tag {display: inline-block; padding: 0.1em 0.6em; border-radius: 0.8em; background: #FBEBCB;
-      color: #7A4B00; font-size: 0.85em; margin-left: 0.6em;}
-    </style>""")
-
-
-def slide_index(count: int) -> int:
-    """The 0-based slide from the link's 1-based `slide` parameter (bad values go to the first)."""
-    raw = st.query_params.get("slide", "")
-    index = int(raw) - 1 if raw.isdigit() and 1 <= int(raw) <= count else 0
-    if raw != str(index + 1):  # the link always names its slide
-        st.query_params["slide"] = str(index + 1)
-    return index
-
-
-def presentation_header(title: str, scope: queries.Scope, index: int, count: int, as_at) -> None:
-    with st.container(key="slide-header", gap=None):
-        st.title(title, anchor=False)
-        st.caption(f"{scope.filters.label} · data as at {as_at:%d %B %Y}" if as_at else scope.filters.label)
-    # Each slide opens at its top with nothing focused (a focused button would take the next Space).
-    st.html(
-        f"<script>/* slide {index + 1} */ document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0);"
-        " window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur();</script>",
-        unsafe_allow_javascript=True,
-    )
-
-
-def slide_chart(fig, name: str, scope: queries.Scope, title: str) -> None:
-    """The slide's chart, stretched to the height the header and footer leave."""
-    screen = charts.for_screen(fig)
-    screen.update_layout(height=None, autosize=True)
-    with st.container(key="slide-chart"):
-        st.plotly_chart(screen, theme=None, width="stretch", height="stretch", config={"displaylogo": False}, key=name)
-    st.session_state["starviz_slide_export"] = (fig, name, title)
-
-
-def _go_to(index: int) -> None:
-    st.query_params["slide"] = str(index + 1)
-
-
-@contextmanager
-def slide_footer(index: int, count: int, is_demo: bool, scope: queries.Scope | None = None):
-    """Controls, "Slide n of N" and the demo tag on one line; the block's body adds its own controls."""
-    last = count - 1
-    with st.container(key="slide-footer", horizontal=True, vertical_alignment="center", gap="small"):
-        st.button(
-            "First",
-            icon=":material/first_page:",
-            on_click=_go_to,
-            args=(0,),
-            disabled=index == 0,
-            key="slide-first",
-            shortcut="Home",
-        )
-        st.button(
-            "Previous",
-            icon=":material/arrow_back:",
-            on_click=_go_to,
-            args=(max(index - 1, 0),),
-            disabled=index == 0,
-            key="slide-prev",
-            shortcut="Left",
-        )
-        st.button(
-            "Next",
-            icon=":material/arrow_forward:",
-            on_click=_go_to,
-            args=(min(index + 1, last),),
-            disabled=index == last,
-            key="slide-next",
-            type="primary",
-            shortcut="Right",
-        )
-        st.button(
-            "Last",
-            icon=":material/last_page:",
-            on_click=_go_to,
-            args=(last,),
-            disabled=index == last,
-            key="slide-last",
-            shortcut="End",
-        )
-        params = {k: v for k, v in st.query_params.to_dict().items() if k not in ("present", "slide")}
-        st.link_button("Exit", "./?" + urlencode(params), icon=":material/close:")
-        exported = st.session_state.pop("starviz_slide_export", None)
-        if exported:
-            fig, name, title = exported
-            _export_controls(fig, name, scope, title)
-        yield
-        tag = "<span class='slide-tag'>Demo data</span>" if is_demo else ""
-        st.markdown(
-            f"<div style='text-align:right;white-space:nowrap'>Slide {index + 1} of {count}{tag}</div>",
-            unsafe_allow_html=True,
-            width="stretch",
-        )
-    with st.container(key="slide-keys"):  # a clicker's other keys, on buttons never seen
-        st.button("Next (Space)", on_click=_go_to, args=(min(index + 1, last),), key="slide-space", shortcut="Space")
-        st.button("Next (Page Down)", on_click=_go_to, args=(min(index + 1, last),), key="slide-pgdn", shortcut="PageDown")
-        st.button("Previous (Page Up)", on_click=_go_to, args=(max(index - 1, 0),), key="slide-pgup", shortcut="PageUp")
-
-
-# --- table columns and copyable text (issue 6) ---------------------------------------------------
-
-
-def money_column(label: str, help: str | None = None):
-    return st.column_config.NumberColumn(label, help=help, format="£%,.0f")
-
-
-def share_column(label: str, help: str | None = None):
-    return st.column_config.NumberColumn(label, help=help, format="percent")
-
-
-def copyable_text(text: str, file_name: str, label: str = "Download as text") -> None:
-    """A block of text with a copy button (top right of the block) and a download of it as .txt."""
-    st.code(text, language=None, wrap_lines=True)
-    st.download_button(label, text.encode("utf-8"), file_name, "text/plain", key=f"txt-{file_name}", icon=":material/download:")
-
-
-EMPTY = "–"  # a table cell with no value: "None" means nothing to a reader
-
-
-_RAG_CELL = {
-    "green": "background-color: #D7F0E6; color: #00573F",
-    "amber": "background-color: #FBEBCB; color: #6B4600",
-    "red": "background-color: #F8DCCB; color: #8A3200",
-}
-
-
-def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), rag: str | None = None, **kwargs):
-    """``st.dataframe`` (a pandas Styler too) with no index, a missing value shown as "–", shares (0-1)
-    as 12.3% (Streamlit's own percent format drops trailing zeros) and, if ``rag`` names a column
-    holding Green/Amber/Red, that column's cells tinted. Returns what ``st.dataframe`` returns (the
-    selection, when ``on_select`` is given)."""
-    if {"payment_date", "date_precision"} <= set(getattr(df, "columns", ())):  # a Styler has none
-        # a month-only date ("Sep 2014", kept as the 1st) is shown as the month, not as a day
-        df = df.assign(
-            payment_date=[line_date_text(d, p) for d, p in zip(df["payment_date"], df["date_precision"], strict=True)]
-        ).drop(columns="date_precision")
-        column_config = {**(column_config or {}), "payment_date": st.column_config.TextColumn("Date")}
-    shown = [c for c in shares if c in df.columns]
-    view = df.style.format("{:.1%}", subset=shown, na_rep=EMPTY) if shown else df.style if rag else df
-    if rag and rag in df.columns:
-        view = view.map(lambda v: next((css for k, css in _RAG_CELL.items() if str(v).lower().startswith(k)), ""), subset=[rag])
-    return st.dataframe(view, hide_index=True, column_config=column_config, **({"placeholder": EMPTY} | kwargs))
-
-
-# --- spend cube: the page's view in the link, its pickers, charts that filter, the pivot ----------
-# The spend page keeps what it shows (rows, columns, measure, clicked selections, the supplier in the
-# profile) in a cube.View, in session state and in the link, beside the shared filters' own keys.
-
-from dataclasses import replace  # noqa: E402  (kept with the section that uses it)
-
-from starviz import config, cube  # noqa: E402
-
-_VIEW = "starviz_spend_view"
-
-
-def cube_view() -> cube.View:
-    """The spend page's view: from the link on the first visit (bad values ignored with a notice),
-    then from the session."""
-    if _VIEW not in st.session_state:
-        view, problems = cube.parse_view({k: st.query_params.get(k) for k in st.query_params if k in cube.PARAM_KEYS})
-        st.session_state[_VIEW] = view
-        st.session_state.setdefault("starviz_notices", []).extend(problems)
-    return st.session_state[_VIEW]
-
-
-def _keep_view(view: cube.View) -> None:
-    st.session_state[_VIEW] = view
-    params = view.to_params()
-    for key in cube.PARAM_KEYS:
-        if key in st.query_params and key not in params:
-            del st.query_params[key]
-    changed = {k: v for k, v in params.items() if st.query_params.get(k) != v}
-    if changed:
-        st.query_params.update(changed)
-
-
-def cube_controls() -> cube.View:
-    """Row, column and measure pickers; returns the view with the choices applied (and in the link)."""
-    view = cube_view()
-    dims = list(cube.DIMENSIONS)
-    columns = [cube.NONE, *dims]
-    st.session_state.setdefault("cube_rows", view.rows)
-    st.session_state.setdefault("cube_measure", view.measure)
-    st.session_state.setdefault("cube_cols", view.columns)
-    left, middle, right = st.columns(3)
-    rows = left.selectbox("Rows", dims, key="cube_rows", format_func=lambda d: cube.DIMENSIONS[d].label)
-    if st.session_state["cube_cols"] == rows:
-        st.session_state["cube_cols"] = cube.NONE
-    cols = middle.selectbox(
-        "Columns",
-        [c for c in columns if c != rows],
-        key="cube_cols",
-        format_func=lambda d: "(none)" if d == cube.NONE else cube.DIMENSIONS[d].label,
-    )
-    measure = right.selectbox("Measure", list(cube.MEASURES), key="cube_measure", format_func=lambda m: cube.MEASURES[m].label)
-    view = replace(view, rows=rows, columns=cols, measure=measure)
-    _keep_view(view)
-    return view
-
-
-def _apply_picks(picks: dict[str, str | None]) -> None:
-    view = st.session_state[_VIEW]
-    for dimension, key in picks.items():
-        view = view.unpick(dimension) if key is None else view.pick(dimension, key)
-    if picks.get("supplier"):  # a supplier clicked anywhere opens in the profile too
-        view = replace(view, supplier=picks["supplier"])
-        st.session_state["supplier_pick"] = picks["supplier"]
-    st.session_state[_VIEW] = view
-
-
-def picks_bar(view: cube.View, names: dict[tuple[str, str], str]) -> None:
-    """The selections made by clicking charts, each a button that removes it, and one to clear all."""
-    if not view.picks:
-        st.caption("Click a bar or a box in the charts to filter everything on this page by it.")
-        return
-    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
-    row.markdown("**Selected:**")
-    for dimension, key in view.picks:
-        label = cube.DIMENSIONS[dimension].label_of(key, names.get((dimension, key)))
-        row.button(
-            f"{cube.DIMENSIONS[dimension].label}: {escape.md(label)}",
-            icon=":material/close:",
-            key=f"unpick-{dimension}",
-            on_click=_apply_picks,
-            args=({dimension: None},),
-            help="Remove this selection",
-        )
-    row.button("Clear all", key="unpick-all", type="tertiary", on_click=_apply_picks, args=({d: None for d, _ in view.picks},))
-
-
-def selectable_chart(fig, key: str, to_picks) -> None:
-    """A Plotly chart (STAR template) whose clicks filter the page: ``to_picks(points)`` turns the
-    clicked points into selections (dimension -> key, None to clear) applied before the next run."""
-
-    def on_select() -> None:
-        _apply_picks(to_picks(st.session_state[key]["selection"]["points"]))
-
-    st.plotly_chart(
-        fig, theme=None, width="stretch", config={"displaylogo": False}, key=key, on_select=on_select, selection_mode="points"
-    )
-    _export_controls(fig, f"spend-{key}", _current_scope())  # a chart that filters the page exports too
-
-
-def _current_scope() -> queries.Scope | None:
-    if _STATE in st.session_state and auth.current_user() is not None:
-        return queries.Scope(st.session_state[_STATE], auth.current_user())
-    return None
-
-
-def pivot_key(pivot: cube.Pivot) -> str:
-    """The pivot table's widget key: a new table (other rows, columns, measure, selections or size)
-    starts with no cell selected rather than with a cell of the old one."""
-    import hashlib
-
-    view = pivot.view
-    text = repr((view.rows, view.columns, view.measure, view.picks, len(pivot.table), list(pivot.table.columns)))
-    return "pivot-" + hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
-def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
-    """The pivot as a table whose cells can be clicked; returns the criteria of the clicked cell."""
-    unit = cube.MEASURES[pivot.view.measure].unit
-    number = st.column_config.NumberColumn(format="£%,.0f" if unit == "gbp" else "%,d")
-    formats = {c: number for c in pivot.table.columns[1:]}
-    last = len(pivot.table) - 1
-    styled = pivot.table.style.apply(
-        lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1
-    )
-    event = table(styled, formats, key=pivot_key(pivot), on_select="rerun", selection_mode="single-cell", height="content")
-    cells = event.selection.cells if event else []
-    return pivot.cell_criteria(*cells[0]) if cells else None
-
-
-def addressable_toggle(scope: queries.Scope) -> None:
-    """The shared "addressable spend only" filter, on the page: flipping it here flips the sidebar's."""
-
-    def flip() -> None:
-        value = st.session_state["page_addressable"]
-        st.session_state[_STATE] = replace(st.session_state[_STATE], addressable_only=value)
-        st.session_state["f_addr"] = value  # the sidebar's toggle (set before it is drawn again)
-
-    st.session_state["page_addressable"] = scope.filters.addressable_only
-    st.toggle(
-        "Addressable spend only",
-        key="page_addressable",
-        on_change=flip,
-        help="Leaves out levies, HMRC, pensions, redacted personal payments and payments to other "
-        "authorities (see “Excluded spend”). The same switch as in the sidebar.",
-    )
-
-
-def drilldown(
-    scope: queries.Scope,
-    criteria: tuple[cube.Criterion, ...],
-    selection: tuple[cube.Criterion, ...] = (),
-    clicked: bool = True,
-) -> None:
-    """The lines behind a cell or a selection: how many and how much, then a page of lines (sortable,
-    each with its source file and row), or, for a role without line-level access, totals per supplier
-    with redacted payments as one total."""
-    import hashlib
-
-    from starviz import export
-
-    picked = tuple((c.dimension, c.value) for c in (*criteria, *selection) if c.value is not None)
-    names = {k: v for (_, k), v in queries.pick_names(scope, picked).items()}
-    st.caption(escape.md(" · ".join(c.describe(names) for c in criteria)) or "Everything in the filters")
-    lines = queries.drill_summary(scope, criteria)
-    redacted = (
-        f", of which {lines['count_redacted']:,} redacted payments ({charts.gbp(lines['redacted_gbp'])})"
-        if lines["count_redacted"]
-        else ""
-    )
-    st.markdown(f"**{lines['count_lines']:,} lines, {charts.gbp(lines['spend_gbp'])}**{redacted}")
-    if scope.user.can("line_detail"):
-        if lines["count_shown"] < lines["count_lines"]:
-            st.caption("Redacted payments are counted in the totals above but not listed for your role.")
-        key = "drill-" + hashlib.sha1(repr(criteria).encode()).hexdigest()[:10]  # a new cell starts at page 1
-        sort, descending, page = line_pager(lines["count_shown"], key)
-        shown = queries.drill_lines(scope, criteria, sort, descending, page)
-        table(shown, COLUMNS)
-        notes = export.drill_notes(
-            scope.filters.label,
-            [c.describe(names) for c in selection],
-            [c.describe(names) for c in criteria] if clicked else None,
-            f"{queries.LINE_SORTS[sort]}, {'descending' if descending else 'ascending'}",
-            lines["count_shown"],
-        )
-        # Every line behind the cell, not the page shown: streamed from DuckDB batch by batch.
-        stream_buttons("spend-lines", lambda: queries.drill_lines_batches(scope, criteria, sort, descending), notes)
-    else:
-        st.caption("Your role sees the lines behind a cell as totals per supplier, redacted payments as one total.")
-        shown = queries.drill_by_supplier(scope, criteria)
-        table(shown, COLUMNS)
-        export_buttons("spend-cell-by-supplier", shown, scope)
-
-
-def line_pager(count: int, key: str) -> tuple[str, bool, int]:
-    """Sort order, direction and page (0-based) for a paged table of ``count`` lines."""
-    left, middle, right = st.columns([2, 2, 3], vertical_alignment="bottom")
-    sort = left.selectbox("Sort lines by", list(queries.LINE_SORTS), format_func=queries.LINE_SORTS.get, key=f"{key}-sort")
-    descending = middle.toggle("Descending (largest, latest or Z first)", value=True, key=f"{key}-desc")
-    pages = max(1, -(-count // config.settings().drilldown_page_size))
-    with right:
-        page = st.pagination(pages, key=f"{key}-page", max_visible_pages=7) if pages > 1 else 1
-    return sort, descending, page - 1
-
-
-# Column headings and formats shared by the spend and benchmarking tables.
-COLUMNS = {
-    "payment_date": st.column_config.DateColumn("Date", format="DD MMM YYYY"),
-    "council": "Council",
-    "supplier": "Supplier",
-    "amount_gbp": st.column_config.NumberColumn("Amount", format="£%,.2f"),
-    "spend_gbp": st.column_config.NumberColumn("Spend", format="£%,.0f"),
-    "value_gbp": st.column_config.NumberColumn("Contract value", format="£%,.0f"),
-    "count_lines": st.column_config.NumberColumn("Lines", format="%,d"),
-    "category": "Category",
-    "category_l2": "Level 2",
-    "department": "Department / service",
-    "purpose": "Purpose",
-    "contract_id": "Contract",
-    "exclusion_reason": "Excluded as",
-    "source_file": "Source file",
-    "source_row": st.column_config.NumberColumn("Row", format="%d"),
-    "name_as_published": "Name as published",
-    "first_month": st.column_config.DateColumn("First paid", format="MMM YYYY"),
-    "last_month": st.column_config.DateColumn("Last paid", format="MMM YYYY"),
-    "contract_ref": "Reference",
-    "contract_title": "Title",
-    "let_by": "Let by",
-    "status": "Status",
-    "start_date": st.column_config.DateColumn("Start", format="DD MMM YYYY"),
-    "end_date": st.column_config.DateColumn("End", format="DD MMM YYYY"),
-    "max_end_date": st.column_config.DateColumn("End with extensions", format="DD MMM YYYY"),
-    "council_id": None,
-}
-
-
-def supplier_picker(scope: queries.Scope, view: cube.View) -> str | None:
-    """Search by any published spelling, then pick; the choice goes into the view (and the link)."""
-    left, right = st.columns([1, 2])
-    text = left.text_input("Find a supplier", key="supplier_search", placeholder="Part of any name it is published under")
-    found = queries.supplier_search(scope, text, config.settings().supplier_search_results)
-    options = found["supplier_id"].tolist()
-    names = dict(zip(found["supplier_id"], found["supplier_name"], strict=True))
-    if text != st.session_state.get("supplier_search_done"):  # a new search shows its best match
-        st.session_state["supplier_search_done"] = text
-        if text and options:
-            st.session_state["supplier_pick"] = options[0]
-    current = st.session_state.get("supplier_pick") or view.supplier or queries.top_supplier(scope, view.criteria())
-    if current and current not in options and not text:
-        options.insert(0, current)
-        names |= {k: v for (_, k), v in queries.pick_names(scope, (("supplier", current),)).items()}
-    if not options:
-        right.selectbox("Supplier", ["No supplier matches"], disabled=True, key="supplier_none")
-        return None
-    if st.session_state.get("supplier_pick") not in options:
-        st.session_state["supplier_pick"] = current if current in options else options[0]
-    chosen = right.selectbox("Supplier", options, key="supplier_pick", format_func=lambda s: names.get(s, s))
-    if chosen != view.supplier:
-        _keep_view(replace(view, supplier=chosen))
-    return chosen
-
-
-def _flag(value: bool | None) -> str:
-    return "Unknown" if value is None else ("Yes" if value else "No")
-
-
-def supplier_facts(facts: dict) -> None:
-    """The supplier's headline figures and flags (unknown shown as unknown)."""
-    st.subheader(escape.md(facts["supplier_name"]))
-    ids = [
-        f"{label} {facts[key]}"
-        for key, label in (
-            ("company_number", "Company"),
-            ("charity_number", "Charity"),
-            ("vat_number", "VAT"),
-            ("postcode_district", "Postcode district"),
-        )
-        if facts.get(key)
-    ]
-    st.caption(escape.md(" · ".join(ids)) or "No company, charity or VAT number on record.")
-    if facts.get("exclusion_reasons"):
-        st.warning(
-            "Payments to this supplier are outside addressable spend: " + escape.md(", ".join(facts["exclusion_reasons"])) + ".",
-            icon=":material/block:",
-        )
-    first, last = facts.get("first_month"), facts.get("last_month")
-    row = st.columns(4)
-    with row[0]:
-        metric(
-            "Spend to date",
-            charts.gbp(facts["spend_gbp"]),
-            help=f"All months loaded, {first:%b %Y} to {last:%b %Y}." if first is not None else None,
-        )
-    with row[1]:
-        metric("Lines", f"{int(facts['count_lines'] or 0):,}")
-    with row[2]:
-        metric("Councils paying", f"{int(facts['count_councils'] or 0):,}")
-    with row[3]:
-        metric(
-            "Contracts held",
-            f"{int(facts['count_contracts'] or 0):,}",
-            help=f"{int(facts['count_live_contracts'] or 0):,} of them live today (extensions included). "
-            "Contracts in the registers of the councils you can see, STAR collaborative ones included.",
-        )
-    row = st.columns(4)
-    with row[0]:
-        metric("Local (GM)", _flag(facts["is_local"]), help="From the supplier's postcode in the contracts registers.")
-    with row[1]:
-        metric("SME", _flag(facts["is_sme"]), help="As recorded in the contracts registers.")
-    with row[2]:
-        metric("VCSE", _flag(facts["is_vcse"]), help="As recorded in the contracts registers.")
-    with row[3]:
-        metric(
-            "Name variants merged",
-            f"{int(facts['count_name_variants'] or 0):,}",
-            help="Spellings of the name, across the councils you can see, that resolve to this supplier.",
-        )
-
-
-COVERAGE_COLUMNS = {
-    "months_loaded": st.column_config.NumberColumn("Months loaded", format="%d"),
-    "months_in_period": st.column_config.NumberColumn(
-        "Months in period", format="%d", help="Months of the period for which any council has data"
-    ),
-    "categorised_share": st.column_config.NumberColumn(
-        "Spend categorised", format="percent", help="Share of spend with a ProClass category"
-    ),
-    "matched_share": st.column_config.NumberColumn(
-        "Spend to identified suppliers", format="percent", help="Share of spend whose payee is named (not redacted, not blank)"
-    ),
-}
-RANKING_COLUMNS = {
-    "measure": "Measure",
-    "value_text": "Value",
-    "value": None,  # the number behind value_text, in the downloads
-    "rank": st.column_config.NumberColumn("Rank", format="%d"),
-    "of": st.column_config.NumberColumn("Of", format="%d"),
-    "best_council": "Best partner",
-    "gap": st.column_config.NumberColumn("Gap to best", format="%,.1f"),
-    "gap_unit": "Unit",
-    "gap_text": "In words",
-}
-BENCHMARK_COLUMNS = {
-    "population": st.column_config.NumberColumn("Population", format="%,d"),
-    "spend_per_head_gbp": st.column_config.NumberColumn("Spend per resident", format="£%,.2f"),
-    "avg_line_gbp": st.column_config.NumberColumn("Average line", format="£%,.2f"),
-    "count_suppliers": st.column_config.NumberColumn("Suppliers", format="%,d"),
-    "hhi": st.column_config.NumberColumn("HHI", format="%,.0f"),
-    **{
-        f"{m}_share": st.column_config.NumberColumn(label, format="percent")
-        for m, label in (
-            ("on_contract", "On contract"),
-            ("local", "Local (GM)"),
-            ("local_known", "Local known"),
-            ("sme", "SME"),
-            ("sme_known", "SME known"),
-            ("vcse", "VCSE"),
-            ("vcse_known", "VCSE known"),
-            ("top10", "Top-10 share"),
-            ("small_line", "Small lines"),
-            ("spend", "Share of spend"),
-        )
-    },
-}

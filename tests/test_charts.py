@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from starviz import charts, ui
+from starviz import charts, tables
 
 
 def test_treemap_boxes_are_never_black_and_the_colours_cycle_without_it():
@@ -50,9 +50,9 @@ def test_treemap_labels_are_narrow_and_short_and_the_hover_keeps_the_whole_name(
 
 def test_the_table_helper_shows_a_missing_value_as_a_dash(monkeypatch):
     drawn = []
-    monkeypatch.setattr(ui.st, "dataframe", lambda data, **kwargs: drawn.append(kwargs))
-    ui.table(pd.DataFrame({"a": [1, None]}), column_order=["a"])
-    ui.table(pd.DataFrame({"a": [1, None]}), placeholder="n/a")
-    assert drawn[0]["placeholder"] == ui.EMPTY == "–" and drawn[0]["column_order"] == ["a"]
+    monkeypatch.setattr(tables.st, "dataframe", lambda data, **kwargs: drawn.append(kwargs))
+    tables.table(pd.DataFrame({"a": [1, None]}), column_order=["a"])
+    tables.table(pd.DataFrame({"a": [1, None]}), placeholder="n/a")
+    assert drawn[0]["placeholder"] == tables.EMPTY == "–" and drawn[0]["column_order"] == ["a"]
     assert drawn[0]["hide_index"] is True
     assert drawn[1]["placeholder"] == "n/a"  # a caller may still choose its own

@@ -64,7 +64,7 @@ def test_pages_hold_no_sql_and_no_caching():
 
 
 def test_pages_draw_tables_through_the_shared_helpers_not_st_dataframe():
-    """Every table goes through ui.table (lists.ranked_table and the pivot too), which sets one
+    """Every table goes through tables.table (lists.ranked_table and the pivot too), which sets one
     placeholder for a missing value; tests/test_charts.py checks that it does."""
     for page in [*(config.ROOT / "pages").glob("*.py"), config.ROOT / "app.py"]:
         assert "st.dataframe(" not in page.read_text(), page.name

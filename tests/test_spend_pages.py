@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from starviz import cube, queries, ui
+from starviz import cube, queries, spend_view
 from starviz.scope import Filters, User
 from tests.conftest import run_app
 
@@ -72,7 +72,7 @@ def _select_cell(username: str, row: int, column: str, **params):
     filters = at.session_state["starviz_filters"]
     user = USERS.get(username) or User(username, username, "admin")
     pivot = queries.spend_pivot(queries.Scope(Filters(**{**filters.__dict__}), user), at.session_state["starviz_spend_view"])
-    at.session_state[ui.pivot_key(pivot)] = {"selection": {"rows": [], "columns": [], "cells": [[row, column]]}}
+    at.session_state[spend_view.pivot_key(pivot)] = {"selection": {"rows": [], "columns": [], "cells": [[row, column]]}}
     return at.run(), pivot
 
 

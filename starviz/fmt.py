@@ -1,0 +1,59 @@
+"""Numbers as a reader in the UK writes them: money, shares, changes, periods (no Streamlit here)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def gbp(value: float | None, pence: bool = False) -> str:
+    """UK money: £1.2bn, £1.2m, £350k, £1,234 (or £1,234.56 with pence); negatives as -£..."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    sign = "-" if value < 0 else ""
+    v = abs(float(value))
+    if pence:
+        return f"{sign}£{v:,.2f}"
+    if v >= 1e9:
+        return f"{sign}£{v / 1e9:.1f}bn".replace(".0bn", "bn")
+    if v >= 1e6:
+        return f"{sign}£{v / 1e6:.1f}m".replace(".0m", "m")
+    if v >= 1e4:
+        return f"{sign}£{v / 1e3:.0f}k"
+    return f"{sign}£{v:,.0f}"
+
+
+def pct(share: float | None, digits: int = 1) -> str:
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "–"
+    return f"{share * 100:.{digits}f}%"
+
+
+def missing(value: object) -> bool:
+    """None, NaN or pandas' NA: a value not there."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def in_unit(value: float | None, unit: str) -> str:
+    """A value in its unit: £1.2m ("gbp"), 74.1% ("percent", already times 100), else 5,210 (or 4.5)."""
+    if missing(value):
+        return "–"
+    if unit == "gbp":
+        return gbp(value)
+    if unit == "percent":
+        return f"{value:.1f}%"
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
+
+
+def change_pp(now: float | None, before: float | None) -> str | None:
+    """Change of a share in percentage points, e.g. '+2.1 pp'."""
+    if now is None or before is None:
+        return None
+    return f"{(now - before) * 100:+.1f} pp"
+
+
+def change_gbp(now: float | None, before: float | None) -> str | None:
+    if now is None or before is None or before == 0:
+        return None
+    return f"{gbp(now - before)} ({(now - before) / abs(before) * 100:+.1f}%)"
