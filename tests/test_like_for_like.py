@@ -162,6 +162,15 @@ def test_a_council_awaiting_its_first_file_holds_nothing_back_and_is_named(serve
     assert cmp.awaiting == ("C",)
 
 
+def test_a_council_with_spend_only_in_other_years_holds_nothing_back(serve):
+    # Stockport's real sample is September 2014 alone: nothing of it in 2025-26 or 2024-25
+    spend = {"a": {m: 100.0 for m in LAST_YEAR + _months(D(2025, 4, 1), D(2025, 5, 1))}, "s": {D(2014, 9, 1): 5.0}}
+    serve(spend)
+    cmp = queries.comparison_windows(_scope(("a", "s")))
+    assert cmp.months == (D(2025, 4, 1), D(2025, 5, 1))
+    assert [(c.council, c.complete_through) for c in cmp.councils] == [("A", D(2025, 5, 1)), ("S", D(2014, 9, 1))]
+
+
 def test_no_month_compares_when_one_council_has_none_of_the_year_before(serve):
     # B joined this year: no month has both councils in both years, so no change is shown.
     this_year = _months(D(2025, 4, 1), D(2025, 5, 1))

@@ -96,11 +96,13 @@ class Comparison:
 
 def like_for_like(period: Sequence[dt.date], shift: int, councils: Sequence[CouncilLoaded]) -> list[dt.date]:
     """The months of ``period`` to compare with the months ``shift`` before them: both complete
-    (loaded, not partial) for every council that has sent spend. A council awaiting its first file
-    holds nothing back; a council without one of the two months holds that month back for all, so
-    the same councils are compared in the same months, and a month landing for one council before
-    the others moves nothing."""
-    sending = [c.complete_months for c in councils if c.months]
+    (loaded, not partial) for every council with spend in either period. A council with none in
+    either (awaiting its first file, or its spend all from other years) adds nothing to either side
+    and holds nothing back; a council without one of the two months holds that month back for all,
+    so the same councils are compared in the same months, and a month landing for one council
+    before the others moves nothing."""
+    both = set(period) | {add_months(m, -shift) for m in period}
+    sending = [c.complete_months for c in councils if c.months & both]
     if not sending:
         return []
     return [m for m in period if all(m in done and add_months(m, -shift) in done for done in sending)]
