@@ -7,7 +7,9 @@ script hash, the widget states the front end holds (a form submit is the form's 
 submit button's trigger) and the hashes of the cached messages it has kept; it reads every
 ``ForwardMsg`` (new elements, query-string changes, navigation, references to cached messages)
 and takes a rerun as answered at ``script_finished`` ``FINISHED_SUCCESSFULLY``
-(``FINISHED_EARLY_FOR_RERUN`` means another run follows, as after signing in).
+(``FINISHED_EARLY_FOR_RERUN`` means another run follows, as after an ``st.rerun``). Signing in
+is answered when that run has declared the app's navigation (the pages of the signed-in app):
+the sign-in form's callback signs the session in before the run, so one run draws the page.
 
 A change is timed from sending its ``rerun_script`` to that message: the same span as a browser's
 click to the app going idle, less drawing. An exception element in the answer, a closed socket or
@@ -61,6 +63,9 @@ class Run:
     widgets: dict[str, object] = field(default_factory=dict)  # widget id -> its element proto
     exceptions: list[str] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # st.error boxes shown
+    pages: list[str] = field(default_factory=list)  # the navigation this run declared
+    runs: int = 0  # script runs it took (new_session messages)
     bytes: int = 0
 
 
@@ -152,9 +157,11 @@ class Session:
                 self.cache[fwd.hash] = fwd
             if kind == "new_session":
                 self.page_hash = fwd.new_session.page_script_hash
-                run.widgets, run.exceptions, run.headings = {}, [], []  # a new run draws the page afresh
+                run.widgets, run.exceptions, run.headings, run.errors = {}, [], [], []  # a new run draws afresh
+                run.runs += 1
             elif kind == "navigation":
                 self.pages = {p.page_name: p.page_script_hash for p in fwd.navigation.app_pages}
+                run.pages = list(self.pages)
                 self.page_hash = fwd.navigation.page_script_hash or self.page_hash
             elif kind == "page_info_changed":
                 self.query_string = fwd.page_info_changed.query_string
@@ -169,6 +176,8 @@ class Session:
                     run.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:200])
                 elif what == "heading":
                     run.headings.append(element.heading.body)
+                elif what == "alert" and element.alert.format == element.alert.ERROR:
+                    run.errors.append(element.alert.body)
             elif kind == "script_finished":
                 run.status = fwd.script_finished
                 if run.status != FINISHED_EARLY_FOR_RERUN:
@@ -210,8 +219,11 @@ class Session:
         self.hold(user.id, string_value=username)
         self.hold(secret.id, string_value=password)
         run = await self.rerun(triggers=(WidgetState(id=submit.id, trigger_value=True),))
-        if "Sign in to starviz" in " ".join(run.headings) or not self.pages.get("Overview"):
-            raise ProtocolError("still on the sign-in form after signing in")
+        # Answered when the run that finished declared the signed-in app's navigation, not by what
+        # earlier runs left in self.pages.
+        if "Overview" not in run.pages or "Sign in to starviz" in run.headings:
+            shown = "; ".join(run.errors) or "no message shown"
+            raise ProtocolError(f"still on the sign-in form after signing in ({shown})")
         return run
 
     async def choose(self, key: str, value: str) -> Run:

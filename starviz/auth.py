@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -148,8 +149,14 @@ def session_user(session_id: str) -> User | None:
     if record is None:
         return None
     account = credentials.read(path).users.get(record.username)
-    if account is None or _fingerprint(account.password) != record.password_fingerprint:
+    if account is None:
         store().end(session_id)
+        return None
+    now = _fingerprint(account.password)
+    if now != record.password_fingerprint and not store().carry_over(
+        session_id, record.username, record.password_fingerprint, now
+    ):
+        store().end(session_id)  # the password changed (a rehash of the same password carries over)
         return None
     return account.user(record.username)
 
@@ -181,8 +188,10 @@ def sign_in(username: str, password: str, client: str) -> tuple[User | None, str
 
     Throttled per user name and per client: each recent failure makes the next attempt wait longer,
     and after ``LOCK_AFTER`` failures sign-in is refused for ``LOCK_MINUTES``, whether or not the user
-    exists. An unknown user name is checked against a dummy hash of the same cost, so the answer
-    takes as long as for a known one. Every attempt is logged and audited, never the password."""
+    exists. An unknown user name is checked against a dummy hash of the kind most users have, so the
+    answer takes as long as for a known one. A hash weaker than today's (bcrypt, older Argon2id
+    parameters) is replaced after a successful check (:func:`_rehash`). Every attempt is logged and
+    audited, never the password."""
     path = _active()[0]
     username = _clean(username.strip().lower())
     # Per client only when the address is known: behind a proxy on the same host without
@@ -199,9 +208,8 @@ def sign_in(username: str, password: str, client: str) -> tuple[User | None, str
     _sleep(throttle_delay(failures))
     accounts = credentials.read(path).users
     account = accounts.get(username)
-    costs = sorted(passwords.bcrypt_cost(a.password) for a in accounts.values())
-    cost = costs[len(costs) // 2] if costs else passwords.MIN_BCRYPT_COST
-    target = account.password.encode() if account else passwords.dummy_hash(cost)
+    kinds = Counter(passwords.kind(a.password) for a in accounts.values())
+    target = account.password if account else passwords.dummy_hash(kinds.most_common(1)[0][0])
     ok = passwords.verify(password, target) and account is not None
     if not ok:
         held.fail(keys, FAILURE_WINDOW_SECONDS)
@@ -211,10 +219,36 @@ def sign_in(username: str, password: str, client: str) -> tuple[User | None, str
             return None, None, _locked_message(LOCK_MINUTES)
         return None, None, SIGN_IN_FAILED
     held.forgive(keys)
+    if passwords.needs_rehash(account.password):
+        _rehash(path, username, account.password, password)
     session_id = open_session(username, client)
     log.info("sign-in user=%r client=%s", username, client)
     held.record(username, "sign-in", "", client)
     return account.user(username), session_id, None
+
+
+_rehash_failed: set[str] = set()  # old hashes this process could not replace (a read-only file)
+
+
+def _rehash(path: Path, username: str, old_hash: str, password: str) -> None:
+    """Replace a user's bcrypt (or outdated Argon2id) hash in the credentials file with an Argon2id
+    hash of the password just checked. The store learns first that the old hash's sessions carry
+    over, so the user's other signed-in browsers stay signed in. A file the app cannot write keeps
+    the old hash (still accepted); the log says so once."""
+    if old_hash in _rehash_failed:
+        return
+    new_hash = passwords.hash_password(password)
+    store().note_rehash(username, _fingerprint(old_hash), _fingerprint(new_hash))
+    if credentials.replace_hash(path, username, old_hash, new_hash):
+        log.info("password hash of user=%r replaced by Argon2id in %s", username, path.name)
+    else:
+        _rehash_failed.add(old_hash)
+        log.warning(
+            "could not replace the password hash of user=%r in %s (read-only, or changed meanwhile); "
+            "it stays as it is: hash it again with python -m starviz hash-password",
+            username,
+            path.name,
+        )
 
 
 def client_address() -> str:
@@ -430,30 +464,42 @@ def refuse_to_start(problems: list[str]) -> None:
     st.stop()
 
 
+_USERNAME_KEY, _PASSWORD_KEY, _PROBLEM_KEY = "_login_username", "_login_password", "_login_problem"
+
+
 def _sign_in_page(key: str) -> None:
     import streamlit as st
 
     with st.form(LOGIN_FORM_KEY, enter_to_submit=True):
         st.subheader("Sign in to starviz")
-        username = st.text_input("Username", autocomplete="username")
-        password = st.text_input("Password", type="password", autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="primary")
-        message = st.empty()
+        st.text_input("Username", key=_USERNAME_KEY, autocomplete="username")
+        st.text_input("Password", type="password", key=_PASSWORD_KEY, autocomplete="current-password")
+        st.form_submit_button("Sign in", type="primary", on_click=_submit, args=(key,))
+        if problem := st.session_state.pop(_PROBLEM_KEY, None):
+            st.error(problem)
     if settings().env == "demo":
         _demo_notice()
-    if not submitted:
-        return
-    _path, _key, expiry_days = _active()
+
+
+def _submit(key: str) -> None:
+    """The sign-in form's callback. It runs before the script, so the run the click starts already
+    finds the user signed in and draws the page the address names: one run per sign-in, not the
+    form's run and then a second one for the app."""
+    import streamlit as st
+
+    username = str(st.session_state.get(_USERNAME_KEY) or "")
+    password = str(st.session_state.get(_PASSWORD_KEY) or "")
+    st.session_state[_PASSWORD_KEY] = ""  # not kept in the session
     user, session_id, problem = sign_in(username, password, client_address())
     if user is None:
-        message.error(problem)
+        st.session_state[_PROBLEM_KEY] = problem
         return
     _forget_user()
     st.session_state.pop("_starviz_cookie_refused", None)
     st.session_state[STATE_SESSION] = session_id
     st.session_state[STATE_USER] = user
+    expiry_days = _active()[2]
     _set_cookie(seal(session_id, key), dt.datetime.now(dt.UTC) + dt.timedelta(days=expiry_days))
-    st.rerun()  # the app replaces the form on the first click
 
 
 def log_out() -> None:

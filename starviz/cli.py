@@ -129,7 +129,7 @@ def _cmd_hash_password(args: argparse.Namespace) -> int:
     if len(password) < 12:
         print("Use at least 12 characters.", file=sys.stderr)
         return 1
-    print(passwords.hash_password(password, args.cost))
+    print(passwords.hash_password(password))
     return 0
 
 
@@ -198,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         "kept), e.g. ingest,demo_build,cube_suite,scale_suite,concurrency",
     )
     p.set_defaults(func=_cmd_bench)
-    p = sub.add_parser("hash-password", help="ask for a password and print its bcrypt hash for the credentials file")
-    p.add_argument("--cost", type=int, default=12, help="bcrypt cost (production needs 12 or more)")
+    p = sub.add_parser(
+        "hash-password",
+        help="ask for a password and print its Argon2id hash (OWASP's parameters) for the credentials file",
+    )
     p.set_defaults(func=_cmd_hash_password)
     args = parser.parse_args(argv)
     config.keep_files_private()

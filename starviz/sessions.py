@@ -8,6 +8,9 @@ the analytics database, which stays read-only. No Streamlit here.
   out, when the user's password changes or the user is removed, when it is idle too long, and at
   its expiry.
 * ``failures``: failed sign-ins per key (``user:<name>`` and ``client:<address>``), for throttling.
+* ``rehashed``: a user's password hash replaced by a stronger hash of the same password (at sign-in),
+  by fingerprints: sessions opened under the old hash carry over instead of ending as they do when
+  the password itself changes.
 * ``audit``: who did what, when, from where: sign-ins, imports, rebuilds, supplier merges.
 """
 
@@ -35,6 +38,13 @@ create table if not exists failures (
     key text primary key,
     count integer not null,
     last_failed real not null
+);
+create table if not exists rehashed (
+    username text not null,
+    old_fingerprint text not null,
+    new_fingerprint text not null,
+    at real not null,
+    primary key (username, old_fingerprint, new_fingerprint)
 );
 create table if not exists audit (
     id integer primary key autoincrement,
@@ -123,6 +133,27 @@ class Store:
             if now - session.last_seen >= TOUCH_EVERY_SECONDS:
                 con.execute("update sessions set last_seen = ? where id_sha256 = ?", (now, key))
         return session
+
+    def note_rehash(self, username: str, old_fingerprint: str, new_fingerprint: str) -> None:
+        """The same password's hash went from ``old`` to ``new`` (written before the new hash is)."""
+        with self._connect() as con:
+            con.execute(
+                "insert or ignore into rehashed values (?, ?, ?, ?)", (username, old_fingerprint, new_fingerprint, time.time())
+            )
+
+    def carry_over(self, session_id: str, username: str, old_fingerprint: str, new_fingerprint: str) -> bool:
+        """Whether a session opened under ``old`` continues under ``new`` (only after a rehash of the
+        same password); if so, it now holds the new fingerprint."""
+        with self._connect() as con:
+            known = con.execute(
+                "select 1 from rehashed where username = ? and old_fingerprint = ? and new_fingerprint = ?",
+                (username, old_fingerprint, new_fingerprint),
+            ).fetchone()
+            if known:
+                con.execute(
+                    "update sessions set password_fingerprint = ? where id_sha256 = ?", (new_fingerprint, _digest(session_id))
+                )
+        return known is not None
 
     def end(self, session_id: str) -> None:
         with self._connect() as con:

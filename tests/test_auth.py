@@ -37,7 +37,7 @@ needs_git = pytest.mark.skipif(not _in_git_repo(), reason="needs git and the rep
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    """One generated demo credentials folder for the module (bcrypt is slow on purpose)."""
+    """One generated demo credentials folder for the module (password hashing is slow on purpose)."""
     folder = tmp_path_factory.mktemp("auth")
     credentials.ensure_demo_credentials(folder)
     return folder
@@ -79,13 +79,16 @@ def _write_users(path: Path, users: dict) -> Path:
 
 
 # ------------------------------------------------------------------------------- demo credentials
-def test_demo_credentials_hold_bcrypt_hashes_of_the_demo_password(demo_dir):
+def test_demo_credentials_hold_argon2id_hashes_of_the_demo_password_at_owasps_parameters(demo_dir):
+    from argon2 import PasswordHasher, extract_parameters
+
     data = yaml.safe_load((demo_dir / credentials.CREDENTIALS_FILE_NAME).read_text())
     assert set(data["users"]) == set(credentials.DEMO_ACCOUNTS)
     for username, entry in data["users"].items():
         assert entry["password"] != PASSWORD
-        assert entry["password"].startswith("$2b$"), username
-        assert bcrypt.checkpw(PASSWORD.encode(), entry["password"].encode()), username
+        found = extract_parameters(entry["password"])  # OWASP: 19 MiB, 2 iterations, 1 lane
+        assert (found.type.name, found.memory_cost, found.time_cost, found.parallelism) == ("ID", 19456, 2, 1), username
+        assert PasswordHasher().verify(entry["password"], PASSWORD), username
 
 
 def test_demo_accounts_have_the_agreed_roles_and_scopes(demo_dir):
@@ -106,6 +109,22 @@ def test_demo_credentials_and_cookie_key_are_generated_once_then_reused(demo_dir
     assert key == (demo_dir / credentials.COOKIE_KEY_FILE_NAME).read_text().strip()
     assert len(key) >= credentials.MIN_COOKIE_KEY_LENGTH
     assert credentials.ensure_demo_credentials(demo_dir)[1] == key
+
+
+def test_replicas_starting_together_write_one_demo_credentials_file(tmp_path):
+    """Each replica makes the demo file on its first run; two files (two salts) would end the
+    sessions opened under the first when the second replaced it."""
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        seen = list(pool.map(_demo_file_text, [str(tmp_path)] * 4))
+    assert len(set(seen)) == 1 and seen[0] == (tmp_path / credentials.CREDENTIALS_FILE_NAME).read_text()
+
+
+def _demo_file_text(folder: str) -> str:
+    path, _key = credentials.ensure_demo_credentials(Path(folder))
+    return path.read_text()
 
 
 def test_demo_secrets_are_private_to_the_owner(demo_dir):
@@ -134,8 +153,12 @@ def test_generated_demo_credentials_are_ignored_by_git_even_inside_the_repositor
 @needs_git
 def test_no_tracked_file_holds_a_password_hash_or_the_auth_folder():
     assert _git("ls-files", "--", "data/.auth").stdout == ""
-    found = _git("grep", "-lE", r"\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}")
-    assert found.returncode == 1, f"bcrypt hash committed in: {found.stdout}"
+    found = _git(
+        "grep",
+        "-lE",
+        r"\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}|\$argon2id?\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}",
+    )
+    assert found.returncode == 1, f"password hash committed in: {found.stdout}"
 
 
 # ------------------------------------------------------------------------------ credentials files
@@ -150,7 +173,7 @@ def test_load_users_names_file_user_and_key_for_each_mistake(tmp_path, real_hash
     with pytest.raises(credentials.AuthConfigError) as caught:
         credentials.load_users(path)
     problems = caught.value.problems
-    assert any(str(path) in p and "'alice'" in p and "bcrypt" in p for p in problems)
+    assert any(str(path) in p and "'alice'" in p and "not an Argon2id or bcrypt hash" in p for p in problems)
     assert any("'bob'" in p and "key role" in p for p in problems)
     assert any("'bob'" in p and "key councils" in p for p in problems)
     assert "hunter2" not in str(caught.value)
@@ -202,7 +225,7 @@ def test_production_names_the_user_with_a_plain_text_password(production, tmp_pa
     production.setenv("STARVIZ_COOKIE_KEY", GOOD_KEY)
     problems = credentials.production_problems()
     assert len(problems) == 1
-    assert "'careless'" in problems[0] and "not a bcrypt hash" in problems[0] and "Password1" not in problems[0]
+    assert "'careless'" in problems[0] and "not an Argon2id or bcrypt hash" in problems[0] and "Password1" not in problems[0]
 
 
 def test_production_rejects_a_short_cookie_key(production, tmp_path, real_hash):

@@ -24,10 +24,11 @@ def test_a_session_signs_in_changes_the_year_and_opens_pages_through_the_protoco
         s = loadgen.Session(app_url)
         first = await s.open()
         assert {type(w).__name__ for w in first.widgets.values()} >= {"TextInput", "Button"}
-        with pytest.raises(loadgen.ProtocolError, match="still on the sign-in form"):
+        with pytest.raises(loadgen.ProtocolError, match=r"still on the sign-in form .*Username or password is incorrect"):
             await s.sign_in("director", "not the password")
         signed_in = await s.sign_in("director", DEMO_PASSWORD)
         assert "Overview" in signed_in.headings
+        assert signed_in.runs == 1  # the form's callback signed in before the run: no second run
         assert s.widget("selectbox", key="f_fy").options
         await s.tick("f_addr", False)
         assert "addressable=0" in s.query_string  # the app wrote the filter into the address

@@ -97,6 +97,7 @@ def test_no_secret_or_password_hash_is_tracked_by_git():
     files = subprocess.run(["git", "ls-files"], cwd=config.ROOT, capture_output=True, text=True, check=True)
     patterns = {
         "bcrypt hash": re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}"),
+        "Argon2 hash": re.compile(r"\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{11,}\$"),
         "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
         "cookie key": re.compile(r"cookie_key\s*[=:]\s*['\"][^'\"<>{}]{16,}['\"]"),
         "AWS key": re.compile(r"AKIA[0-9A-Z]{16}"),

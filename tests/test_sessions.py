@@ -211,15 +211,65 @@ def test_browsers_of_unknown_address_are_not_locked_out_together(demo):
     assert auth.sign_in("director", PASSWORD, auth.UNKNOWN_CLIENT)[0] is not None
 
 
-def test_an_unknown_user_is_checked_against_a_hash_of_the_same_cost(demo, monkeypatch):
-    checked: list[bytes] = []
-    real = bcrypt.checkpw
-    monkeypatch.setattr(bcrypt, "checkpw", lambda pw, h: checked.append(h) or real(pw, h))
+def test_an_unknown_user_is_checked_against_a_hash_of_the_same_kind(demo, monkeypatch):
+    checked: list[str] = []
+    real = passwords.verify
+    monkeypatch.setattr(passwords, "verify", lambda pw, h: checked.append(h) or real(pw, h))
     for username in ("board", "nobody.here"):
         user, _session, message = auth.sign_in(username, "wrong", f"client-{username}")
         assert user is None and message == auth.SIGN_IN_FAILED  # the same words
     assert len(checked) == 2 and checked[0] != checked[1]
-    assert [passwords.bcrypt_cost(h.decode()) for h in checked] == [12, 12]
+    assert [passwords.kind(h) for h in checked] == ["$argon2id$v=19$m=19456,t=2,p=1"] * 2
+
+
+def _bcrypt_file(folder: Path) -> tuple[Path, str]:
+    """The demo credentials as an older install has them: bcrypt, comments and the layout an
+    administrator wrote."""
+    path = folder / credentials.CREDENTIALS_FILE_NAME
+    old = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    users = yaml.safe_load(path.read_text())["users"]
+    lines = ["# our users: ask Jane before editing", "users:"]
+    for name, entry in users.items():
+        councils = entry["councils"] if entry["councils"] == "all" else f"[{', '.join(entry['councils'])}]"
+        lines += [
+            f"  {name}:   # {entry['role']}",
+            f"    name: {entry['name']}",
+            f"    password: '{old if name == 'board' else entry['password']}'",
+        ]
+        lines += [f"    role: {entry['role']}", f"    councils: {councils}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path, old
+
+
+def test_a_bcrypt_hash_becomes_argon2id_at_the_next_sign_in_and_nothing_else_changes(demo, monkeypatch):
+    path, old = _bcrypt_file(demo)
+    before = path.read_text()
+    earlier = auth.open_session("board")  # another browser, signed in under the bcrypt hash
+    user, session, _ = auth.sign_in("board", PASSWORD, "192.0.2.1")
+    assert user.username == "board"
+    after = path.read_text()
+    new = yaml.safe_load(after)["users"]["board"]["password"]
+    assert new.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and passwords.verify(PASSWORD, new)
+    assert after == before.replace(old, new)  # comments, order, quoting and every other user as they were
+    assert auth.session_user(session).username == "board"
+    assert auth.session_user(earlier).username == "board"  # the same password: other browsers stay signed in
+    assert auth.sign_in("board", PASSWORD, "192.0.2.1")[0].username == "board"  # the new hash works
+    assert path.read_text() == after  # and is not replaced again
+    _set_password(demo, "board", "a new password")  # a real change still ends every session
+    assert auth.session_user(earlier) is None and auth.session_user(session) is None
+
+
+def test_a_credentials_file_the_app_cannot_write_keeps_its_bcrypt_hash_and_signing_in_works(demo, monkeypatch, caplog):
+    path, old = _bcrypt_file(demo)
+    monkeypatch.setattr(credentials, "replace_hash", lambda *a: False)  # as for a read-only /etc/starviz
+    caplog.set_level(logging.WARNING, logger="starviz.auth")
+    for _ in range(2):
+        assert auth.sign_in("board", PASSWORD, "192.0.2.2")[0].username == "board"
+    assert yaml.safe_load(path.read_text())["users"]["board"]["password"] == old
+    assert [r.getMessage() for r in caplog.records] == [
+        "could not replace the password hash of user='board' in credentials.yaml (read-only, or changed meanwhile); "
+        "it stays as it is: hash it again with python -m starviz hash-password"
+    ]  # once, not at every sign-in
 
 
 def test_sign_ins_are_logged_and_audited_without_the_password(demo, monkeypatch, caplog):
@@ -288,6 +338,21 @@ def test_production_refuses_the_demo_credentials_file_and_demo_accounts(producti
     assert {u for u in credentials.DEMO_ACCOUNTS if any(f"user {u!r} is a demo account" in p for p in problems)} == set(
         credentials.DEMO_ACCOUNTS
     )
+
+
+@pytest.mark.parametrize(
+    ("memory", "iterations", "refused"),
+    [(19456, 2, False), (47104, 1, False), (7168, 5, False), (19456, 1, True), (8192, 3, True), (4096, 10, True)],
+)
+def test_production_takes_argon2id_at_owasps_minimum_or_above(production, memory, iterations, refused):
+    from argon2 import PasswordHasher
+
+    strong = PasswordHasher(time_cost=iterations, memory_cost=memory, parallelism=1).hash("a long and private passphrase")
+    production.users.write_text(yaml.safe_dump({"users": {"jane.smith": {"name": "J", "password": strong, "role": "admin"}}}))
+    problems = credentials.production_problems()
+    assert bool(problems) == refused
+    if refused:
+        assert f"Argon2id with {memory} KiB, {iterations} iteration(s), 1 lane(s) is under OWASP's minimum" in problems[0]
 
 
 def test_production_refuses_a_low_bcrypt_cost_and_a_long_expiry(production):
