@@ -41,7 +41,7 @@ __all__ = ["generate", "strftime"]
 Progress = Callable[[float, str], None]
 
 
-def _demo_style(cc: CouncilConfig, dataset: str, ds: DatasetConfig) -> DemoStyle:
+def demo_style(cc: CouncilConfig, dataset: str, ds: DatasetConfig) -> DemoStyle:
     """The council's demo style, or one derived from its first supported file pattern."""
     if ds.demo is not None:
         style = ds.demo
@@ -113,7 +113,7 @@ def generate(
         for name in _dataset_order(cc):
             ds = cc.datasets[name]
             report(done / total_weight, f"{cc.short_name}: {name}")
-            style = _demo_style(cc, name, ds)
+            style = demo_style(cc, name, ds)
             if name == "spend":
                 table = spend_table(world, ent, ds, style)
             elif name == "contracts":
