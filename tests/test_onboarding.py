@@ -1,16 +1,19 @@
-"""A new partner from one TOML file: the example in docs/ONBOARDING.md, built from a file in a
-layout the project has not seen (UTF-16, tabs, title rows, dates written out, GBP-prefixed amounts)."""
+"""A new partner from one TOML file: the example in docs/ONBOARDING.md (spend only, no demo section),
+checked with the page's command, built from a file in a layout the project has not seen (UTF-16, tabs,
+title rows, dates written out, GBP-prefixed amounts) and shown on every page."""
 
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from starviz import build, config, imports, queries
+from starviz import build, cli, config, imports, queries
 from starviz.scope import Filters, User
 from tests.fixtures.extracts import write_raw
 from tests.fixtures.new_partner import AMOUNT_TOTAL, ROWS_LOADED, write_bolton_spend
@@ -24,19 +27,42 @@ def _doc_toml() -> str:
     return blocks[0]
 
 
+def _doc_check_command() -> list[str]:
+    """The arguments of the check command the page shows (step 3), after ``python -m starviz``."""
+    (command,) = re.findall(r"-m starviz (check .*)", DOC.read_text())
+    return shlex.split(command)
+
+
 @pytest.fixture()
-def with_bolton(tmp_path, monkeypatch):
+def bolton_configured(tmp_path, monkeypatch) -> Path:
+    """The committed councils plus the page's council file, spend only and with no demo section."""
     councils = tmp_path / "councils"
     shutil.copytree(config.settings().councils_dir, councils)
     (councils / "bolton.toml").write_text(_doc_toml())  # the only thing added: one TOML file
+    monkeypatch.setenv("STARVIZ_COUNCILS", str(councils))
+    config.settings.cache_clear()
+    yield councils
+    config.settings.cache_clear()
+
+
+@pytest.fixture()
+def with_bolton(bolton_configured, tmp_path, monkeypatch):
     raw = write_raw(tmp_path / "raw")
     write_bolton_spend(raw / "bolton" / "spend" / "Bolton payments April 2025.txt")
-    monkeypatch.setenv("STARVIZ_COUNCILS", str(councils))
     monkeypatch.setenv("STARVIZ_RAW", str(raw))
     monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "star.duckdb"))
     config.settings.cache_clear()
-    yield build.build()
-    config.settings.cache_clear()
+    return build.build()
+
+
+def test_the_check_command_on_the_page_reads_the_new_councils_file_as_the_build_will(bolton_configured, tmp_path, capsys):
+    check, file_name, *options = _doc_check_command()
+    assert options == ["--council", "bolton", "--dataset", "spend"]
+    path = write_bolton_spend(tmp_path / file_name)
+    assert cli.main([check, str(path), *options]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{file_name}: 7 rows read, {ROWS_LOADED} loaded, 2 rejected; amount total £{Decimal(AMOUNT_TOTAL):,.2f}"
+    assert [line.rsplit("(", 1)[1] for line in out[1:]] == ["rejected)", "skipped)"]  # the TBC date, the TOTAL row
 
 
 def test_a_new_council_loads_from_one_toml_file_with_its_row_count_and_total(with_bolton):
