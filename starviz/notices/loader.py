@@ -22,6 +22,7 @@ from starviz.notices.packages import (
     no_gc,
     normalise_name,
     read_member,
+    thaw,
 )
 from starviz.notices.rows import CONTRACT_COLUMNS, NOTICE_COLUMNS, contract_rows_of, create_tables, insert, notice_row
 
@@ -83,8 +84,12 @@ class Loader:
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> list[FileResult]:
         """Resolve buyers, compile each process, write raw_notices, raw_notice_contracts, rejects."""
-        with no_gc():
-            return self._finish(con)
+        try:
+            with no_gc():
+                return self._finish(con)
+        finally:
+            self.releases.clear()  # loaded: drop them before the collector takes over again
+            thaw()
 
     def _finish(self, con: duckdb.DuckDBPyConnection) -> list[FileResult]:
         by_ocid: dict[str, list[Release]] = defaultdict(list)

@@ -232,14 +232,24 @@ def members(path: Path, label: str) -> Iterator[tuple[str, str, bytes]]:
 @contextlib.contextmanager
 def no_gc() -> Iterator[None]:
     """Python's cyclic garbage collector off while millions of small dicts are made (none is ever
-    part of a cycle): with it on, reading 100,000 releases took 2.6 times as long."""
+    part of a cycle): with it on, reading 100,000 releases took 2.6 times as long. On the way out
+    what is alive is frozen (``gc.freeze``: the collector skips it, reference counting still frees
+    it) until :func:`thaw`, so the collector does not walk the releases read so far after each file
+    (2 of 13 s at 100,000 releases)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
+
+
+def thaw() -> None:
+    """Hand the objects :func:`no_gc` froze back to the collector (called once the releases are
+    loaded and dropped)."""
+    gc.unfreeze()
 
 
 def buyer_keys(council: CouncilConfig) -> list[str]:
