@@ -104,6 +104,35 @@ def test_compiling_agrees_with_the_reference_implementation():
         assert merge.compile_releases(case) == reference.create_compiled_release(case)
 
 
+def test_releases_that_cannot_be_compiled_name_the_field_by_its_path():
+    # tender.items is an array of objects in the first release and an object in the second
+    first = {"ocid": "ocds-x-1", "date": "2025-01-01", "tender": {"items": [{"id": "1"}]}}
+    second = {"ocid": "ocds-x-1", "date": "2025-02-01", "tender": {"items": {"id": "1"}}}
+    with pytest.raises(merge.MergeError) as exc:
+        merge.compile_releases([first, second])
+    assert str(exc.value) == "field tender.items: an array in one release, an object in another"
+    # awards[].value is an object, then an array of objects
+    a = {"ocid": "ocds-x-2", "date": "2025-01-01", "awards": [{"id": "1", "value": {"amount": 1}}]}
+    b = {"ocid": "ocds-x-2", "date": "2025-02-01", "awards": [{"id": "1", "value": [{"amount": 2}]}]}
+    with pytest.raises(merge.MergeError) as exc:
+        merge.compile_releases([a, b])
+    assert str(exc.value) == "field awards.value: an object in one release, an array in another"
+
+
+def test_json_is_read_as_the_standard_library_reads_it(tmp_path):
+    # msgspec reads most files; what it refuses (NaN, a number out of range) is read as json reads it
+    rel = fts.release(_procurement(), "UK4", "000501-2025", D(2025, 5, 1))
+    text = json.dumps(fts.package([rel], D(2025, 5, 1)))
+    text = text.replace('"amount": 2500000.0', '"amount": NaN', 1)
+    assert "NaN" in text
+    path = tmp_path / "nan.json"
+    path.write_text(text)
+    council = _council(id="trafford", name="Trafford Council", short_name="Trafford", ppon="PTRF-1234-ABCD")
+    con, results = _load([path], {"trafford": council})
+    assert results[0].rows_loaded == 1
+    assert con.execute("select value_amount from raw_notices").fetchone() == (None,)  # NaN is no amount
+
+
 def test_merge_rules_are_the_ocds_1_1_rules_on_the_fields_we_keep():
     from ocdsmerge.rules import get_merge_rules
 

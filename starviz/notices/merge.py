@@ -49,15 +49,33 @@ KEEP: dict[str, Any] = {
 def prune(value: Any, keep: dict[str, Any] | None = None) -> Any:
     """The release (or compiled release) cut down to the fields in ``KEEP``."""
     keep = KEEP if keep is None else keep
-    if isinstance(value, list):
-        return [prune(v, keep) for v in value]
-    if not isinstance(value, dict):
-        return value
-    return {key: value[key] if inner is None else prune(value[key], inner) for key, inner in keep.items() if key in value}
+    kind = type(value)
+    if kind is dict:
+        return _prune_object(value, keep)
+    if kind is list:
+        return [_prune_object(v, keep) if type(v) is dict else prune(v, keep) for v in value]
+    return value
+
+
+def _prune_object(value: dict, keep: dict[str, Any]) -> dict:
+    out = {}
+    for key, inner in keep.items():
+        if key in value:
+            v = value[key]
+            out[key] = v if inner is None or type(v) not in (dict, list) else prune(v, inner)
+    return out
 
 
 class MergeError(ValueError):
     """A process's releases cannot be compiled (an array in one release is an object in another)."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.path: list[str] = []  # the field, from the top (filled in on the way up)
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"field {'.'.join(self.path)}: {self.problem}"
 
 
 class _Array(dict):
@@ -102,42 +120,46 @@ _RULES_TREE = _rules_tree(MERGE_RULES)
 _NO_RULES: dict = {}
 
 
-def _merge_object(node: dict, obj: dict, rules: dict, path: str = "") -> None:
+def _merge_object(node: dict, obj: dict, rules: dict) -> None:
     for key, value in obj.items():
         kind = type(value)
         rule = rules.get(key, _NO_RULES) if rules else _NO_RULES
         if rule == "omitWhenMerged":
             continue
-        if kind is dict:
-            if not value:
-                continue  # an empty object sets nothing
-            child = node.get(key)
-            if type(child) is not dict:
-                if type(child) is _Array:
-                    raise MergeError(f"field {path}{key}: an array in one release, an object in another")
-                child = node[key] = {}
-            _merge_object(child, value, rule if type(rule) is dict else _NO_RULES, f"{path}{key}.")
-        elif kind is list and value and rule != "wholeListMerge" and all(type(item) is dict for item in value):
-            array = node.get(key)
-            if type(array) is not _Array:
-                if type(array) is dict:
-                    raise MergeError(f"field {path}{key}: an object in one release, an array in another")
-                array = node[key] = _Array()
-            inner = rule if type(rule) is dict else _NO_RULES
-            for item in value:
-                if not item:
-                    continue
-                ident = item["id"] if "id" in item else object()  # 1 and "1" are different ids, as in ocdsmerge
-                if type(ident) in (list, dict):
-                    ident = json.dumps(ident, sort_keys=True)
-                element = array.get(ident)
-                if element is None:
-                    element = array[ident] = {} if item.get("id") is None else {"id": item["id"]}
-                _merge_object(element, item, inner, f"{path}{key}.")
-        elif kind is list and not value and rule != "wholeListMerge":
-            continue  # an empty array sets nothing
-        elif type(node.get(key)) not in (dict, _Array):  # a value on an object's path leaves the object be
-            node[key] = value
+        try:
+            if kind is dict:
+                if not value:
+                    continue  # an empty object sets nothing
+                child = node.get(key)
+                if type(child) is not dict:
+                    if type(child) is _Array:
+                        raise MergeError("an array in one release, an object in another")
+                    child = node[key] = {}
+                _merge_object(child, value, rule if type(rule) is dict else _NO_RULES)
+            elif kind is list and value and rule != "wholeListMerge" and all(type(item) is dict for item in value):
+                array = node.get(key)
+                if type(array) is not _Array:
+                    if type(array) is dict:
+                        raise MergeError("an object in one release, an array in another")
+                    array = node[key] = _Array()
+                inner = rule if type(rule) is dict else _NO_RULES
+                for item in value:
+                    if not item:
+                        continue
+                    ident = item["id"] if "id" in item else object()  # 1 and "1" are different ids, as in ocdsmerge
+                    if type(ident) in (list, dict):
+                        ident = json.dumps(ident, sort_keys=True)
+                    element = array.get(ident)
+                    if element is None:
+                        element = array[ident] = {} if item.get("id") is None else {"id": item["id"]}
+                    _merge_object(element, item, inner)
+            elif kind is list and not value and rule != "wholeListMerge":
+                continue  # an empty array sets nothing
+            elif type(node.get(key)) not in (dict, _Array):  # a value on an object's path leaves the object be
+                node[key] = value
+        except MergeError as exc:
+            exc.path.insert(0, key)  # each level names its field on the way up
+            raise
 
 
 def _finish(node: dict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import json
 import math
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from starviz import reader
 from starviz.config import CouncilConfig
@@ -139,9 +142,10 @@ def _identifier_keys(org: dict | None) -> list[str]:
 
 
 def norm_id(text: str) -> str:
-    return re.sub(r"\s+", "", text).upper()
+    return "".join(text.split()).upper()
 
 
+@functools.lru_cache(maxsize=65_536)  # buyers' names repeat: a handful of councils across 100,000 releases
 def normalise_name(name: str | None) -> str:
     """A buyer's name as compared with a council's: case, '&'/AND, punctuation and spacing."""
     text = (name or "").upper().replace("&", " AND ")
@@ -262,6 +266,16 @@ def buyer_keys(council: CouncilConfig) -> list[str]:
     return keys
 
 
+def _decode(text: str) -> Any:
+    """JSON as the standard library reads it, by msgspec (three times as fast) where it can: msgspec
+    refuses what it reads otherwise (NaN, numbers out of range), and the standard library then reads
+    it, or raises its error with line and column."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
 def read_member(f: File, suffix: str, data: bytes) -> Iterator[Release]:
     """The releases of one file (or ZIP member), each checked; problems go to ``f.problems``. Raises
     IngestError when the file cannot be read at all."""
@@ -272,7 +286,7 @@ def read_member(f: File, suffix: str, data: bytes) -> Iterator[Release]:
             if not line.strip():
                 continue
             try:
-                doc = json.loads(line)
+                doc = _decode(line)
             except json.JSONDecodeError as exc:
                 f.releases += 1
                 f.problems.append(Problem(n, None, None, "(line)", line[:200], f"not valid JSON: {exc.msg}"))
@@ -289,7 +303,7 @@ def read_member(f: File, suffix: str, data: bytes) -> Iterator[Release]:
             raise IngestError(f"{label}: no releases in the file")
         return
     try:
-        doc = json.loads(text)
+        doc = _decode(text)
     except json.JSONDecodeError as exc:
         raise IngestError(f"{label}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     kind, releases = package_releases(doc, label, "")
