@@ -7,23 +7,6 @@ scope = ui.scope()
 st.title("Data quality")
 st.caption(scope.filters.label + " · what is loaded, what is missing, what was rejected and why")
 ui.notices()
-PROBLEM_COLUMNS = {
-    "council": "Council",
-    "dataset": "Dataset",
-    "source_file": "File",
-    "source_row": st.column_config.NumberColumn("Row", format="%d"),
-    "column_name": "Column",
-    "value": "Value",
-    "reason": "Reason",
-    "severity": "Severity",
-    "message": "Why",
-    "transaction_number": "Transaction",
-    "payment_date": st.column_config.DateColumn("Paid", format="D MMM YYYY"),
-    "amount_gbp": st.column_config.NumberColumn("Amount", format="£%,.2f"),
-    "count_files": st.column_config.NumberColumn("Files", format="%,d"),
-    "count_lines": st.column_config.NumberColumn("Lines", format="%,d"),
-    "source_rows": "Files and rows",
-}
 tab = ui.view_switch(["Coverage and freshness", "Rejected rows", "Classification and exclusions", "Supplier matching"])
 
 if tab == "Coverage and freshness":
@@ -50,12 +33,8 @@ if tab == "Coverage and freshness":
     else:
         tables.table(
             missing,
-            column_config={
-                "council": "Council",
-                "dataset": "Dataset",
-                "count_missing": st.column_config.NumberColumn("Months missing", format="%,d"),
-                "months": "Months",
-            },
+            column_config=tables.QUALITY_COLUMNS
+            | {"count_missing": st.column_config.NumberColumn("Months missing", format="%,d"), "months": "Months"},
         )
         ui.export_buttons("missing-months", missing, scope)
     st.subheader("Freshness: latest file per council and dataset")
@@ -74,17 +53,13 @@ if tab == "Coverage and freshness":
             "rows_loaded",
             "count_failed",
         ],
-        column_config={
-            "council": "Council",
-            "dataset": "Dataset",
+        column_config=tables.QUALITY_COLUMNS
+        | {
             "latest_file": st.column_config.TextColumn("Latest file", width=280),
             "data_up_to": st.column_config.TextColumn("Data up to", help="A council publishing months gives a month"),
             "age": st.column_config.TextColumn("Age", help="From the end of the last month sent, for monthly data"),
             "is_stale": st.column_config.CheckboxColumn("Stale", help="Older than the number of days in data/settings.toml"),
             "received_at": st.column_config.DatetimeColumn("File arrived", format="D MMM YYYY HH:mm"),
-            "count_files": st.column_config.NumberColumn("Files", format="%,d"),
-            "rows_loaded": st.column_config.NumberColumn("Rows", format="%,d"),
-            "count_failed": st.column_config.NumberColumn("Unreadable", format="%,d"),
         },
     )
     ui.export_buttons("freshness", fresh, scope)
@@ -93,8 +68,8 @@ if tab == "Coverage and freshness":
     tables.table(
         sources,
         column_order=["council", "count_register_only", "count_notices_only", "count_both", "register_in_notices_share"],
-        column_config={
-            "council": "Council",
+        column_config=tables.QUALITY_COLUMNS
+        | {
             "count_register_only": st.column_config.NumberColumn("Only in the register", format="%d"),
             "count_notices_only": st.column_config.NumberColumn("Only in notices", format="%d"),
             "count_both": st.column_config.NumberColumn("In both", format="%d"),
@@ -111,7 +86,7 @@ if tab == "Rejected rows":
     failed = queries.failed_files(scope)
     if not failed.empty:
         st.error(f"{len(failed)} file(s) could not be read at all; nothing from them is in the data.")
-        tables.table(failed, column_config=PROBLEM_COLUMNS)
+        tables.table(failed, column_config=tables.QUALITY_COLUMNS)
         ui.export_buttons("unreadable-files", failed, scope)
     duplicates = queries.duplicate_lines(scope)
     if not duplicates.empty and scope.user.can("line_detail"):
@@ -119,7 +94,7 @@ if tab == "Rejected rows":
             f"{len(duplicates):,} spend line(s) appear in more than one file (same council, transaction number, "
             "date and amount): likely counted twice. Replace the older file on the Import page."
         )
-        tables.table(duplicates, column_config=PROBLEM_COLUMNS)
+        tables.table(duplicates, column_config=tables.QUALITY_COLUMNS)
         ui.export_buttons("duplicate-lines", duplicates, scope)
     st.subheader("Problems by reason")
     st.caption(
@@ -129,14 +104,7 @@ if tab == "Rejected rows":
     reasons = queries.rejects_by_reason(scope)
     tables.table(
         reasons,
-        column_config={
-            "council": "Council",
-            "dataset": "Dataset",
-            "severity": "Severity",
-            "reason": "Reason",
-            "count_rows": st.column_config.NumberColumn("Rows", format="%,d"),
-            "count_files": st.column_config.NumberColumn("Files", format="%,d"),
-        },
+        column_config=tables.QUALITY_COLUMNS,
     )
     ui.export_buttons("problems-by-reason", reasons, scope)
     st.subheader("Problem rows")
@@ -148,7 +116,7 @@ if tab == "Rejected rows":
             f"{total:,} problem(s); file, row (as numbered in a spreadsheet), column, value and reason."
             + (f" The first {len(rows):,} are listed and downloadable." if total > len(rows) else "")
         )
-        tables.table(rows, column_config=PROBLEM_COLUMNS)
+        tables.table(rows, column_config=tables.QUALITY_COLUMNS)
         ui.export_buttons("problem-rows", rows, scope)
     else:
         st.info("Your role sees problems counted by reason, not the rows themselves.", icon=":material/lock:")

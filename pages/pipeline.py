@@ -132,18 +132,7 @@ if tab == "Procurement Act notices":
                 "count_not_yet_due",
                 "published_share",
             ],
-            column_config={
-                "council": "Council",
-                "financial_year": "Year",
-                "notice_name": "Notice",
-                "count_expected": st.column_config.NumberColumn("Expected", format="%d"),
-                "count_published": st.column_config.NumberColumn("Published", format="%d"),
-                "count_on_time": st.column_config.NumberColumn("On time", format="%d"),
-                "count_late": st.column_config.NumberColumn("Late", format="%d"),
-                "count_missing": st.column_config.NumberColumn("Missing", format="%d"),
-                "count_not_yet_due": st.column_config.NumberColumn("Not yet due", format="%d"),
-                "published_share": st.column_config.ProgressColumn("Share published", format="percent"),
-            },
+            column_config=tables.NOTICE_COLUMNS,
         )
         ui.export_buttons("procurement-act-notices", compliance, scope)
     st.subheader("Notices missing or late")

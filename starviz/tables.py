@@ -1,6 +1,6 @@
 """How the app draws a table: ``tables.table`` for every table (one placeholder, "–", for a missing
 value, shares as 12.3%, RAG cells tinted), the money and share columns, and the column headings and
-formats the spend and benchmarking tables share."""
+formats the spend, benchmarking, data quality and Procurement Act notices tables share."""
 
 from __future__ import annotations
 
@@ -126,4 +126,49 @@ BENCHMARK_COLUMNS = {
             ("spend", "Share of spend"),
         )
     },
+}
+# Column headings and formats of the data quality tables: what was loaded, from which file and row,
+# and what went wrong.
+QUALITY_COLUMNS = {
+    "council": "Council",
+    "dataset": "Dataset",
+    "source_file": "File",
+    "source_row": st.column_config.NumberColumn("Row", format="%d"),
+    "source_rows": "Files and rows",
+    "column_name": "Column",
+    "value": "Value",
+    "reason": "Reason",
+    "severity": "Severity",
+    "message": "Why",
+    "transaction_number": "Transaction",
+    "payment_date": st.column_config.DateColumn("Paid", format="D MMM YYYY"),
+    "amount_gbp": st.column_config.NumberColumn("Amount", format="£%,.2f"),
+    **{
+        column: st.column_config.NumberColumn(label, format="%,d")
+        for column, label in (
+            ("count_files", "Files"),
+            ("count_lines", "Lines"),
+            ("count_rows", "Rows"),
+            ("rows_loaded", "Rows"),
+            ("count_failed", "Unreadable"),
+        )
+    },
+}
+# The Procurement Act notices table: notices expected per council, year and kind, and how many came.
+NOTICE_COLUMNS = {
+    "council": "Council",
+    "financial_year": "Year",
+    "notice_name": "Notice",
+    **{
+        f"count_{count}": st.column_config.NumberColumn(label, format="%d")
+        for count, label in (
+            ("expected", "Expected"),
+            ("published", "Published"),
+            ("on_time", "On time"),
+            ("late", "Late"),
+            ("missing", "Missing"),
+            ("not_yet_due", "Not yet due"),
+        )
+    },
+    "published_share": st.column_config.ProgressColumn("Share published", format="percent"),
 }
