@@ -25,6 +25,7 @@ import duckdb
 from starviz import config, exclusions, ingest, integrity, reader
 from starviz.config import CouncilConfig
 from starviz.notices import loader as notice_loader
+from starviz.notices import packages as notice_packages
 from starviz.notices import rows as notice_rows
 
 Progress = Callable[[float, str], None]
@@ -212,21 +213,25 @@ def _ingest_notices(con, raw_dir: Path, councils: dict[str, CouncilConfig], summ
     loader = notice_loader.Loader(councils)
     entries: list[tuple[int, Path, ingest.FileResult, list[ingest.FileResult]]] = []
     seen: dict[str, str] = {}
-    for n, (council_id, path) in enumerate(notice_loader.discover(raw_dir, councils), start=first_id):
-        label = str(path.relative_to(raw_dir))
-        digest = ingest.sha256_of(path)
-        base = ingest.FileResult(council_id or "", notice_loader.DATASET, label, sha256=digest, size_bytes=path.stat().st_size)
-        outcome = [base]
-        if digest in seen:
-            base.status, base.message = "duplicate", f"same content as {seen[digest]}; loaded once"
-        else:
-            seen[digest] = label
-            try:
-                outcome = loader.read(path, n, label, council_id)
-            except ingest.IngestError as exc:
-                base.status, base.message = "failed", str(exc)
-        entries.append((n, path, base, outcome))
-    loader.finish(con)  # fills in the results read above
+    try:
+        for n, (council_id, path) in enumerate(notice_loader.discover(raw_dir, councils), start=first_id):
+            label = str(path.relative_to(raw_dir))
+            digest = ingest.sha256_of(path)
+            size = path.stat().st_size
+            base = ingest.FileResult(council_id or "", notice_loader.DATASET, label, sha256=digest, size_bytes=size)
+            outcome = [base]
+            if digest in seen:
+                base.status, base.message = "duplicate", f"same content as {seen[digest]}; loaded once"
+            else:
+                seen[digest] = label
+                try:
+                    outcome = loader.read(path, n, label, council_id)
+                except ingest.IngestError as exc:
+                    base.status, base.message = "failed", str(exc)
+            entries.append((n, path, base, outcome))
+        loader.finish(con)  # fills in the results read above
+    finally:
+        notice_packages.thaw()  # whatever happened, the collector gets back what reading froze
     for n, path, base, outcome in entries:
         received = dt.datetime.fromtimestamp(path.stat().st_mtime)
         for p in outcome:

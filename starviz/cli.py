@@ -76,16 +76,24 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from starviz import ingest
+    from starviz.notices import loader as notice_loader
 
     councils = config.load_councils()
-    if args.council not in councils:
+    notices = args.dataset == notice_loader.DATASET
+    if args.council is None and not notices:
+        print(f"--council is required for {args.dataset} (a notice file names its buyers itself)", file=sys.stderr)
+        return 2
+    if args.council is not None and args.council not in councils:
         print(f"Unknown council {args.council!r}; configured: {', '.join(councils)}", file=sys.stderr)
         return 2
     path = Path(args.file)
     if not path.is_file():
         print(f"{path.name}: no such file", file=sys.stderr)
         return 2
-    summary, rejects = ingest.check_file(path, councils[args.council], args.dataset, limit=args.limit)
+    if notices:  # any buyer's notices, matched to every configured council as the build does
+        summary, rejects = notice_loader.check_file(path, councils, council_id=args.council, limit=args.limit)
+    else:
+        summary, rejects = ingest.check_file(path, councils[args.council], args.dataset, limit=args.limit)
     if args.json:
         out = summary.as_json()
         out["rejects"] = [
@@ -96,6 +104,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         if summary.status == "failed":
             print(summary.message, file=sys.stderr)
+        elif notices:
+            print(f"{summary.source_file}: {summary.message}")
+            for f, r, c, v, why, sev in rejects[: args.limit]:
+                print(f"  {f} (#{r}) field {c!r}" + (f" value {v!r}" if v is not None else "") + f": {why} ({sev})")
         else:
             for note in summary.notes:
                 print(f"Note: {note}")
@@ -178,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("check", help="read one file exactly as the build would and report")
     p.add_argument("file")
-    p.add_argument("--council", required=True)
-    p.add_argument("--dataset", required=True, choices=["spend", "contracts", "social_value", "kpis"])
+    p.add_argument("--council", help="the council the file is for (optional for notices: they name their buyers)")
+    p.add_argument("--dataset", required=True, choices=["spend", "contracts", "social_value", "kpis", "notices"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, help="rejects to list")
     p.set_defaults(func=_cmd_check)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -450,3 +452,93 @@ def test_compliance_summary_counts_per_council_year_and_notice_type(act_env):
         1,
         0,
     )
+
+
+def _mixed_package(tmp_path: Path) -> Path:
+    """Four releases: one good (Trafford, by name), one without an OCID, one of notice type UK99,
+    one of a buyer that is no configured council."""
+    buyer = fts.Org("Trafford Council", "GB-PPON", "PXXX-1234-ABCD")  # a PPON no council has: matched by name
+    good = fts.release(_procurement(buyer), "UK4", "000601-2025", D(2025, 5, 1))
+    no_ocid = dict(good, id="000602-2025")
+    del no_ocid["ocid"]
+    odd_type = fts.release(_procurement(buyer, "ocds-h6vhtk-00d002"), "UK4", "000603-2025", D(2025, 5, 2))
+    odd_type["tender"]["documents"][0]["noticeType"] = "UK99"
+    elsewhere = fts.release(_procurement(OTHER_BUYER, "ocds-h6vhtk-00d003"), "UK4", "000604-2025", D(2025, 5, 3))
+    return _write(tmp_path / "mixed.json", fts.package([good, no_ocid, odd_type, elsewhere], D(2025, 5, 3)))
+
+
+def test_check_reads_a_notice_file_as_the_build_does(tmp_path):
+    path = _mixed_package(tmp_path)
+    summary, rejects = loader.check_file(path, config.load_councils())
+    assert (summary.dataset, summary.status, summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (
+        "notices",
+        "loaded",
+        4,
+        2,
+        2,
+    )
+    assert summary.problems == 3
+    assert rejects == [
+        ("mixed.json", 2, "ocid", None, "release 000602-2025: release has no OCID", "rejected"),
+        (
+            "mixed.json",
+            3,
+            "noticeType",
+            "UK99",
+            "release ocds-h6vhtk-00d002 / 000603-2025: unknown notice type (expected UK1 to UK17)",
+            "warning",
+        ),
+        (
+            "mixed.json",
+            4,
+            "buyer",
+            "Borsetshire County Council",
+            "release ocds-h6vhtk-00d003 / 000604-2025: buyer is no configured council (GB-PPON-PBOR-9999-ZZZZ):"
+            " 1 release(s) not loaded",
+            "skipped",
+        ),
+    ]
+    # a ZIP of two copies: each member is read (and the second repeats the first's releases)
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(path, "a.json")
+        zf.write(path, "b.json")
+    summary, _ = loader.check_file(archive, config.load_councils(), limit=1)
+    assert (summary.rows_read, summary.rows_loaded) == (8, 2)  # the two loadable releases, once, from b.json
+    # a file that is no package fails with its reason, nothing raised
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"releases": 3}')
+    summary, rejects = loader.check_file(bad, config.load_councils())
+    assert (summary.status, summary.message, rejects) == ("failed", "bad.json: field releases: not a list of releases", [])
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "starviz", *args], cwd=config.ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_check_command_reports_notice_problems_one_line_each(tmp_path):
+    path = _mixed_package(tmp_path)
+    done = _cli("check", str(path), "--dataset", "notices")
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.splitlines() == [
+        "mixed.json: 2 of 4 release(s) loaded; releases of 1 buyer(s) that are no configured council not loaded",
+        "  mixed.json (#2) field 'ocid': release 000602-2025: release has no OCID (rejected)",
+        "  mixed.json (#3) field 'noticeType' value 'UK99': release ocds-h6vhtk-00d002 / 000603-2025:"
+        " unknown notice type (expected UK1 to UK17) (warning)",
+        "  mixed.json (#4) field 'buyer' value 'Borsetshire County Council': release ocds-h6vhtk-00d003 / 000604-2025:"
+        " buyer is no configured council (GB-PPON-PBOR-9999-ZZZZ): 1 release(s) not loaded (skipped)",
+    ]
+    out = json.loads(_cli("check", str(path), "--dataset", "notices", "--council", "trafford", "--json").stdout)
+    assert (out["council_id"], out["rows_read"], out["rows_loaded"]) == ("trafford", 4, 2)
+    assert [(r["row"], r["column"], r["severity"]) for r in out["rejects"]] == [
+        (2, "ocid", "rejected"),
+        (3, "noticeType", "warning"),
+        (4, "buyer", "skipped"),
+    ]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    done = _cli("check", str(bad), "--dataset", "notices")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == "bad.json: not valid JSON (line 1, column 2: Expecting property name enclosed in double quotes)\n"
+    done = _cli("check", str(bad), "--dataset", "spend")
+    assert (done.returncode, done.stderr) == (2, "--council is required for spend (a notice file names its buyers itself)\n")

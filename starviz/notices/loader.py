@@ -203,18 +203,45 @@ def discover(raw_dir: Path, councils: dict[str, CouncilConfig]) -> list[tuple[st
     return found
 
 
-def check_file(path: Path, councils: dict[str, CouncilConfig], label: str | None = None) -> tuple[FileResult, list[tuple]]:
-    """Read one notice file in memory exactly as the build would: its summary and its problems
-    (file, release, field, value, reason, severity). A file that cannot be read raises IngestError."""
+def check_file(
+    path: Path,
+    councils: dict[str, CouncilConfig],
+    label: str | None = None,
+    council_id: str | None = None,
+    limit: int | None = None,
+) -> tuple[FileResult, list[tuple]]:
+    """Read one notice file in memory exactly as the build would (the same :class:`Loader`, so the
+    same checks: package, OCID, date, notice type, buyer): its summary (every ZIP member added up)
+    and its problems (file, release number, field, value, reason naming the release, severity; the
+    first ``limit`` of them when given, ``summary.problems`` counts them all). A file that cannot be
+    read comes back with status ``failed`` and its reason."""
     from starviz import ingest
 
+    label = label or path.name
+    summary = FileResult(council_id or "", DATASET, label, sha256=ingest.sha256_of(path), size_bytes=path.stat().st_size)
     with duckdb.connect() as con:
         ingest.create_tables(con)
         create_tables(con)
         loader = Loader(councils)
-        loader.read(path, 1, label or path.name)
-        results = loader.finish(con)
+        try:
+            loader.read(path, 1, label, council_id)
+        except IngestError as exc:
+            summary.status, summary.message = "failed", str(exc)
+            return summary, []
+        parts = loader.finish(con)
+        summary.rows_read = sum(p.rows_read for p in parts)
+        summary.rows_loaded = sum(p.rows_loaded for p in parts)
+        summary.rows_rejected = sum(p.rows_rejected for p in parts)
+        summary.problems = sum(p.problems for p in parts)
+        for part in parts:
+            for k, v in part.reasons.items():
+                summary.reasons[k] = summary.reasons.get(k, 0) + v
+        dates = [d for p in parts for d in (p.first_date, p.last_date) if d]
+        summary.first_date, summary.last_date = (min(dates), max(dates)) if dates else (None, None)
+        summary.message = parts[0].message if len(parts) == 1 else "; ".join(f"{p.source_file}: {p.message}" for p in parts)
         rejects = con.execute(
-            "select source_file, source_row, column_name, value, reason, severity from rejects order by source_row"
+            "select source_file, source_row, column_name, value, reason, severity from rejects "
+            "order by source_file, source_row limit ?",
+            [limit if limit is not None else summary.problems],
         ).fetchall()
-    return results[0], rejects
+    return summary, rejects

@@ -244,15 +244,15 @@ def no_gc() -> Iterator[None]:
     gc.disable()
     try:
         yield
+        gc.freeze()  # not when the block failed: nothing of a file that cannot be read is kept
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
 
 
 def thaw() -> None:
     """Hand the objects :func:`no_gc` froze back to the collector (called once the releases are
-    loaded and dropped)."""
+    loaded and dropped, and by the build whatever happens; a no-op when nothing is frozen)."""
     gc.unfreeze()
 
 
