@@ -7,7 +7,16 @@ from starviz import auth, tables, ui
 scope = ui.require("audit")
 st.title("Audit trail")
 st.caption("Sign-ins (and failed ones), log-outs, imports, rebuilds and supplier decisions, newest first. Never a password.")
-chosen = st.multiselect("Actions", auth.AUDIT_ACTIONS, placeholder="All actions", key="audit_actions")
+chosen = ui.url_value(
+    st.multiselect,
+    "Actions",
+    "actions",
+    key="audit_actions",
+    default=[],
+    many=True,
+    options=list(auth.AUDIT_ACTIONS),
+    placeholder="All actions",
+)
 trail = auth.audit_trail(actions=chosen)
 tables.table(
     trail,

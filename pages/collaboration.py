@@ -47,8 +47,19 @@ if tab == "Common categories":
 
 if tab == "Expiry alignment":
     left, right = st.columns([3, 2])
-    window = left.slider("Contracts ending within (months)", 1, 36, rules.expiry_alignment_months, key="align-window")
-    by_sub = right.toggle("Group by sub-category where the registers give one", key="align-sub")
+    window = ui.url_value(
+        left.slider,
+        "Contracts ending within (months)",
+        "within",
+        key="align-window",
+        default=rules.expiry_alignment_months,
+        kind=int,
+        min_value=1,
+        max_value=36,
+    )
+    by_sub = ui.url_value(
+        right.toggle, "Group by sub-category where the registers give one", "by_sub", key="align-sub", default=False, kind=bool
+    )
     st.caption(
         f"Contracts in one category at different councils (or STAR) due to end within {window} months of "
         f"each other: a joint re-procurement could save an estimated "
@@ -67,11 +78,13 @@ if tab == "Expiry alignment":
     )
 
 if tab == "Partner-contract leakage":
-    match = st.radio(
+    match = ui.url_choice(
         "Match on",
         ["supplier", "category"],
-        horizontal=True,
+        "match",
         key="leak-match",
+        widget="radio",
+        horizontal=True,
         format_func={"supplier": "Same supplier", "category": "Same category"}.get,
     )
     st.caption(

@@ -11,11 +11,8 @@ tab = ui.view_switch(["Coverage and freshness", "Rejected rows", "Classification
 
 if tab == "Coverage and freshness":
     datasets = queries.coverage_datasets()
-    dataset = (
-        st.segmented_control(
-            "Dataset", list(datasets), default="spend", key="dq_dataset", format_func=lambda d: DATASETS[d].title
-        )
-        or "spend"
+    dataset = ui.url_choice(
+        "Dataset", list(datasets), "dataset", key="dq_dataset", default="spend", format_func=lambda d: DATASETS[d].title
     )
     ui.chart(
         charts.coverage_heatmap(
@@ -109,7 +106,15 @@ if tab == "Rejected rows":
     ui.export_buttons("problems-by-reason", reasons, scope)
     st.subheader("Problem rows")
     if scope.user.can("line_detail"):
-        shown = st.multiselect("Severity", ["rejected", "warning", "skipped"], default=["rejected", "warning"], key="dq_sev")
+        shown = ui.url_value(
+            st.multiselect,
+            "Severity",
+            "severity",
+            key="dq_sev",
+            default=["rejected", "warning"],
+            many=True,
+            options=["rejected", "warning", "skipped"],
+        )
         rows = queries.rejected_rows(scope, shown)
         total = queries.count_rejected_rows(scope, shown)
         st.caption(

@@ -35,7 +35,16 @@ tab = ui.view_switch(
 )
 
 if tab == "Timeline":
-    top_n = st.slider("Contracts shown (largest by value)", 5, 100, rules.gantt_top_n, key="gantt-n")
+    top_n = ui.url_value(
+        st.slider,
+        "Contracts shown (largest by value)",
+        "top",
+        key="gantt-n",
+        default=rules.gantt_top_n,
+        kind=int,
+        min_value=5,
+        max_value=100,
+    )
     contracts = queries.pipeline_contracts(scope)
     ui.chart(
         charts.contract_timeline(
@@ -58,8 +67,26 @@ if tab == "Start-by dates":
         f"{rules.due_within_months} months."
     )
     left, right = st.columns(2)
-    rags = left.multiselect("Status", ["late", "due", "on track"], key="rag-filter", placeholder="Any status")
-    buckets = right.multiselect("Ends in", queries.bucket_labels(), key="bucket-filter", placeholder="Any time")
+    rags = ui.url_value(
+        left.multiselect,
+        "Status",
+        "status",
+        key="rag-filter",
+        default=[],
+        many=True,
+        options=["late", "due", "on track"],
+        placeholder="Any status",
+    )
+    buckets = ui.url_value(
+        right.multiselect,
+        "Ends in",
+        "ends_in",
+        key="bucket-filter",
+        default=[],
+        many=True,
+        options=queries.bucket_labels(),
+        placeholder="Any time",
+    )
     df = queries.pipeline_contracts(scope, lists.list_filter("pipeline"), buckets=buckets, rags=rags)
     lists.list_metrics(df, "contracts", "value_gbp", "value")
     lists.ranked_table("contract-pipeline", df, scope, link="contract")
@@ -83,7 +110,8 @@ if tab == "Work planning":
     lists.ranked_table("unassigned-contracts", df, scope, link="contract", empty="Every contract has a category manager.")
 
 if tab == "Procurement Act pipeline notice":
-    fy = st.columns([1, 3])[0].selectbox("Financial year", queries.pipeline_notice_years(), key="notice-fy")
+    with st.columns([1, 3])[0]:
+        fy = ui.url_choice("Financial year", queries.pipeline_notice_years(), "notice_fy", key="notice-fy", widget="select")
     st.caption(
         f"Councils spending over {fmt.gbp(rules.procurement_act_annual_spend_gbp)} a year publish, within "
         f"56 days of the year's start, the contracts over {fmt.gbp(rules.procurement_act_contract_gbp)} they "

@@ -123,7 +123,9 @@ st.caption(
     f"of that, once {rules['grace_months']} months have passed since it started. "
     "Spend to date counts payments of the councils selected."
 )
-everything = st.toggle("Show every contract in delivery, not only those at risk", key="sv_all")
+everything = ui.url_value(
+    st.toggle, "Show every contract in delivery, not only those at risk", "every", key="sv_all", default=False, kind=bool
+)
 contracts = queries.social_value_contracts(scope, at_risk_only=not everything)
 tables.table(
     contracts,

@@ -128,7 +128,13 @@ class Criterion:
 
 # ------------------------------------------------------------------------------------------- view
 PICK_PREFIX = "sel_"
-PARAM_KEYS: tuple[str, ...] = ("rows", "cols", "measure", "profile", *(PICK_PREFIX + d for d in DIMENSIONS))
+PARAM_KEYS: tuple[str, ...] = (
+    *("rows", "cols", "measure", "profile", "cell_row", "cell_col"),
+    *(PICK_PREFIX + d for d in DIMENSIONS),
+)
+# A pivot cell in the link: the key of its row and of its column, or one of these for a total or the
+# "Other" bucket (parenthesised, so no key of a dimension reads as one).
+CELL_TOTAL, CELL_OTHER = "(total)", "(other)"
 SUPPLIER_ID = re.compile(r"^S[0-9a-f]{10}$")
 _MAX_VALUE = 200
 
@@ -137,13 +143,15 @@ _MAX_VALUE = 200
 class View:
     """What the spend page shows: the pivot's rows, columns and measure; the selections made by
     clicking charts (one key per dimension, applied to everything on the page); the supplier shown
-    in the profile."""
+    in the profile; the pivot cell drilled into (row and column as ``Pivot.cell_params`` names them).
+    The cell belongs to the pivot of these rows, columns, measure and picks: change one and it goes."""
 
     rows: str = "category"
     columns: str = "council"
     measure: str = "spend_gbp"
     picks: tuple[tuple[str, str], ...] = ()
     supplier: str | None = None
+    cell: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.rows not in DIMENSIONS:
@@ -158,10 +166,16 @@ class View:
         object.__setattr__(self, "picks", tuple(sorted(picks.items(), key=lambda p: list(DIMENSIONS).index(p[0]))))
 
     def pick(self, dimension: str, key: str) -> View:
-        return replace(self, picks=(*((d, k) for d, k in self.picks if d != dimension), (dimension, key)))
+        return replace(self, picks=(*((d, k) for d, k in self.picks if d != dimension), (dimension, key)), cell=None)
 
     def unpick(self, *dimensions: str) -> View:
-        return replace(self, picks=tuple((d, k) for d, k in self.picks if d not in dimensions))
+        picks = tuple((d, k) for d, k in self.picks if d not in dimensions)
+        return replace(self, picks=picks, cell=self.cell if picks == self.picks else None)
+
+    def laid_out(self, rows: str, columns: str, measure: str) -> View:
+        """The view with the pivot's rows, columns and measure (the drilled cell kept only if none changed)."""
+        same = (rows, columns, measure) == (self.rows, self.columns, self.measure)
+        return replace(self, rows=rows, columns=columns, measure=measure, cell=self.cell if same else None)
 
     def picked(self, dimension: str) -> str | None:
         return dict(self.picks).get(dimension)
@@ -181,6 +195,8 @@ class View:
         params |= {PICK_PREFIX + d: k for d, k in self.picks}
         if self.supplier:
             params["profile"] = self.supplier
+        if self.cell:
+            params["cell_row"], params["cell_col"] = self.cell
         return params
 
 
@@ -226,7 +242,11 @@ def parse_view(params: Mapping[str, object]) -> tuple[View, list[str]]:
     if supplier and not SUPPLIER_ID.fullmatch(supplier):
         notices.append(f"Ignored profile={_shown(supplier)}: not a supplier id")
         supplier = None
-    return View(rows, cols, measure, tuple(picks), supplier or None), notices
+    cell = (text("cell_row"), text("cell_col"))
+    if cell != (None, None) and any(v is None or not v or len(v) > _MAX_VALUE or not v.isprintable() for v in cell):
+        notices.append(f"Ignored cell_row={_shown(cell[0])}, cell_col={_shown(cell[1])}: not a cell of the table")
+        cell = (None, None)
+    return View(rows, cols, measure, tuple(picks), supplier or None, cell if cell[0] is not None else None), notices
 
 
 # ------------------------------------------------------------------------------------ chart clicks
@@ -289,6 +309,20 @@ class Pivot:
     @property
     def row_header(self) -> str:
         return self.table.columns[0]
+
+    @staticmethod
+    def _param(criterion: Criterion | None) -> str:
+        return CELL_TOTAL if criterion is None else CELL_OTHER if criterion.is_other else str(criterion.value)
+
+    def cell_params(self, row: int, column: str) -> tuple[str, str]:
+        """How the link names a cell: its row's and its column's key (or total / other)."""
+        return self._param(self.rows[row]), self._param(self.columns[column])
+
+    def find_cell(self, cell: tuple[str, str]) -> tuple[int, str] | None:
+        """The table row and column of the cell a link names, or None when this pivot has no such cell."""
+        row = next((i for i, c in enumerate(self.rows) if self._param(c) == cell[0]), None)
+        column = next((name for name, c in self.columns.items() if self._param(c) == cell[1]), None)
+        return None if row is None or column is None else (row, column)
 
     def cell_criteria(self, row: int, column: str) -> tuple[Criterion, ...] | None:
         """The criteria selecting the lines behind one cell (the page's picks included), or None

@@ -17,7 +17,7 @@ import streamlit as st
 from starviz import fmt, queries
 from starviz.scope import _shown
 from starviz.tables import table
-from starviz.ui import export_buttons, metric, url_choice
+from starviz.ui import export_buttons, metric, url_choice, url_value
 
 DETAIL_KEYS: dict[str, str] = {"supplier": "supplier_id", "contract": "contract_id", "category": "category"}
 _DETAIL_LABEL = {"supplier": "supplier_name", "contract": "contract_title", "category": "category"}
@@ -183,11 +183,32 @@ def ranked_table(
 def list_filter(key: str, categories: bool = True, search: str = "Search") -> queries.ListFilter:
     """Search text, categories and a minimum value that narrow one ranked list."""
     left, middle, right = st.columns([3, 4, 2])
-    text = left.text_input(search, key=f"{key}-search", placeholder="Part of a name or title")
-    chosen = middle.multiselect(
-        "Categories", queries.category_names(), key=f"{key}-categories", placeholder="All categories", disabled=not categories
+    # kept in the address (?<key>_search=, _categories=, _min=) so that a link reopens the list narrowed alike
+    param = key.replace("-", "_")
+    text = url_value(
+        left.text_input, search, f"{param}_search", key=f"{key}-search", default="", placeholder="Part of a name or title"
     )
-    minimum = right.number_input("Minimum value (£)", min_value=0, value=0, step=10_000, key=f"{key}-min")
+    chosen = url_value(
+        middle.multiselect,
+        "Categories",
+        f"{param}_categories",
+        key=f"{key}-categories",
+        default=[],
+        many=True,
+        options=queries.category_names(),
+        placeholder="All categories",
+        disabled=not categories,
+    )
+    minimum = url_value(
+        right.number_input,
+        "Minimum value (£)",
+        f"{param}_min",
+        key=f"{key}-min",
+        default=0,
+        kind=int,
+        min_value=0,
+        step=10_000,
+    )
     return queries.ListFilter(text, tuple(chosen), float(minimum))
 
 

@@ -55,7 +55,7 @@ def cube_controls() -> cube.View:
         format_func=lambda d: "(none)" if d == cube.NONE else cube.DIMENSIONS[d].label,
     )
     measure = right.selectbox("Measure", list(cube.MEASURES), key="cube_measure", format_func=lambda m: cube.MEASURES[m].label)
-    view = replace(view, rows=rows, columns=cols, measure=measure)
+    view = view.laid_out(rows, cols, measure)
     _keep_view(view)
     return view
 
@@ -113,18 +113,65 @@ def pivot_key(pivot: cube.Pivot) -> str:
     return "pivot-" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
+DRILLED = "outline: 3px solid #0072B2; outline-offset: -3px; background-color: #DCEAF5"  # the cell a link reopened
+
+
+def _clicked_cells(key: str) -> list:
+    """The cells selected in the table widget ``key`` (from the session, before it is drawn again)."""
+    try:
+        return list(st.session_state[key]["selection"]["cells"])
+    except (KeyError, TypeError, AttributeError):
+        return []
+
+
 def pivot_table(pivot: cube.Pivot) -> tuple[cube.Criterion, ...] | None:
-    """The pivot as a table whose cells can be clicked; returns the criteria of the clicked cell."""
+    """The pivot as a table whose cells can be clicked; returns the criteria of the cell drilled into:
+    the one clicked, or, until a cell is clicked, the one the link names (``cell_row``/``cell_col``),
+    outlined since the table cannot be given a selection. Clicking a cell puts it in the link;
+    unselecting it takes it out."""
+    key = pivot_key(pivot)
+    view = st.session_state[_VIEW]
+    clicked = f"{key}-clicked"  # a cell of this table was clicked in this session
+    from_link = pivot.find_cell(view.cell) if view.cell and not st.session_state.get(clicked) else None
+    if view.cell and from_link is None and not st.session_state.get(clicked):
+        _keep_view(replace(view, cell=None))  # the link named a cell this table does not have
+        st.caption("The table cell the link named is not in this table (other filters or data), so no lines are shown.")
+        view = st.session_state[_VIEW]
     unit = cube.MEASURES[pivot.view.measure].unit
     number = st.column_config.NumberColumn(format="£%,.0f" if unit == "gbp" else "%,d")
     formats = {c: number for c in pivot.table.columns[1:]}
     last = len(pivot.table) - 1
-    styled = pivot.table.style.apply(
-        lambda row: ["font-weight: bold; background-color: #EEF2F5" if row.name == last else "" for _ in row], axis=1
+
+    def style(row) -> list[str]:
+        total = "font-weight: bold; background-color: #EEF2F5" if row.name == last else ""
+        return [
+            DRILLED if from_link and not _clicked_cells(key) and (row.name, column) == from_link else total
+            for column in row.index
+        ]
+
+    event = tables.table(
+        pivot.table.style.apply(style, axis=1),
+        formats,
+        key=key,
+        on_select="rerun",
+        selection_mode="single-cell",
+        height="content",
     )
-    event = tables.table(styled, formats, key=pivot_key(pivot), on_select="rerun", selection_mode="single-cell", height="content")
     cells = event.selection.cells if event else []
-    return pivot.cell_criteria(*cells[0]) if cells else None
+    if cells:
+        row, column = cells[0]
+        st.session_state[clicked] = True
+        criteria = pivot.cell_criteria(row, column)
+        cell = pivot.cell_params(row, column) if criteria else None
+        if cell != view.cell:
+            _keep_view(replace(view, cell=cell))
+        return criteria
+    if st.session_state.get(clicked):  # the clicked cell was unselected
+        st.session_state[clicked] = False
+        if view.cell:
+            _keep_view(replace(view, cell=None))
+        return None
+    return pivot.cell_criteria(*from_link) if from_link else None
 
 
 def addressable_toggle(scope: queries.Scope) -> None:

@@ -343,6 +343,18 @@ def test_a_view_round_trips_through_the_link():
     parsed, notices = cube.parse_view(view.to_params())
     assert parsed == view and notices == []
     assert [d for d, _ in parsed.picks] == ["category", "month"]  # one canonical order
+    drilled = cube.View("category", "council", cell=(WORKS, cube.CELL_TOTAL))
+    assert drilled.to_params()["cell_row"] == WORKS and cube.parse_view(drilled.to_params()) == (drilled, [])
+
+
+def test_the_drilled_cell_goes_when_the_table_changes():
+    view = cube.View("category", "council", cell=(WORKS, "trafford"))
+    assert view.laid_out("category", "council", "spend_gbp").cell == (WORKS, "trafford")
+    assert view.laid_out("category", "council", "count_lines").cell is None
+    assert view.pick("month", "2025-04-01").cell is None
+    assert view.unpick("month").cell == (WORKS, "trafford")  # nothing was picked: the same table
+    half, notices = cube.parse_view({"cell_row": WORKS})
+    assert half.cell is None and len(notices) == 1
 
 
 def test_bad_view_parameters_are_ignored_with_a_notice():

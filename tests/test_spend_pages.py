@@ -84,6 +84,26 @@ def test_an_analyst_drills_from_a_cell_to_its_lines(app_env):
     assert lines["amount_gbp"].sum() == pytest.approx(pivot.table["Trafford"].iloc[0])
 
 
+def test_the_drilled_cell_goes_into_the_link_and_a_link_reopens_it(app_env):
+    at, pivot = _select_cell("category.manager", 0, "Trafford")
+    row, column = pivot.cell_params(0, "Trafford")
+    assert (at.query_params["cell_row"], at.query_params["cell_col"]) == (row, column) == (pivot.rows[0].value, "trafford")
+    clicked = _frames(at)[1]
+    # the link opened afresh: the same lines, without a click
+    again = run_app("category.manager", page="pages/spend.py", cell_row=row, cell_col=column)
+    assert not again.exception, again.exception
+    assert _frames(again)[1].equals(clicked)
+    assert (again.query_params["cell_row"], again.query_params["cell_col"]) == (row, column)
+    # a cell this table does not have: said, and out of the link
+    gone = run_app("category.manager", page="pages/spend.py", cell_row="No such category", cell_col="trafford")
+    assert not gone.exception, gone.exception
+    assert "cell_row" not in gone.query_params
+    assert any("cell the link named" in c.value for c in gone.caption)
+    # another measure is another table: the cell goes from the link
+    again.selectbox(key="cube_measure").set_value("count_lines").run()
+    assert "cell_row" not in again.query_params
+
+
 def test_a_board_viewer_drills_to_totals_per_supplier_not_to_lines(app_env):
     at, pivot = _select_cell("board", 0, "Trafford", addressable="0")
     assert not at.exception, at.exception

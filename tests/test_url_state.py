@@ -77,3 +77,50 @@ def test_the_exception_report_month_and_workload_measure_are_in_the_address(pipe
     assert at.radio(key="workload-measure").value == "effort"
     at.radio(key="workload-measure").set_value("value_gbp").run()
     assert at.query_params["load"] == "value_gbp"
+
+
+# page, tab, widget kind, widget key, address key, value set, its text in the address
+WIDGETS = [
+    ("pages/social_value.py", None, "toggle", "sv_all", "every", True, "1"),
+    ("pages/data_quality.py", "Rejected rows", "multiselect", "dq_sev", "severity", ["skipped"], "skipped"),
+    ("pages/data_quality.py", "Coverage and freshness", "segmented_control", "dq_dataset", "dataset", "contracts", "contracts"),
+    ("pages/collaboration.py", "Expiry alignment", "toggle", "align-sub", "by_sub", True, "1"),
+    ("pages/collaboration.py", "Expiry alignment", "slider", "align-window", "within", 7, "7"),
+    ("pages/collaboration.py", "Partner-contract leakage", "radio", "leak-match", "match", "category", "category"),
+    (
+        "pages/collaboration.py",
+        "Common suppliers",
+        "text_input",
+        "common-suppliers-search",
+        "common_suppliers_search",
+        "ltd",
+        "ltd",
+    ),
+    ("pages/pipeline.py", "Timeline", "slider", "gantt-n", "top", 12, "12"),
+    ("pages/pipeline.py", "Start-by dates", "multiselect", "rag-filter", "status", ["late", "due"], "late|due"),
+    (
+        "pages/collaboration.py",
+        "Common suppliers",
+        "number_input",
+        "common-suppliers-min",
+        "common_suppliers_min",
+        10000,
+        "10000",
+    ),
+]
+
+
+@pytest.mark.parametrize(("page", "tab", "kind", "key", "param", "value", "text"), WIDGETS)
+def test_every_view_choice_goes_into_the_address_and_a_link_reopens_it(app_env, page, tab, kind, key, param, value, text):
+    tab_param = {"tab": tab} if tab else {}
+    at = run_app("director", page=page, fy="all", **tab_param)
+    assert not at.exception, at.exception
+    assert at.query_params.get(param) != text  # not yet chosen
+    _widget(at, kind, key).set_value(value).run()
+    assert not at.exception, at.exception
+    assert at.query_params[param] == text
+    again = run_app("director", page=page, fy="all", **tab_param, **{param: text})
+    assert not again.exception, again.exception
+    assert _widget(again, kind, key).value == value
+    bad = run_app("director", page=page, fy="all", **tab_param, **{param: "<b>x"})
+    assert not bad.exception, bad.exception
