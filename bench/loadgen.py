@@ -72,10 +72,14 @@ class Run:
 class Session:
     """One browser tab's conversation with the app, without the browser."""
 
-    def __init__(self, base_url: str, timeout: float = 120.0):
+    def __init__(self, base_url: str, timeout: float = 120.0, address: str = ""):
+        """``address``: the page address the tab opens (``spend?fy=2024-25``, as in a shared link);
+        the front end sends its path as the page name and its query string with the first run."""
         self.base = base_url.rstrip("/")
         self.timeout = timeout
-        self.query_string = ""
+        path, _, query = address.partition("?")
+        self.page_name = path.strip("/")
+        self.query_string = query
         self.page_hash = ""
         self.pages: dict[str, str] = {}  # page name -> script hash, from the navigation message
         self.held: dict[str, WidgetState] = {}  # what the front end would send back, by widget id
@@ -124,6 +128,8 @@ class Session:
         state = msg.rerun_script
         state.query_string = "" if page else self.query_string
         state.page_script_hash = self.pages[page] if page else self.page_hash
+        if not state.page_script_hash and self.page_name:
+            state.page_name = self.page_name  # a new tab at a page address
         for w in [*self.held.values(), *triggers]:
             state.widget_states.widgets.add().CopyFrom(w)
         state.cached_message_hashes.extend(self.cache)
@@ -165,6 +171,8 @@ class Session:
                 self.page_hash = fwd.navigation.page_script_hash or self.page_hash
             elif kind == "page_info_changed":
                 self.query_string = fwd.page_info_changed.query_string
+            elif kind == "page_not_found":  # the browser shows a "Page not found" dialog
+                run.exceptions.append(f"Page not found: /{fwd.page_not_found.page_name}")
             elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 element = fwd.delta.new_element
                 what = element.WhichOneof("type")

@@ -8,7 +8,6 @@ import datetime as dt
 import re
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from starviz import auth, escape, queries
 from starviz.scope import (
@@ -105,14 +104,24 @@ def scope() -> queries.Scope:
     """The current user's scope with the shared filters (rendered by app.py before the page)."""
     user = auth.current_user()
     if user is None:  # pages are only reachable after login; this is a second lock on the door
-        # Until app.py has declared its navigation once since the server started, Streamlit runs a
-        # page address (/spend) as the bare file from pages/. Send the browser through app.py, which
-        # shows the sign-in page; the filters in the address survive.
-        try:
-            st.switch_page("app.py", query_params=st.query_params.to_dict())
-        except StreamlitAPIException:  # already inside app.py's navigation
-            st.stop()
+        if _legacy_pages_mode():
+            # The first run of a process that has a pages/ folder: until some run has called
+            # st.navigation, Streamlit runs a page address (/spend) as the bare file from pages/
+            # (its old multipage mode). Leave that mode as st.navigation would and run the same
+            # address again: app.py then serves it, the sign-in form or the page, filters kept.
+            # (Sending the browser to app.py instead lost the page: a shared link opened Overview.)
+            from streamlit.runtime.pages_manager import PagesManager
+
+            PagesManager.uses_pages_directory = False
+            st.rerun()
+        st.stop()
     return queries.Scope(st.session_state[FILTERS], user)
+
+
+def _legacy_pages_mode() -> bool:
+    from streamlit.runtime.pages_manager import PagesManager
+
+    return bool(PagesManager.uses_pages_directory)
 
 
 def current_scope() -> queries.Scope | None:

@@ -71,3 +71,20 @@ def test_a_filter_change_on_a_page_with_views_keeps_the_open_view(app_url):
         await s.close()
 
     asyncio.run(go())
+
+
+def test_a_shared_link_opened_first_after_the_server_starts_shows_its_page(fixture_build, tmp_path):
+    """The first run of a fresh process used to run /pipeline as the bare file from pages/ and send
+    the browser to app.py: the link's page was lost (Overview opened after signing in)."""
+    with serve_app(tmp_path, STARVIZ_DB=str(fixture_build.db_path), STARVIZ_AUTH_DIR=str(tmp_path / "auth")) as url:
+
+        async def go():
+            s = loadgen.Session(url, address="pipeline?addressable=0")
+            first = await s.open()  # a "Page not found" answer is an error
+            assert "Sign in to starviz" in first.headings
+            signed_in = await s.sign_in("director", DEMO_PASSWORD)
+            assert "Contract pipeline" in signed_in.headings and "Overview" not in signed_in.headings
+            assert "addressable=0" in s.query_string  # the link's filters too
+            await s.close()
+
+        asyncio.run(go())
