@@ -80,7 +80,7 @@ def demo_build(scale: float, work: Path) -> list[dict]:
     ]
 
 
-def quietdemo_build(scale: float, work: Path) -> list[dict]:
+def quiet_demo_build(scale: float, work: Path) -> list[dict]:
     """The demo database the other suites need, when the build itself is not being measured."""
     demo_build(scale, work)
     return []
