@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from starviz import config, fts, ingest
@@ -542,3 +543,28 @@ def test_check_command_reports_notice_problems_one_line_each(tmp_path):
     assert done.stderr == "bad.json: not valid JSON (line 1, column 2: Expecting property name enclosed in double quotes)\n"
     done = _cli("check", str(bad), "--dataset", "spend")
     assert (done.returncode, done.stderr) == (2, "--council is required for spend (a notice file names its buyers itself)\n")
+
+
+def test_freshness_has_each_councils_notices_by_their_latest_publication(act_env):
+    from starviz import queries
+    from starviz.scope import Filters, User
+
+    df = queries.freshness(_act_scope(), today=D(2026, 3, 3)).set_index(["council", "dataset"])
+    row = df.loc[("Trafford", "notices")]
+    # Trafford's seven notices came in one file; the latest published is the UK9 of 1 Feb 2026
+    assert (row["latest_file"], row["last_date"], row["count_files"], row["rows_loaded"], row["count_failed"]) == (
+        "fts-2025.json",
+        pd.Timestamp("2026-02-01"),
+        1,
+        7,
+        0,
+    )
+    # 1 February to 3 March 2026: 28 + 2 days, within the 45 configured
+    assert (row["days_old"], row["age"], row["is_stale"]) == (30, "30 days", False)
+    later = queries.freshness(_act_scope(), today=D(2026, 3, 19)).set_index(["council", "dataset"])
+    assert (later.loc[("Trafford", "notices"), "days_old"], later.loc[("Trafford", "notices"), "is_stale"]) == (46, True)
+    # the notices of a council a user may not see are not in the user's table
+    stockport = queries.Scope(
+        Filters(councils=("stockport",), period="fy", fy="2025-26"), User("analyst", "Analyst", "analyst", ("stockport",))
+    )
+    assert "notices" not in set(queries.freshness(stockport, today=D(2026, 3, 3))["dataset"])

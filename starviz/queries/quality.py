@@ -119,11 +119,12 @@ def freshness(scope: Scope, today: dt.date | None = None) -> pd.DataFrame:
     """Per council and dataset: the latest file loaded, the last date it covers, when it arrived,
     and how old the data is. A monthly dataset ages from the end of its last month (a council that
     dates a month's lines on the 1st has still sent the whole month); a register or other snapshot
-    from the day its latest file arrived. Stale beyond the configured number of days."""
+    from the day its latest file arrived; notices per council from the day its latest notice was
+    published. Stale beyond the configured number of days."""
     today = today or dt.date.today()
     df = db.query(
         sql_file("freshness"),
-        [*_quality_params(scope), today, today, config.settings().quality_stale_after_days],
+        [*_quality_params(scope), scope.council_ids, today, today, config.settings().quality_stale_after_days],
     )
     # a council publishing months, not days, is told in months: "Sep 2014", "3 months old"
     months = df["date_precision"].eq("month")
