@@ -10,6 +10,9 @@ from starviz import build, config
 from tests.fixtures.extracts import write_raw
 
 SAMPLES = config.ROOT.parent / "shared" / "samples"
+# Every partner council the configuration lists (STAR, the shared service, aside): a director's "all
+# councils". Tests take it from here, so a partner added by one TOML file changes no test.
+ALL = tuple(cid for cid, cc in config.load_councils().items() if cc.kind == "council")
 
 
 @pytest.fixture(scope="session")

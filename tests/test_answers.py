@@ -13,9 +13,9 @@ import pytest
 from starviz import config, queries
 from starviz.queries import db as database
 from starviz.scope import Filters, User
+from tests.conftest import ALL
 
 DIRECTOR = User("director", "Director", "admin")
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 PARSED: list[str] = []  # the SQL texts DuckDB was asked to parse, in the test that is running
 
 

@@ -9,12 +9,12 @@ import pytest
 
 from starviz import queries
 from starviz.scope import Filters, User
+from tests.conftest import ALL
 
 TODAY = dt.date(2025, 6, 15)
 DIRECTOR = User("director", "Director", "admin")
 BOARD = User("board", "Board", "viewer")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 ABC, CARE, PAPER = "Sabd86ca311", "Sfc2388b612", "S3cdd114256"
 
 

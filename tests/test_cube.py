@@ -16,12 +16,12 @@ import pytest
 from starviz import benchmark, config, cube, queries
 from starviz.queries import spend as spend_queries
 from starviz.scope import Filters, User
+from tests.conftest import ALL
 
 DIRECTOR = User("director", "Director", "admin")
 ANALYST = User("category.manager", "Category Manager", "analyst")
 BOARD = User("board", "Board Member", "viewer")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 WORKS = "Works - Construction, Repair & Maintenance"
 CARE = "Social Community Care Supplies & Services"
 ABC = "Sabd86ca311"  # the one supplier behind ABC Ltd, ABC Limited, A.B.C. LIMITED and ABC LTD

@@ -12,14 +12,13 @@ import pytest
 
 from starviz import build, config, import_store, matching, queries
 from starviz.scope import Filters, User
-from tests.conftest import run_app
+from tests.conftest import ALL, run_app
 from tests.fixtures.extracts import TAMESIDE_SPEND, write_csv, write_raw
 
 DIRECTOR = User("director", "Director", "admin")
 ANALYST = User("category.manager", "Category Manager", "analyst")
 BOARD = User("board", "Board", "viewer")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 
 
 def _scope(user=DIRECTOR, councils=ALL, addressable=False, **period):

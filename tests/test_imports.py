@@ -15,11 +15,11 @@ import pytest
 
 from starviz import build, config, import_store, imports, queries
 from starviz.scope import Filters, User
+from tests.conftest import ALL
 from tests.fixtures.extracts import TAMESIDE_SPEND, write_csv, write_raw, write_xlsx
 
 DIRECTOR = User("director", "Director", "admin")
 ANALYST = User("category.manager", "Category Manager", "analyst")
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 TAMESIDE_APRIL = "tameside/spend/Tameside Spend April 2025.csv"
 TRAFFORD_APRIL = "trafford/spend/trafford-supplier-spend-2025-04.csv"
 

@@ -20,12 +20,11 @@ import pytest
 
 from starviz import build, config, narrative, queries
 from starviz.scope import Filters, User
-from tests.conftest import run_app
+from tests.conftest import ALL, run_app
 from tests.fixtures.extracts import write_raw
 
 DIRECTOR = User("director", "Director", "admin")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 MAY = dt.date(2025, 5, 1)
 
 
@@ -44,7 +43,7 @@ def _scope(user=DIRECTOR, councils=ALL):
             period="fy",
             fy="2025-26",
             all_councils=councils == ALL,
-            names={"trafford": "Trafford", "stockport": "Stockport"},
+            names={cid: cc.short_name for cid, cc in config.load_councils().items()},
         ),
         user,
     )

@@ -10,11 +10,10 @@ import pytest
 
 from starviz import config, demo, ingest, queries
 from starviz.scope import Filters, User
-from tests.conftest import run_app
+from tests.conftest import ALL, run_app
 
 DIRECTOR = User("director", "Director", "admin")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 TRAFFORD_FILE = "trafford/maturity/trafford-nps-maturity-2025-05.csv"
 
 

@@ -9,13 +9,13 @@ import pytest
 
 from starviz import queries
 from starviz.scope import Filters, User
+from tests.conftest import ALL
 
 TODAY = dt.date(2025, 6, 15)
 MAY, APRIL = dt.date(2025, 5, 1), dt.date(2025, 4, 1)
 DIRECTOR = User("director", "Director", "admin")
 BOARD = User("board", "Board", "viewer")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 
 
 @pytest.fixture(autouse=True)

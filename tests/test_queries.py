@@ -8,10 +8,10 @@ import pytest
 
 from starviz import config, queries
 from starviz.scope import Filters, User
+from tests.conftest import ALL
 
 DIRECTOR = User("director", "Director", "admin")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from starviz import config
 from starviz.scope import (
     Filters,
     User,
@@ -17,8 +18,9 @@ from starviz.scope import (
     quarter_bounds,
 )
 
-COUNCILS = ("rochdale", "stockport", "tameside", "trafford", "star")
-NAMES = {"rochdale": "Rochdale", "stockport": "Stockport", "tameside": "Tameside", "trafford": "Trafford", "star": "STAR"}
+CONFIGURED = config.load_councils()  # every partner and STAR, as the app lists them
+COUNCILS = tuple(CONFIGURED)
+NAMES = {cid: cc.short_name for cid, cc in CONFIGURED.items()}
 # Data from April 2022 to September 2025: 2025-26 is the latest year, Q1 and Q2 only.
 MONTHS = [add_months(dt.date(2022, 4, 1), i) for i in range(42)]
 

@@ -12,11 +12,10 @@ import pytest
 
 from starviz import config, queries
 from starviz.scope import Filters, User
-from tests.conftest import run_app
+from tests.conftest import ALL, run_app
 
 PAGES = sorted(p.relative_to(config.ROOT).as_posix() for p in (config.ROOT / "pages").glob("*.py"))
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-EVERY_COUNCIL = ("rochdale", "stockport", "tameside", "trafford")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -83,7 +82,7 @@ def _council_values(result) -> set[str]:
 
 
 def test_every_scoped_query_returns_only_the_users_councils(app_env):
-    scope = queries.Scope(Filters(councils=EVERY_COUNCIL, period="all", addressable_only=False), TRAFFORD)
+    scope = queries.Scope(Filters(councils=ALL, period="all", addressable_only=False), TRAFFORD)
     checked = 0
     for name, fn in _scope_functions():
         # STAR's collaborative contracts are shared with every partner they cover ("STAR (Stockport, Trafford)")

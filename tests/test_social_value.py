@@ -14,11 +14,10 @@ import pytest
 
 from starviz import config, queries
 from starviz.scope import Filters, User
-from tests.conftest import run_app
+from tests.conftest import ALL, run_app
 
 DIRECTOR = User("director", "Director", "admin")
 TRAFFORD = User("trafford.officer", "Officer", "analyst", ("trafford",))
-ALL = ("rochdale", "stockport", "tameside", "trafford")
 STAR_ELAPSED = 364 / 1094  # 1 Apr 2024 to its latest return (31 Mar 2025), of a term to 31 Mar 2027
 
 
