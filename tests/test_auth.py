@@ -7,6 +7,7 @@ import secrets
 import shutil
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -113,18 +114,17 @@ def test_demo_credentials_and_cookie_key_are_generated_once_then_reused(demo_dir
 
 def test_replicas_starting_together_write_one_demo_credentials_file(tmp_path):
     """Each replica makes the demo file on its first run; two files (two salts) would end the
-    sessions opened under the first when the second replaced it."""
-    import concurrent.futures
-    import multiprocessing
-
-    with concurrent.futures.ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
-        seen = list(pool.map(_demo_file_text, [str(tmp_path)] * 4))
+    sessions opened under the first when the second replaced it. Four separate interpreters, as
+    replicas are (a process pool would re-run whatever script an earlier test left as __main__)."""
+    code = "import sys; from pathlib import Path; from starviz import credentials; "
+    code += "print(credentials.ensure_demo_credentials(Path(sys.argv[1]))[0].read_text(), end='')"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        for _ in range(4)
+    ]
+    seen = [p.communicate(timeout=120)[0] for p in starts]
+    assert [p.returncode for p in starts] == [0] * 4
     assert len(set(seen)) == 1 and seen[0] == (tmp_path / credentials.CREDENTIALS_FILE_NAME).read_text()
-
-
-def _demo_file_text(folder: str) -> str:
-    path, _key = credentials.ensure_demo_credentials(Path(folder))
-    return path.read_text()
 
 
 def test_demo_secrets_are_private_to_the_owner(demo_dir):
