@@ -195,6 +195,7 @@ def _ingest_all(con, files, progress: Progress, summary: BuildSummary, raw_dir: 
             strict=True,
         )
     )
+    ingest.finish_tables(con)
     for n, ((_council, _dataset, path), base) in enumerate(zip(files, bases, strict=True), start=1):
         outcome = loaded.get(n, [base])
         if isinstance(outcome, ingest.IngestError):

@@ -52,6 +52,12 @@ create table if not exists file_ledger (
     received_at timestamp    -- when the file arrived (its modification time under raw/)
 )"""
 
+# Rows are written to raw_<dataset> as they are read, each with its problems in this working
+# column (null for a clean row); rejected rows are then moved to `rejects` and deleted, and
+# `finish_tables` drops the column. The rows are copied once, not through a temporary table.
+ISSUES = "_issues"
+ISSUES_TYPE = "struct(col varchar, val varchar, why varchar, sev varchar)[]"
+
 REJECTS_DDL = """
 create table if not exists rejects (
     council_id varchar,
@@ -112,9 +118,18 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     """The raw tables, derived from the dataset models, plus the ledger and rejects."""
     lineage = "council_id varchar, file_id integer, source_file varchar, source_row bigint"
     for name, model in DATASETS.items():
-        con.execute(f"create table if not exists raw_{name} ({lineage},\n    {model.raw_columns_sql()})")
+        con.execute(
+            f"create table if not exists raw_{name} ({lineage},\n    {model.raw_columns_sql()},\n    {ISSUES} {ISSUES_TYPE})"
+        )
     con.execute(LEDGER_DDL)
     con.execute(REJECTS_DDL)
+
+
+def finish_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Once every file is read: the raw tables without the working column that carried each row's
+    problems (a metadata change, not a rewrite), so they hold exactly the models' fields."""
+    for name in DATASETS:
+        con.execute(f"alter table raw_{name} drop column if exists {ISSUES}")
 
 
 def sha256_of(path: Path) -> str:
@@ -369,9 +384,14 @@ def _stage(
     src: _Source,
     path: Path,
     label: str,
+    lineage: list,
 ) -> int:
-    """`_rows`: typed canonical columns, the spreadsheet row, and the problems of each row, read
-    and parsed in one pass. Returns the number of records."""
+    """Every record of the source read, parsed and written to ``raw_<dataset>`` in one pass: typed
+    canonical columns, the spreadsheet row, and the row's problems (``_issues``; null when clean).
+    ``lineage`` is the council id, file id and label every row carries. Returns the number of
+    records, with the rows written in a transaction left open: the caller commits it once the
+    rejected rows are settled (:func:`_settle`), or rolls it back. Nothing is left written when
+    this raises."""
     headers, excel = src.headers, src.excel
     # Three layers, so each cell is trimmed once and parsed once: the text of each loaded column
     # (_t_<field>), then its parsed value, then the problems, which compare the two.
@@ -441,21 +461,27 @@ def _stage(
             if conditions
             else ""
         )
-        + "else [] end"
+        + "else null end"
     )
     row = "_row, " if src.first_row is None else ""
     text_layer = f"select {row}{', '.join(texts) or 'null as _none'} from {{source}}"
     parsed_layer = f"select *, {', '.join(parsed_cols) or 'null as _none2'} from ({text_layer})"
+    # The spreadsheet row: Excel carries it; a CSV's records are numbered in file order (DuckDB
+    # keeps the reader's order through this streaming window).
+    numbering = "_row" if src.first_row is None else f"row_number() over () + {src.first_row - 1}"
+    fields = ", ".join(model.field_names())
     sql = (
-        f"create or replace temp table _parsed as select *, "
-        f"len(_issues) > 0 and list_bool_or([x.sev <> 'warning' for x in _issues]) as _rejected from ("
-        f"select {row}{', '.join(selects)}, {issues} as _issues from ({parsed_layer}))"
+        f"insert into raw_{model.dataset} (council_id, file_id, source_file, source_row, {fields}, {ISSUES}) "
+        f"select ?, ?, ?, {numbering}, {fields}, {ISSUES} from ("
+        f"select {row}{', '.join(selects)}, {issues} as {ISSUES} from ({parsed_layer}))"
     )
     for n, source in enumerate(src.sources):
+        con.execute("begin transaction")
         try:
-            con.execute(sql.replace("{source}", source))
-            break
+            records = con.execute(sql.replace("{source}", source), lineage).fetchone()[0]
+            return records
         except duckdb.Error as exc:
+            con.execute("rollback")
             message = str(exc)
             if "parallel" in message and n + 1 < len(src.sources):
                 continue
@@ -469,10 +495,10 @@ def _stage(
                     "(perhaps a quote that is never closed); the limit is [reader] max_field_chars in data/settings.toml"
                 ) from exc
             raise IngestError(f"{label}: {_csv_reason(message, label)}") from exc
-    # rowid follows file order in a table DuckDB has just created (insertion order is preserved).
-    numbering = "*" if src.first_row is None else f"*, rowid + {src.first_row} as _row"
-    con.execute(f"create or replace temp view _rows as select {numbering} from _parsed")
-    return con.execute("select count(*) from _parsed").fetchone()[0]
+        except BaseException:
+            con.execute("rollback")
+            raise
+    raise AssertionError("unreachable: the last source either loads or raises")
 
 
 def plausible_dates(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -508,39 +534,48 @@ def _sql_type(kind: str) -> str:
     return SQL_TYPES[kind]
 
 
-def _commit_parsed(con: duckdb.DuckDBPyConnection, model: type[Dataset], result: FileResult, file_id: int) -> None:
-    fields = ", ".join(model.field_names())
-    lineage = [result.council_id, file_id, result.source_file]
+def _settle(con: duckdb.DuckDBPyConnection, model: type[Dataset], result: FileResult, file_id: int, records: int) -> None:
+    """The rows :func:`_stage` has just written for one file: each problem to ``rejects``, the
+    rejected rows out of ``raw_<dataset>``, and the file's counts, total and dates."""
+    table, these = f"raw_{model.dataset}", "file_id = ? and source_file = ?"
+    key = [file_id, result.source_file]
     con.execute(
-        f"insert into raw_{model.dataset} (council_id, file_id, source_file, source_row, {fields}) "
-        f"select ?, ?, ?, _row, {fields} from _rows "
-        "where not _rejected",
-        lineage,
+        "insert into rejects select ?, ?, source_file, source_row, i.col, i.val, i.why, i.sev from "
+        f"(select source_file, source_row, unnest({ISSUES}) as i from {table} where {these} and {ISSUES} is not null) "
+        "order by source_row",
+        [result.council_id, model.dataset, *key],
     )
-    con.execute(
-        "insert into rejects select ?, ?, ?, _row, i.col, i.val, i.why, i.sev "
-        "from (select _row, unnest(_issues) as i from _rows where len(_issues) > 0)",
-        [result.council_id, model.dataset, result.source_file],
-    )
-    money = "amount_gbp" if model.dataset == "spend" else "value_gbp" if model.dataset == "contracts" else None
-    date = {"spend": "payment_date", "contracts": "start_date"}.get(model.dataset, "period_date")
-    total = f"sum({money}) filter (where not _rejected)" if money else "null"
-    row = con.execute(
-        f"select count(*), count(*) filter (where _rejected), {total}, "
-        f"min({date}) filter (where not _rejected), max({date}) filter (where not _rejected) from _parsed"
-    ).fetchone()
-    result.rows_read, result.rows_rejected = int(row[0]), int(row[1])
-    result.rows_loaded = result.rows_read - result.rows_rejected
-    result.amount_total = row[2] if money else None
-    if money and result.amount_total is None:
-        result.amount_total = Decimal("0.00")
-    result.first_date, result.last_date = row[3], row[4]
     result.reasons = dict(
         con.execute(
-            "select i.why, count(distinct _row) from (select _row, unnest(_issues) as i from _rows where _rejected) "
-            "where i.sev <> 'warning' group by all order by 2 desc"
+            f"select i.why, count(distinct source_row) from (select source_row, unnest({ISSUES}) as i from {table} "
+            f"where {these} and {ISSUES} is not null) where i.sev <> 'warning' group by all order by 2 desc",
+            key,
         ).fetchall()
     )
+    rejected = con.execute(
+        f"delete from {table} where {these} and {ISSUES} is not null and list_bool_or([x.sev <> 'warning' for x in {ISSUES}])",
+        key,
+    ).fetchone()[0]
+    money = "amount_gbp" if model.dataset == "spend" else "value_gbp" if model.dataset == "contracts" else None
+    date = {"spend": "payment_date", "contracts": "start_date"}.get(model.dataset, "period_date")
+    row = con.execute(
+        f"select count(*), {f'sum({money})' if money else 'null'}, min({date}), max({date}) from {table} where {these}", key
+    ).fetchone()
+    result.rows_read, result.rows_rejected = records, int(rejected)
+    result.rows_loaded = result.rows_read - result.rows_rejected
+    if int(row[0]) != result.rows_loaded:  # every record is either loaded or rejected, never lost
+        raise IngestError(f"{result.source_file}: {records:,} rows read but {row[0]:,} + {rejected:,} accounted for")
+    result.amount_total = row[1] if money else None
+    if money and result.amount_total is None:
+        result.amount_total = Decimal("0.00")
+    result.first_date, result.last_date = row[2], row[3]
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("rollback")
+    except duckdb.TransactionException:
+        pass  # none open: the statement that failed had already rolled it back
 
 
 _PATHS = re.compile(r"""['"]?(?:/[\w.+@=,~-]+){2,}/?['"]?""")
@@ -596,19 +631,26 @@ def load_file(
             result = FileResult(council.id, dataset, member_label)
             result.headers = headers
             result.mapping = {f: headers[i] for f, i in mapping.items()}
-            records = _stage(con, model, ds, mapping, src, member, member_label)
-            # DuckDB skips blank lines; when records and lines disagree, re-read a copy that keeps them.
-            if (
-                src.blank_check
-                and blank_lines.get(member, True)
-                and records != _physical_lines(member) - ds.header_row
-                and _has_blank_line(member)
-            ):
-                src.sources = _csv_sources(_utf8_copy(member, ds, tmp, member_label), ds, len(headers))
-                _stage(con, model, ds, mapping, src, member, member_label)
-            _commit_parsed(con, model, result, file_id)
-            if result.rows_read == 0:
-                raise IngestError(f"{member_label}: no data rows below the header (row {ds.header_row})")
+            lineage = [council.id, file_id, member_label]
+            records = _stage(con, model, ds, mapping, src, member, member_label, lineage)
+            try:
+                # DuckDB skips blank lines; when records and lines disagree, re-read a copy that keeps them.
+                if (
+                    src.blank_check
+                    and blank_lines.get(member, True)
+                    and records != _physical_lines(member) - ds.header_row
+                    and _has_blank_line(member)
+                ):
+                    _rollback(con)
+                    src.sources = _csv_sources(_utf8_copy(member, ds, tmp, member_label), ds, len(headers))
+                    records = _stage(con, model, ds, mapping, src, member, member_label, lineage)
+                _settle(con, model, result, file_id, records)
+                if result.rows_read == 0:
+                    raise IngestError(f"{member_label}: no data rows below the header (row {ds.header_row})")
+                con.execute("commit")
+            except BaseException:
+                _rollback(con)
+                raise
             result.notes = [n for n in notes if n.startswith(member_label) or n.startswith(label + ":")]
             result.message = "; ".join(result.notes)
             results.append(result)
@@ -714,7 +756,7 @@ def check_file(
     ).fetchall()
     if preview_limit:
         cur = con.execute(
-            f"select * exclude (council_id, file_id) from raw_{dataset} order by source_file, source_row limit ?",
+            f"select * exclude (council_id, file_id, {ISSUES}) from raw_{dataset} order by source_file, source_row limit ?",
             [preview_limit],
         )
         cols = [d[0] for d in cur.description]
@@ -728,7 +770,7 @@ def preview_rows(path: Path, council: CouncilConfig, dataset: str, limit: int = 
     con = duckdb.connect()
     create_tables(con)
     load_file(con, path, council, dataset)
-    cur = con.execute(f"select * exclude (council_id, file_id) from raw_{dataset} order by source_row limit ?", [limit])
+    cur = con.execute(f"select * exclude (council_id, file_id, {ISSUES}) from raw_{dataset} order by source_row limit ?", [limit])
     cols = [d[0] for d in cur.description]
     rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     con.close()
