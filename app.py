@@ -18,10 +18,15 @@ if config.settings().env == "production" and (problems := credentials.production
 # Demo mode only: production never builds or generates data for a request (an administrator
 # rebuilds after signing in, from the page that says the database cannot be opened).
 if config.settings().env == "demo" and not config.settings().db_path.exists() and not build.is_building():
-    st.title("Setting up starviz")
-    st.write("No database yet: generating the demo extracts and building them. This happens once.")
-    bar = st.progress(0.0, text="Starting")
-    build.ensure_database(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+
+    def setting_up() -> None:
+        st.title("Setting up starviz")
+        st.write("No database yet: generating the demo extracts and building them. This happens once.")
+        bar = st.progress(0.0, text="Starting")
+        build.ensure_database(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+
+    # A hidden navigation of this one page: without it Streamlit lists every file in pages/ beside it.
+    st.navigation([st.Page(setting_up, title="Setting up starviz", url_path="setup", default=True)], position="hidden").run()
     st.rerun()
 
 pages = [
