@@ -56,3 +56,23 @@ def test_the_table_helper_shows_a_missing_value_as_a_dash(monkeypatch):
     assert drawn[0]["placeholder"] == tables.EMPTY == "–" and drawn[0]["column_order"] == ["a"]
     assert drawn[0]["hide_index"] is True
     assert drawn[1]["placeholder"] == "n/a"  # a caller may still choose its own
+
+
+def test_the_ranked_figure_is_built_once_per_answer_and_shared_by_reruns():
+    ranked = pd.DataFrame(
+        {
+            "measure": ["spend", "spend"],
+            "label": ["Spend per resident", "Spend per resident"],
+            "council": ["Trafford", "Stockport"],
+            "value": [120.0, 80.0],
+            "rank": [1, 2],
+            "value_text": ["£120", "£80"],
+            "gap_short": ["best", "-£40"],
+            "gap_text": ["the best partner", "£40 below the best"],
+        }
+    )
+    colours = {"Trafford": "#D55E00", "Stockport": "#0072B2"}
+    first = charts.benchmark_ranked(ranked, colours)
+    assert charts.benchmark_ranked(ranked.copy(), dict(colours)) is first
+    assert charts.benchmark_ranked(ranked.assign(value=[90.0, 80.0]), colours) is not first
+    assert list(first.data[0].y) == ["Stockport", "Trafford"]  # best at the top
