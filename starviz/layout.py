@@ -264,12 +264,84 @@ def _axis_bands(out: go.Figure, axes: dict[str, dict], s: Sizes, plot_h: float, 
     return bands
 
 
+READABLE = 11  # px: the smallest type a row label may shrink to; below it a chart shows its top rows
+
+
+def _rows_that_fit(fig: go.Figure, s: Sizes, height: int) -> int | None:
+    """How many rows a chart of horizontal bars can label at ``READABLE`` type on this canvas, when
+    that is fewer than it has (None when they all fit, or the chart has no such rows)."""
+    bars = [t for t in fig.data if t.type == "bar" and t.orientation == "h" and t.y is not None]
+    if any(t.yaxis not in (None, "y") for t in bars):  # small multiples: each panel lays out its own rows
+        return None
+    labels = list(dict.fromkeys(str(v) for t in bars for v in t.y))
+    if len(labels) < 2:
+        return None
+    n_lines = max(len(lines_of(v)) for v in labels)
+    header = s.pad + s.title * LINE * 2 + s.subtitle * LINE * 2 + s.base * 0.9 + s.legend * 1.55 * 2
+    room = height - header - (s.small * LINE * 2 + s.pad) - 4 * s.tick
+    fit = max(int(room // (min(s.tick, READABLE) * 1.15 * n_lines)), 1)
+    return fit if fit < len(labels) else None
+
+
+def _keep_rows(fig: go.Figure, keep: int) -> tuple[go.Figure, int]:
+    """``fig`` with only its first ``keep`` rows by the chart's own ranking (``meta.rank``, the row
+    labels most important first) or else by the length of their bars; and how many rows it had."""
+    bars = [t for t in fig.data if t.type == "bar" and t.orientation == "h" and t.y is not None]
+    labels = list(dict.fromkeys(str(v) for t in bars for v in t.y))
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    if meta.get("rank"):
+        order = [str(v) for v in meta["rank"] if str(v) in labels]
+    else:
+        total = dict.fromkeys(labels, 0.0)
+        for t in bars:
+            for label, value in zip(t.y, t.x if t.x is not None else [], strict=False):
+                total[str(label)] += abs(float(value)) if isinstance(value, int | float) else 0.0
+        order = sorted(labels, key=lambda v: -total[v])
+    kept = set(order[:keep])
+    out = go.Figure(fig)
+    for t in out.data:
+        if t.type != "bar" or t.orientation != "h" or t.y is None:
+            continue
+        mask = [str(v) in kept for v in t.y]
+        n = len(mask)
+
+        def cut(values, mask=mask, n=n):
+            return (
+                [v for v, m in zip(values, mask, strict=True) if m]
+                if isinstance(values, list | tuple) and len(values) == n
+                else values
+            )
+
+        for name in ("x", "y", "base", "customdata", "text", "hovertext", "width"):
+            value = getattr(t, name, None)
+            if value is not None and not isinstance(value, str):
+                t[name] = cut(list(value))
+        for path in ("marker.color", "marker.opacity", "marker.line.color", "marker.pattern.fgcolor"):
+            try:
+                value = t[path]
+            except (KeyError, ValueError):
+                continue
+            if isinstance(value, list | tuple):
+                t[path] = cut(list(value))
+    axis = out.layout.yaxis
+    if axis.categoryarray is not None:
+        axis.categoryarray = [v for v in axis.categoryarray if str(v) in kept]
+    return out, len(labels)
+
+
 def lay_out(fig: go.Figure, *, title: str, subtitle: str, footer: str, width: int, height: int) -> go.Figure:
     """A copy of ``fig`` laid out on a ``width`` x ``height`` canvas with a wrapped bold ``title``,
     ``subtitle`` and ``footer`` (all escaped for Plotly by the caller), nothing outside the canvas
     and no text over other text."""
-    out = go.Figure(fig)
     s = Sizes.for_canvas(width, height)
+    fit = _rows_that_fit(fig, s, height)
+    if fit is not None:  # too many rows to label readably: the top ones, said in the subtitle
+        fig, total = _keep_rows(fig, fit)
+        meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+        by = f" by {meta['ranked_by']}" if meta.get("ranked_by") else ""
+        note = f"The {fit} largest{by} of {total} shown at this size; the app and its Excel export list all {total}."
+        subtitle = f"{subtitle} · {note}" if subtitle else note
+    out = go.Figure(fig)
     inner = width - 2 * s.pad
     title_lines = wrap(title, s.title, inner, bold=True)
     sub_lines = wrap(subtitle, s.subtitle, inner) if subtitle else []

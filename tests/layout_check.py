@@ -16,7 +16,8 @@ _TEXT_BOXES = """() => [...document.querySelectorAll('svg text')].filter(t => {
   }).map(t => { const r = t.getBoundingClientRect();
     const lines = t.querySelectorAll('tspan.line').length ? [...t.querySelectorAll('tspan.line')].map(l => l.textContent)
                                                          : [t.textContent];
-    return {text: lines.join(' '), x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
+    return {text: lines.join(' '), size: parseFloat(getComputedStyle(t).fontSize),
+            x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
             cls: (t.getAttribute('class') || '') + ' ' + (t.parentNode.getAttribute('class') || '')}; })"""
 
 
@@ -71,6 +72,15 @@ def missing_labels(boxes: list[dict], labels: list[str]) -> list[str]:
     shown = Counter(_plain(b["text"]) for b in boxes)
     wanted = Counter(_plain(label) for label in labels)
     return [label for label, n in wanted.items() if shown[label] < n]
+
+
+def tiny_ticks(boxes: list[dict], smallest: float) -> list[str]:
+    """Axis tick labels set in type smaller than ``smallest`` px."""
+    return [
+        f"{b['text']} ({b['size']:g} px)"
+        for b in boxes
+        if ("xtick" in b["cls"] or "ytick" in b["cls"]) and b["size"] < smallest - 0.5
+    ]
 
 
 def category_labels(fig) -> list[str]:

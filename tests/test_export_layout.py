@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from starviz import config, export, gallery, queries
+from starviz import config, export, gallery, layout, queries
 from starviz.scope import Filters, User
 from tests import layout_check
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
@@ -43,8 +43,16 @@ def test_every_chart_at_every_preset_is_laid_out_inside_its_canvas(app_env, text
                 "ink at the edge": layout_check.ink_at_edge(export.image(art, "png", w, h)),
                 "text outside the canvas": layout_check.outside(boxes, w, h),
                 "text over text": layout_check.overlapping(boxes),
-                "categories not labelled": layout_check.missing_labels(boxes, layout_check.category_labels(chart.figure)),
+                # every category the export keeps; a chart with too many rows to label readably keeps its
+                # top ones and says so in the subtitle
+                "categories not labelled": layout_check.missing_labels(boxes, layout_check.category_labels(art)),
+                "tick labels too small to read": layout_check.tiny_ticks(boxes, layout.READABLE),
             }
+            kept, had = set(layout_check.category_labels(art)), set(layout_check.category_labels(chart.figure))
+            if kept != had:
+                assert kept < had and any("shown at this size" in b["text"] for b in boxes), (
+                    f"{chart.name} at {key}: rows cut unsaid"
+                )
             assert any(chart.title[:30] in b["text"] for b in boxes), f"{chart.name} at {key}: no title"
             problems += [f"{chart.name} at {key}: {what}: {items[:3]}" for what, items in found.items() if items]
     assert not problems, "\n".join(problems)

@@ -133,7 +133,9 @@ def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, t
     fig.update_xaxes(
         type="date", range=[axis_start, right + pd.DateOffset(months=2)], tickformat="%b %Y", showgrid=True, gridcolor=GRID
     )
-    fig.update_layout(meta={"kind": "timeline"})
+    ranked = rows.sort_values("value_gbp", ascending=False).index
+    by_value = [labels[rows.index.get_loc(i)] for i in ranked]
+    fig.update_layout(meta={"kind": "timeline", "rank": by_value, "ranked_by": "value"})
     return fig
 
 
