@@ -31,12 +31,21 @@ SUITES: list = [
     data.matching_suite,
     data.categorisation_suite,
     exports.board_outputs,
+    exports.drilldown_export,
     data.notices_suite,
     concurrency.concurrency,  # slow
     scale.scale_suite,
     pages.data_quality,
 ]
-NO_DEMO_NEEDED = {"ingest", "scale_suite", "cube_suite", "matching_suite", "categorisation_suite", "notices_suite"}
+NO_DEMO_NEEDED = {
+    "ingest",
+    "scale_suite",
+    "cube_suite",
+    "drilldown_export",
+    "matching_suite",
+    "categorisation_suite",
+    "notices_suite",
+}
 
 
 def suite_names() -> list[str]:
