@@ -396,7 +396,7 @@ def lay_out(fig: go.Figure, *, title: str, subtitle: str, footer: str, width: in
         widest = widest_1 * size
         left = right = max(left, right, widest + 10)
         top_band = bottom_band = size * line * n_lines + 10
-        out.update_polars(angularaxis_tickfont_size=size, radialaxis_tickfont_size=max(8, round(size * 0.75)))
+        out.update_polars(angularaxis_tickfont_size=size, radialaxis_tickfont_size=max(READABLE, round(size * 0.75)))
 
     top = round(header + above + top_band)
     bottom = round(footer_h + bottom_band + s.base * 0.3)
@@ -457,7 +457,11 @@ def lay_out(fig: go.Figure, *, title: str, subtitle: str, footer: str, width: in
         names = [str(v) for v in radial.ticktext] if radial.ticktext is not None else ["5"]
         spacing = min(plot_w, plot_h) / 2 / max(len(names), 1)
         widest_1 = max(text_width(v, 1) for v in names) or 1.0
-        out.update_polars(radialaxis_tickfont_size=max(7, math.floor(min(s.tick * 0.75, 0.8 * spacing / widest_1))))
+        size = math.floor(min(s.tick * 0.75, 0.8 * spacing / widest_1))
+        if size < READABLE and radial.ticktext is not None:  # every k-th level named (the top one always), rings kept
+            k = math.ceil(READABLE / max(size, 1))
+            radial.ticktext = [v if (len(names) - 1 - i) % k == 0 else "" for i, v in enumerate(names)]
+        out.update_polars(radialaxis_tickfont_size=max(READABLE, size))
 
     def paper_y(px_from_top: float) -> float:
         return (height - bottom - px_from_top) / plot_h
