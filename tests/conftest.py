@@ -15,6 +15,13 @@ SAMPLES = config.ROOT.parent / "shared" / "samples"
 ALL = tuple(cid for cid, cc in config.load_councils().items() if cc.kind == "council")
 
 
+def partners_without_files(raw: Path) -> dict[str, config.CouncilConfig]:
+    """The configured partners the extracts under `raw` hold nothing for (as one added by a TOML file
+    alone): the pages list them as awaiting their first file, with no months loaded."""
+    configured = config.load_councils()
+    return {cid: configured[cid] for cid in ALL if not (raw / cid).exists()}
+
+
 @pytest.fixture(scope="session")
 def councils():
     return config.load_councils()

@@ -16,7 +16,7 @@ import pytest
 from starviz import benchmark, config, cube, queries
 from starviz.queries import spend as spend_queries
 from starviz.scope import Filters, User
-from tests.conftest import ALL
+from tests.conftest import ALL, partners_without_files
 
 DIRECTOR = User("director", "Director", "admin")
 ANALYST = User("category.manager", "Category Manager", "analyst")
@@ -316,9 +316,11 @@ def test_each_measure_is_ranked_with_the_gap_to_the_best_partner():
     assert label == "Share of lines under £5,000"
 
 
-def test_coverage_counts_months_categorised_and_matched_spend_and_warns_when_it_differs():
+def test_coverage_counts_months_categorised_and_matched_spend_and_warns_when_it_differs(fixture_raw):
     coverage = queries.coverage_by_council(_scope()).set_index("council")
-    assert coverage["months_loaded"].to_dict() == {"Rochdale": 1, "Stockport": 2, "Tameside": 1, "Trafford": 2}
+    # a partner configured but without a file in the fixture is listed with no months loaded
+    absent = {cc.short_name: 0 for cc in partners_without_files(fixture_raw).values()}
+    assert coverage["months_loaded"].to_dict() == {"Rochdale": 1, "Stockport": 2, "Tameside": 1, "Trafford": 2} | absent
     assert coverage["months_in_period"].iloc[0] == 2
     assert coverage.loc["Trafford", "categorised_share"] == pytest.approx((1500 - 200 + 2000) / 129850)
     assert coverage.loc["Trafford", "matched_share"] == pytest.approx((129850 - 800) / 129850)

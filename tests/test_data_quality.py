@@ -12,7 +12,7 @@ import pytest
 
 from starviz import build, config, import_store, matching, queries
 from starviz.scope import Filters, User
-from tests.conftest import ALL, run_app
+from tests.conftest import ALL, partners_without_files, run_app
 from tests.fixtures.extracts import TAMESIDE_SPEND, write_csv, write_raw
 
 DIRECTOR = User("director", "Director", "admin")
@@ -41,12 +41,17 @@ def fixture_db(fixture_build, monkeypatch):
 AWAITING = "No data loaded yet (configured, awaiting its first file)"
 
 
-def test_missing_months_are_flagged_from_each_councils_first_month_to_the_latest_anyone_sent(fixture_db):
+def test_missing_months_are_flagged_from_each_councils_first_month_to_the_latest_anyone_sent(fixture_db, fixture_raw):
     # Spend runs April-May 2025 (Trafford's and Stockport's May lines); Rochdale and Tameside sent
     # April only. Trafford and Stockport sent KPIs for April and May 2025 (Trafford's earlier months
     # fall before the 2025-26 period shown). Rochdale and Tameside are configured for contracts, KPIs
     # and social value but sent none: each is said once, not missing every month.
     got = [[None if pd.isna(v) else v for v in row] for row in queries.missing_months(_scope()).values.tolist()]
+    # a partner configured but without a file in the fixture awaits each of its datasets, said once each
+    absent = partners_without_files(fixture_raw)
+    awaiting = [[cc.short_name, dataset, None, AWAITING] for cc in absent.values() for dataset in cc.datasets]
+    assert sorted(row for row in got if row[0] in {cc.short_name for cc in absent.values()}) == sorted(awaiting)
+    got = [row for row in got if row not in awaiting]
     assert got == [
         ["Rochdale", "spend", 1, "May 2025"],
         ["Rochdale", "contracts", None, AWAITING],
