@@ -321,22 +321,26 @@ async def _protocol_clicks(url: str, steps: list[tuple[str, str]]) -> list[float
     return times
 
 
+# Every page of the sidebar, opened one after the other (the overview last: the first is already open).
+OPENED = ("Spend", "Benchmarking", "Collaboration", "Pipeline", "Social value", "KPIs", "Maturity", "Data quality", "Overview")
+
+
 def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
-    """The same person's clicks (the year changed on the overview, then Spend, Collaboration, Pipeline
-    and the overview opened), `rounds` times, timed by the protocol client and by Chromium one after
-    the other on the same warm app: median seconds of each kind of click, by each."""
+    """The same person's clicks (the year changed on the overview, then every page opened in turn),
+    `rounds` times, timed by the protocol client and by Chromium one after the other on the same warm
+    app: median seconds of each kind of click, by each."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: F401  (the client needs streamlit)
 
     years = asyncio.run(_years(url))
     steps = []
     for _ in range(rounds):
         steps += [("fy", years[1]), ("fy", years[0])]  # away from the year shown, and back
-        steps += [("page", p) for p in ("Spend", "Collaboration", "Pipeline", "Overview")]
+        steps += [("page", p) for p in OPENED]
     asyncio.run(_protocol_clicks(url, steps))  # warm: every answer cached before either is timed
     protocol = asyncio.run(_protocol_clicks(url, steps))
     chromium, drawn = _browser_clicks(url, steps)
     out = {}
-    for label in ["fy", "Spend", "Collaboration", "Pipeline", "Overview"]:
+    for label in ["fy", *OPENED]:
         idx = [i for i, (kind, value) in enumerate(steps) if (kind if kind == "fy" else value) == label]
         a, b = statistics.median(protocol[i] for i in idx), statistics.median(chromium[i] for i in idx)
         out["filter change" if label == "fy" else f"open {label}"] = {
