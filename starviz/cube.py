@@ -67,7 +67,9 @@ DIMENSIONS: dict[str, Dimension] = {
     "month": Dimension("Month", "key"),
     "quarter": Dimension("Quarter", "key"),
     "financial_year": Dimension("Financial year", "key"),
-    "contract": Dimension("On/off contract", "fixed", {"on": "On contract", "off": "Off contract"}),
+    "contract": Dimension(
+        "On/off contract", "fixed", {"on": "On contract", "off": "Off contract", "unknown": "Unknown (no contracts loaded)"}
+    ),
     "local": Dimension("Local (GM)", "fixed", _flag("Local (GM)") | {"no": "Not local"}),
     "sme": Dimension("SME", "fixed", _flag("SME")),
     "vcse": Dimension("VCSE", "fixed", _flag("VCSE")),

@@ -1,6 +1,7 @@
 -- One row per spend line: supplier resolved, ProClass heading, addressable or why not, on or off
 -- contract (the council's own contract or a STAR one covering it, live on the payment date,
--- extensions included), and the supplier's local/SME/VCSE flags. A table: every page reads it.
+-- extensions included; unknown, null, for a council with no contracts of its own loaded), and the
+-- supplier's local/SME/VCSE flags (unknown stays null). A table: every page reads it.
 -- The ProClass heading comes from the first tier that has one, and category_source keeps which:
 -- 'published' (the council's own code or label on the line), 'supplier' (the heading most of the
 -- supplier's categorised lines carry, any council), 'expense type' (the council's expense-type
@@ -121,6 +122,11 @@ payments as (
     where supplier_id is not null
 ),
 
+registers as (
+    -- councils with contracts of their own loaded (register or notices): on/off contract is known
+    select distinct council_id from fct_contracts
+),
+
 matched as (
     select
         payments.council_id,
@@ -162,7 +168,7 @@ select
     labelled.redaction_kind,
     labelled.exclusion_reason is null as is_addressable,
     labelled.exclusion_reason,
-    matched.contract_id is not null as is_on_contract,
+    case when registers.council_id is not null then matched.contract_id is not null end as is_on_contract,
     matched.contract_id,
     suppliers.is_local,
     suppliers.is_sme,
@@ -174,5 +180,6 @@ from labelled
 left join supplier_category using (supplier_id)
 left join by_expense_type using (council_id, department, expense_type)
 left join matched using (council_id, supplier_id, payment_date)
+left join registers using (council_id)
 left join suppliers using (supplier_id)
 order by labelled.council_id, labelled.payment_date

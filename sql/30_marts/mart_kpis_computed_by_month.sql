@@ -1,6 +1,9 @@
 -- One row per KPI computed from the data (not reported in an extract) per council per month:
 -- on-contract, local and SME shares of addressable spend, and social value committed over the
 -- last 12 months, with numerator and denominator so that councils can be added up exactly.
+-- A council-month whose data does not say (no contracts loaded, no supplier flag known, no contract
+-- with social value awarded in the 12 months: known_share's rule) has a row with no value, numerator
+-- or denominator: "no data", no RAG, added to no total.
 -- Names, perspectives and targets come from data/reference/kpi_computed.csv.
 -- key: council_id, kpi_code, month
 create or replace view mart_kpis_computed_by_month as
@@ -24,25 +27,26 @@ spend as (
         council_id,
         month,
         sum(spend_gbp) as addressable_gbp,
-        coalesce(sum(spend_gbp) filter (where is_on_contract), 0) as on_contract_gbp,
-        coalesce(sum(spend_gbp) filter (where is_local), 0) as local_gbp,
-        coalesce(sum(spend_gbp) filter (where is_sme), 0) as sme_gbp
+        known_share(is_on_contract, spend_gbp) as on_contract_share,
+        known_share(is_local, spend_gbp) as local_share,
+        known_share(is_sme, spend_gbp) as sme_share
     from mart_spend_by_council_month
     where is_addressable
     group by all
 ),
 
 spend_measures as (
-    select council_id, month, 'on_contract' as measure, on_contract_gbp as numerator, addressable_gbp as denominator
+    -- numerator and denominator both null where the share has no data
+    select council_id, month, measure, share * addressable_gbp as numerator,
+           case when share is not null then addressable_gbp end as denominator
     from spend
-    union all
-    select council_id, month, 'local', local_gbp, addressable_gbp from spend
-    union all
-    select council_id, month, 'sme', sme_gbp, addressable_gbp from spend
+    unpivot include nulls (share for measure in (on_contract_share as 'on_contract', local_share as 'local',
+                                                sme_share as 'sme'))
 ),
 
 months as (
-    select distinct month from mart_spend_by_council_month
+    -- each council's months of spend: a month without awards in the 12 months before has no data
+    select distinct council_id, month from mart_spend_by_council_month
 ),
 
 awards as (
@@ -53,14 +57,15 @@ awards as (
 
 rolling_awards as (
     select
-        awards.council_id,
+        months.council_id,
         months.month,
         'social_value_committed' as measure,
         sum(awards.committed_gbp) as numerator,
-        sum(awards.awarded_value_gbp) as denominator
+        nullif(sum(awards.awarded_value_gbp), 0) as denominator
     from months
-    join awards
-        on awards.month > months.month - interval 12 month
+    left join awards
+        on awards.council_id = months.council_id
+        and awards.month > months.month - interval 12 month
         and awards.month <= months.month
     group by all
 ),
@@ -94,7 +99,7 @@ valued as (
         measured.month,
         measured.numerator::double as numerator,
         measured.denominator::double as denominator,
-        100 * measured.numerator::double / measured.denominator::double as value,
+        100 * measured.numerator::double / nullif(measured.denominator::double, 0) as value,
         coalesce(
             definitions.target,
             case when definitions.measure = 'social_value_committed'
@@ -104,7 +109,7 @@ valued as (
     join definitions using (measure)
     left join social_value_targets as by_year on by_year.financial_year = financial_year(measured.month)
     left join social_value_targets as by_default on by_default.financial_year is null
-    where measured.denominator > 0
+    where measured.denominator > 0 or measured.denominator is null
 )
 
 select

@@ -1,6 +1,6 @@
 -- One row per council, month and combination of flags: spend and lines. Small enough that every
 -- overview filter answers from it at once.
--- key: council_id, month, is_addressable, exclusion_reason?, is_on_contract, is_local?, is_sme?, is_vcse?
+-- key: council_id, month, is_addressable, exclusion_reason?, is_on_contract?, is_local?, is_sme?, is_vcse?
 create or replace table mart_spend_by_council_month as
 
 select

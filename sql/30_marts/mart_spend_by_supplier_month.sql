@@ -3,7 +3,7 @@
 -- supplier and are not here), stored in month order so that a period reads only its own row groups.
 -- A table: the supplier profile, supplier concentration and counts (spend page), and the
 -- collaboration page and off-contract reports read it with every filter change.
--- key: supplier_id, council_id, month, category, exclusion_reason?, is_on_contract
+-- key: supplier_id, council_id, month, category, exclusion_reason?, is_on_contract?
 create or replace table mart_spend_by_supplier_month as
 
 with

@@ -2,7 +2,7 @@
 -- contract: mart_spend_by_supplier_month at year grain. Supplier counts over whole financial years
 -- that do not cut by month or quarter read this table. `month` is the first day of the financial
 -- year, so a period filter on month still applies.
--- key: supplier_id, council_id, financial_year, category, exclusion_reason?, is_on_contract
+-- key: supplier_id, council_id, financial_year, category, exclusion_reason?, is_on_contract?
 create or replace table mart_spend_by_supplier_year as
 
 with

@@ -4,7 +4,7 @@
 -- aggregate this table, never the lines; supplier_id stays in the grain so that suppliers are
 -- counted exactly (count distinct) at any level.
 -- key: council_id, month, category, category_l2?, department?, supplier_id?, is_redacted, is_categorised,
---      is_addressable, exclusion_reason?, is_on_contract, is_local?, is_sme?, is_vcse?
+--      is_addressable, exclusion_reason?, is_on_contract?, is_local?, is_sme?, is_vcse?
 create or replace table mart_spend_cube as
 
 with

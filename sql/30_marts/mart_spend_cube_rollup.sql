@@ -3,7 +3,7 @@
 -- supplier nor count suppliers read this table; is_matched says the lines name an identified
 -- supplier (not redacted, not blank), for the coverage of each council's data.
 -- key: council_id, month, category, category_l2?, department?, is_matched, is_redacted, is_categorised,
---      is_addressable, exclusion_reason?, is_on_contract, is_local?, is_sme?, is_vcse?
+--      is_addressable, exclusion_reason?, is_on_contract?, is_local?, is_sme?, is_vcse?
 create or replace table mart_spend_cube_rollup as
 
 with

@@ -2,7 +2,7 @@
 -- level-2 categories or suppliers, a fifth of the roll-up's size. Pivots by council, category, time
 -- and flags, the benchmarking figures and the coverage of each council's data read this table.
 -- key: council_id, month, category, is_matched, is_redacted, is_categorised, is_addressable,
---      exclusion_reason?, is_on_contract, is_local?, is_sme?, is_vcse?
+--      exclusion_reason?, is_on_contract?, is_local?, is_sme?, is_vcse?
 create or replace table mart_spend_cube_summary as
 
 with

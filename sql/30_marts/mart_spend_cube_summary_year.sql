@@ -3,7 +3,7 @@
 -- range of months from an April to a March) that do not cut by month or quarter read this table.
 -- `month` is the first day of the financial year, so a period filter on month still applies.
 -- key: council_id, financial_year, category, is_matched, is_redacted, is_categorised, is_addressable,
---      exclusion_reason?, is_on_contract, is_local?, is_sme?, is_vcse?
+--      exclusion_reason?, is_on_contract?, is_local?, is_sme?, is_vcse?
 create or replace table mart_spend_cube_summary_year as
 
 with

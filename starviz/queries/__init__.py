@@ -87,6 +87,7 @@ from starviz.queries.reference import (
     council_names,
     councils,
     data_status,
+    measure_coverage,
     months_loaded,
 )
 from starviz.queries.social_value import (

@@ -20,7 +20,8 @@ def benchmark_definitions() -> pd.DataFrame:
 
 def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.DataFrame:
     """One row per council in scope: spend and spend per resident (population from the council's
-    configuration), on-contract, local, SME and VCSE shares (with the share where the flag is known),
+    configuration), on-contract, local, SME and VCSE shares (with the share where the flag is known;
+    a share is null, "no data", where its flag is known for none of the spend: ``known_share``),
     supplier concentration (top-N share and HHI of supplier-identified spend), number of suppliers,
     average line value and the share of payment lines under the small-line threshold."""
     where, params = _where(scope)
@@ -36,12 +37,12 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
                 council_id,
                 sum(spend_gbp) as spend_gbp,
                 sum(count_lines) as count_lines,
-                coalesce(sum(spend_gbp) filter (where is_on_contract), 0) / nullif(sum(spend_gbp), 0) as on_contract_share,
-                coalesce(sum(spend_gbp) filter (where is_local), 0) / nullif(sum(spend_gbp), 0) as local_share,
+                known_share(is_on_contract, spend_gbp) as on_contract_share,
+                known_share(is_local, spend_gbp) as local_share,
                 coalesce(sum(spend_gbp) filter (where is_local is not null), 0) / nullif(sum(spend_gbp), 0) as local_known_share,
-                coalesce(sum(spend_gbp) filter (where is_sme), 0) / nullif(sum(spend_gbp), 0) as sme_share,
+                known_share(is_sme, spend_gbp) as sme_share,
                 coalesce(sum(spend_gbp) filter (where is_sme is not null), 0) / nullif(sum(spend_gbp), 0) as sme_known_share,
-                coalesce(sum(spend_gbp) filter (where is_vcse), 0) / nullif(sum(spend_gbp), 0) as vcse_share,
+                known_share(is_vcse, spend_gbp) as vcse_share,
                 coalesce(sum(spend_gbp) filter (where is_vcse is not null), 0) / nullif(sum(spend_gbp), 0) as vcse_known_share,
                 sum(count_small_lines) / nullif(sum(count_lines) - sum(count_credits), 0) as small_line_share
             from cube

@@ -60,7 +60,7 @@ _KPI_SERIES = """
                  then coalesce(100 * sum(kpis.numerator) / nullif(sum(kpis.denominator), 0), avg(kpis.value))
                  else sum(kpis.value) end as value,
             case when any_value(labels.unit) = 'percent' then avg(kpis.target) else sum(kpis.target) end as target,
-            count(distinct kpis.council_id) as count_reporting
+            count(distinct kpis.council_id) filter (where kpis.value is not null) as count_reporting
         from kpis
         join labels using (kpi_code, is_shared_service)
         group by all

@@ -16,23 +16,30 @@ from starviz.scope import Scope, add_months, month_end, month_start, months_betw
 # --- overview ------------------------------------------------------------------------------------
 
 _SPEND_MEASURES = """
+    with spend as (
+        select * from mart_spend_by_council_month where in_scope(council_id, ?) and {month}
+    )
     select
         coalesce(sum(spend_gbp), 0) as total_gbp,
         coalesce(sum(spend_gbp) filter (where is_addressable), 0) as addressable_gbp,
-        sum(spend_gbp) filter (where is_addressable and is_on_contract)
-            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as on_contract_share,
-        sum(spend_gbp) filter (where is_addressable and is_local)
-            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as local_share,
-        sum(spend_gbp) filter (where is_addressable and is_local is not null)
-            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as local_known_share,
-        sum(spend_gbp) filter (where is_addressable and is_sme)
-            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as sme_share,
-        sum(spend_gbp) filter (where is_addressable and is_vcse)
-            / nullif(sum(spend_gbp) filter (where is_addressable), 0) as vcse_share
-    from mart_spend_by_council_month
-    where in_scope(council_id, ?) and {month}
+        any_value(on_contract_share) as on_contract_share,
+        any_value(local_share) as local_share,
+        any_value(local_known_share) as local_known_share,
+        any_value(sme_share) as sme_share,
+        any_value(vcse_share) as vcse_share
+    from spend
+    left join (
+        -- shares of addressable spend: null ("no data") where the flag is known for none of it
+        select
+            known_share(is_on_contract, spend_gbp) as on_contract_share,
+            known_share(is_local, spend_gbp) as local_share,
+            sum(spend_gbp) filter (where is_local is not null) / nullif(sum(spend_gbp), 0) as local_known_share,
+            known_share(is_sme, spend_gbp) as sme_share,
+            known_share(is_vcse, spend_gbp) as vcse_share
+        from spend
+        where is_addressable
+    ) on true
 """
-
 _SOCIAL_VALUE = """
     select
         sum(committed_gbp) / nullif(sum(value_gbp), 0) as sv_committed_share,

@@ -73,3 +73,18 @@ def as_at_date() -> dt.date | None:
 def category_names() -> list[str]:
     """ProClass headings that can filter a list (not "Not classified")."""
     return db.query("select category from dim_categories where not is_unclassified order by category")["category"].tolist()
+
+
+def measure_coverage(scope: Scope) -> pd.DataFrame:
+    """Each council in scope and measure that needs a dataset or attribute (on contract, local, SME,
+    VCSE, social value, KPIs, maturity): whether the council has any data for it and what it needs."""
+    return db.query(
+        """
+        select c.short_name as council, m.measure, m.has_data, m.count_rows, m.known_share, m.needs
+        from mart_measure_coverage_by_council as m
+        join dim_councils as c using (council_id)
+        where in_scope(m.council_id, ?)
+        order by c.sort_order, m.measure
+        """,
+        [scope.council_ids],
+    )

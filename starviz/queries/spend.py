@@ -33,7 +33,7 @@ def _flag_key(column: str) -> str:
 
 
 _L2_KEY = "case when category_l2 is null then category else category || ': ' || category_l2 end"
-_CONTRACT_KEY = "case when is_on_contract then 'on' else 'off' end"
+_CONTRACT_KEY = "case when is_on_contract then 'on' when not is_on_contract then 'off' else 'unknown' end"
 _DIMS: dict[str, _Dim] = {
     "council": _Dim(
         "council_id",

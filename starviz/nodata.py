@@ -1,0 +1,50 @@
+""""No data" is a value: a measure whose underlying data is not loaded (no contracts register, no
+supplier flags, no social value returns, no KPI extract) is shown as ``NO_DATA``, the same words on
+every page, in exports, alt text and the narrative; it is not 0, is not ranked, gets no RAG and is
+not counted on or off target.
+
+Whether a measure has data is decided once, in the SQL: a share of spend by a flag is null where the
+flag is known for none of the spend (the ``known_share`` macro, ``sql/00_functions``); which datasets
+each council has loaded is ``mart_measure_coverage_by_council`` (``queries.measure_coverage``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import pandas as pd
+
+NO_DATA = "no data"
+
+
+def missing(value: object) -> bool:
+    """True for a value with no data behind it: None, NaN, pandas' NA or NaT."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def fill(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """A copy of ``df`` with each missing value of ``columns`` written as ``NO_DATA`` (for exports and
+    tables: an empty cell, "–" or 0 would each say something else)."""
+    out = df.copy()
+    for column in columns:
+        if column in out.columns and out[column].isna().any():
+            out[column] = out[column].astype(object).where(out[column].notna(), NO_DATA)
+    return out
+
+
+def councils_without(values: pd.DataFrame, column: str, council: str = "council") -> list[str]:
+    """The councils whose ``column`` has no data, in the frame's order."""
+    if column not in values.columns:
+        return list(values[council])
+    return [str(c) for c, v in zip(values[council], values[column], strict=True) if missing(v)]
+
+
+def note(measure_label: str, councils: list[str]) -> str:
+    """One sentence for a chart or table: who has no data for a measure ("" when everyone has)."""
+    if not councils:
+        return ""
+    who = councils[0] if len(councils) == 1 else ", ".join(councils[:-1]) + " and " + councils[-1]
+    return f"{measure_label}: {NO_DATA} for {who} (not drawn, not ranked)."
