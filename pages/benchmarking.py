@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import benchmark, charts, config, queries, spend_view, tables, ui
+from starviz import benchmark, charts, config, nodata, queries, spend_view, tables, ui
 
 scope = ui.scope()
 st.title("Benchmarking")
@@ -39,10 +39,12 @@ st.caption(
     "to the highest."
 )
 ui.chart(charts.benchmark_ranked(ranked, colours))
+for note in benchmark.no_data_notes(ranked, queries.measure_coverage(scope)):
+    st.caption(note)
 st.caption(coverage_note)
 table = benchmark.ranking_table(ranked)
 tables.table(table, column_config=tables.COLUMNS | tables.RANKING_COLUMNS)
-ui.export_buttons("benchmark-ranking", table, scope)
+ui.export_buttons("benchmark-ranking", nodata.fill(table, benchmark.NUMBER_COLUMNS), scope)
 
 st.subheader("Category mix")
 mix = queries.category_mix_by_council(scope)
@@ -57,7 +59,7 @@ st.caption(
     "the flag recorded."
 )
 tables.table(figures, column_config=tables.COLUMNS | tables.BENCHMARK_COLUMNS)
-ui.export_buttons("benchmark-figures", figures, scope)
+ui.export_buttons("benchmark-figures", nodata.fill(figures, [c for c in figures.columns if c.endswith("_share")]), scope)
 
 with st.expander("How each measure is defined"):
     defined = benchmark.definitions_table(definitions, settings.benchmark_top_suppliers)

@@ -20,16 +20,18 @@ st.caption(
 
 scorecard = queries.kpi_scorecard(scope, as_at)
 counts = narrative.rag_counts(scorecard)
-row = st.columns(4)
-for column, (status, label) in zip(
-    row, [("green", "On target"), ("amber", "Close to target"), ("red", "Off target"), ("none", "No target")], strict=True
-):
+statuses = [("green", "On target"), ("amber", "Close to target"), ("red", "Off target"), ("none", "No target")]
+if counts["no data"]:
+    statuses.append(("no data", "No data"))
+row = st.columns(len(statuses))
+for column, (status, label) in zip(row, statuses, strict=True):
     with column:
         ui.metric(
-            f"{label} ({narrative.RAG_LABELS[status].lower()})" if status != "none" else label,
+            f"{label} ({narrative.RAG_LABELS[status].lower()})" if status in ("green", "amber", "red") else label,
             f"{counts[status]:,}",
             help="Green: on or better than target. Amber: short of it by no more than the tolerance set in "
-            "configuration. Red: further off.",
+            "configuration. Red: further off. No data: the data behind the KPI is not loaded (no contracts, "
+            "no supplier flags, no social value returns); counted neither on nor off target.",
         )
 
 st.subheader("Scorecard")

@@ -23,9 +23,10 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?$")
 
 def fmt(value: float | None, unit: str) -> str:
     from starviz.fmt import gbp, pct
+    from starviz.nodata import NO_DATA
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "no value"
+        return NO_DATA
     if unit == "gbp":
         return gbp(value)
     if unit == "share":
@@ -107,7 +108,7 @@ def describe(fig: go.Figure, title: str, subtitle: str = "") -> str:
     elif kind == "radar":
         body.append(_radar(fig))
     elif kind == "ranked":
-        body.append(_ranked(fig))
+        body.append(_ranked(fig, meta.get("no_data") or {}))
     elif any(t.type == "treemap" for t in fig.data):
         t = next(t for t in fig.data if t.type == "treemap")
         values = {_label(n): float(v) for n, v, p in zip(t.customdata, t.values, t.parents, strict=False) if p == ""}
@@ -246,7 +247,10 @@ def _radar(fig: go.Figure) -> str:
     return text + "."
 
 
-def _ranked(fig: go.Figure) -> str:
+def _ranked(fig: go.Figure, no_data: dict[str, list[str]]) -> str:
+    """Best partner per measure; then, per measure, the councils with no data (not drawn, not ranked)."""
+    from starviz.nodata import NO_DATA
+
     titles = [_label(a.text) for a in fig.layout.annotations]
     parts = []
     for k, t in enumerate(fig.data):
@@ -254,4 +258,8 @@ def _ranked(fig: go.Figure) -> str:
             continue
         best = _label(t.y[-1])  # the best partner is drawn at the top (last)
         parts.append(f"{titles[k] if k < len(titles) else 'Measure'}: {best} {str(t.text[-1]).split(' · ')[0]}")
-    return f"Each measure ranked across the partners ({len(parts)} measures). Best: " + "; ".join(parts) + "."
+    text = f"Each measure ranked across the partners ({len(parts)} measures). Best: " + ("; ".join(parts) or "none") + "."
+    if no_data:
+        missing = "; ".join(f"{_label(m)} for {', '.join(_label(c) for c in who)}" for m, who in no_data.items())
+        text += f" Not ranked, {NO_DATA}: {missing}."
+    return text

@@ -12,7 +12,9 @@ import math
 
 import pandas as pd
 
+from starviz import nodata
 from starviz.fmt import gbp, pct
+from starviz.nodata import NO_DATA, missing
 
 
 def measure_label(row: pd.Series | dict, top_suppliers: int) -> str:
@@ -25,8 +27,8 @@ def measure_label(row: pd.Series | dict, top_suppliers: int) -> str:
 
 
 def format_value(unit: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+    if missing(value):
+        return NO_DATA
     if unit == "gbp":
         return gbp(value, pence=abs(value) < 100)
     if unit == "share":
@@ -46,20 +48,42 @@ def format_gap(unit: str, gap: float) -> str:
 def rank(figures: pd.DataFrame, definitions: pd.DataFrame, top_suppliers: int) -> pd.DataFrame:
     """One row per measure and council: value, rank (1 = best; ties share a rank), the best partner
     and the gap to it in the measure's unit (£, percentage points or a count). A measure where neither
-    direction is better (``better`` = none) is ranked from the highest, with the gap to the highest."""
+    direction is better (``better`` = none) is ranked from the highest, with the gap to the highest.
+    A council with no data for a measure (its value is null) keeps a row saying so, with no value,
+    rank or gap: it is not ranked, and the others are ranked among themselves."""
     rows = []
     for _, d in definitions.iterrows():
         measure, unit, better = d["measure"], d["unit"], d["better"]
         if measure not in figures:
             continue
-        values = figures[["council", measure]].rename(columns={measure: "value"})
-        values = values[values["value"].notna()]
+        every = figures[["council", measure]].rename(columns={measure: "value"})
+        values = every[every["value"].notna()]
+        label = measure_label(d, top_suppliers)
+        for council in every.loc[every["value"].isna(), "council"]:
+            rows.append(
+                {
+                    "measure": measure,
+                    "label": label,
+                    "unit": unit,
+                    "better": better,
+                    "council": council,
+                    "value": None,
+                    "value_text": NO_DATA,
+                    "rank": None,
+                    "count_ranked": len(values),
+                    "best_council": None,
+                    "best_value": None,
+                    "gap": None,
+                    "gap_unit": {"gbp": "£", "share": "pp"}.get(unit, unit),
+                    "gap_text": f"{NO_DATA}: not ranked",
+                    "gap_short": "not ranked",
+                }
+            )
         if values.empty:
             continue
         ascending = better == "lower"
         ranks = values["value"].rank(method="min", ascending=ascending).astype(int)
         best = values.loc[ranks.idxmin()]
-        label = measure_label(d, top_suppliers)
         reference = "best" if better in ("higher", "lower") else "highest"
         for (_, v), r in zip(values.iterrows(), ranks, strict=True):
             gap = float(v["value"]) - float(best["value"])
@@ -90,7 +114,37 @@ def rank(figures: pd.DataFrame, definitions: pd.DataFrame, top_suppliers: int) -
                     "gap_short": gap_short,
                 }
             )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["rank"] = frame["rank"].astype("Int64")
+    order = {m: i for i, m in enumerate(definitions["measure"])}
+    # each measure's councils in the figures' order, those with no data after those ranked
+    frame = frame.assign(_m=frame["measure"].map(order), _n=frame["rank"].isna())
+    return frame.sort_values(["_m", "_n"], kind="stable").drop(columns=["_m", "_n"]).reset_index(drop=True)
+
+
+# what each share needs, by the measure names of mart_measure_coverage_by_council
+_NEEDS = {"on_contract_share": "on_contract", "local_share": "local", "sme_share": "sme", "vcse_share": "vcse"}
+
+
+def no_data_notes(ranked: pd.DataFrame, measure_coverage: pd.DataFrame | None = None) -> list[str]:
+    """A sentence per measure that some council has no data for (who, that it is not drawn or ranked,
+    and what the measure needs), in the measures' order."""
+    if ranked.empty:
+        return []
+    needs = {}
+    if measure_coverage is not None and len(measure_coverage):
+        needs = dict(zip(measure_coverage["measure"], measure_coverage["needs"], strict=True))
+    out = []
+    for (measure, label), part in ranked[ranked["value"].isna()].groupby(["measure", "label"], sort=False):
+        sentence = nodata.note(label, list(part["council"]))
+        need = needs.get(_NEEDS.get(measure, ""))
+        out.append(sentence[:-2] + f"; it needs {need})." if need else sentence)
+    return out
+
+
+NUMBER_COLUMNS = ("value", "rank", "gap")
 
 
 def ranking_table(ranked: pd.DataFrame) -> pd.DataFrame:

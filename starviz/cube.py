@@ -22,6 +22,7 @@ from typing import Literal
 import pandas as pd
 
 from starviz import escape
+from starviz.nodata import NO_DATA
 
 Order = Literal["measure", "key", "rank", "fixed"]
 
@@ -95,7 +96,7 @@ MEASURES: dict[str, Measure] = {
 def format_value(measure: str, value: float | None) -> str:
     """A measure's value as text: £ with pence for an average line, whole £ for spend, counts with commas."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return NO_DATA
     if MEASURES[measure].unit == "count":
         return f"{int(value):,}"
     sign = "-" if value < 0 else ""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
+from starviz.nodata import NO_DATA
+from starviz.nodata import missing as missing
 
 
 def gbp(value: float | None, pence: bool = False) -> str:
     """UK money: £1.2bn, £1.2m, £350k, £1,234 (or £1,234.56 with pence); negatives as -£..."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return NO_DATA
     sign = "-" if value < 0 else ""
     v = abs(float(value))
     if pence:
@@ -26,19 +27,14 @@ def gbp(value: float | None, pence: bool = False) -> str:
 
 def pct(share: float | None, digits: int = 1) -> str:
     if share is None or (isinstance(share, float) and math.isnan(share)):
-        return "–"
+        return NO_DATA
     return f"{share * 100:.{digits}f}%"
-
-
-def missing(value: object) -> bool:
-    """None, NaN or pandas' NA: a value not there."""
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
 def in_unit(value: float | None, unit: str) -> str:
     """A value in its unit: £1.2m ("gbp"), 74.1% ("percent", already times 100), else 5,210 (or 4.5)."""
     if missing(value):
-        return "–"
+        return NO_DATA
     if unit == "gbp":
         return gbp(value)
     if unit == "percent":

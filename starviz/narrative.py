@@ -13,9 +13,10 @@ import pandas as pd
 
 from starviz import config
 from starviz.fmt import in_unit, missing
+from starviz.nodata import NO_DATA
 
-RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red", "none": "No target"}
-RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3}
+RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red", "none": "No target", "no data": NO_DATA}
+RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3, "no data": 4}
 
 
 def format_change(now: float | None, before: float | None, unit: str) -> str:
@@ -101,8 +102,10 @@ def scorecard_export(df: pd.DataFrame, group_by: str) -> tuple[pd.DataFrame, dic
 
     formats: dict[str, list[str | None]] = {}
     for column, field in (("Value", "value"), ("Target", "target")):
-        table[column] = [number(v, u) for v, u in zip(rows[field], units, strict=True)]
+        table[column] = pd.Series([number(v, u) for v, u in zip(rows[field], units, strict=True)], dtype=object)
         formats[column] = [value_format(v, u) for v, u in zip(rows[field], units, strict=True)]
+    # a KPI whose data is not loaded says so (an empty cell would read as not reported, 0 as a value)
+    table["Value"] = [NO_DATA if r == "no data" else v for v, r in zip(table["Value"], rows["rag"], strict=True)]
     for column, field in (
         ("On last month", "previous_value"),
         ("Quarter on quarter", "quarter_ago_value"),
@@ -117,7 +120,7 @@ def scorecard_export(df: pd.DataFrame, group_by: str) -> tuple[pd.DataFrame, dic
 
 def rag_counts(df: pd.DataFrame) -> dict[str, int]:
     counts = df["rag"].value_counts().to_dict() if len(df) else {}
-    return {k: int(counts.get(k, 0)) for k in ("green", "amber", "red", "none")}
+    return {k: int(counts.get(k, 0)) for k in ("green", "amber", "red", "none", "no data")}
 
 
 def movers(df: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -196,8 +199,16 @@ def monthly_summary(df: pd.DataFrame, month: dt.date, who: str, n_movers: int | 
             f"{'is' if counts['green'] == 1 else 'are'} on target (green), {counts['amber']} close to it (amber) "
             f"and {counts['red']} off target (red)."
         )
-    else:
-        lines.append(f"{len(current)} KPIs reported; none has a target.")
+    elif len(current) > counts["no data"]:
+        lines.append(f"{len(current) - counts['no data']} KPIs reported; none has a target.")
+    absent = current[current["rag"] == "no data"]
+    if len(absent):
+        names = ", ".join(kpi_label(r) for _, r in absent.iterrows())
+        one = len(absent) == 1
+        lines.append(
+            f"{NO_DATA.capitalize()} for {names}: the data behind {'it' if one else 'them'} is not loaded, "
+            f"so {'it is' if one else 'they are'} counted neither on nor off target."
+        )
     top = movers(current, n_movers)
     lines.append("")
     if top.empty:

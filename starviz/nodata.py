@@ -1,4 +1,4 @@
-""""No data" is a value: a measure whose underlying data is not loaded (no contracts register, no
+""" "No data" is a value: a measure whose underlying data is not loaded (no contracts register, no
 supplier flags, no social value returns, no KPI extract) is shown as ``NO_DATA``, the same words on
 every page, in exports, alt text and the narrative; it is not 0, is not ranked, gets no RAG and is
 not counted on or off target.

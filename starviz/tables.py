@@ -1,4 +1,4 @@
-"""How the app draws a table: ``tables.table`` for every table (one placeholder, "–", for a missing
+"""How the app draws a table: ``tables.table`` for every table (one placeholder, "no data", for a missing
 value, shares as 12.3%, RAG cells tinted), the money and share columns, and the column headings and
 formats the spend, benchmarking, data quality and Procurement Act notices tables share."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from starviz.nodata import NO_DATA
 from starviz.scope import line_date_text
 
 
@@ -23,7 +24,7 @@ def copyable_text(text: str, file_name: str, label: str = "Download as text") ->
     st.download_button(label, text.encode("utf-8"), file_name, "text/plain", key=f"txt-{file_name}", icon=":material/download:")
 
 
-EMPTY = "–"  # a table cell with no value: "None" means nothing to a reader
+EMPTY = NO_DATA  # a table cell with no value: "None" means nothing to a reader, "–" or 0 something else
 
 
 _RAG_CELL = {
@@ -34,7 +35,7 @@ _RAG_CELL = {
 
 
 def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), rag: str | None = None, **kwargs):
-    """``st.dataframe`` (a pandas Styler too) with no index, a missing value shown as "–", shares (0-1)
+    """``st.dataframe`` (a pandas Styler too) with no index, a missing value shown as "no data", shares (0-1)
     as 12.3% (Streamlit's own percent format drops trailing zeros) and, if ``rag`` names a column
     holding Green/Amber/Red, that column's cells tinted. Returns what ``st.dataframe`` returns (the
     selection, when ``on_select`` is given)."""

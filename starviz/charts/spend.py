@@ -22,6 +22,7 @@ from starviz.charts.style import (
     wrap,
 )
 from starviz.fmt import gbp, in_unit, pct
+from starviz.nodata import NO_DATA
 
 
 def spend_by_council_month(df: pd.DataFrame, colours: dict[str, str], title: str = "Spend by council by month"):
@@ -260,8 +261,22 @@ def _benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: in
         rows=rows, cols=columns, subplot_titles=titles or [""], horizontal_spacing=0.16, vertical_spacing=0.35 / rows
     )
     for i, measure in enumerate(measures):
-        part = ranked[ranked["measure"] == measure].sort_values(["rank", "council"], ascending=[False, False])
+        every = ranked[ranked["measure"] == measure]
+        # a council with no data for the measure is not drawn (not a zero bar): the panel says who
+        part = every[every["value"].notna()].sort_values(["rank", "council"], ascending=[False, False])
         r, c = i // columns + 1, i % columns + 1
+        absent = list(every.loc[every["value"].isna(), "council"])
+        if absent:
+            ref = "" if i == 0 else str(i + 1)
+            fig.add_annotation(
+                text=f"{NO_DATA}: {', '.join(absent)}",
+                xref=f"x{ref} domain",
+                yref=f"y{ref} domain",
+                x=0.5,
+                y=0.5 if part.empty else -0.12,
+                showarrow=False,
+                font=dict(size=15, color=INK),
+            )
         fig.add_bar(
             y=part["council"],
             x=part["value"].clip(lower=0),
@@ -281,14 +296,16 @@ def _benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: in
         top = float(part["value"].max()) if len(part) else 1.0
         fig.update_xaxes(row=r, col=c, showticklabels=False, showgrid=False, ticks="", range=[0, top * 1.9 if top > 0 else 1])
         fig.update_yaxes(row=r, col=c, tickfont=dict(size=15))
-    for annotation in fig.layout.annotations:
+    for annotation in fig.layout.annotations[: len(titles)]:  # the panel titles
         annotation.font = dict(size=17, color=INK)
         annotation.x = annotation.x - 0.2 / columns
         annotation.xanchor = "left"
     fig.update_layout(
         height=120 + 200 * rows, margin=dict(l=10, r=10, t=60, b=10), bargap=0.25, title="Each measure ranked, best partner first"
     )
-    fig.update_layout(meta={"kind": "ranked"})
+    absent = ranked[ranked["value"].isna()] if len(ranked) else ranked
+    no_data = {str(label): list(part["council"]) for label, part in absent.groupby("label", sort=False)}
+    fig.update_layout(meta={"kind": "ranked", "no_data": no_data})
     return fig
 
 
