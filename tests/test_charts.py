@@ -48,12 +48,12 @@ def test_treemap_labels_are_narrow_and_short_and_the_hover_keeps_the_whole_name(
     assert "%{customdata}" in fig.data[0].hovertemplate
 
 
-def test_the_table_helper_shows_a_missing_value_as_a_dash(monkeypatch):
+def test_the_table_helper_shows_a_missing_value_as_no_data(monkeypatch):
     drawn = []
     monkeypatch.setattr(tables.st, "dataframe", lambda data, **kwargs: drawn.append(kwargs))
     tables.table(pd.DataFrame({"a": [1, None]}), column_order=["a"])
     tables.table(pd.DataFrame({"a": [1, None]}), placeholder="n/a")
-    assert drawn[0]["placeholder"] == tables.EMPTY == "–" and drawn[0]["column_order"] == ["a"]
+    assert drawn[0]["placeholder"] == tables.EMPTY == "no data" and drawn[0]["column_order"] == ["a"]
     assert drawn[0]["hide_index"] is True
     assert drawn[1]["placeholder"] == "n/a"  # a caller may still choose its own
 
