@@ -64,7 +64,7 @@ with row[1]:
 with row[2]:
     ui.metric(
         "Contracts at risk",
-        f"{s['count_at_risk']:,.0f} of {s['count_in_delivery']:,.0f}",
+        fmt.NO_DATA if s["count_at_risk"] is None else f"{s['count_at_risk']:,.0f} of {s['count_in_delivery']:,.0f}",
         help="Contracts in delivery during the period whose delivery is behind the expected curve (see the list below).",
     )
 with row[3]:

@@ -131,6 +131,22 @@ def social_value_summary(scope: Scope) -> dict:
             social_value_target(period_fy(scope)) if scope.filters.period != "all" else (s.social_value_target_share)
         )
     out["coverage_threshold_gbp"] = s.social_value_coverage_threshold_gbp
+    out["has_data"] = bool(
+        db.scalar(
+            "select coalesce(bool_or(has_data), false) from mart_measure_coverage_by_council "
+            "where measure = 'social_value' and in_scope(council_id, ?)",
+            [ids],
+        )
+    )
+    if not out["has_data"]:  # no council in scope has sent social value returns: no data, not £0 and 0 of 0
+        for key in (
+            "delivered_in_period_gbp",
+            "count_in_delivery",
+            "count_at_risk",
+            "committed_at_risk_gbp",
+            "shortfall_at_risk_gbp",
+        ):
+            out[key] = None
     return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in out.items()}
 
 

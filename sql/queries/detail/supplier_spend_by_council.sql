@@ -1,8 +1,10 @@
 -- supplier_spend_by_council: One supplier's spend per council of the scope in the period: on and
--- off contract, lines.
+-- off contract (null, "no data", for a council with no contracts loaded), lines.
 select councils.short_name as council, sum(spend.spend_gbp) as spend_gbp,
-       coalesce(sum(spend.spend_gbp) filter (where spend.is_on_contract), 0) as on_contract_gbp,
-       coalesce(sum(spend.spend_gbp) filter (where not spend.is_on_contract), 0) as off_contract_gbp,
+       case when bool_or(spend.is_on_contract is not null)
+            then coalesce(sum(spend.spend_gbp) filter (where spend.is_on_contract), 0) end as on_contract_gbp,
+       case when bool_or(spend.is_on_contract is not null)
+            then coalesce(sum(spend.spend_gbp) filter (where not spend.is_on_contract), 0) end as off_contract_gbp,
        sum(spend.count_lines)::bigint as count_lines, max(spend.month) as last_month
 from mart_spend_by_supplier_month as spend
 join dim_councils as councils using (council_id)
