@@ -1,0 +1,178 @@
+""" "No data" is a value (issue 18, item 1), on the broken case as found: a database built from real
+published spend only (Stockport's and Trafford's September 2014 files from ../shared/samples), with no
+contracts register, no supplier attributes, no social value returns and no KPI extract.
+
+Hand-derived expectations: neither council has a contract, so on/off contract is unknown for every
+line; no supplier has a postcode, SME or VCSE flag, so local, SME and VCSE shares are unknown; before
+the fix these read 0.0% ("joint best"), the three computed KPIs Red at 0.0% ("3 off target").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+
+from starviz import alt, benchmark, build, charts, config, export, fmt, narrative, queries
+from starviz.nodata import NO_DATA
+from starviz.scope import Filters, User
+from tests.conftest import sample
+
+DIRECTOR = User("director", "Director", "admin")
+PAIR = ("stockport", "trafford")
+SEPTEMBER = dt.date(2014, 9, 1)
+SHARES = ("on_contract_share", "local_share", "sme_share", "vcse_share")
+
+
+@pytest.fixture(scope="module")
+def spend_only(tmp_path_factory):
+    raw = tmp_path_factory.mktemp("spend-only-raw")
+    for council, folder, name in (
+        ("stockport", "stockport-2014", "Stockport September 2014.xls"),
+        ("trafford", "trafford-2014", "Trafford September 2014.csv"),
+    ):
+        target = raw / council / "spend"
+        target.mkdir(parents=True)
+        (target / name).symlink_to(sample(folder, name))
+    return build.build(raw_dir=raw, db_path=tmp_path_factory.mktemp("spend-only-db") / "star.duckdb")
+
+
+@pytest.fixture(autouse=True)
+def served(spend_only, monkeypatch):
+    monkeypatch.setenv("STARVIZ_DB", str(spend_only.db_path))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+def _scope(councils=PAIR):
+    return queries.Scope(
+        Filters(councils=councils, period="fy", fy="2014-15", names={"stockport": "Stockport", "trafford": "Trafford"}), DIRECTOR
+    )
+
+
+def _ranked():
+    figures = queries.benchmark_by_council(_scope())
+    return benchmark.rank(figures, queries.benchmark_definitions(), 10), figures
+
+
+# --- one definition, from what the build records -------------------------------------------------
+
+
+def test_the_build_records_which_measures_each_council_has_no_data_for():
+    coverage = queries.measure_coverage(_scope())
+    missing = coverage[~coverage["has_data"]]
+    for council in ("Stockport", "Trafford"):
+        assert set(missing.loc[missing["council"] == council, "measure"]) == {
+            "on_contract", "local", "sme", "vcse", "social_value", "kpis", "maturity"
+        }  # fmt: skip
+    assert coverage.loc[coverage["measure"] == "on_contract", "needs"].iloc[0] == "a contracts register"
+
+
+# --- benchmarking: not 0.0%, not ranked, never "joint best" -----------------------------------------
+
+
+def test_shares_without_data_are_null_not_zero():
+    _, figures = _ranked()
+    assert figures[list(SHARES)].isna().all().all()
+    assert (figures["spend_gbp"] > 0).all()  # the spend itself is there
+
+
+def test_councils_with_no_data_are_not_ranked_and_never_joint_best():
+    ranked, _ = _ranked()
+    shares = ranked[ranked["measure"].isin(SHARES)]
+    assert len(shares) == 8  # four measures, two councils, each saying so
+    assert shares["rank"].isna().all() and (shares["value_text"] == NO_DATA).all()
+    assert set(shares["gap_text"]) == {"no data: not ranked"}
+    assert not ranked["gap_text"].str.contains("joint").any()
+    spend = ranked[ranked["measure"] == "spend_per_head_gbp"]
+    assert spend["rank"].notna().all()  # a measure with data is still ranked
+
+
+def test_the_ranked_chart_draws_no_bar_for_no_data_and_says_who():
+    ranked, _ = _ranked()
+    fig = charts.benchmark_ranked(ranked, {"Stockport": "#0072B2", "Trafford": "#D55E00"})
+    bars = [t for t in fig.data if t.type == "bar"]
+    drawn = {len(t.y) for t in bars}
+    assert len(bars) == 10 and drawn == {0, 2}  # share panels empty, the others both councils
+    notes = [a.text for a in fig.layout.annotations if str(a.text).startswith(NO_DATA)]
+    assert notes.count("no data: Stockport, Trafford") == 4
+    text = alt.describe(fig, "Each measure ranked")
+    assert "Not ranked, no data: On-contract share for Stockport, Trafford;" in text
+    assert "0.0%" not in text
+
+
+def test_the_page_notes_say_who_has_no_data_and_what_the_measure_needs():
+    ranked, _ = _ranked()
+    notes = benchmark.no_data_notes(ranked, queries.measure_coverage(_scope()))
+    assert notes[0] == (
+        "On-contract share: no data for Stockport and Trafford (not drawn, not ranked; it needs a contracts register)."
+    )
+    assert len(notes) == 4
+
+
+def test_exports_say_no_data():
+    from starviz import nodata
+
+    ranked, figures = _ranked()
+    table = nodata.fill(benchmark.ranking_table(ranked), benchmark.NUMBER_COLUMNS)
+    csv = pd.read_csv(io.BytesIO(export.to_csv(table)), dtype=str, encoding="utf-8-sig")
+    on_contract = csv[csv["measure"] == "On-contract share"]
+    assert set(on_contract["value"]) == {NO_DATA} and set(on_contract["rank"]) == {NO_DATA}
+    assert set(on_contract["value_text"]) == {NO_DATA}
+    shares = nodata.fill(figures, SHARES)
+    exported = pd.read_csv(io.BytesIO(export.to_csv(shares)), dtype=str, encoding="utf-8-sig")
+    assert set(exported["on_contract_share"]) == {NO_DATA}
+
+
+# --- KPIs: no RAG, not counted on or off target ----------------------------------------------------
+
+
+def test_computed_kpis_without_data_get_no_rag_and_are_not_off_target():
+    card = queries.kpi_scorecard(_scope(), SEPTEMBER)
+    computed = card[card["source"] == "data"].set_index("kpi_code")
+    assert set(computed.index) == {"D-ONC", "D-LOC", "D-SME", "D-SVC"}
+    assert computed["value"].isna().all() and set(computed["rag"]) == {"no data"}
+    counts = narrative.rag_counts(card)
+    assert (counts["green"], counts["amber"], counts["red"], counts["none"], counts["no data"]) == (0, 0, 0, 0, 4)
+    table = narrative.scorecard_table(card, "perspective")
+    assert set(table["Value"]) == {NO_DATA} and set(table["Status"]) == {NO_DATA}
+
+
+def test_the_monthly_summary_counts_nothing_off_target_and_says_no_data():
+    card = queries.kpi_scorecard(_scope(), SEPTEMBER)
+    text = narrative.monthly_summary(card, SEPTEMBER, "Stockport, Trafford")
+    assert "off target" not in text.split("No data for")[0]
+    assert "No data for Spend on contract (from the spend data), Spend with Greater Manchester suppliers" in text
+    assert "they are counted neither on nor off target." in text
+
+
+def test_the_kpi_export_writes_no_data_in_the_value_cell():
+    from openpyxl import load_workbook
+
+    card = queries.kpi_scorecard(_scope(), SEPTEMBER)
+    table, formats = narrative.scorecard_export(card, "perspective")
+    sheet = load_workbook(io.BytesIO(export.to_xlsx(table, "scorecard", {}, formats)))["Data"]
+    header = [c.value for c in sheet[1]]
+    values = {r[header.index("Code")].value: r[header.index("Value")].value for r in sheet.iter_rows(min_row=2)}
+    assert values == {"D-ONC": NO_DATA, "D-LOC": NO_DATA, "D-SME": NO_DATA, "D-SVC": NO_DATA}
+
+
+# --- overview and social value: the same words ----------------------------------------------------
+
+
+def test_overview_shares_are_no_data_in_the_same_words():
+    measures = queries.overview_measures(_scope())
+    assert measures["addressable_gbp"] > 0
+    assert [measures[s] for s in SHARES] == [None] * 4
+    assert {fmt.pct(measures[s]) for s in SHARES} == {NO_DATA}
+    assert fmt.gbp(measures["savings_gbp"]) == NO_DATA  # no KPI extract: no savings figure, not £0
+
+
+def test_social_value_with_no_returns_is_no_data_not_zero():
+    summary = queries.social_value_summary(_scope())
+    assert summary["has_data"] is False
+    assert summary["delivered_in_period_gbp"] is None and summary["count_at_risk"] is None
+    assert fmt.gbp(summary["shortfall_at_risk_gbp"]) == NO_DATA
