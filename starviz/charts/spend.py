@@ -296,6 +296,9 @@ def _benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: in
         top = float(part["value"].max()) if len(part) else 1.0
         fig.update_xaxes(row=r, col=c, showticklabels=False, showgrid=False, ticks="", range=[0, top * 1.9 if top > 0 else 1])
         fig.update_yaxes(row=r, col=c, tickfont=dict(size=15))
+        if part.empty:  # nothing drawn: no axis or grid, only the panel's "no data" note
+            fig.update_xaxes(row=r, col=c, visible=False)
+            fig.update_yaxes(row=r, col=c, visible=False)
     for annotation in fig.layout.annotations[: len(titles)]:  # the panel titles
         annotation.font = dict(size=17, color=INK)
         annotation.x = annotation.x - 0.2 / columns
