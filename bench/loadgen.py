@@ -66,6 +66,7 @@ class Run:
     errors: list[str] = field(default_factory=list)  # st.error boxes shown
     pages: list[str] = field(default_factory=list)  # the navigation this run declared
     runs: int = 0  # script runs it took (new_session messages)
+    stale: int = 0  # script_finished messages of earlier runs read before this run started
     bytes: int = 0
 
 
@@ -187,6 +188,9 @@ class Session:
                 elif what == "alert" and element.alert.format == element.alert.ERROR:
                     run.errors.append(element.alert.body)
             elif kind == "script_finished":
+                if run.runs == 0:  # the end of a run that started before this request: not its answer
+                    run.stale += 1
+                    continue
                 run.status = fwd.script_finished
                 if run.status != FINISHED_EARLY_FOR_RERUN:
                     break
