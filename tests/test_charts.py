@@ -76,3 +76,18 @@ def test_the_ranked_figure_is_built_once_per_answer_and_shared_by_reruns():
     assert charts.benchmark_ranked(ranked.copy(), dict(colours)) is first
     assert charts.benchmark_ranked(ranked.assign(value=[90.0, 80.0]), colours) is not first
     assert list(first.data[0].y) == ["Stockport", "Trafford"]  # best at the top
+
+
+def test_the_coverage_heatmap_is_built_once_per_answer():
+    df = pd.DataFrame(
+        {
+            "council": ["Trafford", "Trafford"],
+            "month": pd.to_datetime(["2025-04-01", "2025-05-01"]),
+            "count_rows": [10, 0],
+            "count_files": [1, 0],
+            "is_missing": [False, True],
+        }
+    )
+    first = charts.coverage_heatmap(df)
+    assert charts.coverage_heatmap(df.copy()) is first
+    assert charts.coverage_heatmap(df.assign(count_rows=[11, 0])) is not first

@@ -10,6 +10,7 @@ from starviz.charts.style import (
     PALETTE,
     escape_public,
     gbp_axis,
+    shared_per_answer,
 )
 from starviz.fmt import gbp, pct
 
@@ -18,6 +19,7 @@ from starviz.fmt import gbp, pct
 MISSING = "#B3001B"  # a missing month: red cross, distinct from every shade of the blue scale
 
 
+@shared_per_answer
 def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per month"):
     """Councils down, months across, shade = rows loaded; a missing month is a red cross on white.
 

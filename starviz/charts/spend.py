@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
-import threading
 
-import cachetools
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -18,6 +15,7 @@ from starviz.charts.style import (
     escape_public,
     gbp_axis,
     money_bar,
+    shared_per_answer,
     tint,
     wrap,
 )
@@ -227,31 +225,11 @@ def supplier_categories(df: pd.DataFrame, title: str = "What the supplier is pai
     return fig
 
 
-# Built once per answer and shared by reruns and sessions: the figure takes ~0.1-0.3 s of CPU to
-# build (make_subplots and Plotly's validation of every bar), and nothing that receives it changes
-# it (st.plotly_chart serialises it; the exporter works on a copy).
-_RANKED_FIGURES: cachetools.LRUCache = cachetools.LRUCache(maxsize=64)
-_RANKED_LOCK = threading.Lock()
-
-
+@shared_per_answer
 def benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: int = 2) -> go.Figure:
     """Small multiples, one per measure: councils as horizontal bars, best at the top, each labelled
-    with its value and its gap to the best partner."""
-    try:
-        digest = hashlib.sha256(pd.util.hash_pandas_object(ranked, index=True).to_numpy().tobytes()).hexdigest()
-    except TypeError:  # a value pandas cannot hash: build it every time
-        return _benchmark_ranked(ranked, colours, columns)
-    key = (digest, tuple(ranked.columns), tuple(sorted(colours.items())), columns)
-    with _RANKED_LOCK:
-        fig = _RANKED_FIGURES.get(key)
-    if fig is None:
-        fig = _benchmark_ranked(ranked, colours, columns)
-        with _RANKED_LOCK:
-            _RANKED_FIGURES[key] = fig
-    return fig
-
-
-def _benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: int) -> go.Figure:
+    with its value and its gap to the best partner. Built once per answer (make_subplots and the
+    validation of each bar took ~0.1-0.3 s of server CPU on every rerun)."""
     from plotly.subplots import make_subplots
 
     measures = list(dict.fromkeys(ranked["measure"])) if len(ranked) else []

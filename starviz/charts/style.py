@@ -3,8 +3,12 @@ shows text from data as text in every chart function."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
+import threading
 
+import cachetools
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -131,3 +135,39 @@ def escape_public(names: dict) -> None:
     for name, value in list(names.items()):
         if callable(value) and getattr(value, "__module__", None) == module and not name.startswith("_"):
             names[name] = escape.plotly_args(value)
+
+
+def shared_per_answer(fn):
+    """``fn``'s figure built once per answer (the content of its arguments) and shared by reruns and
+    sessions: building a figure costs Plotly's validation of every trace on every rerun, and nothing
+    that receives one changes it (st.plotly_chart serialises it; the exporter works on a copy)."""
+    figures: cachetools.LRUCache = cachetools.LRUCache(maxsize=64)
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            key = _content_key((args, sorted(kwargs.items())))
+        except TypeError:  # a value pandas cannot hash: built every time
+            return fn(*args, **kwargs)
+        with lock:
+            fig = figures.get(key)
+        if fig is None:
+            fig = fn(*args, **kwargs)
+            with lock:
+                figures[key] = fig
+        return fig
+
+    return wrapper
+
+
+def _content_key(value):
+    if isinstance(value, pd.DataFrame):
+        digest = hashlib.sha256(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()).hexdigest()
+        return ("frame", digest, tuple(value.columns), tuple(str(t) for t in value.dtypes))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _content_key(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_content_key(v) for v in value))
+    hash(value)  # TypeError when it cannot be a key
+    return value
