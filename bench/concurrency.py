@@ -211,29 +211,26 @@ def _cpu_per_page(label: str, url: str, pids: list[int]) -> list[dict]:
 
 def _agreement(label: str, db: Path, work: Path) -> list[dict]:
     out = []
-    cores = sorted(os.sched_getaffinity(0))
-    app_cpus, client_cpus = ({cores[0]}, set(cores[1:])) if len(cores) > 1 else (None, None)
-    pinned = " (app on 1 core, clients on the other)" if app_cpus else ""
-    with loadtest.app_servers(db, work / "auth", cpus=app_cpus) as (urls, _procs):
+    with loadtest.app_servers(db, work / "auth") as (urls, _procs):
         loadtest.warm(urls)
-        for what, r in loadtest.browser_agreement(urls[0], client_cpus=client_cpus).items():
+        for what, r in loadtest.browser_agreement(urls[0]).items():
             out += [
-                _result(f"one person @{label}{pinned}, {what}: protocol client, median", r["protocol_s"], "s", None, "lower"),
+                _result(f"one person @{label}, {what}: protocol client, median", r["protocol_s"], "s", None, "lower"),
                 _result(
-                    f"one person @{label}{pinned}, {what}: Chromium, sent to script finished, median",
+                    f"one person @{label}, {what}: Chromium, sent to script finished, median",
                     r["chromium_s"],
                     "s",
                     None,
                     "lower",
                 ),
                 _result(
-                    f"one person @{label}{pinned}, {what}: Chromium, click to drawn, median",
+                    f"one person @{label}, {what}: Chromium, click to drawn, median",
                     r["chromium_drawn_s"],
                     "s",
                     None,
                     "lower",
                 ),
-                _result(f"one person @{label}{pinned}, {what}: protocol / Chromium", r["ratio"], "ratio", None, "higher"),
+                _result(f"one person @{label}, {what}: protocol / Chromium", r["ratio"], "ratio", None, "higher"),
             ]
     return out
 

@@ -45,13 +45,12 @@ def wait_for_app(url: str, seconds: float = 60) -> None:
             time.sleep(0.2)
 
 
-def start_app(env: dict[str, str], log=None, cpus: set[int] | None = None) -> tuple[subprocess.Popen, str]:
+def start_app(env: dict[str, str], log=None) -> tuple[subprocess.Popen, str]:
     """`streamlit run app.py` with these extra environment settings; (process, base URL). Output goes
-    to the open file `log`, or nowhere. ``cpus``: the cores it may run on (all its threads)."""
+    to the open file `log`, or nowhere."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         cwd=config.ROOT,
         env={**os.environ, **env},
         stdout=log or subprocess.DEVNULL,
@@ -61,9 +60,9 @@ def start_app(env: dict[str, str], log=None, cpus: set[int] | None = None) -> tu
 
 
 @contextmanager
-def app_servers(db: Path, auth_dir: Path, replicas: int = 1, cpus: set[int] | None = None):
+def app_servers(db: Path, auth_dir: Path, replicas: int = 1):
     """`replicas` app processes reading the same database file; yields their base URLs."""
-    started = [start_app({"STARVIZ_DB": str(db), "STARVIZ_AUTH_DIR": str(auth_dir)}, cpus=cpus) for _ in range(replicas)]
+    started = [start_app({"STARVIZ_DB": str(db), "STARVIZ_AUTH_DIR": str(auth_dir)}) for _ in range(replicas)]
     procs, urls = [p for p, _ in started], [u for _, u in started]
     try:
         for url in urls:
@@ -326,24 +325,14 @@ async def _protocol_clicks(url: str, steps: list[tuple[str, str]]) -> list[float
 OPENED = ("Spend", "Benchmarking", "Collaboration", "Pipeline", "Social value", "KPIs", "Maturity", "Data quality", "Overview")
 
 
-def browser_agreement(url: str, rounds: int = 5, client_cpus: set[int] | None = None) -> dict[str, dict]:
+def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
     """The same person's clicks (the year changed on the overview, then every page opened in turn),
     `rounds` times, timed by the protocol client and by Chromium one after the other on the same warm
-    app: median seconds of each kind of click, by each.
-
-    ``client_cpus``: the cores both clients (and the Chromium this starts) run on, the app being kept
-    on the others (:func:`app_servers` ``cpus``). On a shared 2-core machine Chromium's drawing of
-    the answer as it streams in takes a core from the app mid-run, so without it Chromium's
-    sent-to-finished span is the app slowed by the browser: the harness, not the app."""
+    app: median seconds of each kind of click, by each. Both time the same span: the rerun_script
+    sent to that run's script_finished (Chromium's stamped by its network layer)."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: F401  (the client needs streamlit)
 
-    before = os.sched_getaffinity(0)
-    if client_cpus:
-        os.sched_setaffinity(0, client_cpus)
-    try:
-        return _agreement(url, rounds)
-    finally:
-        os.sched_setaffinity(0, before)
+    return _agreement(url, rounds)
 
 
 def _agreement(url: str, rounds: int) -> dict[str, dict]:
