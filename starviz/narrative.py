@@ -20,8 +20,11 @@ RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3, "no data": 4}
 
 
 def format_change(now: float | None, before: float | None, unit: str) -> str:
-    """Change between two values of a KPI: percentage points for percentages, else per cent."""
-    if missing(now) or missing(before):
+    """Change between two values of a KPI: percentage points for percentages, else per cent; "no data"
+    when the value has none (the same words as the value), "–" when there is nothing before to compare."""
+    if missing(now):
+        return NO_DATA
+    if missing(before):
         return "–"
     if unit == "percent":
         return f"{now - before:+.1f} pp"

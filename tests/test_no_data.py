@@ -139,6 +139,7 @@ def test_computed_kpis_without_data_get_no_rag_and_are_not_off_target():
     assert (counts["green"], counts["amber"], counts["red"], counts["none"], counts["no data"]) == (0, 0, 0, 0, 4)
     table = narrative.scorecard_table(card, "perspective")
     assert set(table["Value"]) == {NO_DATA} and set(table["Status"]) == {NO_DATA}
+    assert set(table["On last month"]) == set(table["Year on year"]) == {NO_DATA}  # a change of no data is no data
 
 
 def test_the_monthly_summary_counts_nothing_off_target_and_says_no_data():
