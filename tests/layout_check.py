@@ -16,9 +16,11 @@ _TEXT_BOXES = """() => [...document.querySelectorAll('svg text')].filter(t => {
   }).map(t => { const r = t.getBoundingClientRect();
     const lines = t.querySelectorAll('tspan.line').length ? [...t.querySelectorAll('tspan.line')].map(l => l.textContent)
                                                          : [t.textContent];
+    const plot = t.closest('g.subplot');
     return {text: lines.join(' '), size: parseFloat(getComputedStyle(t).fontSize),
             x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
-            cls: (t.getAttribute('class') || '') + ' ' + (t.parentNode.getAttribute('class') || '')}; })"""
+            cls: (t.getAttribute('class') || '') + ' ' + (t.parentNode.getAttribute('class') || ''),
+            subplot: plot ? plot.getAttribute('class') : ''}; })"""
 
 
 def text_boxes(page, svg: str, width: int, height: int) -> list[dict]:
@@ -113,3 +115,20 @@ def category_labels(fig) -> list[str]:
     for (_, label), n in counts.items():
         out[label] += n
     return list(out.elements())
+
+
+def repeated_ticks(boxes: list[dict]) -> list[str]:
+    """Tick labels an axis shows more than once ("Mar 2026, Apr 2026, Apr 2026, May 2026": two ticks
+    in one month), per subplot and axis."""
+    from collections import Counter
+
+    axes: dict[tuple[str, str], list[str]] = {}
+    for b in boxes:
+        kind = next((k for k in ("xtick", "ytick") if k in b["cls"].split()), None)
+        if kind:
+            axes.setdefault((b.get("subplot", ""), kind), []).append(b["text"])
+    return [
+        f"{kind[0]} axis{' of ' + plot.split()[-1] if plot else ''}: {', '.join(labels)}"
+        for (plot, kind), labels in axes.items()
+        if any(n > 1 for n in Counter(labels).values())
+    ]

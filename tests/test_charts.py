@@ -91,3 +91,44 @@ def test_the_coverage_heatmap_is_built_once_per_answer():
     first = charts.coverage_heatmap(df)
     assert charts.coverage_heatmap(df.copy()) is first
     assert charts.coverage_heatmap(df.assign(count_rows=[11, 0])) is not first
+
+
+def _month_ticks(fig, width=1100, height=500) -> list[str]:
+    """The x tick labels Plotly draws for the figure (through Chromium, as on the page)."""
+    import re
+
+    from starviz import export
+
+    svg = export.image(fig, "svg", width, height).decode()
+    return re.findall(r'class="xtick"><text[^>]*>([^<]+)</text>', svg)
+
+
+def test_few_months_are_named_once_each_on_every_month_axis():
+    # "Mar 2026, Apr 2026, Apr 2026, May 2026" was Plotly's own ticking of three months
+    import datetime as dt
+
+    import pytest
+
+    from starviz import charts, export
+
+    if export.chromium_path() is None:
+        pytest.skip("chromium is not installed")
+    months = [dt.date(2026, 3, 1), dt.date(2026, 4, 1), dt.date(2026, 5, 1)]
+    df = pd.DataFrame({"council": "Trafford", "council_id": "trafford", "month": months, "spend_gbp": [1.0, 2.0, 3.0]})
+    want = ["Mar 2026", "Apr 2026", "May 2026"]
+    assert _month_ticks(charts.spend_by_council_month(df, {})) == want
+    assert _month_ticks(charts.cube_trend(df, {}, "spend_gbp", "Spend", "gbp", True)) == want
+    assert _month_ticks(charts.cube_trend(df, {}, "spend_gbp", "Suppliers", "count", False)) == want
+    one = df.head(1)
+    assert _month_ticks(charts.spend_by_council_month(one, {})) == ["Mar 2026"]
+
+
+def test_month_axes_step_by_whole_months():
+    import plotly.graph_objects as go
+
+    from starviz.charts.style import month_axis
+
+    for n, step in ((1, "M1"), (12, "M1"), (13, "M2"), (30, "M3"), (72, "M6"), (140, "M12")):
+        fig = go.Figure()
+        month_axis(fig, pd.date_range("2020-04-01", periods=n, freq="MS"))
+        assert (fig.layout.xaxis.dtick, fig.layout.xaxis.tickformat, fig.layout.xaxis.tick0) == (step, "%b %Y", "2000-01-01")

@@ -35,11 +35,15 @@ def test_every_chart_at_every_preset_is_laid_out_inside_its_canvas(app_env, text
     assert len(charts) >= 20 and {c.name for c in charts} >= {"board-scorecard", "spend-treemap", "spend-trend", "overview-spend"}
     problems = []
     for chart in charts:
+        # as drawn on the page (Plotly's own ticks: only repeated labels are checked there)
+        boxes = layout_check.text_boxes(text_page, export.image(chart.figure, "svg", 1100, 520).decode(), 1100, 520)
+        problems += [f"{chart.name} on screen: repeated tick labels: {t}" for t in layout_check.repeated_ticks(boxes)]
         for key, preset in presets.items():
             w, h = preset.width, preset.height
             art = export.branded(chart.figure, title=chart.title, subtitle=scope.filters.label, source=source, width=w, height=h)
             boxes = layout_check.text_boxes(text_page, export.image(art, "svg", w, h).decode(), w, h)
             found = {
+                "repeated tick labels": layout_check.repeated_ticks(boxes),
                 "ink at the edge": layout_check.ink_at_edge(export.image(art, "png", w, h)),
                 "text outside the canvas": layout_check.outside(boxes, w, h),
                 "text over text": layout_check.overlapping(boxes),
@@ -73,6 +77,11 @@ def test_the_checks_catch_what_they_name(text_page):
     assert layout_check.outside(boxes, 400, 300)
     assert layout_check.overlapping(boxes)
     assert layout_check.ink_at_edge(export.image(fig, "png", 400, 300))
+    # Plotly left to itself on three months puts ticks mid-month too: "Mar 2026, Apr 2026, Apr 2026, ..."
+    months = go.Figure(go.Bar(x=["2026-03-01", "2026-04-01", "2026-05-01"], y=[1, 2, 3]))
+    months.update_xaxes(tickformat="%b %Y")
+    boxes = layout_check.text_boxes(text_page, export.image(months, "svg", 1100, 500).decode(), 1100, 500)
+    assert layout_check.repeated_ticks(boxes)
     unlabelled = go.Figure(go.Bar(y=["Alpha", "Gamma"], x=[1, 2], orientation="h"))
     boxes = layout_check.text_boxes(text_page, export.image(fig, "svg", 400, 300).decode(), 400, 300)
     assert layout_check.missing_labels(boxes, layout_check.category_labels(unlabelled)) == ["Gamma"]

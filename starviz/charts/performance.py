@@ -15,6 +15,7 @@ from starviz.charts.style import (
     escape_public,
     gbp_axis,
     money_bar,
+    month_axis,
     rgba,
     short,
     wrap,
@@ -161,7 +162,7 @@ def kpi_trends(df: pd.DataFrame, title: str, columns: int = 3) -> go.Figure:
                 col=c,
             )
         _kpi_axis(fig, unit, pd.concat([part["value"], part["target"]]).dropna(), r, c)
-        fig.update_xaxes(tickformat="%b %y", dtick="M6", row=r, col=c)
+        month_axis(fig, part["month"], most=4, tickformat="%b %y", row=r, col=c)
     for status, colour in RAG_COLOURS.items():
         if status != "none":
             fig.add_scatter(

@@ -12,6 +12,7 @@ from starviz.charts.style import (
     escape_public,
     gbp_axis,
     money_bar,
+    month_axis,
     short,
 )
 from starviz.fmt import gbp
@@ -130,9 +131,8 @@ def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, t
         legend=dict(y=-0.04 if len(rows) > 20 else -0.1),
         margin=dict(l=10, r=20, t=80, b=10),
     )
-    fig.update_xaxes(
-        type="date", range=[axis_start, right + pd.DateOffset(months=2)], tickformat="%b %Y", showgrid=True, gridcolor=GRID
-    )
+    month_axis(fig, [axis_start, right + pd.DateOffset(months=2)])
+    fig.update_xaxes(range=[axis_start, right + pd.DateOffset(months=2)], showgrid=True, gridcolor=GRID)
     ranked = rows.sort_values("value_gbp", ascending=False).index
     by_value = [labels[rows.index.get_loc(i)] for i in ranked]
     fig.update_layout(meta={"kind": "timeline", "rank": by_value, "ranked_by": "value"})

@@ -10,6 +10,7 @@ from starviz.charts.style import (
     PALETTE,
     escape_public,
     gbp_axis,
+    month_axis,
     shared_per_answer,
 )
 from starviz.fmt import gbp, pct
@@ -67,7 +68,8 @@ def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per
         plot_bgcolor="white",
         legend=dict(y=-0.25),
     )
-    fig.update_xaxes(tickformat="%b %Y", dtick="M3" if len(months) > 12 else "M1", showgrid=False)
+    month_axis(fig, months)
+    fig.update_xaxes(showgrid=False)
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
     fig.update_layout(meta={"unit": "count", "measure": "rows loaded"})
     return fig

@@ -15,6 +15,7 @@ from starviz.charts.style import (
     escape_public,
     gbp_axis,
     money_bar,
+    month_axis,
     shared_per_answer,
     tint,
     wrap,
@@ -29,7 +30,7 @@ def spend_by_council_month(df: pd.DataFrame, colours: dict[str, str], title: str
     for council, part in df.groupby("council", sort=False):
         money_bar(fig, council, colours.get(council), part["month"], part["spend_gbp"], label_format="|%b %Y")
     fig.update_layout(barmode="relative", title=title, xaxis_title=None, yaxis_title=None, bargap=0.15, showlegend=True)
-    fig.update_xaxes(tickformat="%b %Y", dtick="M3")
+    month_axis(fig, df["month"] if len(df) else [])
     monthly = df.groupby("month")["spend_gbp"].sum() if len(df) else pd.Series(dtype=float)
     gbp_axis(fig, monthly)
     fig.update_layout(meta={"unit": "gbp", "measure": "spend", "additive": True})
@@ -172,7 +173,7 @@ def cube_trend(
     )
     if selected_month and not additive:
         fig.add_vline(x=selected_month, line_color=TARGET, line_dash="dot")
-    fig.update_xaxes(tickformat="%b %Y")
+    month_axis(fig, df["month"] if len(df) else [])
     if len(df):
         totals = df.groupby("month")[measure].sum() if additive else df[measure]
         if unit == "gbp":

@@ -61,6 +61,22 @@ def gbp_axis(fig: go.Figure, values: pd.Series, axis: str = "yaxis") -> None:
     fig.update_layout({axis: dict(tickvals=ticks, ticktext=[gbp(t) for t in ticks])})
 
 
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 36, 60, 120)
+
+
+def month_axis(fig: go.Figure, months, most: int = 12, tickformat: str = "%b %Y", axis: str = "x", **where) -> None:
+    """A month axis that names each month once: ticks on the 1st of every month, or of every 2nd,
+    3rd, 6th... when more than ``most`` months would be named (Plotly left to itself puts two
+    ticks in one month, "Mar 2026, Apr 2026, Apr 2026, May 2026", or one tick for a few months).
+    ``months``: the dates the axis holds (or its two ends); ``where``: a subplot's row and col.
+    Exports then fit the step to each preset's width (``layout``), on the same 1sts."""
+    dates = pd.to_datetime(pd.Series(list(months)), errors="coerce").dropna()
+    n = 1 if dates.empty else (dates.max().year - dates.min().year) * 12 + dates.max().month - dates.min().month + 1
+    step = next((s for s in MONTH_STEPS if n / s <= most), MONTH_STEPS[-1])
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(type="date", tickmode="linear", dtick=f"M{step}", tick0="2000-01-01", tickformat=tickformat, **where)
+
+
 def short(text: object, limit: int = 48) -> str:
     """A label cut to ``limit`` characters with an ellipsis (a missing value as blank)."""
     text = "" if text is None or text != text else str(text)
