@@ -132,3 +132,11 @@ def test_month_axes_step_by_whole_months():
         fig = go.Figure()
         month_axis(fig, pd.date_range("2020-04-01", periods=n, freq="MS"))
         assert (fig.layout.xaxis.dtick, fig.layout.xaxis.tickformat, fig.layout.xaxis.tick0) == (step, "%b %Y", "2000-01-01")
+
+
+def test_a_council_with_nothing_in_the_rows_shown_has_no_series_and_no_legend_entry():
+    # Rochdale is configured but has sent no spend yet: its column is empty
+    df = pd.DataFrame({"supplier_name": ["Acme", "Bolt"], "trafford_spend_gbp": [100.0, 50.0], "rochdale_spend_gbp": [None, 0.0]})
+    columns = {"trafford_spend_gbp": "Trafford", "rochdale_spend_gbp": "Rochdale"}
+    fig = charts.stacked_by_council(df, "supplier_name", columns, {}, "Common suppliers")
+    assert [t.name for t in fig.data] == ["Trafford"]

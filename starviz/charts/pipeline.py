@@ -26,12 +26,15 @@ def stacked_by_council(
     df: pd.DataFrame, label: str, council_columns: dict[str, str], colours: dict[str, str], title: str, top: int = 15
 ) -> go.Figure:
     """Horizontal bars of the ``top`` rows (in the frame's order), stacked by council: one column of
-    the frame per council (``council_columns``: column -> council name)."""
+    the frame per council (``council_columns``: column -> council name). A council with nothing in
+    the rows shown (one awaiting its first file) draws no series and has no place in the legend."""
     rows = df.head(top).iloc[::-1]
     labels = [short(v, 42) for v in rows[label]]
     fig = go.Figure()
     for column, council in council_columns.items():
         values = rows[column].fillna(0).astype(float)
+        if not values.ne(0).any():
+            continue
         money_bar(fig, council, colours.get(council), labels, values, horizontal=True)
     fig.update_layout(
         barmode="stack",
