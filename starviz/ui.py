@@ -217,15 +217,13 @@ def url_choice(label: str, options: list, param: str, key: str | None = None, de
     return chosen
 
 
-SEP = "|"  # between the values of a many-valued widget in the address (one parameter, not repeated)
-
-
 def url_value(widget, label: str, param: str, *, key: str, default, kind: type = str, many: bool = False, **kwargs):
     """Any keyed widget (``st.toggle``, ``st.slider``, ``st.multiselect``, ``column.text_input``...)
     started from ``?param=`` and kept there, so that a link reopens the same view: on the first run of
     a session whose address names ``param`` the widget starts at that value; afterwards the address
     follows the widget, and holds nothing while the widget shows ``default``. ``kind`` (str, int,
-    float, bool) reads the address's text; ``many``: a list of ``kind``, joined by ``|``. A value the
+    float, bool) reads the address's text; ``many``: a list of ``kind``, one repeated parameter per value
+    (``?cat=A&cat=B``), so a value may hold any character (a category named "Care | Support"). A value the
     address gives that cannot be read, or is not among ``options``, is ignored (the widget starts at
     ``default``), never an error. Other keyword arguments go to the widget."""
     assert param not in FILTER_KEYS, f"{param} is a shared filter key"
@@ -241,10 +239,10 @@ def url_value(widget, label: str, param: str, *, key: str, default, kind: type =
         return ("1" if value else "0") if kind is bool else str(value)
 
     kwargs["default" if many else "value"] = default  # where the widget starts (multiselect: default=)
-    asked = st.query_params.get(param)
+    asked = (st.query_params.get_all(param) or None) if many else st.query_params.get(param)
     if asked is not None and key not in st.session_state:
         try:
-            value = [read(v) for v in asked.split(SEP) if v] if many else read(asked)
+            value = [read(v) for v in asked if v] if many else read(asked)
         except ValueError:
             value = None
         options = kwargs.get("options")
@@ -258,7 +256,7 @@ def url_value(widget, label: str, param: str, *, key: str, default, kind: type =
             for start in ("value", "default", "index"):  # the session state starts it; both would warn
                 kwargs.pop(start, None)
     value = widget(label, key=key, **kwargs)
-    text = SEP.join(show(v) for v in value) if many else show(value)
+    text = [show(v) for v in value] if many else show(value)
     if value == default or (many and list(value) == list(default)):
         if param in st.query_params:
             del st.query_params[param]

@@ -124,3 +124,30 @@ def test_every_view_choice_goes_into_the_address_and_a_link_reopens_it(app_env, 
     assert _widget(again, kind, key).value == value
     bad = run_app("director", page=page, fy="all", **tab_param, **{param: "<b>x"})
     assert not bad.exception, bad.exception
+
+
+def _many_script():
+    import streamlit as st
+
+    from starviz import ui
+
+    chosen = ui.url_value(
+        st.multiselect, "Categories", "cats", key="cats", default=[], many=True, options=["Care | Support", "Other", "Waste"]
+    )
+    st.write(repr(chosen))
+
+
+def test_many_values_in_the_address_may_hold_any_character():
+    # A category named "Care | Support" was split in two when values were joined with "|" in one
+    # parameter, so a shared link reopened the list unfiltered; each value is now a parameter of its own.
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_many_script)
+    at.run()
+    at.multiselect(key="cats").set_value(["Care | Support", "Waste"]).run()
+    assert at.query_params["cats"] == ["Care | Support", "Waste"]
+    again = AppTest.from_function(_many_script)
+    again.query_params["cats"] = ["Care | Support", "Waste"]
+    again.run()
+    assert not again.exception, again.exception
+    assert again.multiselect(key="cats").value == ["Care | Support", "Waste"]
