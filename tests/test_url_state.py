@@ -97,7 +97,7 @@ WIDGETS = [
         "ltd",
     ),
     ("pages/pipeline.py", "Timeline", "slider", "gantt-n", "top", 12, "12"),
-    ("pages/pipeline.py", "Start-by dates", "multiselect", "rag-filter", "status", ["late", "due"], "late|due"),
+    ("pages/pipeline.py", "Start-by dates", "multiselect", "rag-filter", "status", ["late", "due"], ["late", "due"]),
     (
         "pages/collaboration.py",
         "Common suppliers",
