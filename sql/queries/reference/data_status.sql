@@ -8,7 +8,7 @@ select c.short_name as council, coalesce(l.months_loaded, 0) as months_loaded,
             when l.partial_month is not null
                 then strftime(l.partial_month, '%b %Y') || ' partial'
                      || coalesce(': payments to ' || strftime(l.partial_last_date, '%-d %b %Y'), '')
-       end as note
+            else '' end as note  -- nothing to note is not missing data
 from dim_councils c
 left join mart_loaded_by_council_dataset l on l.council_id = c.council_id and l.dataset = 'spend'
 where in_scope(c.council_id, ?)
