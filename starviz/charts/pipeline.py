@@ -13,6 +13,7 @@ from starviz.charts.style import (
     gbp_axis,
     money_bar,
     month_axis,
+    nothing_to_show,
     short,
 )
 from starviz.fmt import gbp
@@ -45,9 +46,10 @@ def stacked_by_council(
         yaxis=dict(automargin=True, tickfont_size=15),
         margin=dict(l=10, r=20, t=70, b=10),
     )
-    totals = rows[list(council_columns)].fillna(0).sum(axis=1) if len(rows) else pd.Series(dtype=float)
-    gbp_axis(fig, totals, axis="xaxis")
     fig.update_layout(meta={"unit": "gbp", "measure": "spend", "additive": True})
+    if not fig.data:
+        return nothing_to_show(fig)
+    gbp_axis(fig, rows[list(council_columns)].fillna(0).sum(axis=1), axis="xaxis")
     return fig
 
 

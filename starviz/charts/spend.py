@@ -245,31 +245,36 @@ def benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: int
         part = every[every["value"].notna()].sort_values(["rank", "council"], ascending=[False, False])
         r, c = i // columns + 1, i % columns + 1
         absent = list(every.loc[every["value"].isna(), "council"])
-        if absent:
+        if absent and part.empty:  # an empty panel: its note in the middle
             ref = "" if i == 0 else str(i + 1)
             fig.add_annotation(
                 text=f"{NO_DATA}: {', '.join(absent)}",
                 xref=f"x{ref} domain",
                 yref=f"y{ref} domain",
                 x=0.5,
-                y=0.5 if part.empty else -0.12,
+                y=0.5,
                 showarrow=False,
                 font=dict(size=15, color=INK),
             )
+        # beside councils with data, one without is a row of its own at the bottom, with no bar and
+        # "no data: not ranked" where its value would be (a note under the panel ran into the labels)
+        rows_shown = (
+            pd.concat([every[every["value"].isna()].sort_values("council", ascending=False), part]) if len(part) else part
+        )
         fig.add_bar(
-            y=part["council"],
-            x=part["value"].clip(lower=0),
+            y=rows_shown["council"],
+            x=rows_shown["value"].fillna(0).clip(lower=0),
             orientation="h",
             row=r,
             col=c,
             width=0.7,
-            marker_color=[colours.get(x) for x in part["council"]],
+            marker_color=[colours.get(x) for x in rows_shown["council"]],
             showlegend=False,
-            text=[f"{v} · {g}" for v, g in zip(part["value_text"], part["gap_short"], strict=True)],
+            text=[f"{v} · {g}" for v, g in zip(rows_shown["value_text"], rows_shown["gap_short"], strict=True)],
             textposition="outside",
             cliponaxis=False,
             textfont=dict(size=15),
-            customdata=part[["rank", "gap_text"]],
+            customdata=rows_shown[["rank", "gap_text"]],
             hovertemplate="%{y}: rank %{customdata[0]}<br>%{text}<br>%{customdata[1]}<extra></extra>",
         )
         top = float(part["value"].max()) if len(part) else 1.0

@@ -77,6 +77,15 @@ def month_axis(fig: go.Figure, months, most: int = 12, tickformat: str = "%b %Y"
     update(type="date", tickmode="linear", dtick=f"M{step}", tick0="2000-01-01", tickformat=tickformat, **where)
 
 
+def nothing_to_show(fig: go.Figure, text: str = "Nothing to show for these filters") -> go.Figure:
+    """An empty chart says so in the middle and draws no axes: Plotly's default empty axes (-1 to 1)
+    read as data, and in an export their ticks ran into the source line."""
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font=dict(size=16))
+    return fig
+
+
 def short(text: object, limit: int = 48) -> str:
     """A label cut to ``limit`` characters with an ellipsis (a missing value as blank)."""
     text = "" if text is None or text != text else str(text)
