@@ -30,7 +30,7 @@ def board_charts(scope: queries.Scope) -> Iterator[Chart]:
         yield Chart(f"board-{key}", s.title, s.figure)
 
 
-def _page_charts(scope: queries.Scope) -> Iterator[tuple[str, Callable[[], go.Figure]]]:
+def _page_charts(scope: queries.Scope) -> Iterator[tuple[str, Callable[[], go.Figure | None]]]:
     from starviz import benchmark, config, lists
 
     colours = queries.colours()
@@ -60,6 +60,8 @@ def _page_charts(scope: queries.Scope) -> Iterator[tuple[str, Callable[[], go.Fi
         as_at = queries.kpi_as_at(scope)
         scorecard = queries.kpi_scorecard(scope, as_at)
         groups, _ = narrative.groups_with_kpis(queries.kpi_groups("perspective"), scorecard, "perspective")
+        if not groups:  # no KPI loaded: the page draws no trend either
+            return None
         group = groups[0]
         return charts.kpi_trends(
             queries.kpi_trends(scope, as_at, "perspective", group), f"{group}: monthly value against target, to {as_at:%B %Y}"
@@ -72,6 +74,8 @@ def _page_charts(scope: queries.Scope) -> Iterator[tuple[str, Callable[[], go.Fi
         levels = queries.maturity_levels()
         if kind == "heatmap":
             return charts.maturity_heatmap(queries.maturity_assessments(scope), levels, "Current maturity by council")
+        if councils.empty:  # no maturity assessment loaded: no council to draw
+            return None
         council = councils["council_id"].iloc[0]
         one = queries.maturity_assessments(scope, council)
         return charts.maturity_radar(one, levels, councils["colour"].iloc[0], f"{councils['short_name'].iloc[0]}: maturity")
@@ -114,8 +118,10 @@ def _page_charts(scope: queries.Scope) -> Iterator[tuple[str, Callable[[], go.Fi
 
 
 def every_chart(scope: queries.Scope) -> Iterator[Chart]:
-    """The Board's charts, then every page's."""
+    """The Board's charts, then every page's (those with data to draw: a build of real files may have
+    no maturity assessment or KPI at all, and the page then draws no such chart either)."""
     yield from board_charts(scope)
     for name, build in _page_charts(scope):
         fig = build()
-        yield Chart(name, _title(fig, name), fig)
+        if fig is not None:
+            yield Chart(name, _title(fig, name), fig)

@@ -177,3 +177,14 @@ def test_social_value_with_no_returns_is_no_data_not_zero():
     assert summary["has_data"] is False
     assert summary["delivered_in_period_gbp"] is None and summary["count_at_risk"] is None
     assert fmt.gbp(summary["shortfall_at_risk_gbp"]) == NO_DATA
+
+
+def test_every_chart_builds_on_a_database_of_real_spend_only():
+    # gallery.every_chart (the Board's charts and every page's) stopped with IndexError at the
+    # maturity radar when no maturity assessment was loaded; a chart with no data is left out.
+    from starviz import gallery
+
+    names = [c.name for c in gallery.every_chart(_scope())]
+    assert "maturity-radar" not in names
+    assert {"overview-spend", "spend-treemap", "benchmark-ranked"} <= set(names)
+    assert any(n.startswith("board-") for n in names)
