@@ -70,6 +70,7 @@ if presenting:  # Board presentation: one slide per screen, no sidebar or Stream
     page = st.navigation([st.Page("pages/present.py", title="Board presentation", default=True)], position="hidden")
 else:
     page = st.navigation([*pages, present_page])
+ui.app_style()
 ui.render_filters(user)
 auth.logout_button()
 if production:

@@ -27,7 +27,10 @@ row = st.columns(len(statuses))
 for column, (status, label) in zip(row, statuses, strict=True):
     with column:
         ui.metric(
-            f"{label} ({narrative.RAG_LABELS[status].lower()})" if status in ("green", "amber", "red") else label,
+            # the colour word only where five cards leave room for it ("Close to target (am…" was cut)
+            f"{label} ({narrative.RAG_LABELS[status].lower()})"
+            if status in ("green", "amber", "red") and len(row) < 5
+            else label,
             f"{counts[status]:,}",
             help="Green: on or better than target. Amber: short of it by no more than the tolerance set in "
             "configuration. Red: further off. No data: the data behind the KPI is not loaded (no contracts, "

@@ -276,6 +276,16 @@ def notices() -> None:
         st.warning(text, icon=":material/warning:")
 
 
+def app_style() -> None:
+    """The app's few style rules, once per run. A metric's value scales with its card (a container
+    query), so "no data" or "£1,234.5m" reads in full on a laptop's narrow cards instead of being cut
+    to "no d…"; at a Board screen's width the cards keep Streamlit's own size."""
+    st.html(
+        "<style>[data-testid='stMetric'] {container-type: inline-size;}"
+        "[data-testid='stMetricValue'] {font-size: clamp(1.3rem, 20cqi, 2.25rem);}</style>"
+    )
+
+
 def metric(label: str, value: str, delta: str | None = None, help: str | None = None, delta_color: str = "normal") -> None:
     st.metric(label, value, delta=delta, help=help, delta_color=delta_color, border=True)
 
