@@ -163,6 +163,13 @@ def coverage_warnings(coverage: pd.DataFrame, tolerance: float) -> list[str]:
         return []
     out = []
     months = coverage.set_index("council")["months_loaded"]
+    none = [str(c) for c, n in months.items() if n == 0]
+    if none:  # a partner with nothing in the period is not "short of months": it has no figures at all
+        out.append(
+            f"No spend loaded for this period: {', '.join(none)}. "
+            f"{'It has' if len(none) == 1 else 'They have'} no figures here and {'is' if len(none) == 1 else 'are'} not ranked."
+        )
+    months = months[months > 0]
     if months.nunique() > 1:
         most = int(months.max())
         short = ", ".join(f"{c} {int(n)}" for c, n in months.items() if n < most)

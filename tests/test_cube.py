@@ -500,3 +500,22 @@ def test_a_drill_down_export_has_every_line_behind_the_cell_and_names_the_cell_i
     assert written["Filters"] == "FY 2025-26"
     csv = export.stream_csv(queries.drill_lines_batches(scope, criteria, "amount_gbp", True, rows=2)).decode("utf-8-sig")
     assert len(csv.strip().splitlines()) == total + 1 and csv.startswith("payment_date,")
+
+
+def test_a_partner_with_no_spend_in_the_period_is_said_once_not_as_months_short():
+    # Rochdale and Tameside configured, nothing loaded: the page said "Months of spend loaded differ:
+    # Rochdale 0, Tameside 0 of the 1 the others have", as if their figures were short of a month.
+    coverage = pd.DataFrame(
+        {
+            "council": ["Rochdale", "Stockport", "Tameside", "Trafford"],
+            "months_loaded": [0, 1, 0, 1],
+            "months_in_period": [1, 1, 1, 1],
+            "categorised_share": [None, 0.9865, None, 0.9547],
+            "matched_share": [None, 1.0, None, 1.0],
+        }
+    )
+    assert benchmark.coverage_warnings(coverage, 0.05) == [
+        "No spend loaded for this period: Rochdale, Tameside. They have no figures here and are not ranked."
+    ]
+    coverage.loc[3, "months_loaded"] = 2
+    assert benchmark.coverage_warnings(coverage, 0.05)[1].startswith("Months of spend loaded differ: Stockport 1 of the 2")
