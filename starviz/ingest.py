@@ -605,7 +605,9 @@ def load_file(
     """Read one file (a ZIP yields one result per member) into raw_<dataset> and rejects, through
     the guarded reader (``starviz.reader``): its type is found from its content.
 
-    Raises IngestError when the whole file cannot be read; nothing is written then.
+    Raises IngestError when the whole file cannot be read; nothing is written then: a ZIP whose
+    later member fails takes back the rows its earlier members wrote, so the ledger's "failed" is
+    true of every row (a ZIP is one published file).
     """
     if dataset not in council.datasets:
         raise IngestError(f"{council.id} has no configuration for dataset {dataset!r}")
@@ -616,7 +618,30 @@ def load_file(
         raise IngestError(f"{label}: file type {path.suffix or '(none)'} is not allowed; use CSV, XLSX, XLS or ZIP")
     if path.stat().st_size == 0:
         raise IngestError(f"{label}: empty file (0 bytes)")
-    results = []
+    results: list[FileResult] = []
+    try:
+        return _load_members(con, path, council, dataset, ds, model, file_id, label, results)
+    except BaseException:
+        _take_back(con, model, file_id, results)
+        raise
+
+
+def _take_back(con: duckdb.DuckDBPyConnection, model: type[Dataset], file_id: int, results: list[FileResult]) -> None:
+    """Delete what the members in ``results`` (each committed on its own) wrote: their rows and rejects."""
+    if not results:
+        return
+    _rollback(con)
+    con.execute("begin")
+    for r in results:
+        con.execute(f"delete from raw_{model.dataset} where file_id = ? and source_file = ?", [file_id, r.source_file])
+        con.execute(
+            "delete from rejects where council_id = ? and dataset = ? and source_file = ?",
+            [r.council_id, model.dataset, r.source_file],
+        )
+    con.execute("commit")
+
+
+def _load_members(con, path, council, dataset, ds, model, file_id, label, results) -> list[FileResult]:
     notes: list[str] = []
     blank_lines: dict[Path, bool] = {}  # learnt while unzipping
     with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:

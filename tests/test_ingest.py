@@ -163,3 +163,28 @@ def test_files_read_in_parallel_give_what_one_at_a_time_gives_in_file_order(fixt
                 (r.source_file, r.rows_read, r.rows_loaded, r.amount_total) for r in b
             ]
             assert all(r.source_file.startswith(job.label) for r in b)
+
+
+def test_a_zip_whose_second_member_fails_leaves_no_row_of_the_first(tmp_path, councils):
+    # The ledger marks the whole ZIP failed; the first member's rows stayed in raw_spend before, so
+    # the pages counted part of a file the data quality page said was not loaded.
+    import zipfile
+
+    import duckdb
+
+    council = councils["trafford"]
+    good = _one_line_spend(tmp_path, council, "24/09/2014", "10.00")
+    header_only = good.read_text(encoding=council.datasets["spend"].encoding).splitlines()[0] + "\n"
+    with zipfile.ZipFile(tmp_path / "month.zip", "w") as zf:
+        zf.write(good, "a.csv")
+        zf.writestr("b.csv", header_only)
+    con = duckdb.connect()
+    ingest.create_tables(con)
+    with pytest.raises(ingest.IngestError, match=r"b\.csv: no data rows"):
+        ingest.load_file(con, tmp_path / "month.zip", council, "spend", 7)
+    assert con.execute("select count(*) from raw_spend").fetchone()[0] == 0
+    assert con.execute("select count(*) from rejects").fetchone()[0] == 0
+    # the same ZIP without the bad member loads its one row
+    with zipfile.ZipFile(tmp_path / "good.zip", "w") as zf:
+        zf.write(good, "a.csv")
+    assert [r.rows_loaded for r in ingest.load_file(con, tmp_path / "good.zip", council, "spend", 8)] == [1]
