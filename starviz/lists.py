@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 import streamlit as st
 
 from starviz import fmt, queries
-from starviz.scope import _shown
+from starviz.scope import _shown, line_date_text
 from starviz.tables import table
 from starviz.ui import export_buttons, metric, url_choice, url_value
 
@@ -153,6 +153,14 @@ def ranked_table(
         st.markdown(f"**{len(df):,}** {'row' if len(df) == 1 else 'rows'} · **{fmt.gbp(df[total].sum())}** in total")
     view = df.copy()
     config = _column_config(view, scope)
+    for col in [c for c in view.columns if str(c).endswith("_date") and f"{str(c)[:-5]}_precision" in view.columns]:
+        # a date known only to the month (a council publishing "Sep 2014", kept as the 1st) reads as the month
+        precision = f"{str(col)[:-5]}_precision"
+        view[col] = [
+            None if d is None or d != d else line_date_text(d, p) for d, p in zip(view[col], view[precision], strict=True)
+        ]
+        config[col] = st.column_config.TextColumn(_LABELS.get(col, str(col).replace("_", " ").capitalize()))
+        hide = (*hide, precision)
     if "rag" in view.columns:
         # a coloured label per cell, drawn by the table itself: a pandas Styler would render every
         # cell of the table to HTML on each rerun (0.65 s of the pipeline page's 0.78 s at 1M lines)

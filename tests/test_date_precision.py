@@ -130,7 +130,9 @@ def test_drill_down_lines_carry_their_date_precision(fixture_db):
     assert set(lines["date_precision"]) == {"month"}
 
 
-def _expired(lines: list[tuple[str, str]], contracts: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+def _expired(
+    lines: list[tuple[str, str]], contracts: list[tuple[str, str, str]], columns: str = "strftime(month, '%Y-%m'), contract_id"
+) -> list[tuple]:
     """The expiry-but-paid mart over stand-in tables: off-contract lines (payment date, precision) of
     one council and supplier, and that supplier's contracts (id, start, maximum end)."""
     from pathlib import Path
@@ -154,9 +156,7 @@ def _expired(lines: list[tuple[str, str]], contracts: list[tuple[str, str, str]]
     for contract_id, start, end in contracts:
         con.execute("insert into fct_contracts values (?, ['stockport'], 'S1', ?, ?)", [contract_id, start, end])
     con.execute(Path("sql/30_marts/mart_expired_contract_spend_by_month.sql").read_text())
-    return con.execute(
-        "select strftime(month, '%Y-%m'), contract_id from mart_expired_contract_spend_by_month order by 1"
-    ).fetchall()
+    return con.execute(f"select {columns} from mart_expired_contract_spend_by_month order by 1").fetchall()
 
 
 def test_a_month_precision_line_is_expired_only_when_the_contract_ended_before_its_month():
@@ -182,3 +182,17 @@ def test_day_precision_lines_keep_the_day_rule():
     # paid on C1's last day: on contract (the line mart would not list it as off contract); a day after: expired
     assert _expired([("2025-08-31", "day")], [("C1", "2024-09-01", "2025-08-31")]) == []
     assert _expired([("2025-09-01", "day")], [("C1", "2024-09-01", "2025-08-31")]) == [("2025-09", "C1")]
+
+
+def test_the_last_payment_of_an_expired_contract_keeps_its_precision():
+    # the exception report showed "Sep 2025" as "01 Sep 2025": the list needs the precision of the
+    # line that gave the last payment date
+    ended_august = [("C1", "2024-09-01", "2025-08-31")]
+    columns = "strftime(month, '%Y-%m'), last_payment_date::varchar, last_payment_precision"
+    assert _expired([("2025-09-01", "month")], ended_august, columns) == [("2025-09", "2025-09-01", "month")]
+    assert _expired([("2025-09-01", "month"), ("2025-09-12", "day")], ended_august, columns) == [("2025-09", "2025-09-12", "day")]
+    import datetime
+
+    from starviz.scope import line_date_text
+
+    assert line_date_text(datetime.date(2025, 9, 1), "month") == "Sep 2025"

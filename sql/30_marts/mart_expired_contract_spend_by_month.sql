@@ -55,7 +55,9 @@ select
     sum(lines.amount_gbp)::double as spend_gbp,
     count(*) as count_lines,
     min(lines.payment_date) as first_payment_date,
-    max(lines.payment_date) as last_payment_date
+    max(lines.payment_date) as last_payment_date,
+    -- 'month' when the last payment is known only to the month (shown as "Oct 2025", not "01 Oct 2025")
+    arg_max(lines.date_precision, lines.payment_date) as last_payment_precision
 from lines
 join latest using (line_id)
 group by all

@@ -312,7 +312,9 @@ def expired_contract_spend(scope: Scope, month: dt.date, narrow: ListFilter | No
         select suppliers.supplier_name, councils.short_name as council, sum(expired.spend_gbp) as spend_gbp,
                sum(expired.count_lines)::bigint as count_lines, contracts.contract_title, contracts.contract_ref,
                contracts.max_end_date as ended_date, datediff('month', contracts.max_end_date, $month_end) as months_since_end,
-               max(expired.last_payment_date) as last_payment_date, expired.council_id, expired.supplier_id,
+               max(expired.last_payment_date) as last_payment_date,
+               arg_max(expired.last_payment_precision, expired.last_payment_date) as last_payment_precision,
+               expired.council_id, expired.supplier_id,
                expired.contract_id
         from mart_expired_contract_spend_by_month as expired
         join mart_pipeline_by_contract as contracts using (contract_id)
