@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, detail, fmt, lists, queries, ui
+from starviz import charts, config, detail, fmt, lists, nodata, queries, ui
 
 scope = ui.scope()
 st.title("Collaborative opportunities")
@@ -93,6 +93,8 @@ if tab == "Partner-contract leakage":
         "it could have used or joined. A partner contract link opens the largest of them."
     )
     df = queries.partner_contract_leakage(scope, lists.list_filter(f"leak-{match}"), match=match)
+    if absent := nodata.not_listed(queries.measure_coverage(scope), "on_contract", "whether their spend is on contract"):
+        st.caption(absent)
     lists.list_metrics(
         df, "councils and " + ("suppliers" if match == "supplier" else "categories"), "off_contract_gbp", "off-contract spend"
     )

@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, config, detail, fmt, lists, queries, tables, ui
+from starviz import charts, config, detail, fmt, lists, nodata, queries, tables, ui
 
 scope = ui.scope()
 rules, checks = config.settings().pipeline, config.settings().exceptions
@@ -192,6 +192,10 @@ if tab == "Exception reports":
     st.subheader(f"{reports[report]}, {month:%B %Y}")
     st.caption(f"{scope.filters.councils_label} · {'addressable' if scope.filters.addressable_only else 'all'} spend")
     narrow = lists.list_filter(f"exceptions-{report}", categories=report != "fields")
+    if report in ("expired", "off") and (
+        absent := nodata.not_listed(queries.measure_coverage(scope), "on_contract", "whether their spend is on contract")
+    ):
+        st.caption(absent)
     name = f"{report}-{month:%Y-%m}"
     if report == "expired":
         st.caption(

@@ -48,3 +48,18 @@ def note(measure_label: str, councils: list[str]) -> str:
         return ""
     who = councils[0] if len(councils) == 1 else ", ".join(councils[:-1]) + " and " + councils[-1]
     return f"{measure_label}: {NO_DATA} for {who} (not drawn, not ranked)."
+
+
+def not_listed(coverage: pd.DataFrame, measure: str, what: str) -> str:
+    """One sentence for a list that can only hold councils with data for ``measure`` (from
+    ``queries.measure_coverage``): who is left out and why, so that an absent council is not read as
+    a clean one ("" when every council has data)."""
+    if coverage is None or coverage.empty:
+        return ""
+    rows = coverage[(coverage["measure"] == measure) & ~coverage["has_data"].astype(bool)]
+    if rows.empty:
+        return ""
+    names = [str(c) for c in rows["council"]]
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    need = str(rows["needs"].iloc[0]).removeprefix("a ").removeprefix("an ")
+    return f"Not listed: {who} ({NO_DATA}: no {need} loaded, so {what} is not known)."

@@ -188,3 +188,15 @@ def test_every_chart_builds_on_a_database_of_real_spend_only():
     assert "maturity-radar" not in names
     assert {"overview-spend", "spend-treemap", "benchmark-ranked"} <= set(names)
     assert any(n.startswith("board-") for n in names)
+
+
+def test_lists_that_need_contracts_say_who_they_leave_out():
+    # Leakage and off-contract lists hold only councils whose spend can be judged on or off contract;
+    # a council with no register is left out, and the page says so rather than look clean.
+    from starviz import nodata
+
+    text = nodata.not_listed(queries.measure_coverage(_scope()), "on_contract", "whether their spend is on contract")
+    assert text == (
+        "Not listed: Stockport and Trafford (no data: no contracts register loaded, so whether their spend "
+        "is on contract is not known)."
+    )
