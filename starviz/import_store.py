@@ -45,6 +45,20 @@ LOG_FIELDS = [
 REPLACED_DIR = "_replaced"  # under raw/: never a council id (ids start with a letter), so never read
 
 
+# what the import snapshot keeps of each file in the ledger, after its council
+_FILE_COLUMNS = [
+    "dataset",
+    "source_file",
+    "status",
+    "message",
+    "rows_read",
+    "rows_loaded",
+    "rows_rejected",
+    "first_date",
+    "last_date",
+]
+
+
 @dataclass
 class Changes:
     rows: pd.DataFrame
@@ -121,20 +135,7 @@ def _empty_snapshot() -> dict[str, pd.DataFrame]:
         "contracts": pd.DataFrame(
             columns=["contract_id", "council_id", "contract_title", "supplier_name", "value_gbp", "start_date", "end_date"]
         ),
-        "files": pd.DataFrame(
-            columns=[
-                "council_id",
-                "dataset",
-                "source_file",
-                "status",
-                "message",
-                "rows_read",
-                "rows_loaded",
-                "rows_rejected",
-                "first_date",
-                "last_date",
-            ]
-        ),
+        "files": pd.DataFrame(columns=["council_id", *_FILE_COLUMNS]),
         "councils": pd.DataFrame(columns=["council_id", "short_name"]),
     }
 
@@ -189,20 +190,7 @@ def compare(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame], sto
         ]
         .sort_values(["council", "contract_id"])
         .reset_index(drop=True),
-        files=files[
-            [
-                "council",
-                "dataset",
-                "source_file",
-                "status",
-                "message",
-                "rows_read",
-                "rows_loaded",
-                "rows_rejected",
-                "first_date",
-                "last_date",
-            ]
-        ].reset_index(drop=True),
+        files=files[["council", *_FILE_COLUMNS]].reset_index(drop=True),
     )
 
 
