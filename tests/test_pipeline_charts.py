@@ -89,7 +89,9 @@ def test_charts_accept_empty_frames():
         {"A": "#000000"},
         "Common suppliers",
     )
-    assert len(bars.data) == 1
+    # nothing to stack: no series, no axes (Plotly's empty -1..1 ticks read as data), and it says so
+    assert len(bars.data) == 0 and bars.layout.xaxis.visible is False
+    assert [a.text for a in bars.layout.annotations] == ["Nothing to show for these filters"]
 
 
 def test_workload_heatmap_puts_unassigned_last_and_labels_money():
