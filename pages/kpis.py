@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, narrative, queries, tables, ui
+from starviz import charts, escape, narrative, queries, tables, ui
 
 scope = ui.scope()
 st.title("KPIs and balanced scorecard")
@@ -58,6 +58,12 @@ tables.table(
 )
 if empty:
     st.caption(f"No KPI is mapped yet to: {', '.join(empty)} (mapping in data/reference/kpi_objectives.csv).")
+if len(scorecard) and scorecard["previous_councils_differ"].fillna(False).any():
+    differ = scorecard.loc[scorecard["previous_councils_differ"].fillna(False).astype(bool), "kpi_name"]
+    st.caption(
+        "A change shows – where other councils reported the KPI in the month compared (a council reporting "
+        f"in one month only would move the figure by itself): {', '.join(escape.md(n) for n in differ)}."
+    )
 exported, formats = narrative.scorecard_export(scorecard, group_by)
 ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", exported, scope, formats=formats)
 

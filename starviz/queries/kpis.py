@@ -60,7 +60,8 @@ _KPI_SERIES = """
                  then coalesce(100 * sum(kpis.numerator) / nullif(sum(kpis.denominator), 0), avg(kpis.value))
                  else sum(kpis.value) end as value,
             case when any_value(labels.unit) = 'percent' then avg(kpis.target) else sum(kpis.target) end as target,
-            count(distinct kpis.council_id) filter (where kpis.value is not null) as count_reporting
+            count(distinct kpis.council_id) filter (where kpis.value is not null) as count_reporting,
+            list(distinct kpis.council_id order by kpis.council_id) filter (where kpis.value is not null) as reporters
         from kpis
         join labels using (kpi_code, is_shared_service)
         group by all
@@ -72,6 +73,7 @@ _KPI_SERIES = """
             monthly.value,
             monthly.target,
             monthly.count_reporting,
+            monthly.reporters,
             kpi_rag(monthly.value, monthly.target, labels.higher_is_better, labels.amber_tolerance) as rag
         from monthly
         join labels using (kpi_code, is_shared_service)
@@ -108,12 +110,15 @@ def kpi_scorecard(scope: Scope, as_at: dt.date) -> pd.DataFrame:
             where month > ?::date - interval 12 month
             group by all
         )
+        -- like with like: a month before is compared only when the same councils reported in both
+        -- (a council reporting in one month only would move a total or an average by itself)
         select
-            latest.*,
-            before.value as previous_value,
+            latest.* exclude (reporters),
+            case when before.reporters = latest.reporters then before.value end as previous_value,
             before.rag as previous_rag,
-            quarter_ago.value as quarter_ago_value,
-            year_ago.value as year_ago_value,
+            case when quarter_ago.reporters = latest.reporters then quarter_ago.value end as quarter_ago_value,
+            case when year_ago.reporters = latest.reporters then year_ago.value end as year_ago_value,
+            before.value is not null and before.reporters <> latest.reporters as previous_councils_differ,
             trends.trend
         from latest
         left join series as before
