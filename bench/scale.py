@@ -35,19 +35,8 @@ def _app_memory(db: Path, work: Path) -> list[dict]:
 
     with duckdb.connect(str(db), read_only=True) as con:
         lines = int(con.execute("select count(*) from fct_spend").fetchone()[0])
-    paths = [
-        "",
-        "spend",
-        "benchmarking",
-        "collaboration",
-        "pipeline",
-        "social_value",
-        "kpis",
-        "maturity",
-        "data_quality",
-        "import_data",
-        "?present=1",
-    ]
+    # the same pages the AppTest suite runs, at their addresses (Overview is the root, the Board's is a mode)
+    paths = ["" if p == "overview" else "?present=1" if p == "present" else p for p in PAGES]
     with loadtest.app_servers(db, work / "auth-memory") as (urls, procs):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=loadtest.CHROMIUM, args=loadtest.CHROMIUM_ARGS)

@@ -58,8 +58,7 @@ tables.table(
 )
 if empty:
     st.caption(f"No KPI is mapped yet to: {', '.join(empty)} (mapping in data/reference/kpi_objectives.csv).")
-if len(scorecard) and scorecard["previous_councils_differ"].fillna(False).any():
-    differ = scorecard.loc[scorecard["previous_councils_differ"].fillna(False).astype(bool), "kpi_name"]
+if differ := narrative.changes_withheld(scorecard):
     st.caption(
         "A change shows – where other councils reported the KPI in the month compared (a council reporting "
         f"in one month only would move the figure by itself): {', '.join(escape.md(n) for n in differ)}."

@@ -121,6 +121,13 @@ def scorecard_export(df: pd.DataFrame, group_by: str) -> tuple[pd.DataFrame, dic
     return table, formats
 
 
+def changes_withheld(df: pd.DataFrame) -> list[str]:
+    """The KPIs whose change on last month is not shown: other councils reported it in that month."""
+    if df.empty:
+        return []
+    return list(df.loc[df["previous_councils_differ"].fillna(False).astype(bool), "kpi_name"])
+
+
 def rag_counts(df: pd.DataFrame) -> dict[str, int]:
     counts = df["rag"].value_counts().to_dict() if len(df) else {}
     return {k: int(counts.get(k, 0)) for k in ("green", "amber", "red", "none", "no data")}
