@@ -7,13 +7,15 @@ import io
 import os
 import re
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 import plotly.graph_objects as go
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -89,63 +91,165 @@ def to_xlsx_sheets(
     return buffer.getvalue()
 
 
-EXCEL_ROWS = 1_048_576  # rows in an Excel sheet; a longer stream goes on to a sheet "Data 2"
+EXCEL_ROWS = 1_048_576  # rows in an Excel sheet (the header is one); a longer stream goes on to "Data 2"
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's 1900 date system
 
 
-def stream_csv(batches: Iterable[pd.DataFrame]) -> bytes:
-    """CSV of a stream of frames with the same columns (the drill-down's lines), written one batch
-    at a time: the header once, every text neutralised."""
-    out = io.BytesIO()
-    out.write("\ufeff".encode())  # BOM: Excel reads £ correctly
-    header = True
-    for batch in batches:
-        out.write(safe_frame(batch).to_csv(index=False, header=header).encode("utf-8"))
-        header = False
-    return out.getvalue()
+def csv_file(batches: Iterable[pd.DataFrame]) -> BinaryIO:
+    """The CSV of a stream of frames with the same columns (the drill-down's lines), written batch
+    by batch to a temporary file and returned open for reading: the header once, every text
+    neutralised. No batch outlives its turn, so a million lines are never in memory at once."""
+    return _spooled(lambda path: write_csv(batches, path))
 
 
-def stream_xlsx(batches: Iterable[pd.DataFrame], title: str, notes: Mapping[str, str]) -> bytes:
-    """XLSX of a stream of frames with the same columns, written row by row by openpyxl's write-only
-    workbook (rows go to a temporary file, never a sheet held in memory): human headers, £, % and
-    date formats, frozen header, autofilter over the rows written, and a Notes sheet."""
-    book = Workbook(write_only=True)
-    sheet, written, columns, formats = None, 0, [], []
+def xlsx_file(batches: Iterable[pd.DataFrame], title: str, notes: Mapping[str, str], sheet_rows: int = EXCEL_ROWS) -> BinaryIO:
+    """The XLSX of a stream of frames (see ``write_xlsx``), in a temporary file returned open for reading."""
+    return _spooled(lambda path: write_xlsx(batches, path, title, notes, sheet_rows))
+
+
+def _spooled(write) -> BinaryIO:
+    """``write(path)`` into a fresh temporary folder, the file opened for reading and the folder
+    removed: the open file stays readable and its disk space goes when it is closed. Streamlit's
+    download button reads such a file once into the one copy it serves."""
+    with tempfile.TemporaryDirectory(prefix="starviz-export-") as folder:
+        path = Path(folder) / "export"
+        write(path)
+        return open(path, "rb")  # the caller reads and closes it
+
+
+def write_csv(batches: Iterable[pd.DataFrame], path: Path) -> int:
+    """Write the CSV of ``batches`` to ``path`` one batch at a time; returns the lines written."""
+    lines = 0
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads £ correctly
+        for batch in batches:
+            safe_frame(batch).to_csv(out, index=False, header=lines == 0, lineterminator="\n")
+            lines += len(batch)
+    return lines
+
+
+def sheets_needed(lines: int, sheet_rows: int = EXCEL_ROWS) -> int:
+    """How many data sheets ``lines`` take, each sheet a header and ``sheet_rows - 1`` lines."""
+    return max(1, -(-lines // (sheet_rows - 1)))
+
+
+def sheets_note(lines: int, sheet_rows: int = EXCEL_ROWS) -> str | None:
+    """What an XLSX of ``lines`` does when they are more than one sheet holds, said the same way in
+    the file's Notes and on the page; None when they fit on one sheet."""
+    sheets = sheets_needed(lines, sheet_rows)
+    if sheets == 1:
+        return None
+    names = ", ".join(["Data", *(f"Data {n}" for n in range(2, sheets + 1))])
+    return (
+        f"The {lines:,} lines are on {sheets} sheets ({names}), in order: an Excel sheet holds "
+        f"{sheet_rows - 1:,} lines under its header. The CSV has them all in one table."
+    )
+
+
+def write_xlsx(
+    batches: Iterable[pd.DataFrame], path: Path, title: str, notes: Mapping[str, str], sheet_rows: int = EXCEL_ROWS
+) -> int:
+    """Write the XLSX of a stream of frames with the same columns to ``path`` with XlsxWriter in
+    constant-memory mode (each row goes to a temporary file as soon as the next begins): human
+    headers, £, % and date formats (no time of day), frozen header, autofilter over the lines of
+    each sheet, lines past ``sheet_rows`` on further sheets "Data 2", ..., and a Notes sheet that
+    says so. Every text is neutralised. Returns the lines written."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,  # texts are written as texts only, never read as formulas,
+            "strings_to_urls": False,  # links or numbers
+            "strings_to_numbers": False,
+            "use_zip64": True,  # a sheet of a million long lines can pass 4 GB unpacked
+            "tmpdir": tempfile.gettempdir(),
+        },
+    )
+    bold = book.add_format({"bold": True})
+    styles = {f: book.add_format({"num_format": f}) for f in (GBP_FORMAT, SHARE_FORMAT, DATE_FORMAT)}
     sheets: list = []
+    columns: list[str] = []
+    formats: list[str | None] = []
+    sheet, row, lines = None, 0, 0
 
     def new_sheet():
-        ws = book.create_sheet(sheet_name("Data" if not sheets else f"Data {len(sheets) + 1}", book.sheetnames))
-        ws.freeze_panes = "A2"
-        for i, col in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = min(max(len(human_label(str(col))) + 2, 12), 40)
-        ws.append([_bold(ws, neutral_text(human_label(str(c)))) for c in columns])
+        ws = book.add_worksheet(sheet_name("Data" if not sheets else f"Data {len(sheets) + 1}", [s.name for s in sheets]))
+        ws.freeze_panes(1, 0)
+        for i, col in enumerate(columns):
+            ws.set_column(i, i, min(max(len(human_label(col)) + 2, 12), 40))
+        for i, col in enumerate(columns):
+            ws.write_string(0, i, neutral_text(human_label(col)), bold)
         sheets.append(ws)
         return ws
+
+    def close(ws, last_row: int) -> None:
+        ws.autofilter(0, 0, last_row, len(columns) - 1)
 
     for batch in batches:
         if sheet is None:
             columns = [str(c) for c in batch.columns]
             formats = [_format(c, batch[c]) for c in batch.columns]
             sheet = new_sheet()
-        for row in batch.itertuples(index=False):
-            if written == EXCEL_ROWS - 1:
-                sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{written + 1}"
-                sheet, written = new_sheet(), 0
-            sheet.append([_formatted(sheet, _cell(v), f) for v, f in zip(row, formats, strict=True)])
-            written += 1
+        values = [_xlsx_values(batch[c], f) for c, f in zip(batch.columns, formats, strict=True)]
+        cell_styles = [styles.get(f) if f else None for f in formats]
+        for line in zip(*values, strict=True):
+            if row == sheet_rows - 1:
+                close(sheet, row)
+                sheet, row = new_sheet(), 0
+            row += 1
+            for i, value in enumerate(line):
+                if value is None:
+                    continue
+                if type(value) is str:
+                    sheet.write_string(row, i, value)
+                elif type(value) is bool:
+                    sheet.write_boolean(row, i, value)
+                else:
+                    sheet.write_number(row, i, value, cell_styles[i])
+        lines += len(batch)
     if sheet is None:  # nothing behind the cell: an empty sheet says so
-        sheet = book.create_sheet("Data")
-        sheet.append(["No lines"])
-    elif columns:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{written + 1}"
-    info = book.create_sheet(sheet_name("Notes", book.sheetnames))
-    info.column_dimensions["A"].width = 18
-    info.column_dimensions["B"].width = 100
-    info.append(["starviz export", neutral_text(title)])
-    for key, value in {**notes, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
-        info.append([neutral_text(key), neutral_text(value)])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        book.add_worksheet("Data").write_string(0, 0, "No lines")
+    else:
+        close(sheet, row)
+    info = book.add_worksheet(sheet_name("Notes", [s.name for s in sheets]))
+    info.set_column(0, 0, 18)
+    info.set_column(1, 1, 100)
+    rows = [("starviz export", title), *notes.items()]
+    if note := sheets_note(lines, sheet_rows):
+        rows.append(("Sheets", note))
+    rows += [("Exported", f"{dt.datetime.now():%d %b %Y %H:%M}"), ("Licence", LICENCE)]
+    for n, (key, value) in enumerate(rows):
+        info.write_string(n, 0, neutral_text(key))
+        info.write_string(n, 1, neutral_text(value))
+    book.close()
+    return lines
+
+
+def _xlsx_values(values: pd.Series, fmt: str | None) -> list:
+    """One column of a batch as the Python values its cells take: None for a missing value, dates
+    as Excel day numbers (shown through the date format), pounds rounded to pence, texts neutralised."""
+    missing = values.isna().to_numpy()
+    if fmt == DATE_FORMAT:
+        days = (pd.to_datetime(values) - EXCEL_EPOCH) / pd.Timedelta(days=1)
+        out = days.to_numpy(dtype=float).tolist()
+    elif pd.api.types.is_bool_dtype(values.dtype):
+        out = values.tolist()
+    elif pd.api.types.is_numeric_dtype(values.dtype) or fmt in (GBP_FORMAT, SHARE_FORMAT):
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        out = (numbers.round(2) if fmt == GBP_FORMAT else numbers).tolist()
+    else:
+        return [None if gone else _xlsx_cell(v) for v, gone in zip(values.tolist(), missing, strict=True)]
+    return [None if gone else v for v, gone in zip(out, missing, strict=True)]
+
+
+def _xlsx_cell(value: object) -> object:
+    """A value of a text (object) column as XlsxWriter takes it: numbers stay numbers, anything else
+    is written as neutralised text."""
+    value = _cell(value)
+    if isinstance(value, bool | int | float):
+        return value
+    return None if value is None else str(value) if not isinstance(value, str) else value
 
 
 def _format(column: object, values: pd.Series) -> str | None:
@@ -159,20 +263,6 @@ def _format(column: object, values: pd.Series) -> str | None:
     if pd.api.types.is_datetime64_any_dtype(values) or (len(sample) and all(isinstance(v, dt.date) for v in sample)):
         return DATE_FORMAT
     return None
-
-
-def _bold(sheet, value: object) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value)
-    cell.font = Font(bold=True)
-    return cell
-
-
-def _formatted(sheet, value: object, fmt: str | None) -> object:
-    if fmt is None or value is None:
-        return value
-    cell = WriteOnlyCell(sheet, value)
-    cell.number_format = fmt
-    return cell
 
 
 def drill_notes(filters: str, selection: list[str], cell: list[str] | None, sort: str, lines: int) -> dict[str, str]:

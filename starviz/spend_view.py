@@ -231,6 +231,8 @@ def drilldown(
         )
         # Every line behind the cell, not the page shown: streamed from DuckDB batch by batch.
         ui.stream_buttons("spend-lines", lambda: queries.drill_lines_batches(scope, criteria, sort, descending), notes)
+        if overflow := export.sheets_note(lines["count_shown"]):
+            st.caption(f"Excel download: {overflow}")
     else:
         st.caption("Your role sees the lines behind a cell as totals per supplier, redacted payments as one total.")
         shown = queries.drill_by_supplier(scope, criteria)

@@ -379,10 +379,11 @@ def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str
 
 def stream_buttons(name: str, batches, notes: dict[str, str], title: str | None = None) -> None:
     """CSV and XLSX downloads of a table too long to hold at once: ``batches()`` gives it as a stream
-    of frames, written batch by batch when a button is clicked."""
+    of frames, written batch by batch to a temporary file when a button is clicked (never on a
+    rerun); Streamlit reads that file once into the copy it serves."""
     from starviz import export
 
-    _download_pair(name, lambda: export.stream_csv(batches()), lambda: export.stream_xlsx(batches(), title or name, notes))
+    _download_pair(name, lambda: export.csv_file(batches()), lambda: export.xlsx_file(batches(), title or name, notes))
 
 
 def database_unavailable(user: User, problem: Exception) -> None:

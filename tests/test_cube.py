@@ -485,9 +485,8 @@ def test_a_drill_down_export_has_every_line_behind_the_cell_and_names_the_cell_i
     assert total > len(page) == 5  # more lines than a page holds
     notes = export.drill_notes("FY 2025-26", ["Category: Works"], ["Council: Trafford"], "Amount, descending", total)
     # batches of 2 lines: the writers join many batches into one table
-    book = load_workbook(
-        io.BytesIO(export.stream_xlsx(queries.drill_lines_batches(scope, criteria, "amount_gbp", True, rows=2), "lines", notes))
-    )
+    with export.xlsx_file(queries.drill_lines_batches(scope, criteria, "amount_gbp", True, rows=2), "lines", notes) as file:
+        book = load_workbook(io.BytesIO(file.read()))
     data = list(book["Data"].iter_rows(values_only=True))
     assert data[0][:4] == ("Payment date", "Council", "Supplier", "Amount (£)")
     assert len(data) - 1 == total
@@ -498,7 +497,8 @@ def test_a_drill_down_export_has_every_line_behind_the_cell_and_names_the_cell_i
     written = dict(r for r in book["Notes"].iter_rows(values_only=True))
     assert written["Clicked cell"] == "Council: Trafford" and written["Selection"] == "Category: Works"
     assert written["Filters"] == "FY 2025-26"
-    csv = export.stream_csv(queries.drill_lines_batches(scope, criteria, "amount_gbp", True, rows=2)).decode("utf-8-sig")
+    with export.csv_file(queries.drill_lines_batches(scope, criteria, "amount_gbp", True, rows=2)) as file:
+        csv = file.read().decode("utf-8-sig")
     assert len(csv.strip().splitlines()) == total + 1 and csv.startswith("payment_date,")
 
 

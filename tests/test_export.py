@@ -159,7 +159,7 @@ def test_a_name_with_a_control_character_or_an_overlong_text_still_exports_and_o
     frame = pd.DataFrame({"supplier_name": ["Acme\x0bLtd", "x" * 40_000, "\x01=SUM(A1)"], "amount_gbp": [1.0, 2.0, 3.0]})
     for data in (
         export.to_xlsx(frame, "t", {"Filters": "note\x07 with a bell"}),
-        export.stream_xlsx(iter([frame]), "t", {"Filters": "x"}),
+        export.xlsx_file(iter([frame]), "t", {"Filters": "x"}).read(),
     ):
         book = load_workbook(io.BytesIO(data))
         names = [c.value for c in book.worksheets[0]["A"][1:]]
@@ -168,3 +168,73 @@ def test_a_name_with_a_control_character_or_an_overlong_text_still_exports_and_o
         assert names[1].endswith(f"[… {40_000 - (32_767 - 60):,} more characters not shown]")
         assert names[1].startswith("x" * 30_000)
         assert names[2] == "' =SUM(A1)"
+
+
+def _lines(start: int, count: int) -> pd.DataFrame:
+    """``count`` drill-down-like lines numbered from ``start``: a date, a hostile supplier, pounds, a share."""
+    n = range(start, start + count)
+    return pd.DataFrame(
+        {
+            "payment_date": pd.to_datetime([dt.date(2025, 4, 1) + dt.timedelta(days=i) for i in n]),
+            "supplier": [f"=cmd|' /C calc'!A{i}" if i % 2 else f"Supplier {i}" for i in n],
+            "amount_gbp": [i + 0.006 for i in n],
+            "on_contract_share": [0.5 for _ in n],
+            "source_row": list(n),
+            "purpose": [None if i % 3 == 0 else f"note\x07{i}" for i in n],
+        }
+    )
+
+
+def test_a_streamed_export_has_every_line_in_order_with_formats_and_neutralised_text():
+    batches = [_lines(0, 3), _lines(3, 3), _lines(6, 1)]  # the writers join many batches into one table
+    with export.xlsx_file(iter(batches), "Spend lines", {"Filters": "FY 2025-26", "Clicked cell": "=Council"}) as file:
+        book = load_workbook(io.BytesIO(file.read()))
+    assert book.sheetnames == ["Data", "Notes"]
+    sheet = book["Data"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("Payment date", "Supplier", "Amount (£)", "On contract (%)", "Source row", "Purpose")
+    assert [r[4] for r in rows[1:]] == list(range(7))  # every line, in order
+    assert rows[1][0] == dt.datetime(2025, 4, 1) and sheet["A2"].number_format == export.DATE_FORMAT
+    assert "h" not in export.DATE_FORMAT  # dates without h:mm:ss
+    assert rows[2][2] == 1.01 and sheet["C3"].number_format == export.GBP_FORMAT  # rounded to pence
+    assert sheet["D2"].value == 0.5 and sheet["D2"].number_format == export.SHARE_FORMAT
+    assert rows[2][1] == "'=cmd|' /C calc'!A1" and rows[1][1] == "Supplier 0"  # a formula stays text
+    assert rows[1][5] is None and rows[2][5] == "note 1"  # a missing value stays empty; a bell becomes a space
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:F8"
+    notes = dict(book["Notes"].iter_rows(values_only=True))
+    assert notes["Filters"] == "FY 2025-26" and notes["Clicked cell"] == "'=Council"
+    assert notes["starviz export"] == "Spend lines" and "Sheets" not in notes  # one sheet holds them
+    with export.csv_file(iter(batches)) as file:
+        text = file.read().decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == "payment_date,supplier,amount_gbp,on_contract_share,source_row,purpose"  # the header once
+    assert len(lines) == 8 and lines[2] == "2025-04-02,'=cmd|' /C calc'!A1,1.006,0.5,1,note 1"
+
+
+def test_lines_past_a_sheet_go_on_further_sheets_and_the_notes_say_so():
+    # An Excel sheet holds 1,048,576 rows; the limit is injected small to see the overflow.
+    with export.xlsx_file(iter([_lines(0, 4), _lines(4, 6)]), "Spend lines", {"Filters": "x"}, sheet_rows=4) as file:
+        book = load_workbook(io.BytesIO(file.read()))
+    assert book.sheetnames == ["Data", "Data 2", "Data 3", "Data 4", "Notes"]
+    seen = []
+    for name in book.sheetnames[:-1]:
+        rows = list(book[name].iter_rows(values_only=True))
+        assert rows[0][:3] == ("Payment date", "Supplier", "Amount (£)")  # each sheet has the header
+        assert book[name].auto_filter.ref == f"A1:F{len(rows)}" and book[name]["C2"].number_format == export.GBP_FORMAT
+        seen += [r[4] for r in rows[1:]]
+    assert seen == list(range(10))  # every line once, in order
+    note = dict(book["Notes"].iter_rows(values_only=True))["Sheets"]
+    assert note == export.sheets_note(10, 4)
+    assert note == (
+        "The 10 lines are on 4 sheets (Data, Data 2, Data 3, Data 4), in order: an Excel sheet holds "
+        "3 lines under its header. The CSV has them all in one table."
+    )
+    assert export.sheets_note(1_048_575) is None and export.sheets_needed(1_048_576) == 2
+
+
+def test_a_stream_with_no_lines_says_so():
+    with export.xlsx_file(iter([]), "Spend lines", {}) as file:
+        book = load_workbook(io.BytesIO(file.read()))
+    assert book["Data"]["A1"].value == "No lines"
+    with export.csv_file(iter([])) as file:
+        assert file.read().decode("utf-8-sig") == ""
