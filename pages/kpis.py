@@ -58,10 +58,11 @@ tables.table(
 )
 if empty:
     st.caption(f"No KPI is mapped yet to: {', '.join(empty)} (mapping in data/reference/kpi_objectives.csv).")
-if differ := narrative.changes_withheld(scorecard):
+if compared := narrative.changes_compared(scorecard):
+    # the "Changes compare" column's words, where a change is not over every council reporting the KPI
     st.caption(
-        "A change shows – where other councils reported the KPI in the month compared (a council reporting "
-        f"in one month only would move the figure by itself): {', '.join(escape.md(n) for n in differ)}."
+        "Changes compare the councils that reported a KPI in both months:  \n"
+        + "  \n".join(f"**{escape.md(kpi)}**. {escape.md(note)}" for kpi, note in compared)
     )
 exported, formats = narrative.scorecard_export(scorecard, group_by)
 ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", exported, scope, formats=formats)

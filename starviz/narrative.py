@@ -2,7 +2,10 @@
 summary that goes into the monthly performance report.
 
 Pure Python on query results (no Streamlit, no SQL): ``queries.kpi_scorecard`` gives one row per KPI
-with its latest value, target, RAG, the month before and the same month a quarter and a year earlier.
+with its latest value, target and RAG over every council reporting it, and for the month before and
+the same month a quarter and a year earlier, the KPI in both months over the councils that reported it
+in both. A change over fewer councils than the value says so, in the same words on the page, in the
+export and in the summary ("over Stockport (Trafford reported in April 2025 only)").
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pandas as pd
 from starviz import config
 from starviz.fmt import in_unit, missing
 from starviz.nodata import NO_DATA
+from starviz.queries.kpis import COMPARISONS
 
 RAG_LABELS = {"green": "Green", "amber": "Amber", "red": "Red", "none": "No target", "no data": NO_DATA}
 RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3, "no data": 4}
@@ -33,6 +37,81 @@ def format_change(now: float | None, before: float | None, unit: str) -> str:
     return f"{(now - before) / abs(before) * 100:+.1f}%"
 
 
+# How each change is named in a sentence, by the scorecard's column prefix.
+CHANGE_NAMES = {"previous": "Change on last month", "quarter_ago": "Change on the quarter", "year_ago": "Change on the year"}
+
+
+def names_text(names) -> str:
+    """Council names as a person lists them: "Stockport", "Stockport and Trafford", "Bury, Stockport and Trafford"."""
+    names = [str(n) for n in names]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}" if names else ""
+
+
+def _months(row, comparison: str) -> tuple[str, str]:
+    now = pd.Timestamp(row["month"])
+    return f"{now - pd.DateOffset(months=COMPARISONS[comparison]):%B %Y}", f"{now:%B %Y}"
+
+
+def _listed(value) -> list:
+    return [] if value is None or (not hasattr(value, "__len__") and pd.isna(value)) else list(value)
+
+
+def change_coverage(row, comparison: str) -> tuple[str, str] | None:
+    """Whom a change compares when it is not every council reporting the KPI: the councils compared
+    ("Stockport and Trafford") and why the others are left out ("Rochdale reported in May 2025 only,
+    Trafford in April 2025 only"); ("", why) when no council reported it in both months; None when the
+    change is over the same councils as the value, or there is nothing before to compare."""
+    common = _listed(row.get(f"{comparison}_common"))
+    only_now = _listed(row.get(f"{comparison}_only_now"))
+    only_then = _listed(row.get(f"{comparison}_only_then"))
+    then, now = _months(row, comparison)
+    if not common:
+        return ("", f"no council reported it in both {then} and {now}") if only_then else None
+    if not only_now and not only_then:
+        return None
+    parts = []
+    if only_now:
+        parts.append(f"{names_text(only_now)} reported in {now} only")
+    if only_then:
+        parts.append(f"{names_text(only_then)}{' reported' if not parts else ''} in {then} only")
+    return names_text(common), ", ".join(parts)
+
+
+def change_note(row, comparison: str) -> str:
+    """The sentence saying whom a change compares, or "" when it is everyone reporting the KPI."""
+    coverage = change_coverage(row, comparison)
+    if coverage is None:
+        return ""
+    common, why = coverage
+    name = CHANGE_NAMES[comparison]
+    return f"{name} over {common}: {why}." if common else f"{name} not compared: {why}."
+
+
+def change_notes(row) -> str:
+    """Every change's note for one KPI, in one cell ("" when every change compares everyone)."""
+    return " ".join(note for c in COMPARISONS if (note := change_note(row, c)))
+
+
+def changes_compared(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """(KPI, notes) for each KPI with a change not over every council reporting it, in scorecard order."""
+    notes = [(kpi_label(r), change_notes(r)) for _, r in df.iterrows()] if len(df) else []
+    return [(kpi, note) for kpi, note in notes if note]
+
+
+def change_text(row, comparison: str) -> str:
+    """A change as the scorecard shows it: "no data" when the KPI has no value, "–" when nothing is
+    compared, else the change over the councils in both months, naming them when they are not all
+    ("+6.7 pp over Stockport and Trafford")."""
+    if missing(row["value"]):
+        return NO_DATA
+    before, now = row.get(f"{comparison}_value"), row.get(f"{comparison}_like_value")
+    if missing(before) or missing(now):
+        return "–"
+    text = format_change(now, before, row["unit"])
+    coverage = change_coverage(row, comparison)
+    return f"{text} over {coverage[0]}" if coverage else text
+
+
 def kpi_label(row) -> str:
     """The KPI's name, with STAR's own KPIs marked so that the same code for the councils is not confused."""
     return f"{row['kpi_name']} ({row['reported_by']})" if row["is_shared_service"] else str(row["kpi_name"])
@@ -40,7 +119,9 @@ def kpi_label(row) -> str:
 
 def scorecard_table(df: pd.DataFrame, group_by: str, trend: bool = True) -> pd.DataFrame:
     """The scorecard as displayed and exported: one row per KPI, grouped by perspective or objective
-    (``trend``: with the last 12 months as a list, for a sparkline; leave it out of exports)."""
+    (``trend``: with the last 12 months as a list, for a sparkline; leave it out of exports). Changes
+    are over the councils that reported the KPI in both months; "Changes compare" says whom, when
+    that is not every council reporting it (blank when it is)."""
     order = "perspective_order" if group_by == "perspective" else "objective_order"
     rows = df.sort_values([order, group_by, "is_shared_service", "kpi_code"], kind="stable")
     return (
@@ -51,15 +132,10 @@ def scorecard_table(df: pd.DataFrame, group_by: str, trend: bool = True) -> pd.D
                 "Value": [in_unit(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)],
                 "Target": [in_unit(v, u) for v, u in zip(rows["target"], rows["unit"], strict=True)],
                 "Status": [RAG_LABELS.get(r, r) for r in rows["rag"]],
-                "On last month": [
-                    format_change(a, b, u) for a, b, u in zip(rows["value"], rows["previous_value"], rows["unit"], strict=True)
-                ],
-                "Quarter on quarter": [
-                    format_change(a, b, u) for a, b, u in zip(rows["value"], rows["quarter_ago_value"], rows["unit"], strict=True)
-                ],
-                "Year on year": [
-                    format_change(a, b, u) for a, b, u in zip(rows["value"], rows["year_ago_value"], rows["unit"], strict=True)
-                ],
+                "On last month": [change_text(r, "previous") for _, r in rows.iterrows()],
+                "Quarter on quarter": [change_text(r, "quarter_ago") for _, r in rows.iterrows()],
+                "Year on year": [change_text(r, "year_ago") for _, r in rows.iterrows()],
+                "Changes compare": [change_notes(r) for _, r in rows.iterrows()],
                 "Last 12 months": [[float(v) for v in t] if hasattr(t, "__iter__") else [] for t in rows["trend"]],
                 "Reported by": rows["reported_by"],
                 "Month": [m.strftime("%b %Y") for m in pd.to_datetime(rows["month"])],
@@ -109,23 +185,34 @@ def scorecard_export(df: pd.DataFrame, group_by: str) -> tuple[pd.DataFrame, dic
         formats[column] = [value_format(v, u) for v, u in zip(rows[field], units, strict=True)]
     # a KPI whose data is not loaded says so (an empty cell would read as not reported, 0 as a value)
     table["Value"] = [NO_DATA if r == "no data" else v for v, r in zip(table["Value"], rows["rag"], strict=True)]
-    for column, field in (
-        ("On last month", "previous_value"),
-        ("Quarter on quarter", "quarter_ago_value"),
-        ("Year on year", "year_ago_value"),
+    for column, comparison in (
+        ("On last month", "previous"),
+        ("Quarter on quarter", "quarter_ago"),
+        ("Year on year", "year_ago"),
     ):
+        # the change over the councils in both months, as on the page ("Changes compare" says whom)
         table[column] = pd.Series(
-            [change(a, b, u) for a, b, u in zip(rows["value"], rows[field], units, strict=True)], dtype=object
+            [
+                None if missing(v) else change(a, b, u)
+                for v, a, b, u in zip(
+                    rows["value"], rows[f"{comparison}_like_value"], rows[f"{comparison}_value"], units, strict=True
+                )
+            ],
+            dtype=object,
         )
         formats[column] = [PP_FORMAT if u == "percent" else CHANGE_FORMAT for u in units]
     return table, formats
 
 
-def changes_withheld(df: pd.DataFrame) -> list[str]:
-    """The KPIs whose change on last month is not shown: other councils reported it in that month."""
+def changes_not_compared(df: pd.DataFrame, comparison: str = "previous") -> list[str]:
+    """The KPIs with a value whose change is not shown because no council reported them in both months."""
     if df.empty:
         return []
-    return list(df.loc[df["previous_councils_differ"].fillna(False).astype(bool), "kpi_name"])
+    return [
+        kpi_label(r)
+        for _, r in df.iterrows()
+        if not missing(r["value"]) and (coverage := change_coverage(r, comparison)) and not coverage[0]
+    ]
 
 
 def rag_counts(df: pd.DataFrame) -> dict[str, int]:
@@ -134,12 +221,14 @@ def rag_counts(df: pd.DataFrame) -> dict[str, int]:
 
 
 def movers(df: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The ``n`` KPIs that moved most since the month before, largest first. A movement is measured
-    against the target where there is one (a fall of 3 on a target of 3 is a big move), else against
-    the value before; KPIs that did not move are not movers."""
-    frame = df[df["previous_value"].notna() & df["value"].notna()].copy()
+    """The ``n`` KPIs that moved most since the month before, largest first, each over the councils
+    that reported it in both months (``value`` and ``target`` are theirs in the result). A movement is
+    measured against the target where there is one (a fall of 3 on a target of 3 is a big move), else
+    against the value before; KPIs that did not move are not movers."""
+    frame = df[df["previous_value"].notna() & df["previous_like_value"].notna() & df["value"].notna()].copy()
     if frame.empty:
         return frame
+    frame["value"], frame["target"] = frame["previous_like_value"], frame["previous_like_target"]
     change = frame["value"] - frame["previous_value"]
     scale = frame["target"].abs().where(frame["target"].notna() & (frame["target"] != 0), frame["previous_value"].abs())
     frame["change"] = change
@@ -165,7 +254,9 @@ def _mover_sentence(row) -> str:
     else:
         size = ""
     target = "" if missing(row["target"]) else f" ({_target_text(row)})"
-    return f"{kpi_label(row)} {verb}{size}, from {before} to {now}{target}: {judgement}."
+    coverage = change_coverage(row, "previous")
+    over = f" over {coverage[0]} ({coverage[1]})" if coverage else ""
+    return f"{kpi_label(row)} {verb}{size}{over}, from {before} to {now}{target}: {judgement}."
 
 
 def _target_text(row, of: str = "") -> str:
@@ -175,7 +266,9 @@ def _target_text(row, of: str = "") -> str:
 
 def _status_sentence(row) -> str:
     target = "with no target" if missing(row["target"]) else f"against a {_target_text(row, ' of')}"
-    return f"{kpi_label(row)}, {in_unit(row['value'], row['unit'])} {target}"
+    coverage = change_coverage(row, "previous")
+    over = f" (compared over {coverage[0]}: {coverage[1]})" if coverage else ""
+    return f"{kpi_label(row)}, {in_unit(row['value'], row['unit'])} {target}{over}"
 
 
 def groups_with_kpis(groups: pd.DataFrame, df: pd.DataFrame, group_by: str) -> tuple[list[str], list[str]]:
@@ -226,8 +319,20 @@ def monthly_summary(df: pd.DataFrame, month: dt.date, who: str, n_movers: int | 
     else:
         lines.append(f"Largest movers since {previous}:")
         lines += [f"- {_mover_sentence(r)}" for _, r in top.iterrows()]
-    turned_red = current[(current["rag"] == "red") & current["previous_rag"].notna() & (current["previous_rag"] != "red")]
-    turned_green = current[(current["rag"] == "green") & current["previous_rag"].notna() & (current["previous_rag"] != "green")]
+    if not_compared := changes_not_compared(current):
+        lines.append(f"Not compared with {previous} (no council reported them in both months): {', '.join(not_compared)}.")
+
+    # turned red or green like with like: the councils in both months were not red (green) before
+    # and are now, and so is everyone reporting it now
+    def turned(status: str) -> pd.DataFrame:
+        return current[
+            (current["rag"] == status)
+            & (current["previous_like_rag"] == status)
+            & current["previous_rag"].notna()
+            & (current["previous_rag"] != status)
+        ]
+
+    turned_red, turned_green = turned("red"), turned("green")
     lines.append("")
     lines.append(
         "Turned red: " + ("; ".join(_status_sentence(r) for _, r in turned_red.iterrows()) + "." if len(turned_red) else "none.")

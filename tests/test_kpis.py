@@ -8,8 +8,10 @@ Worked from the fixture rows (tests/fixtures/extracts.py), as at May 2025:
 - COM02 (Trafford, lower is better): 2 then 5 against 3: green, then red; a move of the whole target.
 - CUS01: Trafford 83 then 88, Stockport 91 then 86, against 85: averaged 87 and 87.
 - D-ONC (computed): April 3,300 on contract of the 5,250.50 addressable spent by the councils with
-  contracts loaded (Trafford 4,050, Stockport 1,200.50; Rochdale's 1,000 and Tameside's 1,880 are
-  "no data": no contracts of their own loaded); May 3,000 of 3,000.
+  contracts loaded (Trafford 3,300 of 4,050, Stockport 0 of 1,200.50; Rochdale's 1,000 and Tameside's
+  1,880 are "no data": no contracts of their own loaded); May Stockport's 3,000 of 3,000. Like with
+  like, the change is Stockport's alone: 0.0% to 100.0%, +100.0 pp (not 62.9% to 100%, "rose 37.1 pp",
+  which was Trafford dropping out of May).
 """
 
 from __future__ import annotations
@@ -116,10 +118,17 @@ def test_kpis_computed_from_the_data_are_recomputed_from_their_totals():
     card = _card(_scope())
     onc = card.loc[("D-ONC", False)]
     assert onc["value"] == pytest.approx(100.0)  # May: Stockport's 3,000 on the STAR care contract
-    # April's 62.9% is Stockport and Trafford together, May's 100% Stockport alone: not like with like,
-    # so no change is computed (it read "rose 37.1 pp", most of it Trafford dropping out)
-    assert pd.isna(onc["previous_value"]) and onc["previous_councils_differ"]
-    assert (onc["target"], onc["previous_rag"], onc["rag"]) == (65.0, "amber", "green")  # 62.9% is within 10% of 65%
+    # April's 62.9% is Stockport and Trafford together, May's 100% Stockport alone: the change is over
+    # Stockport, the one council in both months (0 of 1,200.50 in April: red), Trafford left out
+    assert (onc["previous_value"], onc["previous_like_value"]) == (0.0, 100.0)
+    assert list(onc["previous_common"]) == ["Stockport"] and list(onc["previous_only_then"]) == ["Trafford"]
+    assert (onc["target"], onc["previous_rag"], onc["rag"]) == (65.0, "red", "green")
+    row = onc.copy()
+    row["kpi_name"], row["is_shared_service"] = "Spend on contract", False
+    assert narrative.change_text(row, "previous") == "+100.0 pp over Stockport"
+    assert narrative.change_note(row, "previous") == (
+        "Change on last month over Stockport: Trafford reported in April 2025 only."
+    )
     assert onc["objective"] == "Professional" and onc["source"] == "data"
     # SC-001 (£24,000 committed on £120,000) is Stockport's only award in the twelve months to May
     svc = card.loc[("D-SVC", False)]
@@ -178,17 +187,20 @@ def test_summary_names_the_largest_movers_and_what_turned_red_or_green():
     lines = text.splitlines()
     assert lines[0] == "KPI summary for May 2025 (All councils and STAR)"
     movers = lines[lines.index("Largest movers since April 2025:") + 1 :][:3]
-    # waivers moved by their whole target (3 of 3), savings by 35,000 of 110,000, STAR's by 30,000 of
-    # 120,000; on-contract is no mover: April's councils (Stockport, Trafford) are not May's (Stockport)
-    assert movers[0].startswith("- Waivers approved rose 150%, from 2 to 5 (target no more than 3): worse.")
-    assert movers[1].startswith("- Cashable savings achieved rose 39%, from £90k to £125k (target £110k)")
-    assert movers[2].startswith("- Savings (STAR) rose 30%, from £100k to £130k (target £120k)")
+    # on-contract moved over Stockport by 100 pp of 65 (Trafford reported in April only), waivers by
+    # their whole target (3 of 3), savings by 35,000 of 110,000
+    assert movers[0] == (
+        "- Spend on contract (from the spend data) rose 100.0 pp over Stockport (Trafford reported in April 2025 "
+        "only), from 0.0% to 100.0% (target 65.0%): better."
+    )
+    assert movers[1].startswith("- Waivers approved rose 150%, from 2 to 5 (target no more than 3): worse.")
+    assert movers[2].startswith("- Cashable savings achieved rose 39%, from £90k to £125k (target £110k)")
     assert "Turned red: Waivers approved, 5 against a target of no more than 3." in lines
     turned_green = next(line for line in lines if line.startswith("Turned green:"))
     assert turned_green == (
         "Turned green: Cashable savings achieved, £125k against a target of £110k; Savings (STAR), "
         "£130k against a target of £120k; Spend on contract (from the spend data), "
-        "100.0% against a target of 65.0%."
+        "100.0% against a target of 65.0% (compared over Stockport: Trafford reported in April 2025 only)."
     )
 
 
@@ -203,6 +215,8 @@ def test_movers_are_measured_against_the_target():
             "higher_is_better": True,
             "value": [10_500, 6, 4],
             "previous_value": [10_000, 3, 4],
+            "previous_like_value": [10_500, 6, 4],
+            "previous_like_target": [1_000, 3, 4],
             "target": [1_000, 3, 4],
             "rag": "green",
             "previous_rag": "green",
@@ -277,8 +291,121 @@ def test_the_scorecard_exports_values_and_changes_as_numbers_in_percent_and_poun
     assert any(r["Value"].number_format.startswith("£") and isinstance(r["Value"].value, int | float) for r in rows.values())
 
 
-def test_the_kpi_page_says_which_changes_it_does_not_compare(fixture_raw):
+def test_the_kpi_page_says_whom_a_change_compares(app_env):
     at = run_app("director", page="pages/kpis.py", fy="2025-26")
     assert not at.exception, at.exception
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith("A change shows – where other councils reported") and "Spend on contract" in c for c in captions)
+    table = at.dataframe[0].value.set_index("KPI")
+    assert table.loc["Spend on contract (from the spend data)", "On last month"] == "+100.0 pp over Stockport"
+    assert table.loc["Cashable savings achieved", "Changes compare"] == ""  # both councils in both months
+    caption = next(c.value for c in at.caption if c.value.startswith("Changes compare the councils"))
+    assert (  # as read: the Markdown escapes of text from data taken out
+        "**Spend on contract (from the spend data)**. Change on last month over Stockport: Trafford reported in "
+        "April 2025 only." in caption.replace("\\", "")
+    )
+
+
+# --- like with like where the councils differ between the months --------------------------------
+# Hand-worked, on the fixture database with three more KPIs (rows of the scorecard mart, the table
+# every KPI query reads), April -> May 2025:
+# - T-SHR, a share from the data (numerator / denominator): April Stockport 30/100, Trafford 10/50,
+#   Rochdale 90/100; May Stockport 60/100, Trafford 40/200, Tameside 5/10. Value over everyone in May
+#   105/310 = 33.9%. Over Stockport and Trafford (in both months): April 40/150 = 26.7%, May 100/300 =
+#   33.3%: +6.7 pp (over everyone it would read 52.0% -> 33.9%, -18.1 pp; averaging the councils'
+#   shares 25.0% -> 40.0%, +15.0 pp).
+# - T-GBP, pounds added up: April Stockport 10,000, Trafford 5,000; May Stockport 12,000, Rochdale
+#   7,000. Value 19,000; over Stockport 10,000 -> 12,000: +20.0% (over everyone 15,000 -> 19,000, +26.7%).
+# - T-NON: Rochdale in April only, Tameside in May only: no council in both, no change.
+
+_EXTRA = [
+    # code, unit, council, month, value, numerator, denominator, target
+    ("T-SHR", "percent", "stockport", "2025-04-01", 30.0, 30, 100, 40),
+    ("T-SHR", "percent", "trafford", "2025-04-01", 20.0, 10, 50, 40),
+    ("T-SHR", "percent", "rochdale", "2025-04-01", 90.0, 90, 100, 40),
+    ("T-SHR", "percent", "stockport", "2025-05-01", 60.0, 60, 100, 40),
+    ("T-SHR", "percent", "trafford", "2025-05-01", 20.0, 40, 200, 40),
+    ("T-SHR", "percent", "tameside", "2025-05-01", 50.0, 5, 10, 40),
+    ("T-GBP", "gbp", "stockport", "2025-04-01", 10_000, None, None, 10_000),
+    ("T-GBP", "gbp", "trafford", "2025-04-01", 5_000, None, None, 5_000),
+    ("T-GBP", "gbp", "stockport", "2025-05-01", 12_000, None, None, 10_000),
+    ("T-GBP", "gbp", "rochdale", "2025-05-01", 7_000, None, None, 8_000),
+    ("T-NON", "count", "rochdale", "2025-04-01", 3, None, None, None),
+    ("T-NON", "count", "tameside", "2025-05-01", 4, None, None, None),
+]
+
+
+@pytest.fixture()
+def extra_kpis(fixture_build, tmp_path, monkeypatch):
+    """The fixture database with the three KPIs above added to the scorecard mart."""
+    import shutil
+
+    path = tmp_path / "star.duckdb"
+    shutil.copyfile(fixture_build.db_path, path)
+    con = duckdb.connect(str(path))
+    for code, unit, council, month, value, numerator, denominator, target in _EXTRA:
+        con.execute(
+            """
+            insert into mart_kpis_scorecard_by_month by name
+            select ? as council_id, false as is_shared_service, ? as kpi_code, ? as kpi_name,
+                   'Savings' as perspective, 1 as perspective_order, 'Not mapped' as objective,
+                   99 as objective_order, ? as unit, true as higher_is_better, ?::date as month,
+                   ?::double as value, ?::double as target, ?::double as numerator,
+                   ?::double as denominator, 'data' as source, 0.1 as amber_tolerance
+            """,
+            [council, code, f"Test {code}", unit, month, value, target, numerator, denominator],
+        )
+    con.close()
+    monkeypatch.setenv("STARVIZ_DB", str(path))
+    config.settings.cache_clear()
+    return path
+
+
+def test_a_change_is_over_the_councils_in_both_months_with_the_kpis_own_total(extra_kpis):
+    card = _card(_scope())
+    share, pounds, none = card.loc[("T-SHR", False)], card.loc[("T-GBP", False)], card.loc[("T-NON", False)]
+    # the value is everyone's; the change is Stockport and Trafford's, recomputed from their totals
+    assert share["value"] == pytest.approx(100 * 105 / 310)
+    assert (share["previous_value"], share["previous_like_value"]) == (
+        pytest.approx(100 * 40 / 150),
+        pytest.approx(100 * 100 / 300),
+    )
+    assert list(share["previous_common"]) == ["Stockport", "Trafford"]
+    assert (list(share["previous_only_now"]), list(share["previous_only_then"])) == (["Tameside"], ["Rochdale"])
+    assert (pounds["value"], pounds["previous_value"], pounds["previous_like_value"]) == (19_000, 10_000, 12_000)
+    assert pounds["previous_like_target"] == 10_000  # Stockport's target, not Stockport's and Rochdale's
+    assert pd.isna(none["previous_value"]) and none["value"] == 4
+
+    table = narrative.scorecard_table(card.reset_index(), "perspective").set_index("Code")
+    assert table.loc["T-SHR", "On last month"] == "+6.7 pp over Stockport and Trafford"
+    assert table.loc["T-SHR", "Changes compare"] == (
+        "Change on last month over Stockport and Trafford: Tameside reported in May 2025 only, Rochdale in April 2025 only."
+    )
+    assert table.loc["T-GBP", "On last month"] == "+20.0% over Stockport"
+    assert table.loc["T-GBP", "Changes compare"] == (
+        "Change on last month over Stockport: Rochdale reported in May 2025 only, Trafford in April 2025 only."
+    )
+    assert table.loc["T-NON", "On last month"] == "–"
+    assert table.loc["T-NON", "Changes compare"] == (
+        "Change on last month not compared: no council reported it in both April 2025 and May 2025."
+    )
+    assert table.loc["COM02", "Changes compare"] == ""  # Trafford alone, in every month compared
+
+
+def test_the_summary_and_the_export_use_the_same_like_for_like_figures_and_words(extra_kpis):
+    card = queries.kpi_scorecard(_scope(), MAY)
+    text = narrative.monthly_summary(card, MAY, "All councils", n_movers=10)
+    assert (
+        "- Test T-GBP rose 20% over Stockport (Rochdale reported in May 2025 only, Trafford in April 2025 only), "
+        "from £10k to £12k (target £10k): better." in text.splitlines()
+    )
+    assert (
+        "- Test T-SHR rose 6.7 pp over Stockport and Trafford (Tameside reported in May 2025 only, Rochdale in "
+        "April 2025 only), from 26.7% to 33.3% (target 40.0%): better." in text.splitlines()
+    )
+    assert "Not compared with April 2025 (no council reported them in both months): Test T-NON." in text
+
+    table, _ = narrative.scorecard_export(card, "perspective")
+    rows = table.set_index("Code")
+    assert rows.loc["T-SHR", "On last month"] == pytest.approx(100 * 100 / 300 - 100 * 40 / 150)  # points
+    assert rows.loc["T-GBP", "On last month"] == pytest.approx(0.2)
+    assert rows.loc["T-NON", "On last month"] is None
+    assert rows.loc["T-SHR", "Changes compare"] == narrative.change_notes(card.set_index("kpi_code").loc["T-SHR"])

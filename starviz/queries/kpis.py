@@ -26,7 +26,15 @@ def _councils_label(scope: Scope) -> str:
     return "Partner councils" if scope.filters.all_councils or len(ids) > 3 else ", ".join(names.get(c, c) for c in ids)
 
 
-_KPI_SERIES = """
+# A KPI's total over a set of its rows (grouped, joined to ``labels``): a share computed from the data is
+# recomputed from numerator and denominator, a percentage from an extract averaged, else added up;
+# the same for the headline (every council reporting) and for a change (the councils in both months).
+_TOTAL = """case when any_value(labels.unit) = 'percent'
+                 then coalesce(100 * sum(kpis.numerator) / nullif(sum(kpis.denominator), 0), avg(kpis.value))
+                 else sum(kpis.value) end"""
+_TARGET = "case when any_value(labels.unit) = 'percent' then avg(kpis.target) else sum(kpis.target) end"
+
+_KPI_SERIES = f"""
     kpis as (
         select kpis.*, councils.short_name
         from mart_kpis_scorecard_by_month as kpis
@@ -56,12 +64,9 @@ _KPI_SERIES = """
             kpis.kpi_code,
             kpis.is_shared_service,
             kpis.month,
-            case when any_value(labels.unit) = 'percent'
-                 then coalesce(100 * sum(kpis.numerator) / nullif(sum(kpis.denominator), 0), avg(kpis.value))
-                 else sum(kpis.value) end as value,
-            case when any_value(labels.unit) = 'percent' then avg(kpis.target) else sum(kpis.target) end as target,
-            count(distinct kpis.council_id) filter (where kpis.value is not null) as count_reporting,
-            list(distinct kpis.council_id order by kpis.council_id) filter (where kpis.value is not null) as reporters
+            {_TOTAL} as value,
+            {_TARGET} as target,
+            count(distinct kpis.council_id) filter (where kpis.value is not null) as count_reporting
         from kpis
         join labels using (kpi_code, is_shared_service)
         group by all
@@ -73,7 +78,6 @@ _KPI_SERIES = """
             monthly.value,
             monthly.target,
             monthly.count_reporting,
-            monthly.reporters,
             kpi_rag(monthly.value, monthly.target, labels.higher_is_better, labels.amber_tolerance) as rag
         from monthly
         join labels using (kpi_code, is_shared_service)
@@ -93,10 +97,35 @@ def kpi_as_at(scope: Scope) -> dt.date | None:
     return value.date() if hasattr(value, "date") else value
 
 
+# The months a change compares the latest month with, by the name of its columns.
+COMPARISONS = {"previous": 1, "quarter_ago": 3, "year_ago": 12}
+
+
 def kpi_scorecard(scope: Scope, as_at: dt.date) -> pd.DataFrame:
-    """One row per KPI at its latest month up to ``as_at``: value, target and RAG; the month before
-    (value and RAG), the same month a quarter and a year earlier, and the last 13 months for a sparkline."""
+    """One row per KPI at its latest month up to ``as_at``: value, target and RAG over every council
+    reporting it, and the last 13 months for a sparkline. Changes compare like with like: for the
+    month before, a quarter and a year earlier (``<c>`` = previous, quarter_ago, year_ago), over the
+    councils that reported the KPI in both months, ``<c>_value`` (then) and ``<c>_like_value`` (now,
+    equal to ``value`` when the councils are the same; ``<c>_like_target`` its target), their RAGs
+    (``previous_rag``, ``previous_like_rag``), ``<c>_common`` (the councils compared) and ``<c>_only_now`` /
+    ``<c>_only_then`` (the councils left out, by the month they reported in). No council in both
+    months: ``<c>_value`` is null and the change is not shown."""
     first = add_months(as_at, -13)
+    wide = ",\n".join(
+        f"any_value({field}) filter (where comparison = '{c}') as {c}_{name}"
+        for c in COMPARISONS
+        for field, name in (
+            ("then_value", "value"),
+            ("now_value", "like_value"),
+            ("then_rag", "rag"),
+            ("now_rag", "like_rag"),
+            ("now_target", "like_target"),
+            ("common", "common"),
+            ("only_now", "only_now"),
+            ("only_then", "only_then"),
+        )
+    )
+    comparisons = ", ".join(f"('{c}', {n})" for c, n in COMPARISONS.items())
     return db.query(
         f"""
         with {_KPI_SERIES},
@@ -109,27 +138,74 @@ def kpi_scorecard(scope: Scope, as_at: dt.date) -> pd.DataFrame:
             from series
             where month > ?::date - interval 12 month
             group by all
+        ),
+        comparisons(comparison, months_back) as (values {comparisons}),
+        sides as (
+            -- each council reporting the KPI in its latest month or the month compared, which of the
+            -- two, and whether it reported in both
+            select
+                comparisons.comparison,
+                kpis.*,
+                kpis.month = latest.month as is_now,
+                count(*) over (partition by kpis.kpi_code, kpis.is_shared_service, comparisons.comparison,
+                                            kpis.council_id) = 2 as in_both
+            from latest
+            cross join comparisons
+            join kpis
+                on kpis.kpi_code = latest.kpi_code and kpis.is_shared_service = latest.is_shared_service
+                and kpis.month in (latest.month, (latest.month - to_months(comparisons.months_back))::date)
+                and kpis.value is not null
+        ),
+        like_for_like as (
+            -- the KPI over the councils in both months, with its own total, target and RAG
+            select kpis.kpi_code, kpis.is_shared_service, kpis.comparison, kpis.is_now,
+                   {_TOTAL} as value,
+                   {_TARGET} as target,
+                   any_value(labels.higher_is_better) as higher_is_better,
+                   any_value(labels.amber_tolerance) as amber_tolerance
+            from sides as kpis
+            join labels using (kpi_code, is_shared_service)
+            where kpis.in_both
+            group by kpis.kpi_code, kpis.is_shared_service, kpis.comparison, kpis.is_now
+        ),
+        compared as (
+            select
+                sides.kpi_code,
+                sides.is_shared_service,
+                sides.comparison,
+                any_value(then_.value) as then_value,
+                any_value(now_.value) as now_value,
+                any_value(now_.target) as now_target,
+                any_value(kpi_rag(then_.value, then_.target, then_.higher_is_better, then_.amber_tolerance)) as then_rag,
+                any_value(kpi_rag(now_.value, now_.target, now_.higher_is_better, now_.amber_tolerance)) as now_rag,
+                coalesce(list(distinct sides.short_name order by sides.short_name) filter (where sides.in_both), [])
+                    as common,
+                coalesce(list(distinct sides.short_name order by sides.short_name)
+                         filter (where sides.is_now and not sides.in_both), []) as only_now,
+                coalesce(list(distinct sides.short_name order by sides.short_name)
+                         filter (where not sides.is_now and not sides.in_both), []) as only_then
+            from sides
+            left join like_for_like as then_
+                on then_.kpi_code = sides.kpi_code and then_.is_shared_service = sides.is_shared_service
+                and then_.comparison = sides.comparison and not then_.is_now
+            left join like_for_like as now_
+                on now_.kpi_code = sides.kpi_code and now_.is_shared_service = sides.is_shared_service
+                and now_.comparison = sides.comparison and now_.is_now
+            group by sides.kpi_code, sides.is_shared_service, sides.comparison
+        ),
+        changes as (
+            select kpi_code, is_shared_service,
+                {wide}
+            from compared
+            group by kpi_code, is_shared_service
         )
-        -- like with like: a month before is compared only when the same councils reported in both
-        -- (a council reporting in one month only would move a total or an average by itself)
         select
-            latest.* exclude (reporters),
-            case when before.reporters = latest.reporters then before.value end as previous_value,
-            before.rag as previous_rag,
-            case when quarter_ago.reporters = latest.reporters then quarter_ago.value end as quarter_ago_value,
-            case when year_ago.reporters = latest.reporters then year_ago.value end as year_ago_value,
-            before.value is not null and before.reporters <> latest.reporters as previous_councils_differ,
+            latest.*,
+            changes.* exclude (kpi_code, is_shared_service),
             trends.trend
         from latest
-        left join series as before
-            on before.kpi_code = latest.kpi_code and before.is_shared_service = latest.is_shared_service
-            and before.month = latest.month - interval 1 month
-        left join series as quarter_ago
-            on quarter_ago.kpi_code = latest.kpi_code and quarter_ago.is_shared_service = latest.is_shared_service
-            and quarter_ago.month = latest.month - interval 3 month
-        left join series as year_ago
-            on year_ago.kpi_code = latest.kpi_code and year_ago.is_shared_service = latest.is_shared_service
-            and year_ago.month = latest.month - interval 12 month
+        left join changes
+            on changes.kpi_code = latest.kpi_code and changes.is_shared_service = latest.is_shared_service
         left join trends
             on trends.kpi_code = latest.kpi_code and trends.is_shared_service = latest.is_shared_service
         order by latest.perspective_order, latest.perspective, latest.objective_order, latest.is_shared_service,
