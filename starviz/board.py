@@ -57,7 +57,7 @@ def _pipeline(scope: queries.Scope) -> Slide:
 
     top_n = min(config.settings().pipeline.gantt_top_n, BOARD_ROWS)
     df = queries.pipeline_contracts(scope)
-    title = f"Contract pipeline: the {min(top_n, len(df))} largest contracts by end date"
+    title = "Contract pipeline: the largest contracts by value, by end date"  # how many: the chart's meta.shown
     fig = charts.contract_timeline(df, dt.date.today(), queries.bucket_labels(), top_n, title=title)
     return Slide("pipeline", title, fig, df)
 
@@ -153,7 +153,12 @@ def pack_pdf(scope: queries.Scope, as_at=None) -> bytes:
     for n, s in enumerate(slides, start=2):
         source = f"{export.source_line(as_at)} {coverage} Page {n} of {total}."
         art = export.branded(
-            s.figure, title=s.title, subtitle=scope.filters.label, source=source, width=preset.width, height=preset.height
+            s.figure,
+            title=s.title,
+            subtitle=export.subtitle(s.figure, scope.filters.label),
+            source=source,
+            width=preset.width,
+            height=preset.height,
         )
         png = export.image(art, "png", preset.width, preset.height)
         pages.append(Image.open(io.BytesIO(png)).convert("RGB"))
@@ -216,12 +221,12 @@ def write_charts(scope: queries.Scope, folder, as_at=None) -> list:
     source = export.source_line(as_at or queries.as_at_date())
     written = []
     for chart in gallery.board_charts(scope):
-        alt = export.alt_text(chart.figure, chart.title, scope.filters.label)
+        alt = export.alt_text(chart.figure, chart.title, export.subtitle(chart.figure, scope.filters.label))
         for key, preset in config.settings().export_presets.items():
             art = export.branded(
                 chart.figure,
                 title=chart.title,
-                subtitle=scope.filters.label,
+                subtitle=export.subtitle(chart.figure, scope.filters.label),
                 source=source,
                 width=preset.width,
                 height=preset.height,

@@ -443,6 +443,19 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def subtitle(fig: go.Figure, filters: str) -> str:
+    """An export's subtitle: the filters, then what of the data the chart shows when it shows part
+    of it (``meta.shown``, e.g. "The 30 largest of 412 contracts by value"), as its page says."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    return " · ".join(part for part in (filters, meta.get("shown") or "") if part)
+
+
+def shown(fig: go.Figure) -> str:
+    """What of the data a chart shows (``meta.shown``), or ""."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    return meta.get("shown") or ""
+
+
 def source_line(as_at: dt.date | None) -> str:
     when = f"data as at {as_at:%d %B %Y}" if as_at else "latest data"
     return f"Source: partner councils' published spend, contracts and social value data, {when}. {LICENCE}"

@@ -86,8 +86,7 @@ def _page_charts(scope: queries.Scope) -> Iterator[tuple[str, Callable[[], go.Fi
     def timeline():
         contracts = queries.pipeline_contracts(scope)
         top_n = config.settings().pipeline.gantt_top_n
-        title = f"The {min(top_n, len(contracts))} largest contracts by end date"
-        return charts.contract_timeline(contracts, dt.date.today(), queries.bucket_labels(), top_n, title=title)
+        return charts.contract_timeline(contracts, dt.date.today(), queries.bucket_labels(), top_n)
 
     yield "pipeline-timeline", timeline
     yield (

@@ -160,7 +160,7 @@ def export_controls(fig, name: str, scope: queries.Scope | None, title: str | No
     if title is None:
         title = (fig.layout.title.text or name.replace("-", " ").capitalize()) if fig.layout.title else name
         title = re.sub(r"<[^>]+>", "", title.split("<br>")[0])  # the headline, not a chart's <sup> note
-    subtitle = scope.filters.label if scope else ""
+    subtitle = export.subtitle(fig, scope.filters.label if scope else "")
     alt = export.alt_text(fig, title, subtitle)
     presets = cfg.settings().export_presets
     with st.popover("Export chart", icon=":material/ios_share:"):

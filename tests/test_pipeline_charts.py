@@ -107,3 +107,39 @@ def test_workload_heatmap_puts_unassigned_last_and_labels_money():
     assert list(fig.data[0].y) == ["Amelia Hartley", "Sam Patel", "Unassigned"]
     assert [row[0] for row in fig.data[0].text] == ["£80k", "£3m", "£1.1m"]
     assert [row[1] for row in fig.data[0].text] == ["", "", ""]
+
+
+def test_the_timeline_says_how_many_it_shows_in_one_place_and_a_small_export_does_not_contradict_it():
+    """The page said "The 30 largest contracts…" in the title while a website-size export showed 24
+    and said so in its subtitle. The count now lives only in the figure's meta.shown: the page's
+    caption and the export's subtitle read it; the title carries no count."""
+    from starviz import export
+
+    df = _pipeline(
+        *(
+            (
+                f"Contract {i}",
+                "Trafford",
+                f"TC-{i:03}",
+                1_000 * (i + 1),
+                pd.Timestamp("2024-04-01"),
+                pd.Timestamp("2026-04-01") + pd.Timedelta(days=i),
+                pd.Timestamp("2026-04-01") + pd.Timedelta(days=i),
+                pd.Timestamp("2026-04-01") + pd.Timedelta(days=i),
+                "6–12 months",
+            )
+            for i in range(40)
+        )
+    )
+    fig = charts.contract_timeline(df, TODAY, BUCKETS, top_n=30)
+    assert not any(c.isdigit() for c in fig.layout.title.text)
+    assert export.shown(fig) == "The 30 largest of 40 contracts by value"
+    assert export.subtitle(fig, "All councils") == "All councils · The 30 largest of 40 contracts by value"
+    art = export.branded(
+        fig, title=fig.layout.title.text, subtitle=export.subtitle(fig, "All councils"), source="s", width=1200, height=675
+    )
+    texts = " ".join(a.text for a in art.layout.annotations if a.text)
+    assert "The 30 largest of 40 contracts by value" in texts
+    kept = len({y for t in art.data for y in (t.y or [])})
+    assert kept < 30 and f"The {kept} largest by value of 30 shown at this size" in texts.replace("<br>", " ")
+    assert export.shown(charts.contract_timeline(df.head(3), TODAY, BUCKETS, top_n=30)) == "All 3 contracts"

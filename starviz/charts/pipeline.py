@@ -53,9 +53,15 @@ def stacked_by_council(
     return fig
 
 
-def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, title: str = "Contracts by end date") -> go.Figure:
+TIMELINE_TITLE = "The largest contracts by value, by end date"
+
+
+def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, title: str = TIMELINE_TITLE) -> go.Figure:
     """Gantt of the ``top_n`` largest contracts by value, most urgent at the top: the term coloured by
-    how soon the contract is due, the extension options hatched to the maximum end date, and today."""
+    how soon the contract is due, the extension options hatched to the maximum end date, and today.
+    How many it shows is said once, in ``meta.shown`` (the page's caption and every export's
+    subtitle read it), never in the title: an export too small to label them all shows fewer and
+    says so in its subtitle, which a count in the title would contradict."""
     rows = df.nlargest(top_n, "value_gbp") if len(df) else df
     rows = rows.sort_values(["due_date", "value_gbp"], ascending=[False, True])
     today_ts = pd.Timestamp(today)
@@ -140,7 +146,14 @@ def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, t
     fig.update_xaxes(range=[axis_start, right + pd.DateOffset(months=2)], showgrid=True, gridcolor=GRID)
     ranked = rows.sort_values("value_gbp", ascending=False).index
     by_value = [labels[rows.index.get_loc(i)] for i in ranked]
-    fig.update_layout(meta={"kind": "timeline", "rank": by_value, "ranked_by": "value"})
+    shown = (
+        f"The {len(rows)} largest of {len(df):,} contracts by value"
+        if len(rows) < len(df)
+        else f"All {len(df):,} contracts"
+        if len(df) != 1
+        else "The one contract"
+    )
+    fig.update_layout(meta={"kind": "timeline", "rank": by_value, "ranked_by": "value", "shown": shown})
     return fig
 
 
