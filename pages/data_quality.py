@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, import_store, matching, queries, tables, ui
+from starviz import charts, config, escape, import_store, matching, queries, tables, ui
 from starviz.models import DATASETS
 
 scope = ui.scope()
@@ -14,11 +14,18 @@ if tab == "Coverage and freshness":
     dataset = ui.url_choice(
         "Dataset", list(datasets), "dataset", key="dq_dataset", default="spend", format_func=lambda d: DATASETS[d].title
     )
-    ui.chart(
-        charts.coverage_heatmap(
-            queries.coverage(scope, dataset), title=f"{DATASETS[dataset].title}: rows loaded per council per month"
+    grid = queries.coverage(scope, dataset)
+    ui.chart(charts.coverage_heatmap(grid, title=f"{DATASETS[dataset].title}: rows loaded per council per month"))
+    if grid["is_partial"].any():
+        # the overview's definition and words (mart_coverage_by_council_month, the Data loaded table)
+        st.caption(
+            ":material/warning: Partial: "
+            + " · ".join(f"{escape.md(r.council)}, {r.note}" for r in grid[grid["is_partial"]].itertuples())
+            + f". A council's latest month of spend is partial when its last payment falls more than "
+            f"{config.settings().quality_partial_month_days} days before the month ends (a file cut mid-month); "
+            "the overview shows it but leaves it out of its changes."
         )
-    )
+    ui.export_buttons(f"coverage-{dataset}", grid, scope)
     if not datasets.get(dataset, False):
         st.caption("This dataset is not published monthly (data/reference/dataset_cadence.csv), so gaps are not flagged.")
     st.subheader("Missing months")

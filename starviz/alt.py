@@ -121,6 +121,7 @@ def describe(fig: go.Figure, title: str, subtitle: str = "") -> str:
     target = meta.get("target")
     if target is not None:
         body.append(f"Target: {fmt(float(target), unit)}.")
+    body += [str(note) for note in meta.get("notes") or ()]  # what marks on the chart flag (partial months)
     return " ".join([head, *[b for b in body if b]])
 
 

@@ -77,6 +77,39 @@ def test_coverage_counts_rows_per_council_and_month(fixture_db):
     assert df[df["is_missing"]]["council"].tolist() == ["Rochdale", "Tameside"]
 
 
+def test_the_coverage_grid_marks_the_partial_months_the_overview_flags(fixture_db):
+    # A latest month of spend is partial when its last payment falls more than 10 days (settings) before
+    # the month ends: Rochdale's April ends on 7 April, Tameside's on 9 April, Trafford's May on 1 May
+    # (T9); Stockport's lines give only the month, so it is never partial; Trafford's April is not its latest.
+    df = queries.coverage(_scope(), "spend")
+    partial = df[df["is_partial"]]
+    assert sorted((r.council, f"{r.month:%b %Y}", r.note) for r in partial.itertuples()) == [
+        ("Rochdale", "Apr 2025", "Apr 2025 partial: payments to 7 Apr 2025"),
+        ("Tameside", "Apr 2025", "Apr 2025 partial: payments to 9 Apr 2025"),
+        ("Trafford", "May 2025", "May 2025 partial: payments to 1 May 2025"),
+    ]
+    # the same definition and words as the overview's Data loaded table
+    status = queries.data_status(_scope()).set_index("council")["note"]
+    assert all(status[r.council] == r.note for r in partial.itertuples())
+    assert set(df.loc[df["is_missing"], "note"]) == {"missing"}
+
+
+def test_the_coverage_heatmap_rings_a_partial_month_and_its_alt_text_gives_the_last_payment(fixture_db):
+    from starviz import charts, export
+
+    fig = charts.coverage_heatmap(queries.coverage(_scope(), "spend"))
+    ring = next(t for t in fig.data if t.name == "Partial month")
+    assert sorted(ring.y) == ["Rochdale", "Tameside", "Trafford"]
+    trafford = list(ring.y).index("Trafford")
+    assert ring.text[trafford] == "Trafford: May 2025<br>1 rows from 1 file(s)<br>May 2025 partial: payments to 1 May 2025"
+    heat = next(t for t in fig.data if t.type == "heatmap")
+    assert "Apr 2025 partial: payments to 7 Apr 2025" in heat.text[list(heat.y).index("Rochdale")][0]
+    alt = export.alt_text(fig, "Spend: rows loaded per council per month")
+    assert "Partial months: " in alt and "Missing months: Rochdale May 2025, Tameside May 2025." in alt
+    for note in ("Rochdale, Apr 2025 partial: payments to 7 Apr 2025", "Trafford, May 2025 partial: payments to 1 May 2025"):
+        assert note in alt
+
+
 def test_a_month_outside_the_period_is_not_reported_missing(fixture_db):
     scope = _scope(period="months", month_from=dt.date(2025, 4, 1), month_to=dt.date(2025, 4, 1))
     # Rochdale's and Tameside's missing May is outside April; what they have never sent is said whatever the period
@@ -308,6 +341,9 @@ def test_each_role_opens_data_quality(app_env, username):
     # Only the open view computes: coverage first, the classification charts under their own ?tab=.
     assert at.query_params["tab"] == "Coverage and freshness"
     assert len(at.get("plotly_chart")) == 1  # coverage
+    if username != "trafford.officer":  # Trafford's May is partial too, but the caption is checked once
+        caption = next(c.value for c in at.caption if c.value.startswith(":material/warning: Partial:"))
+        assert "Rochdale, Apr 2025 partial: payments to 7 Apr 2025" in caption
     at = _page(username, fy="2025-26", tab="Classification and exclusions")
     assert not at.exception, at.exception
     assert len(at.get("plotly_chart")) == 2  # unclassified, exclusions

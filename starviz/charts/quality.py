@@ -18,13 +18,16 @@ from starviz.fmt import gbp, pct
 # --- data quality --------------------------------------------------------------------------------
 
 MISSING = "#B3001B"  # a missing month: red cross, distinct from every shade of the blue scale
+PARTIAL = "#B25E00"  # a partial latest month: an amber ring, distinct from the red cross and the blue scale
 
 
 @shared_per_answer
 def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per month"):
-    """Councils down, months across, shade = rows loaded; a missing month is a red cross on white.
+    """Councils down, months across, shade = rows loaded; a missing month is a red cross on white, a
+    partial latest month an amber ring, its hover and the alt text giving the last payment.
 
-    ``df``: council, month, count_rows, count_files, is_missing (one row per council and month).
+    ``df``: council, month, count_rows, count_files, is_missing, and where known is_partial and note
+    (one row per council and month; ``queries.coverage``, whose note is the overview's words).
     """
     councils = list(dict.fromkeys(df["council"]))
     months = sorted(df["month"].unique()) if len(df) else []
@@ -61,17 +64,38 @@ def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per
             marker=dict(symbol="x-thin", size=16, line=dict(width=3, color=MISSING)),
             hovertemplate="%{y}: %{x|%b %Y} missing<extra></extra>",
         )
+    partial = df[df["is_partial"].fillna(False).astype(bool)] if len(df) and "is_partial" in df else df.iloc[0:0]
+    if len(partial):
+        fig.add_scatter(
+            x=partial["month"],
+            y=partial["council"],
+            mode="markers",
+            name="Partial month",
+            marker=dict(symbol="circle-open", size=22, line=dict(width=3, color=PARTIAL)),
+            text=[_coverage_hover(r.council, r.month, r) for r in partial.itertuples(index=False)],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    # what the marks flag, for the alt text (the shading alone says only the most rows)
+    notes = (
+        [f"Partial months: {'; '.join(f'{r.council}, {r.note}' for r in partial.itertuples(index=False))}."]
+        if len(partial)
+        else []
+    )
+    if len(missing):
+        notes.append(
+            f"Missing months: {', '.join(f'{r.council} {pd.Timestamp(r.month):%b %Y}' for r in missing.itertuples(index=False))}."
+        )
     fig.update_layout(
         title=title,
         height=max(260, 90 + 52 * len(councils)),
-        showlegend=bool(len(missing)),
+        showlegend=bool(len(missing) or len(partial)),
         plot_bgcolor="white",
         legend=dict(y=-0.25),
     )
     month_axis(fig, months)
     fig.update_xaxes(showgrid=False)
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
-    fig.update_layout(meta={"unit": "count", "measure": "rows loaded"})
+    fig.update_layout(meta={"unit": "count", "measure": "rows loaded", "notes": notes})
     return fig
 
 
@@ -79,7 +103,8 @@ def _coverage_hover(council: str, month, row) -> str:
     label = f"{council}: {pd.Timestamp(month):%b %Y}"
     if row is None or not row.count_rows:
         return f"{label}<br>missing" if row is not None and row.is_missing else f"{label}<br>no rows"
-    return f"{label}<br>{row.count_rows:,} rows from {row.count_files:,} file(s)"
+    text = f"{label}<br>{row.count_rows:,} rows from {row.count_files:,} file(s)"
+    return text + f"<br>{row.note}" if bool(getattr(row, "is_partial", False)) else text
 
 
 def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without a ProClass category"):
