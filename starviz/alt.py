@@ -9,7 +9,6 @@ spend by council does and shares do not), and, for charts that are not plain bar
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 
 import numpy as np
@@ -22,20 +21,10 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?$")
 
 
 def fmt(value: float | None, unit: str) -> str:
-    from starviz.fmt import gbp, pct
-    from starviz.nodata import NO_DATA
+    """A value in its unit, written as everywhere else (``fmt.in_unit``)."""
+    from starviz.fmt import in_unit
 
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return NO_DATA
-    if unit == "gbp":
-        return gbp(value)
-    if unit == "share":
-        return pct(value)
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "level":
-        return f"level {value:g}"
-    return f"{value:,.0f}"
+    return in_unit(value, unit)
 
 
 def _label(value: object) -> str:

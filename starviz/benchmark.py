@@ -13,8 +13,8 @@ import math
 import pandas as pd
 
 from starviz import nodata
-from starviz.fmt import gbp, pct
-from starviz.nodata import NO_DATA, missing
+from starviz.fmt import gbp, in_unit, pct
+from starviz.nodata import NO_DATA
 
 
 def measure_label(row: pd.Series | dict, top_suppliers: int) -> str:
@@ -27,13 +27,8 @@ def measure_label(row: pd.Series | dict, top_suppliers: int) -> str:
 
 
 def format_value(unit: str, value: float | None) -> str:
-    if missing(value):
-        return NO_DATA
-    if unit == "gbp":
-        return gbp(value, pence=abs(value) < 100)
-    if unit == "share":
-        return pct(value)
-    return f"{value:,.0f}"
+    """A measure's value in its unit (``fmt.in_unit``)."""
+    return in_unit(value, unit)
 
 
 def format_gap(unit: str, gap: float) -> str:

@@ -22,7 +22,7 @@ from typing import Literal
 import pandas as pd
 
 from starviz import escape
-from starviz.nodata import NO_DATA
+from starviz.fmt import in_unit
 
 Order = Literal["measure", "key", "rank", "fixed"]
 
@@ -94,13 +94,8 @@ MEASURES: dict[str, Measure] = {
 
 
 def format_value(measure: str, value: float | None) -> str:
-    """A measure's value as text: £ with pence for an average line, whole £ for spend, counts with commas."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return NO_DATA
-    if MEASURES[measure].unit == "count":
-        return f"{int(value):,}"
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.0f}"
+    """A measure's value as text, in its unit (``fmt.in_unit``): £ for spend and averages, counts with commas."""
+    return in_unit(value, MEASURES[measure].unit)
 
 
 @dataclass(frozen=True)

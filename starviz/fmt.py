@@ -32,13 +32,19 @@ def pct(share: float | None, digits: int = 1) -> str:
 
 
 def in_unit(value: float | None, unit: str) -> str:
-    """A value in its unit: £1.2m ("gbp"), 74.1% ("percent", already times 100), else 5,210 (or 4.5)."""
+    """A value in its unit, the one place each is written: £1.2m ("gbp"; to the penny under £100, so
+    an average of £4.56 is not "£5"), 74.1% ("share", 0-1; "percent", already times 100), "level 3",
+    else a count or number, 5,210 (or 4.5)."""
     if missing(value):
         return NO_DATA
     if unit == "gbp":
-        return gbp(value)
+        return gbp(value, pence=abs(value) < 100)
+    if unit == "share":
+        return pct(value)
     if unit == "percent":
         return f"{value:.1f}%"
+    if unit == "level":
+        return f"level {value:g}"
     return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
 
 

@@ -192,8 +192,9 @@ def export_controls(fig, name: str, scope: queries.Scope | None, title: str | No
 
 def url_choice(label: str, options: list, param: str, key: str | None = None, default=None, widget: str = "segmented", **kwargs):
     """One choice of a page kept in the address under the short ``?param=`` (so a link reopens the same
-    view). The address holds ``str(option)``; a value there that is not one of ``options`` falls back to
-    ``default`` (the first option when None), never an error. ``widget``: "segmented", "radio" or "select";
+    view). The address holds ``str(option)``, and nothing while the default is chosen (as in
+    ``url_value``); a value there that is not one of ``options`` falls back to ``default`` (the first
+    option when None), never an error. ``widget``: "segmented", "radio" or "select";
     other keyword arguments (format_func, horizontal, ...) go to the widget."""
     assert param not in FILTER_KEYS, f"{param} is a shared filter key"
     if not options:
@@ -211,8 +212,12 @@ def url_choice(label: str, options: list, param: str, key: str | None = None, de
         chosen = st.selectbox(label, options, index=options.index(start), key=key, **kwargs)
     chosen = chosen if chosen in options else default
     # Kept in the address by hand, not with bind="query-params": the shared filters rewrite the whole
-    # query string, which Streamlit refuses for a parameter bound to a widget (commit 3129935).
-    if asked != str(chosen):
+    # query string, which Streamlit refuses for a parameter bound to a widget (commit 3129935). As in
+    # url_value, the address holds nothing while the choice is the default.
+    if chosen == default:
+        if param in st.query_params:
+            del st.query_params[param]
+    elif asked != str(chosen):
         st.query_params[param] = str(chosen)
     return chosen
 
