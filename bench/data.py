@@ -151,6 +151,7 @@ def categorisation_suite(work: Path) -> list[dict]:
         )
     ]
     out += [_result(f"categorised by tier: {tier}", share, "share", None, "higher") for tier, share in sorted(tiers.items())]
+    return out
 
 
 def notices_suite(work: Path, releases: int = 100_000) -> list[dict]:

@@ -100,6 +100,7 @@ def test_the_coverage_heatmap_rings_a_partial_month_and_its_alt_text_gives_the_l
     fig = charts.coverage_heatmap(queries.coverage(_scope(), "spend"))
     ring = next(t for t in fig.data if t.name == "Partial month")
     assert sorted(ring.y) == ["Rochdale", "Tameside", "Trafford"]
+    assert ring.marker.color == charts.quality.PARTIAL  # an open symbol is drawn in the marker's colour, not its line's
     trafford = list(ring.y).index("Trafford")
     assert ring.text[trafford] == "Trafford: May 2025<br>1 rows from 1 file(s)<br>May 2025 partial: payments to 1 May 2025"
     heat = next(t for t in fig.data if t.type == "heatmap")

@@ -71,7 +71,7 @@ def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per
             y=partial["council"],
             mode="markers",
             name="Partial month",
-            marker=dict(symbol="circle-open", size=22, line=dict(width=3, color=PARTIAL)),
+            marker=dict(symbol="circle-open", size=22, color=PARTIAL, line=dict(width=3, color=PARTIAL)),
             text=[_coverage_hover(r.council, r.month, r) for r in partial.itertuples(index=False)],
             hovertemplate="%{text}<extra></extra>",
         )
