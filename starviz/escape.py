@@ -33,6 +33,11 @@ _LEADING_SPACE = " \u00a0\u3000"
 # 32,767 characters (Excel "repairs" the file and drops the text).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CELL_LIMIT = 32_767
+# Every text ``neutralise`` changes matches this (Python's re and RE2 alike) or is over CELL_LIMIT:
+# a column of a million texts is checked in one vectorised pass and only those are neutralised.
+MAY_NEED_NEUTRALISING = (
+    f"^[{_LEADING_SPACE}]*[{''.join(re.escape(c) if c in '-]^' else c for c in FORMULA_STARTS)}]|{_CONTROL.pattern}"
+)
 
 
 def neutralise(value: object) -> object:

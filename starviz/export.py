@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from starviz.escape import neutral_text, neutralise, sheet_name, unplotly
+from starviz.escape import CELL_LIMIT, MAY_NEED_NEUTRALISING, neutral_text, neutralise, sheet_name, unplotly
 
 LICENCE = "Contains public sector information licensed under the Open Government Licence v3.0."
 BRAND = "STAR Procurement"
@@ -37,7 +38,21 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     for i in range(out.shape[1]):
         col = out.iloc[:, i]
         if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(col.dtype)):
-            out.isetitem(i, col.astype(object).map(lambda v: neutralise(_text(v))))
+            out.isetitem(i, pd.Series(neutral_column(col), index=col.index, dtype=object))
+    return out
+
+
+def neutral_column(values: pd.Series) -> list:
+    """``neutralise`` applied to every value of a column, as a list (a missing value stays missing).
+    A column of text is first checked in one vectorised pass (``escape.MAY_NEED_NEUTRALISING``, RE2
+    over Arrow strings) and only the texts that may need it are neutralised, so a million lines cost
+    one pass, not a million calls; any other column goes value by value."""
+    if not pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        return [neutralise(_text(v)) for v in values.tolist()]
+    risky = values.str.contains(MAY_NEED_NEUTRALISING, regex=True, na=False) | values.str.len().gt(CELL_LIMIT)
+    out = values.astype(object).where(values.notna(), None).tolist()
+    for i in np.flatnonzero(risky.to_numpy(dtype=bool)):
+        out[i] = neutralise(out[i])
     return out
 
 
@@ -238,6 +253,8 @@ def _xlsx_values(values: pd.Series, fmt: str | None) -> list:
     elif pd.api.types.is_numeric_dtype(values.dtype) or fmt in (GBP_FORMAT, SHARE_FORMAT):
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
         out = (numbers.round(2) if fmt == GBP_FORMAT else numbers).tolist()
+    elif pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return neutral_column(values)
     else:
         return [None if gone else _xlsx_cell(v) for v, gone in zip(values.tolist(), missing, strict=True)]
     return [None if gone else v for v, gone in zip(out, missing, strict=True)]

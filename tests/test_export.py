@@ -238,3 +238,32 @@ def test_a_stream_with_no_lines_says_so():
     assert book["Data"]["A1"].value == "No lines"
     with export.csv_file(iter([])) as file:
         assert file.read().decode("utf-8-sig") == ""
+
+
+def test_a_text_column_is_neutralised_exactly_as_value_by_value():
+    # The vectorised pass (RE2 over Arrow strings) only picks which texts go through neutralise:
+    # the result must be what neutralise gives value by value, for every hostile shape.
+    texts = [
+        "=SUM(A1)",
+        "  +44",
+        "\u00a0-1",
+        "\u3000@x",
+        "\tTab",
+        "\rCR",
+        "\nLF",
+        "＝全角",
+        "－x",
+        "a\x0bb",
+        "\x01=x",
+        "x" * 40_000,
+        "plain",
+        "a=b",
+        "",
+        None,
+        "1-2",
+        "]^-",
+    ]
+    column = pd.Series(texts, dtype="str")
+    expected = [None if t is None else export.neutralise(t) for t in texts]
+    assert export.neutral_column(column) == expected
+    assert export.neutral_column(pd.Series(texts, dtype=object)) == expected
