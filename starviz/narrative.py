@@ -314,7 +314,9 @@ def monthly_summary(df: pd.DataFrame, month: dt.date, who: str, n_movers: int | 
         )
     top = movers(current, n_movers)
     lines.append("")
-    if top.empty:
+    if current["value"].isna().all():
+        lines.append(f"Nothing to compare with {previous}: no KPI has data.")
+    elif top.empty:
         lines.append(f"No KPI moved since {previous}.")
     else:
         lines.append(f"Largest movers since {previous}:")

@@ -106,7 +106,7 @@ def test_the_coverage_heatmap_rings_a_partial_month_and_its_alt_text_gives_the_l
     heat = next(t for t in fig.data if t.type == "heatmap")
     assert "Apr 2025 partial: payments to 7 Apr 2025" in heat.text[list(heat.y).index("Rochdale")][0]
     alt = export.alt_text(fig, "Spend: rows loaded per council per month")
-    assert "Partial months: " in alt and "Missing months: Rochdale May 2025, Tameside May 2025." in alt
+    assert "Partial months: " in alt and "Missing months: Rochdale May 2025; Tameside May 2025." in alt
     for note in ("Rochdale, Apr 2025 partial: payments to 7 Apr 2025", "Trafford, May 2025 partial: payments to 1 May 2025"):
         assert note in alt
 

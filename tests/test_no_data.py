@@ -148,6 +148,7 @@ def test_the_monthly_summary_counts_nothing_off_target_and_says_no_data():
     assert "off target" not in text.split("No data for")[0]
     assert "No data for Spend on contract (from the spend data), Spend with Greater Manchester suppliers" in text
     assert "they are counted neither on nor off target." in text
+    assert "Nothing to compare with August 2014: no KPI has data." in text  # not "No KPI moved"
 
 
 def test_the_kpi_export_writes_no_data_in_the_value_cell():

@@ -14,6 +14,7 @@ from starviz.charts.style import (
     shared_per_answer,
 )
 from starviz.fmt import gbp, pct
+from starviz.scope import month_ranges
 
 # --- data quality --------------------------------------------------------------------------------
 
@@ -82,9 +83,12 @@ def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per
         else []
     )
     if len(missing):
-        notes.append(
-            f"Missing months: {', '.join(f'{r.council} {pd.Timestamp(r.month):%b %Y}' for r in missing.itertuples(index=False))}."
-        )
+        # as runs per council ("Stockport Oct 2014 – Mar 2026"), not one by one: all years can miss 138
+        runs = [
+            f"{council} {month_ranges(pd.Timestamp(m).date() for m in part['month'])}"
+            for council, part in missing.groupby("council", sort=False)
+        ]
+        notes.append(f"Missing months: {'; '.join(runs)}.")
     fig.update_layout(
         title=title,
         height=max(260, 90 + 52 * len(councils)),
