@@ -185,7 +185,7 @@ if tab == "Exception reports":
     st.subheader(f"{reports[report]}, {month:%B %Y}")
     st.caption(f"{scope.filters.councils_label} · {'addressable' if scope.filters.addressable_only else 'all'} spend")
     narrow = lists.list_filter(f"exceptions-{report}", categories=report != "fields")
-    if report in ("expired", "off") and (
+    if report in ("expired", "off", "split") and (
         absent := nodata.not_listed(queries.measure_coverage(scope), "on_contract", "whether their spend is on contract")
     ):
         st.caption(absent)

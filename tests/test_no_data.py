@@ -201,3 +201,15 @@ def test_lists_that_need_contracts_say_who_they_leave_out():
         "Not listed: Stockport and Trafford (no data: no contracts register loaded, so whether their spend "
         "is on contract is not known)."
     )
+
+
+def test_the_split_order_report_says_who_it_leaves_out(monkeypatch, tmp_path):
+    # Split orders are off-contract payments: with no register loaded none can be found, and the report
+    # read "No possible split orders in the month." as if Stockport and Trafford had been checked.
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    at = run_app("director", page="pages/pipeline.py", fy="2014-15", tab="Exception reports", report="split", month="2014-09")
+    assert not at.exception, at.exception
+    note = next(c.value for c in at.caption if c.value.startswith("Not listed:"))
+    assert "Stockport" in note and "Trafford" in note and "(no data: no contracts register loaded" in note
