@@ -70,11 +70,14 @@ ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", exported, scope, formats=forma
 st.subheader("Monthly trends against target")
 group = ui.url_choice(queries.KPI_GROUPINGS[group_by], list(groups), "group", key=f"kpi_trend_{group_by}")
 if group:
-    ui.chart(
-        charts.kpi_trends(
-            queries.kpi_trends(scope, as_at, group_by, group), f"{group}: monthly value against target, to {as_at:%B %Y}"
+    trends = queries.kpi_trends(scope, as_at, group_by, group)
+    if trends["value"].notna().any():
+        ui.chart(charts.kpi_trends(trends, f"{group}: monthly value against target, to {as_at:%B %Y}"))
+    else:  # a chart of targets alone, on an axis around them, would look like data
+        st.info(
+            f"No data for {group}: the data behind its KPIs is not loaded, so there is no trend to draw.",
+            icon=":material/info:",
         )
-    )
 
 st.subheader(f"What changed in {as_at:%B %Y}")
 st.caption("Generated from the scorecard, ready to paste into the monthly performance report.")

@@ -213,3 +213,15 @@ def test_the_split_order_report_says_who_it_leaves_out(monkeypatch, tmp_path):
     assert not at.exception, at.exception
     note = next(c.value for c in at.caption if c.value.startswith("Not listed:"))
     assert "Stockport" in note and "Trafford" in note and "(no data: no contracts register loaded" in note
+
+
+def test_the_kpi_page_draws_no_trend_of_targets_alone(monkeypatch, tmp_path):
+    # Every KPI of the real spend-only build is no data: the trend chart drew a target line on an axis
+    # of 64.5-66% with nothing else, which reads as a chart of data.
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    at = run_app("director", page="pages/kpis.py", fy="2014-15")
+    assert not at.exception, at.exception
+    assert not at.get("plotly_chart")
+    assert any(i.value.startswith("No data for Compliance: the data behind its KPIs is not loaded") for i in at.info)
