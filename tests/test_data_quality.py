@@ -111,6 +111,29 @@ def test_the_coverage_heatmap_rings_a_partial_month_and_its_alt_text_gives_the_l
         assert note in alt
 
 
+def test_missing_months_are_listed_as_runs(fixture_build, tmp_path, monkeypatch):
+    # The real build listed Stockport's 12 missing months of 2025-26 one by one (138 over all years);
+    # runs read as scope.month_ranges writes them. Trafford made to miss Jun-Aug 2025, Oct 2025 and
+    # Dec 2025-Jan 2026 in a copy of the fixture database.
+    path = tmp_path / "star.duckdb"
+    shutil.copyfile(fixture_build.db_path, path)
+    con = duckdb.connect(str(path))
+    for month in ("2025-06-01", "2025-07-01", "2025-08-01", "2025-10-01", "2025-12-01", "2026-01-01"):
+        con.execute(
+            "insert into mart_coverage_by_council_month by name select 'trafford' as council_id, 'spend' as dataset, "
+            "?::date as month, 0 as count_rows, 0 as count_files, true as is_expected, true as is_missing, "
+            "null::date as last_date, false as is_partial",
+            [month],
+        )
+    con.close()
+    monkeypatch.setenv("STARVIZ_DB", str(path))
+    config.settings.cache_clear()
+    missing = queries.missing_months(_scope()).set_index(["council", "dataset"])
+    assert missing.loc[("Trafford", "spend"), "count_missing"] == 6
+    assert missing.loc[("Trafford", "spend"), "months"] == "Jun – Aug 2025, Oct 2025, Dec 2025 – Jan 2026"
+    assert missing.loc[("Rochdale", "spend"), "months"] == "May 2025"
+
+
 def test_a_month_outside_the_period_is_not_reported_missing(fixture_db):
     scope = _scope(period="months", month_from=dt.date(2025, 4, 1), month_to=dt.date(2025, 4, 1))
     # Rochdale's and Tameside's missing May is outside April; what they have never sent is said whatever the period

@@ -94,7 +94,9 @@ def coverage_heatmap(df: pd.DataFrame, title: str = "Rows loaded per council per
         height=max(260, 90 + 52 * len(councils)),
         showlegend=bool(len(missing) or len(partial)),
         plot_bgcolor="white",
-        legend=dict(y=-0.25),
+        # above the grid: under it, the legend ran into month labels turned on a narrow page
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+        margin=dict(t=90),
     )
     month_axis(fig, months)
     fig.update_xaxes(showgrid=False)
