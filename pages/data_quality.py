@@ -138,7 +138,10 @@ if tab == "Classification and exclusions":
     ui.chart(charts.unclassified_by_council(unclassified))
     st.caption(
         ("Of addressable spend" if scope.filters.addressable_only else "Of all spend") + " in the period. "
-        "A line with no ProClass category takes its supplier's category from the supplier's other lines."
+        "A line without a ProClass category of its own takes the one most of its supplier's categorised lines "
+        "carry (any council), else the one its council's department and expense type map to "
+        "(data/reference/expense_type_categories.csv); the rest has no category. The rest of the spend "
+        "carries the council's own ProClass code."
     )
     ui.export_buttons("unclassified-spend", unclassified, scope)
     exclusions = queries.exclusions_by_reason(scope)

@@ -113,7 +113,7 @@ def _coverage_hover(council: str, month, row) -> str:
     return text + f"<br>{row.note}" if bool(getattr(row, "is_partial", False)) else text
 
 
-def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without a ProClass category"):
+def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without its own ProClass category, by how it was classified"):
     """Per council: share of spend with no category, and shares classified only from the supplier or
     from the council's expense type (the lower tiers; the rest carries the council's own code)."""
     fig = go.Figure()
