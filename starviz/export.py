@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import re
 import shutil
@@ -167,7 +168,8 @@ def write_xlsx(
     constant-memory mode (each row goes to a temporary file as soon as the next begins): human
     headers, £, % and date formats (no time of day), frozen header, autofilter over the lines of
     each sheet, lines past ``sheet_rows`` on further sheets "Data 2", ..., and a Notes sheet that
-    says so. Every text is neutralised. Returns the lines written."""
+    says so; the £ columns' Total under the last line after a blank row, outside the filter range.
+    Every text is neutralised. Returns the lines written."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(
@@ -186,6 +188,7 @@ def write_xlsx(
     sheets: list = []
     columns: list[str] = []
     formats: list[str | None] = []
+    totals: dict[int, float | None] = {}  # the £ columns' sums, for the Total row
     sheet, row, lines = None, 0, 0
 
     def new_sheet():
@@ -208,6 +211,9 @@ def write_xlsx(
             sheet = new_sheet()
         values = [_xlsx_values(batch[c], f) for c, f in zip(batch.columns, formats, strict=True)]
         cell_styles = [styles.get(f) if f else None for f in formats]
+        for i, f in enumerate(formats):
+            if f == GBP_FORMAT:
+                totals[i] = math.fsum([totals.get(i, 0.0), *(v for v in values[i] if v is not None)])
         for line in zip(*values, strict=True):
             if row == sheet_rows - 1:
                 close(sheet, row)
@@ -227,12 +233,22 @@ def write_xlsx(
         book.add_worksheet("Data").write_string(0, 0, "No lines")
     else:
         close(sheet, row)
+    total_note = None
+    if totals and row + 2 <= sheet_rows - 1:  # under the lines after a blank row, outside the filter range
+        sheet.write_string(row + 2, 0, "Total", bold)
+        bold_gbp = book.add_format({"bold": True, "num_format": GBP_FORMAT})
+        for i, value in totals.items():
+            sheet.write_number(row + 2, i, round(value or 0.0, 2), bold_gbp)
+    elif totals:  # no room under the last line of the sheet: the Notes give it
+        total_note = "; ".join(f"{human_label(columns[i])} £{round(v or 0.0, 2):,.2f}" for i, v in totals.items())
     info = book.add_worksheet(sheet_name("Notes", [s.name for s in sheets]))
     info.set_column(0, 0, 18)
     info.set_column(1, 1, 100)
     rows = [("starviz export", title), *notes.items()]
     if note := sheets_note(lines, sheet_rows):
         rows.append(("Sheets", note))
+    if total_note:
+        rows.append(("Total", total_note))
     rows += [("Exported", f"{dt.datetime.now():%d %b %Y %H:%M}"), ("Licence", LICENCE)]
     for n, (key, value) in enumerate(rows):
         info.write_string(n, 0, neutral_text(key))

@@ -489,7 +489,8 @@ def test_a_drill_down_export_has_every_line_behind_the_cell_and_names_the_cell_i
         book = load_workbook(io.BytesIO(file.read()))
     data = list(book["Data"].iter_rows(values_only=True))
     assert data[0][:4] == ("Payment date", "Council", "Supplier", "Amount (£)")
-    assert len(data) - 1 == total
+    assert len(data) - 1 == total + 2  # the lines, a blank row and the Total (outside the filter range)
+    assert data[-1][0] == "Total" and data[-1][3] == pytest.approx(queries.drill_summary(scope, criteria)["spend_gbp"])
     assert [r[3] for r in data[1:6]] == page["amount_gbp"].tolist()
     assert book["Data"]["D2"].number_format == export.GBP_FORMAT and book["Data"]["D2"].value == page["amount_gbp"].iloc[0]
     assert book["Data"]["A2"].number_format == export.DATE_FORMAT

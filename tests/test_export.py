@@ -193,7 +193,11 @@ def test_a_streamed_export_has_every_line_in_order_with_formats_and_neutralised_
     sheet = book["Data"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("Payment date", "Supplier", "Amount (£)", "On contract (%)", "Source row", "Purpose")
-    assert [r[4] for r in rows[1:]] == list(range(7))  # every line, in order
+    assert [r[4] for r in rows[1:8]] == list(range(7))  # every line, in order
+    assert all(v is None for v in rows[8])  # a blank row, then the Total, outside the filter range
+    # the sum of the pence the cells show, as Excel's SUM of the column gives
+    assert rows[9][0] == "Total" and rows[9][2] == round(sum(round(i + 0.006, 2) for i in range(7)), 2) == 21.07
+    assert sheet["C10"].font.b and sheet["C10"].number_format == export.GBP_FORMAT
     assert rows[1][0] == dt.datetime(2025, 4, 1) and sheet["A2"].number_format == export.DATE_FORMAT
     assert "h" not in export.DATE_FORMAT  # dates without h:mm:ss
     assert rows[2][2] == 1.01 and sheet["C3"].number_format == export.GBP_FORMAT  # rounded to pence
@@ -219,10 +223,12 @@ def test_lines_past_a_sheet_go_on_further_sheets_and_the_notes_say_so():
     seen = []
     for name in book.sheetnames[:-1]:
         rows = list(book[name].iter_rows(values_only=True))
+        lines = [r for r in rows[1:] if isinstance(r[4], int)]  # not the blank row and Total under the last
         assert rows[0][:3] == ("Payment date", "Supplier", "Amount (£)")  # each sheet has the header
-        assert book[name].auto_filter.ref == f"A1:F{len(rows)}" and book[name]["C2"].number_format == export.GBP_FORMAT
-        seen += [r[4] for r in rows[1:]]
+        assert book[name].auto_filter.ref == f"A1:F{len(lines) + 1}" and book[name]["C2"].number_format == export.GBP_FORMAT
+        seen += [r[4] for r in lines]
     assert seen == list(range(10))  # every line once, in order
+    assert rows[3][0] == "Total" and rows[3][2] == round(sum(round(i + 0.006, 2) for i in range(10)), 2)  # the last sheet
     note = dict(book["Notes"].iter_rows(values_only=True))["Sheets"]
     assert note == export.sheets_note(10, 4)
     assert note == (
