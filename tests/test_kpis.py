@@ -157,6 +157,19 @@ def test_changes_on_the_quarter_and_the_year_use_the_same_month_before():
     row = table.set_index("KPI").loc["Customer satisfaction"]
     assert (row["On last month"], row["Quarter on quarter"], row["Year on year"]) == ("+5.0 pp", "+4.0 pp", "+8.0 pp")
     assert (row["Status"], row["Group"]) == ("Green", "Customer")
+    # both councils in May, Trafford alone in February and May 2024: a KPI from the extracts (averaged)
+    # compares Trafford's 88 with its 84 and 80, not the councils' average of 87
+    cus = _card(_scope()).loc[("CUS01", False)]
+    assert (cus["value"], cus["quarter_ago_like_value"], cus["year_ago_like_value"]) == (87.0, 88.0, 88.0)
+    table = narrative.scorecard_table(_card(_scope()).reset_index(), "perspective").set_index("Code")
+    assert (table.loc["CUS01", "Quarter on quarter"], table.loc["CUS01", "Year on year"]) == (
+        "+4.0 pp over Trafford",
+        "+8.0 pp over Trafford",
+    )
+    assert table.loc["CUS01", "Changes compare"] == (
+        "Change on the quarter over Trafford: Stockport reported in May 2025 only. "
+        "Change on the year over Trafford: Stockport reported in May 2025 only."
+    )
 
 
 def test_kpis_group_by_responsible_procurement_objective_from_the_mapping():
