@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, config, detail, export, fmt, lists, nodata, queries, tables, ui
+from starviz import charts, config, detail, fmt, lists, nodata, queries, tables, ui
 
 scope = ui.scope()
 rules, checks = config.settings().pipeline, config.settings().exceptions
@@ -46,11 +46,10 @@ if tab == "Timeline":
         max_value=100,
     )
     contracts = queries.pipeline_contracts(scope)
-    timeline = charts.contract_timeline(contracts, today, queries.bucket_labels(), top_n)
-    ui.chart(timeline)
+    ui.chart(charts.contract_timeline(contracts, today, queries.bucket_labels(), top_n))  # says how many it shows
     st.caption(
-        f"{export.shown(timeline)}. Bars run from the start (or a year ago) to the end date; hatched bars are "
-        "extension options up to the maximum end date. Colour says how soon the contract is due."
+        "Bars run from the start (or a year ago) to the end date; hatched bars are extension options up to "
+        "the maximum end date. Colour says how soon the contract is due."
     )
 
 if tab == "Start-by dates":

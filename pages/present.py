@@ -1,13 +1,13 @@
 import streamlit as st
 
-from starviz import board, queries, slides, ui
+from starviz import board, export, queries, slides, ui
 
 scope = ui.scope()
 count = len(board.sequence())
 index = slides.slide_index(count)
 slide = board.slide(scope, index)
 
-slides.presentation_header(slide.title, scope, index, count, queries.as_at_date())
+slides.presentation_header(slide.title, scope, index, count, queries.as_at_date(), export.shown(slide.figure))
 slides.slide_chart(slide.figure, f"board-{slide.key}", scope, slide.title)
 footer = slides.slide_footer(index, count, bool(queries.build_info().get("is_demo")), scope)
 with footer, st.popover("Board pack", icon=":material/picture_as_pdf:"):

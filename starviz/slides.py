@@ -58,10 +58,13 @@ def slide_index(count: int) -> int:
     return index
 
 
-def presentation_header(title: str, scope: queries.Scope, index: int, count: int, as_at) -> None:
+def presentation_header(title: str, scope: queries.Scope, index: int, count: int, as_at, shown: str = "") -> None:
+    """Title, then the filters, the "as at" date and how much of the data the chart draws (``shown``,
+    the figure's ``meta.shown``, as its exports say)."""
     with st.container(key="slide-header", gap=None):
         st.title(title, anchor=False)
-        st.caption(f"{scope.filters.label} · data as at {as_at:%d %B %Y}" if as_at else scope.filters.label)
+        parts = [scope.filters.label, f"data as at {as_at:%d %B %Y}" if as_at else "", shown]
+        st.caption(" · ".join(p for p in parts if p))
     # Each slide opens at its top with nothing focused (a focused button would take the next Space).
     st.html(
         f"<script>/* slide {index + 1} */ document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0);"

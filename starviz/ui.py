@@ -136,6 +136,7 @@ def chart(fig, name: str | None = None, scope: queries.Scope | None = None, **kw
     `name`, it gets branded PNG/SVG exports at the named presets, alt text, and a camera button that
     saves under the same name and size. Extra keyword arguments go to `st.plotly_chart`."""
     from starviz import config as cfg
+    from starviz import export
 
     presets = cfg.settings().export_presets
     first = next(iter(presets.values()), None)
@@ -148,6 +149,8 @@ def chart(fig, name: str | None = None, scope: queries.Scope | None = None, **kw
     if name and first:
         options["toImageButtonOptions"] = {"filename": name, "width": first.width, "height": first.height, "format": "png"}
     result = st.plotly_chart(fig, theme=None, width="stretch", config=options, **kwargs)
+    if shown := export.shown(fig):  # how much of the data the chart draws, as its exports say
+        st.caption(shown)
     if name:
         export_controls(fig, name, scope)
     return result

@@ -143,3 +143,15 @@ def test_the_timeline_says_how_many_it_shows_in_one_place_and_a_small_export_doe
     kept = len({y for t in art.data for y in (t.y or [])})
     assert kept < 30 and f"The {kept} largest by value of 30 shown at this size" in texts.replace("<br>", " ")
     assert export.shown(charts.contract_timeline(df.head(3), TODAY, BUCKETS, top_n=30)) == "All 3 contracts"
+
+
+def test_a_stacked_chart_of_the_top_rows_says_how_many_of_how_many_it_draws():
+    from starviz import export
+
+    df = pd.DataFrame({"supplier_name": [f"S{i}" for i in range(20)], "t_spend_gbp": [100.0 - i for i in range(20)]})
+    fig = charts.stacked_by_council(df, "supplier_name", {"t_spend_gbp": "Trafford"}, {}, "Common suppliers")
+    assert len(fig.data[0].y) == 15
+    assert export.shown(fig) == "The 15 largest of 20 suppliers by combined spend"
+    assert export.subtitle(fig, "All councils") == "All councils · The 15 largest of 20 suppliers by combined spend"
+    every = charts.stacked_by_council(df.head(4), "supplier_name", {"t_spend_gbp": "Trafford"}, {}, "Common suppliers")
+    assert export.shown(every) == "" and export.subtitle(every, "All councils") == "All councils"

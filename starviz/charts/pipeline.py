@@ -28,7 +28,8 @@ def stacked_by_council(
 ) -> go.Figure:
     """Horizontal bars of the ``top`` rows (in the frame's order), stacked by council: one column of
     the frame per council (``council_columns``: column -> council name). A council with nothing in
-    the rows shown (one awaiting its first file) draws no series and has no place in the legend."""
+    the rows shown (one awaiting its first file) draws no series and has no place in the legend.
+    When the frame has more rows, ``meta.shown`` says how many of how many are drawn."""
     rows = df.head(top).iloc[::-1]
     labels = [short(v, 42) for v in rows[label]]
     fig = go.Figure()
@@ -46,7 +47,9 @@ def stacked_by_council(
         yaxis=dict(automargin=True, tickfont_size=15),
         margin=dict(l=10, r=20, t=70, b=10),
     )
-    fig.update_layout(meta={"unit": "gbp", "measure": "spend", "additive": True})
+    noun = {"supplier_name": "suppliers", "category": "categories"}.get(label, "rows")
+    shown = f"The {len(rows)} largest of {len(df):,} {noun} by combined spend" if len(df) > len(rows) else ""
+    fig.update_layout(meta={"unit": "gbp", "measure": "spend", "additive": True, "shown": shown})
     if not fig.data:
         return nothing_to_show(fig)
     gbp_axis(fig, rows[list(council_columns)].fillna(0).sum(axis=1), axis="xaxis")
