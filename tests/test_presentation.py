@@ -90,3 +90,33 @@ def test_board_pack_refuses_a_bad_month_in_one_line(app_env, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == "board-pack: --as-at 'March': expected a month as YYYY-MM, e.g. 2026-03"
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_social_value_slide_names_a_council_of_the_scope_it_has_no_bars_for(monkeypatch):
+    # Rochdale had no contract starting in the period: the slide drew three councils of four and did not say so
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "name": ["Stockport", "Trafford"],
+            "committed_share": [0.25, 0.27],
+            "delivered_share": [0.04, 0.01],
+            "committed_gbp": [25.0, 27.0],
+            "delivered_gbp": [4.0, 1.0],
+            "value_gbp": [100.0, 100.0],
+        }
+    )
+    monkeypatch.setattr(queries, "social_value_breakdown", lambda scope, by: frame)
+    monkeypatch.setattr(queries, "social_value_target", lambda fy: 0.2)
+    monkeypatch.setattr(queries, "period_fy", lambda scope: "2025-26")
+    monkeypatch.setattr(
+        queries,
+        "council_names",
+        lambda: {"rochdale": "Rochdale", "stockport": "Stockport", "tameside": "Tameside", "trafford": "Trafford"},
+    )
+    scope = queries.Scope(Filters(councils=("rochdale", "stockport", "trafford"), fy="2025-26"), DIRECTOR)
+    s = board.SLIDES["social_value"](scope)
+    assert export.shown(s.figure) == "No contract starting in the period: Rochdale"  # Tameside is not in the scope
+    assert export.subtitle(s.figure, "F") == "F · No contract starting in the period: Rochdale"
+    everyone = queries.Scope(Filters(councils=("stockport", "trafford"), fy="2025-26"), DIRECTOR)
+    assert export.shown(board.SLIDES["social_value"](everyone).figure) == ""
