@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, detail, fmt, lists, nodata, queries, ui
+from starviz import charts, config, detail, escape, fmt, lists, nodata, queries, ui
 
 scope = ui.scope()
 st.title("Collaborative opportunities")
@@ -16,6 +16,16 @@ if len(scope.council_ids) < 2:
     st.stop()
 
 rules = config.settings().collaboration
+coverage = queries.measure_coverage(scope)
+
+
+def not_loaded(*measures: tuple[str, str]) -> None:
+    """A caption per measure (data set, what it fills) that some council in scope has no data for."""
+    for measure, what in measures:
+        if note := nodata.covered(coverage, measure).note(what):
+            st.caption(escape.md(note))
+
+
 tab = ui.view_switch(["Common suppliers", "Common categories", "Expiry alignment", "Partner-contract leakage"])
 
 if tab == "Common suppliers":
@@ -24,6 +34,7 @@ if tab == "Common suppliers":
         "each council holds a live contract with them (its own or a STAR one) and when it ends."
     )
     df = queries.common_suppliers(scope, lists.list_filter("common-suppliers"))
+    not_loaded(("spend", "Spend by council"), ("contracts", "Contracts held"))
     lists.list_metrics(df, "suppliers", "spend_gbp", "combined spend")
     if len(df):
         ui.chart(
@@ -36,6 +47,7 @@ if tab == "Common suppliers":
 if tab == "Common categories":
     st.caption("ProClass categories bought by two or more councils from different suppliers in the period.")
     df = queries.common_categories(scope, lists.list_filter("common-categories"))
+    not_loaded(("spend", "Spend by council"))
     lists.list_metrics(df, "categories", "spend_gbp", "combined spend")
     if len(df):
         ui.chart(
@@ -67,6 +79,7 @@ if tab == "Expiry alignment":
         "end date, or at its maximum end date once it runs in an extension. The link opens the first to end."
     )
     df = queries.expiry_alignment(scope, lists.list_filter("alignment"), window_months=window, by_subcategory=by_sub)
+    not_loaded(("contracts", "Contracts compared"))
     lists.list_metrics(df, "opportunities", "saving_gbp", "estimated saving")
     lists.ranked_table(
         "expiry-alignment",
@@ -74,7 +87,9 @@ if tab == "Expiry alignment":
         scope,
         link="contract",
         label="first_contract_title",
-        empty="No contracts at different councils end within the window.",
+        empty="No contracts at different councils end within the window."
+        if not nodata.covered(coverage, "contracts").none
+        else f"Nothing to compare: {nodata.NO_DATA} (no contracts register loaded).",
     )
 
 if tab == "Partner-contract leakage":

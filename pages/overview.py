@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, fmt, queries, tables, ui
+from starviz import charts, escape, fmt, queries, tables, ui
 
 scope = ui.scope()
 st.title("Overview")
@@ -83,9 +83,13 @@ with row[2]:
 with row[3]:
     ui.metric(
         "Contracts ending in 6 months",
-        f"{expiring['count_contracts']:,}",
-        help=f"Worth {fmt.gbp(expiring['value_gbp'])}; counted from today, STAR contracts included.",
+        fmt.in_unit(expiring["count_contracts"], "count"),
+        help=(f"Worth {fmt.gbp(expiring['value_gbp'])}; " if expiring["value_gbp"] is not None else "")
+        + "counted from today, STAR contracts included. A council's own contracts count only once its contracts "
+        "register is loaded.",
     )
+if expiring["note"]:
+    st.caption(escape.md(expiring["note"]))
 
 ui.chart(
     charts.spend_by_council_month(queries.spend_by_council_month(scope), queries.colours()),

@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, config, detail, fmt, lists, nodata, queries, tables, ui
+from starviz import charts, config, detail, escape, fmt, lists, nodata, queries, tables, ui
 
 scope = ui.scope()
 rules, checks = config.settings().pipeline, config.settings().exceptions
@@ -14,14 +14,19 @@ if detail.show(scope):
     st.stop()
 
 summary = queries.pipeline_summary(scope)
+registers = nodata.covered(queries.measure_coverage(scope), "contracts")
 for column, row in zip(st.columns(len(summary)), summary.itertuples(), strict=True):
     with column:
         ui.metric(
             f"Due in {row.bucket}",
-            f"{row.count_contracts:,}",
-            help=f"Worth {fmt.gbp(row.value_gbp)}; {row.count_late} should already have started "
+            fmt.in_unit(row.count_contracts, "count"),
+            help=None
+            if registers.none
+            else f"Worth {fmt.gbp(row.value_gbp)}; {row.count_late} should already have started "
             f"re-procurement and {row.count_due} must start within {rules.due_within_months} months.",
         )
+if registers.missing:
+    st.caption(escape.md(registers.note("Contracts")))
 
 tab = ui.view_switch(
     [
@@ -47,10 +52,11 @@ if tab == "Timeline":
     )
     contracts = queries.pipeline_contracts(scope)
     ui.chart(charts.contract_timeline(contracts, today, queries.bucket_labels(), top_n))  # says how many it shows
-    st.caption(
-        "Bars run from the start (or a year ago) to the end date; hatched bars are extension options up to "
-        "the maximum end date. Colour says how soon the contract is due."
-    )
+    if len(contracts):
+        st.caption(
+            "Bars run from the start (or a year ago) to the end date; hatched bars are extension options up to "
+            "the maximum end date. Colour says how soon the contract is due."
+        )
 
 if tab == "Start-by dates":
     st.caption(

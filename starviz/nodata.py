@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -63,3 +64,49 @@ def not_listed(coverage: pd.DataFrame, measure: str, what: str) -> str:
     who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     need = str(rows["needs"].iloc[0]).removeprefix("a ").removeprefix("an ")
     return f"Not listed: {who} ({NO_DATA}: no {need} loaded, so {what} is not known)."
+
+
+def names_text(names: list[str]) -> str:
+    """ "Stockport", "Stockport and Trafford", "Rochdale, Stockport and Trafford"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+
+
+@dataclass(frozen=True)
+class Covered:
+    """Which councils in scope have data for a measure (``queries.measure_coverage``): a count or
+    total covers only ``ids``; with none it is ``NO_DATA``, never 0."""
+
+    ids: list[str]
+    names: list[str]
+    missing: list[str]
+    needs: str
+
+    @property
+    def none(self) -> bool:
+        return not self.ids
+
+    def note(self, what: str) -> str:
+        """Who a figure covers when not every council in scope ("" when it is everyone): "Contracts
+        ending: no data (no contracts register loaded for Rochdale and Tameside)." or "Contracts ending
+        cover Stockport only: no contracts register loaded for Rochdale and Tameside." """
+        if not self.missing:
+            return ""
+        need = self.needs.removeprefix("a ").removeprefix("an ")
+        if self.none:
+            return f"{what}: {NO_DATA} (no {need} loaded for {names_text(self.missing)})."
+        return f"{what}: {names_text(self.names)} only ({NO_DATA} for {names_text(self.missing)}: no {need} loaded)."
+
+
+def covered(coverage: pd.DataFrame, measure: str) -> Covered:
+    """The councils of ``coverage`` (``queries.measure_coverage``, in its order) with and without data
+    for ``measure``: the one definition of "has data", recorded by the build."""
+    rows = coverage[coverage["measure"] == measure] if len(coverage) else coverage
+    if rows.empty:
+        return Covered([], [], [], "")
+    has = rows["has_data"].astype(bool)
+    return Covered(
+        ids=[str(c) for c in rows.loc[has, "council_id"]],
+        names=[str(c) for c in rows.loc[has, "council"]],
+        missing=[str(c) for c in rows.loc[~has, "council"]],
+        needs=str(rows["needs"].iloc[0]),
+    )

@@ -15,10 +15,10 @@ import io
 import pandas as pd
 import pytest
 
-from starviz import alt, benchmark, build, charts, config, export, fmt, narrative, queries
+from starviz import alt, benchmark, build, charts, config, export, fmt, narrative, nodata, queries
 from starviz.nodata import NO_DATA
 from starviz.scope import Filters, User
-from tests.conftest import sample
+from tests.conftest import ALL, sample
 
 DIRECTOR = User("director", "Director", "admin")
 PAIR = ("stockport", "trafford")
@@ -66,7 +66,7 @@ def test_the_build_records_which_measures_each_council_has_no_data_for():
     missing = coverage[~coverage["has_data"]]
     for council in ("Stockport", "Trafford"):
         assert set(missing.loc[missing["council"] == council, "measure"]) == {
-            "on_contract", "local", "sme", "vcse", "social_value", "kpis", "maturity"
+            "contracts", "on_contract", "local", "sme", "vcse", "social_value", "kpis", "maturity"
         }  # fmt: skip
     assert coverage.loc[coverage["measure"] == "on_contract", "needs"].iloc[0] == "a contracts register"
 
@@ -225,3 +225,108 @@ def test_the_kpi_page_draws_no_trend_of_targets_alone(monkeypatch, tmp_path):
     assert not at.exception, at.exception
     assert not at.get("plotly_chart")
     assert any(i.value.startswith("No data for Compliance: the data behind its KPIs is not loaded") for i in at.info)
+
+
+# --- counts and totals: 0 is not "no data" (no contracts register; Rochdale and Tameside with no spend) --
+
+EVERY = ALL  # the configured partners: Rochdale and Tameside with nothing loaded
+
+
+def _everyone():
+    names = {c: cc.short_name for c, cc in config.load_councils().items()}
+    return queries.Scope(Filters(councils=EVERY, period="fy", fy="2014-15", all_councils=True, names=names), DIRECTOR)
+
+
+def test_the_build_records_who_has_spend_and_contracts_loaded():
+    coverage = queries.measure_coverage(_everyone())
+    spend = nodata.covered(coverage, "spend")
+    assert set(spend.ids) == {"stockport", "trafford"}
+    assert set(spend.missing) == {"Rochdale", "Tameside"}
+    contracts = nodata.covered(coverage, "contracts")
+    assert contracts.none and set(contracts.missing) == {"Rochdale", "Stockport", "Tameside", "Trafford"}
+    assert contracts.needs == "a contracts register"
+
+
+def test_contracts_ending_with_no_register_is_no_data_not_0():
+    # Before: "Contracts ending in 6 months 0" with no contracts register loaded anywhere.
+    expiring = queries.expiring_contracts(_everyone(), months=6)
+    assert expiring["count_contracts"] is None and expiring["value_gbp"] is None
+    assert fmt.in_unit(expiring["count_contracts"], "count") == NO_DATA
+    assert expiring["note"] == (
+        "Contracts ending in 6 months: no data (no contracts register loaded for "
+        + nodata.names_text(nodata.covered(queries.measure_coverage(_everyone()), "contracts").missing)
+        + ")."
+    )
+
+
+def test_a_figure_some_councils_have_data_for_says_whom_it_covers():
+    coverage = pd.DataFrame(
+        {
+            "council_id": ["rochdale", "stockport", "trafford"],
+            "council": ["Rochdale", "Stockport", "Trafford"],
+            "measure": ["contracts"] * 3,
+            "has_data": [False, True, True],
+            "needs": ["a contracts register"] * 3,
+        }
+    )
+    covered = nodata.covered(coverage, "contracts")
+    assert covered.ids == ["stockport", "trafford"]
+    assert covered.note("Contracts ending in 6 months") == (
+        "Contracts ending in 6 months: Stockport and Trafford only (no data for Rochdale: no contracts register loaded)."
+    )
+    everyone = coverage.assign(has_data=True)
+    assert nodata.covered(everyone, "contracts").note("Contracts") == ""
+
+
+def test_the_pipeline_cards_and_timeline_have_no_zeros_and_no_empty_axes():
+    # Before: "Due in 0–3 months 0" on every card and a timeline of empty −1..4 axes, "All 0 contracts".
+    summary = queries.pipeline_summary(_everyone())
+    assert summary["count_contracts"].isna().all() and summary["value_gbp"].isna().all()
+    fig = charts.contract_timeline(queries.pipeline_contracts(_everyone()), dt.date(2026, 12, 6), queries.bucket_labels(), 20)
+    assert not fig.data and fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+    assert [a.text for a in fig.layout.annotations] == ["Nothing to show: no contracts in scope"]
+    assert fig.layout.meta["shown"] == ""  # not "All 0 contracts"
+
+
+def test_common_suppliers_say_no_data_for_a_council_with_nothing_loaded():
+    # Before: Rochdale's spend column £0 (no spend loaded), every contract column "none" and
+    # "Councils with a contract" 0, with no contracts register loaded for anyone.
+    df = queries.common_suppliers(_everyone())
+    assert len(df)
+    assert df["rochdale_spend_gbp"].isna().all() and df["tameside_spend_gbp"].isna().all()
+    assert (df["stockport_spend_gbp"] > 0).any()
+    assert set(df["stockport_contract"]) == {NO_DATA} and set(df["rochdale_contract"]) == {NO_DATA}
+    assert df["count_councils_with_contract"].isna().all()
+    categories = queries.common_categories(_everyone())
+    assert categories["rochdale_spend_gbp"].isna().all() and categories["rochdale_suppliers"].isna().all()
+    assert (categories["trafford_suppliers"] > 0).all()
+
+
+def _plain(markdown: str) -> str:
+    """A caption's words without Markdown's escapes."""
+    return markdown.replace("\\", "")
+
+
+def test_the_pages_show_no_data_and_say_who_is_missing(monkeypatch, tmp_path):
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    at = run_app("director", page="pages/overview.py", fy="2014-15")
+    assert not at.exception, at.exception
+    card = next(m for m in at.metric if m.label == "Contracts ending in 6 months")
+    assert card.value == NO_DATA
+    assert any(
+        _plain(c.value).startswith("Contracts ending in 6 months: no data (no contracts register loaded for") for c in at.caption
+    )
+
+    at = run_app("director", page="pages/pipeline.py", fy="2014-15")
+    assert not at.exception, at.exception
+    assert {m.value for m in at.metric if m.label.startswith("Due in")} == {NO_DATA}
+    assert any(_plain(c.value).startswith("Contracts: no data (no contracts register loaded for") for c in at.caption)
+    assert not any("All 0 contracts" in c.value for c in at.caption)
+
+    at = run_app("director", page="pages/collaboration.py", fy="2014-15")
+    assert not at.exception, at.exception
+    captions = [_plain(c.value) for c in at.caption]
+    assert "Spend by council: Stockport and Trafford only (no data for Rochdale and Tameside: no spend data loaded)." in captions
+    assert any(c.startswith("Contracts held: no data (no contracts register loaded for") for c in captions)

@@ -1,7 +1,9 @@
 -- One row per partner council and measure that depends on a dataset or attribute a council may not
 -- have loaded: whether the council has data for it at all, and what the measure needs. Pages use it
 -- to say why a measure shows "no data" (a share of spend has no data in a period where known_share
--- finds its flag known on none of the spend). A table: small, read on several pages.
+-- finds its flag known on none of the spend), and counts and totals cover only the councils with data
+-- for them (`spend`: any spend line; `contracts`: a contract of its own, from a register or notices).
+-- A table: small, read on several pages.
 -- key: council_id, measure
 create or replace table mart_measure_coverage_by_council as
 
@@ -13,6 +15,10 @@ councils as (
 
 contracts as (
     select council_id, count(*) as count_rows from fct_contracts group by all
+),
+
+spend as (
+    select council_id, count(*) as count_rows from fct_spend group by all
 ),
 
 flags as (
@@ -49,6 +55,9 @@ measures as (
     select
         councils.council_id,
         unnest([
+            {measure: 'spend', needs: 'spend data', rows: coalesce(spend.count_rows, 0), known_share: null},
+            {measure: 'contracts', needs: 'a contracts register', rows: coalesce(contracts.count_rows, 0),
+             known_share: null},
             {measure: 'on_contract', needs: 'a contracts register', rows: coalesce(contracts.count_rows, 0),
              known_share: flags.on_contract_gbp / nullif(flags.spend_gbp, 0)},
             {measure: 'local', needs: 'supplier postcodes', rows: null,
@@ -65,6 +74,7 @@ measures as (
         ]) as m
     from councils
     left join contracts using (council_id)
+    left join spend using (council_id)
     left join flags using (council_id)
     left join social_value using (council_id)
     left join kpis using (council_id)

@@ -65,7 +65,11 @@ def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, t
     How many it shows is said once, in ``meta.shown`` (the page's caption and every export's
     subtitle read it), never in the title: an export too small to label them all shows fewer and
     says so in its subtitle, which a count in the title would contradict."""
-    rows = df.nlargest(top_n, "value_gbp") if len(df) else df
+    if not len(df):  # no empty axes: an empty chart says so
+        fig = nothing_to_show(go.Figure(), "Nothing to show: no contracts in scope")
+        fig.update_layout(title=title, meta={"kind": "timeline", "rank": [], "ranked_by": "value", "shown": ""})
+        return fig
+    rows = df.nlargest(top_n, "value_gbp")
     rows = rows.sort_values(["due_date", "value_gbp"], ascending=[False, True])
     today_ts = pd.Timestamp(today)
     axis_start = today_ts - pd.DateOffset(months=12)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from starviz import config, rules
+from starviz import config, nodata, rules
 from starviz.queries.common import (
     _NARROW_CATEGORY,
     ListFilter,
@@ -17,6 +17,7 @@ from starviz.queries.common import (
     _today,
     _wide,
 )
+from starviz.queries.reference import measure_coverage
 from starviz.scope import Scope
 
 
@@ -92,7 +93,7 @@ def common_suppliers(scope: Scope, narrow: ListFilter | None = None, today: dt.d
         fill={"spend_gbp": 0.0},
     )
     out.insert(4, "count_councils_with_contract", out["supplier_id"].map(held).fillna(0).astype(int))
-    return out
+    return _no_data_where_not_loaded(out, scope, spend=("spend_gbp",), contracts=("contract",))
 
 
 def common_categories(scope: Scope, narrow: ListFilter | None = None) -> pd.DataFrame:
@@ -141,13 +142,45 @@ def common_categories(scope: Scope, narrow: ListFilter | None = None) -> pd.Data
         """,
         _spend_params(scope, narrow),
     )
-    return _wide(
+    out = _wide(
         long,
         ["category", "count_councils", "count_suppliers", "count_shared_suppliers", "spend_gbp"],
         councils,
         {"council_spend_gbp": "spend_gbp", "council_suppliers": "suppliers"},
         fill={"spend_gbp": 0.0, "suppliers": 0},
     )
+    return _no_data_where_not_loaded(out, scope, spend=("spend_gbp", "suppliers"))
+
+
+def _no_data_where_not_loaded(
+    out: pd.DataFrame, scope: Scope, spend: tuple[str, ...] = (), contracts: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """A council's columns are "no data" (null, or the words in a text column), not £0, 0 or "none",
+    where it has no spend loaded (``spend``: column suffixes) or no contracts of its own
+    (``contracts``: a STAR contract covering it is still shown), by the build's one record of who has
+    data (``nodata.covered``); with no contracts loaded for any council in scope, a count of 0
+    councils with a contract is null."""
+    coverage = measure_coverage(scope)
+    out = out.copy()
+    for measure, suffixes in (("spend", spend), ("contracts", contracts)):
+        if not suffixes:
+            continue
+        covered = nodata.covered(coverage, measure)
+        for council_id in coverage.loc[coverage["measure"] == measure, "council_id"]:
+            if council_id in covered.ids:
+                continue
+            for suffix in suffixes:
+                column = f"{council_id}_{suffix}"
+                if column not in out.columns:
+                    continue
+                if suffix == "contract":  # a STAR contract covering it is known; "none" is not
+                    out[column] = out[column].where(out[column] != "none", nodata.NO_DATA)
+                else:
+                    out[column] = pd.Series(None, index=out.index, dtype="float64")
+        if measure == "contracts" and "count_councils_with_contract" in out.columns and covered.none:
+            count = out["count_councils_with_contract"].astype("Int64")
+            out["count_councils_with_contract"] = count.where(count > 0, pd.NA)
+    return out
 
 
 _LIVE_CONTRACTS = """

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from starviz import config
+from starviz import config, nodata
 from starviz.queries import db
 from starviz.queries.common import sql_file
+from starviz.queries.reference import measure_coverage
 from starviz.scope import Scope, add_months, month_end, month_start, months_between
 
 # --- overview ------------------------------------------------------------------------------------
@@ -20,8 +21,9 @@ _SPEND_MEASURES = """
         select * from mart_spend_by_council_month where in_scope(council_id, ?) and {month}
     )
     select
-        coalesce(sum(spend_gbp), 0) as total_gbp,
-        coalesce(sum(spend_gbp) filter (where is_addressable), 0) as addressable_gbp,
+        -- null ("no data") when no council in scope has spend loaded in the months asked
+        sum(spend_gbp) as total_gbp,
+        case when count(*) > 0 then coalesce(sum(spend_gbp) filter (where is_addressable), 0) end as addressable_gbp,
         any_value(on_contract_share) as on_contract_share,
         any_value(local_share) as local_share,
         any_value(local_known_share) as local_known_share,
@@ -191,13 +193,19 @@ def compared_measures(scope: Scope, comparison: Comparison) -> tuple[dict, dict]
 
 
 def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = None) -> dict:
-    """Contracts (own or STAR ones covering a council in scope) whose end date falls in the next N months."""
+    """Contracts (own or STAR ones covering a council in scope) whose end date falls in the next N
+    months, over the councils in scope with contracts of their own loaded (``nodata.covered``): a
+    count of None ("no data") when none has; ``note`` says whom it leaves out ("" when nobody)."""
     today = today or dt.date.today()
+    covered = nodata.covered(measure_coverage(scope), "contracts")
+    note = covered.note(f"Contracts ending in {months} months")
+    if covered.none:
+        return {"count_contracts": None, "value_gbp": None, "note": note}
     row = db.query(
         sql_file("expiring_contracts"),
-        [scope.council_ids, today, add_months(today, months)],
+        [covered.ids, today, add_months(today, months)],
     ).iloc[0]
-    return {"count_contracts": int(row["count_contracts"]), "value_gbp": float(row["value_gbp"])}
+    return {"count_contracts": int(row["count_contracts"]), "value_gbp": float(row["value_gbp"]), "note": note}
 
 
 def spend_by_council_month(scope: Scope) -> pd.DataFrame:

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pandas as pd
 
-from starviz import config, rules
+from starviz import config, nodata, rules
 from starviz.queries.common import _COVERS, _NARROW_CATEGORY, ListFilter, _named, _today, sql_file
+from starviz.queries.reference import measure_coverage
 from starviz.scope import Scope, add_months, fy_bounds, month_end, month_start
 
 # -- pipeline
@@ -133,8 +134,9 @@ def pipeline_contracts(
 
 
 def pipeline_summary(scope: Scope, today: dt.date | None = None) -> pd.DataFrame:
-    """Per bucket (every bucket, in order): contracts, value, and how many are late or due to start."""
-    return _named(
+    """Per bucket (every bucket, in order): contracts, value, and how many are late or due to start;
+    all None ("no data") when no council in scope has contracts of its own loaded."""
+    frame = _named(
         _PIPELINE
         + """
         , buckets as (select unnest($bucket_labels::varchar[]) as bucket, generate_subscripts($bucket_labels::varchar[], 1) as n)
@@ -148,6 +150,9 @@ def pipeline_summary(scope: Scope, today: dt.date | None = None) -> pd.DataFrame
         """,
         _pipeline_params(scope, today),
     )
+    if nodata.covered(measure_coverage(scope), "contracts").none:  # no register loaded: not 0 contracts
+        frame[["count_contracts", "value_gbp", "count_late", "count_due"]] = None
+    return frame
 
 
 def workload_by_manager_quarter(scope: Scope, today: dt.date | None = None, quarters: int | None = None) -> pd.DataFrame:

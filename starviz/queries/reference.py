@@ -77,10 +77,11 @@ def category_names() -> list[str]:
 
 def measure_coverage(scope: Scope) -> pd.DataFrame:
     """Each council in scope and measure that needs a dataset or attribute (on contract, local, SME,
-    VCSE, social value, KPIs, maturity): whether the council has any data for it and what it needs."""
+    VCSE, social value, KPIs, maturity; spend and contracts for counts and totals): whether the council
+    has any data for it and what it needs."""
     return db.query(
         """
-        select c.short_name as council, m.measure, m.has_data, m.count_rows, m.known_share, m.needs
+        select m.council_id, c.short_name as council, m.measure, m.has_data, m.count_rows, m.known_share, m.needs
         from mart_measure_coverage_by_council as m
         join dim_councils as c using (council_id)
         where in_scope(m.council_id, ?)
