@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import benchmark, charts, config, nodata, queries, spend_view, tables, ui
+from starviz import benchmark, charts, config, escape, nodata, queries, spend_view, tables, ui
 
 scope = ui.scope()
 st.title("Benchmarking")
@@ -41,6 +41,8 @@ st.caption(
 ui.chart(charts.benchmark_ranked(ranked, colours))
 for note in benchmark.no_data_notes(ranked, queries.measure_coverage(scope)):
     st.caption(note)
+if like_lines := benchmark.line_floor_note(figures):
+    st.caption(escape.md(like_lines))
 st.caption(coverage_note)
 table = benchmark.ranking_table(ranked)
 tables.table(table, column_config=tables.COLUMNS | tables.RANKING_COLUMNS)

@@ -139,6 +139,28 @@ def no_data_notes(ranked: pd.DataFrame, measure_coverage: pd.DataFrame | None = 
     return out
 
 
+def line_floor_note(figures: pd.DataFrame) -> str:
+    """Which lines the line measures (average line, share of small lines, number of suppliers) count
+    when a council compared publishes only lines over a threshold ("" when every council compared
+    publishes every line): "Line measures count lines of £500 and over for every council: Stockport
+    publishes only those." """
+    if figures.empty or "line_floor_gbp" not in figures:
+        return ""
+    floor = figures["line_floor_gbp"].iloc[0]
+    if nodata.missing(floor) or float(floor) <= 0:
+        return ""
+    only = [
+        str(c)
+        for c, p in zip(figures["council"], figures["publishes_from_gbp"], strict=True)
+        if not nodata.missing(p) and float(p) >= float(floor)
+    ]
+    publish = "publishes" if len(only) == 1 else "publish"
+    return (
+        f"Line measures count lines of {gbp(float(floor))} and over for every council: "
+        f"{nodata.names_text(only)} {publish} only those."
+    )
+
+
 NUMBER_COLUMNS = ("value", "rank", "gap")
 
 

@@ -121,7 +121,7 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
     )
     con.execute(
         "create table cfg_datasets (council_id varchar, dataset varchar, truncates_names_at integer, "
-        "redaction_markers varchar[], redaction_column_values varchar[])"
+        "redaction_markers varchar[], redaction_column_values varchar[], publishes_lines_from_gbp decimal(18, 2))"
     )
     for order, c in enumerate(councils.values()):
         con.execute(
@@ -142,8 +142,15 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
         )
         for name, ds in c.datasets.items():
             con.execute(
-                "insert into cfg_datasets values (?, ?, ?, ?, ?)",
-                [c.id, name, ds.truncates_names_at, ds.redaction_markers, ds.redaction_column_values],
+                "insert into cfg_datasets values (?, ?, ?, ?, ?, ?)",
+                [
+                    c.id,
+                    name,
+                    ds.truncates_names_at,
+                    ds.redaction_markers,
+                    ds.redaction_column_values,
+                    ds.publishes_lines_from_gbp,
+                ],
             )
     s = config.settings()
     con.execute("create table cfg_targets (name varchar, financial_year varchar, value double)")
@@ -156,6 +163,7 @@ def _load_config_tables(con: duckdb.DuckDBPyConnection, councils: dict[str, Coun
     con.execute("insert into cfg_thresholds values ('notice_match_value_share', ?)", [s.notices.match_value_share])
     con.execute("insert into cfg_thresholds values ('notice_match_days', ?)", [s.notices.match_days])
     con.execute("insert into cfg_thresholds values ('partial_month_days', ?)", [s.quality_partial_month_days])
+    con.execute("insert into cfg_thresholds values ('spend_publication_gbp', ?)", [s.spend_publication_threshold_gbp])
     for path in sorted(ref_dir.glob("*.csv")):
         con.execute(
             f"create table ref_{path.stem} as select * from read_csv(?, header=true, all_varchar=true)",

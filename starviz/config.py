@@ -65,6 +65,12 @@ class DatasetConfig(_Strict):
     amount: AmountStyle = AmountStyle()
     truncates_names_at: int | None = Field(None, description="supplier names cut at N characters")
     redaction_markers: list[str] = []
+    publishes_lines_from_gbp: float | None = Field(
+        None,
+        ge=0,
+        description="spend: the smallest line the council publishes (500 for 'over £500', 0 for every line); "
+        "unset: derived from its smallest positive line (dim_spend_publication)",
+    )
     redaction_column_values: list[str] = Field(
         [], description="values of the `redaction` field that mean the payment is redacted"
     )
@@ -180,6 +186,7 @@ class Settings(_Strict):
     benchmark_top_suppliers: int = Field(10, ge=1, le=100)
     benchmark_categories: int = Field(12, ge=1, le=50)
     benchmark_coverage_tolerance: float = Field(0.05, ge=0, le=1)
+    spend_publication_threshold_gbp: float = Field(500, ge=0)
     bench_cube_scales: list[float] = [0.45, 4.5]
     bench_query_scales: list[float] = [0.45, 4.5, 22.5]
     bench_memory_scale: float = 4.5

@@ -52,10 +52,11 @@ class Dataset(BaseModel):
 
 
 class Spend(Dataset):
-    """A payment over £500 (Transparency Code): one line of a council's spend extract."""
+    """A payment: one line of a council's spend extract (the Transparency Code asks for those over £500;
+    some councils publish every line: ``dim_spend_publication`` says which)."""
 
     dataset: ClassVar[str] = "spend"
-    title: ClassVar[str] = "Spend over £500"
+    title: ClassVar[str] = "Spend"
 
     payment_date: dt.date | None = _f("date", "date the expenditure was incurred or paid", required=True)
     payment_date_precision: str | None = _f(

@@ -94,6 +94,9 @@ COVERAGE_COLUMNS = {
     "matched_share": st.column_config.NumberColumn(
         "Spend to identified suppliers", format="percent", help="Share of spend whose payee is named (not redacted, not blank)"
     ),
+    "publishes": st.column_config.TextColumn(
+        "Publishes", help="Which payment lines the council publishes: every line, or those over a threshold"
+    ),
 }
 RANKING_COLUMNS = {
     "measure": "Measure",
@@ -112,6 +115,8 @@ BENCHMARK_COLUMNS = {
     "avg_line_gbp": st.column_config.NumberColumn("Average line", format="£%,.2f"),
     "count_suppliers": st.column_config.NumberColumn("Suppliers", format="%,d"),
     "hhi": st.column_config.NumberColumn("HHI", format="%,.0f"),
+    "line_floor_gbp": st.column_config.NumberColumn("Lines compared from", format="£%,.0f"),
+    "publishes_from_gbp": st.column_config.NumberColumn("Publishes lines from", format="£%,.0f"),
     **{
         f"{m}_share": st.column_config.NumberColumn(label, format="percent")
         for m, label in (

@@ -299,8 +299,24 @@ def test_benchmark_measures_follow_the_domain_rules():
     shares = [1300 / 4050, 750 / 4050, 2000 / 4050]
     assert f.loc["trafford", "hhi"] == pytest.approx(sum(s * s for s in shares) * 10000)
     assert f.loc["trafford", "top10_share"] == pytest.approx(1.0)
-    assert f.loc["trafford", "small_line_share"] == pytest.approx(1.0)  # 3 payments under £5,000; the credit aside
-    assert f.loc["trafford", "avg_line_gbp"] == pytest.approx(4050 / 4)
+    # line measures like with like: Stockport publishes only lines of £500 and over (its configuration),
+    # Rochdale's and Tameside's smallest lines are £999.99 and £650 (so £500 and over, derived), so every
+    # council's lines count from £500: Trafford's 1,500, 750 and 2,000 (not the -200 credit)
+    assert f.loc["trafford", "small_line_share"] == pytest.approx(1.0)  # all 3 under £5,000
+    assert f.loc["trafford", "avg_line_gbp"] == pytest.approx((1500 + 750 + 2000) / 3)
+    assert f.loc["tameside", "count_suppliers"] == 1  # ABC's £2,000; Widget's only line is a credit
+    assert set(f["line_floor_gbp"]) == {500}
+    assert f["publishes_from_gbp"].to_dict() == {"trafford": 0, "stockport": 500, "rochdale": 500, "tameside": 500}
+    assert benchmark.line_floor_note(f.reset_index()) == (
+        "Line measures count lines of £500 and over for every council: Rochdale, Stockport and Tameside publish only those."
+    )
+
+
+def test_a_council_publishing_every_line_alone_counts_all_its_lines():
+    f = queries.benchmark_by_council(_scope(addressable=True, councils=("trafford",))).set_index("council_id")
+    assert f.loc["trafford", "avg_line_gbp"] == pytest.approx(4050 / 4)  # 1,500 - 200 + 750 + 2,000 over 4 lines
+    assert f.loc["trafford", "line_floor_gbp"] == 0
+    assert benchmark.line_floor_note(f.reset_index()) == ""
 
 
 def test_each_measure_is_ranked_with_the_gap_to_the_best_partner():

@@ -330,3 +330,60 @@ def test_the_pages_show_no_data_and_say_who_is_missing(monkeypatch, tmp_path):
     captions = [_plain(c.value) for c in at.caption]
     assert "Spend by council: Stockport and Trafford only (no data for Rochdale and Tameside: no spend data loaded)." in captions
     assert any(c.startswith("Contracts held: no data (no contracts register loaded for") for c in captions)
+
+
+# --- like with like: line measures over the lines both councils publish (issue 18, h18a item 2) -----
+
+
+def _trafford_lines() -> list[float]:
+    import csv
+
+    with open(sample("trafford-2014", "Trafford September 2014.csv"), encoding="utf-8-sig", newline="") as f:
+        return [float(r["Amount"].replace(",", "")) for r in csv.DictReader(f)]
+
+
+def _all_spend():
+    return queries.Scope(
+        Filters(
+            councils=PAIR,
+            period="fy",
+            fy="2014-15",
+            addressable_only=False,
+            names={"stockport": "Stockport", "trafford": "Trafford"},
+        ),
+        DIRECTOR,
+    )
+
+
+def test_line_measures_count_lines_of_500_and_over_for_both_real_councils():
+    # Stockport publishes only lines over £500 (its smallest is £500.85), Trafford every line (£0.01):
+    # before, Stockport's average line (£11k) was "best" against Trafford's pennies.
+    figures = queries.benchmark_by_council(_all_spend()).set_index("council")
+    publication = queries.db.query("select council_id, smallest_line_gbp, publishes_from_gbp from dim_spend_publication")
+    smallest = dict(zip(publication["council_id"], publication["smallest_line_gbp"], strict=True))
+    assert float(smallest["stockport"]) == 500.85 and float(smallest["trafford"]) == 0.01
+    lines = _trafford_lines()
+    published = [a for a in lines if a >= 500]  # the lines Stockport would have published
+    assert len(published) < len(lines)
+    assert figures.loc["Trafford", "avg_line_gbp"] == pytest.approx(sum(published) / len(published))
+    assert figures.loc["Trafford", "small_line_share"] == pytest.approx(sum(a < 5000 for a in published) / len(published))
+    assert figures.loc["Trafford", "count_lines"] == len(lines)  # the lines as published stay in the figures
+    assert figures.loc["Stockport", "avg_line_gbp"] == pytest.approx(
+        figures.loc["Stockport", "spend_gbp"] / figures.loc["Stockport", "count_lines"]
+    )  # every Stockport line is £500 and over
+    assert benchmark.line_floor_note(figures.reset_index()) == (
+        "Line measures count lines of £500 and over for every council: Stockport publishes only those."
+    )
+    coverage = queries.coverage_by_council(_scope()).set_index("council")
+    assert coverage["publishes"].to_dict() == {"Stockport": "lines of £500 and over", "Trafford": "every line"}
+
+
+def test_the_benchmarking_page_says_which_lines_it_compares(monkeypatch, tmp_path):
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    at = run_app("director", page="pages/benchmarking.py", fy="2014-15")
+    assert not at.exception, at.exception
+    assert "Line measures count lines of £500 and over for every council: Stockport publishes only those." in [
+        _plain(c.value) for c in at.caption
+    ]

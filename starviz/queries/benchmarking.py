@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from starviz import config
+from starviz.fmt import gbp
+from starviz.nodata import missing
 from starviz.queries import db
 from starviz.queries.overview import comparison_windows
 from starviz.queries.spend import _where
@@ -23,7 +25,10 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
     configuration), on-contract, local, SME and VCSE shares (with the share where the flag is known;
     a share is null, "no data", where its flag is known for none of the spend: ``known_share``),
     supplier concentration (top-N share and HHI of supplier-identified spend), number of suppliers,
-    average line value and the share of payment lines under the small-line threshold."""
+    average line value and the share of payment lines under the small-line threshold. The last three
+    depend on which lines a council publishes: they count, for every council, the lines of the
+    highest publication threshold among those compared and over (``line_floor_gbp``; each council's
+    own in ``publishes_from_gbp``, from ``dim_spend_publication``)."""
     where, params = _where(scope)
     top = top_suppliers or config.settings().benchmark_top_suppliers
     return db.query(
@@ -68,21 +73,63 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
                 sum(power(spend_gbp / nullif(identified_gbp, 0), 2)) * 10000 as hhi
             from ranked
             group by council_id
+        ),
+        -- like with like: line measures over the lines every council compared publishes (those of the
+        -- highest publication threshold among them and over; all lines when every one publishes all)
+        line_floor as (
+            select coalesce(max(publishes_from_gbp), 0) as floor_gbp
+            from dim_spend_publication
+            where council_id in (select council_id from totals)
+        ),
+        comparable as (
+            select
+                council_id,
+                sum(spend_gbp) as spend_gbp,
+                sum(count_lines) as count_lines,
+                sum(count_small_lines) as count_small_lines,
+                count(distinct supplier_id) as count_suppliers
+            from mart_spend_lines_from_threshold_by_supplier_month
+            where {where} and floor_gbp = (select floor_gbp from line_floor)
+            group by council_id
+        ),
+        lines as (
+            select
+                totals.council_id,
+                line_floor.floor_gbp as line_floor_gbp,
+                publication.publishes_from_gbp,
+                case when line_floor.floor_gbp > 0
+                     then comparable.spend_gbp / nullif(comparable.count_lines, 0)
+                     else totals.spend_gbp / nullif(totals.count_lines, 0) end as avg_line_gbp,
+                case when line_floor.floor_gbp > 0
+                     then comparable.count_small_lines / nullif(comparable.count_lines, 0)
+                     else totals.small_line_share end as small_line_share,
+                case when line_floor.floor_gbp > 0
+                     then coalesce(comparable.count_suppliers, 0)
+                     else coalesce(concentration.count_suppliers, 0) end as count_suppliers
+            from totals
+            cross join line_floor
+            left join comparable using (council_id)
+            left join concentration using (council_id)
+            left join dim_spend_publication as publication using (council_id)
         )
         select
             c.council_id, c.short_name as council, c.population,
-            totals.* exclude (council_id),
+            totals.* exclude (council_id, small_line_share),
             totals.spend_gbp / c.population as spend_per_head_gbp,
-            totals.spend_gbp / nullif(totals.count_lines, 0) as avg_line_gbp,
-            coalesce(concentration.count_suppliers, 0) as count_suppliers,
+            lines.avg_line_gbp,
+            lines.small_line_share,
+            lines.count_suppliers,
             concentration.top10_share,
-            concentration.hhi
+            concentration.hhi,
+            lines.line_floor_gbp,
+            lines.publishes_from_gbp
         from dim_councils c
         join totals using (council_id)
+        join lines using (council_id)
         left join concentration using (council_id)
         order by c.sort_order
         """,
-        [*params, *params, top],
+        [*params, *params, top, *params],
     )
 
 
@@ -141,13 +188,19 @@ def coverage_by_council(scope: Scope) -> pd.DataFrame:
             group by council_id
         )
         select c.short_name as council, coalesce(coverage.months_loaded, 0) as months_loaded,
-               coverage.first_month, coverage.last_month, coverage.categorised_share, coverage.matched_share
+               coverage.first_month, coverage.last_month, coverage.categorised_share, coverage.matched_share,
+               publication.publishes_from_gbp
         from dim_councils c
         left join coverage using (council_id)
+        left join dim_spend_publication as publication using (council_id)
         where in_scope(c.council_id, ?)
         order by c.sort_order
         """,
         [*[scope.filters.addressable_only] * 4, *params, scope.council_ids],
     )
     frame.insert(2, "months_in_period", months_between(month_start(start), month_start(end)))
+    frame["publishes"] = [
+        None if missing(p) else f"lines of {gbp(float(p))} and over" if float(p) > 0 else "every line"
+        for p in frame.pop("publishes_from_gbp")
+    ]
     return frame
