@@ -294,13 +294,39 @@ def maturity_heatmap(df: pd.DataFrame, levels: pd.DataFrame, title: str) -> go.F
 _RAG_FILL = {"green": "#D7F0E6", "amber": "#FBEBCB", "red": "#F8DCCB"}
 
 
+_MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def _changes_marked(changes: list[str]) -> tuple[list[str], list[str]]:
+    """Changes over only some councils ("+4.0 pp over Rochdale, Stockport, Tameside and Trafford")
+    as the change and a mark ("+4.0 pp ¹"), with one footnote per set of councils ("¹ Over Rochdale,
+    …: the councils that reported it in both months."): a Plotly table does not wrap to its column,
+    and four councils' names in the cell ran over a Board slide's row."""
+    marks: dict[str, str] = {}
+    cells = []
+    for text in changes:
+        change, over, who = text.partition(" over ")
+        if not over:
+            cells.append(text)
+            continue
+        mark = marks.setdefault(who, _MARKS[min(len(marks), len(_MARKS) - 1)])
+        cells.append(f"{change} {mark}")
+    notes = [f"{mark} Over {who}: the councils that reported it in both months." for who, mark in marks.items()]
+    return cells, notes
+
+
 def scorecard_table(df: pd.DataFrame, title: str, rows: int = 12) -> go.Figure:
     """The balanced scorecard as a figure (for slides and images): KPI, value, target and status,
-    the status cell tinted by RAG."""
-    part = df.head(rows)
+    the status cell tinted by RAG; a change over only some councils marked, the councils in a
+    footnote under the table."""
+    part = df.head(rows).copy()
     status = part.get("Status", pd.Series(dtype=str)).astype(str)
     fills = [_RAG_FILL.get(v.lower().split()[0] if v else "", "white") for v in status]
     columns = [c for c in ("Group", "KPI", "Value", "Target", "Status", "On last month") if c in part.columns]
+    notes: list[str] = []
+    if "On last month" in part.columns:
+        cells, notes = _changes_marked(part["On last month"].astype(str).tolist())
+        part["On last month"] = cells
     fig = go.Figure(
         go.Table(
             columnwidth=[1.2, 3.2, 1, 1, 0.9, 1.1][: len(columns)],
@@ -322,6 +348,19 @@ def scorecard_table(df: pd.DataFrame, title: str, rows: int = 12) -> go.Figure:
     )
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=60, b=10))
     fig.update_layout(meta={"kind": "table"})
+    if notes:  # under the table, in the figure, so the slide, the Board pack and every image keep them
+        fig.update_traces(domain=dict(y=[min(0.3, 0.07 * len(notes) + 0.02), 1]))
+        fig.add_annotation(
+            text="<br>".join(notes),
+            x=0,
+            y=0,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            align="left",
+        )
     return fig
 
 
