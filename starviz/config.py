@@ -285,6 +285,8 @@ class ReaderSettings(_Strict):
     max_field_chars: int = Field(1_048_576, ge=1024)
     worker_memory_mb: int = Field(3072, ge=256)
     worker_seconds: float = Field(300.0, gt=0)
+    workers: int = Field(2, ge=1, le=32)
+    worker_idle_seconds: float = Field(60.0, gt=0)
 
 
 class PlausibilitySettings(_Strict):

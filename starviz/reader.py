@@ -7,7 +7,11 @@
 - Spreadsheets: an ``.xlsx`` sheet's declared extent (``<dimension>``) and real extent (its last
   cell) are checked before any cell is read; cells are then read in a worker process whose address
   space is capped (``resource.setrlimit``), so a native crash or a runaway allocation fails that
-  file only, never the app or the build. An ``.xls`` is measured inside the worker.
+  file only, never the app or the build. An ``.xls`` is measured inside the worker. At most
+  ``[reader] workers`` such processes live at once (more reads wait for one); an idle one ends after
+  ``worker_idle_seconds``. ``concurrent.futures.ProcessPoolExecutor`` is not used: one worker that
+  crashes breaks the whole executor (every pending read fails), a hung one cannot be killed alone,
+  and it keeps idle processes until shutdown.
 - CSV is parsed by DuckDB (``starviz.ingest``) with its line length capped here.
 
 Every refusal is an :class:`IngestError` whose message is one line naming the file.
@@ -15,6 +19,7 @@ Every refusal is an :class:`IngestError` whose message is one line naming the fi
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -23,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -54,6 +60,8 @@ class Limits:
     max_field_chars: int = 1_048_576
     worker_memory_mb: int = 3072
     worker_seconds: float = 300.0
+    workers: int = 2
+    worker_idle_seconds: float = 60.0
 
 
 def limits() -> Limits:
@@ -388,18 +396,130 @@ class _Worker:
         return "ran out of time" if code in (None, -9) else "ran out of memory or crashed"
 
 
-_pool: list[_Worker] = []
-_pool_lock = threading.Lock()
+class _Pool:
+    """The reader processes: at most ``[reader] workers`` alive at once (busy or idle); a read that
+    finds them all busy waits for one. An idle worker ends after ``worker_idle_seconds``; a worker
+    that crashed or overran is killed at once and its place given to the next read."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._idle: list[tuple[_Worker, float]] = []  # (worker, time.monotonic() it fell idle)
+        self._live = 0  # processes started and not yet ended, busy or idle
+        self.peak = 0  # the most alive at once (tests read it)
+        self._idle_seconds = 60.0
+        self._reaper: threading.Thread | None = None
+
+    @property
+    def live(self) -> int:
+        with self._cond:
+            return self._live
+
+    def take(self, lim: Limits, label: str) -> _Worker:
+        """An idle worker with the same memory cap, or a new one when fewer than ``lim.workers``
+        are alive; else wait (at most twice ``worker_seconds``: every busy read ends by then)."""
+        wait = 2 * lim.worker_seconds
+        deadline = time.monotonic() + wait
+        ended: list[_Worker] = []
+        worker = None
+        with self._cond:
+            while True:
+                for w, _since in list(self._idle):  # ended on their own: their places are free
+                    if w.proc.poll() is not None:
+                        self._idle.remove((w, _since))
+                        self._live -= 1
+                        ended.append(w)
+                match = next((item for item in self._idle if item[0].memory_mb == lim.worker_memory_mb), None)
+                if match is not None:
+                    self._idle.remove(match)
+                    worker = match[0]
+                    break
+                if self._live >= lim.workers and self._idle:  # an idle worker with another cap makes way
+                    ended.append(self._idle.pop(0)[0])
+                    self._live -= 1
+                if self._live < lim.workers:
+                    self._live += 1
+                    self.peak = max(self.peak, self._live)
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise IngestError(
+                        f"{label}: the spreadsheet readers stayed busy for {wait:.0f} s (at most {lim.workers} at once, "
+                        f"{_setting('workers')}); nothing from it was loaded; try again"
+                    )
+                self._cond.wait(remaining)
+        for w in ended:
+            w.kill()
+        if worker is not None:
+            return worker
+        try:
+            return _Worker(lim)
+        except BaseException:
+            self._ended()
+            raise
+
+    def give_back(self, worker: _Worker, lim: Limits) -> None:
+        """A worker whose read is over: kept idle while it lives, else its place freed."""
+        if worker.proc.poll() is not None:
+            worker.kill()
+            self._ended()
+            return
+        with self._cond:
+            self._idle_seconds = lim.worker_idle_seconds
+            self._idle.append((worker, time.monotonic()))
+            self._cond.notify_all()
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="starviz-reader-reaper", daemon=True)
+                self._reaper.start()
+
+    def _ended(self) -> None:
+        with self._cond:
+            self._live -= 1
+            self._cond.notify_all()
+
+    def _reap(self) -> None:
+        """End each worker idle for ``worker_idle_seconds``; this thread ends with the last idle one."""
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                expired = [item for item in self._idle if now - item[1] >= self._idle_seconds]
+                for item in expired:
+                    self._idle.remove(item)
+                self._live -= len(expired)
+                if expired:
+                    self._cond.notify_all()
+                if not self._idle:
+                    self._reaper = None
+                else:
+                    self._cond.wait(min(since for _w, since in self._idle) + self._idle_seconds - now)
+                done = self._reaper is None
+            for w, _since in expired:
+                w.kill()
+            if done:
+                return
+
+    def shutdown(self) -> None:
+        """End the idle workers now (busy ones end when their read does: nothing keeps them)."""
+        with self._cond:
+            idle, self._idle = self._idle, []
+            self._live -= len(idle)
+            self._cond.notify_all()
+        for w, _since in idle:
+            w.kill()
+
+
+_pool = _Pool()
+atexit.register(lambda: _pool.shutdown())
 
 
 def _ask_worker(request: dict, label: str, lim: Limits) -> dict:
-    with _pool_lock:
-        worker = next((w for w in _pool if w.memory_mb == lim.worker_memory_mb), None)
-        if worker is not None:
-            _pool.remove(worker)
-    if worker is None or worker.proc.poll() is not None:
-        worker = _Worker(lim)
-    answer = worker.ask(request, lim.worker_seconds)
+    worker = _pool.take(lim, label)
+    answer = None
+    try:
+        answer = worker.ask(request, lim.worker_seconds)
+    finally:
+        if answer is None:  # died, overran, or this thread was interrupted mid-request
+            worker.kill()
+        _pool.give_back(worker, lim)
     if answer is None:
         how = (
             f"took longer than {lim.worker_seconds:.0f} s ({_setting('worker_seconds')})"
@@ -407,8 +527,6 @@ def _ask_worker(request: dict, label: str, lim: Limits) -> dict:
             else f"needed more than the {lim.worker_memory_mb:,} MB it may use ({_setting('worker_memory_mb')}) or crashed"
         )
         raise IngestError(f"{label}: reading the spreadsheet {how}; nothing from it was loaded")
-    with _pool_lock:
-        _pool.append(worker)
     if "error" in answer:
         raise IngestError(f"{label}: {answer['error']}")
     return answer
@@ -416,9 +534,7 @@ def _ask_worker(request: dict, label: str, lim: Limits) -> dict:
 
 def shutdown_workers() -> None:
     """Stop the idle reader processes (they also exit when this process does)."""
-    with _pool_lock:
-        while _pool:
-            _pool.pop().kill()
+    _pool.shutdown()
 
 
 def read_sheet(path: Path, sheet: str | int, header_row: int, label: str, out: Path, headers_only: bool = False) -> list[str]:
