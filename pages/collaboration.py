@@ -80,7 +80,8 @@ if tab == "Expiry alignment":
     )
     df = queries.expiry_alignment(scope, lists.list_filter("alignment"), window_months=window, by_subcategory=by_sub)
     not_loaded(("contracts", "Contracts compared"))
-    lists.list_metrics(df, "opportunities", "saving_gbp", "estimated saving")
+    if not nodata.covered(coverage, "contracts").none:  # not "0 opportunities, £0" with no register loaded
+        lists.list_metrics(df, "opportunities", "saving_gbp", "estimated saving")
     lists.ranked_table(
         "expiry-alignment",
         df,
@@ -110,14 +111,18 @@ if tab == "Partner-contract leakage":
     df = queries.partner_contract_leakage(scope, lists.list_filter(f"leak-{match}"), match=match)
     if absent := nodata.not_listed(queries.measure_coverage(scope), "on_contract", "whether their spend is on contract"):
         st.caption(absent)
-    lists.list_metrics(
-        df, "councils and " + ("suppliers" if match == "supplier" else "categories"), "off_contract_gbp", "off-contract spend"
-    )
+    judged = not nodata.covered(coverage, "on_contract").none  # whether any council's spend is known on or off contract
+    if judged:
+        lists.list_metrics(
+            df, "councils and " + ("suppliers" if match == "supplier" else "categories"), "off_contract_gbp", "off-contract spend"
+        )
     lists.ranked_table(
         f"partner-contract-leakage-by-{match}",
         df,
         scope,
         link="supplier" if match == "supplier" else "contract",
         label="supplier_name" if match == "supplier" else "partner_contracts",
-        empty="No off-contract spend matches another council's contract.",
+        empty="No off-contract spend matches another council's contract."
+        if judged
+        else f"Nothing to show: {nodata.NO_DATA} (no contracts register loaded).",
     )

@@ -27,6 +27,8 @@ for column, row in zip(st.columns(len(summary)), summary.itertuples(), strict=Tr
         )
 if registers.missing:
     st.caption(escape.md(registers.note("Contracts")))
+# with no register loaded an empty list is "no data", not a clean bill ("Every contract has …")
+no_register = f"Nothing to show: {nodata.NO_DATA} (no contracts register loaded)." if registers.none else None
 
 tab = ui.view_switch(
     [
@@ -86,8 +88,9 @@ if tab == "Start-by dates":
         placeholder="Any time",
     )
     df = queries.pipeline_contracts(scope, lists.list_filter("pipeline"), buckets=buckets, rags=rags)
-    lists.list_metrics(df, "contracts", "value_gbp", "value")
-    lists.ranked_table("contract-pipeline", df, scope, link="contract")
+    if not registers.none:
+        lists.list_metrics(df, "contracts", "value_gbp", "value")
+    lists.ranked_table("contract-pipeline", df, scope, link="contract", empty=no_register or "Nothing to show.")
 
 if tab == "Work planning":
     measures = {"count_contracts": "Contracts", "value_gbp": "Value", "effort": "Effort (weighted by route)"}
@@ -105,7 +108,9 @@ if tab == "Work planning":
     st.caption("A contract counts in the quarter its re-procurement must start (this quarter when that is late).")
     st.subheader("Contracts with no category manager")
     df = queries.pipeline_contracts(scope, lists.list_filter("unassigned"), unassigned_only=True)
-    lists.ranked_table("unassigned-contracts", df, scope, link="contract", empty="Every contract has a category manager.")
+    lists.ranked_table(
+        "unassigned-contracts", df, scope, link="contract", empty=no_register or "Every contract has a category manager."
+    )
 
 if tab == "Procurement Act pipeline notice":
     with st.columns([1, 3])[0]:
@@ -125,7 +130,7 @@ if tab == "Procurement Act pipeline notice":
         scope,
         link="contract",
         total="value_gbp",
-        empty="No council here is over the spend threshold, or none has a contract over the value due.",
+        empty=no_register or "No council here is over the spend threshold, or none has a contract over the value due.",
     )
 
 if tab == "Procurement Act notices":
@@ -142,7 +147,7 @@ if tab == "Procurement Act notices":
     )
     compliance = queries.act_compliance(scope, today)
     if compliance.empty:
-        st.info("No notices or contracts under the Act yet for these councils.", icon=":material/info:")
+        st.info(no_register or "No notices or contracts under the Act yet for these councils.", icon=":material/info:")
     else:
         tables.table(
             compliance,
@@ -167,7 +172,7 @@ if tab == "Procurement Act notices":
         queries.act_notice_duties(scope, today, statuses=("missing", "late")),
         scope,
         link="contract",
-        empty="Every notice due so far was published on time.",
+        empty=no_register or "Every notice due so far was published on time.",
     )
 
 if tab == "Exception reports":
@@ -249,7 +254,7 @@ if tab == "Exception reports":
             queries.contracts_without_spend(scope, month, narrow),
             scope,
             link="contract",
-            empty="Every live contract has spend.",
+            empty=no_register or "Every live contract has spend.",
             total="value_gbp",
         )
     else:
@@ -262,6 +267,6 @@ if tab == "Exception reports":
             queries.contracts_missing_fields(scope, month, narrow),
             scope,
             link="contract",
-            empty="Every record has its mandatory fields.",
+            empty=no_register or "Every record has its mandatory fields.",
             total="value_gbp",
         )

@@ -161,6 +161,8 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
 def _heatmap(fig: go.Figure, unit: str, measure: str) -> str:
     t = next(t for t in fig.data if t.type == "heatmap")
     rows, cols = list(t.y if t.y is not None else []), list(t.x if t.x is not None else [])
+    if not rows:  # drawn as "Nothing to show", never as an empty grid
+        return "Nothing to show."
     best = None
     for i, row in enumerate(t.z if t.z is not None else []):
         for j, v in enumerate(row):
@@ -195,7 +197,7 @@ def _timeline(fig: go.Figure) -> str:
         for label, base, length in zip(t.y, t.base, t.x, strict=False):
             ends.append((pd.Timestamp(base) + pd.Timedelta(milliseconds=float(length)), _label(label), t.name))
     if not ends:
-        return "No contracts."
+        return "Nothing to show."  # as the chart says: with no register loaded, not "no contracts"
     ends.sort()
     first = ends[0]
     buckets = pd.Series([e[2] for e in ends]).value_counts()

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from starviz import fmt, queries
+from starviz import fmt, nodata, queries
 from starviz.scope import _shown, line_date_text
 from starviz.tables import table
 from starviz.ui import export_buttons, metric, url_choice, url_value
@@ -185,7 +185,11 @@ def ranked_table(
         )
     order = [c for c in view.columns if c not in _HIDDEN and c not in hide]
     table(view, config, column_order=order, width="stretch", height=height or ("content" if len(view) <= 12 else 460))
-    export_buttons(name, df, scope)
+    # a council's column with nothing loaded behind it is "no data" in the files too, not a blank
+    export_buttons(name, nodata.fill(df, [c for c in df.columns if _NO_DATA_COLUMN.search(str(c))]), scope)
+
+
+_NO_DATA_COLUMN = re.compile(r"_(spend_gbp|suppliers)$|^count_councils_with_contract$")
 
 
 def list_filter(key: str, categories: bool = True, search: str = "Search") -> queries.ListFilter:

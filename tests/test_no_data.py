@@ -387,3 +387,50 @@ def test_the_benchmarking_page_says_which_lines_it_compares(monkeypatch, tmp_pat
     assert "Line measures count lines of £500 and over for every council: Stockport publishes only those." in [
         _plain(c.value) for c in at.caption
     ]
+
+
+def test_pipeline_tabs_with_no_register_show_no_data_not_a_clean_bill(monkeypatch, tmp_path):
+    # Before: "Contracts 0", "Value £0", "Every contract has a category manager.", "Every notice due so
+    # far was published on time." and an empty grid of quarters, with no contracts register loaded.
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    no_register = "Nothing to show: no data (no contracts register loaded)."
+    at = run_app("director", page="pages/pipeline.py", fy="2014-15", tab="Start-by dates")
+    assert not at.exception, at.exception
+    assert not [m for m in at.metric if m.label in ("Contracts", "Value")]
+    assert [i.value for i in at.info] == [no_register]
+    at = run_app("director", page="pages/pipeline.py", fy="2014-15", tab="Work planning")
+    assert [i.value for i in at.info] == [no_register]
+    at = run_app("director", page="pages/pipeline.py", fy="2014-15", tab="Procurement Act notices")
+    assert [i.value for i in at.info] == [no_register, no_register]
+    heatmap = charts.workload_heatmap(
+        queries.workload_by_manager_quarter(_everyone()), queries.workload_quarter_labels(), "value_gbp", "W"
+    )
+    assert [a.text for a in heatmap.layout.annotations] == ["Nothing to show: no re-procurement to start"]
+    assert export.alt_text(heatmap, "W").endswith("Nothing to show.")
+
+
+def test_the_procurement_act_spend_of_a_council_with_no_spend_is_no_data():
+    # Before: Rochdale and Tameside £0, "not over the threshold", with no spend loaded.
+    df = queries.annual_spend_by_council(_everyone()).set_index("council_id")
+    assert df.loc[["rochdale", "tameside"], "annual_spend_gbp"].isna().all()
+    assert df.loc[["rochdale", "tameside"], "is_over_threshold"].isna().all()
+    assert df.loc["stockport", "annual_spend_gbp"] > 0 and not df.loc["stockport", "is_over_threshold"]
+
+
+def test_collaboration_lists_that_need_contracts_show_no_0_and_export_no_data(monkeypatch, tmp_path):
+    from starviz import lists
+    from tests.conftest import run_app
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    for tab in ("Expiry alignment", "Partner-contract leakage"):
+        at = run_app("director", page="pages/collaboration.py", fy="2014-15", tab=tab)
+        assert not at.exception, at.exception
+        assert not at.metric, [(m.label, m.value) for m in at.metric]  # not "0 opportunities, £0"
+        assert any(i.value.startswith("Nothing to") and "no data (no contracts register loaded)" in i.value for i in at.info)
+    df = queries.common_suppliers(_everyone())
+    written = nodata.fill(df, [c for c in df.columns if lists._NO_DATA_COLUMN.search(c)])
+    text = export.to_csv(written).decode("utf-8-sig")
+    assert "no data" in text.splitlines()[1]
+    assert set(written["rochdale_spend_gbp"]) == {NO_DATA} and set(written["count_councils_with_contract"]) == {NO_DATA}

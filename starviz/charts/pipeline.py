@@ -214,6 +214,9 @@ def workload_heatmap(df: pd.DataFrame, quarters: list[str], measure: str, title:
             }[measure],
         }
     )
+    if not managers:  # no empty grid of quarters: an empty chart says so
+        nothing_to_show(fig, "Nothing to show: no re-procurement to start")
+        fig.update_layout(xaxis=dict(visible=False), yaxis=dict(visible=False))
     return fig
 
 
