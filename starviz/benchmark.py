@@ -210,6 +210,8 @@ def coverage_line(coverage: pd.DataFrame) -> str:
     parts = [
         f"{r.council}: {int(r.months_loaded)} of {int(r.months_in_period)} months, {pct(r.categorised_share)} "
         f"categorised, {pct(r.matched_share)} to identified suppliers"
+        if r.months_loaded
+        else f"{r.council}: {NO_DATA} (no spend loaded for the period)"  # not "no data categorised"
         for r in coverage.itertuples()
     ]
     return "Coverage: " + "; ".join(parts) + "." if parts else ""

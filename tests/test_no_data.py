@@ -434,3 +434,11 @@ def test_collaboration_lists_that_need_contracts_show_no_0_and_export_no_data(mo
     text = export.to_csv(written).decode("utf-8-sig")
     assert "no data" in text.splitlines()[1]
     assert set(written["rochdale_spend_gbp"]) == {NO_DATA} and set(written["count_councils_with_contract"]) == {NO_DATA}
+
+
+def test_the_coverage_line_says_a_council_with_no_spend_has_no_data():
+    coverage = queries.coverage_by_council(_everyone())
+    line = benchmark.coverage_line(coverage)
+    assert "Rochdale: no data (no spend loaded for the period)" in line
+    assert "no data categorised" not in line
+    assert "Stockport: 1 of 1 months" in line
