@@ -19,11 +19,21 @@ rules = config.settings().collaboration
 coverage = queries.measure_coverage(scope)
 
 
+spend_loaded = queries.spend_covered_in_period(scope)
+
+
 def not_loaded(*measures: tuple[str, str]) -> None:
     """A caption per measure (data set, what it fills) that some council in scope has no data for."""
     for measure, what in measures:
-        if note := nodata.covered(coverage, measure).note(what):
+        covered = spend_loaded if measure == "spend" else nodata.covered(coverage, measure)
+        if note := covered.note(what):
             st.caption(escape.md(note))
+
+
+# fewer than two councils with spend in the period: nothing can be common, and that is no data
+too_few = f"Nothing to compare: {nodata.NO_DATA} (spend for the period is loaded for " + (
+    f"{nodata.names_text(spend_loaded.names)} only)." if spend_loaded.names else "none of these councils)."
+)
 
 
 tab = ui.view_switch(["Common suppliers", "Common categories", "Expiry alignment", "Partner-contract leakage"])
@@ -42,7 +52,13 @@ if tab == "Common suppliers":
                 df, "supplier_name", lists.council_columns(df), queries.colours(), "Largest common suppliers: spend by council"
             )
         )
-    lists.ranked_table("common-suppliers", df, scope, link="supplier", empty="No supplier is paid by two of these councils.")
+    lists.ranked_table(
+        "common-suppliers",
+        df,
+        scope,
+        link="supplier",
+        empty="No supplier is paid by two of these councils." if len(spend_loaded.ids) > 1 else too_few,
+    )
 
 if tab == "Common categories":
     st.caption("ProClass categories bought by two or more councils from different suppliers in the period.")
@@ -55,7 +71,13 @@ if tab == "Common categories":
                 df, "category", lists.council_columns(df), queries.colours(), "Common categories: spend by council"
             )
         )
-    lists.ranked_table("common-categories", df, scope, link="category", empty="No category is shared in the period.")
+    lists.ranked_table(
+        "common-categories",
+        df,
+        scope,
+        link="category",
+        empty="No category is shared in the period." if len(spend_loaded.ids) > 1 else too_few,
+    )
 
 if tab == "Expiry alignment":
     left, right = st.columns([3, 2])

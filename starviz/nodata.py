@@ -80,6 +80,7 @@ class Covered:
     names: list[str]
     missing: list[str]
     needs: str
+    missing_text: str = ""  # what the others lack, when not "no <needs> loaded"
 
     @property
     def none(self) -> bool:
@@ -91,10 +92,10 @@ class Covered:
         cover Stockport only: no contracts register loaded for Rochdale and Tameside." """
         if not self.missing:
             return ""
-        need = self.needs.removeprefix("a ").removeprefix("an ")
+        lacking = self.missing_text or f"no {self.needs.removeprefix('a ').removeprefix('an ')} loaded"
         if self.none:
-            return f"{what}: {NO_DATA} (no {need} loaded for {names_text(self.missing)})."
-        return f"{what}: {names_text(self.names)} only ({NO_DATA} for {names_text(self.missing)}: no {need} loaded)."
+            return f"{what}: {NO_DATA} ({lacking} for {names_text(self.missing)})."
+        return f"{what}: {names_text(self.names)} only ({NO_DATA} for {names_text(self.missing)}: {lacking})."
 
 
 def covered(coverage: pd.DataFrame, measure: str) -> Covered:

@@ -328,7 +328,10 @@ def test_the_pages_show_no_data_and_say_who_is_missing(monkeypatch, tmp_path):
     at = run_app("director", page="pages/collaboration.py", fy="2014-15")
     assert not at.exception, at.exception
     captions = [_plain(c.value) for c in at.caption]
-    assert "Spend by council: Stockport and Trafford only (no data for Rochdale and Tameside: no spend data loaded)." in captions
+    assert (
+        "Spend by council: Stockport and Trafford only (no data for Rochdale and Tameside: no spend loaded for the period)."
+        in captions
+    )
     assert any(c.startswith("Contracts held: no data (no contracts register loaded for") for c in captions)
 
 
@@ -442,3 +445,13 @@ def test_the_coverage_line_says_a_council_with_no_spend_has_no_data():
     assert "Rochdale: no data (no spend loaded for the period)" in line
     assert "no data categorised" not in line
     assert "Stockport: 1 of 1 months" in line
+
+
+def test_a_council_with_spend_in_other_years_only_is_no_data_for_the_period():
+    # Both councils' spend is September 2014: in 2015-16 neither has spend, which is no data (the
+    # collaboration page: "Nothing to compare: no data (...)"), not £0 each.
+    later = queries.Scope(Filters(councils=PAIR, period="fy", fy="2015-16", names={"stockport": "Stockport"}), DIRECTOR)
+    covered = queries.spend_covered_in_period(later)
+    assert covered.none and covered.note("Spend") == "Spend: no data (no spend loaded for the period for Stockport and Trafford)."
+    assert queries.spend_covered_in_period(_scope()).ids == ["stockport", "trafford"]
+    assert queries.common_suppliers(later).empty

@@ -89,6 +89,7 @@ from starviz.queries.reference import (
     data_status,
     measure_coverage,
     months_loaded,
+    spend_covered_in_period,
 )
 from starviz.queries.social_value import (
     SV_BREAKDOWNS,

@@ -17,7 +17,7 @@ from starviz.queries.common import (
     _today,
     _wide,
 )
-from starviz.queries.reference import measure_coverage
+from starviz.queries.reference import measure_coverage, spend_covered_in_period
 from starviz.scope import Scope
 
 
@@ -156,7 +156,7 @@ def _no_data_where_not_loaded(
     out: pd.DataFrame, scope: Scope, spend: tuple[str, ...] = (), contracts: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     """A council's columns are "no data" (null, or the words in a text column), not £0, 0 or "none",
-    where it has no spend loaded (``spend``: column suffixes) or no contracts of its own
+    where it has no spend loaded for the period (``spend``: column suffixes) or no contracts of its own
     (``contracts``: a STAR contract covering it is still shown), by the build's one record of who has
     data (``nodata.covered``); with no contracts loaded for any council in scope, a count of 0
     councils with a contract is null."""
@@ -165,7 +165,7 @@ def _no_data_where_not_loaded(
     for measure, suffixes in (("spend", spend), ("contracts", contracts)):
         if not suffixes:
             continue
-        covered = nodata.covered(coverage, measure)
+        covered = spend_covered_in_period(scope) if measure == "spend" else nodata.covered(coverage, measure)
         for council_id in coverage.loc[coverage["measure"] == measure, "council_id"]:
             if council_id in covered.ids:
                 continue

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import duckdb
 import pandas as pd
 
-from starviz import config
+from starviz import config, nodata
 from starviz.queries import db
 from starviz.queries.common import sql_file
 from starviz.queries.db import DatabaseUnavailable
@@ -89,3 +90,24 @@ def measure_coverage(scope: Scope) -> pd.DataFrame:
         """,
         [scope.council_ids],
     )
+
+
+def spend_covered_in_period(scope: Scope) -> nodata.Covered:
+    """The councils in scope with spend loaded in the period (a month of it, by the coverage mart) and
+    those without: a total or column of spend for the period covers only the first; the others are
+    "no data", not £0, whether they have sent nothing or nothing for these months."""
+    frame = db.query(
+        """
+        select c.council_id, c.short_name as council, 'spend' as measure, 'spend data' as needs,
+               coalesce(bool_or(m.count_rows > 0), false) as has_data
+        from mart_measure_coverage_by_council as cov
+        join dim_councils as c using (council_id)
+        left join mart_coverage_by_council_month as m
+            on m.council_id = cov.council_id and m.dataset = 'spend' and m.month between ? and ?
+        where cov.measure = 'spend' and in_scope(cov.council_id, ?)
+        group by all
+        order by any_value(c.sort_order)
+        """,
+        [scope.filters.date_from, scope.filters.date_to, scope.council_ids],
+    )
+    return replace(nodata.covered(frame, "spend"), missing_text="no spend loaded for the period")
