@@ -43,6 +43,8 @@ for note in benchmark.no_data_notes(ranked, queries.measure_coverage(scope)):
     st.caption(note)
 if like_lines := benchmark.line_floor_note(figures):
     st.caption(escape.md(like_lines))
+if left_out := nodata.share_left_out_by_council(figures):
+    st.caption(left_out)
 st.caption(coverage_note)
 table = benchmark.ranking_table(ranked)
 tables.table(table, column_config=tables.COLUMNS | tables.RANKING_COLUMNS)

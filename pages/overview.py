@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, escape, fmt, queries, tables, ui
+from starviz import charts, escape, fmt, nodata, queries, tables, ui
 
 scope = ui.scope()
 st.title("Overview")
@@ -32,7 +32,7 @@ with row[1]:
         "On contract",
         fmt.pct(now["on_contract_share"]),
         fmt.change_pp(like.get("on_contract_share"), before.get("on_contract_share")),
-        help="Share of addressable spend paid to a supplier with a live contract (own or STAR).",
+        help="Share of addressable spend paid to a supplier with a live contract (own or STAR). " + nodata.SHARE_RULE,
     )
 with row[2]:
     ui.metric(
@@ -41,22 +41,25 @@ with row[2]:
         fmt.change_pp(like.get("local_share"), before.get("local_share")),
         help="Share of addressable spend with suppliers based in Greater Manchester. "
         f"Supplier postcode known for {fmt.pct(now['local_known_share'])} of addressable spend; "
-        "unknown is not counted as local.",
+        "unknown is not counted as local. " + nodata.SHARE_RULE,
     )
 with row[3]:
     ui.metric(
         "SME",
         fmt.pct(now["sme_share"]),
         fmt.change_pp(like.get("sme_share"), before.get("sme_share")),
-        help="Share of addressable spend with SMEs, as recorded in the contracts registers.",
+        help="Share of addressable spend with SMEs, as recorded in the contracts registers. " + nodata.SHARE_RULE,
     )
 with row[4]:
     ui.metric(
         "VCSE",
         fmt.pct(now["vcse_share"]),
         fmt.change_pp(like.get("vcse_share"), before.get("vcse_share")),
-        help="Share of addressable spend with voluntary, community and social enterprises.",
+        help="Share of addressable spend with voluntary, community and social enterprises. " + nodata.SHARE_RULE,
     )
+
+if left_out := nodata.share_left_out(now["share_left_out_gbp"]):
+    st.caption(left_out)
 
 row = st.columns(4)
 with row[0]:

@@ -4,7 +4,8 @@ every page, in exports, alt text and the narrative; it is not 0, is not ranked, 
 not counted on or off target.
 
 Whether a measure has data is decided once, in the SQL: a share of spend by a flag is null where the
-flag is known for none of the spend (the ``known_share`` macro, ``sql/00_functions``); which datasets
+flag is known for none of the spend counted (the ``known_share`` macros, ``sql/00_functions``, which
+also net credits per supplier and leave out a supplier netting to nothing or less, ``SHARE_RULE``); which datasets
 each council has loaded is ``mart_measure_coverage_by_council`` (``queries.measure_coverage``).
 """
 
@@ -111,3 +112,43 @@ def covered(coverage: pd.DataFrame, measure: str) -> Covered:
         missing=[str(c) for c in rows.loc[~has, "council"]],
         needs=str(rows["needs"].iloc[0]),
     )
+
+
+# Shares of spend with credits: the rule of ``known_share`` (sql/00_functions/known_share.sql) in the
+# words the pages use, so that no share reads over 100% or below 0% and the director can say why.
+SHARE_RULE = (
+    "Credits and refunds are netted against payments to the same supplier in the period; a supplier whose "
+    "payments net to nothing or less is left out of the share and of the spend it is a share of."
+)
+
+
+def share_left_out(gbp: float | None, who: str = "") -> str:
+    """One sentence for a page showing shares of spend: how much net refund the shares leave out
+    ("" when none). ``who``: the councils or scope it is about, already escaped for Markdown."""
+    from starviz import fmt  # fmt imports this module
+
+    if missing(gbp) or not gbp or float(gbp) <= 0:
+        return ""
+    where = f" for {who}" if who else ""
+    return (
+        f"Shares of spend leave out {fmt.gbp(float(gbp))} of net refunds{where}: suppliers whose payments in the "
+        "period net to nothing or less (credits netted against the same supplier)."
+    )
+
+
+def share_left_out_by_council(figures: pd.DataFrame, council: str = "council") -> str:
+    """``share_left_out`` for a frame of councils (``share_left_out_gbp`` per council), naming each
+    council that has some, with its amount ("" when none has)."""
+    from starviz import escape, fmt
+
+    if "share_left_out_gbp" not in figures.columns:
+        return ""
+    rows = figures[figures["share_left_out_gbp"].fillna(0) > 0]
+    if rows.empty:
+        return ""
+    pairs = list(zip(rows[council], rows["share_left_out_gbp"], strict=True))
+    if len(pairs) == 1:
+        who = escape.md(str(pairs[0][0]))
+    else:
+        who = ", ".join(f"{escape.md(str(c))} {fmt.gbp(float(v))}" for c, v in pairs)
+    return share_left_out(float(rows["share_left_out_gbp"].sum()), who)

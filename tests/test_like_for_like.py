@@ -63,6 +63,10 @@ def _stand_in(path: Path, spend: dict[str, dict[dt.date, float]], partial: dict[
                 [council, month, month.replace(day=12) if is_partial else None, is_partial],
             )
     con.execute((config.SQL_DIR / "30_marts" / "mart_loaded_by_council_dataset.sql").read_text())
+    con.execute(  # what the shares are of: one (redacted) payee per council and month
+        "create table mart_share_basis_by_supplier_month as "
+        "select *, null::varchar as supplier_id from mart_spend_by_council_month"
+    )
     known_share = config.SQL_DIR / "00_functions" / "known_share.sql"  # the measures' macro, as the build creates it
     if known_share.exists():
         con.execute(known_share.read_text())

@@ -23,25 +23,29 @@ definitions as (
 ),
 
 spend as (
+    -- shares of addressable spend over the month's supplier nets (known_share.sql: a supplier netting
+    -- to nothing or less is left out of both): numerator and denominator null where there is no data
     select
         council_id,
         month,
-        sum(spend_gbp) as addressable_gbp,
-        known_share(is_on_contract, spend_gbp) as on_contract_share,
-        known_share(is_local, spend_gbp) as local_share,
-        known_share(is_sme, spend_gbp) as sme_share
-    from mart_spend_by_council_month
+        share_part(is_on_contract, spend_gbp) as on_contract_part,
+        share_base(is_on_contract, spend_gbp) as on_contract_base,
+        share_part(is_local, spend_gbp) as local_part,
+        share_base(is_local, spend_gbp) as local_base,
+        share_part(is_sme, spend_gbp) as sme_part,
+        share_base(is_sme, spend_gbp) as sme_base
+    from mart_share_basis_by_supplier_month
     where is_addressable
     group by all
 ),
 
 spend_measures as (
-    -- numerator and denominator both null where the share has no data
-    select council_id, month, measure, share * addressable_gbp as numerator,
-           case when share is not null then addressable_gbp end as denominator
+    select council_id, month, 'on_contract' as measure, on_contract_part as numerator, on_contract_base as denominator
     from spend
-    unpivot include nulls (share for measure in (on_contract_share as 'on_contract', local_share as 'local',
-                                                sme_share as 'sme'))
+    union all
+    select council_id, month, 'local', local_part, local_base from spend
+    union all
+    select council_id, month, 'sme', sme_part, sme_base from spend
 ),
 
 months as (

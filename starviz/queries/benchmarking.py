@@ -37,18 +37,30 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
         cube as (
             select * from mart_spend_cube_summary where {where}
         ),
+        basis as (
+            select * from mart_share_basis_by_supplier_month where {where}
+        ),
+        shares as (
+            -- netted per supplier over the period; a supplier netting to nothing or less left out of
+            -- both parts of a share (known_share.sql)
+            select
+                council_id,
+                known_share(is_on_contract, spend_gbp) as on_contract_share,
+                known_share(is_local, spend_gbp) as local_share,
+                flag_known_share(is_local, spend_gbp) as local_known_share,
+                known_share(is_sme, spend_gbp) as sme_share,
+                flag_known_share(is_sme, spend_gbp) as sme_known_share,
+                known_share(is_vcse, spend_gbp) as vcse_share,
+                flag_known_share(is_vcse, spend_gbp) as vcse_known_share,
+                -share_left_out(spend_gbp) as share_left_out_gbp
+            from supplier_net_spend(basis)
+            group by council_id
+        ),
         totals as (
             select
                 council_id,
                 sum(spend_gbp) as spend_gbp,
                 sum(count_lines) as count_lines,
-                known_share(is_on_contract, spend_gbp) as on_contract_share,
-                known_share(is_local, spend_gbp) as local_share,
-                coalesce(sum(spend_gbp) filter (where is_local is not null), 0) / nullif(sum(spend_gbp), 0) as local_known_share,
-                known_share(is_sme, spend_gbp) as sme_share,
-                coalesce(sum(spend_gbp) filter (where is_sme is not null), 0) / nullif(sum(spend_gbp), 0) as sme_known_share,
-                known_share(is_vcse, spend_gbp) as vcse_share,
-                coalesce(sum(spend_gbp) filter (where is_vcse is not null), 0) / nullif(sum(spend_gbp), 0) as vcse_known_share,
                 sum(count_small_lines) / nullif(sum(count_lines) - sum(count_credits), 0) as small_line_share
             from cube
             group by council_id
@@ -115,6 +127,7 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
         select
             c.council_id, c.short_name as council, c.population,
             totals.* exclude (council_id, small_line_share),
+            shares.* exclude (council_id),
             totals.spend_gbp / c.population as spend_per_head_gbp,
             lines.avg_line_gbp,
             lines.small_line_share,
@@ -126,10 +139,11 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
         from dim_councils c
         join totals using (council_id)
         join lines using (council_id)
+        left join shares using (council_id)
         left join concentration using (council_id)
         order by c.sort_order
         """,
-        [*params, *params, top, *params],
+        [*params, *params, *params, top, *params],
     )
 
 

@@ -17,30 +17,37 @@ from starviz.scope import Scope, add_months, month_end, month_start, months_betw
 # --- overview ------------------------------------------------------------------------------------
 
 _SPEND_MEASURES = """
-    with spend as (
+    with
+    spend as (
         select * from mart_spend_by_council_month where in_scope(council_id, ?) and {month}
+    ),
+    basis as (
+        select * from mart_share_basis_by_supplier_month where in_scope(council_id, ?) and {month} and is_addressable
+    ),
+    shares as (
+        -- shares of addressable spend netted per supplier over the months (known_share.sql): null
+        -- ("no data") where the flag is known for none of it
+        select
+            known_share(is_on_contract, spend_gbp) as on_contract_share,
+            known_share(is_local, spend_gbp) as local_share,
+            flag_known_share(is_local, spend_gbp) as local_known_share,
+            known_share(is_sme, spend_gbp) as sme_share,
+            known_share(is_vcse, spend_gbp) as vcse_share,
+            -share_left_out(spend_gbp) as share_left_out_gbp
+        from supplier_net_spend(basis)
     )
     select
         -- null ("no data") when no council in scope has spend loaded in the months asked
         sum(spend_gbp) as total_gbp,
         case when count(*) > 0 then coalesce(sum(spend_gbp) filter (where is_addressable), 0) end as addressable_gbp,
-        any_value(on_contract_share) as on_contract_share,
-        any_value(local_share) as local_share,
-        any_value(local_known_share) as local_known_share,
-        any_value(sme_share) as sme_share,
-        any_value(vcse_share) as vcse_share
+        any_value(shares.on_contract_share) as on_contract_share,
+        any_value(shares.local_share) as local_share,
+        any_value(shares.local_known_share) as local_known_share,
+        any_value(shares.sme_share) as sme_share,
+        any_value(shares.vcse_share) as vcse_share,
+        any_value(shares.share_left_out_gbp) as share_left_out_gbp
     from spend
-    left join (
-        -- shares of addressable spend: null ("no data") where the flag is known for none of it
-        select
-            known_share(is_on_contract, spend_gbp) as on_contract_share,
-            known_share(is_local, spend_gbp) as local_share,
-            sum(spend_gbp) filter (where is_local is not null) / nullif(sum(spend_gbp), 0) as local_known_share,
-            known_share(is_sme, spend_gbp) as sme_share,
-            known_share(is_vcse, spend_gbp) as vcse_share
-        from spend
-        where is_addressable
-    ) on true
+    left join shares on true
 """
 _SOCIAL_VALUE = """
     select
@@ -178,7 +185,7 @@ def overview_measures(
     month = where.format(col="month")
     start_month = where.format(col="date_trunc('month', start_date)::date")
     ids = scope.council_ids
-    out = db.query(_SPEND_MEASURES.format(month=month), [ids, *span]).iloc[0].to_dict()
+    out = db.query(_SPEND_MEASURES.format(month=month), [ids, *span, ids, *span]).iloc[0].to_dict()
     out |= db.query(_SOCIAL_VALUE.format(start_month=start_month), [ids, *span]).iloc[0].to_dict()
     out |= db.query(_SAVINGS.format(month=month), [config.settings().savings_kpi_code, ids, *span]).iloc[0].to_dict()
     return {k: (None if pd.isna(v) else v) for k, v in out.items()}
