@@ -294,7 +294,9 @@ def test_benchmark_measures_follow_the_domain_rules():
     f = queries.benchmark_by_council(_scope(addressable=True)).set_index("council_id")
     assert f.loc["trafford", "on_contract_share"] == pytest.approx((1500 - 200 + 2000) / 4050)
     assert f.loc["stockport", "on_contract_share"] == pytest.approx(3000 / 4200.5)
-    assert f.loc["tameside", "local_share"] == pytest.approx(2000 / 1880)  # Widget is not local; credits net
+    # Widget (not local) sent Tameside only a £120 refund: left out of both parts (known_share.sql),
+    # not 2,000 / 1,880 = 106.4%
+    assert f.loc["tameside", "local_share"] == pytest.approx(1.0) and f.loc["tameside", "share_left_out_gbp"] == 120
     assert f.loc["trafford", "count_suppliers"] == 3
     shares = [1300 / 4050, 750 / 4050, 2000 / 4050]
     assert f.loc["trafford", "hhi"] == pytest.approx(sum(s * s for s in shares) * 10000)
