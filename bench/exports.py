@@ -144,14 +144,14 @@ print(lines, size, time.perf_counter() - started)
 
 
 def drilldown_export(work: Path) -> list[dict]:
-    """The drill-down's CSV and XLSX of every line, at each cube scale (`bench --sizes`, else
-    settings.bench_cube_scales: about 110,000 and 1.1 million lines): seconds and the child's peak
+    """The drill-down's CSV and XLSX of every line at the first query scale (about a million lines),
+    or at each scale of `bench --sizes` (0.045: about 100,000 lines): seconds and the child's peak
     memory, which shows the lines are streamed, not held at once."""
     from bench import spend_cube
     from bench.core import _run_child
 
     results = []
-    for scale in spend_cube._cube_scales():
+    for scale in spend_cube.SIZES or config.settings().bench_query_scales[:1]:
         db = spend_cube.cube_database(scale, work)
         for kind in ("csv", "xlsx"):
             _, peak_mb, out = _run_child(_DRILL_EXPORT_CHILD.replace("sys.argv[1]", repr(kind)), env={"STARVIZ_DB": str(db)})
