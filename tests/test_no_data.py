@@ -455,3 +455,10 @@ def test_a_council_with_spend_in_other_years_only_is_no_data_for_the_period():
     assert covered.none and covered.note("Spend") == "Spend: no data (no spend loaded for the period for Stockport and Trafford)."
     assert queries.spend_covered_in_period(_scope()).ids == ["stockport", "trafford"]
     assert queries.common_suppliers(later).empty
+
+
+def test_a_categorys_suppliers_say_no_data_for_councils_with_nothing_loaded():
+    # the category detail that collaboration's links open: Rochdale's spend was £0 and every contract blank
+    df = queries.category_suppliers(_everyone(), "Social Community Care Supplies & Services")
+    assert len(df) and df["rochdale_spend_gbp"].isna().all()
+    assert set(df["stockport_contract"]) == {NO_DATA}

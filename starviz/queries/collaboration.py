@@ -174,7 +174,7 @@ def _no_data_where_not_loaded(
                 if column not in out.columns:
                     continue
                 if suffix == "contract":  # a STAR contract covering it is known; "none" is not
-                    out[column] = out[column].where(out[column] != "none", nodata.NO_DATA)
+                    out[column] = out[column].where(~out[column].isin(["none", ""]), nodata.NO_DATA)
                 else:
                     out[column] = pd.Series(None, index=out.index, dtype="float64")
         if measure == "contracts" and "count_councils_with_contract" in out.columns and covered.none:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
+from starviz.queries.collaboration import _no_data_where_not_loaded
 from starviz.queries.common import _COVERS, _contract_text, _councils_in, _named, _spend_params, _today, _wide, sql_file
 from starviz.queries.pipeline import _PIPELINE_SQL, _pipeline_params
 from starviz.scope import Scope, add_months, fy_bounds
@@ -119,7 +120,7 @@ def category_suppliers(scope: Scope, category: str, today: dt.date | None = None
         councils,
         {"council_spend_gbp": "spend_gbp", "contract": "contract"},
         fill={"spend_gbp": 0.0, "contract": ""},
-    )
+    ).pipe(_no_data_where_not_loaded, scope, spend=("spend_gbp",), contracts=("contract",))
 
 
 def pipeline_notice_years(today: dt.date | None = None) -> list[str]:
