@@ -329,19 +329,44 @@ def _money_sql(col: str, ds: DatasetConfig, cast: str) -> str:
     )
 
 
-def _parse_sql(kind: str, col: str, ds: DatasetConfig, excel: bool) -> str:
+def _date_formats(ds: DatasetConfig, excel: bool) -> tuple[list[str], list[str]]:
+    """The dataset's date formats split into those that give a day and those that give only the
+    month ("%b %Y"), in config order; an Excel date cell reads as ISO text, so Excel adds ISO."""
+    formats = list(ds.date_formats) + (["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"] if excel else [])
+    formats = list(dict.fromkeys(formats))
+    has_day = [f for f in formats if "%d" in f or "%j" in f or "%e" in f]
+    return has_day, [f for f in formats if f not in has_day]
+
+
+def _strptime_sql(col: str, formats: list[str]) -> str:
+    fmts = "[" + ", ".join(_lit(f) for f in formats) + "]"
+    parse = f"try_strptime({col}, {fmts})::date"
+    if "%Y-%m-%d" in formats:  # fast path: ISO dates cast directly (exactly 10 characters, no time)
+        return f"coalesce(case when length({col}) = 10 then try_cast({col} as date) end, {parse})"
+    return parse
+
+
+def _day_sql(col: str, ds: DatasetConfig, excel: bool) -> str:
+    """The date a text reads as with a format that gives the day; null when none does."""
+    has_day, _month_only = _date_formats(ds, excel)
+    return _strptime_sql(col, has_day) if has_day else "null::date"
+
+
+def _date_sql(col: str, ds: DatasetConfig, excel: bool, day: str | None = None) -> str:
+    """The date a text reads as: with a format that gives the day, else with one that gives only
+    the month (as its 1st). ``day``: the column already holding :func:`_day_sql` of ``col``, so a
+    date whose precision is kept is parsed once, not once for its value and again for its precision."""
+    has_day, month_only = _date_formats(ds, excel)
+    day = day or (_strptime_sql(col, has_day) if has_day else None)
+    month = _strptime_sql(col, month_only) if month_only else None
+    return f"coalesce({day}, {month})" if day and month else day or month or "null::date"
+
+
+def _parse_sql(kind: str, col: str, ds: DatasetConfig, excel: bool, day: str | None = None) -> str:
     if kind == "text":
         return col
     if kind == "date":
-        formats = list(ds.date_formats)
-        if excel:
-            formats += ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
-        formats = list(dict.fromkeys(formats))
-        fmts = "[" + ", ".join(_lit(f) for f in formats) + "]"
-        parse = f"try_strptime({col}, {fmts})::date"
-        if "%Y-%m-%d" in formats:  # fast path: ISO dates cast directly (exactly 10 characters, no time)
-            return f"coalesce(case when length({col}) = 10 then try_cast({col} as date) end, {parse})"
-        return parse
+        return _date_sql(col, ds, excel, day)
     if kind == "money":
         return _money_sql(col, ds, "decimal(18,2)")
     if kind == "number":
@@ -354,18 +379,12 @@ def _parse_sql(kind: str, col: str, ds: DatasetConfig, excel: bool) -> str:
     raise ValueError(kind)
 
 
-def _precision_sql(col: str, ds: DatasetConfig, excel: bool) -> str:
-    """'day' when the text reads with a format that has a day (or is an ISO date), 'month' when
-    only a format without one reads it ("Sep 2014"): a month-only date is kept as its 1st but must
-    not be shown or compared as that day."""
-    day_formats = [f for f in ds.date_formats if "%d" in f or "%j" in f or "%e" in f]
-    if excel:
-        day_formats += ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
-    day_formats = list(dict.fromkeys(day_formats))
-    parsed_as_day = f"try_cast({col} as date) is not null"
-    if day_formats:
-        parsed_as_day += f" or try_strptime({col}, [{', '.join(_lit(f) for f in day_formats)}]) is not null"
-    return f"case when {col} is null then null when {parsed_as_day} then 'day' else 'month' end"
+def _precision_sql(day: str, value: str) -> str:
+    """'day' when the text read with a format that has a day (or is an ISO date), 'month' when only
+    a format without one read it ("Sep 2014"): a month-only date is kept as its 1st but must not be
+    shown or compared as that day. From the parse already done (``day``: the day-format parse,
+    ``value``: the date), never a second one."""
+    return f"case when {day} is not null then 'day' when {value} is not null then 'month' end"
 
 
 def _expected(kind: str, ds: DatasetConfig) -> str:
@@ -397,13 +416,17 @@ def _stage(
     # (_t_<field>), then its parsed value, then the problems, which compare the two.
     texts = [f"nullif(trim(c{i}), '') as _t_{f}" for f, i in mapping.items()]
     clean = {f: f"_t_{f}" for f in mapping}
+    # A date whose precision is kept is read with its day formats once, in a layer of its own
+    # (_d_<field>); its value and its precision both come from that one parse.
+    names = set(model.field_names())
+    days = {f: f"_d_{f}" for f in clean if model.kind(f) == "date" and f"{f}_precision" in names}
+    day_cols = [f"{_day_sql(clean[f], ds, excel)} as {col}" for f, col in days.items()]
     selects, parsed_cols, problems, conditions = [], [], [], []
     for name in model.field_names():
         kind = model.kind(name)
         base = name.removesuffix("_precision")
-        if base != name and base in clean and model.kind(base) == "date":
-            parsed_cols.append(f"{_precision_sql(clean[base], ds, excel)} as {name}")
-            selects.append(name)
+        if base != name and base in days:  # the date's parsed value is in scope in this outer layer
+            selects.append(f"{_precision_sql(days[base], base)} as {name}")
             continue
         if name in clean:
             raw = clean[name]
@@ -412,7 +435,7 @@ def _stage(
         else:
             selects.append(f"null::{_sql_type(kind)} as {name}")
             continue
-        parsed_cols.append(f"{_parse_sql(kind, raw, ds, excel)} as {name}")
+        parsed_cols.append(f"{_parse_sql(kind, raw, ds, excel, days.get(name))} as {name}")
         selects.append(name)
         header = _lit(headers[mapping[name]] if name in mapping else name)
         required = name in model.required_fields()
@@ -465,6 +488,8 @@ def _stage(
     )
     row = "_row, " if src.first_row is None else ""
     text_layer = f"select {row}{', '.join(texts) or 'null as _none'} from {{source}}"
+    if day_cols:
+        text_layer = f"select *, {', '.join(day_cols)} from ({text_layer})"
     parsed_layer = f"select *, {', '.join(parsed_cols) or 'null as _none2'} from ({text_layer})"
     # The spreadsheet row: Excel carries it; a CSV's records are numbered in file order (DuckDB
     # keeps the reader's order through this streaming window).

@@ -29,6 +29,31 @@ def test_dates_with_days_load_with_day_precision(councils):
     assert con.execute("select distinct payment_date_precision from raw_spend").fetchall() == [("day",)]
 
 
+def test_precision_is_kept_per_line_in_a_file_mixing_month_and_day_dates(councils, tmp_path):
+    """Stockport's formats list a month-only one first ("%b %Y"): each line still reads with a day
+    when it has one, and says so; a date no format reads is rejected naming file, row and column."""
+    import duckdb
+
+    from tests.fixtures.extracts import write_csv
+
+    rows = [["Clearing Date", "Amount £", "Supplier Name"]]
+    rows += [[d, "600.00", "ABC Ltd"] for d in ["Sep 2014", "15/09/2014", "2014-09-16", "31/13/2014", "Sep 2014"]]
+    con = duckdb.connect()
+    ingest.create_tables(con)
+    (result,) = ingest.load_file(con, write_csv(tmp_path / "mixed.csv", rows), councils["stockport"], "spend", 1)
+    got = con.execute("select source_row, payment_date::varchar, payment_date_precision from raw_spend order by 1").fetchall()
+    assert got == [
+        (2, "2014-09-01", "month"),
+        (3, "2014-09-15", "day"),
+        (4, "2014-09-16", "day"),
+        (6, "2014-09-01", "month"),
+    ]
+    assert result.rows_rejected == 1
+    assert con.execute("select source_file, source_row, column_name, value, severity from rejects").fetchall() == [
+        ("mixed.csv", 5, "Clearing Date", "31/13/2014", "rejected")
+    ]
+
+
 def test_the_build_keeps_each_lines_precision(db):
     rows = dict(db.execute("select council_id, list(distinct date_precision) from fct_spend group by 1").fetchall())
     assert set(rows) and all(set(v) <= {"day", "month"} for v in rows.values())
