@@ -287,10 +287,15 @@ def notices() -> None:
 def app_style() -> None:
     """The app's few style rules, once per run. A metric's value scales with its card (a container
     query), so "no data" or "£1,234.5m" reads in full on a laptop's narrow cards instead of being cut
-    to "no d…"; at a Board screen's width the cards keep Streamlit's own size."""
+    to "no d…"; at a Board screen's width the cards keep Streamlit's own size. The cards of a row
+    stretch to the same height."""
     st.html(
         "<style>[data-testid='stMetric'] {container-type: inline-size;}"
-        "[data-testid='stMetricValue'] {font-size: clamp(1.3rem, 20cqi, 2.25rem);}</style>"
+        "[data-testid='stMetricValue'] {font-size: clamp(1.3rem, 20cqi, 2.25rem);}"
+        # the cards of a row as tall as its tallest (a wider card's larger value made it taller)
+        "[data-testid='stColumn'] [data-testid='stElementContainer']:has(> [data-testid='stMetric'])"
+        " {flex-grow: 1; display: flex; flex-direction: column;}"
+        "[data-testid='stColumn'] [data-testid='stMetric'] {flex-grow: 1;}</style>"
     )
 
 
