@@ -6,9 +6,15 @@ BIN := $(VENV)/bin
 .PHONY: run test lint
 
 # `make run` installs only what the app needs; `make test` adds the test tools. uv installs the same
-# pinned wheels several times faster than pip when it is on the machine (pip otherwise).
-INSTALL = sh -c 'if command -v uv >/dev/null 2>&1; then uv pip install -q --python $(BIN)/python "$$@"; \
-	else $(BIN)/pip install -q --disable-pip-version-check "$$@"; fi' install
+# pinned wheels several times faster than pip (measured from a cold cache: bench/clone_to_dashboard.sh):
+# the uv on the machine if there is one, else uv bootstrapped from PyPI into .venv (pinned here); if
+# uv cannot be had or fails, plain pip installs everything, as before.
+UV_VERSION := 0.13.9
+INSTALL = sh -c 'uv=$$(command -v uv || echo $(BIN)/uv); \
+	if [ ! -x "$$uv" ]; then $(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION) >/dev/null 2>&1 || true; fi; \
+	if [ -x "$$uv" ] && "$$uv" pip install -q --python $(BIN)/python "$$@"; then exit 0; fi; \
+	[ -x "$$uv" ] && echo "uv could not install; installing with pip instead" >&2; \
+	$(BIN)/pip install -q --disable-pip-version-check "$$@"' install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
