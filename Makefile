@@ -6,18 +6,21 @@ BIN := $(VENV)/bin
 .PHONY: run test lint
 
 # `make run` installs only what the app needs; `make test` adds the test tools. uv installs the same
-# pinned wheels several times faster than pip (measured from a cold cache: bench/clone_to_dashboard.sh):
-# the uv on the machine if there is one, else uv bootstrapped from PyPI into .venv (pinned here); if
-# uv cannot be had or fails, plain pip installs everything, as before.
+# pinned wheels several times faster than pip (bench/clone_to_dashboard.sh measures it from a cold
+# cache): the uv on the machine if there is one, else uv bootstrapped from PyPI into .venv/uv (pinned
+# here) by the pip of $(PY). Without uv, or if uv fails, pip installs everything as before (the
+# venv's own pip, set up by ensurepip only then: creating the venv without it saves seconds).
 UV_VERSION := 0.13.9
-INSTALL = sh -c 'uv=$$(command -v uv || echo $(BIN)/uv); \
-	if [ ! -x "$$uv" ]; then $(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION) >/dev/null 2>&1 || true; fi; \
+QUIET := -q --disable-pip-version-check
+INSTALL = sh -c 'uv=$$(command -v uv || echo $(VENV)/uv/bin/uv); \
+	[ -x "$$uv" ] || $(PY) -m pip install $(QUIET) --target $(VENV)/uv uv==$(UV_VERSION) >/dev/null 2>&1 || true; \
 	if [ -x "$$uv" ] && "$$uv" pip install -q --python $(BIN)/python "$$@"; then exit 0; fi; \
-	[ -x "$$uv" ] && echo "uv could not install; installing with pip instead" >&2; \
-	$(BIN)/pip install -q --disable-pip-version-check "$$@"' install
+	echo "installing with pip (uv $$([ -x "$$uv" ] && echo failed || echo "not available"))" >&2; \
+	[ -x $(BIN)/pip ] || $(BIN)/python -m ensurepip >/dev/null || exit 1; \
+	$(BIN)/pip install $(QUIET) "$$@"' install
 
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
+	$(PY) -m venv --without-pip $(VENV)
 
 $(BIN)/.app: requirements.txt | $(BIN)/python
 	$(INSTALL) -r requirements.txt
