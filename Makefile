@@ -16,8 +16,8 @@ INSTALL = sh -c 'uv=$$(command -v uv || echo $(VENV)/uv/bin/uv); \
 	[ -x "$$uv" ] || $(PY) -m pip install $(QUIET) --target $(VENV)/uv uv==$(UV_VERSION) >/dev/null 2>&1 || true; \
 	if [ -x "$$uv" ] && "$$uv" pip install -q --python $(BIN)/python "$$@"; then exit 0; fi; \
 	echo "installing with pip (uv $$([ -x "$$uv" ] && echo failed || echo "not available"))" >&2; \
-	[ -x $(BIN)/pip ] || $(BIN)/python -m ensurepip >/dev/null || exit 1; \
-	$(BIN)/pip install $(QUIET) "$$@"' install
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null || exit 1; \
+	$(BIN)/python -m pip install $(QUIET) "$$@"' install
 
 $(BIN)/python:
 	$(PY) -m venv --without-pip $(VENV)
