@@ -10,7 +10,6 @@ reader.remove_stale_scratch(once=True)  # scratch left in /dev/shm by a killed b
 production = config.settings().env == "production"
 if production:  # an unexpected error shows no type, message or traceback to anyone
     st.set_option("client.showErrorDetails", "none")
-export.warm()  # once per process, in the background: the first chart export then takes ~0.3 s, not ~3 s
 
 if config.settings().env == "production" and (problems := credentials.production_problems()):
     auth.refuse_to_start(problems)  # says exactly why; lists no page
@@ -28,6 +27,10 @@ if config.settings().env == "demo" and not config.settings().db_path.exists() an
     # A hidden navigation of this one page: without it Streamlit lists every file in pages/ beside it.
     st.navigation([st.Page(setting_up, title="Setting up starviz", url_path="setup", default=True)], position="hidden").run()
     st.rerun()
+
+# Once per process, in the background: the first chart export then takes ~0.3 s, not ~3 s. After the
+# first-run build, not beside it: Chromium starting takes a core from the build on a small machine.
+export.warm()
 
 pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
