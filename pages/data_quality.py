@@ -25,6 +25,9 @@ if tab == "Coverage and freshness":
             f"{config.settings().quality_partial_month_days} days before the month ends (a file cut mid-month); "
             "the overview shows it but leaves it out of its changes."
         )
+    if dataset == "spend" and len(published := queries.spend_publication(scope)):
+        # councils publish different lines: a count of lines or suppliers is not like with like across them
+        st.caption("Published: " + " · ".join(f"{escape.md(r.council)} {r.publishes}" for r in published.itertuples()) + ".")
     ui.export_buttons(f"coverage-{dataset}", grid, scope)
     if not datasets.get(dataset, False):
         st.caption("This dataset is not published monthly (data/reference/dataset_cadence.csv), so gaps are not flagged.")

@@ -462,3 +462,18 @@ def test_a_categorys_suppliers_say_no_data_for_councils_with_nothing_loaded():
     df = queries.category_suppliers(_everyone(), "Social Community Care Supplies & Services")
     assert len(df) and df["rochdale_spend_gbp"].isna().all()
     assert set(df["stockport_contract"]) == {NO_DATA}
+
+
+def test_the_data_quality_page_names_what_each_council_publishes(monkeypatch, tmp_path):
+    # Before: the dataset was "Spend over £500" for every council, Trafford's pennies included.
+    from tests.conftest import run_app
+
+    assert queries.spend_publication(_scope())[["council", "publishes"]].values.tolist() == [
+        ["Stockport", "lines of £500 and over"],
+        ["Trafford", "every line"],
+    ]
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+    at = run_app("director", page="pages/data_quality.py", fy="2014-15")
+    assert not at.exception, at.exception
+    assert "Published: Stockport lines of £500 and over · Trafford every line." in [_plain(c.value) for c in at.caption]
+    assert not any("over £500" in str(c.value) and "Spend" in str(c.value) for c in at.caption if "Published" not in c.value)

@@ -90,6 +90,7 @@ from starviz.queries.reference import (
     measure_coverage,
     months_loaded,
     spend_covered_in_period,
+    spend_publication,
 )
 from starviz.queries.social_value import (
     SV_BREAKDOWNS,

@@ -9,7 +9,7 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from starviz import config, nodata
+from starviz import config, fmt, nodata
 from starviz.queries import db
 from starviz.queries.common import sql_file
 from starviz.queries.db import DatabaseUnavailable
@@ -111,3 +111,23 @@ def spend_covered_in_period(scope: Scope) -> nodata.Covered:
         [scope.filters.date_from, scope.filters.date_to, scope.council_ids],
     )
     return replace(nodata.covered(frame, "spend"), missing_text="no spend loaded for the period")
+
+
+def spend_publication(scope: Scope) -> pd.DataFrame:
+    """Which spend lines each council in scope publishes (``dim_spend_publication``): ``publishes``
+    "lines of £500 and over" or "every line"; a council with no spend loaded and no setting is left out."""
+    frame = db.query(
+        """
+        select c.short_name as council, p.publishes_from_gbp, p.smallest_line_gbp,
+               p.configured_from_gbp is not null as is_configured
+        from dim_spend_publication as p
+        join dim_councils as c using (council_id)
+        where in_scope(p.council_id, ?) and p.publishes_from_gbp is not null
+        order by c.sort_order
+        """,
+        [scope.council_ids],
+    )
+    frame["publishes"] = [
+        f"lines of {fmt.gbp(float(p))} and over" if p > 0 else "every line" for p in frame["publishes_from_gbp"]
+    ]
+    return frame
