@@ -117,6 +117,21 @@ def test_same_seed_writes_byte_identical_files_even_in_another_process(demo_dir:
     assert [k for k in first if first[k] != second[k]] == []
 
 
+def test_councils_written_side_by_side_are_the_files_written_one_after_another(
+    demo_dir: Path, councils: dict[str, CouncilConfig], tmp_path: Path
+) -> None:
+    """Worker processes write councils in parallel, largest first; in one process, in turn, the files
+    and the record are the same, byte for byte."""
+    serial = tmp_path / "serial"
+    record = demo.generate(serial, seed=7, scale=SCALE, councils=councils, workers=1)
+    parallel = demo.generate(tmp_path / "parallel", seed=7, scale=SCALE, councils=councils, workers=2)
+    assert record == parallel
+    assert list(record["expected"]) == list(councils)  # the configuration's order, whoever finished first
+    first, second = all_files(demo_dir), all_files(serial)
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+
+
 def test_different_seed_writes_different_data(councils: dict[str, CouncilConfig], tmp_path: Path) -> None:
     one = {"trafford": councils["trafford"]}
     a = demo.generate(tmp_path / "a", seed=1, scale=SCALE, councils=one)
