@@ -16,13 +16,23 @@ if config.settings().env == "production" and (problems := credentials.production
 
 # Demo mode only: production never builds or generates data for a request (an administrator
 # rebuilds after signing in, from the page that says the database cannot be opened).
-if config.settings().env == "demo" and not config.settings().db_path.exists() and not build.is_building():
+# A visitor arriving while this server's first run builds watches the same progress bar.
+if (
+    config.settings().env == "demo"
+    and not config.settings().db_path.exists()
+    and (build.first_run_running() or not build.is_building())
+):
 
     def setting_up() -> None:
         st.title("Setting up starviz")
         st.write("No database yet: generating the demo extracts and building them. This happens once.")
         bar = st.progress(0.0, text="Starting")
-        build.ensure_database(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        job = build.first_run_in_background()  # the server's, not this page's: a reload does not stop it
+        while not job.finished.wait(0.25):
+            bar.progress(job.fraction, text=job.message)
+        if job.error is not None:
+            st.error(f"The first build failed: {job.error}. Reload the page to try again.")
+            st.stop()
 
     # A hidden navigation of this one page: without it Streamlit lists every file in pages/ beside it.
     st.navigation([st.Page(setting_up, title="Setting up starviz", url_path="setup", default=True)], position="hidden").run()

@@ -14,6 +14,8 @@ import graphlib
 import json
 import os
 import re
+import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -430,9 +432,65 @@ def ensure_database(progress: Progress | None = None, scale: float | None = None
         if not (s.raw_dir / "demo.json").exists() and not any(s.raw_dir.glob("*/*/*")):
             from starviz import demo
 
-            demo.generate(s.raw_dir, scale=scale or s.demo_scale_first_run, progress=lambda f, m: progress(0.5 * f, m))
+            # Written beside raw/ and moved in when complete (demo.json last): a first run stopped half
+            # way (the server stopped) leaves no half set of extracts that a later run would build.
+            staging = s.raw_dir.with_name(f".{s.raw_dir.name}.generating")
+            shutil.rmtree(staging, ignore_errors=True)
+            demo.generate(staging, scale=scale or s.demo_scale_first_run, progress=lambda f, m: progress(0.5 * f, m))
+            s.raw_dir.mkdir(parents=True, exist_ok=True)
+            for part in sorted(staging.iterdir(), key=lambda p: p.name == "demo.json"):
+                if (s.raw_dir / part.name).exists():  # an empty folder someone made: fill it
+                    shutil.copytree(part, s.raw_dir / part.name, dirs_exist_ok=True)
+                    shutil.rmtree(part)
+                else:
+                    os.replace(part, s.raw_dir / part.name)
+            staging.rmdir()
         build(progress=lambda f, m: progress(0.5 + 0.5 * f, m))
     return True
+
+
+@dataclass
+class FirstRun:
+    """The first run, in a thread of the server's own: what it is doing and how far it has got."""
+
+    fraction: float = 0.0
+    message: str = "Starting"
+    error: str | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def update(self, fraction: float, message: str) -> None:
+        self.fraction, self.message = min(max(fraction, self.fraction), 1.0), message
+
+
+_first_run: FirstRun | None = None
+_first_run_lock = threading.Lock()
+
+
+def first_run_running() -> bool:
+    """This process's first run has started and not finished (its build holds the build lock)."""
+    return _first_run is not None and not _first_run.finished.is_set()
+
+
+def first_run_in_background() -> FirstRun:
+    """Start ``ensure_database`` in a background thread unless one is running, and return its progress.
+    Every visitor watches the same run, and closing or reloading the page does not stop it (a session's
+    own script would be stopped with the session)."""
+    global _first_run
+    with _first_run_lock:
+        if _first_run is None or _first_run.finished.is_set():  # finished and asked again: the database is missing
+            job = FirstRun()
+
+            def run() -> None:
+                try:
+                    ensure_database(progress=job.update)
+                except Exception as exc:  # shown on the setup page; the next visit tries again
+                    job.error = str(exc) or type(exc).__name__
+                finally:
+                    job.finished.set()
+
+            threading.Thread(target=run, name="starviz-first-run", daemon=True).start()
+            _first_run = job
+        return _first_run
 
 
 def demo_expected(raw_dir: Path) -> dict:
