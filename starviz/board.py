@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from starviz import charts, config, export, queries
+from starviz import charts, config, export, nodata, queries
 
 BOARD_ROWS = 15  # rows a slide can label legibly on a projector; longer lists show their largest
 
@@ -177,7 +177,7 @@ def pack_xlsx(scope: queries.Scope) -> bytes:
     frames = {}
     for i in range(len(sequence())):
         s = slide(scope, i)
-        frames[s.title] = s.data
+        frames[s.title] = nodata.fill_council_columns(s.data)  # a council with nothing loaded: "no data", not blank
     return export.to_xlsx_sheets(frames, "Board pack", {"Filters": scope.filters.label})
 
 

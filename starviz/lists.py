@@ -186,10 +186,7 @@ def ranked_table(
     order = [c for c in view.columns if c not in _HIDDEN and c not in hide]
     table(view, config, column_order=order, width="stretch", height=height or ("content" if len(view) <= 12 else 460))
     # a council's column with nothing loaded behind it is "no data" in the files too, not a blank
-    export_buttons(name, nodata.fill(df, [c for c in df.columns if _NO_DATA_COLUMN.search(str(c))]), scope)
-
-
-_NO_DATA_COLUMN = re.compile(r"_(spend_gbp|suppliers)$|^count_councils_with_contract$")
+    export_buttons(name, nodata.fill_council_columns(df), scope)
 
 
 def list_filter(key: str, categories: bool = True, search: str = "Search") -> queries.ListFilter:

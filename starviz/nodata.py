@@ -12,12 +12,17 @@ each council has loaded is ``mart_measure_coverage_by_council`` (``queries.measu
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
 NO_DATA = "no data"
+
+# A wide list's per-council columns (and its count of councils with a contract), null only where the
+# council has no data behind them: exports write NO_DATA there (``fill``).
+COUNCIL_COLUMNS = re.compile(r"_(spend_gbp|suppliers)$|^count_councils_with_contract$")
 
 
 def missing(value: object) -> bool:
@@ -152,3 +157,8 @@ def share_left_out_by_council(figures: pd.DataFrame, council: str = "council") -
     else:
         who = ", ".join(f"{escape.md(str(c))} {fmt.gbp(float(v))}" for c, v in pairs)
     return share_left_out(float(rows["share_left_out_gbp"].sum()), who)
+
+
+def fill_council_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``fill`` on a wide list's per-council columns (``COUNCIL_COLUMNS``), for its exports."""
+    return fill(df, [c for c in df.columns if COUNCIL_COLUMNS.search(str(c))])

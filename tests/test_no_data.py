@@ -423,7 +423,6 @@ def test_the_procurement_act_spend_of_a_council_with_no_spend_is_no_data():
 
 
 def test_collaboration_lists_that_need_contracts_show_no_0_and_export_no_data(monkeypatch, tmp_path):
-    from starviz import lists
     from tests.conftest import run_app
 
     monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
@@ -433,7 +432,7 @@ def test_collaboration_lists_that_need_contracts_show_no_0_and_export_no_data(mo
         assert not at.metric, [(m.label, m.value) for m in at.metric]  # not "0 opportunities, £0"
         assert any(i.value.startswith("Nothing to") and "no data (no contracts register loaded)" in i.value for i in at.info)
     df = queries.common_suppliers(_everyone())
-    written = nodata.fill(df, [c for c in df.columns if lists._NO_DATA_COLUMN.search(c)])
+    written = nodata.fill_council_columns(df)
     text = export.to_csv(written).decode("utf-8-sig")
     assert "no data" in text.splitlines()[1]
     assert set(written["rochdale_spend_gbp"]) == {NO_DATA} and set(written["count_councils_with_contract"]) == {NO_DATA}
@@ -477,3 +476,15 @@ def test_the_data_quality_page_names_what_each_council_publishes(monkeypatch, tm
     assert not at.exception, at.exception
     assert "Published: Stockport lines of £500 and over · Trafford every line." in [_plain(c.value) for c in at.caption]
     assert not any("over £500" in str(c.value) and "Spend" in str(c.value) for c in at.caption if "Published" not in c.value)
+
+
+def test_the_board_packs_collaboration_sheet_says_no_data():
+    import openpyxl
+
+    from starviz import board
+
+    book = openpyxl.load_workbook(io.BytesIO(board.pack_xlsx(_everyone())))
+    sheet = next(ws for ws in book.worksheets if ws.title.startswith("Collaborative"))
+    header = [c.value for c in sheet[1]]
+    column = next(i for i, h in enumerate(header) if h and "Rochdale" in str(h) and "contract" not in str(h).lower())
+    assert {r[column].value for r in sheet.iter_rows(min_row=2, max_row=5)} == {NO_DATA}
