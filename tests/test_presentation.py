@@ -120,3 +120,15 @@ def test_the_social_value_slide_names_a_council_of_the_scope_it_has_no_bars_for(
     assert export.subtitle(s.figure, "F") == "F · No contract starting in the period: Rochdale"
     everyone = queries.Scope(Filters(councils=("stockport", "trafford"), fy="2025-26"), DIRECTOR)
     assert export.shown(board.SLIDES["social_value"](everyone).figure) == ""
+
+
+def test_a_slide_header_says_how_much_of_the_list_its_chart_draws(app_env):
+    ids = tuple(queries.councils()["council_id"])
+    scope = queries.Scope(Filters(councils=ids, all_councils=True, fy="2025-26"), DIRECTOR)
+    index = board.sequence().index("pipeline")
+    shown = export.shown(board.slide(scope, index).figure)  # "The 15 largest of 40 contracts by value"
+    assert shown.endswith("contracts by value") or shown.startswith("All ")
+    at = run_app("director", present="1", fy="2025-26", slide=str(index + 1))
+    assert not at.exception, at.exception
+    assert not any(c.isdigit() for c in at.title[0].value)  # the count is said once, in the header's caption
+    assert any(shown in c.value and "data as at" in c.value for c in at.caption)
