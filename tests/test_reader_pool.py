@@ -26,7 +26,9 @@ def _limits(monkeypatch, **changes) -> None:
 
 @pytest.fixture
 def pool(monkeypatch):
-    """A pool of this test's own; whatever it still holds is ended afterwards."""
+    """A pool of this test's own; whatever it still holds is ended afterwards. Readers left idle by
+    earlier tests in this process (the module's own pool) are ended first, so they are not counted."""
+    reader.shutdown_workers()
     fresh = reader._Pool()
     monkeypatch.setattr(reader, "_pool", fresh)
     yield fresh
