@@ -2,9 +2,12 @@
 
 Each :class:`Session` does what the front end does: fetches the page (which sets the cookies a
 proxy routes on), opens the websocket at ``/_stcore/stream`` with the ``streamlit`` subprotocol
-and permessage-deflate, and sends ``BackMsg.rerun_script`` with the query string, the page's
-script hash, the widget states the front end holds (a form submit is the form's values plus the
-submit button's trigger) and the hashes of the cached messages it has kept; it reads every
+and permessage-deflate, and sends ``BackMsg.rerun_script`` as the front end builds it: the query string, the page's
+script hash, the widget states the front end holds (the value of every widget it has mounted, which
+is every widget of the last run except those inside a closed popover; a form submit is the form's
+values plus the submit button's trigger), the hashes of the cached messages it has kept (the
+front end forgets a message not used for ``max_cached_message_age`` script runs, so a page
+opened again after two others is sent in full) and the same context (time zone, locale, URL); it reads every
 ``ForwardMsg`` (new elements, query-string changes, navigation, references to cached messages)
 and takes a rerun as answered at ``script_finished`` ``FINISHED_SUCCESSFULLY``
 (``FINISHED_EARLY_FOR_RERUN`` means another run follows, as after an ``st.rerun``). Signing in
@@ -65,9 +68,44 @@ class Run:
     headings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # st.error boxes shown
     pages: list[str] = field(default_factory=list)  # the navigation this run declared
+    hidden: list[tuple[int, ...]] = field(default_factory=list)  # paths of closed popovers
+    unmounted: set[str] = field(default_factory=set)  # widgets drawn inside them
     runs: int = 0  # script runs it took (new_session messages)
     stale: int = 0  # script_finished messages of earlier runs read before this run started
     bytes: int = 0
+
+
+def shown_value(proto) -> WidgetState | None:
+    """The value a widget shows when it is drawn, as the front end sends it back: the app's value when
+    the app set one (``set_value``), else the widget's default. None for widgets that hold no value
+    (buttons) or kinds this client does not draw."""
+    kind = type(proto).__name__
+    w = WidgetState(id=proto.id)
+    if kind in ("Selectbox", "Radio"):
+        if proto.set_value and proto.HasField("raw_value"):
+            w.string_value = proto.raw_value
+        elif proto.HasField("default") and 0 <= proto.default < len(proto.options):
+            w.string_value = proto.options[proto.default]
+        else:
+            return None
+    elif kind == "MultiSelect":
+        values = proto.raw_values if proto.set_value else [proto.options[i] for i in proto.default]
+        w.string_array_value.data.extend(values)
+    elif kind == "ButtonGroup":
+        values = proto.raw_values if proto.set_value else [proto.options[i].content for i in proto.default]
+        w.string_array_value.data.extend(values)
+    elif kind == "Checkbox":
+        w.bool_value = proto.value if proto.set_value else proto.default
+    elif kind == "TextInput":
+        if proto.set_value and proto.HasField("value"):
+            w.string_value = proto.value
+        elif proto.HasField("default"):
+            w.string_value = proto.default
+        else:
+            return None
+    else:
+        return None
+    return w
 
 
 class Session:
@@ -84,7 +122,11 @@ class Session:
         self.page_hash = ""
         self.pages: dict[str, str] = {}  # page name -> script hash, from the navigation message
         self.held: dict[str, WidgetState] = {}  # what the front end would send back, by widget id
+        self.chosen: set[str] = set()  # widgets whose value this person set (the rest show the app's)
         self.cache: dict[str, ForwardMsg] = {}  # cacheable messages by hash, as the front end keeps them
+        self.cache_used: dict[str, int] = {}  # hash -> the script-run count when last received or used
+        self.finished_runs = 0  # script runs finished on this connection (the front end's cache clock)
+        self.max_cache_age = 2  # new_session's config.max_cached_message_age
         self.cookies: dict[str, str] = {}
         self.ws = None
         self.last: Run | None = None
@@ -135,7 +177,8 @@ class Session:
             state.widget_states.widgets.add().CopyFrom(w)
         state.cached_message_hashes.extend(self.cache)
         info = state.context_info
-        info.timezone, info.locale, info.url, info.color_scheme = "UTC", "en-GB", self.base + "/", "light"
+        info.timezone, info.timezone_offset, info.locale = "UTC", 0, "en-GB"
+        info.url, info.is_embedded, info.color_scheme = self.base + "/", False, "light"
         started = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         run = Run(0.0, -1)
@@ -157,14 +200,18 @@ class Session:
             if kind == "ref_hash":
                 if fwd.ref_hash not in self.cache:
                     raise ProtocolError("the app referred to a message this client never received")
+                self.cache_used[fwd.ref_hash] = self.finished_runs
                 cached = self.cache[fwd.ref_hash]
                 cached.metadata.delta_path[:] = fwd.metadata.delta_path
                 fwd, kind = cached, "delta"
             elif fwd.metadata.cacheable and fwd.hash:
-                self.cache[fwd.hash] = fwd
+                self.cache.setdefault(fwd.hash, fwd)
+                self.cache_used[fwd.hash] = self.finished_runs
             if kind == "new_session":
                 self.page_hash = fwd.new_session.page_script_hash
+                self.max_cache_age = fwd.new_session.config.max_cached_message_age or self.max_cache_age
                 run.widgets, run.exceptions, run.headings, run.errors = {}, [], [], []  # a new run draws afresh
+                run.hidden, run.unmounted = [], set()
                 run.runs += 1
             elif kind == "navigation":
                 self.pages = {p.page_name: p.page_script_hash for p in fwd.navigation.app_pages}
@@ -174,6 +221,9 @@ class Session:
                 self.query_string = fwd.page_info_changed.query_string
             elif kind == "page_not_found":  # the browser shows a "Page not found" dialog
                 run.exceptions.append(f"Page not found: /{fwd.page_not_found.page_name}")
+            elif kind == "delta" and fwd.delta.WhichOneof("type") == "add_block":
+                if fwd.delta.add_block.WhichOneof("type") == "popover":  # mounted only when opened
+                    run.hidden.append(tuple(fwd.metadata.delta_path))
             elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 element = fwd.delta.new_element
                 what = element.WhichOneof("type")
@@ -181,6 +231,9 @@ class Session:
                     proto = getattr(element, what)
                     if proto.id:
                         run.widgets[proto.id] = proto
+                        path = tuple(fwd.metadata.delta_path)
+                        if any(path[: len(h)] == h for h in run.hidden):
+                            run.unmounted.add(proto.id)
                 elif what == "exception":
                     run.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:200])
                 elif what == "heading":
@@ -188,6 +241,8 @@ class Session:
                 elif what == "alert" and element.alert.format == element.alert.ERROR:
                     run.errors.append(element.alert.body)
             elif kind == "script_finished":
+                if fwd.script_finished != FINISHED_EARLY_FOR_RERUN:
+                    self._age_cache()
                 if run.runs == 0:  # the end of a run that started before this request: not its answer
                     run.stale += 1
                     continue
@@ -195,14 +250,34 @@ class Session:
                 if run.status != FINISHED_EARLY_FOR_RERUN:
                     break
         run.seconds = time.perf_counter() - started
-        # The front end forgets widgets the run did not draw and never resends a trigger.
-        self.held = {k: v for k, v in self.held.items() if k in run.widgets}
+        self._hold_mounted(run)
         self.last = run
         if run.exceptions:
             raise ProtocolError("exception shown: " + run.exceptions[0])
         if run.status != FINISHED:
             raise ProtocolError(f"script finished with status {run.status}")
         return run
+
+    def _age_cache(self) -> None:
+        """A script run has finished: forget cached messages unused for more than max_cache_age runs."""
+        self.finished_runs += 1
+        for h in [h for h, used in self.cache_used.items() if self.finished_runs - used > self.max_cache_age]:
+            del self.cache[h], self.cache_used[h]
+
+    def _hold_mounted(self, run: Run) -> None:
+        """What the front end holds after a run: the value of every widget it mounted (none in a
+        form, none in a closed popover), the app's value where the app set one or this person chose
+        none; widgets the run did not draw are forgotten, and a trigger is never resent."""
+        held = {}
+        for wid, proto in run.widgets.items():
+            if wid in run.unmounted or getattr(proto, "form_id", ""):
+                continue
+            if wid in self.chosen and wid in self.held and not getattr(proto, "set_value", False):
+                held[wid] = self.held[wid]
+            elif (shown := shown_value(proto)) is not None:
+                held[wid] = shown
+        self.held = held
+        self.chosen &= set(held)
 
     def widget(self, kind: str, *, key: str | None = None, label: str | None = None):
         """The proto of a widget the last run drew, by its key (ids end in -<key>) or its label."""
@@ -214,6 +289,9 @@ class Session:
         raise ProtocolError(f"no {kind} {key or label!r} on the page")
 
     def hold(self, wid: str, **value) -> None:
+        """Set a widget's value, as a person does in the page: sent with every rerun until the app
+        sets another or stops drawing the widget."""
+        self.chosen.add(wid)
         w = WidgetState(id=wid)
         for name, v in value.items():
             if name == "string_array_value":

@@ -251,74 +251,117 @@ _WATCH = """() => {
 }"""
 
 
-def _browser_clicks(url: str, steps: list[tuple[str, str]]) -> tuple[list[float], list[float]]:
-    """One person in Chromium doing `steps` ((\"fy\", year) or (\"page\", name)). Each is timed twice:
-    from the rerun_script frame the browser sent to the script_finished frame it received, both
-    stamped by Chromium's network layer (DevTools protocol), the span the protocol client times; and
-    in the page, from the mouse press to the script state going back to not running, which adds
-    the browser's own work (drawing every element) on this machine."""
-    import base64
+def _descendants(pid: int) -> list[int]:
+    """Every process started (directly or not) by `pid`."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
 
-    from playwright.sync_api import sync_playwright
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    wire, clicks, frames = [], [], []
+def yield_to_the_app(pids: list[int] | None = None) -> int:
+    """Lower to the lowest priority (nice 19, every thread) the processes this bench started that
+    draw the page: Chromium's renderers and its GPU (software compositing) process, and the Playwright
+    driver. On a machine shared with the app, Chromium drawing the answer as it streams in otherwise
+    takes the app's CPU mid-run: measured with the app's per-thread scheduler statistics, the script
+    thread of the browser's session waited 0.86 s runnable for a CPU over 23 runs against 0.08 s for
+    the protocol client's, with the same CPU time, so the browser's own clicks timed the app slowed
+    by the browser. A person's browser runs on their own machine. Chromium's browser and network
+    processes (which stamp the frames) keep their priority. How many processes were lowered."""
+    lowered = 0
+    for pid in pids if pids is not None else _descendants(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if not ("--type=renderer" in command or "--type=gpu-process" in command or "playwright" in command):
+            continue
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task.name), 19)
+            except (OSError, ValueError):
+                continue
+        lowered += 1
+    return lowered
 
-    def sent(event: dict) -> None:
-        msg = BackMsg()
-        msg.ParseFromString(base64.b64decode(event["response"]["payloadData"]))
-        if msg.WhichOneof("type") == "rerun_script":
-            frames.append(("sent", event["timestamp"]))
 
-    def received(event: dict) -> None:
-        if event["response"]["opcode"] != 2:
-            return
-        msg = ForwardMsg()
-        msg.ParseFromString(base64.b64decode(event["response"]["payloadData"]))
-        if msg.WhichOneof("type") == "script_finished" and msg.script_finished == 0:
-            frames.append(("finished", event["timestamp"]))
+def _widget_states(msg) -> dict[str, str]:
+    """A rerun_script's widget states, by widget id, each as its value's text (to compare two clients)."""
+    out = {}
+    for w in msg.rerun_script.widget_states.widgets:
+        value = w.WhichOneof("value")
+        out[w.id] = f"{value}={getattr(w, value)}".replace("\n", " ") if value else ""
+    return out
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(60_000)
-        cdp = page.context.new_cdp_session(page)
+
+class _Tab:
+    """One person in Chromium, clicking the sidebar; each click timed from the rerun_script frame
+    the browser sent to the script_finished frame it received (both stamped by Chromium's network
+    layer, DevTools protocol), and from the mouse press to the app idle in the page (drawn)."""
+
+    def __init__(self, playwright, url: str):
+        import base64
+
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.frames: list[tuple[str, float]] = []
+        self.sent: list = []
+
+        def sent(event: dict) -> None:
+            msg = BackMsg()
+            msg.ParseFromString(base64.b64decode(event["response"]["payloadData"]))
+            if msg.WhichOneof("type") == "rerun_script":
+                self.frames.append(("sent", event["timestamp"]))
+                self.sent.append(msg)
+
+        def received(event: dict) -> None:
+            if event["response"]["opcode"] != 2:
+                return
+            msg = ForwardMsg()
+            msg.ParseFromString(base64.b64decode(event["response"]["payloadData"]))
+            if msg.WhichOneof("type") == "script_finished" and msg.script_finished == 0:
+                self.frames.append(("finished", event["timestamp"]))
+
+        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self.page = self.browser.new_page(viewport={"width": 1400, "height": 900})
+        self.page.set_default_timeout(60_000)
+        cdp = self.page.context.new_cdp_session(self.page)
         cdp.send("Network.enable")
         cdp.on("Network.webSocketFrameSent", sent)
         cdp.on("Network.webSocketFrameReceived", received)
-        page.goto(url, timeout=120_000)
-        sign_in(page)
-        for kind, value in steps:
-            page.evaluate(_WATCH)
-            frames.clear()
-            if kind == "fy":
-                page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Financial year").click()
-                page.get_by_role("option", name=value, exact=True).click()
-            else:
-                page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(rf"{re.escape(value)}\s*$")).click()
-            clicks.append(page.evaluate("window.__starvizDone") / 1000)
-            page.wait_for_function(IDLE)
-            page.wait_for_timeout(100)  # the last frames' events
-            first_sent = min((t for what, t in frames if what == "sent"), default=float("nan"))
-            last_done = max((t for what, t in frames if what == "finished"), default=float("nan"))
-            wire.append(last_done - first_sent)
-        browser.close()
-    return wire, clicks
+        self.page.goto(url, timeout=120_000)
+        sign_in(self.page)
 
+    def click(self, kind: str, value: str) -> tuple[float, float]:
+        """(sent to finished, mouse press to drawn) of one click."""
+        page = self.page
+        page.evaluate(_WATCH)
+        self.frames.clear()
+        self.sent.clear()
+        if kind == "fy":
+            page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Financial year").click()
+            page.get_by_role("option", name=value, exact=True).click()
+        else:
+            page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(rf"{re.escape(value)}\s*$")).click()
+        drawn = page.evaluate("window.__starvizDone") / 1000
+        page.wait_for_function(IDLE)
+        page.wait_for_timeout(100)  # the last frames' events
+        first_sent = min((t for what, t in self.frames if what == "sent"), default=float("nan"))
+        last_done = max((t for what, t in self.frames if what == "finished"), default=float("nan"))
+        return last_done - first_sent, drawn
 
-async def _protocol_clicks(url: str, steps: list[tuple[str, str]]) -> list[float]:
-    from starviz.credentials import DEMO_PASSWORD
-
-    s = loadgen.Session(url)
-    await s.open()
-    await s.sign_in("director", DEMO_PASSWORD)
-    times = []
-    for kind, value in steps:
-        run = await (s.choose("f_fy", value) if kind == "fy" else s.open_page(value))
-        times.append(run.seconds)
-    await s.close()
-    return times
+    def close(self) -> None:
+        self.browser.close()
 
 
 # Every page of the sidebar, opened one after the other (the overview last: the first is already open).
@@ -326,43 +369,72 @@ OPENED = ("Spend", "Benchmarking", "Collaboration", "Pipeline", "Social value", 
 
 
 def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
-    """The same person's clicks (the year changed on the overview, then every page opened in turn),
-    `rounds` times, timed by the protocol client and by Chromium one after the other on the same warm
-    app: median seconds of each kind of click, by each. Both time the same span: the rerun_script
-    sent to that run's script_finished (Chromium's stamped by its network layer)."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: F401  (the client needs streamlit)
+    """One person's clicks (the year changed on the overview and back, then every page opened in
+    turn), `rounds` times, made by the protocol client and by Chromium click for click on the same
+    warm app (each pair a moment apart, so both meet the same machine): median seconds of each kind
+    of click by each, the same span (rerun_script sent to that run's script_finished), with
+    Chromium's drawing lowered in priority (:func:`yield_to_the_app`). Also how many of the clicks'
+    rerun_script messages carried other widget states than the browser's ("differing")."""
+    import threading
 
-    return _agreement(url, rounds)
+    from playwright.sync_api import sync_playwright
 
+    from starviz.credentials import DEMO_PASSWORD
 
-def _agreement(url: str, rounds: int) -> dict[str, dict]:
-    years = asyncio.run(_years(url))
-    steps = []
-    for _ in range(rounds):
-        steps += [("fy", years[1]), ("fy", years[0])]  # away from the year shown, and back
-        steps += [("page", p) for p in OPENED]
-    asyncio.run(_protocol_clicks(url, steps))  # warm: every answer cached before either is timed
-    protocol = asyncio.run(_protocol_clicks(url, steps))
-    chromium, drawn = _browser_clicks(url, steps)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    def wait(coro):
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    s = loadgen.Session(url)
+    sent: list = []
+    wait(s.open())
+    wait(s.sign_in("director", DEMO_PASSWORD))
+    years = list(s.widget("selectbox", key="f_fy").options)[:2]
+    steps = [("fy", years[1]), ("fy", years[0])] + [("page", p) for p in OPENED]
+    send = s.ws.send
+
+    async def recording(data):
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        sent.append(BackMsg.FromString(data))
+        return await send(data)
+
+    s.ws.send = recording
+    times: dict[str, dict[str, list[float]]] = {}
+    differing = 0
+    try:
+        with sync_playwright() as p:
+            tab = _Tab(p, url)
+            yield_to_the_app()
+            for n in range(rounds + 1):  # the first round warms both
+                for kind, value in steps:
+                    sent.clear()
+                    ours = wait(s.choose("f_fy", value) if kind == "fy" else s.open_page(value)).seconds
+                    time.sleep(0.2)
+                    theirs, drawn = tab.click(kind, value)
+                    time.sleep(0.2)
+                    if n == 0:
+                        continue
+                    if [_widget_states(m) for m in sent] != [_widget_states(m) for m in tab.sent]:
+                        differing += 1
+                    label = "filter change" if kind == "fy" else f"open {value}"
+                    for what, t in (("protocol", ours), ("chromium", theirs), ("drawn", drawn)):
+                        times.setdefault(label, {}).setdefault(what, []).append(t)
+            tab.close()
+    finally:
+        wait(s.close())
+        loop.call_soon_threadsafe(loop.stop)
     out = {}
-    for label in ["fy", *OPENED]:
-        idx = [i for i, (kind, value) in enumerate(steps) if (kind if kind == "fy" else value) == label]
-        a, b = statistics.median(protocol[i] for i in idx), statistics.median(chromium[i] for i in idx)
-        out["filter change" if label == "fy" else f"open {label}"] = {
+    for label, t in times.items():
+        a, b = statistics.median(t["protocol"]), statistics.median(t["chromium"])
+        out[label] = {
             "protocol_s": a,
             "chromium_s": b,
             "ratio": a / b,
-            "chromium_drawn_s": statistics.median(drawn[i] for i in idx),
+            "chromium_drawn_s": statistics.median(t["drawn"]),
+            "clicks": len(t["protocol"]),
         }
+    out["messages"] = {"differing": differing, "clicks": rounds * len(steps)}
     return out
-
-
-async def _years(url: str) -> list[str]:
-    from starviz.credentials import DEMO_PASSWORD
-
-    s = loadgen.Session(url)
-    await s.open()
-    await s.sign_in("director", DEMO_PASSWORD)
-    years = list(s.widget("selectbox", key="f_fy").options)[:2]
-    await s.close()
-    return years

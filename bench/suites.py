@@ -34,11 +34,13 @@ SUITES: list = [
     exports.drilldown_export,
     data.notices_suite,
     concurrency.concurrency,  # slow
+    concurrency.browser_agreement,
     scale.scale_suite,
     pages.data_quality,
 ]
 NO_DEMO_NEEDED = {
     "ingest",
+    "browser_agreement",  # builds its own database at the first-run scale
     "scale_suite",
     "cube_suite",
     "drilldown_export",

@@ -88,3 +88,50 @@ def test_a_shared_link_opened_first_after_the_server_starts_shows_its_page(fixtu
             await s.close()
 
         asyncio.run(go())
+
+
+def test_the_widget_states_sent_are_every_mounted_widgets_value_as_the_front_end_sends_them():
+    """Chromium's rerun_script carries the value of every widget it has mounted (the sidebar's
+    filters included, never touched), not only the ones changed; a widget in a closed popover is not
+    mounted, and a value the person chose stays until the app sets another."""
+    from streamlit.proto.ButtonGroup_pb2 import ButtonGroup
+    from streamlit.proto.Checkbox_pb2 import Checkbox
+    from streamlit.proto.MultiSelect_pb2 import MultiSelect
+    from streamlit.proto.Selectbox_pb2 import Selectbox
+
+    fy = Selectbox(id="fy", options=["2025-26", "2024-25"], default=0)
+    councils = MultiSelect(id="councils", options=["Bolton", "Bury"])
+    addr = Checkbox(id="addr", default=True)
+    tab = ButtonGroup(id="tab", default=[1])
+    tab.options.add(content="Suppliers")
+    tab.options.add(content="Categories")
+    size = Selectbox(id="size", options=["Slide", "A4"], default=0)
+    assert loadgen.shown_value(fy).string_value == "2025-26"
+    assert list(loadgen.shown_value(councils).string_array_value.data) == []
+    assert loadgen.shown_value(addr).bool_value is True
+    assert list(loadgen.shown_value(tab).string_array_value.data) == ["Categories"]
+    assert loadgen.shown_value(Selectbox(id="x", raw_value="2024-25", set_value=True, default=0, options=["a"])).string_value == (
+        "2024-25"
+    )
+
+    s = loadgen.Session("http://127.0.0.1:9")
+    run = loadgen.Run(0.1, 0, widgets={w.id: w for w in (fy, councils, addr, tab, size)}, unmounted={"size"})
+    s._hold_mounted(run)
+    assert set(s.held) == {"fy", "councils", "addr", "tab"}
+    s.hold("fy", string_value="2024-25")  # the person picks a year
+    s._hold_mounted(run)
+    assert s.held["fy"].string_value == "2024-25"
+    s._hold_mounted(loadgen.Run(0.1, 0, widgets={"addr": addr}))  # a run that no longer draws the year
+    assert set(s.held) == {"addr"} and not s.chosen
+
+
+def test_cached_messages_are_forgotten_after_two_runs_unused_as_the_front_end_forgets_them():
+    s = loadgen.Session("http://127.0.0.1:9")
+    s.cache = {"chart": object(), "table": object()}
+    s.cache_used = {"chart": 0, "table": 0}
+    s._age_cache()
+    s.cache_used["table"] = s.finished_runs  # the next run referred to the table again
+    s._age_cache()
+    assert set(s.cache) == {"chart", "table"}
+    s._age_cache()  # three runs without the chart: its age passes max_cached_message_age (2)
+    assert set(s.cache) == {"table"}
