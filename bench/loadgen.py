@@ -2,13 +2,14 @@
 
 Each :class:`Session` does what the front end does: fetches the page (which sets the cookies a
 proxy routes on), opens the websocket at ``/_stcore/stream`` with the ``streamlit`` subprotocol
-and permessage-deflate, and sends ``BackMsg.rerun_script`` as the front end builds it: the query string, the page's
-script hash, the widget states the front end holds (the value of every widget it has mounted, which
-is every widget of the last run except those inside a closed popover; a form submit is the form's
-values plus the submit button's trigger), the hashes of the cached messages it has kept (the
-front end forgets a message not used for ``max_cached_message_age`` script runs, so a page
-opened again after two others is sent in full) and the same context (time zone, locale, URL); it reads every
-``ForwardMsg`` (new elements, query-string changes, navigation, references to cached messages)
+and permessage-deflate, and sends ``BackMsg.rerun_script`` as the front end builds it: the query
+string, the page's script hash, the widget states the front end holds (the value of every widget
+it has mounted: every widget of the last run except those inside a closed popover, and on opening
+another page only the sidebar's; a form submit is the form's values plus the submit button's
+trigger), the hashes of the cached messages it has kept (the front end forgets a message unused
+for ``max_cached_message_age`` script runs, so a page opened again after two others comes in full)
+and the same context (time zone, locale, URL). It reads every ``ForwardMsg`` (new elements,
+query-string changes, navigation, references to cached messages)
 and takes a rerun as answered at ``script_finished`` ``FINISHED_SUCCESSFULLY``
 (``FINISHED_EARLY_FOR_RERUN`` means another run follows, as after an ``st.rerun``). Signing in
 is answered when that run has declared the app's navigation (the pages of the signed-in app):
@@ -36,6 +37,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 FINISHED, FINISHED_EARLY_FOR_RERUN = 0, 2
+SIDEBAR = 1  # the sidebar's root container in a delta path (0 is the main body)
 WIDGETS = {
     "button",
     "checkbox",
@@ -70,6 +72,7 @@ class Run:
     pages: list[str] = field(default_factory=list)  # the navigation this run declared
     hidden: list[tuple[int, ...]] = field(default_factory=list)  # paths of closed popovers
     unmounted: set[str] = field(default_factory=set)  # widgets drawn inside them
+    sidebar: set[str] = field(default_factory=set)  # widgets drawn in the sidebar
     runs: int = 0  # script runs it took (new_session messages)
     stale: int = 0  # script_finished messages of earlier runs read before this run started
     bytes: int = 0
@@ -123,6 +126,7 @@ class Session:
         self.pages: dict[str, str] = {}  # page name -> script hash, from the navigation message
         self.held: dict[str, WidgetState] = {}  # what the front end would send back, by widget id
         self.chosen: set[str] = set()  # widgets whose value this person set (the rest show the app's)
+        self.sidebar: set[str] = set()  # the held widgets that are in the sidebar
         self.cache: dict[str, ForwardMsg] = {}  # cacheable messages by hash, as the front end keeps them
         self.cache_used: dict[str, int] = {}  # hash -> the script-run count when last received or used
         self.finished_runs = 0  # script runs finished on this connection (the front end's cache clock)
@@ -173,7 +177,9 @@ class Session:
         state.page_script_hash = self.pages[page] if page else self.page_hash
         if not state.page_script_hash and self.page_name:
             state.page_name = self.page_name  # a new tab at a page address
-        for w in [*self.held.values(), *triggers]:
+        # Opening another page, the front end drops the page's widgets and keeps the sidebar's.
+        kept = [w for wid, w in self.held.items() if not page or wid in self.sidebar]
+        for w in [*kept, *triggers]:
             state.widget_states.widgets.add().CopyFrom(w)
         state.cached_message_hashes.extend(self.cache)
         info = state.context_info
@@ -211,7 +217,7 @@ class Session:
                 self.page_hash = fwd.new_session.page_script_hash
                 self.max_cache_age = fwd.new_session.config.max_cached_message_age or self.max_cache_age
                 run.widgets, run.exceptions, run.headings, run.errors = {}, [], [], []  # a new run draws afresh
-                run.hidden, run.unmounted = [], set()
+                run.hidden, run.unmounted, run.sidebar = [], set(), set()
                 run.runs += 1
             elif kind == "navigation":
                 self.pages = {p.page_name: p.page_script_hash for p in fwd.navigation.app_pages}
@@ -234,6 +240,8 @@ class Session:
                         path = tuple(fwd.metadata.delta_path)
                         if any(path[: len(h)] == h for h in run.hidden):
                             run.unmounted.add(proto.id)
+                        if path[:1] == (SIDEBAR,):
+                            run.sidebar.add(proto.id)
                 elif what == "exception":
                     run.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:200])
                 elif what == "heading":
@@ -278,6 +286,7 @@ class Session:
                 held[wid] = shown
         self.held = held
         self.chosen &= set(held)
+        self.sidebar = run.sidebar
 
     def widget(self, kind: str, *, key: str | None = None, label: str | None = None):
         """The proto of a widget the last run drew, by its key (ids end in -<key>) or its label."""

@@ -70,6 +70,45 @@ def _chromium_filter_change(db: Path, work: Path) -> list[dict]:
     ]
 
 
+def chromium_page_opens(work: Path, rounds: int = 3) -> list[dict]:
+    """Every page of the sidebar opened in turn in Chromium, one person on a warm app at the first-run
+    demo scale (``python -m starviz bench --only chromium_page_opens``): median over `rounds` rounds
+    (after one round that warms) of the mouse press to the page drawn and the app idle, and of the
+    rerun_script sent to script_finished (the server's part). Chromium's drawing runs at the lowest
+    priority (:func:`bench.loadtest.yield_to_the_app`): the person's browser is not on the server."""
+    if not Path(loadtest.CHROMIUM).exists():
+        return []
+    from playwright.sync_api import sync_playwright
+
+    from bench import concurrency
+
+    first = config.settings().demo_scale_first_run
+    db = concurrency._database(first, work)
+    drawn: dict[str, list[float]] = {}
+    wire: dict[str, list[float]] = {}
+    with loadtest.app_servers(db, work / "auth") as (urls, _procs), sync_playwright() as p:
+        loadtest.warm(urls)
+        tab = loadtest._Tab(p, urls[0])
+        loadtest.yield_to_the_app()
+        for n in range(rounds + 1):
+            for page in loadtest.OPENED:
+                sent_to_finished, seen = tab.click("page", page)
+                if n:
+                    wire.setdefault(page, []).append(sent_to_finished)
+                    drawn.setdefault(page, []).append(seen)
+        tab.close()
+    out = []
+    for page in loadtest.OPENED:
+        how = f"Chromium @first-run scale {first:g}: open {page}"
+        out += [
+            _result(
+                f"{how}, click to drawn, median", statistics.median(drawn[page]), "s", _target("page_open_chromium_s"), "lower"
+            ),
+            _result(f"{how}, sent to script finished, median", statistics.median(wire[page]), "s", None, "lower"),
+        ]
+    return out
+
+
 def app_suites(work: Path) -> list[dict]:
     db = work / "star.duckdb"
     return _overview_apptest(db, work) + _chromium_filter_change(db, work)

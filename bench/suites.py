@@ -35,12 +35,14 @@ SUITES: list = [
     data.notices_suite,
     concurrency.concurrency,  # slow
     concurrency.browser_agreement,
+    pages.chromium_page_opens,
     scale.scale_suite,
     pages.data_quality,
 ]
 NO_DEMO_NEEDED = {
     "ingest",
-    "browser_agreement",  # builds its own database at the first-run scale
+    "browser_agreement",  # these two build their own database at the first-run scale
+    "chromium_page_opens",
     "scale_suite",
     "cube_suite",
     "drilldown_export",
