@@ -17,6 +17,7 @@ from starviz.charts.style import (
     money_bar,
     month_axis,
     rgba,
+    shared_per_answer,
     short,
     wrap,
 )
@@ -112,6 +113,7 @@ def _kpi_axis(fig: go.Figure, unit: str, values: pd.Series, row: int, col: int) 
         fig.update_layout({axis: dict(tickformat=",.0f")})
 
 
+@shared_per_answer
 def kpi_trends(df: pd.DataFrame, title: str, columns: int = 3) -> go.Figure:
     """Small multiples, one per KPI: the monthly value (markers coloured by RAG status) and the target."""
     from plotly.subplots import make_subplots

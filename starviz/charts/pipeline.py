@@ -14,6 +14,7 @@ from starviz.charts.style import (
     money_bar,
     month_axis,
     nothing_to_show,
+    shared_per_answer,
     short,
 )
 from starviz.fmt import gbp
@@ -59,6 +60,7 @@ def stacked_by_council(
 TIMELINE_TITLE = "The largest contracts by value, by end date"
 
 
+@shared_per_answer
 def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, title: str = TIMELINE_TITLE) -> go.Figure:
     """Gantt of the ``top_n`` largest contracts by value, most urgent at the top: the term coloured by
     how soon the contract is due, the extension options hatched to the maximum end date, and today.
