@@ -86,17 +86,18 @@ def chromium_page_opens(work: Path, rounds: int = 3) -> list[dict]:
     db = concurrency._database(first, work)
     drawn: dict[str, list[float]] = {}
     wire: dict[str, list[float]] = {}
-    with loadtest.app_servers(db, work / "auth") as (urls, _procs), sync_playwright() as p:
-        loadtest.warm(urls)
-        tab = loadtest._Tab(p, urls[0])
-        loadtest.yield_to_the_app()
-        for n in range(rounds + 1):
-            for page in loadtest.OPENED:
-                sent_to_finished, seen = tab.click("page", page)
-                if n:
-                    wire.setdefault(page, []).append(sent_to_finished)
-                    drawn.setdefault(page, []).append(seen)
-        tab.close()
+    with loadtest.app_servers(db, work / "auth") as (urls, _procs):
+        loadtest.warm(urls)  # before Playwright's own event loop runs
+        with sync_playwright() as p:
+            tab = loadtest._Tab(p, urls[0])
+            loadtest.yield_to_the_app()
+            for n in range(rounds + 1):
+                for page in loadtest.OPENED:
+                    sent_to_finished, seen = tab.click("page", page)
+                    if n:
+                        wire.setdefault(page, []).append(sent_to_finished)
+                        drawn.setdefault(page, []).append(seen)
+            tab.close()
     out = []
     for page in loadtest.OPENED:
         how = f"Chromium @first-run scale {first:g}: open {page}"
