@@ -47,3 +47,12 @@ def test_the_kpi_trends_are_built_once_per_answer():
     assert charts.kpi_trends(_trends(4.0), "Savings") is first
     assert charts.kpi_trends(_trends(6.0), "Savings") is not first
     assert charts.kpi_trends(_trends(4.0), "Savings to May") is not first
+
+
+def test_the_category_mix_is_built_once_per_answer():
+    mix = pd.DataFrame(
+        {"category": ["Care", "Works"] * 2, "council": ["Bolton"] * 2 + ["Bury"] * 2, "spend_share": [0.6, 0.4, 0.3, 0.7]}
+    )
+    first = charts.category_mix(mix)
+    assert charts.category_mix(mix.copy()) is first
+    assert charts.category_mix(mix.assign(spend_share=[0.5, 0.5, 0.3, 0.7])) is not first

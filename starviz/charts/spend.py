@@ -296,6 +296,7 @@ def benchmark_ranked(ranked: pd.DataFrame, colours: dict[str, str], columns: int
     return fig
 
 
+@shared_per_answer
 def category_mix(df: pd.DataFrame, title: str = "Category mix: each council's spend by category") -> go.Figure:
     """A heatmap of each council's share of its spend per category (the same categories for all)."""
     categories = list(dict.fromkeys(df["category"]))
