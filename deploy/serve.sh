@@ -27,7 +27,7 @@ trap stop EXIT INT TERM
 upstreams=""
 for ((i = 0; i < replicas; i++)); do
   p=$((first + i))
-  "$python" -m streamlit run app.py --server.address 127.0.0.1 --server.port "$p" --server.headless true \
+  "$python" -m streamlit run serve.py --server.address 127.0.0.1 --server.port "$p" --server.headless true \
     >"$run/replica-$p.log" 2>&1 &
   pids+=($!)
   upstreams+="        server 127.0.0.1:$p max_fails=0;"$'\n'

@@ -317,17 +317,42 @@ def audit_trail(limit: int = 2000, actions: Iterable[str] = ()):
 def _set_cookie(value: str, expires_at: dt.datetime | None) -> None:
     import streamlit as st
 
-    st.session_state[_STATE_COOKIE] = ("set", COOKIE_NAME, value, expires_at)
+    st.session_state[_STATE_COOKIE] = _pending("set", value, expires_at)
 
 
 def _delete_cookie() -> None:
     import streamlit as st
 
-    st.session_state[_STATE_COOKIE] = ("delete", COOKIE_NAME, "", None)
+    st.session_state[_STATE_COOKIE] = _pending("delete", "", None)
 
 
-def _cookie_script(action: str, name: str, value: str, expires_at) -> str:
+def _pending(action: str, value: str, expires_at: dt.datetime | None) -> tuple:
+    """The cookie write to render: under serve.py a one-time token the page posts to the cookie route,
+    which sets the cookie HttpOnly (``cookie_route``); otherwise (``streamlit run app.py``, in
+    development) the write itself, done by a script."""
+    from starviz import cookie_route
+
+    if cookie_route.served():
+        max_age = None if expires_at is None else max(0, int((expires_at - dt.datetime.now(dt.UTC)).total_seconds()))
+        return ("route", store().offer_cookie(action, value, max_age))
+    return (action, COOKIE_NAME, value, expires_at)
+
+
+def _route_script(token: str) -> str:
+    """The script that asks the server to set or delete the cookie (HttpOnly) with a one-time token."""
+    from starviz import cookie_route
+
+    body = json.dumps(token)
+    return (
+        f"<script>fetch({json.dumps(cookie_route.PATH)}, {{method: 'POST', body: {body}, credentials: 'same-origin', "
+        "cache: 'no-store', headers: {'Content-Type': 'text/plain'}});</script>"
+    )
+
+
+def _cookie_script(action: str, name: str = "", value: str = "", expires_at=None) -> str:
     """The script that makes the browser's cookie match; the value is quoted as JSON anyway."""
+    if action == "route":
+        return _route_script(name)
     when = "Thu, 01 Jan 1970 00:00:00 GMT"
     if action == "set" and expires_at is not None:
         when = expires_at.astimezone(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")

@@ -12,6 +12,9 @@ the analytics database, which stays read-only. No Streamlit here.
   by fingerprints: sessions opened under the old hash carry over instead of ending as they do when
   the password itself changes.
 * ``audit``: who did what, when, from where: sign-ins, imports, rebuilds, supplier merges.
+* ``cookie_handoffs``: a cookie the server is to set (or delete) with ``Set-Cookie`` and ``HttpOnly``,
+  named by a one-time token the page posts to ``/_starviz/cookie`` (``starviz/cookie_route.py``) on
+  any replica; kept by the token's SHA-256, redeemed once, within two minutes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _SCHEMA = """
+create table if not exists cookie_handoffs (
+    token_sha256 text primary key,
+    action text not null,
+    value text not null,
+    max_age integer,
+    expires real not null
+);
 create table if not exists sessions (
     id_sha256 text primary key,
     username text not null,
@@ -174,6 +184,30 @@ class Store:
         now = time.time()
         with self._connect() as con:
             con.execute("delete from sessions where expires <= ? or last_seen < ?", (now, now - idle_timeout))
+
+    # --- cookie handoffs ------------------------------------------------------------------------
+    def offer_cookie(self, action: str, value: str, max_age: int | None, ttl: float = 120) -> str:
+        """A one-time token for the cookie write (``set`` with ``value`` for ``max_age`` seconds, or
+        ``delete``) that ``redeem_cookie`` hands over once, within ``ttl`` seconds."""
+        import secrets
+
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._connect() as con:
+            con.execute("delete from cookie_handoffs where expires <= ?", (now,))
+            con.execute("insert into cookie_handoffs values (?, ?, ?, ?, ?)", (_digest(token), action, value, max_age, now + ttl))
+        return token
+
+    def redeem_cookie(self, token: str) -> tuple[str, str, int | None] | None:
+        """(action, value, max_age) of the cookie write ``token`` names, once; None for an unknown,
+        used or expired token."""
+        with self._connect() as con:
+            row = con.execute(
+                "delete from cookie_handoffs where token_sha256 = ? returning action, value, max_age, expires", (_digest(token),)
+            ).fetchone()
+        if row is None or row[3] <= time.time():
+            return None
+        return row[0], row[1], row[2]
 
     # --- failed sign-ins -----------------------------------------------------------------------
     def failures(self, key: str, window: float) -> tuple[int, float]:
