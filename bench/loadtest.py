@@ -295,6 +295,238 @@ def yield_to_the_app(pids: list[int] | None = None) -> int:
     return lowered
 
 
+def pin(pids: list[int], cpus: set[int]) -> int:
+    """Let every thread of these processes run only on these CPUs (os.sched_setaffinity per thread:
+    on Linux it applies to one thread; threads and processes started later inherit it). How many
+    threads were pinned."""
+    pinned = 0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                os.sched_setaffinity(int(task.name), cpus)
+                pinned += 1
+            except (OSError, ValueError):
+                continue
+    return pinned
+
+
+def pin_apart(app_pids: list[int]) -> bool:
+    """On a machine of two or more CPUs: the app (these processes and theirs) on CPU 0 alone; this
+    process (the protocol client and the :class:`WireClock` relay), Chromium and the Playwright
+    driver on CPU 1, where Chromium (nice 19, :func:`yield_to_the_app`) yields to the relay. So the
+    browser's drawing cannot take the app's CPU mid-run. False (nothing pinned) on one CPU."""
+    if (os.cpu_count() or 1) < 2:
+        return False
+    apps = set(app_pids) | {child for app in app_pids for child in _descendants(app)}
+    pin(sorted(apps), {0})
+    pin([os.getpid(), *sorted(set(_descendants(os.getpid())) - apps)], {1})
+    return True
+
+
+def unpin(pids: list[int]) -> None:
+    """Every CPU again for these processes, theirs and this one."""
+    every = set(range(os.cpu_count() or 1))
+    pin(sorted(set(pids) | {c for pid in pids for c in _descendants(pid)} | {os.getpid()}), every)
+
+
+class WireClock:
+    """A relay on its own port between Chromium and the app that stamps the websocket's messages as
+    they cross the socket (time.perf_counter() when the bytes are read): each ``rerun_script`` as it
+    leaves for the app, each ``script_finished`` as it comes from the app. It forwards every byte
+    unchanged in both directions, as it arrives, before looking at it (HTTP, the websocket upgrade,
+    text, binary and control frames, close), and only reads a copy: it parses the websocket frames
+    of the ``/_stcore/stream`` connection (unmasking the browser's, inflating permessage-deflate if
+    the app negotiated it) and decodes the small ones as BackMsg / ForwardMsg.
+
+    Why not DevTools or Playwright's ``route_web_socket``: Chromium reports
+    ``Network.webSocketFrameReceived`` from the renderer's main thread (Blink's websocket channel),
+    so a frame arriving while the page is still drawing the run's Plotly figures is stamped when
+    the drawing lets go; ``route_web_socket`` is worse (Playwright 1.65's mock opens the real
+    socket inside the page, ``new NativeWebSocket`` in webSocketMock, and hands each message to the
+    driver from its ``onmessage``: after the renderer's main thread, and then through the driver
+    to Python). The relay runs in this process's own thread and event loop."""
+
+    def __init__(self, target_url: str):
+        import threading
+
+        self.target_port = int(target_url.rsplit(":", 1)[1])
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stamps: list[tuple[str, float]] = []  # ("sent" | "finished", perf_counter)
+        self.sent: list = []  # the rerun_script BackMsgs, in order
+        self.lock = threading.Lock()
+        self._writers: set = set()
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def start():
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+            self._ready.set()
+
+        self.loop.run_until_complete(start())
+        self.loop.run_forever()
+
+    def finished(self) -> bool:
+        """Whether a script_finished has been stamped since :meth:`clear`."""
+        with self.lock:
+            return any(what == "finished" for what, _ in self.stamps)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.stamps.clear()
+            self.sent.clear()
+
+    def close(self) -> None:
+        async def stop():
+            self._server.close()
+            for writer in self._writers:
+                writer.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            await asyncio.wait(tasks, timeout=5) if tasks else None
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    async def _serve(self, browser_r, browser_w) -> None:
+        try:
+            app_r, app_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            browser_w.close()
+            return
+        self._writers |= {browser_w, app_w}
+        upstream, downstream = _WsReader(self._from_browser), _WsReader(self._from_app)
+        upstream.partner, downstream.upstream = downstream, upstream
+
+        async def pipe(reader, writer, watcher):
+            try:
+                while data := await reader.read(1 << 16):
+                    t = time.perf_counter()
+                    writer.write(data)  # forwarded first, looked at after
+                    await writer.drain()
+                    watcher.feed(data, t)
+            except (OSError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                try:
+                    writer.close()  # one side closed: close the other (as a TCP proxy does)
+                except OSError:
+                    pass
+
+        await asyncio.gather(pipe(browser_r, app_w, upstream), pipe(app_r, browser_w, downstream))
+        self._writers -= {browser_w, app_w}
+
+    def _from_browser(self, data: bytes, t: float) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg.FromString(data)
+        if msg.WhichOneof("type") == "rerun_script":
+            with self.lock:
+                self.stamps.append(("sent", t))
+                self.sent.append(msg)
+
+    def _from_app(self, data: bytes, t: float) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if len(data) > 1024:  # a script_finished message is a few dozen bytes: deltas are not decoded
+            return
+        msg = ForwardMsg.FromString(data)
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished == loadgen.FINISHED:
+            with self.lock:
+                self.stamps.append(("finished", t))
+
+
+class _WsReader:
+    """One direction of a relayed connection, read passively: the HTTP head, and if the connection
+    was upgraded to a websocket, its frames; each complete binary message goes to `on_message` with
+    the time its last bytes were read. A connection that is not a websocket is not looked at."""
+
+    def __init__(self, on_message):
+        self.on_message = on_message
+        self.partner = None  # on the browser's side: the app's (the browser's request decides both)
+        self.upstream = None  # on the app's side: the browser's
+        self.buf = bytearray()
+        self.state = "head"  # head -> frames | ignore
+        self.message: list[bytes] = []
+        self.opcode, self.deflated = 0, False
+        self.inflater = None
+
+    def feed(self, data: bytes, t: float) -> None:
+        if self.state == "ignore":
+            return
+        self.buf += data
+        if self.state == "head":
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buf) > 65536:
+                    self.state, self.buf = "ignore", bytearray()
+                return
+            head = bytes(self.buf[:end]).lower()
+            del self.buf[: end + 4]
+            if self.partner is not None:  # the browser's request
+                upgrade = b"upgrade: websocket" in head
+                self.state = "frames" if upgrade else "ignore"
+                if not upgrade:
+                    self.partner.state = "ignore"
+            else:  # the app's answer to the upgrade
+                if not head.startswith(b"http/1.1 101"):
+                    self.state = "ignore"
+                    return
+                self.state = "frames"
+                if b"permessage-deflate" in head:
+                    import zlib
+
+                    self.inflater = zlib.decompressobj(-15)
+                    self.upstream.inflater = zlib.decompressobj(-15)  # each direction its own context
+            if self.state == "ignore":
+                self.buf = bytearray()
+                return
+        self._frames(t)
+
+    def _frames(self, t: float) -> None:
+        buf = self.buf
+        while len(buf) >= 2:
+            b0, b1 = buf[0], buf[1]
+            size, at = b1 & 0x7F, 2
+            if size == 126:
+                if len(buf) < 4:
+                    return
+                size, at = int.from_bytes(buf[2:4], "big"), 4
+            elif size == 127:
+                if len(buf) < 10:
+                    return
+                size, at = int.from_bytes(buf[2:10], "big"), 10
+            mask = b""
+            if b1 & 0x80:
+                mask, at = bytes(buf[at : at + 4]), at + 4
+            if len(buf) < at + size:
+                return
+            payload = bytes(buf[at : at + size])
+            del buf[: at + size]
+            if mask:
+                key = int.from_bytes((mask * (size // 4 + 1))[:size], "big")
+                payload = (int.from_bytes(payload, "big") ^ key).to_bytes(size, "big")
+            opcode = b0 & 0x0F
+            if opcode >= 8:  # close, ping, pong
+                continue
+            if opcode:  # a new message (0 continues one)
+                self.opcode, self.deflated, self.message = opcode, bool(b0 & 0x40), []
+            self.message.append(payload)
+            if b0 & 0x80:  # its last frame
+                data = b"".join(self.message)
+                self.message = []
+                if self.deflated and self.inflater is not None:
+                    data = self.inflater.decompress(data + b"\x00\x00\xff\xff")
+                if self.opcode == 2:
+                    self.on_message(data, t)
+
+
 def _widget_states(msg) -> dict[str, str]:
     """A rerun_script's widget states, by widget id, each as its value's text (to compare two clients)."""
     out = {}
@@ -305,11 +537,14 @@ def _widget_states(msg) -> dict[str, str]:
 
 
 class _Tab:
-    """One person in Chromium, clicking the sidebar; each click timed from the rerun_script frame
-    the browser sent to the script_finished frame it received (both stamped by Chromium's network
-    layer, DevTools protocol), and from the mouse press to the app idle in the page (drawn)."""
+    """One person in Chromium, clicking the sidebar of the real UI; each click timed from the
+    rerun_script the browser sent to the script_finished it received: at the socket by a
+    :class:`WireClock` relay when one is given (Chromium then loads the app through it), and always
+    also as DevTools reports the frames (``Network.webSocketFrameSent/Received``, stamped in the
+    renderer's main thread, so late by whatever drawing is under way; kept in ``devtools_s``); and
+    from the mouse press to the app idle in the page and the next frame painted (drawn)."""
 
-    def __init__(self, playwright, url: str):
+    def __init__(self, playwright, url: str, relay: WireClock | None = None):
         import base64
 
         from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -317,6 +552,8 @@ class _Tab:
 
         self.frames: list[tuple[str, float]] = []
         self.sent: list = []
+        self.relay = relay
+        self.devtools_s = float("nan")
 
         def sent(event: dict) -> None:
             msg = BackMsg()
@@ -340,7 +577,7 @@ class _Tab:
         cdp.send("Network.enable")
         cdp.on("Network.webSocketFrameSent", sent)
         cdp.on("Network.webSocketFrameReceived", received)
-        self.page.goto(url, timeout=120_000)
+        self.page.goto(relay.url if relay else url, timeout=120_000)
         sign_in(self.page)
 
     def click(self, kind: str, value: str) -> tuple[float, float]:
@@ -349,38 +586,61 @@ class _Tab:
         page.evaluate(_WATCH)
         self.frames.clear()
         self.sent.clear()
+        if self.relay:
+            self.relay.clear()
         if kind == "fy":
             page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Financial year").click()
             page.get_by_role("option", name=value, exact=True).click()
         else:
             page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(rf"{re.escape(value)}\s*$")).click()
         deadline = time.monotonic() + 120
-        while not any(what == "finished" for what, _ in self.frames):  # the run's end reached the browser
+        while not any(what == "finished" for what, _ in self.frames) or (  # the run's end reached the browser
+            self.relay and not self.relay.finished()
+        ):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no script_finished within 120 s after {kind} {value}")
             page.wait_for_timeout(5)
         page.wait_for_function(IDLE)
         drawn = page.evaluate(_DRAWN) / 1000
         page.wait_for_timeout(50)  # any later frames' events
-        first_sent = min((t for what, t in self.frames if what == "sent"), default=float("nan"))
-        last_done = max((t for what, t in self.frames if what == "finished"), default=float("nan"))
-        return last_done - first_sent, drawn
+        self.devtools_s = _span(self.frames)
+        if self.relay:
+            with self.relay.lock:
+                return _span(self.relay.stamps), drawn
+        return self.devtools_s, drawn
 
     def close(self) -> None:
         self.browser.close()
+
+
+def _span(stamps: list[tuple[str, float]]) -> float:
+    """From the first rerun_script sent to the last script_finished received."""
+    first_sent = min((t for what, t in stamps if what == "sent"), default=float("nan"))
+    last_done = max((t for what, t in stamps if what == "finished"), default=float("nan"))
+    return last_done - first_sent
 
 
 # Every page of the sidebar, opened one after the other (the overview last: the first is already open).
 OPENED = ("Spend", "Benchmarking", "Collaboration", "Pipeline", "Social value", "KPIs", "Maturity", "Data quality", "Overview")
 
 
-def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
+def browser_agreement(url: str, rounds: int = 5, app_pids: list[int] | None = None, pinned: bool = True) -> dict[str, dict]:
     """One person's clicks (the year changed on the overview and back, then every page opened in
     turn), `rounds` times, made by the protocol client and by Chromium click for click on the same
-    warm app (each pair a moment apart, so both meet the same machine): median seconds of each kind
-    of click by each, the same span (rerun_script sent to that run's script_finished), with
-    Chromium's drawing lowered in priority (:func:`yield_to_the_app`). Also how many of the clicks'
-    rerun_script messages carried other widget states than the browser's ("differing")."""
+    warm app (each pair a moment apart, so both meet the same machine); median seconds of each kind
+    of click by each, the same span: the rerun_script sent to that run's script_finished received.
+
+    The Chromium figure is a real browser session (Playwright driving /usr/bin/chromium) clicking
+    the real UI (the sidebar's year select box, the sidebar's page links), after signing in through
+    the form; its span is stamped at the socket by a :class:`WireClock` relay it loads the app
+    through (``chromium_s``), and also as DevTools reports it (``devtools_s``, the renderer's main
+    thread: late by the page's own drawing). The relay's own cost is measured with a second protocol
+    session through it (``relay_s`` against ``protocol_s``, same clicks).
+
+    Chromium and the Playwright driver run at nice 19 (:func:`yield_to_the_app`); with `pinned` (and
+    the app's `app_pids`, on two or more CPUs) the app is on CPU 0 alone, this process, Chromium and
+    the driver on CPU 1 (:func:`pin_apart`). Also how many of the clicks' rerun_script messages
+    carried other widget states than the browser's ("differing")."""
     import threading
 
     from playwright.sync_api import sync_playwright
@@ -393,10 +653,12 @@ def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
     def wait(coro):
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
-    s = loadgen.Session(url)
+    relay = WireClock(url)
+    s, via = loadgen.Session(url), loadgen.Session(relay.url)
     sent: list = []
-    wait(s.open())
-    wait(s.sign_in("director", DEMO_PASSWORD))
+    for session in (s, via):
+        wait(session.open())
+        wait(session.sign_in("director", DEMO_PASSWORD))
     years = list(s.widget("selectbox", key="f_fy").options)[:2]
     steps = [("fy", years[1]), ("fy", years[0])] + [("page", p) for p in OPENED]
     send = s.ws.send
@@ -408,16 +670,24 @@ def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
         return await send(data)
 
     s.ws.send = recording
+
+    def click(session, kind, value) -> float:
+        return wait(session.choose("f_fy", value) if kind == "fy" else session.open_page(value)).seconds
+
     times: dict[str, dict[str, list[float]]] = {}
-    differing, example = 0, ""
+    differing, example, pin_applied = 0, "", False
     try:
         with sync_playwright() as p:
-            tab = _Tab(p, url)
-            yield_to_the_app()
+            tab = _Tab(p, url, relay)
             for n in range(rounds + 1):  # the first round warms both
+                yield_to_the_app()  # again each round: processes Chromium started since
+                if pinned and app_pids:
+                    pin_applied = pin_apart(app_pids)
                 for kind, value in steps:
                     sent.clear()
-                    ours = wait(s.choose("f_fy", value) if kind == "fy" else s.open_page(value)).seconds
+                    ours = click(s, kind, value)
+                    time.sleep(0.2)
+                    relayed = click(via, kind, value)
                     time.sleep(0.2)
                     theirs, drawn = tab.click(kind, value)
                     time.sleep(0.2)
@@ -428,12 +698,23 @@ def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
                         differing += 1
                         example = example or f"{kind} {value}: protocol {ours_sent}, Chromium {theirs_sent}"
                     label = "filter change" if kind == "fy" else f"open {value}"
-                    for what, t in (("protocol", ours), ("chromium", theirs), ("drawn", drawn)):
+                    found = (
+                        ("protocol", ours),
+                        ("relay", relayed),
+                        ("chromium", theirs),
+                        ("devtools", tab.devtools_s),
+                        ("drawn", drawn),
+                    )
+                    for what, t in found:
                         times.setdefault(label, {}).setdefault(what, []).append(t)
             tab.close()
     finally:
-        wait(s.close())
+        if pinned and app_pids:
+            unpin(app_pids)
+        for session in (s, via):
+            wait(session.close())
         loop.call_soon_threadsafe(loop.stop)
+        relay.close()
     out = {}
     for label, t in times.items():
         a, b = statistics.median(t["protocol"]), statistics.median(t["chromium"])
@@ -441,8 +722,10 @@ def browser_agreement(url: str, rounds: int = 5) -> dict[str, dict]:
             "protocol_s": a,
             "chromium_s": b,
             "ratio": a / b,
+            "relay_s": statistics.median(t["relay"]),
+            "devtools_s": statistics.median(t["devtools"]),
             "chromium_drawn_s": statistics.median(t["drawn"]),
             "clicks": len(t["protocol"]),
         }
-    out["messages"] = {"differing": differing, "clicks": rounds * len(steps), "example": example}
+    out["messages"] = {"differing": differing, "clicks": rounds * len(steps), "example": example, "pinned": pin_applied}
     return out

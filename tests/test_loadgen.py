@@ -135,3 +135,77 @@ def test_cached_messages_are_forgotten_after_two_runs_unused_as_the_front_end_fo
     assert set(s.cache) == {"chart", "table"}
     s._age_cache()  # three runs without the chart: its age passes max_cached_message_age (2)
     assert set(s.cache) == {"table"}
+
+
+def _frame(payload: bytes, opcode: int = 2, fin: bool = True, mask: bytes = b"", rsv1: bool = False) -> bytes:
+    head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
+    size = len(payload)
+    if size < 126:
+        head += bytes([(0x80 if mask else 0) | size])
+    else:
+        head += bytes([(0x80 if mask else 0) | 126]) + size.to_bytes(2, "big")
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + payload
+
+
+def test_the_wire_clock_reads_websocket_frames_as_they_cross_split_masked_fragmented_and_deflated():
+    import zlib
+
+    seen: list[tuple[str, bytes, float]] = []
+    browser = loadtest._WsReader(lambda data, t: seen.append(("browser", data, t)))
+    app = loadtest._WsReader(lambda data, t: seen.append(("app", data, t)))
+    browser.partner, app.upstream = app, browser
+    browser.feed(b"GET /_stcore/stream HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 1.0)
+    app.feed(b"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", 1.0)
+    masked = _frame(b"rerun" * 40, mask=b"\x01\x02\x03\x04")
+    browser.feed(masked[:7], 2.0)  # a frame split across reads is stamped when its last bytes come
+    browser.feed(masked[7:], 3.0)
+    app.feed(_frame(b"ab", fin=False) + _frame(b"\x88\x00", opcode=9) + _frame(b"cd", opcode=0), 4.0)  # a ping between fragments
+    squeeze = zlib.compressobj(wbits=-15)
+    deflated = squeeze.compress(b"finished") + squeeze.flush(zlib.Z_SYNC_FLUSH)
+    app.feed(_frame(deflated[:-4], rsv1=True), 5.0)
+    app.feed(_frame(b"text", opcode=1), 6.0)  # text frames are not protobuf: not passed on
+    assert seen == [("browser", b"rerun" * 40, 3.0), ("app", b"abcd", 4.0), ("app", b"finished", 5.0)]
+
+    plain = loadtest._WsReader(lambda data, t: seen.append(("plain", data, t)))
+    plain.partner = loadtest._WsReader(lambda data, t: None)
+    plain.feed(b"GET /index.html HTTP/1.1\r\n\r\n" + _frame(b"x"), 7.0)  # not a websocket: not looked at
+    assert plain.state == plain.partner.state == "ignore" and seen[-1][0] == "app"
+
+
+def test_the_wire_clock_relays_a_session_faithfully_and_stamps_its_runs(app_url):
+    import urllib.request
+
+    relay = loadtest.WireClock(app_url)
+    try:
+        with (
+            urllib.request.urlopen(app_url + "/_stcore/health") as direct,
+            urllib.request.urlopen(relay.url + "/_stcore/health") as via,
+        ):
+            assert via.read() == direct.read()
+
+        async def settled():  # the relay stamps a message just after passing it on
+            for _ in range(100):
+                if relay.finished() and relay.stamps[-1][0] == "finished":
+                    return
+                await asyncio.sleep(0.02)
+
+        async def go():
+            s = loadgen.Session(relay.url)
+            await s.open()
+            await settled()
+            relay.clear()
+            signed_in = await s.sign_in("director", DEMO_PASSWORD)
+            assert "Overview" in signed_in.headings  # the sign-in form works through the relay
+            await settled()
+            assert [what for what, _ in relay.stamps] == ["sent", "finished"]
+            assert relay.sent[0].rerun_script.widget_states.widgets
+            spend = await s.open_page("Spend")
+            await settled()
+            assert spend.bytes > 0 and [what for what, _ in relay.stamps][-2:] == ["sent", "finished"]
+            await s.close()
+
+        asyncio.run(go())
+    finally:
+        relay.close()
