@@ -334,7 +334,8 @@ class WireClock:
     they cross the socket (time.perf_counter() when the bytes are read): each ``rerun_script`` as it
     leaves for the app, each ``script_finished`` as it comes from the app. It forwards every byte
     unchanged in both directions, as it arrives, before looking at it (HTTP, the websocket upgrade,
-    text, binary and control frames, close), and only reads a copy: it parses the websocket frames
+    text, binary and control frames, close; the app's side read as fast as the app writes, held
+    for a browser slow to read), and only reads a copy: it parses the websocket frames
     of the ``/_stcore/stream`` connection (unmasking the browser's, inflating permessage-deflate if
     the app negotiated it) and decodes the small ones as BackMsg / ForwardMsg.
 
@@ -404,12 +405,13 @@ class WireClock:
         upstream, downstream = _WsReader(self._from_browser), _WsReader(self._from_app)
         upstream.partner, downstream.upstream = downstream, upstream
 
-        async def pipe(reader, writer, watcher):
+        async def pipe(reader, writer, watcher, wait_for_reader: bool):
             try:
                 while data := await reader.read(1 << 16):
                     t = time.perf_counter()
                     writer.write(data)  # forwarded first, looked at after
-                    await writer.drain()
+                    if wait_for_reader:
+                        await writer.drain()
                     watcher.feed(data, t)
             except (OSError, asyncio.IncompleteReadError):
                 pass
@@ -419,7 +421,9 @@ class WireClock:
                 except OSError:
                     pass
 
-        await asyncio.gather(pipe(browser_r, app_w, upstream), pipe(app_r, browser_w, downstream))
+        # The app's answer is read as fast as the app writes it, and held here for a browser slow to
+        # read (drawing at nice 19): waiting for the browser would stamp script_finished late.
+        await asyncio.gather(pipe(browser_r, app_w, upstream, True), pipe(app_r, browser_w, downstream, False))
         self._writers -= {browser_w, app_w}
 
     def _from_browser(self, data: bytes, t: float) -> None:
