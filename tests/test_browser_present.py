@@ -28,6 +28,25 @@ MEASURE = """() => {
           chart: box('.st-key-slide-chart .js-plotly-plot'), footer: box('.st-key-slide-footer'),
           focused: document.activeElement === document.body || document.activeElement === null};
 }""".replace("@CAPTION@", CAPTION)
+# Pairs of axis tick labels on the slide's chart whose boxes overlap (Plotly turns crowded labels and
+# lets them run into each other), and whether any is turned.
+TICKS = """() => {
+  const found = [];
+  for (const axis of ['xtick', 'ytick']) {
+    const labels = [...document.querySelectorAll(`.st-key-slide-chart g.${axis} text`)]
+      .map(e => [e.textContent, e.getBoundingClientRect(), e.getAttribute('transform') || ''])
+      .filter(([t, r]) => t && r.width > 0);
+    for (let i = 0; i < labels.length; i++) {
+      if (/rotate\((?!0\))/.test(labels[i][2])) found.push(`${labels[i][0]} turned`);
+      for (let j = i + 1; j < labels.length; j++) {
+        const a = labels[i][1], b = labels[j][1];
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+          found.push(`${labels[i][0]} / ${labels[j][0]}`);
+      }
+    }
+  }
+  return found;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +100,7 @@ def test_every_slide_fits_the_screen_and_a_clicker_moves_through_them(demo_app, 
             assert m["chart"][0] >= m["caption"][1] - 2 and m["chart"][1] <= m["footer"][0] + 2, m
             assert m["chart"][1] - m["chart"][0] >= height * 0.5, f"slide {n}: the chart is too small: {m}"
             assert m["footer"][1] <= height and m["footer"][3] <= width, m
+            assert page.evaluate(TICKS) == [], f"slide {n}: axis labels turned or overlapping at {width}x{height}"
         # The other keys a clicker or keyboard sends.
         for key, expected in (("Home", 1), ("Space", 2), ("PageDown", 3), ("PageUp", 2), ("ArrowLeft", 1), ("End", count)):
             page.keyboard.press(key)

@@ -151,7 +151,9 @@ def contract_timeline(df: pd.DataFrame, today, buckets: list[str], top_n: int, t
         legend=dict(y=-0.04 if len(rows) > 20 else -0.1),
         margin=dict(l=10, r=20, t=80, b=10),
     )
-    month_axis(fig, [axis_start, right + pd.DateOffset(months=2)])
+    # At most 6 dates: the bars' labels take half the width, and on a 1280-wide slide 10 dates turned
+    # and ran into each other.
+    month_axis(fig, [axis_start, right + pd.DateOffset(months=2)], most=6)
     fig.update_xaxes(range=[axis_start, right + pd.DateOffset(months=2)], showgrid=True, gridcolor=GRID)
     ranked = rows.sort_values("value_gbp", ascending=False).index
     by_value = [labels[rows.index.get_loc(i)] for i in ranked]
