@@ -53,14 +53,17 @@ ui.export_buttons("benchmark-ranking", nodata.fill(table, benchmark.NUMBER_COLUM
 st.subheader("Category mix")
 mix = queries.category_mix_by_council(scope)
 ui.chart(charts.category_mix(mix))
-st.caption(coverage_note)
+st.caption(
+    coverage_note + " Credits are netted within their category; a category whose payments net to nothing or less "
+    "for a council in the period is left out of that council's mix."
+)
 ui.export_buttons("benchmark-category-mix", mix, scope)
 
 st.subheader("All figures")
 st.caption(
     "Per-resident figures divide by each council's population (Census 2021) from its configuration. Shares "
     "count unknown flags as not local, not SME, not VCSE; the “known” columns say how much of the spend has "
-    "the flag recorded."
+    "the flag recorded, and a council with the flag recorded for none of its spend has no data."
 )
 tables.table(figures, column_config=tables.COLUMNS | tables.BENCHMARK_COLUMNS)
 ui.export_buttons("benchmark-figures", nodata.fill(figures, [c for c in figures.columns if c.endswith("_share")]), scope)

@@ -538,3 +538,32 @@ def test_a_partner_with_no_spend_in_the_period_is_said_once_not_as_months_short(
     ]
     coverage.loc[3, "months_loaded"] = 2
     assert benchmark.coverage_warnings(coverage, 0.05)[1].startswith("Months of spend loaded differ: Stockport 1 of the 2")
+
+
+def test_a_category_netting_to_less_than_nothing_is_left_out_of_the_mix(fixture_build, tmp_path, monkeypatch):
+    """A £5,000 refund in a category with no payment for Trafford gave that category a negative share
+    and pushed the rest of Trafford's mix past 100%; credits are netted within their category and a
+    category netting to nothing or less is left out, so every share is 0-100%."""
+    import shutil
+
+    import duckdb
+
+    path = tmp_path / "star.duckdb"
+    shutil.copyfile(fixture_build.db_path, path)
+    con = duckdb.connect(str(path))
+    con.execute(
+        """
+        insert into mart_spend_cube_summary by name
+        select council_id, month, financial_year, quarter, 'Refunds only' as category, is_matched, is_redacted,
+               is_categorised, is_addressable, exclusion_reason, is_on_contract, is_local, is_sme, is_vcse,
+               -5000 as spend_gbp, 1 as count_lines
+        from mart_spend_cube_summary where council_id = 'trafford' and is_addressable limit 1
+        """
+    )
+    con.close()
+    monkeypatch.setenv("STARVIZ_DB", str(path))
+    mix = queries.category_mix_by_council(_scope(addressable=True))
+    trafford = mix[mix["council"] == "Trafford"]
+    assert "Refunds only" not in set(trafford["category"])
+    assert trafford["spend_share"].between(0, 1).all()
+    assert trafford["spend_share"].sum() == pytest.approx(1)

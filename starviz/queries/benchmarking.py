@@ -149,7 +149,9 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
 
 def category_mix_by_council(scope: Scope, categories: int | None = None) -> pd.DataFrame:
     """Each council's spend by category as shares of its own spend: the largest categories across the
-    councils in scope, the rest as "Other categories"."""
+    councils in scope, the rest as "Other categories". Credits are netted within their category; a
+    category netting to nothing or less for a council in the period is left out of that council's mix
+    (as a supplier netting to nothing or less is left out of a share), so every share is between 0 and 1."""
     where, params = _where(scope)
     return db.query(
         f"""
@@ -159,6 +161,7 @@ def category_mix_by_council(scope: Scope, categories: int | None = None) -> pd.D
             from mart_spend_cube_summary
             where {where}
             group by all
+            having sum(spend_gbp) > 0
         ),
         top as (
             select category from spend group by category order by sum(spend_gbp) desc, category limit ?
