@@ -30,7 +30,7 @@ MEASURE = """() => {
 }""".replace("@CAPTION@", CAPTION)
 # Pairs of axis tick labels on the slide's chart whose boxes overlap (Plotly turns crowded labels and
 # lets them run into each other), and whether any is turned.
-TICKS = """() => {
+TICKS = r"""() => {
   const found = [];
   for (const axis of ['xtick', 'ytick']) {
     const labels = [...document.querySelectorAll(`.st-key-slide-chart g.${axis} text`)]
