@@ -71,9 +71,9 @@ def concurrency(work: Path) -> list[dict]:
                     out += _cpu_per_page(label, urls[0], pids)
                 for pause in (think, 0.0):
                     out += _curve(label, urls, pids, replicas, pause, sessions_list, changes)
-        if scale == config.settings().demo_scale_first_run:  # (browser_agreement is a suite of its own)
-            if Path(NGINX).exists():
-                out += _through_proxy(label, db, work, sessions_list, changes, think)
+        # browser_agreement is a suite of its own
+        if scale == config.settings().demo_scale_first_run and Path(NGINX).exists():
+            out += _through_proxy(label, db, work, sessions_list, changes, think)
     return out
 
 
