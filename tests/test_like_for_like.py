@@ -15,6 +15,7 @@ import pytest
 
 from starviz import config, integrity, queries
 from starviz.scope import Filters, User, add_months
+from tests.test_share_credits import SHARE_MACROS
 
 DIRECTOR = User("director", "Director", "admin")
 D = dt.date
@@ -67,9 +68,8 @@ def _stand_in(path: Path, spend: dict[str, dict[dt.date, float]], partial: dict[
         "create table mart_share_basis_by_supplier_month as "
         "select *, null::varchar as supplier_id from mart_spend_by_council_month"
     )
-    known_share = config.SQL_DIR / "00_functions" / "known_share.sql"  # the measures' macro, as the build creates it
-    if known_share.exists():
-        con.execute(known_share.read_text())
+    for name in SHARE_MACROS:  # the measures' macros, as the build creates them
+        con.execute((config.SQL_DIR / "00_functions" / f"{name}.sql").read_text())
     con.close()
     return path
 

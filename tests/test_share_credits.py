@@ -26,6 +26,9 @@ DIRECTOR = User("director", "Director", "admin")
 APR, MAY = dt.date(2025, 4, 1), dt.date(2025, 5, 1)
 SQL = config.SQL_DIR
 
+# the share rule's macros, one file each under sql/00_functions
+SHARE_MACROS = ("flag_known_share", "known_share", "share_base", "share_left_out", "share_part", "supplier_net_spend")
+
 # council, month, supplier, £, on contract, local (None: unknown)
 Line = tuple[str, dt.date, str | None, float, bool | None, bool | None]
 
@@ -43,7 +46,8 @@ def _spend(con: duckdb.DuckDBPyConnection, lines: list[Line]) -> None:
             "insert into fct_spend values (?, ?, '2025-26', ?, ?, ? < 0, true, null, ?, ?, null, null)",
             [council, month, supplier, gbp, gbp, on_contract, local],
         )
-    con.execute((SQL / "00_functions" / "known_share.sql").read_text())
+    for name in SHARE_MACROS:
+        con.execute((SQL / "00_functions" / f"{name}.sql").read_text())
     con.execute((SQL / "30_marts" / "mart_share_basis_by_supplier_month.sql").read_text())
 
 
