@@ -30,8 +30,9 @@ $(BIN)/.installed: $(BIN)/.app requirements-dev.txt
 	$(INSTALL) -r requirements-dev.txt
 	touch $@
 
+# serve.py: app.py with the route that sets the sign-in cookie HttpOnly, as in production.
 run: $(BIN)/.app
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run serve.py
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -11,7 +11,8 @@ production = config.settings().env == "production"
 if production:  # an unexpected error shows no type, message or traceback to anyone
     st.set_option("client.showErrorDetails", "none")
 
-if config.settings().env == "production" and (problems := credentials.production_problems()):
+# Production also refuses `streamlit run app.py`: only serve.py sets the sign-in cookie HttpOnly.
+if production and (problems := credentials.production_problems() + auth.serving_problems()):
     auth.refuse_to_start(problems)  # says exactly why; lists no page
 
 # Demo mode only: production never builds or generates data for a request (an administrator

@@ -1,7 +1,8 @@
-"""The app as served in production: app.py with the route that sets the sign-in cookie from the server
-(HttpOnly), through st.App, Streamlit's supported way to add routes. Run it as app.py is run:
-``streamlit run serve.py`` (deploy/serve.sh does). ``streamlit run app.py`` still works for
-development: the cookie is then written by a script (not HttpOnly)."""
+"""How starviz is served, in development and production alike: app.py with the route that sets the
+sign-in cookie from the server (HttpOnly), through st.App, Streamlit's supported way to add routes.
+``make run`` and deploy/serve.sh run ``streamlit run serve.py``. ``streamlit run app.py`` has no such
+route (the cookie would be written by a script, readable by any script in the page): it still runs in
+demo mode for quick experiments and AppTest, but production refuses it (``auth.serving_problems``)."""
 
 import os
 

@@ -46,11 +46,11 @@ def wait_for_app(url: str, seconds: float = 60) -> None:
 
 
 def start_app(env: dict[str, str], log=None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` with these extra environment settings; (process, base URL). Output goes
-    to the open file `log`, or nowhere."""
+    """`streamlit run serve.py` (as `make run` and production) with these extra environment settings;
+    (process, base URL). Output goes to the open file `log`, or nowhere."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port), "--server.headless", "true"],
         cwd=config.ROOT,
         env={**os.environ, **env},
         stdout=log or subprocess.DEVNULL,
@@ -87,7 +87,10 @@ def sign_in(page, username: str = "director", lands_on: str = "Overview", timeou
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name=lands_on).first.wait_for(timeout=timeout_ms)
     page.wait_for_function(IDLE, timeout=timeout_ms)
-    page.wait_for_function(f"document.cookie.includes('{COOKIE_NAME}=')", timeout=30_000)
+    for _ in range(150):  # set HttpOnly by the server (serve.py): the browser holds it, no script sees it
+        if any(c["name"] == COOKIE_NAME for c in page.context.cookies()):
+            break
+        page.wait_for_timeout(200)
 
 
 def percentile(values: list[float], q: float) -> float:

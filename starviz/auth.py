@@ -448,15 +448,18 @@ def login(page_paths: Iterable[str] = ()) -> User | None:
     While signed out, the sign-in form is all a hidden ``st.navigation`` holds: at the default
     address and at each of ``page_paths`` (the app's page addresses), so no page can be opened (or
     even named) before signing in, a shared link shows the form, and after signing in the same
-    address opens the page it names. In production with wrong auth configuration it shows every
-    problem with ``st.error`` and stops the script.
+    address opens the page it names. In production with wrong auth configuration, or served without
+    the cookie route (``streamlit run app.py``), it shows every problem with ``st.error`` and stops
+    the script.
     """
     import streamlit as st
 
     try:
         _path, key, _expiry = _active()
     except AuthConfigError as exc:
-        refuse_to_start(exc.problems)
+        refuse_to_start(exc.problems + serving_problems())
+    if problems := serving_problems():  # never a script-written cookie in production
+        refuse_to_start(problems)
 
     user = _signed_in_user(key)
     _sync_browser_cookie()  # after the check, which may have asked for the cookie to go
@@ -474,10 +477,34 @@ def login(page_paths: Iterable[str] = ()) -> User | None:
     return None
 
 
+SERVED_WITHOUT_ROUTE = (
+    "It is served without the route that sets the sign-in cookie HttpOnly: start it with "
+    "'streamlit run serve.py' (as make run and deploy/serve.sh do), not 'streamlit run app.py'."
+)
+
+
+def serving_problems() -> list[str]:
+    """Why this server may not run in production as it is served: empty outside production and under
+    serve.py. Served as ``streamlit run app.py`` the cookie would be written by a script, readable by
+    any script in the page, so production refuses it (``cookie_route.served``)."""
+    from starviz import cookie_route
+
+    if settings().env != "production" or cookie_route.served():
+        return []
+    return [SERVED_WITHOUT_ROUTE]
+
+
+_refusals_logged: set[tuple[str, ...]] = set()
+
+
 def refuse_to_start(problems: list[str]) -> None:
     """The page shown instead of the app while production is not safely configured; stops the script.
     A hidden navigation is declared so that Streamlit lists no page names beside it."""
     import streamlit as st
+
+    if tuple(problems) not in _refusals_logged:  # once per process: the operator sees why in the log
+        _refusals_logged.add(tuple(problems))
+        log.error("starviz will not start in production: %s", " ".join(problems))
 
     def page() -> None:
         st.error(

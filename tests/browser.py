@@ -15,7 +15,7 @@ ARTIFACTS = config.ROOT / "tests" / "artifacts"
 
 @contextmanager
 def serve_app(work: Path, **env: str) -> Iterator[str]:
-    """`streamlit run app.py` with these STARVIZ_* settings; yields its address. Log in `work`."""
+    """`streamlit run serve.py` (as `make run`) with these STARVIZ_* settings; yields its address. Log in `work`."""
     with (work / "streamlit.log").open("w") as log:
         server, url = start_app(env, log)
         wait_for_app(url)

@@ -76,6 +76,19 @@ def test_the_route_sets_the_cookie_httponly_and_secure_behind_https(tmp_path, mo
         config.settings.cache_clear()
 
 
+def test_every_way_of_serving_goes_through_serve_py():
+    """`make run` (README's run command), deploy/serve.sh and the browser tests all serve serve.py."""
+    makefile = (config.ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "streamlit run serve.py" in recipe and "app.py" not in recipe
+    assert "streamlit run serve.py" in (config.ROOT / "deploy" / "serve.sh").read_text()
+    import inspect
+
+    from bench import loadtest
+
+    assert '"run", "serve.py"' in inspect.getsource(loadtest.start_app)
+
+
 # --- the real app, two replicas ------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def fresh_app(tmp_path_factory):
-    """`streamlit run app.py` on a machine with no database and no extracts."""
+    """`streamlit run serve.py` (as `make run`) on a machine with no database and no extracts."""
     work = tmp_path_factory.mktemp("fresh")
     with serve_app(
         work,
@@ -33,6 +33,9 @@ def test_fresh_start_login_filter_and_reload_gives_the_same_view(fresh_app, page
     page.goto(url, timeout=60_000)
     sign_in(page)  # the first visit builds the demo database, then shows the login form
     assert (work / "star.duckdb").exists()
+    # Served as `make run` serves it (serve.py): the server set the cookie HttpOnly, no script sees it.
+    assert "starviz_auth=" not in page.evaluate("document.cookie")
+    assert any(c["name"] == "starviz_auth" and c["httpOnly"] for c in page.context.cookies())
     assert page.get_by_text("Demo data.").is_visible()
 
     page.get_by_text("Addressable spend only").click()

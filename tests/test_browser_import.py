@@ -21,7 +21,7 @@ HELD = "tameside/spend/Tameside Spend April 2025.csv"
 
 @pytest.fixture(scope="module")
 def import_app(tmp_path_factory):
-    """`streamlit run app.py` on the fixture database, Tameside's April file held back to upload."""
+    """`streamlit run serve.py` (as `make run`) on the fixture database, Tameside's April file held back to upload."""
     work = tmp_path_factory.mktemp("import")
     raw = write_raw(work / "raw")
     (work / "upload").mkdir()

@@ -51,7 +51,7 @@ TICKS = r"""() => {
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
-    """`streamlit run app.py` on a small demo database (built on the first visit)."""
+    """`streamlit run serve.py` (as `make run`) on a small demo database (built on the first visit)."""
     work = tmp_path_factory.mktemp("present")
     with serve_app(
         work,

@@ -19,7 +19,7 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from starviz import auth, config, credentials, passwords
+from starviz import auth, config, cookie_route, credentials, escape, passwords
 from starviz.config import settings
 
 PASSWORD = credentials.DEMO_PASSWORD
@@ -306,6 +306,7 @@ def production(monkeypatch, tmp_path, cost12):
     monkeypatch.delenv("STARVIZ_COOKIE_EXPIRY_DAYS", raising=False)
     monkeypatch.delenv("STARVIZ_STATE_DB", raising=False)
     monkeypatch.setattr(credentials, "_auth_secrets", dict)
+    monkeypatch.setenv(cookie_route.ENV, "1")  # served as in production: through serve.py
     settings.cache_clear()
     assert credentials.production_problems() == []
     yield SimpleNamespace(monkeypatch=monkeypatch, users=path, folder=tmp_path)
@@ -376,6 +377,23 @@ def test_production_with_a_weak_setup_shows_why_and_nothing_else(production):
     [error] = at.error
     assert "will not start in production" in error.value and "repeated pattern" in error.value
     assert not at.text_input and not at.title and not at.sidebar.children
+
+
+def test_production_served_as_streamlit_run_app_py_refuses_in_one_line(production):
+    production.monkeypatch.delenv(cookie_route.ENV)  # `streamlit run app.py`: no route sets the cookie HttpOnly
+    at = _run_app()
+    assert not at.exception
+    [error] = at.error
+    said = (
+        "It is served without the route that sets the sign-in cookie HttpOnly: start it with "
+        "'streamlit run serve.py' (as make run and deploy/serve.sh do), not 'streamlit run app.py'."
+    )
+    assert error.value.endswith("- " + escape.md(said))  # shown as text, one line
+    assert not at.text_input and not at.title and not at.sidebar.children
+    assert not at.get("html")  # no cookie script of any kind
+    # The sign-in itself refuses too, whatever page calls it.
+    login = AppTest.from_function(_app, default_timeout=30).run()
+    assert not login.text_input and "served without the route" in login.error[0].value
 
 
 def test_production_without_a_database_builds_nothing_for_a_visitor(production, monkeypatch, tmp_path):
