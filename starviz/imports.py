@@ -21,6 +21,7 @@ import shutil
 import time
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,19 +91,19 @@ def check_content(name: str, data: bytes) -> None:
     suffix = Path(name).suffix.lower()
     head = data[:4096]
     text = reader.looks_like_text(head)
-    if suffix in (".xlsx", ".xlsm", ".zip") and not data.startswith(reader.ZIP_MAGIC) and not text:
-        kind = "a ZIP archive" if suffix == ".zip" else "an Excel workbook (.xlsx)"
+    if suffix in (".xlsx", ".xlsm", ".ods", ".zip") and not data.startswith(reader.ZIP_MAGIC) and not text:
+        kind = {".zip": "a ZIP archive", ".ods": "an OpenDocument spreadsheet (.ods)"}.get(suffix, "an Excel workbook (.xlsx)")
         raise ImportRefused(f"{name}: the content is not {kind}; check the file or its extension.")
     if suffix == ".xls" and not data.startswith(reader.OLE_MAGIC) and not text and not data.startswith(reader.ZIP_MAGIC):
         raise ImportRefused(f"{name}: the content is not an Excel workbook or CSV text; check the file or its extension.")
-    if data.startswith(reader.ZIP_MAGIC) and suffix in (".zip", ".xlsx", ".xlsm", ".xls"):
+    if data.startswith(reader.ZIP_MAGIC) and suffix in (".zip", ".xlsx", ".xlsm", ".xls", ".ods"):
         # The same archive limits as the build and `check` (reader.check_archive).
         import io
 
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                is_workbook = "xl/workbook.xml" in archive.namelist()
-        except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:  # a workbook is measured when read (reader)
+                is_workbook = "xl/workbook.xml" in archive.namelist() or reader.is_ods(archive, suffix)
+        except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
             raise ImportRefused(f"{name}: not a valid ZIP archive.") from exc
         if not is_workbook:
             try:

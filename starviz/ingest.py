@@ -640,7 +640,7 @@ def load_file(
     model = DATASETS[dataset]
     label = label or path.name
     if path.suffix.lower() not in ALLOWED_SUFFIXES and ds.reader == "auto":
-        raise IngestError(f"{label}: file type {path.suffix or '(none)'} is not allowed; use CSV, XLSX, XLS or ZIP")
+        raise IngestError(f"{label}: file type {path.suffix or '(none)'} is not allowed; use CSV, XLSX, XLS, ODS or ZIP")
     if path.stat().st_size == 0:
         raise IngestError(f"{label}: empty file (0 bytes)")
     results: list[FileResult] = []
@@ -672,7 +672,7 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
     with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:
         tmp = Path(tmpdir)
         for member, member_label, kind in reader.members(path, tmp, label, ds.reader, notes, blank_lines):
-            if kind in ("xlsx", "xls"):
+            if kind in reader.SPREADSHEET_KINDS:
                 src = _read_excel(con, member, ds, tmp, member_label)
             else:
                 src = _read_csv(member, ds, tmp, member_label)

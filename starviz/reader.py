@@ -5,7 +5,8 @@
 - Archives (a ZIP, and an ``.xlsx``, which is one) are unpacked counting the bytes actually written
   against ``[reader].max_unzipped_mb``; a damaged archive (false CRC, truncated) is refused.
 - Spreadsheets: an ``.xlsx`` sheet's declared extent (``<dimension>``) and real extent (its last
-  cell) are checked before any cell is read; cells are then read in a worker process whose address
+  cell), and every sheet of an ``.ods`` (OpenDocument: its repeated cells and rows counted, not
+  expanded), are checked before any cell is read; cells are then read in a worker process whose address
   space is capped (``resource.setrlimit``), so a native crash or a runaway allocation fails that
   file only, never the app or the build. An ``.xls`` is measured inside the worker. At most
   ``[reader] workers`` such processes live at once (more reads wait for one); an idle one ends after
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import IO
 
 CSV_SUFFIXES = {".csv", ".txt"}
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}  # the spreadsheets calamine reads (.ods: OpenDocument)
 ALLOWED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | {".zip"}
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -85,7 +86,7 @@ def looks_like_text(head: bytes) -> bool:
 
 
 def sniff(path: Path) -> str:
-    """``zip``, ``xlsx``, ``xls``, ``text`` or ``binary``, from the first bytes (and a ZIP's index)."""
+    """``zip``, ``xlsx``, ``ods``, ``xls``, ``text`` or ``binary``, from the first bytes (and a ZIP's index)."""
     with path.open("rb") as fh:
         head = fh.read(4096)
     if head.startswith(OLE_MAGIC):
@@ -94,18 +95,26 @@ def sniff(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as archive:
                 names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
+                ods = is_ods(archive, path.suffix.lower())
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
             # A damaged archive: the spreadsheet reader or the unzip names the problem.
-            return "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "zip"
-        return "xlsx" if "xl/workbook.xml" in names else "zip"
+            suffix = path.suffix.lower()
+            return "xlsx" if suffix in (".xlsx", ".xlsm") else "ods" if suffix == ".ods" else "zip"
+        return "xlsx" if "xl/workbook.xml" in names else "ods" if ods else "zip"
     return "text" if looks_like_text(head) else "binary"
 
 
-_KIND_NAMES = {"text": "text (CSV)", "xlsx": "an Excel workbook (.xlsx)", "xls": "an Excel 97-2003 workbook (.xls)"}
+_KIND_NAMES = {
+    "text": "text (CSV)",
+    "xlsx": "an Excel workbook (.xlsx)",
+    "xls": "an Excel 97-2003 workbook (.xls)",
+    "ods": "an OpenDocument spreadsheet (.ods)",
+}
+SPREADSHEET_KINDS = ("xlsx", "xls", "ods")  # read by read_sheet
 
 
 def choose(path: Path, label: str, pinned: str = "auto") -> tuple[str, str]:
-    """How to read a file: (``csv`` | ``xlsx`` | ``xls`` | ``zip``, a note when its name says otherwise).
+    """How to read a file: (``csv`` | ``xlsx`` | ``xls`` | ``ods`` | ``zip``, a note when its name says otherwise).
 
     ``pinned`` (the dataset's ``reader`` setting) overrides the content: ``csv``, ``excel`` or ``zip``.
     """
@@ -116,11 +125,23 @@ def choose(path: Path, label: str, pinned: str = "auto") -> tuple[str, str]:
     if pinned == "csv":
         return "csv", ""
     if pinned == "excel":
-        return ("xls" if found == "xls" else "xlsx"), ""
-    kind = {"text": "csv", "xlsx": "xlsx", "xls": "xls"}.get(found)
+        return (found if found in ("xls", "ods") else "xlsx"), ""
+    kind = {"text": "csv", "xlsx": "xlsx", "xls": "xls", "ods": "ods"}.get(found)
     if kind is None:
-        raise IngestError(f"{label}: the content is not CSV text, an Excel workbook or a ZIP archive; check the file")
-    by_name = "csv" if suffix in CSV_SUFFIXES else "xls" if suffix == ".xls" else "xlsx" if suffix in EXCEL_SUFFIXES else ""
+        raise IngestError(
+            f"{label}: the content is not CSV text, an Excel or OpenDocument spreadsheet or a ZIP archive; check the file"
+        )
+    by_name = (
+        "csv"
+        if suffix in CSV_SUFFIXES
+        else "xls"
+        if suffix == ".xls"
+        else "ods"
+        if suffix == ".ods"
+        else "xlsx"
+        if suffix in EXCEL_SUFFIXES
+        else ""
+    )
     note = ""
     if kind != by_name:
         note = f"{label}: read as {_KIND_NAMES[found]}: that is what the file holds, whatever its name says"
@@ -349,6 +370,147 @@ def check_extent(label: str, rows: int, cols: int, lim: Limits, declared: str = 
     raise IngestError(f"{label}: sheet refused: {why}; delete the stray cells or re-save the sheet")
 
 
+# --- spreadsheets: OpenDocument (.ods), measured first -----------------------------------------
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0 "
+
+
+def is_ods(archive: zipfile.ZipFile, suffix: str = "") -> bool:
+    """An OpenDocument spreadsheet: a ZIP whose ``mimetype`` member says so (or, with no ``mimetype``,
+    named .ods and holding content.xml)."""
+    names = set(archive.namelist())
+    if "mimetype" not in names:
+        return suffix == ".ods" and "content.xml" in names
+    with archive.open("mimetype") as fh:
+        return fh.read(100).strip().startswith(ODS_MIMETYPE)
+
+
+def _repeat(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 1
+
+
+class _OdsExtent:
+    """The real extent of every sheet of an OpenDocument content.xml, fed in chunks to expat (no tree,
+    no cell built). A repeat (``table:number-columns-repeated``, ``table:number-rows-repeated``) counts
+    as that many cells or rows; empty cells and rows count only when a value comes after them, so the
+    million empty rows LibreOffice writes after the data are not part of the extent (calamine drops
+    them too). Stops with IngestError as soon as a sheet is past the limits."""
+
+    def __init__(self, label: str, lim: Limits) -> None:
+        from xml.parsers import expat
+
+        self.label, self.lim = label, lim
+        self.sheets: list[list] = []  # [name, rows, columns] in the workbook's order
+        self.depth = 0  # tables open (a table inside a cell is part of that cell)
+        self.row = self.row_repeat = self.col = self.row_cols = 0
+        self.cell: list | None = None  # [columns repeated, has a value] of the open top-level cell
+        self.parser = expat.ParserCreate(namespace_separator=" ")
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._text
+        self.parser.StartDoctypeDeclHandler = self._doctype
+        self.parser.buffer_text = True
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        from xml.parsers import expat
+
+        try:
+            self.parser.Parse(data, final)
+        except expat.ExpatError as exc:
+            raise IngestError(
+                f"{self.label}: cannot open as a spreadsheet (its content.xml is not well-formed at line {exc.lineno})"
+            ) from exc
+
+    def _doctype(self, *_args) -> None:  # entities could expand without limit: no DTD in a spreadsheet
+        raise IngestError(f"{self.label}: cannot open as a spreadsheet (its content.xml declares a DTD)")
+
+    def _start(self, name: str, attrs: dict) -> None:
+        if name == _ODS_TABLE + "table":
+            self.depth += 1
+            if self.depth == 1:
+                self.sheets.append([attrs.get(_ODS_TABLE + "name", ""), 0, 0])
+                self.row = 0
+            elif self.cell is not None:
+                self.cell[1] = True
+        elif self.depth != 1 or self.cell is not None:
+            return
+        elif name == _ODS_TABLE + "table-row":
+            self.row_repeat = _repeat(attrs.get(_ODS_TABLE + "number-rows-repeated"))
+            self.col = self.row_cols = 0
+        elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+            self.cell = [_repeat(attrs.get(_ODS_TABLE + "number-columns-repeated")), _ODS_OFFICE + "value-type" in attrs]
+
+    def _text(self, data: str) -> None:
+        if self.cell is not None and not self.cell[1] and data.strip():
+            self.cell[1] = True
+
+    def _end(self, name: str) -> None:
+        if name == _ODS_TABLE + "table":
+            self.depth -= 1
+        elif self.depth != 1:
+            return
+        elif self.cell is not None and name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+            self.col += self.cell[0]
+            if self.cell[1]:
+                self.row_cols = self.col
+            self.cell = None
+        elif self.cell is None and name == _ODS_TABLE + "table-row":
+            sheet = self.sheets[-1]
+            if self.row_cols:
+                sheet[1] = self.row + self.row_repeat
+                sheet[2] = max(sheet[2], self.row_cols)
+                if sheet[1] > self.lim.max_rows or sheet[2] > self.lim.max_columns or sheet[1] * sheet[2] > self.lim.max_cells:
+                    self.refuse(sheet)
+            self.row += self.row_repeat
+
+    def refuse(self, sheet: list) -> None:
+        check_extent(f"{self.label} (sheet {sheet[0]!r})" if len(self.sheets) > 1 else self.label, sheet[1], sheet[2], self.lim)
+
+
+def ods_extent(path: Path, sheet: str | int, label: str, lim: Limits | None = None) -> tuple[str, int, int]:
+    """(sheet name, real rows, real columns) of one sheet of an .ods, after measuring every sheet
+    (calamine parses them all when it opens the file) by streaming content.xml against
+    ``max_unzipped_mb``; IngestError when any sheet is over the limits, naming it."""
+    lim = lim or limits()
+    budget = lim.max_unzipped_mb << 20
+    measure = _OdsExtent(label, lim)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(i.file_size for i in archive.infolist())
+            if declared > budget:
+                raise IngestError(
+                    f"{label}: the spreadsheet unpacks to {declared / 1048576:,.0f} MB, over the {lim.max_unzipped_mb:,} MB "
+                    f"limit ({_setting('max_unzipped_mb')})"
+                )
+            with archive.open("content.xml") as fh:
+                while chunk := fh.read(1 << 20):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise IngestError(
+                            f"{label}: the spreadsheet unpacks to more than the {lim.max_unzipped_mb:,} MB limit "
+                            f"({_setting('max_unzipped_mb')})"
+                        )
+                    measure.feed(chunk)
+            measure.feed(b"", final=True)
+    except KeyError as exc:
+        raise IngestError(f"{label}: cannot open as a spreadsheet (a part of the workbook is missing)") from exc
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, OSError) as exc:
+        raise IngestError(f"{label}: cannot open as a spreadsheet: {_zip_refusal(label, exc).args[0].split(': ', 1)[1]}") from exc
+    sheets = measure.sheets
+    for found in sheets:  # every sheet's final extent (the streaming check caught most already)
+        if found[1] > lim.max_rows or found[2] > lim.max_columns or found[1] * found[2] > lim.max_cells:
+            measure.refuse(found)
+    chosen = sheets[sheet] if isinstance(sheet, int) and sheet < len(sheets) else None
+    if isinstance(sheet, str):
+        chosen = next((s for s in sheets if s[0] == sheet), None)
+    if chosen is None:
+        names = ", ".join(repr(s[0]) for s in sheets) or "none"
+        raise IngestError(f"{label}: no sheet {sheet!r} (the sheets are {names})")
+    return chosen[0], chosen[1], chosen[2]
+
+
 # --- spreadsheets: read in a worker ------------------------------------------------------------
 
 
@@ -539,11 +701,14 @@ def shutdown_workers() -> None:
 
 def read_sheet(path: Path, sheet: str | int, header_row: int, label: str, out: Path, headers_only: bool = False) -> list[str]:
     """Read one sheet in a worker into an Arrow IPC file at ``out`` (columns c0..cN typed where the
-    cells agree, and _row, the spreadsheet row); return its headers. ``path`` must be an .xlsx or
-    .xls as :func:`choose` found it."""
+    cells agree, and _row, the spreadsheet row); return its headers. ``path`` must be an .xlsx, .ods
+    or .xls as :func:`choose` found it."""
     lim = limits()
-    if sniff(path) == "xlsx":
+    found = sniff(path)
+    if found == "xlsx":
         xlsx_extent(path, sheet, label, lim)
+    elif found == "ods":
+        ods_extent(path, sheet, label, lim)
     request = {
         "path": str(path),
         "sheet": sheet,
@@ -665,7 +830,7 @@ def members(
     blank_lines: dict[Path, bool] | None = None,
 ) -> Iterator[tuple[Path, str, str]]:
     """(path, label, kind) of each extract in a file: the file itself, or each member of a ZIP
-    (unpacked under the limits). ``kind`` is ``csv``, ``xlsx`` or ``xls``, chosen by content; a
+    (unpacked under the limits). ``kind`` is ``csv``, ``xlsx``, ``ods`` or ``xls``, chosen by content; a
     note goes to ``notes`` when a name says otherwise."""
     notes = notes if notes is not None else []
     if path.stat().st_size == 0:
