@@ -300,17 +300,40 @@ def view_order(paths: list[Path]) -> list[Path]:
     return ordered
 
 
-def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress, steps: dict[str, float]) -> None:
-    """Create every view, in dependency order (``view_order``)."""
-    paths = view_order(sql_files())
-    for done, path in enumerate(paths, start=1):
+def create_sql(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], on_created: Callable[[Path, float], None] | None = None
+) -> None:
+    """Create the objects of ``paths`` (views, tables, macros) in ``view_order``, so a definition may
+    use another of its folder whatever their names (DuckDB binds a view or macro when it is created).
+    The build and any test that creates some of them go through here. A file that fails stops it with
+    one line naming the file (DuckDB's own message, without the copy of the SQL it points into)."""
+    for path in view_order(paths):
         step = time.perf_counter()
         try:
             con.execute(path.read_text(encoding="utf-8"))
         except duckdb.Error as exc:
-            raise BuildError(f"{_shown(path)}: {exc}") from exc
-        steps[f"{path.parent.name}/{path.stem}"] = time.perf_counter() - step
+            raise BuildError(f"{_shown(path)}: {str(exc).strip().splitlines()[0]}") from exc
+        if on_created:
+            on_created(path, time.perf_counter() - step)
+
+
+def functions(*names: str) -> list[Path]:
+    """The macro files of sql/00_functions with these names (for create_sql)."""
+    return [config.SQL_DIR / "00_functions" / f"{name}.sql" for name in names]
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, progress: Progress, steps: dict[str, float]) -> None:
+    """Create every view, in dependency order (``view_order``)."""
+    paths = sql_files()
+    done = 0
+
+    def created(path: Path, seconds: float) -> None:
+        nonlocal done
+        done += 1
+        steps[f"{path.parent.name}/{path.stem}"] = seconds
         progress(0.8 + 0.15 * done / len(paths), f"Created {path.stem}")
+
+    create_sql(con, paths, created)
 
 
 def _check(con: duckdb.DuckDBPyConnection) -> None:

@@ -125,6 +125,35 @@ def test_failed_build_leaves_the_previous_database_untouched(tmp_path, monkeypat
     assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
 
 
+def test_a_macro_may_call_one_whose_file_sorts_after_it_and_a_broken_file_fails_naming_itself(tmp_path, monkeypatch):
+    # DuckDB binds a macro when it is created: "aa_doubled_plus_one" (first by name) calls "zz_doubled"
+    # (last); created in name order, the build would fail on the first.
+    raw = write_raw(tmp_path / "raw")
+    db_path = tmp_path / "star.duckdb"
+    functions = tmp_path / "sql" / "00_functions"
+    functions.mkdir(parents=True)
+    (functions / "aa_doubled_plus_one.sql").write_text("create or replace macro aa_doubled_plus_one(x) as (zz_doubled(x) + 1);")
+    (functions / "zz_doubled.sql").write_text("create or replace macro zz_doubled(x) as (x * 2);")
+    ours = [functions / "aa_doubled_plus_one.sql", functions / "zz_doubled.sql"]
+    monkeypatch.setattr(build, "sql_files", lambda: sorted([*build.config.SQL_DIR.glob("*/*.sql"), *ours]))
+    build.build(raw_dir=raw, db_path=db_path)
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert con.execute(
+        "select aa_doubled_plus_one(20), known_share(flag, x) from (values (true, 3), (false, 1)) t(flag, x)"
+    ).fetchone() == (41, 0.75)
+    con.close()
+    good = db_path.read_bytes()
+    # a real error (a function nothing defines) is still an error, in one line naming its file
+    (functions / "mm_broken.sql").write_text("create or replace macro mm_broken(x) as (no_such_function(x));")
+    ours.append(functions / "mm_broken.sql")
+    with pytest.raises(build.BuildError) as failed:
+        build.build(raw_dir=raw, db_path=db_path)
+    message = str(failed.value)
+    assert message.startswith(f"{functions / 'mm_broken.sql'}: Catalog Error:") and "no_such_function" in message
+    assert "\n" not in message
+    assert db_path.read_bytes() == good  # the last good database stays live
+
+
 def test_build_with_nothing_loadable_fails_and_says_why(tmp_path):
     raw = tmp_path / "raw"
     (raw / "trafford" / "spend").mkdir(parents=True)

@@ -7,14 +7,13 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from starviz import config, exclusions
+from starviz import build, config, exclusions
 
 
 @pytest.fixture(scope="module")
 def con():
     con = duckdb.connect()
-    for name in ("supplier_text", "supplier_initials", "supplier_abbreviations", "supplier_key"):
-        con.execute((config.ROOT / "sql" / "00_functions" / f"{name}.sql").read_text())
+    build.create_sql(con, build.functions("supplier_key", "supplier_abbreviations", "supplier_initials", "supplier_text"))
     for statement in exclusions.macro_sql(exclusions.rules(config.ROOT / "data" / "reference")):
         con.execute(statement)
     return con

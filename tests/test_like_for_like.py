@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from starviz import config, integrity, queries
+from starviz import build, config, integrity, queries
 from starviz.scope import Filters, User, add_months
 from tests.test_share_credits import SHARE_MACROS
 
@@ -68,8 +68,7 @@ def _stand_in(path: Path, spend: dict[str, dict[dt.date, float]], partial: dict[
         "create table mart_share_basis_by_supplier_month as "
         "select *, null::varchar as supplier_id from mart_spend_by_council_month"
     )
-    for name in SHARE_MACROS:  # the measures' macros, as the build creates them
-        con.execute((config.SQL_DIR / "00_functions" / f"{name}.sql").read_text())
+    build.create_sql(con, build.functions(*SHARE_MACROS))  # the measures' macros, as the build creates them
     con.close()
     return path
 
