@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -67,6 +68,7 @@ def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
         raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(suite_names())}")
     run_at = time.strftime("%Y-%m-%dT%H:%M:%S")
     results: list[dict] = []
+    failed: list[str] = []
     from starviz import queries
 
     queries.cache_answers(False)
@@ -82,7 +84,10 @@ def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
                 )
             for suite in SUITES:
                 if suite.__name__ in chosen:
-                    results += suite(work)
+                    try:
+                        results += suite(work)
+                    except Exception as exc:  # one suite's failure keeps the others' figures
+                        failed.append(f"{suite.__name__}: {type(exc).__name__}: {exc}")
     finally:
         queries.cache_answers(True)
     for r in results:
@@ -100,4 +105,6 @@ def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
         for r in results:
             target = "" if r["target"] is None else f"  (target {'<=' if r['better'] == 'lower' else '>='} {r['target']})"
             print(f"{r['name']:<60} {r['value']:>12,.3f} {r['unit']}{target}")
-    return 0
+    for failure in failed:
+        print(f"bench suite failed, its figures left out: {failure}", file=sys.stderr)
+    return 1 if failed else 0
