@@ -101,15 +101,18 @@ def check_content(name: str, data: bytes) -> None:
         import io
 
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:  # a workbook is measured when read (reader)
-                is_workbook = "xl/workbook.xml" in archive.namelist() or reader.is_ods(archive, suffix)
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:  # an .xlsx is measured when read (reader)
+                ods = reader.is_ods(archive, suffix)
+                is_workbook = "xl/workbook.xml" in archive.namelist() or ods
         except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
             raise ImportRefused(f"{name}: not a valid ZIP archive.") from exc
-        if not is_workbook:
-            try:
+        try:
+            if not is_workbook:
                 reader.check_archive(io.BytesIO(data), name)
-            except ingest.IngestError as exc:
-                raise ImportRefused(f"{exc}.") from exc
+            elif ods:  # every sheet measured now: a hostile one is refused on upload
+                reader.ods_extent(io.BytesIO(data), 0, name)
+        except ingest.IngestError as exc:
+            raise ImportRefused(f"{exc}.") from exc
 
 
 # --- staging ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ Every refusal is an :class:`IngestError` whose message is one line naming the fi
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import re
@@ -391,12 +392,19 @@ def _repeat(value: str | None) -> int:
     return int(value) if value and value.isdigit() else 1
 
 
+_T_TABLE, _T_ROW = _ODS_TABLE + "table", _ODS_TABLE + "table-row"
+_T_CELLS = (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell")
+_A_NAME, _A_ROWS, _A_COLUMNS = _ODS_TABLE + "name", _ODS_TABLE + "number-rows-repeated", _ODS_TABLE + "number-columns-repeated"
+_A_VALUE_TYPE = _ODS_OFFICE + "value-type"
+
+
 class _OdsExtent:
     """The real extent of every sheet of an OpenDocument content.xml, fed in chunks to expat (no tree,
     no cell built). A repeat (``table:number-columns-repeated``, ``table:number-rows-repeated``) counts
-    as that many cells or rows; empty cells and rows count only when a value comes after them, so the
-    million empty rows LibreOffice writes after the data are not part of the extent (calamine drops
-    them too). Stops with IngestError as soon as a sheet is past the limits."""
+    as that many cells or rows; a cell counts as filled when it has a value type or anything inside it
+    (text, a nested table), and empty cells and rows count only when a filled one comes after them, so
+    the million empty rows LibreOffice writes after the data are not part of the extent (calamine
+    drops them too). Stops with IngestError as soon as a sheet is past the limits."""
 
     def __init__(self, label: str, lim: Limits) -> None:
         from xml.parsers import expat
@@ -405,13 +413,11 @@ class _OdsExtent:
         self.sheets: list[list] = []  # [name, rows, columns] in the workbook's order
         self.depth = 0  # tables open (a table inside a cell is part of that cell)
         self.row = self.row_repeat = self.col = self.row_cols = 0
-        self.cell: list | None = None  # [columns repeated, has a value] of the open top-level cell
+        self.cell: list | None = None  # [columns repeated, filled, elements open inside it] of the open cell
         self.parser = expat.ParserCreate(namespace_separator=" ")
         self.parser.StartElementHandler = self._start
         self.parser.EndElementHandler = self._end
-        self.parser.CharacterDataHandler = self._text
         self.parser.StartDoctypeDeclHandler = self._doctype
-        self.parser.buffer_text = True
 
     def feed(self, data: bytes, final: bool = False) -> None:
         from xml.parsers import expat
@@ -427,36 +433,35 @@ class _OdsExtent:
         raise IngestError(f"{self.label}: cannot open as a spreadsheet (its content.xml declares a DTD)")
 
     def _start(self, name: str, attrs: dict) -> None:
-        if name == _ODS_TABLE + "table":
+        cell = self.cell
+        if cell is not None:  # inside a cell: whatever is there fills it
+            cell[1] = True
+            cell[2] += 1
+        elif name in _T_CELLS:
+            if self.depth == 1:
+                self.cell = [_repeat(attrs.get(_A_COLUMNS)), _A_VALUE_TYPE in attrs, 0]
+        elif name == _T_ROW:
+            self.row_repeat = _repeat(attrs.get(_A_ROWS))
+            self.col = self.row_cols = 0
+        elif name == _T_TABLE:
             self.depth += 1
             if self.depth == 1:
-                self.sheets.append([attrs.get(_ODS_TABLE + "name", ""), 0, 0])
+                self.sheets.append([attrs.get(_A_NAME, ""), 0, 0])
                 self.row = 0
-            elif self.cell is not None:
-                self.cell[1] = True
-        elif self.depth != 1 or self.cell is not None:
-            return
-        elif name == _ODS_TABLE + "table-row":
-            self.row_repeat = _repeat(attrs.get(_ODS_TABLE + "number-rows-repeated"))
-            self.col = self.row_cols = 0
-        elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-            self.cell = [_repeat(attrs.get(_ODS_TABLE + "number-columns-repeated")), _ODS_OFFICE + "value-type" in attrs]
-
-    def _text(self, data: str) -> None:
-        if self.cell is not None and not self.cell[1] and data.strip():
-            self.cell[1] = True
 
     def _end(self, name: str) -> None:
-        if name == _ODS_TABLE + "table":
-            self.depth -= 1
-        elif self.depth != 1:
-            return
-        elif self.cell is not None and name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-            self.col += self.cell[0]
-            if self.cell[1]:
+        cell = self.cell
+        if cell is not None:
+            if cell[2]:  # an element inside the cell closes
+                cell[2] -= 1
+                return
+            self.col += cell[0]
+            if cell[1]:
                 self.row_cols = self.col
             self.cell = None
-        elif self.cell is None and name == _ODS_TABLE + "table-row":
+        elif name == _T_ROW:
+            if self.depth != 1:
+                return
             sheet = self.sheets[-1]
             if self.row_cols:
                 sheet[1] = self.row + self.row_repeat
@@ -464,16 +469,42 @@ class _OdsExtent:
                 if sheet[1] > self.lim.max_rows or sheet[2] > self.lim.max_columns or sheet[1] * sheet[2] > self.lim.max_cells:
                     self.refuse(sheet)
             self.row += self.row_repeat
+        elif name == _T_TABLE:
+            self.depth -= 1
 
     def refuse(self, sheet: list) -> None:
         check_extent(f"{self.label} (sheet {sheet[0]!r})" if len(self.sheets) > 1 else self.label, sheet[1], sheet[2], self.lim)
 
 
-def ods_extent(path: Path, sheet: str | int, label: str, lim: Limits | None = None) -> tuple[str, int, int]:
+def ods_extent(path: Path | IO[bytes], sheet: str | int, label: str, lim: Limits | None = None) -> tuple[str, int, int]:
     """(sheet name, real rows, real columns) of one sheet of an .ods, after measuring every sheet
     (calamine parses them all when it opens the file) by streaming content.xml against
-    ``max_unzipped_mb``; IngestError when any sheet is over the limits, naming it."""
+    ``max_unzipped_mb``; IngestError when any sheet is over the limits, naming it. A file's measure
+    is kept while it is unchanged (import detection reads its headers several ways)."""
     lim = lim or limits()
+    if isinstance(path, Path):
+        stat = path.stat()
+        sheets, refusal = _ods_measured(str(path), stat.st_size, stat.st_mtime_ns, label, lim)
+    else:
+        sheets, refusal = _ods_measure(path, label, lim)
+    if refusal:
+        raise IngestError(refusal)
+    chosen = sheets[sheet] if isinstance(sheet, int) and sheet < len(sheets) else None
+    if isinstance(sheet, str):
+        chosen = next((s for s in sheets if s[0] == sheet), None)
+    if chosen is None:
+        names = ", ".join(repr(s[0]) for s in sheets) or "none"
+        raise IngestError(f"{label}: no sheet {sheet!r} (the sheets are {names})")
+    return chosen
+
+
+@functools.lru_cache(maxsize=16)
+def _ods_measured(path: str, _size: int, _mtime_ns: int, label: str, lim: Limits) -> tuple[tuple, str]:
+    return _ods_measure(Path(path), label, lim)
+
+
+def _ods_measure(path: Path | IO[bytes], label: str, lim: Limits) -> tuple[tuple, str]:
+    """((name, rows, columns) of each sheet, "") or ((), the one-line refusal)."""
     budget = lim.max_unzipped_mb << 20
     measure = _OdsExtent(label, lim)
     try:
@@ -494,21 +525,13 @@ def ods_extent(path: Path, sheet: str | int, label: str, lim: Limits | None = No
                         )
                     measure.feed(chunk)
             measure.feed(b"", final=True)
-    except KeyError as exc:
-        raise IngestError(f"{label}: cannot open as a spreadsheet (a part of the workbook is missing)") from exc
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, OSError) as exc:
-        raise IngestError(f"{label}: cannot open as a spreadsheet: {_zip_refusal(label, exc).args[0].split(': ', 1)[1]}") from exc
-    sheets = measure.sheets
-    for found in sheets:  # every sheet's final extent (the streaming check caught most already)
-        if found[1] > lim.max_rows or found[2] > lim.max_columns or found[1] * found[2] > lim.max_cells:
-            measure.refuse(found)
-    chosen = sheets[sheet] if isinstance(sheet, int) and sheet < len(sheets) else None
-    if isinstance(sheet, str):
-        chosen = next((s for s in sheets if s[0] == sheet), None)
-    if chosen is None:
-        names = ", ".join(repr(s[0]) for s in sheets) or "none"
-        raise IngestError(f"{label}: no sheet {sheet!r} (the sheets are {names})")
-    return chosen[0], chosen[1], chosen[2]
+    except IngestError as exc:
+        return (), str(exc)
+    except KeyError:
+        return (), f"{label}: cannot open as a spreadsheet (a part of the workbook is missing)"
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
+        return (), f"{label}: cannot open as a spreadsheet: {_zip_refusal(label, exc).args[0].split(': ', 1)[1]}"
+    return tuple(tuple(found) for found in measure.sheets), ""
 
 
 # --- spreadsheets: read in a worker ------------------------------------------------------------

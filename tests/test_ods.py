@@ -159,10 +159,15 @@ def test_repeated_cells_that_would_expand_to_billions_are_refused_before_reading
     assert path.stat().st_size < 2_000
     summary, _ = ingest.check_file(path, councils["stockport"], "spend")
     assert summary.status == "failed"
-    assert summary.message == (
+    expected = (
         "Stockport April 2025.ods: sheet refused: its cells reach row 1,048,577 (cell XFD1048577), over the "
         "1,048,576-row limit ([reader] max_rows in data/settings.toml); delete the stray cells or re-save the sheet"
     )
+    assert summary.message == expected
+    # The import refuses it on upload, before detection reads any header; so does a renamed copy.
+    assert imports.stage(path.name, path.read_bytes()).refusal == expected + "."
+    renamed = imports.stage("Stockport April 2025.xlsx", path.read_bytes()).refusal
+    assert renamed == expected.replace(".ods", ".xlsx", 1) + "."
 
 
 def test_repeated_columns_and_the_cell_limit_name_the_column_and_the_cell(tmp_path, councils, monkeypatch, no_calamine):
