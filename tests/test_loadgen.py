@@ -209,3 +209,35 @@ def test_the_wire_clock_relays_a_session_faithfully_and_stamps_its_runs(app_url)
         asyncio.run(go())
     finally:
         relay.close()
+
+
+def _app_pid(url: str) -> int:
+    import os
+
+    port = url.rsplit(":", 1)[1].encode()
+    return next(
+        pid
+        for pid in loadtest._descendants(os.getpid())
+        if b"streamlit" in loadtest._command(pid) and port in loadtest._command(pid)
+    )
+
+
+def test_the_load_test_counts_the_sessions_each_replica_holds_and_the_cpu_the_app_used(app_url):
+    app = _app_pid(app_url)
+    before = loadtest._websockets(app)
+
+    async def go():
+        sessions = [loadgen.Session(app_url) for _ in range(3)]
+        for s in sessions:
+            await s.open()
+        held = loadtest._websockets(app)
+        for s in sessions:
+            await s.close()
+        return held
+
+    assert asyncio.run(go()) >= before + 3
+    r = loadtest.crowd([app_url], [app], sessions=2, changes=2, think_seconds=0.0)
+    assert r["errors"] == 0, r["first_errors"]
+    assert r["app_cpu_s_per_click"] > 0
+    assert 0 <= r["other_cpu_share"] <= 1 and 0 < r["client_cpu_share_of_a_core"] < 1
+    assert r["busiest_replica_share"] == 1.0  # one replica holds every session
