@@ -317,6 +317,13 @@ def _agreement(label: str, db: Path, work: Path) -> list[dict]:
             "lower",
         ),
         _result(
+            f"one person @{how}: Chromium year choices whose select box had to be clicked twice",
+            messages["reopened"],
+            "count",
+            None,
+            "lower",
+        ),
+        _result(
             f"one person @{how}: Chromium clicks that failed (not made, answered or drawn in time)",
             len(messages["failed"]),
             "count",

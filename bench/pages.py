@@ -74,9 +74,9 @@ def chromium_page_opens(work: Path, rounds: int = 3) -> list[dict]:
     """Every page of the sidebar opened in turn in Chromium, one person on a warm app at the first-run
     demo scale (``python -m starviz bench --only chromium_page_opens``): median over `rounds` rounds
     (after one round that warms) of the mouse press to the page drawn and the app idle, and of the
-    rerun_script sent to script_finished (the server's part). The app runs alone on CPU 0 and the
-    browser on CPU 1 (:func:`bench.loadtest.keep_browser_apart`; STARVIZ_BENCH_PIN=0: the browser
-    at nice 19 instead): the person's browser is not on the server.
+    rerun_script sent to script_finished (the server's part). The browser and the app share the
+    machine, neither pinned nor lowered (STARVIZ_BENCH_PIN=1: the app alone on CPU 0, the browser on
+    CPU 1, :func:`bench.loadtest.keep_browser_apart`).
 
     A click that fails (:class:`bench.loadtest.ClickFailed`) is counted, its screenshot and text
     kept, the tab loaded again, and the other pages still measured."""
@@ -88,7 +88,7 @@ def chromium_page_opens(work: Path, rounds: int = 3) -> list[dict]:
 
     first = config.settings().demo_scale_first_run
     db = concurrency._database(first, work)
-    pinned = os.environ.get("STARVIZ_BENCH_PIN", "1") != "0"
+    pinned = os.environ.get("STARVIZ_BENCH_PIN", "0") == "1"
     drawn: dict[str, list[float]] = {}
     wire: dict[str, list[float]] = {}
     failed: list[str] = []

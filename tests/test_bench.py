@@ -168,9 +168,9 @@ def test_the_concurrency_curve_reads_as_people_against_p95_for_1_and_2_replicas_
     assert "| Spend | 0.060 | 0.065 |" in text
 
 
-def test_the_browser_is_kept_off_the_apps_cpu_either_pinned_or_lowered_never_both(tmp_path):
-    """Chromium at nice 19 held to one CPU waits behind any other process there (the click timeouts of
-    the Chromium suites): pinned apart it keeps its priority; lowered, it may use every CPU."""
+def test_the_browser_is_pinned_apart_from_the_app_at_its_own_priority_or_left_alone():
+    """Chromium lowered to nice 19 and held to one CPU waited behind any other work there (the click
+    timeouts of the Chromium suites): pinned apart, it keeps its priority; not pinned, it is left alone."""
     import os
     import subprocess
     import sys
@@ -193,6 +193,6 @@ print(json.dumps(out))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    pinned, lowered = found["app on CPU 0, browser on CPU 1"], found["not pinned, browser at nice 19"]
-    assert pinned == {"cpus": [1], "nice": 0, "app_cpus": [0]}
-    assert lowered["nice"] == 19 and len(lowered["cpus"]) == os.cpu_count()
+    every = list(range(os.cpu_count()))
+    assert found["app on CPU 0, browser on CPU 1"] == {"cpus": [1], "nice": 0, "app_cpus": [0]}
+    assert found["not pinned"] == {"cpus": every, "nice": 0, "app_cpus": every}
