@@ -29,6 +29,7 @@ RAG_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "none":
 COMMITTED, DELIVERED = PALETTE[0], PALETTE[2]
 
 
+@shared_per_answer
 def social_value_vs_target(df: pd.DataFrame, target: float | None, title: str, top: int = 15) -> go.Figure:
     """Committed and delivered-to-date social value as a share of contract value, one pair of bars per
     row (council, theme, category, supplier or contract), against the target line."""
@@ -77,6 +78,7 @@ def social_value_vs_target(df: pd.DataFrame, target: float | None, title: str, t
     return fig
 
 
+@shared_per_answer
 def social_value_by_quarter(df: pd.DataFrame, title: str = "Social value by quarter") -> go.Figure:
     """Committed (on contracts starting in the quarter) and delivered (in the quarter) per quarter, with
     the target on the contracts awarded (each year's target share of their value)."""

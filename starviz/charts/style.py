@@ -159,7 +159,8 @@ def escape_public(names: dict) -> None:
     module = names["__name__"]
     for name, value in list(names.items()):
         if callable(value) and getattr(value, "__module__", None) == module and not name.startswith("_"):
-            names[name] = escape.plotly_args(value)
+            inner = getattr(value, "__shared_builder__", None)  # shared: look the answer up before escaping it
+            names[name] = shared_per_answer(escape.plotly_args(inner)) if inner else escape.plotly_args(value)
 
 
 def shared_per_answer(fn):
@@ -183,6 +184,7 @@ def shared_per_answer(fn):
                 figures[key] = fig
         return fig
 
+    wrapper.__shared_builder__ = fn
     return wrapper
 
 
