@@ -170,10 +170,10 @@ def no_data_notes(ranked: pd.DataFrame, measure_coverage: pd.DataFrame | None = 
 
 
 def line_floor_note(figures: pd.DataFrame) -> str:
-    """Which lines the line measures (average line, share of small lines, number of suppliers) count
-    when a council compared publishes only lines over a threshold ("" when every council compared
-    publishes every line): "Line measures count lines of £500 and over for every council: Stockport
-    publishes only those." """
+    """Which lines the line measures (average line, share of small lines, number of suppliers) and
+    supplier concentration (top-N share, HHI) count when a council compared publishes only lines over
+    a threshold ("" when every council compared publishes every line): "Line measures and supplier
+    concentration count lines of £500 and over for every council: Stockport publishes only those." """
     if figures.empty or "line_floor_gbp" not in figures:
         return ""
     floor = figures["line_floor_gbp"].iloc[0]
@@ -186,7 +186,7 @@ def line_floor_note(figures: pd.DataFrame) -> str:
     ]
     publish = "publishes" if len(only) == 1 else "publish"
     return (
-        f"Line measures count lines of {gbp(float(floor))} and over for every council: "
+        f"Line measures and supplier concentration count lines of {gbp(float(floor))} and over for every council: "
         f"{nodata.names_text(only)} {publish} only those."
     )
 

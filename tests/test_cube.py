@@ -298,7 +298,8 @@ def test_benchmark_measures_follow_the_domain_rules():
     # not 2,000 / 1,880 = 106.4%
     assert f.loc["tameside", "local_share"] == pytest.approx(1.0) and f.loc["tameside", "share_left_out_gbp"] == 120
     assert f.loc["trafford", "count_suppliers"] == 3
-    shares = [1300 / 4050, 750 / 4050, 2000 / 4050]
+    # concentration like with like too: Trafford's lines of £500 and over (not the -200 credit)
+    shares = [1500 / 4250, 750 / 4250, 2000 / 4250]
     assert f.loc["trafford", "hhi"] == pytest.approx(sum(s * s for s in shares) * 10000)
     assert f.loc["trafford", "top10_share"] == pytest.approx(1.0)
     # line measures like with like: Stockport publishes only lines of £500 and over (its configuration),
@@ -310,7 +311,7 @@ def test_benchmark_measures_follow_the_domain_rules():
     assert set(f["line_floor_gbp"]) == {500}
     assert f["publishes_from_gbp"].to_dict() == {"trafford": 0, "stockport": 500, "rochdale": 500, "tameside": 500}
     assert benchmark.line_floor_note(f.reset_index()) == (
-        "Line measures count lines of £500 and over for every council: Rochdale, Stockport and Tameside publish only those."
+        "Line measures and supplier concentration count lines of £500 and over for every council: Rochdale, Stockport and Tameside publish only those."
     )
 
 

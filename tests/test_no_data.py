@@ -375,7 +375,7 @@ def test_line_measures_count_lines_of_500_and_over_for_both_real_councils():
         figures.loc["Stockport", "spend_gbp"] / figures.loc["Stockport", "count_lines"]
     )  # every Stockport line is £500 and over
     assert benchmark.line_floor_note(figures.reset_index()) == (
-        "Line measures count lines of £500 and over for every council: Stockport publishes only those."
+        "Line measures and supplier concentration count lines of £500 and over for every council: Stockport publishes only those."
     )
     coverage = queries.coverage_by_council(_scope()).set_index("council")
     assert coverage["publishes"].to_dict() == {"Stockport": "lines of £500 and over", "Trafford": "every line"}
@@ -387,9 +387,10 @@ def test_the_benchmarking_page_says_which_lines_it_compares(monkeypatch, tmp_pat
     monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
     at = run_app("director", page="pages/benchmarking.py", fy="2014-15")
     assert not at.exception, at.exception
-    assert "Line measures count lines of £500 and over for every council: Stockport publishes only those." in [
-        _plain(c.value) for c in at.caption
-    ]
+    assert (
+        "Line measures and supplier concentration count lines of £500 and over for every council: Stockport publishes only those."
+        in [_plain(c.value) for c in at.caption]
+    )
 
 
 def test_pipeline_tabs_with_no_register_show_no_data_not_a_clean_bill(monkeypatch, tmp_path):

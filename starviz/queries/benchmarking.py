@@ -25,7 +25,7 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
     configuration), on-contract, local, SME and VCSE shares (with the share where the flag is known;
     a share is null, "no data", where its flag is known for none of the spend: ``known_share``),
     supplier concentration (top-N share and HHI of supplier-identified spend), number of suppliers,
-    average line value and the share of payment lines under the small-line threshold. The last three
+    average line value and the share of payment lines under the small-line threshold. The last five
     depend on which lines a council publishes: they count, for every council, the lines of the
     highest publication threshold among those compared and over (``line_floor_gbp``; each council's
     own in ``publishes_from_gbp``, from ``dim_spend_publication``)."""
@@ -65,10 +65,23 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
             from cube
             group by council_id
         ),
-        suppliers as (
+        -- like with like: line measures and supplier concentration over the lines every council
+        -- compared publishes (those of the highest publication threshold among them and over; all
+        -- lines when every one publishes all)
+        line_floor as (
+            select coalesce(max(publishes_from_gbp), 0) as floor_gbp
+            from dim_spend_publication
+            where council_id in (select council_id from totals)
+        ),
+        suppliers as (  -- supplier-identified spend, netted per supplier over the period
             select council_id, supplier_id, greatest(sum(spend_gbp), 0) as spend_gbp
             from mart_spend_by_supplier_month
-            where {where}
+            where {where} and (select floor_gbp from line_floor) = 0
+            group by council_id, supplier_id
+            union all
+            select council_id, supplier_id, greatest(sum(spend_gbp), 0) as spend_gbp
+            from mart_spend_lines_from_threshold_by_supplier_month
+            where {where} and supplier_id is not null and floor_gbp = (select floor_gbp from line_floor)
             group by council_id, supplier_id
         ),
         ranked as (
@@ -85,13 +98,6 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
                 sum(power(spend_gbp / nullif(identified_gbp, 0), 2)) * 10000 as hhi
             from ranked
             group by council_id
-        ),
-        -- like with like: line measures over the lines every council compared publishes (those of the
-        -- highest publication threshold among them and over; all lines when every one publishes all)
-        line_floor as (
-            select coalesce(max(publishes_from_gbp), 0) as floor_gbp
-            from dim_spend_publication
-            where council_id in (select council_id from totals)
         ),
         comparable as (
             select
@@ -143,7 +149,7 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
         left join concentration using (council_id)
         order by c.sort_order
         """,
-        [*params, *params, *params, top, *params],
+        [*params, *params, *params, *params, top, *params],
     )
 
 
