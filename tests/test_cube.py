@@ -311,7 +311,8 @@ def test_benchmark_measures_follow_the_domain_rules():
     assert set(f["line_floor_gbp"]) == {500}
     assert f["publishes_from_gbp"].to_dict() == {"trafford": 0, "stockport": 500, "rochdale": 500, "tameside": 500}
     assert benchmark.line_floor_note(f.reset_index()) == (
-        "Line measures and supplier concentration count lines of £500 and over for every council: Rochdale, Stockport and Tameside publish only those."
+        "Line measures and supplier concentration count lines of £500 and over for every council: "
+        "Rochdale, Stockport and Tameside publish only those."
     )
 
 
