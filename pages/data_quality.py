@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, escape, import_store, matching, queries, tables, ui
+from starviz import charts, config, escape, import_store, matching, nodata, queries, tables, ui
 from starviz.models import DATASETS
 
 scope = ui.scope()
@@ -144,12 +144,19 @@ if tab == "Classification and exclusions":
         "A line without a ProClass category of its own takes the one most of its supplier's categorised lines "
         "carry (any council), else the one its council's department and expense type map to "
         "(data/reference/expense_type_categories.csv); the rest has no category. The rest of the spend "
-        "carries the council's own ProClass code."
+        "carries the council's own ProClass code. Amounts are net spend; " + nodata.SHARE_RULE
     )
+    if left_out := nodata.share_left_out_by_council(unclassified):
+        st.caption(left_out)
     ui.export_buttons("unclassified-spend", unclassified, scope)
     exclusions = queries.exclusions_by_reason(scope)
     ui.chart(charts.exclusions_by_council(exclusions))
-    st.caption("The same exclusion rules for every council (data/reference/exclusions.csv), whatever the filter says.")
+    st.caption(
+        "The same exclusion rules for every council (data/reference/exclusions.csv), whatever the filter says. "
+        "Amounts are net spend; a share of all spend follows the same rule as the shares above."
+    )
+    if left_out := nodata.share_left_out_by_council(exclusions.drop_duplicates("council")):
+        st.caption(left_out)
     ui.export_buttons("excluded-spend", exclusions, scope)
 
 if tab == "Supplier matching":

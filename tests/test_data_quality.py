@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from starviz import build, config, import_store, matching, queries
+from starviz import build, charts, config, import_store, matching, queries
 from starviz.scope import Filters, User
 from tests.conftest import ALL, partners_without_files, run_app
 from tests.fixtures.extracts import TAMESIDE_SPEND, write_csv, write_raw
@@ -431,3 +431,87 @@ def test_the_first_supplier_decision_ever_recorded_creates_its_file(tmp_path, mo
     assert matching.record([("Acme Ltd", "Acme Plc")], matching.DIFFERENT, director) == 1
     assert list(matching.aliases()[matching.ALIAS_FIELDS[0]]) == ["A.B.C. Limited"]
     assert matching.decided_pairs() == {frozenset(("ABC Ltd", "A.B.C. Limited")), frozenset(("Acme Ltd", "Acme Plc"))}
+
+
+# --- shares with credits larger than payments (the one share rule, sql/00_functions/known_share.sql) ---
+
+APRIL = dt.date(2025, 4, 1)
+# council, supplier, £, addressable, exclusion reason, category source
+CREDIT_LINES = [
+    ("x", "S1", 1000, True, None, "none"),
+    ("x", "S2", 3000, True, None, "line"),
+    ("x", "S3", 500, True, None, "none"),  # S3: a £2,000 credit against £500 paid nets -£1,500
+    ("x", "S3", -2000, True, None, "none"),
+    ("x", "S4", 1000, False, "levies", "line"),
+    ("x", "S5", 100, False, "HMRC", "none"),  # S5: -£300 net
+    ("x", "S5", -400, False, "HMRC", "none"),
+    ("x", "S6", 1000, True, None, "supplier"),
+    ("z", "S7", 1000, False, "levies", "line"),
+    ("z", "S8", 100, True, None, "none"),  # S8: -£900 net; z's spend nets to £100 in all
+    ("z", "S8", -1000, True, None, "none"),
+    ("w", "S9", 100, True, None, "none"),  # w: its only supplier nets -£400: nothing to count
+    ("w", "S9", -500, True, None, "none"),
+]  # council y sent nothing
+
+
+@pytest.fixture()
+def credit_con():
+    con = duckdb.connect()
+    con.execute("create table dim_councils (council_id varchar, short_name varchar, sort_order integer, is_council boolean)")
+    con.execute(
+        "insert into dim_councils values ('x', 'X', 1, true), ('y', 'Y', 2, true), ('z', 'Z', 3, true), ('w', 'W', 4, true)"
+    )
+    con.execute(
+        "create table fct_spend (council_id varchar, month date, supplier_id varchar, amount_gbp decimal(18, 2), "
+        "is_addressable boolean, exclusion_reason varchar, category_source varchar)"
+    )
+    con.executemany("insert into fct_spend values (?, ?, ?, ?, ?, ?, ?)", [(c, APRIL, *rest) for c, *rest in CREDIT_LINES])
+    build.create_sql(con, build.functions("known_share", "share_part", "share_base", "share_left_out"))
+    con.execute((config.SQL_DIR / "queries" / "scope" / "in_scope.sql").read_text())
+    con.execute((config.SQL_DIR / "30_marts" / "mart_classification_by_supplier_month.sql").read_text())
+    yield con
+    con.close()
+
+
+def _frame(con, name: str, params: list) -> pd.DataFrame:
+    return con.execute((config.SQL_DIR / "queries" / "quality" / f"{name}.sql").read_text(), params).df()
+
+
+def test_classification_shares_net_credits_per_supplier_and_say_what_they_leave_out(credit_con):
+    ids = ["x", "y", "z", "w"]
+    got = _frame(credit_con, "unclassified_by_council", [ids, APRIL, APRIL, False, ids]).set_index("council")
+    # X: positive supplier nets S1 1,000 (none), S2 3,000, S4 1,000, S6 1,000 (supplier) = 6,000; S3
+    # (-1,500) and S5 (-300) are left out, 1,800. Before: -800 net unclassified of 4,200 net = -19.0%.
+    assert got.loc["X", "unclassified_share"] == pytest.approx(1000 / 6000)
+    assert got.loc["X", "from_supplier_share"] == pytest.approx(1000 / 6000)
+    assert got.loc["X", "from_expense_type_share"] == 0
+    assert got.loc["X", "share_left_out_gbp"] == 1800
+    assert got.loc["X", "unclassified_gbp"] == 1000 - 1500 - 300  # amounts stay net spend
+    # Z: only S7's 1,000 counts (S8 nets -900): no unclassified spend counted. Before: -900 / 100 = -900%.
+    assert got.loc["Z", "unclassified_share"] == 0 and got.loc["Z", "share_left_out_gbp"] == 900
+    # Y sent nothing and W's only supplier nets -400: both "no data", never 0%
+    assert got.loc["Y", ["unclassified_share", "from_supplier_share", "from_expense_type_share"]].isna().all()
+    assert got.loc["W", ["unclassified_share", "from_supplier_share", "from_expense_type_share"]].isna().all()
+    assert got.loc["W", "share_left_out_gbp"] == 400
+    # addressable only: X's S1, S2, S3, S6: 1,000 of 5,000, S3's 1,500 left out
+    addressable = _frame(credit_con, "unclassified_by_council", [ids, APRIL, APRIL, True, ids]).set_index("council")
+    assert addressable.loc["X", "unclassified_share"] == pytest.approx(0.2)
+    assert addressable.loc["X", "share_left_out_gbp"] == 1500
+    # the chart draws no bar for Y and W and writes "no data" where they would be
+    fig = charts.unclassified_by_council(got.reset_index())
+    assert sorted(a.y for a in fig.layout.annotations if a.text == "no data") == ["W", "Y"]
+
+
+def test_excluded_shares_stay_within_0_and_100_percent_with_large_credits(credit_con):
+    ids = ["x", "y", "z", "w"]
+    got = _frame(credit_con, "exclusions_by_reason", [ids, APRIL, APRIL])
+    rows = {(r.council, r.exclusion_reason): r for r in got.itertuples()}
+    assert set(rows) == {("X", "levies"), ("X", "HMRC"), ("Z", "levies")}  # Y and W excluded nothing
+    # X: levies 1,000 of the 6,000 counted (before: 1,000 / 4,200 = 23.8%); HMRC nets -300, left out
+    # with S3 (1,800 in all) and counted as nothing (before: -300 / 4,200 = -7.1%)
+    assert rows[("X", "levies")].share_of_total == pytest.approx(1000 / 6000)
+    assert rows[("X", "HMRC")].share_of_total == 0 and rows[("X", "HMRC")].spend_gbp == -300
+    assert rows[("X", "HMRC")].share_left_out_gbp == 1800
+    # Z: levies 1,000 of 1,000 counted (S8's -900 left out). Before: 1,000 / 100 = 1,000%.
+    assert rows[("Z", "levies")].share_of_total == pytest.approx(1.0)
+    assert rows[("Z", "levies")].share_left_out_gbp == 900

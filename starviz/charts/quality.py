@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from starviz.charts.style import (
     GRID,
+    INK,
     PALETTE,
     escape_public,
     gbp_axis,
@@ -14,6 +15,7 @@ from starviz.charts.style import (
     shared_per_answer,
 )
 from starviz.fmt import gbp, pct
+from starviz.nodata import NO_DATA
 from starviz.scope import month_ranges
 
 # --- data quality --------------------------------------------------------------------------------
@@ -133,10 +135,13 @@ def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without its ow
             text=[pct(v) for v in df[f"{tier}_share"]],
             textposition="outside",
             customdata=[gbp(v) for v in df[f"{tier}_gbp"]],
-            hovertemplate="%{y}: %{text} (%{customdata}) " + says + "<extra></extra>",
+            hovertemplate="%{y}: %{text} (%{customdata} net) " + says + "<extra></extra>",
         )
-    shares = [df[c].fillna(0) for c in ("unclassified_share", "from_supplier_share", "from_expense_type_share") if c in df]
-    top = max([0.05, *(v for s in shares for v in s)])
+    # a council with no spend counted in the period has no bars, and says so where they would be (not 0%)
+    columns = [c for c in ("unclassified_share", "from_supplier_share", "from_expense_type_share") if c in df]
+    for council in df.loc[df[columns].isna().all(axis=1), "council"] if columns else []:
+        fig.add_annotation(x=0, y=council, text=NO_DATA, showarrow=False, xanchor="left", font=dict(color=INK))
+    top = max([0.05, *(v for c in columns for v in df[c].dropna())])
     fig.update_layout(
         title=title,
         barmode="group",

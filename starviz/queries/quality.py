@@ -99,19 +99,30 @@ def count_rejected_rows(scope: Scope, severities: list[str]) -> int:
 
 
 def unclassified_by_council(scope: Scope) -> pd.DataFrame:
-    """Per council: spend with no ProClass heading, and spend classified only from the supplier's
-    other lines, as shares of the spend in the period (addressable only when the filter says so)."""
+    """Per council in scope: net spend with no ProClass heading, and classified only from the
+    supplier's other lines or the expense type, with their shares of the spend in the period
+    (addressable only when the filter says so) under the one share rule (``known_share``), and the
+    net refunds that rule leaves out (``share_left_out_gbp``). A council with no spend in the period
+    has a row with no shares ("no data")."""
     return db.query(
         sql_file("unclassified_by_council"),
-        [scope.council_ids, scope.filters.date_from, scope.filters.date_to, scope.filters.addressable_only],
+        [
+            scope.council_ids,
+            scope.filters.date_from,
+            scope.filters.date_to,
+            scope.filters.addressable_only,
+            scope.council_ids,
+        ],
     )
 
 
 def exclusions_by_reason(scope: Scope) -> pd.DataFrame:
-    """Per council and reason: the spend left out of addressable spend in the period."""
+    """Per council and reason: the net spend left out of addressable spend in the period, its share
+    of all the council's spend under the one share rule (``known_share``), and the council's net
+    refunds that rule leaves out (``share_left_out_gbp``, on each of its rows)."""
     return db.query(
         sql_file("exclusions_by_reason"),
-        [scope.council_ids, scope.filters.date_from, scope.filters.date_to] * 2,
+        [scope.council_ids, scope.filters.date_from, scope.filters.date_to],
     )
 
 

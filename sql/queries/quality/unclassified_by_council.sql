@@ -1,21 +1,33 @@
--- unclassified_by_council: Per council: spend with no ProClass heading, and spend classified only
--- from the supplier's other lines or from the council's expense-type mapping (tiers 2 and 3), as shares of the spend in the period (addressable only when the
--- filter says so).
-select c.short_name as council,
-       sum(m.spend_gbp) as spend_gbp,
-       coalesce(sum(m.spend_gbp) filter (where m.category_source = 'none'), 0) as unclassified_gbp,
-       coalesce(sum(m.spend_gbp) filter (where m.category_source = 'supplier'), 0) as from_supplier_gbp,
-       coalesce(sum(m.spend_gbp) filter (where m.category_source = 'expense type'), 0) as from_expense_type_gbp,
-       coalesce(sum(m.spend_gbp) filter (where m.category_source = 'none'), 0) / nullif(sum(m.spend_gbp), 0)
-           as unclassified_share,
-       coalesce(sum(m.spend_gbp) filter (where m.category_source = 'expense type'), 0) / nullif(sum(m.spend_gbp), 0)
-           as from_expense_type_share,
-       coalesce(sum(m.spend_gbp) filter (where m.category_source = 'supplier'), 0) / nullif(sum(m.spend_gbp), 0)
-           as from_supplier_share,
-       coalesce(sum(m.count_lines) filter (where m.category_source = 'none'), 0) as count_unclassified_lines
-from mart_classification_by_council_month m
-join dim_councils c using (council_id)
-where in_scope(m.council_id, ?) and m.month between ? and ?
-  and (m.is_addressable or not ?)
-group by c.short_name, c.sort_order
+-- unclassified_by_council: Per council in scope: spend with no ProClass heading, and spend classified
+-- only from the supplier's other lines or from the council's expense-type mapping (tiers 2 and 3), in
+-- the period (addressable only when the filter says so). Amounts are net spend; the shares follow the
+-- one share rule (known_share: credits netted against the same supplier with the same heading source
+-- in the period, a supplier netting to nothing or less left out of both parts and counted in
+-- share_left_out_gbp), so they lie between 0 and 1. A council with no spend in the period keeps its
+-- row with no shares ("no data", never 0%).
+with nets as (
+    select council_id, supplier_id, is_addressable, category_source,
+           sum(spend_gbp) as spend_gbp, sum(count_lines) as count_lines
+    from mart_classification_by_supplier_month
+    where in_scope(council_id, ?) and month between ? and ? and (is_addressable or not ?)
+    group by all
+),
+shares as (
+    select council_id,
+           sum(spend_gbp) as spend_gbp,
+           coalesce(sum(spend_gbp) filter (where category_source = 'none'), 0) as unclassified_gbp,
+           coalesce(sum(spend_gbp) filter (where category_source = 'supplier'), 0) as from_supplier_gbp,
+           coalesce(sum(spend_gbp) filter (where category_source = 'expense type'), 0) as from_expense_type_gbp,
+           known_share(category_source = 'none', spend_gbp) as unclassified_share,
+           known_share(category_source = 'expense type', spend_gbp) as from_expense_type_share,
+           known_share(category_source = 'supplier', spend_gbp) as from_supplier_share,
+           -share_left_out(spend_gbp) as share_left_out_gbp,
+           coalesce(sum(count_lines) filter (where category_source = 'none'), 0) as count_unclassified_lines
+    from nets
+    group by council_id
+)
+select c.short_name as council, s.* exclude (council_id)
+from dim_councils c
+left join shares s using (council_id)
+where c.is_council and in_scope(c.council_id, ?)
 order by c.sort_order
