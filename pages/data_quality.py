@@ -144,7 +144,7 @@ if tab == "Classification and exclusions":
         "A line without a ProClass category of its own takes the one most of its supplier's categorised lines "
         "carry (any council), else the one its council's department and expense type map to "
         "(data/reference/expense_type_categories.csv); the rest has no category. The rest of the spend "
-        "carries the council's own ProClass code. Amounts are net spend; " + nodata.SHARE_RULE
+        "carries the council's own ProClass code. Amounts are net spend. " + nodata.SHARE_RULE
     )
     if left_out := nodata.share_left_out_by_council(unclassified):
         st.caption(left_out)

@@ -500,6 +500,7 @@ def test_classification_shares_net_credits_per_supplier_and_say_what_they_leave_
     # the chart draws no bar for Y and W and writes "no data" where they would be
     fig = charts.unclassified_by_council(got.reset_index())
     assert sorted(a.y for a in fig.layout.annotations if a.text == "no data") == ["W", "Y"]
+    assert {t for bar in fig.data for y, t in zip(bar.y, bar.text, strict=True) if y in ("W", "Y")} == {""}  # no "0.0%"
 
 
 def test_excluded_shares_stay_within_0_and_100_percent_with_large_credits(credit_con):

@@ -132,7 +132,7 @@ def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without its ow
             orientation="h",
             name=name,
             marker_color=colour,
-            text=[pct(v) for v in df[f"{tier}_share"]],
+            text=["" if pd.isna(v) else pct(v) for v in df[f"{tier}_share"]],  # "no data" said once, below
             textposition="outside",
             customdata=[gbp(v) for v in df[f"{tier}_gbp"]],
             hovertemplate="%{y}: %{text} (%{customdata} net) " + says + "<extra></extra>",
@@ -140,7 +140,7 @@ def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without its ow
     # a council with no spend counted in the period has no bars, and says so where they would be (not 0%)
     columns = [c for c in ("unclassified_share", "from_supplier_share", "from_expense_type_share") if c in df]
     for council in df.loc[df[columns].isna().all(axis=1), "council"] if columns else []:
-        fig.add_annotation(x=0, y=council, text=NO_DATA, showarrow=False, xanchor="left", font=dict(color=INK))
+        fig.add_annotation(x=0, y=council, text=NO_DATA, showarrow=False, xanchor="left", xshift=6, font=dict(color=INK))
     top = max([0.05, *(v for c in columns for v in df[c].dropna())])
     fig.update_layout(
         title=title,
