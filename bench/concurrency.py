@@ -363,9 +363,9 @@ def curve_markdown(results: list[dict]) -> list[str]:
                 cells.setdefault(key, {}).setdefault(int(m["n"]), {})[m["set"]] = r["value"]
                 sets += [m["set"]] if m["set"] not in sets else []
             elif m["what"] == "load generator CPU":
-                client.append((int(m["n"]), r["value"], f"{m['set']}, {m['pause']}"))
+                client.append((int(m["n"]), r["value"], f"{_SHOWN.get(m['set'], m['set'])}, {m['pause']}"))
             elif m["what"].startswith("other processes") and r["value"] > 10:
-                disturbed.append(f"{m['db']}, {m['set']}, {m['pause']}, {m['n']} people: {r['value']:.0f}%")
+                disturbed.append(f"{m['db']}, {_SHOWN.get(m['set'], m['set'])}, {m['pause']}, {m['n']} people: {r['value']:.0f}%")
         elif m := saturated.match(r["name"]):
             saturation.setdefault((m["db"], m["pause"]), {})[m["set"]] = r["value"]
         elif m := per_page.match(r["name"]):

@@ -164,7 +164,7 @@ def test_the_concurrency_curve_reads_as_people_against_p95_for_1_and_2_replicas_
     assert f"| {db} | {pause} | 50 | 3.90 | 0.80 | 0.90 |" in text
     assert f"| {db} | {pause} | **saturation** | 50 | none | none |" in text
     assert "at most 5% of one core" in text
-    assert "2 replica(s), ~5 s pauses, 50 people: 40%" in text  # a run other work disturbed is named
+    assert "2 replicas, no proxy, ~5 s pauses, 50 people: 40%" in text  # a run other work disturbed is named
     assert "| Spend | 0.060 | 0.065 |" in text
 
 
