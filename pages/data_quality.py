@@ -64,7 +64,9 @@ if tab == "Coverage and freshness":
         | {
             "latest_file": st.column_config.TextColumn("Latest file", width=280),
             "data_up_to": st.column_config.TextColumn("Data up to", help="A council publishing months gives a month"),
-            "age": st.column_config.TextColumn("Age", help="From the end of the last month sent, for monthly data"),
+            "age": st.column_config.TextColumn(
+                "Age", help="From the end of the last month sent, for monthly data; in months past 90 days"
+            ),
             "is_stale": st.column_config.CheckboxColumn("Stale", help="Older than the number of days in data/settings.toml"),
             "received_at": st.column_config.DatetimeColumn("File arrived", format="D MMM YYYY HH:mm"),
         },
@@ -109,11 +111,11 @@ if tab == "Rejected rows":
         "**skipped**: a blank or total row, correctly left out"
     )
     reasons = queries.rejects_by_reason(scope)
-    tables.table(
-        reasons,
-        column_config=tables.QUALITY_COLUMNS,
-    )
-    ui.export_buttons("problems-by-reason", reasons, scope)
+    if reasons.empty:
+        st.success("No problems: every row of the files loaded for the councils shown was read.", icon=":material/check:")
+    else:
+        tables.table(reasons, column_config=tables.QUALITY_COLUMNS)
+        ui.export_buttons("problems-by-reason", reasons, scope)
     st.subheader("Problem rows")
     if scope.user.can("line_detail"):
         shown = ui.url_value(
