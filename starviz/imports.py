@@ -101,18 +101,15 @@ def check_content(name: str, data: bytes) -> None:
         import io
 
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:  # an .xlsx is measured when read (reader)
-                ods = reader.is_ods(archive, suffix)
-                is_workbook = "xl/workbook.xml" in archive.namelist() or ods
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:  # a workbook is measured when staged or read
+                is_workbook = "xl/workbook.xml" in archive.namelist() or reader.is_ods(archive, suffix)
         except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
             raise ImportRefused(f"{name}: not a valid ZIP archive.") from exc
-        try:
-            if not is_workbook:
+        if not is_workbook:
+            try:
                 reader.check_archive(io.BytesIO(data), name)
-            elif ods:  # every sheet measured now: a hostile one is refused on upload
-                reader.ods_extent(io.BytesIO(data), 0, name)
-        except ingest.IngestError as exc:
-            raise ImportRefused(f"{exc}.") from exc
+            except ingest.IngestError as exc:
+                raise ImportRefused(f"{exc}.") from exc
 
 
 # --- staging ------------------------------------------------------------------------------------
@@ -153,6 +150,13 @@ def stage(name: str, data: bytes) -> Staged:
         part.chmod(config.PRIVATE_FILE)
         os.replace(part, path)
     _tidy_staging()
+    try:  # every sheet of an .ods measured on upload (kept for the unchanged file): a hostile one goes now
+        if reader.sniff(path) == "ods":
+            reader.ods_extent(path, 0, safe)
+    except ingest.IngestError as exc:
+        return Staged(original_name=name, refusal=f"{exc}.")
+    except Exception as exc:
+        return Staged(original_name=name, refusal=f"`{name[:80]}`: the file could not be checked ({type(exc).__name__}).")
     return Staged(original_name=name, name=safe, path=path, sha256=digest, size_bytes=len(data))
 
 

@@ -90,6 +90,15 @@ def stockport_spend() -> dict[str, str]:
     }
 
 
+@pytest.fixture(autouse=True)
+def _staging_in_tmp(tmp_path, monkeypatch):
+    """Staged uploads live beside the database: keep every test's away from the repository."""
+    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "no-database" / "star.duckdb"))
+    config.settings.cache_clear()
+    yield
+    getattr(config.settings, "cache_clear", lambda: None)()  # a test may have replaced settings
+
+
 @pytest.fixture
 def no_calamine(monkeypatch):
     """Fail the test if a file reaches the spreadsheet reader (calamine, in the worker)."""
@@ -236,3 +245,16 @@ def test_entities_broken_xml_and_a_missing_part_are_refused_in_one_line(tmp_path
         z.writestr("content.xml.bak", "x")
     summary, _ = ingest.check_file(partless, councils["stockport"], "spend")
     assert summary.message == "partless.ods: cannot open as a spreadsheet (a part of the workbook is missing)"
+
+
+def test_an_uploaded_ods_is_measured_once_for_staging_detection_and_preview(monkeypatch):
+    calls = []
+    measure = reader._ods_measure
+    monkeypatch.setattr(reader, "_ods_measure", lambda *a: calls.append(a[1]) or measure(*a))
+    reader._ods_measured.cache_clear()
+    data = ods_bytes(stockport_spend())
+    staged = imports.stage("Stockport April 2025.ods", data)
+    assert imports.stage("Stockport April 2025.ods", data).refusal is None  # the page's next run stages it again
+    detection = imports.detect(staged)
+    assert detection.best is not None and (detection.best.council_id, detection.best.dataset) == ("stockport", "spend")
+    assert calls == ["Stockport April 2025.ods"]
