@@ -103,6 +103,7 @@ def _direct(label: str, db: Path, work: Path, replicas: int, pauses, sessions_li
     with loadtest.app_servers(db, work / "auth", replicas) as (urls, procs):
         loadtest.warm(urls)
         pids = [p.pid for p in procs]
+        loadtest.settle(pids)
         if replicas == 1:
             out += _cpu_per_page(label, urls[0], pids)
         for pause in pauses:
@@ -155,6 +156,7 @@ def _through_proxy(label: str, db: Path, work: Path, sessions_list: list[int], c
             master = int((run_dir / "nginx.pid").read_text().split()[0])
             nginx = [master, *_children(master)]
         loadtest.warm([f"http://127.0.0.1:{first}", f"http://127.0.0.1:{first + 1}"])
+        loadtest.settle(replicas + nginx)
         for pause in pauses:
             out += _curve(label, PROXIED, [url], replicas, pause, sessions_list, changes, proxy=nginx)
     finally:

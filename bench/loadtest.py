@@ -244,6 +244,19 @@ def warm(urls: list[str]) -> None:
     asyncio.run(visit_all())
 
 
+def settle(pids: list[int], quiet_s: float = 0.05, longest_s: float = 30.0) -> float:
+    """Wait until these processes and theirs use less than `quiet_s` of CPU in a second (an app
+    started its exporter's Chromium in the background on its first run: a crowd starting
+    meanwhile would share the machine with it), at most `longest_s`; how long it waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < longest_s:
+        before = _tree_cpu_seconds(pids)
+        time.sleep(1.0)
+        if _tree_cpu_seconds(pids) - before < quiet_s:
+            break
+    return time.perf_counter() - started
+
+
 def cpu_per_rerun(url: str, pids: list[int], pages: tuple[str, ...], repeats: int = 6) -> dict[str, dict]:
     """Server CPU (all `pids`) per rerun, page by page, one person alone: opening the page (from
     another page), and changing the financial year on it. Answers are cached in the app as in
