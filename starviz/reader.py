@@ -152,11 +152,20 @@ def choose(path: Path, label: str, pinned: str = "auto") -> tuple[str, str]:
 # --- archives ------------------------------------------------------------------------------------
 
 
+try:  # ISA-L's inflate and CRC-32: the same bytes as zlib's, in half the CPU (issue 20)
+    from isal import isal_zlib
+except ImportError:  # pragma: no cover - pinned in requirements.txt; zlib then does it all
+    isal_zlib = None
+
+# what a damaged deflate stream raises, with zlib or ISA-L
+_INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error,) + ((isal_zlib.error,) if isal_zlib else ())
+
+
 def _zip_refusal(label: str, exc: BaseException) -> IngestError:
     text = str(exc)
     if "CRC" in text:
         why = "the archive is damaged (a CRC check failed): the file was altered or cut short in transit"
-    elif isinstance(exc, zipfile.BadZipFile | EOFError | zlib.error):
+    elif isinstance(exc, (zipfile.BadZipFile, EOFError, *_INFLATE_ERRORS)):
         why = "the archive is damaged or truncated"
     elif isinstance(exc, NotImplementedError):
         why = "the archive uses a compression method that cannot be read; re-save it as a standard ZIP"
@@ -199,6 +208,20 @@ def check_archive(
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
+def _isal_inflate(src: zipfile.ZipExtFile) -> bool:
+    """Inflate a deflated member with ISA-L instead of zlib. zipfile still does all the reading:
+    the local header checked against the index, exactly the compressed size read, the output cut
+    at the declared size, a stream that ends early refused. Its own CRC check is turned off for
+    this member only; the caller checks it with ISA-L's crc32 (True), or zipfile does (False)."""
+    if isal_zlib is None or getattr(src, "_compress_type", None) != zipfile.ZIP_DEFLATED:
+        return False
+    if not hasattr(src, "_decompressor") or getattr(src, "_expected_crc", None) is None:
+        return False  # another zipfile than the one this was written against: leave it be
+    src._decompressor = isal_zlib.decompressobj(-15)
+    src._expected_crc = None
+    return True
+
+
 def unzip_members(
     path: Path, tmp: Path, label: str, lim: Limits | None = None, blank_lines: dict[Path, bool] | None = None
 ) -> Iterator[tuple[Path, str]]:
@@ -214,9 +237,12 @@ def unzip_members(
             member_label = f"{label}!{Path(info.filename).name}"
             target = tmp / f"member{i}{Path(info.filename).suffix.lower()}"
             try:
-                blank, tail = False, b""
+                blank, tail, crc = False, b"", 0
                 with archive.open(info) as src, target.open("wb") as dst:
+                    own_crc = _isal_inflate(src)
                     while chunk := src.read(1 << 22):
+                        if own_crc:
+                            crc = isal_zlib.crc32(chunk, crc)
                         budget -= len(chunk)
                         if budget < 0:
                             raise IngestError(
@@ -227,9 +253,11 @@ def unzip_members(
                             blank = _BLANK_LINE.search(tail + chunk[:2]) is not None or _BLANK_LINE.search(chunk) is not None
                             tail = chunk[-2:]
                         dst.write(chunk)
+                if own_crc and crc != info.CRC:
+                    raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
                 if blank_lines is not None:
                     blank_lines[target] = blank
-            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+            except (zipfile.BadZipFile, EOFError, *_INFLATE_ERRORS, NotImplementedError, RuntimeError) as exc:
                 target.unlink(missing_ok=True)
                 raise _zip_refusal(member_label, exc) from exc
             yield target, member_label

@@ -212,3 +212,43 @@ def test_a_quote_never_closed_is_one_line_naming_the_row_without_the_data(tmp_pa
     path.write_bytes(rows[0] + b"\n" + rows[1] + b"\n" + b'"' + b"x" * 200_000 + b"\n")
     summary, _ = ingest.check_file(path, councils["trafford"], "spend")
     assert summary.message == "long.csv: row 3: cannot read as CSV: Value with unterminated quote found."
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_a_member_whose_bytes_do_not_match_the_indexed_crc_is_refused(tmp_path, councils, method):
+    """The stream itself is sound (it inflates), only its CRC-32 disagrees with the index: the
+    check is made whichever inflater reads the member (ISA-L for deflated ones, zipfile for stored)."""
+    path = tmp_path / "crc.zip"
+    with zipfile.ZipFile(path, "w", method) as archive:
+        archive.writestr("spend.csv", _trafford_csv_bytes())
+    data = bytearray(path.read_bytes())
+    entry = data.rfind(b"PK\x01\x02")  # the central directory's CRC-32 is at offset 16 of its entry
+    data[entry + 16 : entry + 20] = (int.from_bytes(data[entry + 16 : entry + 20], "little") ^ 1).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    summary, _ = ingest.check_file(path, councils["trafford"], "spend")
+    assert summary.status == "failed"
+    assert summary.message == (
+        "crc.zip!spend.csv: the archive is damaged (a CRC check failed): the file was altered or cut short in transit"
+    )
+
+
+def test_a_deflate_stream_that_cannot_be_inflated_is_refused_in_one_line(tmp_path, councils):
+    path = _zip(tmp_path / "bad.zip", {"spend.csv": _trafford_csv_bytes() * 20})
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.infolist()[0]
+    start = info.header_offset + 30 + len(info.filename)
+    data[start : start + 8] = b"\xff" * 8  # an invalid block type
+    path.write_bytes(bytes(data))
+    summary, _ = ingest.check_file(path, councils["trafford"], "spend")
+    assert summary.status == "failed"
+    assert summary.message == "bad.zip!spend.csv: the archive is damaged or truncated"
+
+
+def test_members_unpack_to_the_same_bytes_as_zipfile_reads(tmp_path):
+    payload = {"a.csv": _trafford_csv_bytes() * 3000, "b.csv": b"x,y\n" * 200_000 + b"\n\n1,2\n"}
+    path = _zip(tmp_path / "two.zip", payload)
+    blank: dict[Path, bool] = {}
+    out = {label: member.read_bytes() for member, label in reader.unzip_members(path, tmp_path, "two.zip", blank_lines=blank)}
+    assert out == {f"two.zip!{name}": data for name, data in payload.items()}
+    assert sorted(blank.values()) == [False, True]
