@@ -74,22 +74,28 @@ if tab == "Coverage and freshness":
     ui.export_buttons("freshness", fresh, scope)
     st.subheader("Contracts: register and Find a Tender notices")
     sources = queries.contract_sources(scope)
-    tables.table(
-        sources,
-        column_order=["council", "count_register_only", "count_notices_only", "count_both", "register_in_notices_share"],
-        column_config=tables.QUALITY_COLUMNS
-        | {
-            "count_register_only": st.column_config.NumberColumn("Only in the register", format="%d"),
-            "count_notices_only": st.column_config.NumberColumn("Only in notices", format="%d"),
-            "count_both": st.column_config.NumberColumn("In both", format="%d"),
-            "register_in_notices_share": st.column_config.ProgressColumn("Register contracts in notices", format="percent"),
-        },
-    )
-    st.caption(
-        "A contract in both is matched by its OCID, else its reference, else the same supplier (Companies House "
-        "number or name) with its value and dates close. Contracts only in notices count as the council's contracts."
-    )
-    ui.export_buttons("contract-sources", sources, scope)
+    if sources.empty:
+        st.info(
+            "No contracts loaded for the councils shown: no contracts register and no Find a Tender notices yet.",
+            icon=":material/info:",
+        )
+    else:
+        tables.table(
+            sources,
+            column_order=["council", "count_register_only", "count_notices_only", "count_both", "register_in_notices_share"],
+            column_config=tables.QUALITY_COLUMNS
+            | {
+                "count_register_only": st.column_config.NumberColumn("Only in the register", format="%d"),
+                "count_notices_only": st.column_config.NumberColumn("Only in notices", format="%d"),
+                "count_both": st.column_config.NumberColumn("In both", format="%d"),
+                "register_in_notices_share": st.column_config.ProgressColumn("Register contracts in notices", format="percent"),
+            },
+        )
+        st.caption(
+            "A contract in both is matched by its OCID, else its reference, else the same supplier (Companies House "
+            "number or name) with its value and dates close. Contracts only in notices count as the council's contracts."
+        )
+        ui.export_buttons("contract-sources", sources, scope)
 
 if tab == "Rejected rows":
     failed = queries.failed_files(scope)
