@@ -1,6 +1,7 @@
 import streamlit as st
 
 from starviz import charts, escape, narrative, queries, tables, ui
+from starviz.answers import changes_compared, monthly_summary, scorecard_export, scorecard_table
 
 scope = ui.scope()
 st.title("KPIs and balanced scorecard")
@@ -48,7 +49,7 @@ group_by = ui.url_choice(
 )
 groups, empty = narrative.groups_with_kpis(queries.kpi_groups(group_by), scorecard, group_by)
 tables.table(
-    narrative.scorecard_table(scorecard, group_by),
+    scorecard_table(scorecard, group_by),
     rag="Status",
     height="content",
     column_config={
@@ -58,13 +59,13 @@ tables.table(
 )
 if empty:
     st.caption(f"No KPI is mapped yet to: {', '.join(empty)} (mapping in data/reference/kpi_objectives.csv).")
-if compared := narrative.changes_compared(scorecard):
+if compared := changes_compared(scorecard):
     # the "Changes compare" column's words, where a change is not over every council reporting the KPI
     st.caption(
         "Changes compare the councils that reported a KPI in both months:  \n"
         + "  \n".join(f"**{escape.md(kpi)}**. {escape.md(note)}" for kpi, note in compared)
     )
-exported, formats = narrative.scorecard_export(scorecard, group_by)
+exported, formats = scorecard_export(scorecard, group_by)
 ui.export_buttons(f"kpi-scorecard-{as_at:%Y-%m}", exported, scope, formats=formats)
 
 st.subheader("Monthly trends against target")
@@ -81,4 +82,4 @@ if group:
 
 st.subheader(f"What changed in {as_at:%B %Y}")
 st.caption("Generated from the scorecard, ready to paste into the monthly performance report.")
-tables.copyable_text(narrative.monthly_summary(scorecard, as_at, scope.filters.councils_label), f"kpi-summary-{as_at:%Y-%m}.txt")
+tables.copyable_text(monthly_summary(scorecard, as_at, scope.filters.councils_label), f"kpi-summary-{as_at:%Y-%m}.txt")
