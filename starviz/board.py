@@ -49,7 +49,7 @@ def _social_value(scope: queries.Scope) -> Slide:
     df = queries.social_value_breakdown(scope, "council")
     target = queries.social_value_target(queries.period_fy(scope))
     title = "Social value committed and delivered against the target"
-    fig = charts.social_value_vs_target(df, target, title)
+    fig = go.Figure(charts.social_value_vs_target(df, target, title))  # a copy: the chart is shared
     # a council of the scope with no contract starting in the period has no bars: said, not left out silently
     absent = [name for cid, name in queries.council_names().items() if cid in scope.council_ids and name not in set(df["name"])]
     if absent and len(df):
