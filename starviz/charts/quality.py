@@ -148,7 +148,7 @@ def unclassified_by_council(df: pd.DataFrame, title: str = "Spend without its ow
         height=max(320, 170 + 70 * len(df)),
         bargap=0.25,
         legend=dict(y=1.0, yanchor="bottom"),
-        margin=dict(t=100),
+        margin=dict(t=130),  # the legend wraps to two rows: room for it under the title
     )
     fig.update_xaxes(tickformat=".0%", range=[0, top * 1.25], showgrid=True, gridcolor=GRID)
     fig.update_yaxes(autorange="reversed")
