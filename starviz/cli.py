@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from starviz import config
+from starviz import config, fmt
 
 
 class TerminalProgress:
@@ -66,7 +66,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     failed = [f for f in summary.files if f.status == "failed"]
     if failed and not args.keep_going:
         print(
-            f"{len(failed)} file(s) failed (listed above); the database was built from the rest. "
+            f"{fmt.count(len(failed), 'file')} failed (listed above); the database was built from the rest. "
             "Exit status 1 (use --keep-going to exit 0 when some files fail).",
             file=sys.stderr,
         )

@@ -48,6 +48,11 @@ def in_unit(value: float | None, unit: str) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun agreeing: '1 line', '2 lines', '1,234 files' (``plural`` when not noun + s)."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def change_pp(now: float | None, before: float | None) -> str | None:
     """Change of a share in percentage points, e.g. '+2.1 pp'."""
     if now is None or before is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from starviz import build, config, queries
+from starviz import build, config, fmt, queries
 from starviz.imports import ImportRefused, Preview, find_duplicate, target_name
 
 Progress = Callable[[float, str], None]
@@ -362,7 +362,7 @@ def _commit_locked(
         if f.status != "loaded" and any(f.source_file == x or f.source_file.startswith(x + "!") for x in labels)
     ]
     report(1.0, "Done")
-    what = f"Stored {len(stored)} file(s) and rebuilt" if stored else "Rebuilt"
+    what = f"Stored {fmt.count(len(stored), 'file')} and rebuilt" if stored else "Rebuilt"
     return Outcome(
         "done",
         f"{what} in {time.perf_counter() - started:.0f} s: {changes.rows_added:+,} rows, "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from starviz import config, ingest, queries, reader
+from starviz import config, fmt, ingest, queries, reader
 from starviz.config import CouncilConfig
 from starviz.models import DATASETS
 
@@ -461,13 +461,17 @@ def overlap_text(previews: list[Preview]) -> str:
     if not frames:
         return ""
     files = pd.concat(frames).drop_duplicates("source_file")
-    lines = int(files["rows_loaded"].sum())
+    one = len(files) == 1
     text = (
-        f"{len(files)} loaded file(s) hold {lines:,} lines in the same months; by default they are replaced "
-        "(moved aside to raw/_replaced/, not deleted) so nothing is counted twice."
+        f"{fmt.count(len(files), 'loaded file')} {'holds' if one else 'hold'} "
+        f"{fmt.count(int(files['rows_loaded'].sum()), 'line')} in the same months; by default "
+        f"{'it is' if one else 'they are'} replaced (moved aside to raw/_replaced/, not deleted) so nothing is counted twice."
     )
     if "count_other_lines" in files and (other := int(files["count_other_lines"].sum())):
-        text += f" They also hold {other:,} lines in other months, which replacing them removes too."
+        text += (
+            f" {'It also holds' if one else 'They also hold'} {fmt.count(other, 'line')} in other months, "
+            f"which replacing {'it' if one else 'them'} removes too."
+        )
     return text
 
 

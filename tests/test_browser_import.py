@@ -52,7 +52,7 @@ def test_admin_uploads_previews_stores_and_sees_what_changed(import_app, page):
     page.get_by_role("button", name="Store and rebuild").click()
     page.get_by_role("heading", name="What changed").wait_for(timeout=120_000)
     page.wait_for_function(IDLE, timeout=60_000)
-    assert page.get_by_text("Stored 1 file(s) and rebuilt").is_visible()
+    assert page.get_by_text("Stored 1 file and rebuilt").is_visible()
     assert (work / "raw" / HELD).read_bytes() == (work / "upload" / Path(HELD).name).read_bytes()
     screenshot(page, "import-done.png")
 

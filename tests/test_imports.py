@@ -378,7 +378,7 @@ def test_a_file_for_months_already_loaded_shows_the_overlap_and_replaces_by_defa
     overlap = preview.overlaps.iloc[0]
     assert (overlap["source_file"], overlap["months"], overlap["rows_loaded"]) == (TAMESIDE_APRIL, "Apr 2025", 3)
     assert overlap["amount_gbp"] == Decimal("2530.00") and overlap["count_other_lines"] == 0
-    assert "1 loaded file(s) hold 3 lines in the same months" in imports.overlap_text([preview])
+    assert "1 loaded file holds 3 lines in the same months; by default it is replaced" in imports.overlap_text([preview])
     assert import_store.commit([preview], _scope()).status == "done"
     assert _db_total("tameside") == (3, Decimal("2630.00"))  # replaced: nothing counted twice
 
@@ -481,7 +481,7 @@ def test_admin_uploads_sees_the_preview_and_commits_on_the_page(page_env, tmp_pa
     assert not store.disabled
     store.click().run()
     assert not at.exception
-    assert at.success[0].value.startswith("Stored 1 file(s) and rebuilt")
+    assert at.success[0].value.startswith("Stored 1 file and rebuilt")
     assert len(at.file_uploader) == 1 and not at.file_uploader[0].value  # a fresh uploader for the next files
     assert (config.settings().raw_dir / "tameside/spend/Tameside Spend May 2025.csv").exists()
 

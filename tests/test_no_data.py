@@ -489,3 +489,11 @@ def test_the_board_packs_collaboration_sheet_says_no_data():
     header = [c.value for c in sheet[1]]
     column = next(i for i, h in enumerate(header) if h and "Rochdale" in str(h) and "contract" not in str(h).lower())
     assert {r[column].value for r in sheet.iter_rows(min_row=2, max_row=5)} == {NO_DATA}
+
+
+def test_counts_agree_with_their_noun():
+    """'1 line', never '1 lines' or '1 line(s)', wherever a count is written in words."""
+    assert fmt.count(1, "line") == "1 line"
+    assert fmt.count(0, "line") == "0 lines"
+    assert fmt.count(12345, "loaded file") == "12,345 loaded files"
+    assert fmt.count(2, "property", "properties") == "2 properties"

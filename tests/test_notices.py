@@ -243,7 +243,7 @@ def test_bad_input_is_reported_with_file_release_and_field(tmp_path):
     con, results = _load([path], {"trafford": council})
     r = results[0]
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (4, 2, 2)
-    assert "releases of 1 buyer(s) that are no configured council not loaded" in r.message
+    assert "releases of 1 buyer that is no configured council not loaded" in r.message
     problems = con.execute("select source_row, column_name, value, reason, severity from rejects order by source_row").fetchall()
     assert problems == [
         (2, "ocid", None, "release 000302-2025: release has no OCID", "rejected"),
@@ -259,7 +259,7 @@ def test_bad_input_is_reported_with_file_release_and_field(tmp_path):
             "buyer",
             "Borsetshire County Council",
             "release ocds-h6vhtk-00c003 / 000304-2025: buyer is no configured council"
-            " (GB-PPON-PBOR-9999-ZZZZ): 1 release(s) not loaded",
+            " (GB-PPON-PBOR-9999-ZZZZ): 1 release not loaded",
             "skipped",
         ),
     ]
@@ -495,7 +495,7 @@ def test_check_reads_a_notice_file_as_the_build_does(tmp_path):
             "buyer",
             "Borsetshire County Council",
             "release ocds-h6vhtk-00d003 / 000604-2025: buyer is no configured council (GB-PPON-PBOR-9999-ZZZZ):"
-            " 1 release(s) not loaded",
+            " 1 release not loaded",
             "skipped",
         ),
     ]
@@ -522,12 +522,12 @@ def test_check_command_reports_notice_problems_one_line_each(tmp_path):
     done = _cli("check", str(path), "--dataset", "notices")
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.splitlines() == [
-        "mixed.json: 2 of 4 release(s) loaded; releases of 1 buyer(s) that are no configured council not loaded",
+        "mixed.json: 2 of 4 releases loaded; releases of 1 buyer that is no configured council not loaded",
         "  mixed.json (#2) field 'ocid': release 000602-2025: release has no OCID (rejected)",
         "  mixed.json (#3) field 'noticeType' value 'UK99': release ocds-h6vhtk-00d002 / 000603-2025:"
         " unknown notice type (expected UK1 to UK17) (warning)",
         "  mixed.json (#4) field 'buyer' value 'Borsetshire County Council': release ocds-h6vhtk-00d003 / 000604-2025:"
-        " buyer is no configured council (GB-PPON-PBOR-9999-ZZZZ): 1 release(s) not loaded (skipped)",
+        " buyer is no configured council (GB-PPON-PBOR-9999-ZZZZ): 1 release not loaded (skipped)",
     ]
     out = json.loads(_cli("check", str(path), "--dataset", "notices", "--council", "trafford", "--json").stdout)
     assert (out["council_id"], out["rows_read"], out["rows_loaded"]) == ("trafford", 4, 2)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from starviz import fmt
 from starviz.config import CouncilConfig
 from starviz.ingest import FileResult, IngestError
 from starviz.notices.merge import MergeError, compile_releases
@@ -131,7 +132,7 @@ class Loader:
             files[label].problems.append(
                 Problem(
                     first.row, first.ocid, first.release_id, "buyer", buyer,
-                    f"buyer is no configured council{f' ({keys})' if keys else ''}: {len(rs):,} release(s) not loaded",
+                    f"buyer is no configured council{f' ({keys})' if keys else ''}: {fmt.count(len(rs), 'release')} not loaded",
                     "skipped",
                 )
             )  # fmt: skip
@@ -184,11 +185,13 @@ def _release_name(p: Problem) -> str:
 
 
 def _summary(res: FileResult, skipped: int, superseded: int) -> str:
-    parts = [f"{res.rows_loaded:,} of {res.rows_read:,} release(s) loaded"]
+    parts = [f"{res.rows_loaded:,} of {fmt.count(res.rows_read, 'release')} loaded"]
     if skipped:
-        parts.append(f"releases of {skipped:,} buyer(s) that are no configured council not loaded")
+        parts.append(
+            f"releases of {fmt.count(skipped, 'buyer')} that {'is' if skipped == 1 else 'are'} no configured council not loaded"
+        )
     if superseded:
-        parts.append(f"{superseded:,} release(s) repeated in a later file, loaded from there")
+        parts.append(f"{fmt.count(superseded, 'release')} repeated in a later file, loaded from there")
     return "; ".join(parts)
 
 
