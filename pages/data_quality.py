@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, config, escape, import_store, matching, nodata, queries, tables, ui
+from starviz import charts, config, escape, fmt, import_store, matching, nodata, queries, tables, ui
 from starviz.models import DATASETS
 
 scope = ui.scope()
@@ -100,13 +100,14 @@ if tab == "Coverage and freshness":
 if tab == "Rejected rows":
     failed = queries.failed_files(scope)
     if not failed.empty:
-        st.error(f"{len(failed)} file(s) could not be read at all; nothing from them is in the data.")
+        st.error(f"{fmt.count(len(failed), 'file')} could not be read at all; nothing from them is in the data.")
         tables.table(failed, column_config=tables.QUALITY_COLUMNS)
         ui.export_buttons("unreadable-files", failed, scope)
     duplicates = queries.duplicate_lines(scope)
     if not duplicates.empty and scope.user.can("line_detail"):
         st.warning(
-            f"{len(duplicates):,} spend line(s) appear in more than one file (same council, transaction number, "
+            f"{fmt.count(len(duplicates), 'spend line')} {'appears' if len(duplicates) == 1 else 'appear'} in more than one file "
+            "(same council, transaction number, "
             "date and amount): likely counted twice. Replace the older file on the Import page."
         )
         tables.table(duplicates, column_config=tables.QUALITY_COLUMNS)
@@ -136,7 +137,7 @@ if tab == "Rejected rows":
         rows = queries.rejected_rows(scope, shown)
         total = queries.count_rejected_rows(scope, shown)
         st.caption(
-            f"{total:,} problem(s); file, row (as numbered in a spreadsheet), column, value and reason."
+            f"{fmt.count(total, 'problem')}; file, row (as numbered in a spreadsheet), column, value and reason."
             + (f" The first {len(rows):,} are listed and downloadable." if total > len(rows) else "")
         )
         tables.table(rows, column_config=tables.QUALITY_COLUMNS)
@@ -208,13 +209,18 @@ if tab == "Supplier matching":
         )
         same, different, rebuild = st.columns([1, 1, 1])
         if same.button("Same supplier: merge", icon=":material/merge:", disabled=not picked, width="stretch"):
-            st.toast(f"{matching.decide(candidates, picked, matching.SAME, scope.user)} pair(s) will merge at the next build.")
+            merged = matching.decide(candidates, picked, matching.SAME, scope.user)
+            st.toast(f"{fmt.count(merged, 'pair')} will merge at the next build.")
             st.rerun()
         if different.button("Different suppliers", icon=":material/call_split:", disabled=not picked, width="stretch"):
-            st.toast(f"{matching.decide(candidates, picked, matching.DIFFERENT, scope.user)} pair(s) will not be proposed again.")
+            parted = matching.decide(candidates, picked, matching.DIFFERENT, scope.user)
+            st.toast(f"{fmt.count(parted, 'pair')} will not be proposed again.")
             st.rerun()
         if waiting := matching.waiting_for_build(scope):
-            st.info(f"{waiting} decision(s) wait for the next build.", icon=":material/pending:")
+            st.info(
+                f"{fmt.count(waiting, 'decision')} {'waits' if waiting == 1 else 'wait'} for the next build.",
+                icon=":material/pending:",
+            )
         if rebuild.button(
             "Rebuild now",
             icon=":material/autorenew:",

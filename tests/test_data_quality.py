@@ -102,7 +102,7 @@ def test_the_coverage_heatmap_rings_a_partial_month_and_its_alt_text_gives_the_l
     assert sorted(ring.y) == ["Rochdale", "Tameside", "Trafford"]
     assert ring.marker.color == charts.quality.PARTIAL  # an open symbol is drawn in the marker's colour, not its line's
     trafford = list(ring.y).index("Trafford")
-    assert ring.text[trafford] == "Trafford: May 2025<br>1 rows from 1 file(s)<br>May 2025 partial: payments to 1 May 2025"
+    assert ring.text[trafford] == "Trafford: May 2025<br>1 row from 1 file<br>May 2025 partial: payments to 1 May 2025"
     heat = next(t for t in fig.data if t.type == "heatmap")
     assert "Apr 2025 partial: payments to 7 Apr 2025" in heat.text[list(heat.y).index("Rochdale")][0]
     alt = export.alt_text(fig, "Spend: rows loaded per council per month")
@@ -417,7 +417,7 @@ def test_an_admin_accepts_a_pair_on_the_page(review):
     next(b for b in at.button if b.label == "Same supplier: merge").click().run()
     assert not at.exception
     assert "Widgit Supplies Ltd,Widget Supplies Ltd,director" in (review / "reference/supplier_aliases.csv").read_text()
-    assert any("wait for the next build" in i.value for i in at.info)
+    assert any(i.value == "1 decision waits for the next build." for i in at.info)  # one pair picked
 
 
 def test_the_first_supplier_decision_ever_recorded_creates_its_file(tmp_path, monkeypatch):

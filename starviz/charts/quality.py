@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from starviz import fmt
 from starviz.charts.style import (
     GRID,
     INK,
@@ -111,7 +112,7 @@ def _coverage_hover(council: str, month, row) -> str:
     label = f"{council}: {pd.Timestamp(month):%b %Y}"
     if row is None or not row.count_rows:
         return f"{label}<br>missing" if row is not None and row.is_missing else f"{label}<br>no rows"
-    text = f"{label}<br>{row.count_rows:,} rows from {row.count_files:,} file(s)"
+    text = f"{label}<br>{fmt.count(row.count_rows, 'row')} from {fmt.count(row.count_files, 'file')}"
     return text + f"<br>{row.note}" if bool(getattr(row, "is_partial", False)) else text
 
 
