@@ -254,10 +254,12 @@ class _Source:
     blank_check: Path | None = None  # a UTF-8 file whose blank lines DuckDB would skip
 
 
-def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> _Source:
+def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str, blank: bool | None = None) -> _Source:
+    """``blank``: whether the file has a blank line, when unzipping it found out (else it is read for it)."""
     headers = _csv_header(path, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, label)
     # Small files are checked for blank lines up front; big ones only when the record count says so.
-    if ds.encoding.lower() in UTF8 and (path.stat().st_size > (16 << 20) or not _has_blank_line(path)):
+    has_blank = _has_blank_line if blank is None else (lambda _path: blank)
+    if ds.encoding.lower() in UTF8 and (path.stat().st_size > (16 << 20) or not has_blank(path)):
         return _Source(headers, _csv_sources(path, ds, len(headers)), ds.header_row + 1, False, blank_check=path)
     return _Source(headers, _csv_sources(_utf8_copy(path, ds, tmp, label), ds, len(headers)), ds.header_row + 1, False)
 
@@ -684,7 +686,7 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
             if kind in reader.SPREADSHEET_KINDS:
                 src = _read_excel(con, member, ds, tmp, member_label)
             else:
-                src = _read_csv(member, ds, tmp, member_label)
+                src = _read_csv(member, ds, tmp, member_label, blank_lines.get(member))
             headers = src.headers
             mapping = map_headers(headers, ds, model, member_label)
             result = FileResult(council.id, dataset, member_label)
