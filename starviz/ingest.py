@@ -252,6 +252,7 @@ class _Source:
     first_row: int | None  # CSV: spreadsheet row of the first record (rowid + first_row); Excel: column _row
     excel: bool
     blank_check: Path | None = None  # a UTF-8 file whose blank lines DuckDB would skip
+    text_file: Path | None = None  # the CSV DuckDB reads (UTF-8), to say where it cannot tell rows apart
 
 
 def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str, blank: bool | None = None) -> _Source:
@@ -260,8 +261,9 @@ def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str, blank: bool 
     # Small files are checked for blank lines up front; big ones only when the record count says so.
     has_blank = _has_blank_line if blank is None else (lambda _path: blank)
     if ds.encoding.lower() in UTF8 and (path.stat().st_size > (16 << 20) or not has_blank(path)):
-        return _Source(headers, _csv_sources(path, ds, len(headers)), ds.header_row + 1, False, blank_check=path)
-    return _Source(headers, _csv_sources(_utf8_copy(path, ds, tmp, label), ds, len(headers)), ds.header_row + 1, False)
+        return _Source(headers, _csv_sources(path, ds, len(headers)), ds.header_row + 1, False, blank_check=path, text_file=path)
+    readable = _utf8_copy(path, ds, tmp, label)
+    return _Source(headers, _csv_sources(readable, ds, len(headers)), ds.header_row + 1, False, text_file=readable)
 
 
 def _text_sql(col: str, kind: pa.DataType) -> str:
@@ -530,6 +532,8 @@ def _stage(
                     f"{label}: {where}a line is longer than {reader.limits().max_field_chars:,} characters "
                     "(perhaps a quote that is never closed); the limit is [reader] max_field_chars in data/settings.toml"
                 ) from exc
+            if "invalid state" in message and src.text_file and (where := _lone_line_break(src.text_file, headers)):
+                raise IngestError(f"{label}: {where}") from exc
             raise IngestError(f"{label}: {_csv_reason(message, label)}") from exc
         except BaseException:
             con.execute("rollback")
@@ -620,6 +624,30 @@ _PATHS = re.compile(r"""['"]?(?:/[\w.+@=,~-]+){2,}/?['"]?""")
 def _without_paths(text: str, label: str) -> str:
     """An engine's message with any server path replaced by the file's label, on one line."""
     return _PATHS.sub(label, text.splitlines()[0] if text else "")[:300]
+
+
+def _lone_line_break(path: Path, headers: list[str]) -> str | None:
+    """Where a file whose lines end CR LF has a bare LF outside quotes (a line break typed into a
+    cell and saved without quotes), which DuckDB's reader cannot place: the line and the column, as
+    a reason a person can act on; None when the file has no such break."""
+    import mmap
+
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data.find(b"\r\n", 0, 1 << 20) < 0:
+            return None
+        for found in re.finditer(rb"(?<!\r)\n", data):
+            previous = data.rfind(b"\r\n", 0, found.start())
+            before = data[previous + 2 if previous >= 0 else 0 : found.start()].decode("utf-8", "replace")
+            if before.count('"') % 2:  # inside quotes: a quoted line break, which the reader takes
+                continue
+            cells = next(csv.reader([before]), [""])
+            line = data[: found.start()].count(b"\r\n") + 1
+            column = headers[len(cells) - 1] if 0 < len(cells) <= len(headers) else f"column {len(cells)}"
+            return (
+                f"row {line:,}, column {column}: a line break inside a value that is not in quotes (the file's "
+                "lines end CR LF); put the value in quotes or remove the line break, and load the file again"
+            )
+    return None
 
 
 def _csv_reason(message: str, label: str) -> str:
