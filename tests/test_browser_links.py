@@ -93,6 +93,7 @@ PAGES = {
         lambda p: p.get_by_text("Addressable spend only").first.click(),
         "addressable=0",
     ),
+    "benchmarking-tab": ("benchmarking?fy=all", lambda p: _segment(p, "Category mix"), "tab=Category"),
     "collaboration": ("collaboration?fy=all", lambda p: _segment(p, "Expiry alignment"), "tab=Expiry"),
     "collaboration-grouping": (
         "collaboration?fy=all&tab=Expiry+alignment",

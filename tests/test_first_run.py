@@ -16,7 +16,7 @@ from tests.conftest import app_on, run_app
 VIEWS = {
     "pages/overview.py": [{}],
     "pages/spend.py": [{"tab": t} for t in ("Explore", "Supplier profile", "Excluded spend")],
-    "pages/benchmarking.py": [{}],
+    "pages/benchmarking.py": [{"tab": t} for t in ("Each measure ranked", "Category mix", "All figures and coverage")],
     "pages/collaboration.py": [
         {"tab": "Common suppliers"},
         {"tab": "Common categories"},

@@ -36,16 +36,21 @@ def test_each_role_opens_the_benchmarking_page(app_env, fixture_raw, username):
     at = run_app(username, page="pages/benchmarking.py")
     assert not at.exception, at.exception
     assert at.title[0].value == "Benchmarking"
+    # the page opens on the ranking alone; coverage warnings stay above every view
+    assert [s.value for s in at.subheader] == ["Each measure ranked"]
+    if username == "trafford.officer":
+        assert any("two or more councils" in i.value for i in at.info)
+    else:  # the fixture councils have loaded different months: the page says so
+        assert any("Months of spend loaded differ" in w.value for w in at.warning)
+    at = run_app(username, page="pages/benchmarking.py", tab="All figures and coverage")
+    assert not at.exception, at.exception
+    assert [s.value for s in at.subheader] == ["Data coverage", "All figures"]
     coverage = _frames(at)[0]
     # every partner in scope, in configuration order, those with no data loaded too
     partners = [cc.short_name for cid, cc in config.load_councils().items() if cid in ALL]
     expected = ["Trafford"] if username == "trafford.officer" else partners
     assert coverage["council"].tolist() == expected
-    if username == "trafford.officer":
-        assert any("two or more councils" in i.value for i in at.info)
-    else:  # the fixture councils have loaded different months: the page says so
-        assert any("Months of spend loaded differ" in w.value for w in at.warning)
-    figures = _frames(at)[2]  # the councils with spend to compare: none from a partner without a file yet
+    figures = _frames(at)[1]  # the councils with spend to compare: none from a partner without a file yet
     assert set(figures["council"]) == set(expected) - {cc.short_name for cc in partners_without_files(fixture_raw).values()}
 
 
