@@ -4,6 +4,7 @@ formats the spend, benchmarking, data quality and Procurement Act notices tables
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from starviz.nodata import NO_DATA
@@ -14,8 +15,18 @@ def money_column(label: str, help: str | None = None):
     return st.column_config.NumberColumn(label, help=help, format="£%,.0f")
 
 
-def share_column(label: str, help: str | None = None):
-    return st.column_config.NumberColumn(label, help=help, format="percent")
+def share_column(label: str, help: str | None = None, **kwargs):
+    """A share (0-1) column: ``table`` shows it as 12.3% (one decimal, as ``fmt.pct``)."""
+    return st.column_config.NumberColumn(label, help=help, format="percent", **kwargs)
+
+
+SHARE_FORMAT = "%.1f%%"  # the number shown is the share times 100
+
+
+def _is_share(config) -> bool:
+    """A number column whose format is Streamlit's "percent" (a share, 0-1)."""
+    kind = config.get("type_config", {}) if isinstance(config, dict) else {}
+    return kind.get("type") == "number" and kind.get("format") == "percent"
 
 
 def copyable_text(text: str, file_name: str, label: str = "Download as text") -> None:
@@ -35,7 +46,8 @@ _RAG_CELL = {
 
 
 def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), rag: str | None = None, **kwargs):
-    """``st.dataframe`` (a pandas Styler too) with no index, a missing value shown as "no data", shares (0-1)
+    """``st.dataframe`` (a pandas Styler too) with no index, a missing value shown as "no data", shares (0-1:
+    the columns in ``shares`` and every column configured with ``share_column`` or format "percent")
     as 12.3% (Streamlit's own percent format drops trailing zeros) and, if ``rag`` names a column
     holding Green/Amber/Red, that column's cells tinted. Returns what ``st.dataframe`` returns (the
     selection, when ``on_select`` is given)."""
@@ -45,8 +57,20 @@ def table(df, column_config: dict | None = None, shares: tuple[str, ...] = (), r
             payment_date=[line_date_text(d, p) for d, p in zip(df["payment_date"], df["date_precision"], strict=True)]
         ).drop(columns="date_precision")
         column_config = {**(column_config or {}), "payment_date": st.column_config.TextColumn("Date")}
-    shown = [c for c in shares if c in df.columns]
-    view = df.style.format("{:.1%}", subset=shown, na_rep=EMPTY) if shown else df.style if rag else df
+    # Shares as 12.3% everywhere: Streamlit's own "percent" drops trailing zeros ("100%" beside
+    # "99.47%"), so a share column is shown times 100 with one decimal. Not with a pandas Styler,
+    # which renders every cell to HTML on every rerun. The caller's frame (and its export) is untouched.
+    config = dict(column_config or {})
+    names = [c for c in getattr(df, "columns", ()) if c in shares or _is_share(config.get(c))]
+    if names:
+        df = df.assign(**{c: pd.to_numeric(df[c], errors="coerce") * 100 for c in names})
+        for c in names:
+            given = config.get(c)
+            label = given if isinstance(given, str) else (given or {}).get("label") or c
+            extra = {k: given[k] for k in ("help", "width", "pinned") if isinstance(given, dict) and given.get(k)}
+            config[c] = st.column_config.NumberColumn(label, format=SHARE_FORMAT, **extra)
+        column_config = config
+    view = df.style if rag else df
     if rag and rag in df.columns:
         view = view.map(lambda v: next((css for k, css in _RAG_CELL.items() if str(v).lower().startswith(k)), ""), subset=[rag])
     return st.dataframe(view, hide_index=True, column_config=column_config, **({"placeholder": EMPTY} | kwargs))

@@ -4,6 +4,7 @@ look inside."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from starviz import charts, tables
 
@@ -140,3 +141,22 @@ def test_a_council_with_nothing_in_the_rows_shown_has_no_series_and_no_legend_en
     columns = {"trafford_spend_gbp": "Trafford", "rochdale_spend_gbp": "Rochdale"}
     fig = charts.stacked_by_council(df, "supplier_name", columns, {}, "Common suppliers")
     assert [t.name for t in fig.data] == ["Trafford"]
+
+
+def test_shares_in_tables_read_with_one_decimal_everywhere(monkeypatch):
+    """A share column shows 100.0% beside 99.5% (Streamlit's own "percent" wrote "100%" beside
+    "99.47%"), a missing share stays missing ("no data"), and the caller's frame keeps its 0-1
+    shares (the export writes those)."""
+    drawn = []
+    monkeypatch.setattr(tables.st, "dataframe", lambda data, **kwargs: drawn.append((data, kwargs)))
+    df = pd.DataFrame({"council": ["A", "B", "C"], "categorised_share": [1.0, 0.9947, None], "other": [0.5, 0.25, 1]})
+    tables.table(df, column_config={"categorised_share": tables.share_column("Spend categorised", help="h")})
+    data, kwargs = drawn[0]
+    assert data["categorised_share"].tolist()[:2] == pytest.approx([100.0, 99.47]) and pd.isna(data["categorised_share"].iloc[2])
+    shown = kwargs["column_config"]["categorised_share"]
+    assert (shown["label"], shown["help"], shown["type_config"]["format"]) == ("Spend categorised", "h", "%.1f%%")
+    assert data["other"].tolist() == [0.5, 0.25, 1]  # not a share column: untouched
+    assert df["categorised_share"].tolist()[:2] == [1.0, 0.9947]
+    tables.table(df, shares=("other",))  # named by the caller, no column configuration
+    assert drawn[1][0]["other"].tolist() == [50.0, 25.0, 100.0]
+    assert drawn[1][1]["column_config"]["other"]["label"] == "other"
