@@ -53,6 +53,20 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
+AGE_IN_DAYS_UNDER = 90  # older than this, an age is told in months for every council alike
+
+
+def age(days: float | None, by_month: bool = False) -> str:
+    """How old data is: in days while under ``AGE_IN_DAYS_UNDER`` days, else in months, and always in
+    months for a council that publishes months, not days; so two councils whose data ends in the same
+    month read alike ("146 months" and "146 months", not "4,450 days" beside "146 months")."""
+    if missing(days):
+        return ""
+    if by_month or days >= AGE_IN_DAYS_UNDER:
+        return count(round(days / 30.44), "month")
+    return count(int(days), "day")
+
+
 def change_pp(now: float | None, before: float | None) -> str | None:
     """Change of a share in percentage points, e.g. '+2.1 pp'."""
     if now is None or before is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from starviz import config, ingest
+from starviz import config, fmt, ingest
 from tests.conftest import sample
 
 
@@ -146,7 +146,7 @@ def test_freshness_speaks_in_months_for_a_council_publishing_months(fixture_db):
     # Trafford's data ends in May too (1 May: aged from 31 May, 107 days): past 90 days an age is in months
     # for every council, so the two read alike; a young age of a council giving days stays in days
     assert spend.loc["Trafford", "date_precision"] == "day" and spend.loc["Trafford", "age"] == "4 months"
-    assert (queries.quality.age_text(45), queries.quality.age_text(45, by_month=True)) == ("45 days", "1 month")
+    assert (fmt.age(45), fmt.age(45, by_month=True)) == ("45 days", "1 month")
 
 
 def test_drill_down_lines_carry_their_date_precision(fixture_db):

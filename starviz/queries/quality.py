@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from starviz import config
+from starviz import config, fmt
 from starviz.queries import db
 from starviz.queries.common import sql_file
 from starviz.scope import Scope, line_date_text
@@ -140,23 +140,8 @@ def freshness(scope: Scope, today: dt.date | None = None) -> pd.DataFrame:
     # a council publishing months, not days, is told in months: "Sep 2014", "3 months old"
     months = df["date_precision"].eq("month")
     df["data_up_to"] = [line_date_text(d, p) for d, p in zip(df["last_date"], df["date_precision"], strict=True)]
-    df["age"] = [age_text(n, m) for n, m in zip(df["days_old"], months, strict=True)]
+    df["age"] = [fmt.age(n, m) for n, m in zip(df["days_old"], months, strict=True)]
     return df
-
-
-AGE_IN_DAYS_UNDER = 90  # older than this, an age is told in months for every council alike
-
-
-def age_text(days: float | None, by_month: bool = False) -> str:
-    """How old data is: in days while under ``AGE_IN_DAYS_UNDER`` days, else in months, and always in
-    months for a council that publishes months, not days; so two councils whose data ends in the same
-    month read alike ("146 months" and "146 months", not "4,450 days" beside "146 months")."""
-    if days is None or pd.isna(days):
-        return ""
-    if by_month or days >= AGE_IN_DAYS_UNDER:
-        n = round(days / 30.44)
-        return f"{n:,} month" + ("" if n == 1 else "s")
-    return f"{int(days):,} day" + ("" if days == 1 else "s")
 
 
 def failed_files(scope: Scope) -> pd.DataFrame:
