@@ -337,24 +337,29 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str | int, label: str) -> str:
     return target if target.startswith("xl/") else "xl/" + target
 
 
+def _part_chunks(fh: IO[bytes], lim: Limits, what: str, size: int = 1 << 22) -> Iterator[bytes]:
+    """The bytes of one part of a ZIP (a sheet's XML), chunk by chunk, counting what really comes out:
+    past ``max_unzipped_mb`` the one-line refusal "<what> unpacks to more than …", whatever the index
+    declared."""
+    budget = lim.max_unzipped_mb << 20
+    while chunk := fh.read(size):
+        budget -= len(chunk)
+        if budget < 0:
+            raise IngestError(f"{what} unpacks to more than the {lim.max_unzipped_mb:,} MB limit ({_setting('max_unzipped_mb')})")
+        yield chunk
+
+
 def xlsx_extent(path: Path, sheet: str | int, label: str, lim: Limits | None = None) -> tuple[str, int, int]:
     """(declared range, real rows, real columns) of one sheet of an .xlsx, measured by streaming its
     XML without building any cell; IngestError when the real extent is over the limits."""
     lim = lim or limits()
-    budget = lim.max_unzipped_mb << 20
     declared, rows, cols = "", 0, 0
     try:
         with zipfile.ZipFile(path) as archive:
             part = _sheet_part(archive, sheet, label)
             with archive.open(part) as fh:
                 tail = b""
-                while chunk := fh.read(1 << 22):
-                    budget -= len(chunk)
-                    if budget < 0:
-                        raise IngestError(
-                            f"{label}: the sheet unpacks to more than the {lim.max_unzipped_mb:,} MB limit "
-                            f"({_setting('max_unzipped_mb')})"
-                        )
+                for chunk in _part_chunks(fh, lim, f"{label}: the sheet"):
                     data = tail + chunk
                     if not declared and (m := re.search(rb"<(?:\w+:)?dimension\b[^>]*\bref=\"([^\"]{1,40})\"", data)):
                         declared = m.group(1).decode("ascii", "replace")
@@ -544,13 +549,7 @@ def _ods_measure(path: Path | IO[bytes], label: str, lim: Limits) -> tuple[tuple
                     f"limit ({_setting('max_unzipped_mb')})"
                 )
             with archive.open("content.xml") as fh:
-                while chunk := fh.read(1 << 20):
-                    budget -= len(chunk)
-                    if budget < 0:
-                        raise IngestError(
-                            f"{label}: the spreadsheet unpacks to more than the {lim.max_unzipped_mb:,} MB limit "
-                            f"({_setting('max_unzipped_mb')})"
-                        )
+                for chunk in _part_chunks(fh, lim, f"{label}: the spreadsheet", size=1 << 20):
                     measure.feed(chunk)
             measure.feed(b"", final=True)
     except IngestError as exc:

@@ -63,6 +63,15 @@ def app_on(db_path: Path, monkeypatch, tmp_path: Path):
 
 
 @pytest.fixture()
+def staging_in_tmp(tmp_path, monkeypatch):
+    """Staged uploads live beside the database: keep a test's away from the repository."""
+    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "no-database" / "star.duckdb"))
+    config.settings.cache_clear()
+    yield
+    getattr(config.settings, "cache_clear", lambda: None)()  # a test may have replaced settings
+
+
+@pytest.fixture()
 def app_env(fixture_build, monkeypatch, tmp_path):
     """The app pointed at the fixture database."""
     with app_on(fixture_build.db_path, monkeypatch, tmp_path):

@@ -91,12 +91,8 @@ def stockport_spend() -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def _staging_in_tmp(tmp_path, monkeypatch):
-    """Staged uploads live beside the database: keep every test's away from the repository."""
-    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "no-database" / "star.duckdb"))
-    config.settings.cache_clear()
-    yield
-    getattr(config.settings, "cache_clear", lambda: None)()  # a test may have replaced settings
+def _staging_in_tmp(staging_in_tmp):
+    """Staged uploads live beside the database, away from the repository (conftest)."""
 
 
 @pytest.fixture
