@@ -65,7 +65,7 @@ if tab == "Coverage and freshness":
             "latest_file": st.column_config.TextColumn("Latest file", width=280),
             "data_up_to": st.column_config.TextColumn("Data up to", help="A council publishing months gives a month"),
             "age": st.column_config.TextColumn(
-                "Age", help="From the end of the last month sent, for monthly data; in months past 90 days"
+                "Age", help=f"From the end of the last month sent, for monthly data; in months past {fmt.AGE_IN_DAYS_UNDER} days"
             ),
             "is_stale": st.column_config.CheckboxColumn("Stale", help="Older than the number of days in data/settings.toml"),
             "received_at": st.column_config.DatetimeColumn("File arrived", format="D MMM YYYY HH:mm"),
