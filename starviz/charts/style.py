@@ -3,17 +3,13 @@ shows text from data as text in every chart function."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
-import threading
 
-import cachetools
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from starviz import escape
+from starviz import answers, escape
 from starviz.fmt import gbp
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies. Council colours come from
@@ -165,36 +161,9 @@ def escape_public(names: dict) -> None:
 
 def shared_per_answer(fn):
     """``fn``'s figure built once per answer (the content of its arguments) and shared by reruns and
-    sessions: building a figure costs Plotly's validation of every trace on every rerun, and nothing
-    that receives one changes it (st.plotly_chart serialises it; the exporter works on a copy)."""
-    figures: cachetools.LRUCache = cachetools.LRUCache(maxsize=64)
-    lock = threading.Lock()
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            key = _content_key((args, sorted(kwargs.items())))
-        except TypeError:  # a value pandas cannot hash: built every time
-            return fn(*args, **kwargs)
-        with lock:
-            fig = figures.get(key)
-        if fig is None:
-            fig = fn(*args, **kwargs)
-            with lock:
-                figures[key] = fig
-        return fig
-
+    sessions (``answers.per_answer`` without copies): building a figure costs Plotly's validation of
+    every trace on every rerun, and nothing that receives one changes it (st.plotly_chart serialises
+    it; the exporter and a slide that marks it work on a copy)."""
+    wrapper = answers.per_answer(fn, copies=False, maxsize=64)
     wrapper.__shared_builder__ = fn
     return wrapper
-
-
-def _content_key(value):
-    if isinstance(value, pd.DataFrame):
-        digest = hashlib.sha256(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()).hexdigest()
-        return ("frame", digest, tuple(value.columns), tuple(str(t) for t in value.dtypes))
-    if isinstance(value, dict):
-        return ("dict", tuple(sorted((k, _content_key(v)) for k, v in value.items())))
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, tuple(_content_key(v) for v in value))
-    hash(value)  # TypeError when it cannot be a key
-    return value
