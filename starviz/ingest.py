@@ -15,8 +15,9 @@ import errno
 import hashlib
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -777,14 +778,36 @@ class Job:
     label: str
 
 
+@contextmanager
+def one_thread_per_file(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's threads set to one while files are read, then put back. A file's rows are read,
+    parsed and written by one pipeline that DuckDB runs on one thread (the streaming row numbering
+    keeps file order, so it cannot be split); the parallelism is files read at once, each on its own
+    cursor. With more threads DuckDB's CSV scanner still prepares a parallel read the pipeline
+    cannot use: on the real Trafford zips each file then costs a fifth more CPU (bench: ingest)."""
+    before = int(con.execute("select current_setting('threads')").fetchone()[0])
+    con.execute("set threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"set threads = {before}")
+
+
 def load_files(
     con: duckdb.DuckDBPyConnection, jobs: list[Job], workers: int = 2, on_done: Callable[[Job], None] | None = None
 ) -> list[list[FileResult] | IngestError]:
     """:func:`guarded_load` for each job, ``workers`` at a time, each on its own cursor of ``con``
-    (its own temp tables; appends to the shared raw tables do not conflict). Unzipping and checking
-    one file then overlaps DuckDB parsing another. Results come back in job order: the file's
-    results, or the :class:`IngestError` that stopped it."""
-    on_done = on_done or (lambda _job: None)
+    (its own temp tables; appends to the shared raw tables do not conflict) and one DuckDB thread
+    (:func:`one_thread_per_file`). Unzipping and checking one file then overlaps DuckDB parsing
+    another. Results come back in job order: the file's results, or the :class:`IngestError` that
+    stopped it."""
+    with one_thread_per_file(con):
+        return _load_files(con, jobs, workers, on_done or (lambda _job: None))
+
+
+def _load_files(
+    con: duckdb.DuckDBPyConnection, jobs: list[Job], workers: int, on_done: Callable[[Job], None]
+) -> list[list[FileResult] | IngestError]:
 
     def one(job: Job) -> list[FileResult] | IngestError:
         with con.cursor() as cursor:
@@ -815,7 +838,8 @@ def check_file(
     create_tables(con)
     label = label or path.name
     summary = FileResult(council.id, dataset, label, sha256=sha256_of(path), size_bytes=path.stat().st_size)
-    parts = guarded_load(con, path, council, dataset, 0, label)
+    with one_thread_per_file(con):
+        parts = guarded_load(con, path, council, dataset, 0, label)
     if isinstance(parts, IngestError):
         con.close()
         summary.status, summary.message = "failed", str(parts)

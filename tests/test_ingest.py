@@ -146,7 +146,10 @@ def test_files_read_in_parallel_give_what_one_at_a_time_gives_in_file_order(fixt
     def load(workers: int):
         con = duckdb.connect()
         ingest.create_tables(con)
+        con.execute("set threads = 3")
         results = ingest.load_files(con, jobs, workers)
+        # files are read one DuckDB thread each; what the build does next gets its threads back
+        assert con.execute("select current_setting('threads')").fetchone()[0] == 3
         rows = con.execute("select file_id, count(*), sum(amount_gbp) from raw_spend group by all order by 1").fetchall()
         rejects = con.execute("select count(*) from rejects").fetchone()[0]
         return results, rows, rejects
