@@ -28,6 +28,8 @@ from starviz import config
 
 PAGES = ("Overview", "Spend", "Benchmarking", "Collaboration", "Pipeline", "Social value", "KPIs", "Maturity", "Data quality")
 SATURATED_S = 1.0  # p95 past this: the sessions are queueing
+# A saturation not reached: its value is then the largest crowd run, every one under SATURATED_S.
+NOT_REACHED = "sessions run, p95 never past 1 s"
 GIVE_UP_S = 15.0  # p95 past this: larger crowds on the same set-up are not run
 
 
@@ -185,7 +187,7 @@ def _cmdline(pid: int) -> str:
 
 
 def _curve(label: str, setup: str, urls, pids, pause: float, sessions_list: list[int], changes: int, proxy=()) -> list[dict]:
-    out, saturation = [], None
+    out, saturation, largest = [], None, 0
     how_pause = f"~{pause:g} s pauses" if pause else "no pauses"
     for n in sessions_list:
         r = loadtest.crowd(urls, pids, n, changes, pause, proxy=proxy)
@@ -229,6 +231,7 @@ def _curve(label: str, setup: str, urls, pids, pause: float, sessions_list: list
             )
         if r["first_errors"]:
             print(f"{how}: first errors: {r['first_errors']}")
+        largest = n
         if saturation is None and r["p95"] > SATURATED_S:
             saturation = n
         if r["p95"] > GIVE_UP_S:
@@ -236,8 +239,8 @@ def _curve(label: str, setup: str, urls, pids, pause: float, sessions_list: list
     out.append(
         _result(
             f"concurrency @{label}, {setup}, {how_pause}: saturation (fewest sessions with click p95 > {SATURATED_S:g} s)",
-            saturation if saturation is not None else float("nan"),
-            "sessions",
+            saturation if saturation is not None else largest,
+            "sessions" if saturation is not None else NOT_REACHED,
             None,
             "higher",
         )
@@ -353,7 +356,7 @@ def curve_markdown(results: list[dict]) -> list[str]:
     saturated = re.compile(rf"concurrency @(?P<db>[^,]+), (?P<set>{setup}), (?P<pause>[^,:]+): saturation")
     per_page = re.compile(r"server CPU per rerun @(?P<db>[^:]+): (?P<what>open|year changed on) (?P<page>.+)$")
     cells: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
-    saturation: dict[tuple[str, str], dict[str, float]] = {}
+    saturation: dict[tuple[str, str], dict[str, float | str]] = {}
     client: list[tuple[float, float, str]] = []
     disturbed: list[str] = []
     pages: dict[str, dict[str, dict[str, float]]] = {}
@@ -369,7 +372,8 @@ def curve_markdown(results: list[dict]) -> list[str]:
             elif m["what"].startswith("other processes") and r["value"] > 10:
                 disturbed.append(f"{m['db']}, {_SHOWN.get(m['set'], m['set'])}, {m['pause']}, {m['n']} people: {r['value']:.0f}%")
         elif m := saturated.match(r["name"]):
-            saturation.setdefault((m["db"], m["pause"]), {})[m["set"]] = r["value"]
+            reached = r["unit"] != NOT_REACHED
+            saturation.setdefault((m["db"], m["pause"]), {})[m["set"]] = r["value"] if reached else f"none up to {r['value']:g}"
         elif m := per_page.match(r["name"]):
             pages.setdefault(m["db"], {}).setdefault(m["page"], {})[m["what"]] = r["value"]
     if not cells and not pages:
@@ -383,7 +387,7 @@ def curve_markdown(results: list[dict]) -> list[str]:
         "protocol, no browsers, all opening the app at once and signing in through the form, then clicking (filter",
         "changes and page opens) with about the pause shown between clicks. p95 of a click in seconds; a blank is a",
         "crowd not run (a smaller one was already past 15 s, or the set-up was not chosen). Saturation: the fewest",
-        "people at which the p95 passes 1 s (none: not reached by the largest crowd run).",
+        "people at which the p95 passes 1 s (none up to N: not reached by the largest crowd run, N).",
         "",
         "| database | pauses | people | " + " | ".join(_SHOWN.get(s, s) for s in order) + " |",
         "|---|---|---:|" + "---:|" * len(order),
@@ -393,7 +397,7 @@ def curve_markdown(results: list[dict]) -> list[str]:
             row = " | ".join(f"{by_n[n][s]:.2f}" if s in by_n[n] else "" for s in order)
             lines.append(f"| {db} | {pause} | {n} | {row} |")
         sat = saturation.get((db, pause), {})
-        row = " | ".join("" if s not in sat else "none" if sat[s] != sat[s] else f"{sat[s]:g}" for s in order)
+        row = " | ".join(f"{sat[s]:g}" if isinstance(sat.get(s), float | int) else sat.get(s, "") for s in order)
         lines.append(f"| {db} | {pause} | **saturation** | {row} |")
     if client:
         n, share, where = max(client)

@@ -82,9 +82,9 @@ def write_performance_md(report: dict) -> None:
     ]
     for r in report["results"]:
         target = "" if r["target"] is None else f"{'≤' if r['better'] == 'lower' else '≥'} {r['target']:g}"
-        lines.append(
-            f"| {r['name']} | {r['value']:,.3f} | {r['unit']} | {target} | {_meets(r)} | {r.get('run_at', report['run_at'])} |"
-        )
+        whole = r["unit"] == "count" or r["unit"].startswith("sessions")  # counted in whole things
+        value = f"{r['value']:,.0f}" if whole else f"{r['value']:,.3f}"
+        lines.append(f"| {r['name']} | {value} | {r['unit']} | {target} | {_meets(r)} | {r.get('run_at', report['run_at'])} |")
     from bench.concurrency import curve_markdown
 
     lines += curve_markdown(report["results"])

@@ -72,29 +72,40 @@ def main(as_json: bool = False, sizes: str = "", only: str = "") -> int:
     from starviz import queries
 
     queries.cache_answers(False)
+    ran: set[str] = set()  # the suites that finished: their old figures all go, renamed or not
+
+    def record(name: str, figures: list[dict]) -> None:
+        results.extend(r | {"suite": name} for r in figures)
+        ran.add(name)
+
     try:
         if "ingest" in chosen:
-            results += data.ingest_vs_read_csv()
+            record("ingest", data.ingest_vs_read_csv())
         with tempfile.TemporaryDirectory(prefix="starviz-bench-") as tmp:
             work = Path(tmp)
             needs_demo = chosen - NO_DEMO_NEEDED
-            if needs_demo:
-                results += (
-                    data.demo_build(demo_scale, work) if "demo_build" in chosen else data.quiet_demo_build(demo_scale, work)
-                )
+            if "demo_build" in chosen:
+                record("demo_build", data.demo_build(demo_scale, work))
+            elif needs_demo:
+                data.quiet_demo_build(demo_scale, work)
             for suite in SUITES:
                 if suite.__name__ in chosen:
                     try:
-                        results += suite(work)
-                    except Exception as exc:  # one suite's failure keeps the others' figures
+                        record(suite.__name__, suite(work))
+                    except Exception as exc:  # one suite's failure keeps the others' figures, and its own old ones
                         failed.append(f"{suite.__name__}: {type(exc).__name__}: {exc}")
     finally:
         queries.cache_answers(True)
     for r in results:
         r["run_at"] = run_at
     if chosen != set(suite_names()) and core.RESULTS.exists():
+        # A partial run replaces every figure of each suite it ran (a figure the suite no longer
+        # gives is dropped, not left standing with an old date) and keeps the other suites'.
         fresh = {r["name"] for r in results}
-        results = [r for r in json.loads(core.RESULTS.read_text())["results"] if r["name"] not in fresh] + results
+        kept = [
+            r for r in json.loads(core.RESULTS.read_text())["results"] if r["name"] not in fresh and r.get("suite") not in ran
+        ]
+        results = kept + results
     report = {"machine": machine(), "run_at": run_at, "results": results}
     core.RESULTS.parent.mkdir(exist_ok=True)
     core.RESULTS.write_text(json.dumps(report, indent=2))
