@@ -9,6 +9,7 @@ and ``rows_read = rows_loaded + rows_rejected`` always holds.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import errno
@@ -145,17 +146,27 @@ def _norm_header(text: object) -> str:
     return re.sub(r"\s+", " ", str(text or "").replace("\ufeff", "")).strip().lower()
 
 
+def _loose_header(text: object) -> str:
+    """A header with case, spaces and punctuation ignored ("Payment_Date", "payment date" and
+    "PaymentDate" are one header): tried only when no header matches as written."""
+    return re.sub(r"[^0-9a-z]+", "", _norm_header(text))
+
+
 def map_headers(headers: list[str], ds: DatasetConfig, model: type[Dataset], file_label: str) -> dict[str, int]:
-    """Canonical field -> column position, taking each field's first header variant present."""
-    position = {}
+    """Canonical field -> column position, taking each field's first header variant present
+    (as written, case and spacing aside; else with punctuation and spaces ignored too)."""
+    position, loose = {}, {}
     for i, h in enumerate(headers):
         position.setdefault(_norm_header(h), i)
+        if _loose_header(h):
+            loose.setdefault(_loose_header(h), i)
     mapping = {}
     for canonical, variants in ds.fields.items():
-        for variant in variants:
-            if _norm_header(variant) in position:
-                mapping[canonical] = position[_norm_header(variant)]
-                break
+        found = next((position[_norm_header(v)] for v in variants if _norm_header(v) in position), None)
+        if found is None:
+            found = next((loose[_loose_header(v)] for v in variants if _loose_header(v) in loose), None)
+        if found is not None:
+            mapping[canonical] = found
     missing = [f for f in model.required_fields() if f not in mapping and f not in ds.constants]
     if missing:
         tried = "; ".join(f"{f} (tried {', '.join(repr(v) for v in ds.fields.get(f, []))})" for f in missing)
@@ -166,28 +177,167 @@ def map_headers(headers: list[str], ds: DatasetConfig, model: type[Dataset], fil
     return mapping
 
 
+def duplicate_headers(headers: list[str], mapping: dict[str, int], label: str) -> list[str]:
+    """A note for each loaded column whose header appears again further along: the first is read."""
+    notes = []
+    for position in sorted(set(mapping.values())):
+        key = _loose_header(headers[position])
+        again = [i for i, h in enumerate(headers) if i > position and key and _loose_header(h) == key]
+        if again:
+            where = ", ".join(reader.column_letters(i + 1) for i in again)
+            notes.append(
+                f"{label}: column {reader.column_letters(position + 1)} ({headers[position]!r}) is read; "
+                f"column {where} has the same header and is not read"
+            )
+    return notes
+
+
 # --- reading files as text columns c0..cN, each row numbered as a spreadsheet shows it -----------
 
 
-def _csv_header(path: Path, ds: DatasetConfig, encoding: str, label: str) -> list[str]:
+def _not_utf8(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Bytes that are not UTF-8 in a file said to be UTF-8, read as Windows-1252 (what Excel and
+    most Windows tools save "ANSI" text in: "Caf\xe9", "\xa3500"); the 5 bytes Windows-1252 leaves
+    undefined as Latin-1. Registered as the codec error handler ``starviz-cp1252``."""
+    bad = exc.object[exc.start : exc.end]
+    try:
+        return bytes(bad).decode("cp1252"), exc.end
+    except UnicodeDecodeError:
+        return bytes(bad).decode("latin-1"), exc.end
+
+
+codecs.register_error("starviz-cp1252", _not_utf8)
+
+
+def _text_encoding(ds: DatasetConfig) -> tuple[str, str]:
+    """(encoding, error handler) a CSV of this dataset is decoded with: UTF-8 (a byte order mark
+    dropped) with stray Windows-1252 bytes read as such, else the configured encoding, strictly."""
+    if ds.encoding.lower() in UTF8:
+        return "utf-8-sig", "starviz-cp1252"
+    return ds.encoding, "strict"
+
+
+def _csv_rows(path: Path, ds: DatasetConfig, label: str, count: int) -> list[list[str]]:
+    """The first ``count`` records of a CSV as the dataset's encoding and delimiter read them."""
     limit = reader.limits().max_field_chars
     csv.field_size_limit(limit)
-    with path.open("r", encoding=encoding, errors="strict", newline="") as fh:
+    encoding, errors = _text_encoding(ds)
+    out: list[list[str]] = []
+    with path.open("r", encoding=encoding, errors=errors, newline="") as fh:
         rows = csv.reader(fh, delimiter=ds.delimiter)
         try:
-            for _ in range(ds.header_row - 1):
-                next(rows, None)
-            header = next(rows, None)
+            for row in rows:
+                out.append(row)
+                if len(out) >= count:
+                    break
         except UnicodeDecodeError as exc:
-            raise IngestError(_encoding_message(path, label, encoding)) from exc
+            raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
         except csv.Error as exc:
             raise IngestError(
                 f"{label}: row {rows.line_num}: a field is longer than {limit:,} characters (perhaps a quote "
                 f"that is never closed); the limit is [reader] max_field_chars in data/settings.toml"
             ) from exc
+    return out
+
+
+def _csv_header(path: Path, ds: DatasetConfig, label: str) -> list[str]:
+    rows = _csv_rows(path, ds, label, ds.header_row)
+    header = rows[ds.header_row - 1] if len(rows) >= ds.header_row else None
     if not header or not any(h.strip() for h in header):
         raise IngestError(f"{label}: empty file: no header row at row {ds.header_row}")
     return [h.replace("\ufeff", "") for h in header]
+
+
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+HEADER_SEARCH_ROWS = 30  # how far down a header is looked for when it is not where the settings say
+
+
+def _bom_encoding(path: Path) -> str | None:
+    """The encoding a byte order mark declares (Excel's "Unicode text" is UTF-16 with one)."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not head.startswith(b"\xff\xfe\x00\x00"):
+        return "utf-16"
+    return None
+
+
+def _same_encoding(a: str, b: str) -> bool:
+    name, other = codecs.lookup(a).name, codecs.lookup(b).name
+    return name == other or {name, other} <= {"utf-8", "utf-8-sig"} or (name.startswith("utf-16") and other.startswith("utf-16"))
+
+
+def _not_a_table(path: Path, label: str) -> str | None:
+    """Why a text file is no table at all (a web page saved as .csv or .xls), or None."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        if head.startswith(bom):
+            head = head[len(bom) :]
+    text = head.replace(b"\x00", b"").decode("latin-1").lstrip().lower()
+    if text.startswith(("<!doctype html", "<html")) or (text.startswith("<") and ("<body" in text or "<head" in text)):
+        return (
+            f"{label}: this is a web page (HTML), not a table: often a sign-in or error page saved in place of the "
+            "download; download the file again (a table a website saved as .xls: open it in Excel and save it as .xlsx)"
+        )
+    if text.startswith("<?xml") and "<workbook" in text:
+        return f"{label}: this is an Excel 2003 XML spreadsheet, which is not read; open it in Excel and save it as .xlsx"
+    return None
+
+
+def _csv_layout(
+    path: Path, ds: DatasetConfig, model: type[Dataset], label: str
+) -> tuple[DatasetConfig, list[str], dict[str, int], list[str]]:
+    """How a CSV is really laid out: (the dataset settings adjusted to it, its headers, the field
+    mapping, notes saying what differs from the settings). A byte order mark decides the encoding;
+    when the required columns are not on the configured header row, the first rows are searched
+    with each common delimiter for the row that has them (title rows above the header, a file
+    saved with semicolons or tabs). Only a file that fails as configured is searched."""
+    notes = []
+    bom = _bom_encoding(path)
+    if bom and not _same_encoding(bom, ds.encoding):
+        notes.append(
+            f"{label}: read as {bom.upper()}, as the file's byte order mark says (the council's settings say "
+            f"encoding = {ds.encoding!r})"
+        )
+        ds = ds.model_copy(update={"encoding": bom})
+    try:
+        headers = _csv_header(path, ds, label)
+        return ds, headers, map_headers(headers, ds, model, label), notes
+    except IngestError as first:
+        failure = first
+    if why := _not_a_table(path, label):
+        raise IngestError(why) from failure
+    rows_by_delimiter = {}
+    for delimiter in dict.fromkeys([ds.delimiter, ",", ";", "\t", "|"]):
+        try:
+            trial = ds.model_copy(update={"delimiter": delimiter})
+            rows_by_delimiter[delimiter] = _csv_rows(path, trial, label, HEADER_SEARCH_ROWS)
+        except IngestError:
+            continue
+    for delimiter, rows in rows_by_delimiter.items():
+        for number, row in enumerate(rows, 1):
+            if (delimiter, number) == (ds.delimiter, ds.header_row) or len(row) < 2:
+                continue
+            trial = ds.model_copy(update={"delimiter": delimiter, "header_row": number})
+            headers = [h.replace("\ufeff", "") for h in row]
+            try:
+                mapping = map_headers(headers, trial, model, label)
+            except IngestError:
+                continue
+            if number != ds.header_row:
+                notes.append(
+                    f"{label}: the header is on row {number}, not row {ds.header_row} as the council's settings say "
+                    "(header_row); the rows above it are not read"
+                )
+            if delimiter != ds.delimiter:
+                notes.append(
+                    f"{label}: the columns are separated by {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}, not "
+                    f"{_DELIMITER_NAMES.get(ds.delimiter, repr(ds.delimiter))} as the council's settings say (delimiter)"
+                )
+            return trial, headers, mapping, notes
+    raise failure
 
 
 def _encoding_message(path: Path, label: str, encoding: str) -> str:
@@ -204,16 +354,43 @@ def _encoding_message(path: Path, label: str, encoding: str) -> str:
         )
 
 
-def _utf8_copy(path: Path, ds: DatasetConfig, tmp: Path, label: str) -> Path:
+def _lines_not_utf8(data: bytes, label: str) -> str | None:
+    """A note naming the lines of a UTF-8 file that hold bytes read as Windows-1252, or None."""
+    lines, shown = [], []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            lines.append(number)
+            if len(shown) < 3:
+                shown.append(line[exc.start : exc.start + 1].decode("cp1252", "replace"))
+    if not lines:
+        return None
+    where = ", ".join(f"{n:,}" for n in lines[:5]) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
+    return (
+        f"{label}: row{'s' if len(lines) > 1 else ''} {where}: characters that are not UTF-8 were read as "
+        f"Windows-1252 ({' '.join(dict.fromkeys(shown))}), as Excel saves them; check the names there"
+    )
+
+
+def _utf8_copy(path: Path, ds: DatasetConfig, tmp: Path, label: str, notes: list[str] | None = None) -> Path:
     """A UTF-8 copy DuckDB can read with rows in place: re-encoded, blank lines kept as empty rows."""
-    encoding = "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding
+    encoding, errors = _text_encoding(ds)
+    data = path.read_bytes()
     try:
-        text = path.read_bytes().decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
+        if errors == "strict":
+            raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
+        text = data.decode(encoding, errors)
+        if notes is not None and (note := _lines_not_utf8(data, label)):
+            notes.append(note)
     out = tmp / (path.stem + ".utf8.csv")
-    # A blank line becomes a row of empty cells so row numbers match what a person sees.
-    lines = (line if line.strip() else ds.delimiter for line in text.splitlines())
+    # A blank line becomes a row of empty cells so row numbers match what a person sees. Lines end
+    # at CR LF, LF or CR only (str.splitlines also splits at form feeds and Unicode separators,
+    # which can sit inside a value).
+    text = text.removesuffix("\n").removesuffix("\r")
+    lines = (line if line.strip() else ds.delimiter for line in re.split(r"\r\n|\n|\r", text))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 
@@ -256,15 +433,21 @@ class _Source:
     text_file: Path | None = None  # the CSV DuckDB reads (UTF-8), to say where it cannot tell rows apart
 
 
-def _read_csv(path: Path, ds: DatasetConfig, tmp: Path, label: str, blank: bool | None = None) -> _Source:
-    """``blank``: whether the file has a blank line, when unzipping it found out (else it is read for it)."""
-    headers = _csv_header(path, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, label)
+def _read_csv(
+    path: Path, ds: DatasetConfig, tmp: Path, label: str, headers: list[str], notes: list[str], blank: bool | None = None
+) -> _Source:
+    """``ds`` as :func:`_csv_layout` found the file laid out, ``headers`` its header row; ``blank``:
+    whether the file has a blank line, when unzipping it found out (else it is read for it)."""
     # Small files are checked for blank lines up front; big ones only when the record count says so.
     has_blank = _has_blank_line if blank is None else (lambda _path: blank)
     if ds.encoding.lower() in UTF8 and (path.stat().st_size > (16 << 20) or not has_blank(path)):
         return _Source(headers, _csv_sources(path, ds, len(headers)), ds.header_row + 1, False, blank_check=path, text_file=path)
-    readable = _utf8_copy(path, ds, tmp, label)
+    readable = _utf8_copy(path, ds, tmp, label, notes)
     return _Source(headers, _csv_sources(readable, ds, len(headers)), ds.header_row + 1, False, text_file=readable)
+
+
+class _NotUtf8(IngestError):
+    """DuckDB met bytes that are not UTF-8 in a file it read as it is: read a re-encoded copy."""
 
 
 def _text_sql(col: str, kind: pa.DataType) -> str:
@@ -525,6 +708,8 @@ def _stage(
             if "parallel" in message and n + 1 < len(src.sources):
                 continue
             if "unicode" in message.lower() or "utf" in message.lower():
+                if src.blank_check is not None and ds.encoding.lower() in UTF8:
+                    raise _NotUtf8(f"{label}: bytes that are not UTF-8") from exc
                 raise IngestError(_encoding_message(path, label, ds.encoding)) from exc
             if "maximum line size" in message.lower():
                 line = re.search(r"Line: (\d+)", message)  # the file's own line number
@@ -712,31 +897,41 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
     with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:
         tmp = Path(tmpdir)
         for member, member_label, kind in reader.members(path, tmp, label, ds.reader, notes, blank_lines):
+            member_ds = ds
             if kind in reader.SPREADSHEET_KINDS:
                 src = _read_excel(con, member, ds, tmp, member_label)
+                mapping = map_headers(src.headers, ds, model, member_label)
             else:
-                src = _read_csv(member, ds, tmp, member_label, blank_lines.get(member))
+                member_ds, csv_headers, mapping, layout = _csv_layout(member, ds, model, member_label)
+                notes.extend(layout)
+                src = _read_csv(member, member_ds, tmp, member_label, csv_headers, notes, blank_lines.get(member))
             headers = src.headers
-            mapping = map_headers(headers, ds, model, member_label)
+            notes.extend(duplicate_headers(headers, mapping, member_label))
             result = FileResult(council.id, dataset, member_label)
             result.headers = headers
             result.mapping = {f: headers[i] for f, i in mapping.items()}
             lineage = [council.id, file_id, member_label]
-            records = _stage(con, model, ds, mapping, src, member, member_label, lineage)
+            try:
+                records = _stage(con, model, member_ds, mapping, src, member, member_label, lineage)
+            except _NotUtf8:
+                src = _Source(headers, [], src.first_row, False, text_file=None)
+                src.text_file = _utf8_copy(member, member_ds, tmp, member_label, notes)
+                src.sources = _csv_sources(src.text_file, member_ds, len(headers))
+                records = _stage(con, model, member_ds, mapping, src, member, member_label, lineage)
             try:
                 # DuckDB skips blank lines; when records and lines disagree, re-read a copy that keeps them.
                 if (
                     src.blank_check
                     and blank_lines.get(member, True)
-                    and records != _physical_lines(member) - ds.header_row
+                    and records != _physical_lines(member) - member_ds.header_row
                     and _has_blank_line(member)
                 ):
                     _rollback(con)
-                    src.sources = _csv_sources(_utf8_copy(member, ds, tmp, member_label), ds, len(headers))
-                    records = _stage(con, model, ds, mapping, src, member, member_label, lineage)
+                    src.sources = _csv_sources(_utf8_copy(member, member_ds, tmp, member_label, notes), member_ds, len(headers))
+                    records = _stage(con, model, member_ds, mapping, src, member, member_label, lineage)
                 _settle(con, model, result, file_id, records)
                 if result.rows_read == 0:
-                    raise IngestError(f"{member_label}: no data rows below the header (row {ds.header_row})")
+                    raise IngestError(f"{member_label}: no data rows below the header (row {member_ds.header_row})")
                 con.execute("commit")
             except BaseException:
                 _rollback(con)
@@ -900,5 +1095,5 @@ def read_headers(path: Path, ds: DatasetConfig, label: str | None = None) -> lis
     with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:
         member, member_label, kind = next(reader.members(path, Path(tmpdir), label, ds.reader))
         if kind == "csv":
-            return _csv_header(member, ds, "utf-8-sig" if ds.encoding.lower() in UTF8 else ds.encoding, member_label)
+            return _csv_header(member, ds, member_label)
         return reader.read_sheet(member, ds.sheet, ds.header_row, member_label, Path(tmpdir) / "headers.arrow", headers_only=True)

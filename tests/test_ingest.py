@@ -104,14 +104,6 @@ def test_unknown_headers_name_missing_fields_and_list_headers_found(tmp_path, co
     assert "'When', 'HowMuch', 'Who'" in summary.message and "odd.csv" in summary.message
 
 
-def test_wrong_encoding_names_the_row(tmp_path, councils):
-    path = tmp_path / "latin.csv"
-    path.write_bytes("PaymentDate,Amount,BeneficiaryName\n2025-01-01,1.00,ok\n2025-01-02,2.00,Caf\xe9 Ltd\n".encode("cp1252"))
-    summary, _ = ingest.check_file(path, councils["trafford"], "spend")
-    assert summary.status == "failed"
-    assert "latin.csv" in summary.message and "row 3" in summary.message and "utf-8" in summary.message
-
-
 def test_truncated_xlsx_is_refused_clearly(tmp_path, councils):
     good = write_xlsx(tmp_path / "good.xlsx", [["Clearing Date", "Amount £", "Supplier Name"], ["Apr 2025", 1, "x"]])
     bad = tmp_path / "cut.xlsx"

@@ -1,0 +1,100 @@
+"""Files as councils and careless uploaders really produce them: the encoding, delimiter and
+header row not what the settings say, headers written another way, web pages saved as CSV.
+Each is read (with a note saying what differed) or refused in one plain line naming the file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from starviz import ingest
+from tests.fixtures.extracts import TRAFFORD_SPEND
+
+HEADER = TRAFFORD_SPEND[0]  # Trafford's current layout
+
+
+def _text(rows: list[list[str]], delimiter: str = ",", newline: str = "\r\n") -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator=newline).writerows(rows)
+    return out.getvalue()
+
+
+def _record(supplier: str = "ABC Ltd", amount: str = "1500.00", date: str = "2025-04-10", n: int = 1) -> list[str]:
+    values = dict(zip(HEADER, TRAFFORD_SPEND[1], strict=True))
+    values.update(BeneficiaryName=supplier, Amount=amount, PaymentDate=date, TransactionNumber=f"T{n}")
+    return [values[h] for h in HEADER]
+
+
+def _check(path: Path, councils, data: bytes | str):
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    summary, rejects = ingest.check_file(path, councils["trafford"], "spend", preview_limit=20)
+    return summary, rejects
+
+
+def test_utf8_with_bom_and_stray_windows_1252_bytes_is_read_with_a_note(tmp_path, councils):
+    # Excel-edited: saved with a UTF-8 byte order mark, but one pasted name carries Windows-1252 bytes
+    body = _text([HEADER, _record("Café Nero Ltd", n=1), _record("Smith & Sons", n=2)])
+    data = b"\xef\xbb\xbf" + body.replace("Café", "CAFE_").encode("utf-8").replace(b"CAFE_", "Café".encode("cp1252"))
+    summary, rejects = _check(tmp_path / "spend.csv", councils, data)
+    assert summary.status == "loaded" and summary.rows_loaded == 2 and not rejects
+    assert [r["supplier_name"] for r in summary.preview] == ["Café Nero Ltd", "Smith & Sons"]
+    assert "spend.csv: row 2: characters that are not UTF-8 were read as Windows-1252 (é)" in summary.message
+
+
+def test_a_strict_encoding_still_names_the_row(tmp_path, councils):
+    trafford = councils["trafford"]
+    spend = trafford.datasets["spend"].model_copy(update={"encoding": "ascii"})
+    council = trafford.model_copy(update={"datasets": {**trafford.datasets, "spend": spend}})
+    path = tmp_path / "latin.csv"
+    path.write_bytes("PaymentDate,Amount,BeneficiaryName\n2025-01-01,1.00,ok\n2025-01-02,2.00,Caf\xe9 Ltd\n".encode("cp1252"))
+    summary, _ = ingest.check_file(path, council, "spend")
+    assert summary.status == "failed"
+    assert "latin.csv: row 3: bytes" in summary.message and "'ascii'" in summary.message
+
+
+def test_semicolon_and_tab_files_are_read_with_a_note(tmp_path, councils):
+    for delimiter, word in ((";", "semicolons"), ("\t", "tabs")):
+        summary, rejects = _check(tmp_path / "spend.csv", councils, _text([HEADER, _record("A, B and C Ltd")], delimiter))
+        assert summary.status == "loaded" and summary.rows_loaded == 1 and not rejects, summary.message
+        assert summary.preview[0]["supplier_name"] == "A, B and C Ltd"
+        assert f"the columns are separated by {word}, not commas" in summary.message
+
+
+def test_title_and_blank_rows_above_the_header_are_skipped_and_rows_keep_their_numbers(tmp_path, councils):
+    rows = [["Trafford Council: payments to suppliers, April 2025"], [], HEADER, _record(n=1), _record(amount="ten", n=2)]
+    summary, rejects = _check(tmp_path / "spend.csv", councils, _text(rows))
+    assert summary.rows_read == 2 and summary.rows_loaded == 1
+    assert "the header is on row 3, not row 1" in summary.message
+    assert [(r[1], r[2], r[3]) for r in rejects] == [(5, "Amount", "ten")]  # the row a spreadsheet shows
+
+
+def test_headers_written_another_way_are_matched(tmp_path, councils):
+    loose = [h.replace("PaymentDate", "Payment_Date ").replace("BeneficiaryName", "beneficiary name") for h in HEADER]
+    loose = [h.upper() if h == "Amount" else h for h in loose]
+    summary, _ = _check(tmp_path / "spend.csv", councils, _text([loose, _record()]))
+    assert summary.status == "loaded" and summary.amount_total == Decimal("1500.00")
+    assert summary.mapping["payment_date"] == "Payment_Date " and summary.mapping["supplier_name"] == "beneficiary name"
+
+
+def test_a_duplicated_header_says_which_column_is_read(tmp_path, councils):
+    summary, _ = _check(tmp_path / "spend.csv", councils, _text([[*HEADER, "Amount"], [*_record(), "99.00"]]))
+    assert summary.amount_total == Decimal("1500.00")
+    assert "column E ('Amount') is read; column L has the same header and is not read" in summary.message
+
+
+def test_utf16_unicode_text_from_excel_is_read(tmp_path, councils):
+    data = _text([HEADER, _record("Café Ltd")], "\t").encode("utf-16")  # Excel's "Unicode text": BOM, tabs
+    summary, rejects = _check(tmp_path / "spend.txt", councils, data)
+    assert summary.status == "loaded" and not rejects and summary.preview[0]["supplier_name"] == "Café Ltd"
+    assert "read as UTF-16" in summary.message
+
+
+def test_a_web_page_saved_as_csv_is_refused_in_plain_words(tmp_path, councils):
+    page = "\ufeff<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form>Password</form></body></html>\n"
+    for name in ("spend.csv", "spend.xls"):
+        summary, _ = _check(tmp_path / name, councils, page)
+        assert summary.status == "failed"
+        assert summary.message.startswith(f"{name}: this is a web page (HTML), not a table")
+        assert "\n" not in summary.message and str(tmp_path) not in summary.message
