@@ -44,7 +44,7 @@ if tab == "Each measure ranked":
         st.caption(note)
     if like_lines := benchmark.line_floor_note(figures):
         st.caption(escape.md(like_lines))
-    if left_out := nodata.share_left_out_by_council(figures):
+    if left_out := nodata.share_left_out_by_council(figures, spend=scope.filters.spend_words):
         st.caption(left_out)
     st.caption(coverage_note)
     table = benchmark.ranking_table(ranked)

@@ -155,7 +155,7 @@ if tab == "Classification and exclusions":
         "(data/reference/expense_type_categories.csv); the rest has no category. The rest of the spend "
         "carries the council's own ProClass code. Amounts are net spend. " + nodata.SHARE_RULE
     )
-    if left_out := nodata.share_left_out_by_council(unclassified):
+    if left_out := nodata.share_left_out_by_council(unclassified, spend=scope.filters.spend_words):
         st.caption(left_out)
     ui.export_buttons("unclassified-spend", unclassified, scope)
     exclusions = queries.exclusions_by_reason(scope)
@@ -164,7 +164,7 @@ if tab == "Classification and exclusions":
         "The same exclusion rules for every council (data/reference/exclusions.csv), whatever the filter says. "
         "Amounts are net spend; a share of all spend follows the same rule as the shares above."
     )
-    if left_out := nodata.share_left_out_by_council(exclusions.drop_duplicates("council")):
+    if left_out := nodata.share_left_out_by_council(exclusions.drop_duplicates("council"), spend="all spend"):
         st.caption(left_out)
     ui.export_buttons("excluded-spend", exclusions, scope)
 

@@ -58,7 +58,7 @@ with row[4]:
         help="Share of addressable spend with voluntary, community and social enterprises. " + nodata.SHARE_RULE,
     )
 
-if left_out := nodata.share_left_out(now["share_left_out_gbp"]):
+if left_out := nodata.share_left_out(now["share_left_out_gbp"], spend="addressable spend"):
     st.caption(left_out)
 
 row = st.columns(4)

@@ -122,26 +122,30 @@ def covered(coverage: pd.DataFrame, measure: str) -> Covered:
 # Shares of spend with credits: the rule of ``known_share`` (sql/00_functions/known_share.sql) in the
 # words the pages use, so that no share reads over 100% or below 0% and the director can say why.
 SHARE_RULE = (
-    "Credits and refunds are netted against payments to the same supplier in the period; a supplier whose "
-    "payments net to nothing or less is left out of the share and of the spend it is a share of."
+    "Credits and refunds are netted against payments to the same supplier in the period (on contract or "
+    "not, with a category or not); a supplier whose payments net to nothing or less is left out of the "
+    "share and of the spend it is a share of."
 )
 
 
-def share_left_out(gbp: float | None, who: str = "") -> str:
+def share_left_out(gbp: float | None, who: str = "", *, spend: str = "spend") -> str:
     """One sentence for a page showing shares of spend: how much net refund the shares leave out
-    ("" when none). ``who``: the councils or scope it is about, already escaped for Markdown."""
+    ("" when none). ``who``: the councils or scope it is about, already escaped for Markdown;
+    ``spend``: which spend the shares are of ("addressable spend", "all spend"), so that two pages
+    showing shares of different spend say so. The amount is one definition everywhere
+    (``supplier_net_spend``): the suppliers whose payments in the period net to nothing or less."""
     from starviz import fmt  # fmt imports this module
 
     if missing(gbp) or not gbp or float(gbp) <= 0:
         return ""
     where = f" for {who}" if who else ""
     return (
-        f"Shares of spend leave out {fmt.gbp(float(gbp))} of net refunds{where}: suppliers whose payments in the "
+        f"Shares of {spend} leave out {fmt.gbp(float(gbp))} of net refunds{where}: suppliers whose payments in the "
         "period net to nothing or less (credits netted against the same supplier)."
     )
 
 
-def share_left_out_by_council(figures: pd.DataFrame, council: str = "council") -> str:
+def share_left_out_by_council(figures: pd.DataFrame, council: str = "council", *, spend: str = "spend") -> str:
     """``share_left_out`` for a frame of councils (``share_left_out_gbp`` per council), naming each
     council that has some, with its amount ("" when none has)."""
     from starviz import escape, fmt
@@ -156,7 +160,7 @@ def share_left_out_by_council(figures: pd.DataFrame, council: str = "council") -
         who = escape.md(str(pairs[0][0]))
     else:
         who = ", ".join(f"{escape.md(str(c))} {fmt.gbp(float(v))}" for c, v in pairs)
-    return share_left_out(float(rows["share_left_out_gbp"].sum()), who)
+    return share_left_out(float(rows["share_left_out_gbp"].sum()), who, spend=spend)
 
 
 def fill_council_columns(df: pd.DataFrame) -> pd.DataFrame:

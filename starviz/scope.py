@@ -297,10 +297,14 @@ class Filters:
         return ", ".join(names.get(c, _default_name(c)) for c in self.councils)
 
     @property
+    def spend_words(self) -> str:
+        """Which spend the figures are of: 'addressable spend' or 'all spend'."""
+        return "addressable spend" if self.addressable_only else "all spend"
+
+    @property
     def label(self) -> str:
         """Human summary, e.g. 'Stockport, Trafford · 2025-26 Q3 · addressable spend'."""
-        spend = "addressable spend" if self.addressable_only else "all spend"
-        return f"{self.councils_label} · {self.period_label} · {spend}"
+        return f"{self.councils_label} · {self.period_label} · {self.spend_words}"
 
     # -- navigation
     def previous(self) -> Filters | None:

@@ -466,7 +466,7 @@ def credit_con():
         "is_addressable boolean, exclusion_reason varchar, category_source varchar)"
     )
     con.executemany("insert into fct_spend values (?, ?, ?, ?, ?, ?, ?)", [(c, APRIL, *rest) for c, *rest in CREDIT_LINES])
-    build.create_sql(con, build.functions("known_share", "share_part", "share_base", "share_left_out"))
+    build.create_sql(con, build.functions("known_share", "share_part", "share_base", "share_left_out", "supplier_net_spend"))
     con.execute((config.SQL_DIR / "queries" / "scope" / "in_scope.sql").read_text())
     con.execute((config.SQL_DIR / "30_marts" / "mart_classification_by_supplier_month.sql").read_text())
     yield con

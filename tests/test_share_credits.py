@@ -1,9 +1,9 @@
 """Shares of spend with credits (issue 18, "numbers they can defend"): a share is between 0% and 100%.
 
 The rule (sql/00_functions/known_share.sql, one place for every share): credits and refunds are
-netted against payments to the same supplier with the same flags (on and off contract apart) over
-the period; a supplier whose net is not positive is left out of both numerator and denominator;
-"no data" stays null. Before it, a refund-only supplier pushed a share over 100% (the fixture's
+netted against payments to the same supplier over the period, whatever its flags (supplier_net_spend
+spreads a supplier's net over its positive slices); a supplier whose net is not positive is left out
+of both numerator and denominator; "no data" stays null. Before it, a refund-only supplier pushed a share over 100% (the fixture's
 Tameside: £2,000 local and a £120 refund from a non-local supplier read 2,000 / 1,880 = 106.4%).
 
 The hand-made cases run the build's own SQL (the macros and the share basis mart) over a stand-in
@@ -57,11 +57,12 @@ def _shares(lines: list[Line], months: tuple[dt.date, ...] = (APR,)) -> dict:
     row = con.execute(
         """
         with basis as (
-            select * from mart_share_basis_by_supplier_month where list_contains(?::date[], month) and is_addressable
+            select council_id, supplier_id, is_on_contract, is_local, is_sme, is_vcse, spend_gbp
+            from mart_share_basis_by_supplier_month where list_contains(?::date[], month) and is_addressable
         )
         select known_share(is_local, spend_gbp), flag_known_share(is_local, spend_gbp),
                known_share(is_on_contract, spend_gbp), share_base(is_local, spend_gbp)::double,
-               -share_left_out(spend_gbp)::double
+               share_left_out(spend_gbp)::double
         from supplier_net_spend(basis)
         """,
         [list(months)],
@@ -122,11 +123,15 @@ def test_mixed_known_and_unknown_flags():
     assert got["base_gbp"] == 1000 and got["left_out_gbp"] == 150
 
 
-def test_on_and_off_contract_payments_are_netted_apart():
-    # S1 £1,500 on contract and a £200 credit off contract; S2 £500 off contract. The off-contract
-    # credit does not reduce S1's on-contract spend: 1,500 / (1,500 + 500) = 75.0%.
+def test_an_off_contract_credit_nets_against_the_suppliers_on_contract_payments():
+    # S1 £1,500 on contract and a £200 credit off contract (a credit note dated after the contract
+    # ended); S2 £500 off contract. S1 nets to £1,300, all of it from its on-contract payments:
+    # 1,300 / (1,300 + 500) = 72.2%. Before, the credit was netted apart and "left out" as if S1 had
+    # netted to nothing: 1,500 / 2,000 = 75.0%, £200 left out (the Data quality page, netting by
+    # another slice, left out other amounts).
     got = _shares([("x", APR, "S1", 1500, True, None), ("x", APR, "S1", -200, False, None), ("x", APR, "S2", 500, False, None)])
-    assert got["on_contract"] == pytest.approx(0.75)
+    assert got["on_contract"] == pytest.approx(1300 / 1800)
+    assert got["left_out_gbp"] == 0
     assert got["local"] is None  # no supplier's postcode known
 
 

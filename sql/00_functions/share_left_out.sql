@@ -1,5 +1,5 @@
--- One row per call: net spend left out of every share of spend, the supplier nets that are not
--- positive (0 when none).
+-- One row per call: net spend left out of every share of spend, as a positive amount: the supplier
+-- nets that are not positive (supplier_net_spend puts each on one row; 0 when none).
 create or replace macro share_left_out(amount) as (
-    coalesce(sum(amount) filter (where amount <= 0), 0)
+    0.0 - coalesce(sum(amount) filter (where amount < 0), 0)
 );

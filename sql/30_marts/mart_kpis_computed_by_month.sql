@@ -22,9 +22,19 @@ definitions as (
     from ref_kpi_computed
 ),
 
+month_slices as (
+    -- each supplier's month apart: the supplier key carries the month, so supplier_net_spend nets
+    -- credits against the same supplier within the month
+    select council_id, month, strftime(month, '%Y-%m') || '|' || coalesce(supplier_id, '') as supplier_id,
+           is_on_contract, is_local, is_sme, spend_gbp
+    from mart_share_basis_by_supplier_month
+    where is_addressable
+),
+
 spend as (
-    -- shares of addressable spend over the month's supplier nets (known_share.sql: a supplier netting
-    -- to nothing or less is left out of both): numerator and denominator null where there is no data
+    -- shares of addressable spend over the month's supplier nets (supplier_net_spend.sql: a supplier
+    -- netting to nothing or less is left out of both): numerator and denominator null where there is
+    -- no data
     select
         council_id,
         month,
@@ -34,8 +44,7 @@ spend as (
         share_base(is_local, spend_gbp) as local_base,
         share_part(is_sme, spend_gbp) as sme_part,
         share_base(is_sme, spend_gbp) as sme_base
-    from mart_share_basis_by_supplier_month
-    where is_addressable
+    from supplier_net_spend(month_slices)
     group by all
 ),
 

@@ -38,7 +38,8 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
             select * from mart_spend_cube_summary where {where}
         ),
         basis as (
-            select * from mart_share_basis_by_supplier_month where {where}
+            select council_id, supplier_id, is_addressable, is_on_contract, is_local, is_sme, is_vcse, spend_gbp
+            from mart_share_basis_by_supplier_month where {where}
         ),
         shares as (
             -- netted per supplier over the period; a supplier netting to nothing or less left out of
@@ -52,7 +53,7 @@ def benchmark_by_council(scope: Scope, top_suppliers: int | None = None) -> pd.D
                 flag_known_share(is_sme, spend_gbp) as sme_known_share,
                 known_share(is_vcse, spend_gbp) as vcse_share,
                 flag_known_share(is_vcse, spend_gbp) as vcse_known_share,
-                -share_left_out(spend_gbp) as share_left_out_gbp
+                share_left_out(spend_gbp) as share_left_out_gbp
             from supplier_net_spend(basis)
             group by council_id
         ),

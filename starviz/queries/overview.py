@@ -22,18 +22,19 @@ _SPEND_MEASURES = """
         select * from mart_spend_by_council_month where in_scope(council_id, ?) and {month}
     ),
     basis as (
-        select * from mart_share_basis_by_supplier_month where in_scope(council_id, ?) and {month} and is_addressable
+        select council_id, supplier_id, is_on_contract, is_local, is_sme, is_vcse, spend_gbp
+        from mart_share_basis_by_supplier_month where in_scope(council_id, ?) and {month} and is_addressable
     ),
     shares as (
-        -- shares of addressable spend netted per supplier over the months (known_share.sql): null
-        -- ("no data") where the flag is known for none of it
+        -- shares of addressable spend netted per supplier over the months (supplier_net_spend.sql):
+        -- null ("no data") where the flag is known for none of it
         select
             known_share(is_on_contract, spend_gbp) as on_contract_share,
             known_share(is_local, spend_gbp) as local_share,
             flag_known_share(is_local, spend_gbp) as local_known_share,
             known_share(is_sme, spend_gbp) as sme_share,
             known_share(is_vcse, spend_gbp) as vcse_share,
-            -share_left_out(spend_gbp) as share_left_out_gbp
+            share_left_out(spend_gbp) as share_left_out_gbp
         from supplier_net_spend(basis)
     )
     select
