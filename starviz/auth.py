@@ -496,21 +496,24 @@ def serving_problems() -> list[str]:
 
 _refusals_logged: set[tuple[str, ...]] = set()
 
+NOT_CONFIGURED = "starviz is not available: its set-up is not finished. The administrator can see why in the server's log."
+
 
 def refuse_to_start(problems: list[str]) -> None:
     """The page shown instead of the app while production is not safely configured; stops the script.
-    A hidden navigation is declared so that Streamlit lists no page names beside it."""
+
+    The reasons are for the operator: written to the server log (logger ``starviz.auth``), once per
+    process, one line. The visitor, who has not signed in, reads only that starviz is not available:
+    the reasons name files on the server and user names. A hidden navigation is declared so that
+    Streamlit lists no page names beside it."""
     import streamlit as st
 
-    if tuple(problems) not in _refusals_logged:  # once per process: the operator sees why in the log
+    if tuple(problems) not in _refusals_logged:
         _refusals_logged.add(tuple(problems))
         log.error("starviz will not start in production: %s", " ".join(problems))
 
     def page() -> None:
-        st.error(
-            "starviz will not start in production until its authentication is configured:\n\n"
-            + "\n".join(f"- {escape.md(p)}" for p in problems)
-        )
+        st.error(NOT_CONFIGURED)
 
     st.navigation([st.Page(page, title="starviz", url_path="setup", default=True)], position="hidden").run()
     st.stop()

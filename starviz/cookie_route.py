@@ -1,13 +1,19 @@
 """The sign-in cookie set by the server (``Set-Cookie`` with ``HttpOnly``), so a script in the page
-cannot read it. Served through ``serve.py`` (``st.App`` with this route, Streamlit's supported way to
-add routes); the page posts the one-time token ``auth`` offered for the write (``sessions.Store.
-offer_cookie``, in the store every replica shares) and the answer sets or deletes ``starviz_auth``:
-``HttpOnly; SameSite=Strict; Path=/``, ``Secure`` when the request came over HTTPS (directly or as
-nginx's ``X-Forwarded-Proto``). No Streamlit here beyond what Starlette gives the route."""
+cannot read it. Served through ``serve.py`` (``st.App`` with :func:`routes` and :func:`lifespan`,
+Streamlit's supported way to add routes); the page posts the one-time token ``auth``
+offered for the write (``sessions.Store.offer_cookie``, in the store every replica shares) and the
+answer sets or deletes ``starviz_auth``: ``HttpOnly; SameSite=Strict; Path=/``, ``Secure`` when the
+request came over HTTPS (directly or as nginx's ``X-Forwarded-Proto``). No Streamlit here beyond
+what Starlette gives the route.
+
+Whether the route is served is known from this process, not from its environment: :func:`served`
+is true only once a server whose routes hold :func:`cookie` has started in this process (its
+lifespan ran). ``streamlit run app.py``, or any setting of an environment variable, cannot make it
+true."""
 
 from __future__ import annotations
 
-import os
+from contextlib import asynccontextmanager
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,13 +21,51 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 PATH = "/_starviz/cookie"
-# Set by serve.py: the script then asks this route for the cookie instead of writing document.cookie.
-ENV = "STARVIZ_COOKIE_ROUTE"
+
+_serving = False  # set by lifespan() when its server holds the route, in this process only
 
 
 def served() -> bool:
-    """True when the app runs under serve.py, with this route."""
-    return os.environ.get(ENV) == "1"
+    """True when this process serves the app with the cookie route (``streamlit run serve.py``).
+    False under ``streamlit run app.py``, in AppTest, in scripts."""
+    return _serving
+
+
+def _holds_route(app) -> bool:
+    """Whether ``app`` (the ``st.App`` starting) was given the cookie route. Read from the routes it
+    keeps; should Streamlit keep them elsewhere one day, the answer is no and production refuses to
+    start (loudly, in the log), never the other way round."""
+    return any(
+        getattr(r, "endpoint", None) is cookie and getattr(r, "path", None) == PATH for r in getattr(app, "_user_routes", ())
+    )
+
+
+@asynccontextmanager
+async def lifespan(app):
+    """``st.App``'s lifespan in serve.py: from the moment the server starts, :func:`served` is true
+    in this process if the server holds the route."""
+    global _serving
+    _serving = _holds_route(app)
+    _say_production_problems()
+    try:
+        yield
+    finally:
+        _serving = False
+
+
+def _say_production_problems() -> None:
+    """In production, the reasons it cannot serve yet, in the server's log as it starts (a visitor
+    only reads that starviz is not available)."""
+    import logging
+
+    from starviz import credentials
+
+    try:
+        problems = credentials.production_problems()
+    except Exception as exc:  # the first page says it again; starting must not fail here
+        problems = [f"{type(exc).__name__}: {exc}"]
+    if problems:
+        logging.getLogger("starviz.auth").error("starviz will not start in production: %s", " ".join(problems))
 
 
 def _same_origin(request: Request) -> bool:

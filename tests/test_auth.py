@@ -382,9 +382,11 @@ def test_a_cookie_naming_no_session_falls_back_to_the_form(demo, monkeypatch):
     assert [w.split(";")[0] for w in _cookie_writes(at)] == [f"{auth.COOKIE_NAME}="]  # deleted
 
 
-def test_production_start_without_configuration_refuses_to_run(production):
-    at = _start()
-    errors = [e.value for e in at.error]
-    assert any("No credentials file configured" in e for e in errors)
-    assert any("No cookie key" in e for e in errors)
+def test_production_start_without_configuration_refuses_to_run(production, caplog):
+    production.setattr(auth, "_refusals_logged", set())
+    with caplog.at_level("ERROR", logger="starviz.auth"):
+        at = _start()
+    assert [e.value for e in at.error] == [auth.NOT_CONFIGURED]  # the reasons are the operator's
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "No credentials file configured" in said and "No cookie key" in said
     assert len(at.text_input) == 0 and "user=" not in _body(at)

@@ -19,7 +19,7 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from starviz import auth, config, cookie_route, credentials, escape, passwords
+from starviz import auth, config, cookie_route, credentials, passwords
 from starviz.config import settings
 
 PASSWORD = credentials.DEMO_PASSWORD
@@ -306,7 +306,8 @@ def production(monkeypatch, tmp_path, cost12):
     monkeypatch.delenv("STARVIZ_COOKIE_EXPIRY_DAYS", raising=False)
     monkeypatch.delenv("STARVIZ_STATE_DB", raising=False)
     monkeypatch.setattr(credentials, "_auth_secrets", dict)
-    monkeypatch.setenv(cookie_route.ENV, "1")  # served as in production: through serve.py
+    monkeypatch.setattr(cookie_route, "_serving", True)  # served as in production: serve.py's server started
+    monkeypatch.setattr(auth, "_refusals_logged", set())  # each test reads its own refusal in the log
     settings.cache_clear()
     assert credentials.production_problems() == []
     yield SimpleNamespace(monkeypatch=monkeypatch, users=path, folder=tmp_path)
@@ -370,30 +371,40 @@ def _run_app(**env) -> AppTest:
     return at.run()
 
 
-def test_production_with_a_weak_setup_shows_why_and_nothing_else(production):
+def test_production_with_a_weak_setup_tells_the_operator_why_and_the_visitor_nothing_more(production, caplog):
     production.monkeypatch.setenv("STARVIZ_COOKIE_KEY", "a" * 32)
-    at = _run_app()
+    production.users.write_text(production.users.read_text().replace("jane.smith", "director"))  # a demo name
+    with caplog.at_level(logging.ERROR, logger="starviz.auth"):
+        at = _run_app()
     assert not at.exception
     [error] = at.error
-    assert "will not start in production" in error.value and "repeated pattern" in error.value
+    assert error.value == auth.NOT_CONFIGURED
     assert not at.text_input and not at.title and not at.sidebar.children
+    # The operator reads every reason in the server log, on one line; the visitor no path, no user name.
+    [line] = [r.getMessage() for r in caplog.records if "will not start in production" in r.getMessage()]
+    assert "repeated pattern" in line and "'director' is a demo account" in line and str(production.users) in line
+    assert "\n" not in line
 
 
-def test_production_served_as_streamlit_run_app_py_refuses_in_one_line(production):
-    production.monkeypatch.delenv(cookie_route.ENV)  # `streamlit run app.py`: no route sets the cookie HttpOnly
-    at = _run_app()
+def test_production_served_as_streamlit_run_app_py_refuses_in_one_line(production, caplog):
+    production.monkeypatch.setattr(cookie_route, "_serving", False)  # `streamlit run app.py`: no cookie route
+    # Whatever the environment says: the old check believed STARVIZ_COOKIE_ROUTE=1.
+    production.monkeypatch.setenv("STARVIZ_COOKIE_ROUTE", "1")
+    with caplog.at_level(logging.ERROR, logger="starviz.auth"):
+        at = _run_app()
     assert not at.exception
     [error] = at.error
+    assert error.value == auth.NOT_CONFIGURED
     said = (
         "It is served without the route that sets the sign-in cookie HttpOnly: start it with "
         "'streamlit run serve.py' (as make run and deploy/serve.sh do), not 'streamlit run app.py'."
     )
-    assert error.value.endswith("- " + escape.md(said))  # shown as text, one line
+    assert any(r.getMessage() == f"starviz will not start in production: {said}" for r in caplog.records)
     assert not at.text_input and not at.title and not at.sidebar.children
     assert not at.get("html")  # no cookie script of any kind
     # The sign-in itself refuses too, whatever page calls it.
     login = AppTest.from_function(_app, default_timeout=30).run()
-    assert not login.text_input and "served without the route" in login.error[0].value
+    assert not login.text_input and login.error[0].value == auth.NOT_CONFIGURED
 
 
 def test_production_without_a_database_builds_nothing_for_a_visitor(production, monkeypatch, tmp_path):

@@ -1,0 +1,59 @@
+"""Production refuses ``streamlit run app.py`` (no route sets the sign-in cookie HttpOnly): whether
+the route is served is known from the server started in this process, never from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+
+import streamlit as st
+
+from starviz import config, cookie_route
+
+
+def _serve_app():
+    """serve.py's ``app`` (st.App with the route), as ``streamlit run serve.py`` finds it."""
+    spec = importlib.util.spec_from_file_location("starviz_serve_under_test", config.ROOT / "serve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def _served_while_starting(app) -> tuple[bool, bool]:
+    async def start():
+        async with cookie_route.lifespan(app):
+            during = cookie_route.served()
+        return during, cookie_route.served()
+
+    return asyncio.run(start())
+
+
+def test_the_server_serve_py_starts_says_it_holds_the_route_until_it_stops(monkeypatch):
+    monkeypatch.delenv("STARVIZ_COOKIE_ROUTE", raising=False)
+    assert not cookie_route.served()
+    assert _served_while_starting(_serve_app()) == (True, False)
+
+
+def test_no_environment_and_no_server_without_the_route_can_say_it_is_served(monkeypatch):
+    monkeypatch.setenv("STARVIZ_COOKIE_ROUTE", "1")  # what the old check believed
+    assert not cookie_route.served()
+    assert _served_while_starting(st.App(str(config.ROOT / "app.py"))) == (False, False)  # no route given
+
+
+def test_a_production_server_names_what_stops_it_in_its_log_as_it_starts(monkeypatch, caplog):
+    from starviz import credentials
+
+    monkeypatch.setenv("STARVIZ_ENV", "production")
+    for var in ("STARVIZ_AUTH_FILE", "STARVIZ_COOKIE_KEY", "STARVIZ_COOKIE_EXPIRY_DAYS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(credentials, "_auth_secrets", dict)
+    config.settings.cache_clear()
+    try:
+        with caplog.at_level(logging.ERROR, logger="starviz.auth"):
+            _served_while_starting(_serve_app())
+    finally:
+        config.settings.cache_clear()
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("starviz will not start in production: No credentials file configured")
+    assert "No cookie key" in line and "\n" not in line
