@@ -249,6 +249,7 @@ def _csv_header(path: Path, ds: DatasetConfig, label: str) -> list[str]:
 
 
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_DELIMITER_WORD = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 HEADER_SEARCH_ROWS = 30  # how far down a header is looked for when it is not where the settings say
 
 
@@ -431,6 +432,7 @@ class _Source:
     excel: bool
     blank_check: Path | None = None  # a UTF-8 file whose blank lines DuckDB would skip
     text_file: Path | None = None  # the CSV DuckDB reads (UTF-8), to say where it cannot tell rows apart
+    width: int = 0  # CSV: the columns read when some rows have more cells than the header (else the header's)
 
 
 def _read_csv(
@@ -667,8 +669,20 @@ def _stage(
         if f in clean
     ]
     blank = "struct_pack(col := '', val := null::varchar, why := 'blank row', sev := 'skipped')"
+    extra = ""
+    if src.width > len(headers):  # cells beyond the header: the row's values cannot be placed
+        letter = reader.column_letters(len(headers) + 1)
+        why = (
+            f"this row has more cells than the header's {len(headers)} columns: perhaps a value holds a "
+            f"{_DELIMITER_WORD.get(ds.delimiter, 'delimiter')} and is not in quotes; put it in quotes and load the file again"
+        )
+        texts.append(f"coalesce({', '.join(f'c{i}' for i in range(len(headers), src.width))}) as _extra")
+        extra = (
+            f"when _extra is not null then [struct_pack(col := {_lit('column ' + letter)}, val := _extra, "
+            f"why := {_lit(why)}, sev := 'rejected')] "
+        )
     issues = (
-        f"case when {all_blank} then [{blank}] "
+        f"case {extra}when {all_blank} then [{blank}] "
         + (
             f"when list_filter([{', '.join(skips)}], lambda x: x is not null) <> [] "
             f"then list_filter([{', '.join(skips)}], lambda x: x is not null) "
@@ -718,7 +732,11 @@ def _stage(
                     f"{label}: {where}a line is longer than {reader.limits().max_field_chars:,} characters "
                     "(perhaps a quote that is never closed); the limit is [reader] max_field_chars in data/settings.toml"
                 ) from exc
-            if "invalid state" in message and src.text_file and (where := _lone_line_break(src.text_file, headers)):
+            if "Expected Number of Columns" in message and src.text_file and not src.width:
+                src.width = _widest_row(src.text_file, ds)
+                src.sources = _csv_sources(src.text_file, ds, src.width)
+                return _stage(con, model, ds, mapping, src, path, label, lineage)
+            if "invalid state" in message and src.text_file and (where := _lone_line_break(src.text_file, headers, ds.delimiter)):
                 raise IngestError(f"{label}: {where}") from exc
             raise IngestError(f"{label}: {_csv_reason(message, label)}") from exc
         except BaseException:
@@ -812,28 +830,42 @@ def _without_paths(text: str, label: str) -> str:
     return _PATHS.sub(label, text.splitlines()[0] if text else "")[:300]
 
 
-def _lone_line_break(path: Path, headers: list[str]) -> str | None:
+def _lone_line_break(path: Path, headers: list[str], delimiter: str = ",") -> str | None:
     """Where a file whose lines end CR LF has a bare LF outside quotes (a line break typed into a
-    cell and saved without quotes), which DuckDB's reader cannot place: the line and the column, as
-    a reason a person can act on; None when the file has no such break."""
+    cell and saved without quotes), which DuckDB's reader cannot place: the row (as a spreadsheet
+    numbers it: a quoted line break inside a value does not start a row) and the column, as a
+    reason a person can act on; None when the file has no such break."""
     import mmap
 
     with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
         if data.find(b"\r\n", 0, 1 << 20) < 0:
             return None
-        for found in re.finditer(rb"(?<!\r)\n", data):
-            previous = data.rfind(b"\r\n", 0, found.start())
-            before = data[previous + 2 if previous >= 0 else 0 : found.start()].decode("utf-8", "replace")
-            if before.count('"') % 2:  # inside quotes: a quoted line break, which the reader takes
+        quoted, row, start = False, 1, 0
+        for found in re.finditer(rb'["\n]', data):
+            if found.group() == b'"':
+                quoted = not quoted  # an escaped quote ("") turns it twice
                 continue
-            cells = next(csv.reader([before]), [""])
-            line = data[: found.start()].count(b"\r\n") + 1
+            at = found.start()
+            if quoted:
+                continue
+            if at and data[at - 1] == 13:  # CR LF: the row ends
+                row, start = row + 1, at + 1
+                continue
+            before = data[start:at].decode("utf-8", "replace")
+            cells = next(csv.reader([before], delimiter=delimiter), [""])
             column = headers[len(cells) - 1] if 0 < len(cells) <= len(headers) else f"column {len(cells)}"
             return (
-                f"row {line:,}, column {column}: a line break inside a value that is not in quotes (the file's "
+                f"row {row:,}, column {column}: a line break inside a value that is not in quotes (the file's "
                 "lines end CR LF); put the value in quotes or remove the line break, and load the file again"
             )
     return None
+
+
+def _widest_row(path: Path, ds: DatasetConfig) -> int:
+    """The most cells any record of a UTF-8 CSV has (read only when some row has more than the header)."""
+    csv.field_size_limit(reader.limits().max_field_chars)
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return max((len(row) for row in csv.reader(fh, delimiter=ds.delimiter)), default=0)
 
 
 def _csv_reason(message: str, label: str) -> str:
@@ -844,6 +876,11 @@ def _csv_reason(message: str, label: str) -> str:
         r"Value with unterminated quote found\.|Expected Number of Columns: \d+ Found: \d+|Invalid unicode[^\n.]*", message
     )
     reason = known.group(0) if known else ("the text does not follow the CSV format here" if line else "")
+    if reason.startswith("Value with unterminated quote"):
+        reason = (
+            'a quote (") opened in this row is never closed: the file may be cut short, or a value holds a stray '
+            "quote; check the row (or download the file again) and load it again"
+        )
     if line and reason:
         return f"row {line.group(1)}: cannot read as CSV: {_without_paths(reason, label)}"
     return f"cannot read as CSV: {_without_paths(message, label)}"
@@ -936,9 +973,10 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
             except BaseException:
                 _rollback(con)
                 raise
-            result.notes = [n for n in notes if n.startswith(member_label) or n.startswith(label + ":")]
-            result.message = "; ".join(result.notes)
             results.append(result)
+    for result in results:  # notes learnt after a member was read (a later empty member) included
+        result.notes = [n for n in notes if n.startswith(result.source_file) or n.startswith(label + ":")]
+        result.message = "; ".join(result.notes)
     return results
 
 

@@ -892,15 +892,21 @@ def members(
         yield path, label, kind
         return
     inner_pin = pinned if pinned in ("csv", "excel") else "auto"
+    read, empty = 0, []
     for member, member_label in unzip_members(path, tmp, label, blank_lines=blank_lines):
-        if member.stat().st_size == 0:
-            raise IngestError(f"{member_label}: empty file (0 bytes)")
+        if member.stat().st_size == 0:  # nothing in it to lose: the others are read
+            empty.append(member_label.rsplit("!", 1)[-1])
+            notes.append(f"{label}: {empty[-1]} inside it is empty (0 bytes) and was skipped")
+            continue
+        read += 1
         inner, inner_note = choose(member, member_label, inner_pin)
         if inner == "zip":
             raise IngestError(f"{member_label}: a ZIP inside a ZIP is not read; unpack it first")
         if inner_note:
             notes.append(inner_note)
         yield member, member_label, inner
+    if not read:
+        raise IngestError(f"{label}: every file inside the ZIP is empty (0 bytes): {', '.join(empty)}")
 
 
 def scratch_dir() -> str | None:

@@ -98,3 +98,50 @@ def test_a_web_page_saved_as_csv_is_refused_in_plain_words(tmp_path, councils):
         assert summary.status == "failed"
         assert summary.message.startswith(f"{name}: this is a web page (HTML), not a table")
         assert "\n" not in summary.message and str(tmp_path) not in summary.message
+
+
+def test_a_row_with_more_cells_than_the_header_is_rejected_and_the_rest_loaded(tmp_path, councils):
+    # a supplier name with a comma, not quoted: the row has one cell too many and its values are shifted
+    shifted = ",".join(_record(n=2)).replace("ABC Ltd", "Smith, J Ltd")
+    body = _text([HEADER, _record(n=1)]) + shifted + "\r\n" + _text([_record(n=3)])
+    summary, rejects = _check(tmp_path / "spend.csv", councils, body)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (3, 2, 1)
+    assert summary.amount_total == Decimal("3000.00")
+    assert [r[1:4] for r in rejects] == [(3, "column L", "T2")]  # the last cell, pushed past the header
+    assert rejects[0][4].startswith("this row has more cells than the header's 11 columns: perhaps a value holds a comma")
+
+
+def test_a_lone_line_break_after_a_quoted_one_names_the_spreadsheet_row(tmp_path, councils):
+    rows = [HEADER, _record(n=1), _record(n=2), _record(n=3)]
+    rows[1][HEADER.index("Purpose")] = "two\r\nlines"  # quoted by the writer: one spreadsheet row
+    body = _text(rows)
+    body = body.replace(",Roof repair,", ",Roof\nrepair,")  # typed into rows 3 and 4, not quoted: bare LF
+    assert body.count("\nrepair") == 2  # rows 3 and 4
+    summary, _ = _check(tmp_path / "spend.csv", councils, body)
+    assert summary.status == "failed"
+    assert summary.message.startswith("spend.csv: row 3, column Purpose: a line break inside a value that is not in quotes")
+
+
+def test_a_file_cut_short_inside_quotes_says_so(tmp_path, councils):
+    body = _text([HEADER, _record(n=1)]) + '"Trafford Council","2025-04-11","ABC'
+    summary, _ = _check(tmp_path / "spend.csv", councils, body)
+    assert summary.status == "failed"
+    assert 'row 3: cannot read as CSV: a quote (") opened in this row is never closed: the file may be cut short' in (
+        summary.message
+    )
+
+
+def test_an_empty_member_of_a_zip_is_skipped_with_a_note(tmp_path, councils):
+    import zipfile
+
+    path = tmp_path / "spend.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("april.csv", _text([HEADER, _record()]))
+        archive.writestr("may.csv", "")
+    summary, _ = ingest.check_file(path, councils["trafford"], "spend")
+    assert summary.status == "loaded" and summary.rows_loaded == 1
+    assert summary.message == "spend.zip: may.csv inside it is empty (0 bytes) and was skipped"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("may.csv", "")
+    summary, _ = ingest.check_file(path, councils["trafford"], "spend")
+    assert summary.status == "failed" and summary.message == "spend.zip: every file inside the ZIP is empty (0 bytes): may.csv"

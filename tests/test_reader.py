@@ -211,7 +211,10 @@ def test_a_quote_never_closed_is_one_line_naming_the_row_without_the_data(tmp_pa
     path = tmp_path / "long.csv"
     path.write_bytes(rows[0] + b"\n" + rows[1] + b"\n" + b'"' + b"x" * 200_000 + b"\n")
     summary, _ = ingest.check_file(path, councils["trafford"], "spend")
-    assert summary.message == "long.csv: row 3: cannot read as CSV: Value with unterminated quote found."
+    assert summary.message == (
+        'long.csv: row 3: cannot read as CSV: a quote (") opened in this row is never closed: the file may be cut short, '
+        "or a value holds a stray quote; check the row (or download the file again) and load it again"
+    )
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
