@@ -32,6 +32,7 @@ class Outcome:
     merged: bool
     proposed: bool
     evidence: str
+    score: float | None = None  # the matching score when proposed
 
 
 def _sql(relative: str) -> str:
@@ -82,9 +83,9 @@ def outcomes(pairs_path: Path = PAIRS) -> list[Outcome]:
         "evidence" if "evidence" in [c[0] for c in con.execute("describe mart_supplier_matches_by_pair").fetchall()] else "'name'"
     )
     proposed = {
-        frozenset((a, b)): e
-        for a, b, e in con.execute(
-            f"select supplier_id_a, supplier_id_b, {evidence_column} from mart_supplier_matches_by_pair"
+        frozenset((a, b)): (e, s)
+        for a, b, e, s in con.execute(
+            f"select supplier_id_a, supplier_id_b, {evidence_column}, score from mart_supplier_matches_by_pair"
         ).fetchall()
     }
     out = []
@@ -92,7 +93,16 @@ def outcomes(pairs_path: Path = PAIRS) -> list[Outcome]:
         ia, ib = ids[("a", p["name_a"])], ids[("b", p["name_b"])]
         key = frozenset((ia, ib))
         out.append(
-            Outcome(p["kind"], p["name_a"], p["name_b"], p["same"] == "1", ia == ib, key in proposed, proposed.get(key, ""))
+            Outcome(
+                p["kind"],
+                p["name_a"],
+                p["name_b"],
+                p["same"] == "1",
+                ia == ib,
+                key in proposed,
+                proposed.get(key, ("", None))[0],
+                proposed.get(key, ("", None))[1],
+            )
         )
     return out
 

@@ -126,7 +126,7 @@ pairs as (
 word_pairs as (
     select
         pairs.id_a, pairs.id_b, va.token as token_a, va.weight as weight_a, vb.token as token_b, vb.weight as weight_b,
-        jaro_winkler_similarity(va.token, vb.token) as similarity
+        supplier_word_similarity(va.token, vb.token) as similarity
     from pairs
     join vectors as va on va.supplier_id = pairs.id_a
     join vectors as vb on vb.supplier_id = pairs.id_b
