@@ -484,6 +484,50 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, t
     return _Source(headers, ["_sheet"], None, True)
 
 
+def _excel_layout(
+    con: duckdb.DuckDBPyConnection, path: Path, ds: DatasetConfig, model: type[Dataset], tmp: Path, label: str
+) -> tuple[DatasetConfig, _Source, dict[str, int], list[str]]:
+    """The sheet read as configured; when the required columns are not on its header row (or the
+    sheet is empty or missing), the first rows of every sheet are searched for the row that has
+    them (a notes sheet before the data, a title above the header, merged or not) and that sheet is
+    read instead, with a note. Only a workbook that fails as configured is searched."""
+    try:
+        src = _read_excel(con, path, ds, tmp, label)
+        return ds, src, map_headers(src.headers, ds, model, label), []
+    except IngestError as exc:
+        if not any(w in str(exc) for w in ("cannot find the column", "empty sheet", "no sheet")):
+            raise
+        failure = exc
+    sheets = list(enumerate(reader.read_head(path, label, HEADER_SEARCH_ROWS)))
+    sheets.sort(key=lambda item: not _is_sheet(ds.sheet, item[0], item[1][0]))  # the configured sheet first
+    for index, (name, rows) in sheets:
+        configured = _is_sheet(ds.sheet, index, name)
+        for number, row in enumerate(rows, 1):
+            if (configured and number == ds.header_row) or sum(1 for c in row if c) < 2:
+                continue
+            trial = ds.model_copy(update={"sheet": index, "header_row": number})
+            try:
+                map_headers(row, trial, model, label)
+            except IngestError:
+                continue
+            notes = []
+            if not configured:
+                said = f"sheet {ds.sheet + 1}" if isinstance(ds.sheet, int) else f"sheet {ds.sheet!r}"
+                notes.append(f"{label}: the data is on sheet {name!r}, not {said} as the council's settings say (sheet)")
+            if number != ds.header_row:
+                notes.append(
+                    f"{label}: the header is on row {number}, not row {ds.header_row} as the council's settings say "
+                    "(header_row); the rows above it are not read"
+                )
+            src = _read_excel(con, path, trial, tmp, label)
+            return trial, src, map_headers(src.headers, trial, model, label), notes
+    raise failure
+
+
+def _is_sheet(configured: str | int, index: int, name: str) -> bool:
+    return configured == index if isinstance(configured, int) else configured == name
+
+
 # --- parsing: one SELECT over the source -----------------------------------------------------------
 
 
@@ -536,10 +580,19 @@ def _strptime_sql(col: str, formats: list[str]) -> str:
     return parse
 
 
+def _serial_sql(col: str) -> str:
+    """An Excel date serial (days since 30 Dec 1899: 45383 is 1 April 2024) as a date. A date cell
+    whose format was lost reads as its serial, often beside real dates in the same column; only
+    in a spreadsheet, and only a whole number of five digits (1927 to 2173; plausibility decides)."""
+    return f"case when regexp_full_match({col}, '[1-9][0-9]{{4}}') then DATE '1899-12-30' + {col}::integer end"
+
+
 def _day_sql(col: str, ds: DatasetConfig, excel: bool) -> str:
-    """The date a text reads as with a format that gives the day; null when none does."""
+    """The date a text reads as with a format that gives the day (in a spreadsheet, or as an Excel
+    serial); null when none does."""
     has_day, _month_only = _date_formats(ds, excel)
-    return _strptime_sql(col, has_day) if has_day else "null::date"
+    day = _strptime_sql(col, has_day) if has_day else "null::date"
+    return f"coalesce({day}, {_serial_sql(col)})" if excel else day
 
 
 def _date_sql(col: str, ds: DatasetConfig, excel: bool, day: str | None = None) -> str:
@@ -547,7 +600,7 @@ def _date_sql(col: str, ds: DatasetConfig, excel: bool, day: str | None = None) 
     the month (as its 1st). ``day``: the column already holding :func:`_day_sql` of ``col``, so a
     date whose precision is kept is parsed once, not once for its value and again for its precision."""
     has_day, month_only = _date_formats(ds, excel)
-    day = day or (_strptime_sql(col, has_day) if has_day else None)
+    day = day or (_day_sql(col, ds, excel) if has_day or excel else None)
     month = _strptime_sql(col, month_only) if month_only else None
     return f"coalesce({day}, {month})" if day and month else day or month or "null::date"
 
@@ -936,8 +989,8 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
         for member, member_label, kind in reader.members(path, tmp, label, ds.reader, notes, blank_lines):
             member_ds = ds
             if kind in reader.SPREADSHEET_KINDS:
-                src = _read_excel(con, member, ds, tmp, member_label)
-                mapping = map_headers(src.headers, ds, model, member_label)
+                member_ds, src, mapping, layout = _excel_layout(con, member, ds, model, tmp, member_label)
+                notes.extend(layout)
             else:
                 member_ds, csv_headers, mapping, layout = _csv_layout(member, ds, model, member_label)
                 notes.extend(layout)

@@ -767,8 +767,48 @@ def read_sheet(path: Path, sheet: str | int, header_row: int, label: str, out: P
         "headers_only": headers_only,
         "limits": lim.__dict__,
         "label": label,
+        "by_content": _misnamed(path, found),
     }
-    return _ask_worker(request, label, lim)["headers"]
+    return _ask_spreadsheet(path, request, label, lim)["headers"]
+
+
+def _misnamed(path: Path, found: str) -> bool:
+    """Whether a spreadsheet's name says another type than its content (an .xlsx saved as .xls):
+    calamine picks its reader by the name, so such a file is opened by its content instead."""
+    return path.suffix.lower() not in {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",), "ods": (".ods",)}.get(found, ())
+
+
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the stream a password-protected .xlsx keeps its content in
+
+
+def _ask_spreadsheet(path: Path, request: dict, label: str, lim: Limits) -> dict:
+    """:func:`_ask_worker`; a workbook protected with a password (an encrypted .xlsx is an OLE file
+    holding an EncryptedPackage stream; an .xls says so to calamine) is named as such."""
+    try:
+        return _ask_worker(request, label, lim)
+    except IngestError as exc:
+        if "password" in str(exc).lower() or (sniff(path) == "xls" and _holds(path, _ENCRYPTED)):
+            raise IngestError(
+                f"{label}: the workbook is protected with a password, so it cannot be read; open it in Excel, "
+                "remove the password (File > Info > Protect Workbook) and save it again"
+            ) from exc
+        raise
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    import mmap
+
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(needle) >= 0
+
+
+def read_head(path: Path, label: str, rows: int) -> list[tuple[str, list[list[str]]]]:
+    """(name, the first ``rows`` rows as text) of every sheet of a workbook, read in a worker: where
+    to look for a header that is not where the settings say (a notes sheet first, a title above)."""
+    lim = limits()
+    by_content = _misnamed(path, sniff(path))
+    request = {"path": str(path), "head": rows, "limits": lim.__dict__, "label": label, "by_content": by_content}
+    return [(name, head) for name, head in _ask_spreadsheet(path, request, label, lim)["sheets"]]
 
 
 # --- the worker's side -------------------------------------------------------------------------
@@ -816,12 +856,13 @@ def _work(request: dict) -> dict:
     import itertools
 
     import pyarrow as pa
-    from python_calamine import CalamineWorkbook
 
     lim = Limits(**request["limits"])
+    if request.get("head"):
+        return _head(request, lim)
     label, header_row, sheet = request["label"], request["header_row"], request["sheet"]
     try:
-        book = CalamineWorkbook.from_path(request["path"])
+        book = _open_book(request)
         names = book.sheet_names
         if (isinstance(sheet, int) and sheet >= len(names)) or (isinstance(sheet, str) and sheet not in names):
             return {"error": f"no sheet {sheet!r} (the sheets are {', '.join(repr(n) for n in names) or 'none'})"}
@@ -852,6 +893,34 @@ def _work(request: dict) -> dict:
     with pa.OSFile(request["out"], "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     return {"headers": headers, "rows": len(body)}
+
+
+def _open_book(request: dict):
+    from python_calamine import CalamineWorkbook
+
+    if request.get("by_content"):  # calamine reads a file-like object by its content, a path by its name
+        with open(request["path"], "rb") as fh:
+            return CalamineWorkbook.from_filelike(fh)
+    return CalamineWorkbook.from_path(request["path"])
+
+
+def _head(request: dict, lim: Limits) -> dict:
+    """The first rows of every sheet as text (a sheet over the limits, or unreadable, as none)."""
+
+    try:
+        book = _open_book(request)
+    except Exception as exc:  # calamine raises its own types for corrupt or truncated files
+        return {"error": f"cannot open as a spreadsheet ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"}
+    sheets = []
+    for name in book.sheet_names:
+        try:
+            found = book.get_sheet_by_name(name)
+            check_extent(request["label"], found.total_height, found.total_width, lim)
+            rows = found.to_python(skip_empty_area=False, nrows=request["head"])
+        except Exception:  # this sheet cannot be the data: the others still can
+            rows = []
+        sheets.append([name, [[cell_text(v) or "" for v in row[: lim.max_columns]] for row in rows]])
+    return {"sheets": sheets}
 
 
 def _worker_main(memory_mb: int) -> None:

@@ -145,3 +145,96 @@ def test_an_empty_member_of_a_zip_is_skipped_with_a_note(tmp_path, councils):
         archive.writestr("may.csv", "")
     summary, _ = ingest.check_file(path, councils["trafford"], "spend")
     assert summary.status == "failed" and summary.message == "spend.zip: every file inside the ZIP is empty (0 bytes): may.csv"
+
+
+# --- spreadsheets --------------------------------------------------------------------------------
+
+STOCKPORT = [
+    "Body Name",
+    "Service Area Categorisation",
+    "Expenses Type",
+    "Clearing Date",
+    "Transaction Number",
+    "Amount £",
+    "Supplier Name",
+]
+
+
+def _stockport(supplier: str, date: object = "Sep 2014", amount: object = 600.5, n: int = 1) -> list:
+    return ["SMBC", "ADULT SOCIAL CARE", "PREMISES RELATED", date, 1900502870 + n, amount, supplier]
+
+
+def _workbook(path: Path, sheets: dict[str, list[list]], merge: str | None = None) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    if merge:
+        book.worksheets[-1].merge_cells(merge)
+    book.save(path)
+    return path
+
+
+def _check_sheet(path: Path, councils):
+    return ingest.check_file(path, councils["stockport"], "spend", preview_limit=20)
+
+
+def test_the_data_on_a_later_sheet_under_a_merged_title_is_found(tmp_path, councils):
+    notes = [["About this file"], ["Payments over £500, September 2014"]]
+    data = [["Stockport Council: spend over £500"], STOCKPORT, _stockport("1ST ALARM SECURITY")]
+    path = _workbook(tmp_path / "spend.xlsx", {"Notes": notes, "Sep 14 Over £500 Spend": data}, merge="A1:G1")
+    summary, rejects = _check_sheet(path, councils)
+    assert summary.status == "loaded" and summary.rows_loaded == 1 and not rejects, summary.message
+    assert summary.preview[0]["source_row"] == 3 and summary.preview[0]["supplier_name"] == "1ST ALARM SECURITY"
+    assert "the data is on sheet 'Sep 14 Over £500 Spend', not sheet 1 as the council's settings say" in summary.message
+    assert "the header is on row 2, not row 1" in summary.message
+
+
+def test_a_date_column_with_serials_text_and_date_cells_and_amounts_as_text(tmp_path, councils):
+    import datetime as dt
+
+    rows = [
+        STOCKPORT,
+        _stockport("A", dt.datetime(2014, 9, 3), 600.5, 1),
+        _stockport("B", "04/09/2014", "£1,234.56", 2),  # text typed over the cells
+        _stockport("C", 41887, "(1,234.56)", 3),  # a date whose format was lost: its serial, 5 Sep 2014
+        _stockport("D", "Sep 2014", "-", 4),  # no amount: rejected, never 0
+        _stockport("E", "Sep 2014", None, 5),
+    ]
+    summary, rejects = _check_sheet(_workbook(tmp_path / "spend.xlsx", {"Data": rows}), councils)
+    got = [(r["supplier_name"], r["payment_date"], r["payment_date_precision"], r["amount_gbp"]) for r in summary.preview]
+    assert got == [
+        ("A", dt.date(2014, 9, 3), "day", Decimal("600.50")),
+        ("B", dt.date(2014, 9, 4), "day", Decimal("1234.56")),
+        ("C", dt.date(2014, 9, 5), "day", Decimal("-1234.56")),
+    ]
+    assert [(r[1], r[2], r[3]) for r in rejects] == [(5, "Amount £", "-"), (6, "Amount £", None)]
+
+
+def test_a_spreadsheet_whose_name_says_another_type_is_read_by_its_content(tmp_path, councils):
+    rows = [STOCKPORT, _stockport("1ST ALARM SECURITY")]
+    path = _workbook(tmp_path / "spend.xlsx", {"Data": rows})
+    renamed = tmp_path / "spend.xls"  # an .xlsx saved under an old name
+    path.rename(renamed)
+    summary, _ = _check_sheet(renamed, councils)
+    assert summary.status == "loaded" and summary.rows_loaded == 1
+    assert "read as an Excel workbook (.xlsx): that is what the file holds" in summary.message
+
+
+def test_a_password_protected_workbook_says_so(tmp_path, councils):
+    from starviz import reader
+
+    # what Excel writes for "Encrypt with Password": an OLE compound file holding an EncryptedPackage stream
+    path = tmp_path / "spend.xlsx"
+    directory = "EncryptionInfo".encode("utf-16-le").ljust(128, b"\0") + "EncryptedPackage".encode("utf-16-le").ljust(128, b"\0")
+    path.write_bytes(reader.OLE_MAGIC + bytes(504) + directory + bytes(4096))
+    summary, _ = _check_sheet(path, councils)
+    assert summary.status == "failed"
+    assert summary.message == (
+        "spend.xlsx: the workbook is protected with a password, so it cannot be read; open it in Excel, remove the "
+        "password (File > Info > Protect Workbook) and save it again"
+    )
