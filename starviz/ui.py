@@ -332,6 +332,12 @@ def comparison_notes(cmp: queries.Comparison, filters: Filters) -> list[str]:
     loaded += [f"{escape.md(council)}: no data loaded yet" for council in cmp.awaiting]
     if loaded:
         notes.append("Complete through: " + " · ".join(loaded) + ".")
+    if lacking := cmp.not_loaded:  # a council absent from some months is not in their figures, not £0
+        notes.append(
+            ":material/warning: No spend loaded for "
+            + "; ".join(f"{escape.md(council)} in {month_ranges(months)}" for council, months in lacking)
+            + ": the figures hold only the other councils' spend for those months."
+        )
     for c in cmp.partial:
         paid = f" (payments to {c.partial_last_date:%d %b %Y})" if c.partial_last_date else ""
         notes.append(

@@ -219,6 +219,8 @@ def test_the_overview_says_what_it_compares_and_flags_a_partial_month():
         "Showing Apr – Sep 2025 as loaded.",
         "Changes compare Apr – Jul 2025 with Apr – Jul 2024: the months every council shown has loaded in full in both years.",
         "Complete through: Stockport Sep 2025 · Trafford Jul 2025 · Bolton: no data loaded yet.",
+        ":material/warning: No spend loaded for Trafford in Sep 2025: the figures hold only the other councils' spend "
+        "for those months.",
         ":material/warning: Aug 2025 is partial for Trafford (payments to 12 Aug 2025): in the figures, not in the changes.",
     ]
     none = queries.Comparison((D(2025, 4, 1), D(2025, 5, 31)), councils=cmp.councils[:1], shift=12)
@@ -226,3 +228,33 @@ def test_the_overview_says_what_it_compares_and_flags_a_partial_month():
         "No change shown: no month of this year has every council's spend loaded in full, both in it and in the same "
         "month of the year before."
     )
+
+
+def test_a_council_with_no_spend_in_some_months_of_the_period_is_named_not_counted_as_nothing(serve):
+    # The real Trafford files run April 2024 to March 2026; the other partners' to October 2026. All
+    # councils, 2026-27: the headline (£118.2m) held three councils' spend under "All councils", and
+    # nothing on the Overview said Trafford had none loaded (Benchmarking did). Here: A £100 a month
+    # April-October 2026, B £50 a month to March 2026 only, C (joining) £10 a month from July 2026.
+    from starviz import ui
+
+    spend = {
+        "a": {m: 100.0 for m in _months(D(2025, 4, 1), D(2026, 10, 1))},
+        "b": {m: 50.0 for m in _months(D(2025, 4, 1), D(2026, 3, 1))},
+        "c": {m: 10.0 for m in _months(D(2026, 7, 1), D(2026, 10, 1))},
+    }
+    serve(spend)
+    scope = _scope(("a", "b", "c"), period="fy", fy="2026-27")
+    cmp = queries.comparison_windows(scope)
+    assert cmp.window == (D(2026, 4, 1), D(2026, 10, 31))
+    assert queries.overview_measures(scope, cmp.window)["addressable_gbp"] == 7 * 100 + 4 * 10  # £740: A and C only
+    assert cmp.not_loaded == (
+        ("B", tuple(_months(D(2026, 4, 1), D(2026, 10, 1)))),
+        ("C", tuple(_months(D(2026, 4, 1), D(2026, 6, 1)))),
+    )
+    assert (
+        ":material/warning: No spend loaded for B in Apr – Oct 2026; C in Apr – Jun 2026: the figures hold only the "
+        "other councils' spend for those months."
+    ) in ui.comparison_notes(cmp, scope.filters)
+    # every council loaded for every month of the period: nothing to say
+    full = queries.comparison_windows(_scope(("a", "b"), period="fy", fy="2025-26"))
+    assert full.not_loaded == ()

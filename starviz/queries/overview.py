@@ -105,6 +105,22 @@ class Comparison:
         return tuple(c.council for c in self.councils if not c.months)
 
     @property
+    def not_loaded(self) -> tuple[tuple[str, tuple[dt.date, ...]], ...]:
+        """Councils that have sent spend but lack some months of the window: (council, the months),
+        in scope order. Their figures hold no spend for those months (a council that had not joined
+        yet, a year not published yet, a missing file): the headline is not all councils' there."""
+        a, b = self.window
+        if a.year <= 1 or b.year >= 9999:
+            return ()
+        window = [add_months(month_start(a), i) for i in range(months_between(month_start(a), month_start(b)))]
+        out = []
+        for c in self.councils:
+            lacking = tuple(m for m in window if m not in c.months)
+            if c.months and lacking:
+                out.append((c.council, lacking))
+        return tuple(out)
+
+    @property
     def partial(self) -> tuple[CouncilLoaded, ...]:
         """Councils whose partial latest month falls in the window (in the figures, not compared)."""
         a, b = self.window
