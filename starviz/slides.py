@@ -52,7 +52,7 @@ def presentation_style() -> None:
 def slide_index(count: int) -> int:
     """The 0-based slide from the link's 1-based `slide` parameter (bad values go to the first)."""
     raw = st.query_params.get("slide", "")
-    index = int(raw) - 1 if raw.isdigit() and 1 <= int(raw) <= count else 0
+    index = int(raw) - 1 if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= count else 0  # not "²"
     if raw != str(index + 1):  # the link always names its slide
         st.query_params["slide"] = str(index + 1)
     return index
