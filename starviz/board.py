@@ -42,7 +42,8 @@ def _scorecard(scope: queries.Scope) -> Slide:
         else pd.DataFrame(columns=["Group", "KPI", "Value", "Target", "Status"])
     )
     title = f"Balanced scorecard, {as_at:%B %Y}" if as_at else "Balanced scorecard"
-    return Slide("scorecard", title, charts.scorecard_table(table, title), table)
+    # every KPI: the slide sizes its type to the screen, and the pack's page has room for them
+    return Slide("scorecard", title, charts.scorecard_table(table, title, rows=None), table)
 
 
 def _social_value(scope: queries.Scope) -> Slide:

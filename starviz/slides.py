@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
@@ -12,7 +13,7 @@ from starviz import charts, queries, ui
 # A slide is one screen: the header (title, filters, "as at" date), the chart taking what height is
 # left, and a footer (controls, slide n of N, a small demo tag). The page is a flex column of exactly
 # the window's height, so nothing scrolls at 1920x1080 or 1280x720; type is sized in vh so that it
-# scales with the screen. A clicker's keys (Right, Left, Space, PageDown, PageUp, Home, End) are
+# scales with the screen. A clicker's keys (Right, Left, Space, PageDown, PageUp, Home, End; Esc leaves) are
 # Streamlit button shortcuts.
 
 PRESENT_CHART_HEIGHT = 720  # the chart's height where it is not stretched to the window (AppTest)
@@ -42,7 +43,11 @@ def presentation_style() -> None:
     .st-key-slide-footer button {min-height: 0; padding: 0.25rem 0.7rem;}
     .st-key-slide-header h1 {font-size: 4.6vh !important; line-height: 1.15; padding: 0;}
     .st-key-slide-header [data-testid="stCaptionContainer"] p {font-size: 2.2vh; margin: 0;}
-    .st-key-slide-footer {align-items: center; font-size: 1.9vh;}
+    .st-key-slide-footer {align-items: center; font-size: 1.9vh; flex-wrap: nowrap; gap: 0.9vw;}
+    .st-key-slide-footer > * {flex-shrink: 0;}
+    .slide-counter {white-space: nowrap;}
+    /* on a narrow screen (1024x768) the keys' hints give way, so the controls and "Slide n of N" keep one line */
+    @media (max-width: 1300px) {.st-key-slide-footer button kbd {display: none;}}
     .st-key-slide-footer p {font-size: 1.9vh; margin: 0;}
     .slide-tag {display: inline-block; padding: 0.1em 0.6em; border-radius: 0.8em; background: #FBEBCB;
       color: #7A4B00; font-size: 0.85em; margin-left: 0.6em;}
@@ -74,16 +79,81 @@ def presentation_header(title: str, scope: queries.Scope, index: int, count: int
 
 
 def slide_chart(fig, name: str, scope: queries.Scope, title: str) -> None:
-    """The slide's chart, stretched to the height the header and footer leave."""
-    screen = charts.for_screen(fig)
-    screen.update_layout(height=None, autosize=True)
+    """The slide's chart, stretched to the height the header and footer leave; a table figure (the
+    scorecard) as an HTML table whose type is sized to the screen, every row shown."""
     with st.container(key="slide-chart"):
-        st.plotly_chart(screen, theme=None, width="stretch", height="stretch", config={"displaylogo": False}, key=name)
+        if (fig.layout.meta or {}).get("kind") == "table" and fig.data:
+            st.html(table_html(fig))
+        else:
+            screen = charts.for_screen(fig)
+            screen.update_layout(height=None, autosize=True)
+            st.plotly_chart(screen, theme=None, width="stretch", height="stretch", config={"displaylogo": False}, key=name)
     st.session_state["starviz_slide_export"] = (fig, name, title)
+
+
+# The table's type: as large as the screen allows, up to TABLE_MAX_VH, so that every row, the header
+# and the footnotes fit the height the slide's header and footer leave (TABLE_HEIGHT, in CSS) and the
+# widest row fits the width unwrapped. A Plotly table has type of fixed pixels and scrolls the rows it
+# has no room for out of sight: at 1024x768 the last KPIs of the scorecard were simply not on the screen.
+TABLE_MAX_VH = 3.4
+TABLE_HEIGHT = "(100vh - 12.5vh - 4.5rem)"  # the window less the slide's header, footer and gaps
+TABLE_WIDTH = "94vw"
+_ROW_EM, _CELL_PAD_EM, _NOTE_EM = 1.75, 1.1, 0.8 * 1.35
+
+
+def table_html(fig) -> str:
+    """A Plotly table figure (header, cells, cell fills, footnote annotations) as an HTML table for a
+    slide; text from data escaped."""
+    import html
+
+    from starviz import escape, layout
+
+    trace = fig.data[0]
+
+    def text(value) -> str:
+        return escape.unplotly(layout._TAG.sub("", str(value)))
+
+    header = [text(v) for v in trace.header.values]
+    columns = [[text(v) for v in column] for column in trace.cells.values]
+    fills = trace.cells.fill.color if trace.cells.fill and trace.cells.fill.color is not None else None
+    rows = max((len(c) for c in columns), default=0)
+    notes = [text(line) for a in fig.layout.annotations or () for line in layout._BR.split(str(a.text or ""))]
+    # widths in em of the type (measured with the export's font, wider than the app's): the widest row
+    width_em = sum(
+        max([layout.text_width(h, 100, bold=True) / 100] + [layout.text_width(v, 100) / 100 for v in col]) + _CELL_PAD_EM
+        for h, col in zip(header, columns, strict=False)
+    )
+    width_em = max([width_em] + [layout.text_width(n, 80) / 100 for n in notes])
+    height_em = (rows + 1) * _ROW_EM + len(notes) * _NOTE_EM + 0.6
+    size = f"min({TABLE_MAX_VH}vh, calc({TABLE_HEIGHT} / {height_em:.2f}), calc({TABLE_WIDTH} / {width_em:.2f}))"
+
+    def fill(c: int, r: int) -> str:
+        colour = fills[c][r] if fills is not None and c < len(fills) and not isinstance(fills[c], str) else None
+        return f" style='background:{html.escape(str(colour))}'" if colour and colour != "white" else ""
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td{fill(c, r)}>{html.escape(col[r])}</td>" for c, col in enumerate(columns) if r < len(col)) + "</tr>"
+        for r in range(rows)
+    )
+    foot = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
+    return f"""<style>
+    .slide-table {{font-size: {size}; border-collapse: collapse; white-space: nowrap; color: #1F2933;}}
+    .slide-table th, .slide-table td {{text-align: left; padding: 0.25em 0.55em; line-height: 1.2;
+      border-bottom: 1px solid #E4E7EB;}}
+    .slide-table th {{background: #E4E7EB;}}
+    .slide-notes {{font-size: calc(0.8 * {size}); color: #52606D;}} .slide-notes p {{margin: 0.2em 0 0;}}
+    </style><div class="slide-table-box"><table class="slide-table"><thead><tr>{head}</tr></thead>
+    <tbody>{body}</tbody></table><div class="slide-notes">{foot}</div></div>"""
 
 
 def _go_to(index: int) -> None:
     st.query_params["slide"] = str(index + 1)
+
+
+def _exit_params() -> dict[str, str | list[str]]:
+    """The address's parameters without the presentation's own: the same view, out of presentation."""
+    return {k: st.query_params.get_all(k) for k in st.query_params if k not in ("present", "slide")}
 
 
 @contextmanager
@@ -128,8 +198,8 @@ def slide_footer(index: int, count: int, is_demo: bool, scope: queries.Scope | N
             key="slide-last",
             shortcut="End",
         )
-        params = {k: v for k, v in st.query_params.to_dict().items() if k not in ("present", "slide")}
-        st.link_button("Exit", "./?" + urlencode(params), icon=":material/close:")
+        exit_to = "./?" + urlencode(_exit_params(), doseq=True)
+        st.link_button("Exit", exit_to, icon=":material/close:", help="Esc")
         exported = st.session_state.pop("starviz_slide_export", None)
         if exported:
             fig, name, title = exported
@@ -137,7 +207,7 @@ def slide_footer(index: int, count: int, is_demo: bool, scope: queries.Scope | N
         yield
         tag = "<span class='slide-tag'>Demo data</span>" if is_demo else ""
         st.markdown(
-            f"<div style='text-align:right;white-space:nowrap'>Slide {index + 1} of {count}{tag}</div>",
+            f"<div class='slide-counter' style='text-align:right'>Slide {index + 1} of {count}{tag}</div>",
             unsafe_allow_html=True,
             width="stretch",
         )
@@ -145,3 +215,5 @@ def slide_footer(index: int, count: int, is_demo: bool, scope: queries.Scope | N
         st.button("Next (Space)", on_click=_go_to, args=(min(index + 1, last),), key="slide-space", shortcut="Space")
         st.button("Next (Page Down)", on_click=_go_to, args=(min(index + 1, last),), key="slide-pgdn", shortcut="PageDown")
         st.button("Previous (Page Up)", on_click=_go_to, args=(max(index - 1, 0),), key="slide-pgup", shortcut="PageUp")
+        if st.button("Exit (Esc)", key="slide-esc", shortcut="Esc"):  # as the Exit link: the same view, out of presentation
+            st.html(f"<script>window.location.assign({json.dumps(exit_to)});</script>", unsafe_allow_javascript=True)

@@ -1,6 +1,7 @@
-"""Presentation mode in Debian's Chromium at the two projector sizes: every slide fits the screen
-(nothing to scroll), carries its title, "as at" date, chart and footer, and a clicker's keys move
-through the slides, each opening at its top."""
+"""Presentation mode in Debian's Chromium at the projector sizes a Board meets (4:3 and 16:9, from
+1024x768 to 1920x1080): every slide fits the screen (nothing to scroll, nothing clipped, the footer on
+one line), carries its title, "as at" date, chart and footer, and a clicker's keys move through the
+slides, each opening at its top; Esc leaves the presentation for the same view."""
 
 from __future__ import annotations
 
@@ -15,19 +16,38 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
 
-SCREENS = [(1920, 1080), (1280, 720)]
+SCREENS = [(1024, 768), (1280, 720), (1366, 768), (1400, 1050), (1920, 1080)]
 # The page's own scroll extent, and where each part of the slide sits on the screen.
 CAPTION = ".st-key-slide-header [data-testid='stCaptionContainer']"
+BODY = ".st-key-slide-chart .js-plotly-plot, .st-key-slide-chart .slide-table-box"  # a chart, or the scorecard's table
 MEASURE = """() => {
-  const CAPTION = "@CAPTION@";
+  const CAPTION = "@CAPTION@", BODY = "@BODY@";
   const main = document.querySelector('[data-testid="stMain"]');
   const box = (sel) => { const e = document.querySelector(sel); if (!e) return null;
     const r = e.getBoundingClientRect(); return [r.top, r.bottom, r.left, r.right]; };
   return {scroll: main.scrollHeight - main.clientHeight, page: document.documentElement.scrollHeight - innerHeight,
           top: main.scrollTop, title: box('.st-key-slide-header h1'), caption: box(CAPTION),
-          chart: box('.st-key-slide-chart .js-plotly-plot'), footer: box('.st-key-slide-footer'),
+          chart: box(BODY), footer: box('.st-key-slide-footer'),
+          buttons: box('.st-key-slide-next button'), counter: box('.slide-counter'),
           focused: document.activeElement === document.body || document.activeElement === null};
-}""".replace("@CAPTION@", CAPTION)
+}""".replace("@CAPTION@", CAPTION).replace("@BODY@", BODY)
+# Text of the slide's body that the screen does not show whole: past the body's box (a Plotly table
+# scrolls the rows it has no room for out of sight), past the window's edge, or under the footer.
+CLIPPED = """() => {
+  const body = document.querySelector("@BODY@").getBoundingClientRect();
+  const footer = document.querySelector('.st-key-slide-footer').getBoundingClientRect();
+  const found = [];
+  const walker = document.createTreeWalker(document.querySelector('.st-key-slide-chart'), NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode; if (!node.textContent.trim()) continue;
+    const range = document.createRange(); range.selectNodeContents(node);
+    const r = range.getBoundingClientRect(); if (!r.width) continue;
+    const below = r.bottom > Math.min(body.bottom, footer.top) + 1, beside = r.right > Math.min(body.right, innerWidth) + 1;
+    if (below || beside || r.top < body.top - 1)
+      found.push(`${node.textContent.trim()} at ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.bottom)}`);
+  }
+  return found;
+}""".replace("@BODY@", BODY)
 # Pairs of axis tick labels on the slide's chart whose boxes overlap (Plotly turns crowded labels and
 # lets them run into each other), and whether any is turned.
 TICKS = r"""() => {
@@ -66,7 +86,7 @@ def demo_app(tmp_path_factory):
 def _settle(page, slide: int) -> None:
     page.wait_for_function(f"new URLSearchParams(location.search).get('slide') === '{slide}'", timeout=30_000)
     page.wait_for_function(IDLE, timeout=60_000)
-    page.locator(".st-key-slide-chart .js-plotly-plot").first.wait_for(timeout=30_000)
+    page.locator(BODY).first.wait_for(timeout=30_000)
     page.get_by_text(f"Slide {slide} of", exact=False).first.wait_for(timeout=30_000)
     page.wait_for_timeout(400)  # the chart takes the height the header and footer leave
 
@@ -100,10 +120,20 @@ def test_every_slide_fits_the_screen_and_a_clicker_moves_through_them(demo_app, 
             assert m["chart"][0] >= m["caption"][1] - 2 and m["chart"][1] <= m["footer"][0] + 2, m
             assert m["chart"][1] - m["chart"][0] >= height * 0.5, f"slide {n}: the chart is too small: {m}"
             assert m["footer"][1] <= height and m["footer"][3] <= width, m
+            assert m["buttons"][0] <= (m["counter"][0] + m["counter"][1]) / 2 <= m["buttons"][1], (
+                f"slide {n}: 'Slide n of N' wrapped under the controls at {width}x{height}: {m}"
+            )
+            assert page.evaluate(CLIPPED) == [], f"slide {n}: text cut off at {width}x{height}"
             assert page.evaluate(TICKS) == [], f"slide {n}: axis labels turned or overlapping at {width}x{height}"
         # The other keys a clicker or keyboard sends.
         for key, expected in (("Home", 1), ("Space", 2), ("PageDown", 3), ("PageUp", 2), ("ArrowLeft", 1), ("End", count)):
             page.keyboard.press(key)
             _settle(page, expected)
             assert page.evaluate(MEASURE)["top"] == 0
+        # Esc leaves the presentation for the same view: the page with its filters and sidebar.
+        page.keyboard.press("Escape")
+        page.wait_for_function("!new URLSearchParams(location.search).has('present')", timeout=30_000)
+        page.wait_for_function(IDLE, timeout=60_000)
+        assert "fy=2025-26" in page.url and "slide=" not in page.url
+        page.locator('[data-testid="stSidebar"]').first.wait_for(timeout=30_000)
         browser.close()

@@ -319,11 +319,11 @@ def _changes_marked(changes: list[str]) -> tuple[list[str], list[str]]:
     return cells, notes
 
 
-def scorecard_table(df: pd.DataFrame, title: str, rows: int = 12) -> go.Figure:
+def scorecard_table(df: pd.DataFrame, title: str, rows: int | None = 12) -> go.Figure:
     """The balanced scorecard as a figure (for slides and images): KPI, value, target and status,
     the status cell tinted by RAG; a change over only some councils marked, the councils in a
-    footnote under the table."""
-    part = df.head(rows).copy()
+    footnote under the table. At most ``rows`` KPIs (None: all), and then says how many of how many."""
+    part = (df if rows is None else df.head(rows)).copy()
     status = part.get("Status", pd.Series(dtype=str)).astype(str)
     fills = [_RAG_FILL.get(v.lower().split()[0] if v else "", "white") for v in status]
     columns = [c for c in ("Group", "KPI", "Value", "Target", "Status", "On last month") if c in part.columns]
@@ -351,7 +351,8 @@ def scorecard_table(df: pd.DataFrame, title: str, rows: int = 12) -> go.Figure:
         )
     )
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=60, b=10))
-    fig.update_layout(meta={"kind": "table"})
+    shown = f"The first {len(part)} of {len(df)} KPIs" if len(part) < len(df) else ""
+    fig.update_layout(meta={"kind": "table", "shown": shown})
     if notes:  # under the table, in the figure, so the slide, the Board pack and every image keep them
         fig.update_traces(domain=dict(y=[min(0.3, 0.07 * len(notes) + 0.02), 1]))
         fig.add_annotation(

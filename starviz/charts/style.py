@@ -138,9 +138,22 @@ def money_bar(
 def for_screen(fig: go.Figure, size: int = 22) -> go.Figure:
     """A copy for a shared screen: no in-chart title (the slide has one), larger type."""
     out = go.Figure(fig)
-    out.update_layout(title=None, font=dict(size=size), legend=dict(font=dict(size=size)), margin=dict(t=20))
+    # the legend at the foot of the figure, where the plot makes room for it: placed a share of the
+    # plot's height under the axis, the larger type's month labels ran under it on a 4:3 screen
+    legend = dict(font=dict(size=size), orientation="h", y=0, yref="container", yanchor="bottom", x=0, xanchor="left")
+    out.update_layout(title=None, font=dict(size=size), legend=legend, margin=dict(t=20))
     out.update_xaxes(tickfont=dict(size=size - 2))
     out.update_yaxes(tickfont=dict(size=size - 2))
+    # A month axis names each month on two lines ("Apr" over "2025"), never turned: at 1024x768 a
+    # year's "Apr 2025" labels turned 30 degrees ran into the legend and lost the last month.
+    for axis in [*out.select_xaxes(), *out.select_yaxes()]:
+        if axis.type == "date" and axis.tickformat and " %Y" in axis.tickformat:
+            axis.update(tickformat=axis.tickformat.replace(" %Y", "<br>%Y"), tickangle=0)
+    # Every row of a chart of named rows is named: Plotly skips every other label when rows are
+    # tight, and the Board saw 15 contracts' bars with 8 names.
+    for trace in out.data:
+        if trace.type == "bar" and trace.orientation == "h":
+            out.layout["yaxis" + (trace.yaxis or "y")[1:]].update(tickmode="linear", dtick=1, tick0=0)
     for trace in out.data:
         if trace.type == "table":  # tables carry their own type sizes
             trace.header.font.size, trace.header.height = size, round(size * 1.9)
