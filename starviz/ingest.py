@@ -563,11 +563,29 @@ def _money_sql(col: str, ds: DatasetConfig, cast: str) -> str:
     )
 
 
+UNAMBIGUOUS_DATES = [
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%d-%b-%y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%B-%Y",
+    "%d %b %y",
+]
+
+
 def _date_formats(ds: DatasetConfig, excel: bool) -> tuple[list[str], list[str]]:
     """The dataset's date formats split into those that give a day and those that give only the
     month ("%b %Y"), in config order; an Excel date cell reads as ISO text, so Excel adds ISO."""
     formats = list(ds.date_formats) + (["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"] if excel else [])
-    formats = list(dict.fromkeys(formats))
+    # After the configured formats: each with a time of day after it (a date exported from a system
+    # that stores midnight, "01/04/2024 00:00"), then the formats no reader can take for another
+    # (ISO, with or without a time; the month as a word), whatever the settings say.
+    with_time = [f"{f}{t}" for f in ds.date_formats if "%H" not in f for t in (" %H:%M:%S", " %H:%M")]
+    formats = list(dict.fromkeys(formats + with_time + UNAMBIGUOUS_DATES))
     has_day = [f for f in formats if "%d" in f or "%j" in f or "%e" in f]
     return has_day, [f for f in formats if f not in has_day]
 
@@ -1020,6 +1038,14 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
                     src.sources = _csv_sources(_utf8_copy(member, member_ds, tmp, member_label, notes), member_ds, len(headers))
                     records = _stage(con, model, member_ds, mapping, src, member, member_label, lineage)
                 _settle(con, model, result, file_id, records)
+                if any(why.startswith("cannot read date") for why in result.reasons) and (
+                    month_first := _month_first(con, model, member_ds, mapping, headers, result, file_id)
+                ):
+                    _rollback(con)
+                    member_ds, note = month_first
+                    notes.append(note)
+                    records = _stage(con, model, member_ds, mapping, src, member, member_label, lineage)
+                    _settle(con, model, result, file_id, records)
                 if result.rows_read == 0:
                     raise IngestError(f"{member_label}: no data rows below the header (row {member_ds.header_row})")
                 con.execute("commit")
@@ -1031,6 +1057,61 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
         result.notes = [n for n in notes if n.startswith(result.source_file) or n.startswith(label + ":")]
         result.message = "; ".join(result.notes)
     return results
+
+
+_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(\s.*)?")
+_DAY_FIRST = re.compile(r"%d([/.-])%m")
+
+
+def _month_first(
+    con: duckdb.DuckDBPyConnection,
+    model: type[Dataset],
+    ds: DatasetConfig,
+    mapping: dict[str, int],
+    headers: list[str],
+    result: FileResult,
+    file_id: int,
+) -> tuple[DatasetConfig, str] | None:
+    """A file whose dates are written month first (04/13/2024) where the settings read day first:
+    some dates then cannot be read, and the others were read with day and month swapped. When a
+    date column has a rejected date that reads only month first and no loaded date that reads only
+    day first (a day over 12), the settings with day and month swapped, and a note; else None.
+    Looked at only when a date was rejected, on the file's rows just settled (not yet committed)."""
+    if not any(_DAY_FIRST.search(f) for f in ds.date_formats):
+        return None
+    for name, position in mapping.items():
+        if model.kind(name) != "date":
+            continue
+        header = headers[position]
+        rejected = con.execute(
+            "select source_row, value from rejects where council_id = ? and dataset = ? and source_file = ? "
+            "and column_name = ? and starts_with(reason, 'cannot read date') order by source_row limit 1000",
+            [result.council_id, model.dataset, result.source_file, header],
+        ).fetchall()
+        evidence = next(
+            (
+                (row, value)
+                for row, value in rejected
+                if (m := _NUMERIC_DATE.fullmatch(value or "")) and int(m.group(1)) <= 12 < int(m.group(3)) <= 31
+            ),
+            None,
+        )
+        if evidence is None:
+            continue
+        day_first = con.execute(
+            f"select count(*) from raw_{model.dataset} where file_id = ? and source_file = ? and day({name}) > 12",
+            [file_id, result.source_file],
+        ).fetchone()[0]
+        if day_first:
+            continue
+        swapped = [_DAY_FIRST.sub(r"%m\1%d", f) for f in ds.date_formats]
+        row, value = evidence
+        note = (
+            f"{result.source_file}: the dates in {header} are written month first (row {row}: {value.strip()} can only "
+            "be month/day/year), not day first as the council's settings say (date_formats); every date was read month first"
+        )
+        return ds.model_copy(update={"date_formats": swapped}), note
+    return None
 
 
 def guarded_load(

@@ -238,3 +238,38 @@ def test_a_password_protected_workbook_says_so(tmp_path, councils):
         "spend.xlsx: the workbook is protected with a password, so it cannot be read; open it in Excel, remove the "
         "password (File > Info > Protect Workbook) and save it again"
     )
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def _dates(tmp_path: Path, councils, dates: list[str]):
+    rows = [HEADER, *(_record(date=d, n=n) for n, d in enumerate(dates, 1))]
+    return _check(tmp_path / "spend.csv", councils, _text(rows))
+
+
+def test_dates_no_reader_can_take_for_another_are_read_whatever_the_settings(tmp_path, councils):
+    import datetime as dt
+
+    # Trafford's settings: %Y-%m-%d and %d/%m/%Y; these come from other exports of the same system
+    written = ["2024-04-01T00:00:00", "2024-04-02 00:00:00", "03/04/2024 00:00", "04-Apr-24", "5 April 2024", "6 Apr 2024"]
+    summary, rejects = _dates(tmp_path, councils, written)
+    assert not rejects and [r["payment_date"] for r in summary.preview] == [dt.date(2024, 4, d) for d in range(1, 7)]
+    assert {r["payment_date_precision"] for r in summary.preview} == {"day"}
+
+
+def test_a_file_written_month_first_is_read_month_first_with_a_note(tmp_path, councils):
+    import datetime as dt
+
+    summary, rejects = _dates(tmp_path, councils, ["04/05/2024", "04/13/2024", "12/01/2024"])
+    assert not rejects and summary.rows_loaded == 3
+    assert [r["payment_date"] for r in summary.preview] == [dt.date(2024, 4, 5), dt.date(2024, 4, 13), dt.date(2024, 12, 1)]
+    assert "the dates in PaymentDate are written month first (row 3: 04/13/2024 can only be month/day/year)" in summary.message
+
+
+def test_a_day_first_file_with_one_month_first_typo_keeps_day_first(tmp_path, councils):
+    import datetime as dt
+
+    summary, rejects = _dates(tmp_path, councils, ["04/05/2024", "04/13/2024", "25/01/2024"])
+    assert [r["payment_date"] for r in summary.preview] == [dt.date(2024, 5, 4), dt.date(2024, 1, 25)]
+    assert [(r[1], r[3]) for r in rejects] == [(3, "04/13/2024")] and "month first" not in summary.message
