@@ -258,3 +258,19 @@ def test_exception_reports_keep_to_the_users_councils():
         "trafford:TC-001",
         "trafford:TC-008",
     }
+
+
+def test_the_overviews_contracts_ending_count_the_pipelines_due_dates():
+    # The Overview's "Contracts ending in 6 months" counted end dates only, so a contract running in
+    # its extension (TC-001: ended 12 Apr 2025, maximum end 31 Mar 2026) was not "ending" there while
+    # the pipeline showed it due in 6-12 months. On the demo with the real Trafford files: Overview
+    # 125, the pipeline's 0-3 and 3-6 months buckets 65 + 72 = 137 (11 in an extension, 1 on the edge).
+    # By hand from the fixture's register on 15 June 2025: due within 6 months TC-005 (31 Aug 2025) and
+    # TC-007; within 12 months also SC-101 and TC-001.
+    six = queries.expiring_contracts(_scope(), months=6, today=TODAY)
+    twelve = queries.expiring_contracts(_scope(), months=12, today=TODAY)
+    assert six["count_contracts"] == 2 and twelve["count_contracts"] == 4
+    listed = _by_id(queries.pipeline_contracts(_scope(), today=TODAY))
+    due = listed[listed["bucket"].isin(["0–3 months", "3–6 months", "6–12 months"])]
+    assert sorted(due.index) == ["stockport:SC-101", "trafford:TC-001", "trafford:TC-005", "trafford:TC-007"]
+    assert twelve["value_gbp"] == due["value_gbp"].sum()

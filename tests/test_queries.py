@@ -69,10 +69,11 @@ def test_overview_shares_follow_the_domain_rules():
 
 
 def test_expiring_contracts_count_star_contracts_covering_a_council_in_scope():
-    # From 1 June 2025: TC-001 ended in April (its extension option is a decision, not an end date),
-    # TC-002 in 2021; the STAR care framework covering Trafford ends in March 2027.
+    # From 1 June 2025: TC-001 (£50,000) ended on 12 April and runs in its extension to 31 March 2026
+    # (contract_status: in extension, due then, as the pipeline says); TC-002 ended in 2021; the STAR
+    # care framework (£900,000) covering Trafford ends in March 2027.
     out = queries.expiring_contracts(_scope(TRAFFORD, ("trafford",)), months=24, today=dt.date(2025, 6, 1))
-    assert out == {"count_contracts": 1, "value_gbp": 900000.0, "note": ""}  # Trafford's register is loaded
+    assert out == {"count_contracts": 2, "value_gbp": 950000.0, "note": ""}  # Trafford's register is loaded
     assert queries.expiring_contracts(_scope(TRAFFORD, ("trafford",)), months=6, today=dt.date(2025, 6, 1)) == {
         "count_contracts": 0,  # a real 0: the register is loaded and nothing in it ends
         "value_gbp": 0.0,

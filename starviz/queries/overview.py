@@ -217,8 +217,9 @@ def compared_measures(scope: Scope, comparison: Comparison) -> tuple[dict, dict]
 
 
 def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = None) -> dict:
-    """Contracts (own or STAR ones covering a council in scope) whose end date falls in the next N
-    months, over the councils in scope with contracts of their own loaded (``nodata.covered``): a
+    """Contracts (own or STAR ones covering a council in scope) falling due in the next N months (the
+    pipeline's due date: the maximum end date for one in its extension, which a count by end date
+    left out), over the councils in scope with contracts of their own loaded (``nodata.covered``): a
     count of None ("no data") when none has; ``note`` says whom it leaves out ("" when nobody)."""
     today = today or dt.date.today()
     covered = nodata.covered(measure_coverage(scope), "contracts")
@@ -227,7 +228,7 @@ def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = No
         return {"count_contracts": None, "value_gbp": None, "note": note}
     row = db.query(
         sql_file("expiring_contracts"),
-        [covered.ids, today, add_months(today, months)],
+        {"ids": covered.ids, "today": today, "until": add_months(today, months)},
     ).iloc[0]
     return {"count_contracts": int(row["count_contracts"]), "value_gbp": float(row["value_gbp"]), "note": note}
 

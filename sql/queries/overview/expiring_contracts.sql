@@ -1,6 +1,12 @@
--- expiring_contracts: Contracts (own or STAR ones covering a council in scope) whose end date falls
--- in the next N months.
+-- expiring_contracts: Contracts (own or STAR ones covering a council in scope) falling due in the
+-- next N months: the pipeline's due date (the end date, or the maximum end date once the contract
+-- runs in an extension: contract_status calls it live) from today up to, not including, the day N
+-- months on, as the pipeline's buckets count it. Parameters: councils, today, the day N months on.
+with due as (
+    select value_gbp, case when end_date >= $today then end_date else max_end_date end as due_date
+    from mart_contracts
+    where covers_scope(covered_council_ids, $ids)
+)
 select count(*) as count_contracts, coalesce(sum(value_gbp), 0) as value_gbp
-from mart_contracts
-where covers_scope(covered_council_ids, ?)
-  and end_date between ? and ?
+from due
+where due_date >= $today and due_date < $until
