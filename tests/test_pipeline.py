@@ -274,3 +274,26 @@ def test_the_overviews_contracts_ending_count_the_pipelines_due_dates():
     due = listed[listed["bucket"].isin(["0–3 months", "3–6 months", "6–12 months"])]
     assert sorted(due.index) == ["stockport:SC-101", "trafford:TC-001", "trafford:TC-005", "trafford:TC-007"]
     assert twelve["value_gbp"] == due["value_gbp"].sum()
+
+
+def test_contracts_ending_in_n_months_run_to_the_same_day_n_months_on():
+    # The Overview's window ran to the 1st of the month N months on (scope.add_months): on 6 December
+    # 2026, "6 months" stopped at 1 June 2027, so a contract ending on 4 June 2027 (in the pipeline's
+    # 3-6 months bucket) was left out: 136 against 137 on the demo with the real Trafford files.
+    import duckdb
+
+    from starviz import config
+
+    con = duckdb.connect()
+    con.execute(
+        "create table mart_contracts as select * from (values "
+        "('A', ['x'], date '2027-06-04', date '2027-06-04', 100.0), "  # due 4 June 2027: in
+        "('B', ['x'], date '2026-11-30', date '2027-03-31', 10.0), "  # in its extension to March: in
+        "('C', ['x'], date '2027-06-06', date '2027-06-06', 1.0), "  # the same day 6 months on: 6-12 months
+        "('D', ['x'], date '2026-11-30', date '2026-11-30', 1000.0)"  # ended, no extension: out
+        ") as t(contract_id, covered_council_ids, end_date, max_end_date, value_gbp)"
+    )
+    con.execute((config.SQL_DIR / "queries" / "scope" / "covers_scope.sql").read_text())
+    sql = (config.SQL_DIR / "queries" / "overview" / "expiring_contracts.sql").read_text()
+    got = con.execute(sql, {"ids": ["x"], "today": dt.date(2026, 12, 6), "months": 6}).fetchone()
+    assert got == (2, 110.0)

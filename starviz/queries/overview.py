@@ -228,7 +228,7 @@ def expiring_contracts(scope: Scope, months: int = 6, today: dt.date | None = No
         return {"count_contracts": None, "value_gbp": None, "note": note}
     row = db.query(
         sql_file("expiring_contracts"),
-        {"ids": covered.ids, "today": today, "until": add_months(today, months)},
+        {"ids": covered.ids, "today": today, "months": months},
     ).iloc[0]
     return {"count_contracts": int(row["count_contracts"]), "value_gbp": float(row["value_gbp"]), "note": note}
 

@@ -1,7 +1,7 @@
 -- expiring_contracts: Contracts (own or STAR ones covering a council in scope) falling due in the
 -- next N months: the pipeline's due date (the end date, or the maximum end date once the contract
--- runs in an extension: contract_status calls it live) from today up to, not including, the day N
--- months on, as the pipeline's buckets count it. Parameters: councils, today, the day N months on.
+-- runs in an extension: contract_status calls it live) from today up to, not including, the same day
+-- N months on (6 Dec to 6 Jun, not to 1 Jun), as the pipeline's buckets count it.
 with due as (
     select value_gbp, case when end_date >= $today then end_date else max_end_date end as due_date
     from mart_contracts
@@ -9,4 +9,4 @@ with due as (
 )
 select count(*) as count_contracts, coalesce(sum(value_gbp), 0) as value_gbp
 from due
-where due_date >= $today and due_date < $until
+where due_date >= $today and due_date < ($today + to_months($months))::date
