@@ -88,6 +88,8 @@ def describe(fig: go.Figure, title: str, subtitle: str = "") -> str:
     measure = meta.get("measure") or {"gbp": "value", "share": "share", "percent": "value", "count": "count"}.get(unit, "value")
     head = f"{title}" + (f" ({subtitle})" if subtitle else "") + "."
     body: list[str] = []
+    if meta.get("missing"):  # drawn with no data: the chart knows what is missing, for whom and when
+        return f"{head} No data: {meta['missing']}"
     if kind == "table":
         body.append(_table(fig))
     elif kind == "timeline":

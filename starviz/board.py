@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from starviz import charts, config, export, nodata, queries
+from starviz import charts, config, escape, export, nodata, queries
 
 BOARD_ROWS = 15  # rows a slide can label legibly on a projector; longer lists show their largest
 
@@ -24,6 +24,7 @@ class Slide:
     title: str
     figure: go.Figure
     data: pd.DataFrame
+    missing: str = ""  # with no data: what is missing, for whom and when (the slide, its image and sheet say it)
 
 
 def _spend(scope: queries.Scope) -> Slide:
@@ -77,12 +78,78 @@ def _collaboration(scope: queries.Scope) -> Slide:
     return Slide("collaboration", title, fig, df)
 
 
+# --- a slide with no data says what is missing, for whom and when -----------------------------------
+# Never a blank chart, an empty table, or bare axes with a target line that read as 0%: the Board is
+# told whether the data is not loaded for a council (the build's measure coverage) or loaded but holds
+# nothing for the period.
+
+
+def _none_loaded(scope: queries.Scope, measure: str, nothing: str) -> str:
+    """'No KPI extract loaded for Rochdale.' when no council in scope has the dataset, else ``nothing``
+    (what the loaded data holds none of), with any council lacking the dataset named."""
+    cover = nodata.covered(queries.measure_coverage(scope), measure)
+    need = cover.needs.removeprefix("a ").removeprefix("an ") or "data"
+    if cover.missing and not cover.ids:
+        return f"No {need} loaded for {nodata.names_text(cover.missing)}."
+    lacking = f" No {need} loaded for {nodata.names_text(cover.missing)}." if cover.missing else ""
+    return nothing + lacking
+
+
+def _missing_spend(scope: queries.Scope) -> str:
+    f = scope.filters
+    return _none_loaded(scope, "spend", f"No {f.spend_words} by {f.councils_label} in {f.period_label}.")
+
+
+def _missing_scorecard(scope: queries.Scope) -> str:
+    f = scope.filters
+    return _none_loaded(scope, "kpis", f"No KPI reported by {f.councils_label} for any month of {f.period_label}.")
+
+
+def _missing_social_value(scope: queries.Scope) -> str:
+    f = scope.filters
+    nothing = f"No social value for {f.councils_label} in {f.period_label}: no contract starting in the period has commitments."
+    return _none_loaded(scope, "social_value", nothing)
+
+
+def _missing_pipeline(scope: queries.Scope) -> str:
+    return _none_loaded(scope, "contracts", f"No contracts for {scope.filters.councils_label} in the pipeline.")
+
+
+def _missing_collaboration(scope: queries.Scope) -> str:
+    f = scope.filters
+    if len(scope.council_ids) < 2:
+        return f"Collaboration compares two or more councils; this view holds {f.councils_label} only."
+    return f"No supplier paid by two or more councils of {f.councils_label} in {f.period_label}."
+
+
+def _said_when_empty(build: Callable[[queries.Scope], Slide], missing: Callable[[queries.Scope], str]):
+    def slide_or_what_is_missing(scope: queries.Scope) -> Slide:
+        s = build(scope)
+        if len(s.data):
+            return s
+        text = missing(scope)
+        fig = go.Figure()
+        fig.update_layout(title=s.title, meta={"kind": "no_data", "shown": "", "missing": text})
+        charts.nothing_to_show(fig, escape.plotly(_lines(text)))
+        fig.layout.annotations[-1].font.size = 24
+        return Slide(s.key, s.title, fig, s.data, text)
+
+    return slide_or_what_is_missing
+
+
+def _lines(text: str, width: int = 60) -> str:
+    """A message on lines of about ``width`` characters (Plotly never wraps an annotation)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width))
+
+
 SLIDES: dict[str, Callable[[queries.Scope], Slide]] = {
-    "scorecard": _scorecard,
-    "spend": _spend,
-    "pipeline": _pipeline,
-    "social_value": _social_value,
-    "collaboration": _collaboration,
+    "scorecard": _said_when_empty(_scorecard, _missing_scorecard),
+    "spend": _said_when_empty(_spend, _missing_spend),
+    "pipeline": _said_when_empty(_pipeline, _missing_pipeline),
+    "social_value": _said_when_empty(_social_value, _missing_social_value),
+    "collaboration": _said_when_empty(_collaboration, _missing_collaboration),
 }
 
 
@@ -178,7 +245,8 @@ def pack_xlsx(scope: queries.Scope) -> bytes:
     frames = {}
     for i in range(len(sequence())):
         s = slide(scope, i)
-        frames[s.title] = nodata.fill_council_columns(s.data)  # a council with nothing loaded: "no data", not blank
+        # a council with nothing loaded: "no data", not blank; a slide with no data: what is missing, not an empty sheet
+        frames[s.title] = pd.DataFrame({"Note": [s.missing]}) if s.missing else nodata.fill_council_columns(s.data)
     return export.to_xlsx_sheets(frames, "Board pack", {"Filters": scope.filters.label})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from starviz import charts, export
 
@@ -142,3 +143,10 @@ def test_the_pipeline_is_described_by_its_contracts_not_a_sum_of_durations():
         "Contracts. Timeline of 2 contracts by end date (1 due in 3–6 months, 1 due in 18+ months). "
         "First to end: Waste · Stockport S-1, on 31 March 2026."
     )
+
+
+def test_an_empty_chart_that_knows_why_says_so_in_its_alt_text():
+    fig = go.Figure()
+    fig.update_layout(meta={"kind": "no_data", "missing": "No KPI extract loaded for Rochdale."})
+    text = export.alt_text(fig, "Balanced scorecard", "Rochdale · 2024-25 · addressable spend")
+    assert text == "Balanced scorecard (Rochdale · 2024-25 · addressable spend). No data: No KPI extract loaded for Rochdale."

@@ -132,3 +132,41 @@ def test_a_slide_header_says_how_much_of_the_list_its_chart_draws(app_env):
     assert not at.exception, at.exception
     assert not any(c.isdigit() for c in at.title[0].value)  # the count is said once, in the header's caption
     assert any(shown in c.value and "data as at" in c.value for c in at.caption)
+
+
+def _message(fig) -> str:
+    """The text an empty slide shows in place of its chart ("" when it draws data)."""
+    drawn = [t for t in fig.data if (t.type == "table" and len(t.cells.values[0])) or len(getattr(t, "x", None) or ())]
+    return "" if drawn else " ".join(a.text for a in fig.layout.annotations or () if a.x == 0.5 and a.y == 0.5)
+
+
+@pytest.mark.parametrize(
+    ("key", "council", "words"),
+    [
+        ("scorecard", "rochdale", ["No KPI extract loaded for Rochdale"]),  # none loaded at all
+        ("scorecard", "stockport", ["KPI", "Stockport", "2024-25"]),  # loaded, none in the period
+        ("spend", "rochdale", ["spend", "Rochdale", "2024-25"]),
+        ("social_value", "rochdale", ["No social value returns loaded for Rochdale"]),
+        ("pipeline", "rochdale", ["contracts", "Rochdale"]),
+        ("collaboration", "rochdale", ["two or more councils", "Rochdale"]),
+    ],
+)
+def test_a_slide_with_no_data_says_what_is_missing_for_whom_and_when(app_env, key, council, words):
+    """Nothing in 2024-25 in the fixture for these: no slide may be a blank chart, an empty table or
+    bare axes with a target line; each says what is missing, for which council and period, and whether
+    it is not loaded at all or loaded with nothing for the period."""
+    scope = queries.Scope(Filters(councils=(council,), fy="2024-25"), DIRECTOR)
+    s = board.SLIDES[key](scope)
+    message = _message(s.figure)
+    assert message, f"the {key} slide with no data draws an empty chart and says nothing"
+    for word in words:
+        assert word.lower() in message.lower(), message
+    assert "0%" not in message and "£0" not in message
+
+
+def test_the_board_pack_has_no_empty_sheet_a_slide_without_data_says_why(app_env):
+    scope = queries.Scope(Filters(councils=("rochdale",), fy="2024-25"), DIRECTOR)
+    book = load_workbook(io.BytesIO(board.pack_xlsx(scope)))
+    for sheet in book.worksheets:
+        values = [c for row in sheet.iter_rows(min_row=2, values_only=True) for c in row if c not in (None, "")]
+        assert values, f"sheet {sheet.title!r} is empty"

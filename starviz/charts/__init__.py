@@ -25,7 +25,7 @@ from starviz.charts.spend import (
     spend_by_council_month,
     supplier_categories,
 )
-from starviz.charts.style import FILLS, PALETTE, for_screen
+from starviz.charts.style import FILLS, PALETTE, for_screen, nothing_to_show
 
 __all__ = [
     "FILLS",
@@ -42,6 +42,7 @@ __all__ = [
     "kpi_trends",
     "maturity_heatmap",
     "maturity_radar",
+    "nothing_to_show",
     "scorecard_table",
     "social_value_by_quarter",
     "social_value_vs_target",
