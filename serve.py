@@ -4,10 +4,17 @@ sign-in cookie from the server (HttpOnly), through st.App, Streamlit's supported
 here by reading this file: keep it a plain assignment). ``streamlit run app.py`` has no such route
 (the cookie would be written by a script, readable by any script in the page): it still runs in demo
 mode for quick experiments and AppTest, but production refuses it (``auth.serving_problems``): the
-server started here says it holds the route (``cookie_route.lifespan``), no environment variable."""
+server started here says it holds the route (``cookie_route.lifespan``), no environment variable.
+Every HTTP answer carries the security headers of ``starviz/http_headers.py``."""
 
 import streamlit as st
+from starlette.middleware import Middleware
 
-from starviz import cookie_route
+from starviz import cookie_route, http_headers
 
-app = st.App("app.py", routes=cookie_route.routes(), lifespan=cookie_route.lifespan)
+app = st.App(
+    "app.py",
+    routes=cookie_route.routes(),
+    lifespan=cookie_route.lifespan,
+    middleware=[Middleware(http_headers.SecurityHeaders)],  # CSP, frame-ancestors, nosniff, Referrer-Policy
+)

@@ -77,3 +77,40 @@ def test_stopping_the_script_stops_the_proxy_and_every_replica(fixture_build, tm
     for p in (port, first):
         with pytest.raises(OSError):
             __import__("socket").create_connection(("127.0.0.1", p), timeout=1).close()
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    """What nginx answers to a request written by hand (headers only: nginx judges the length by them)."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_through_the_proxy_the_app_s_headers_arrive_once_and_nginx_names_no_version(proxy):
+    from starviz import http_headers
+
+    url, _ = proxy
+    answer = _raw(url, b"GET /spend HTTP/1.1\r\nHost: starviz\r\nConnection: close\r\n\r\n").decode("latin-1")
+    head = answer.split("\r\n\r\n", 1)[0].lower().splitlines()
+    for name, value in http_headers.HEADERS.items():
+        assert head.count(f"{name}: {value}".lower()) == 1, name
+    assert "server: nginx" in head  # the name only: no version, no uvicorn
+
+
+def test_an_upload_over_the_limit_gets_a_sentence_not_nginx_s_page(proxy):
+    url, _ = proxy
+    answer = _raw(
+        url,
+        b"POST /_stcore/upload_file/x/y HTTP/1.1\r\nHost: starviz\r\nContent-Length: 300000000\r\n"
+        b"Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+    ).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 413")
+    body = answer.split("\r\n\r\n", 1)[1]
+    assert body == "That upload is over starviz's limit of 200 MB a file.\n"
+    assert "nginx" not in body
