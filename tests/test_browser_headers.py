@@ -102,5 +102,7 @@ def test_the_policy_breaks_no_page(app, page):
         if shows:
             page.get_by_role("heading", name=shows).first.wait_for(timeout=60_000)
         page.wait_for_function(IDLE, timeout=60_000)
-        page.locator(".js-plotly-plot, [data-testid='stDataFrame'], [data-testid='stTable']").first.wait_for(timeout=60_000)
+        if path == "/spend":  # Plotly's charts drawn under the policy
+            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
         assert page.evaluate("window.__violations") == [], path
