@@ -91,6 +91,8 @@ def check_content(name: str, data: bytes) -> None:
     suffix = Path(name).suffix.lower()
     head = data[:4096]
     text = reader.looks_like_text(head)
+    if text and (why := reader.not_a_table(head, name)):
+        raise ImportRefused(f"{why}.")
     if suffix in (".xlsx", ".xlsm", ".ods", ".zip") and not data.startswith(reader.ZIP_MAGIC) and not text:
         kind = {".zip": "a ZIP archive", ".ods": "an OpenDocument spreadsheet (.ods)"}.get(suffix, "an Excel workbook (.xlsx)")
         raise ImportRefused(f"{name}: the content is not {kind}; check the file or its extension.")
@@ -240,23 +242,27 @@ class _Frozen:
 def _detect(path_text: str, _sha: str, name: str, _fp: str, frozen: _Frozen) -> Detection:
     s = config.settings()
     path = Path(path_text)
-    headers_by_reading: dict[tuple, list[str] | None] = {}
+    rows_by_reading: dict[tuple, list[list[str]]] = {}
     candidates: list[Candidate] = []
     seen_headers: list[str] = []
+    best_confidence = 0.0
     for council in frozen.councils.values():
         for dataset, ds in council.datasets.items():
             key = (ds.encoding, ds.delimiter, ds.header_row, ds.sheet)
-            if key not in headers_by_reading:
-                try:
-                    headers_by_reading[key] = ingest.read_headers(path, ds, name)
+            if key not in rows_by_reading:
+                try:  # the configured header row first, then the rows a header may really be on
+                    rows_by_reading[key] = ingest.header_rows(path, ds, name)
                 except Exception:  # unreadable this way (IngestError) or at all: no candidate from it
-                    headers_by_reading[key] = None
-            headers = headers_by_reading[key]
-            if headers is None:
+                    rows_by_reading[key] = []
+            rows = rows_by_reading[key]
+            if not rows:
                 continue
-            candidate = _score(headers, council, dataset, name)
-            if candidate.confidence > 0 and len(headers) > len(seen_headers):
-                seen_headers = headers
+            scored = [(_score(row, council, dataset, name), row) for row in rows if any(str(h or "").strip() for h in row)]
+            if not scored:
+                continue
+            candidate, headers = max(scored, key=lambda item: item[0].confidence)  # the first of the best
+            if candidate.confidence > best_confidence:
+                best_confidence, seen_headers = candidate.confidence, headers
             candidates.append(candidate)
     candidates.sort(key=lambda c: (-c.confidence, c.council_id, c.dataset))
     best = None
@@ -265,15 +271,15 @@ def _detect(path_text: str, _sha: str, name: str, _fp: str, frozen: _Frozen) -> 
         if candidates[0].confidence - runner_up >= s.import_detect_margin:
             best = candidates[0]
     if not seen_headers:
-        seen_headers = next((h for h in headers_by_reading.values() if h), [])
+        seen_headers = next((rows[0] for rows in rows_by_reading.values() if rows), [])
     return Detection(tuple(candidates), tuple(h for h in seen_headers if h), best)
 
 
 def _score(headers: list[str], council: CouncilConfig, dataset: str, name: str) -> Candidate:
     ds = council.datasets[dataset]
     model = DATASETS[dataset]
-    found = {ingest._norm_header(h) for h in headers if str(h or "").strip()}
-    variants = {field: {ingest._norm_header(v) for v in names} for field, names in ds.fields.items()}
+    found = {ingest._loose_header(h) for h in headers if ingest._loose_header(h)}
+    variants = {field: {ingest._loose_header(v) for v in names} for field, names in ds.fields.items()}
     matched = tuple(f for f, names in variants.items() if names & found)
     recognised = {h for h in found if any(h in names for names in variants.values())}
     missing = tuple(f for f in model.required_fields() if f not in matched and f not in ds.constants)

@@ -270,21 +270,8 @@ def _same_encoding(a: str, b: str) -> bool:
 
 
 def _not_a_table(path: Path, label: str) -> str | None:
-    """Why a text file is no table at all (a web page saved as .csv or .xls), or None."""
     with path.open("rb") as fh:
-        head = fh.read(4096)
-    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
-        if head.startswith(bom):
-            head = head[len(bom) :]
-    text = head.replace(b"\x00", b"").decode("latin-1").lstrip().lower()
-    if text.startswith(("<!doctype html", "<html")) or (text.startswith("<") and ("<body" in text or "<head" in text)):
-        return (
-            f"{label}: this is a web page (HTML), not a table: often a sign-in or error page saved in place of the "
-            "download; download the file again (a table a website saved as .xls: open it in Excel and save it as .xlsx)"
-        )
-    if text.startswith("<?xml") and "<workbook" in text:
-        return f"{label}: this is an Excel 2003 XML spreadsheet, which is not read; open it in Excel and save it as .xlsx"
-    return None
+        return reader.not_a_table(fh.read(4096), label)
 
 
 def _csv_layout(
@@ -1260,12 +1247,26 @@ def preview_rows(path: Path, council: CouncilConfig, dataset: str, limit: int = 
 # --- headers only (import detection) -----------------------------------------------------------
 
 
-def read_headers(path: Path, ds: DatasetConfig, label: str | None = None) -> list[str]:
-    """The header row of a file (a ZIP's first CSV/Excel member) as the dataset config reads it,
-    without loading the rows. Raises IngestError when the file cannot be read that way."""
+def header_rows(path: Path, ds: DatasetConfig, label: str | None = None) -> list[list[str]]:
+    """Rows of a file (a ZIP's first CSV/Excel member) that could be its header, without loading it:
+    the configured header row first, then the first rows as :func:`_csv_layout` and
+    :func:`_excel_layout` search them (each common delimiter; every sheet). Raises IngestError when
+    the file cannot be read at all."""
     label = label or path.name
     with tempfile.TemporaryDirectory(prefix=reader.scratch_prefix(), dir=reader.scratch_dir()) as tmpdir:
         member, member_label, kind = next(reader.members(path, Path(tmpdir), label, ds.reader))
-        if kind == "csv":
-            return _csv_header(member, ds, member_label)
-        return reader.read_sheet(member, ds.sheet, ds.header_row, member_label, Path(tmpdir) / "headers.arrow", headers_only=True)
+        if kind in reader.SPREADSHEET_KINDS:
+            sheets = list(enumerate(reader.read_head(member, member_label, HEADER_SEARCH_ROWS)))
+            sheets.sort(key=lambda item: not _is_sheet(ds.sheet, item[0], item[1][0]))
+            rows = [row for _i, (_name, head) in sheets for row in head]
+            configured = sheets[0][1][1][ds.header_row - 1 : ds.header_row] if sheets else []
+            return [*configured, *rows]
+        if bom := _bom_encoding(member):
+            ds = ds.model_copy(update={"encoding": bom})
+        if why := _not_a_table(member, member_label):
+            raise IngestError(why)
+        rows = []
+        for delimiter in dict.fromkeys([ds.delimiter, ",", ";", "\t", "|"]):
+            head = _csv_rows(member, ds.model_copy(update={"delimiter": delimiter}), member_label, HEADER_SEARCH_ROWS)
+            rows.extend(head[ds.header_row - 1 : ds.header_row] + head)
+        return [[h.replace("\ufeff", "") for h in row] for row in rows]

@@ -105,6 +105,21 @@ def sniff(path: Path) -> str:
     return "text" if looks_like_text(head) else "binary"
 
 
+def not_a_table(head: bytes, label: str) -> str | None:
+    """Why a text file is no table at all (a web page saved as .csv or .xls), from its first bytes, or None."""
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        head = head.removeprefix(bom)
+    text = head.replace(b"\x00", b"").decode("latin-1").lstrip().lower()
+    if text.startswith(("<!doctype html", "<html")) or (text.startswith("<") and ("<body" in text or "<head" in text)):
+        return (
+            f"{label}: this is a web page (HTML), not a table: often a sign-in or error page saved in place of the "
+            "download; download the file again (a table a website saved as .xls: open it in Excel and save it as .xlsx)"
+        )
+    if text.startswith("<?xml") and "<workbook" in text:
+        return f"{label}: this is an Excel 2003 XML spreadsheet, which is not read; open it in Excel and save it as .xlsx"
+    return None
+
+
 _KIND_NAMES = {
     "text": "text (CSV)",
     "xlsx": "an Excel workbook (.xlsx)",
