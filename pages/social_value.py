@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, fmt, queries, tables, ui
+from starviz import charts, escape, fmt, nodata, queries, tables, ui
 
 scope = ui.scope()
 st.title("Social value")
@@ -53,7 +53,8 @@ with row[0]:
         "Coverage",
         fmt.pct(s["coverage_share"]),
         help=f"{s['count_with_measures']:,.0f} of the {s['count_over_threshold']:,.0f} contracts over "
-        f"{fmt.gbp(s['coverage_threshold_gbp'])} starting in the period carry social value measures.",
+        f"{fmt.gbp(s['coverage_threshold_gbp'])} starting in the period carry social value measures."
+        + nodata.coverage_left_out(s["coverage_not_reporting"]),
     )
 with row[1]:
     ui.metric(
@@ -74,6 +75,9 @@ with row[3]:
         fmt.gbp(s["shortfall_at_risk_gbp"]),
         help=f"Expected by now but not delivered, on contracts committing {fmt.gbp(s['committed_at_risk_gbp'])}.",
     )
+
+if left_out := nodata.coverage_left_out(s["coverage_not_reporting"]):
+    st.caption(escape.md(left_out.strip()))
 
 st.subheader("Committed and delivered against the target")
 labels = {"council": "Council", "theme": "TOMs theme", "category": "Category", "supplier": "Supplier", "contract": "Contract"}

@@ -163,6 +163,17 @@ def share_left_out_by_council(figures: pd.DataFrame, council: str = "council", *
     return share_left_out(float(rows["share_left_out_gbp"].sum()), who, spend=spend)
 
 
+def coverage_left_out(owners: list[str]) -> str:
+    """One sentence for social value coverage: whose contracts it leaves out because they have sent no
+    social value returns of their own ("" when none): no data, not contracts without measures."""
+    if not owners:
+        return ""
+    return (
+        f" Coverage leaves out the contracts of {names_text(list(owners))}: no social value returns of "
+        f"{'its' if len(owners) == 1 else 'their'} own loaded ({NO_DATA}, not contracts without measures)."
+    )
+
+
 def fill_council_columns(df: pd.DataFrame) -> pd.DataFrame:
     """``fill`` on a wide list's per-council columns (``COUNCIL_COLUMNS``), for its exports."""
     return fill(df, [c for c in df.columns if COUNCIL_COLUMNS.search(str(c))])

@@ -98,11 +98,15 @@ def social_value_summary(scope: Scope) -> dict:
         db.query(
             f"""
         select
-            count(*) as count_over_threshold,
+            count(*) filter (where owner_has_returns) as count_over_threshold,
             count(*) filter (where has_measures) as count_with_measures,
-            count(*) filter (where has_measures) / nullif(count(*), 0) as coverage_share,
-            avg(sv_weighting_share) as avg_weighting_share
+            count(*) filter (where has_measures) / nullif(count(*) filter (where owner_has_returns), 0) as coverage_share,
+            avg(sv_weighting_share) as avg_weighting_share,
+            -- owners whose contracts coverage leaves out: no social value returns of their own loaded
+            list(distinct councils.short_name order by councils.short_name)
+                filter (where not owner_has_returns) as coverage_not_reporting
         from mart_social_value_coverage_by_contract
+        join dim_councils as councils using (council_id)
         where {_IN_COVER} and start_date between ? and ? and value_gbp > ?
         """,
             [ids, start, end, s.social_value_coverage_threshold_gbp],
@@ -147,6 +151,7 @@ def social_value_summary(scope: Scope) -> dict:
             "shortfall_at_risk_gbp",
         ):
             out[key] = None
+    out["coverage_not_reporting"] = list(out.get("coverage_not_reporting") or [])
     return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in out.items()}
 
 
