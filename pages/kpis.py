@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, escape, narrative, queries, tables, ui
+from starviz import charts, escape, narrative, nodata, queries, tables, ui
 from starviz.answers import changes_compared, monthly_summary, scorecard_export, scorecard_table
 
 scope = ui.scope()
@@ -18,6 +18,9 @@ st.caption(
     "computed from the data, shares of addressable spend and of contract value, are recomputed from the "
     "totals); STAR's own KPIs are the shared service's and shown to every partner."
 )
+# a council that has sent no KPI extract adds nothing to the council KPIs: say so, not an "All councils" total
+if no_extract := nodata.covered(queries.measure_coverage(scope), "kpis").note("KPIs from the councils' extracts"):
+    st.caption(escape.md(no_extract))
 
 scorecard = queries.kpi_scorecard(scope, as_at)
 counts = narrative.rag_counts(scorecard)

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from starviz import charts, queries, tables, ui
+from starviz import charts, escape, nodata, queries, tables, ui
 
 scope = ui.scope()
 st.title("Procurement maturity")
@@ -14,6 +14,9 @@ st.caption(
 
 councils = queries.maturity_councils(scope)
 levels = queries.maturity_levels()
+# a council with no assessment loaded is not in the picker: say so, rather than let it look left out
+if not_assessed := nodata.covered(queries.measure_coverage(scope), "maturity").note("Maturity"):
+    st.caption(escape.md(not_assessed))
 if councils.empty:
     st.info(
         f"No maturity assessment recorded up to the end of {scope.filters.period_label} for the councils selected.",

@@ -422,3 +422,20 @@ def test_the_summary_and_the_export_use_the_same_like_for_like_figures_and_words
     assert rows.loc["T-GBP", "On last month"] == pytest.approx(0.2)
     assert rows.loc["T-NON", "On last month"] is None
     assert rows.loc["T-SHR", "Changes compare"] == narrative.change_notes(card.set_index("kpi_code").loc["T-SHR"])
+
+
+def test_the_kpi_page_names_the_councils_that_sent_no_kpi_extract(app_env):
+    # The fixture: Stockport and Trafford sent KPI extracts, Rochdale and Tameside none. The council
+    # KPIs ("Cashable savings achieved" ...) add up the two that did, under "All councils", and nothing
+    # on the page said so (on the demo without Tameside's extract: £530k against £286k, three councils).
+    at = run_app("director", page="pages/kpis.py")
+    assert not at.exception
+    from starviz import escape
+
+    assert escape.md(
+        "KPIs from the councils' extracts: Stockport and Trafford only (no data for Rochdale and Tameside: "
+        "no KPI extract loaded)."
+    ) in [c.value for c in at.caption]
+    # a council that sent one, alone: nothing to say
+    at = run_app("director", page="pages/kpis.py", councils="trafford")
+    assert not any("KPIs from the councils' extracts" in c.value for c in at.caption)

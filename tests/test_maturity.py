@@ -147,3 +147,15 @@ def test_director_switches_council(app_env):
     at.segmented_control(key="maturity_council").set_value("trafford").run()
     assert not at.exception
     assert "Obtaining social value" in at.dataframe[0].value["area"].tolist()
+
+
+def test_the_page_names_the_councils_with_no_assessment_loaded(app_env):
+    # The fixture: Stockport and Trafford sent assessments, Rochdale and Tameside none; the council
+    # picker offered Stockport and Trafford and nothing said why the other two were missing.
+    from starviz import escape
+
+    at = run_app("director", page="pages/maturity.py")
+    assert not at.exception
+    assert escape.md(
+        "Maturity: Stockport and Trafford only (no data for Rochdale and Tameside: no maturity assessment loaded)."
+    ) in [c.value for c in at.caption]
