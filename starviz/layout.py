@@ -374,11 +374,15 @@ def lay_out(fig: go.Figure, *, title: str, subtitle: str, footer: str, width: in
 
     # Twice: the legend wraps at the plot's width, which the row labels decide, whose type size
     # depends on the plot's height, which the legend's rows take from.
+    # The date axis's step is fitted on the second pass to the width the row labels of the first leave
+    # (fitted to the whole canvas, the pipeline's square image ran seven years' labels together).
     legend_rows = _legend_rows(entries, s.legend, inner)
+    sides = 0.0
     for _ in range(2):
         header, _ = header_height(legend_rows)
         plot_h_guess = height - header - footer_h - above - 3 * s.tick
-        bands = _axis_bands(out, axes, s, plot_h_guess, width - 2 * s.pad)
+        bands = _axis_bands(out, axes, s, plot_h_guess, width - 2 * s.pad - sides)
+        sides = bands["left"] + bands["right"]
         # Plotly wraps a legend left of and above the plot at the plot's right edge
         legend_rows = _legend_rows(entries, s.legend, width - 2 * s.pad - bands["right"])
     header, _ = header_height(legend_rows)
