@@ -89,7 +89,8 @@ def describe(fig: go.Figure, title: str, subtitle: str = "") -> str:
     head = f"{title}" + (f" ({subtitle})" if subtitle else "") + "."
     body: list[str] = []
     if meta.get("missing"):  # drawn with no data: the chart knows what is missing, for whom and when
-        return f"{head} No data: {meta['missing']}"
+        missing = str(meta["missing"]).strip()
+        return f"{head} No data: {missing}" + ("" if missing.endswith((".", "?", "!")) else ".")
     if kind == "table":
         body.append(_table(fig))
     elif kind == "timeline":
@@ -131,7 +132,10 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
     if len(series) == 1:
         name, labels, values = series[0]
         pairs = {c: v for c, v in zip(labels, values, strict=False) if v is not None}
-        return f"{what} of {measure} for {len(pairs)} items. Largest: {_top(pairs, unit)}."
+        months = fig.layout.xaxis.type == "date" and "%b" in (fig.layout.xaxis.tickformat or "")
+        total = f", {fmt(sum(pairs.values()), unit)} in all" if additive and pairs else ""
+        items = "months" if months else "items"
+        return f"{what} of {measure} for {len(pairs)} {items}{total}. Largest: {_top(pairs, unit)}."
     if additive and fig.layout.barmode in ("stack", "relative"):
         per_category: dict[str, float] = {}
         per_series: dict[str, float] = {}
@@ -188,7 +192,31 @@ def _table(fig: go.Figure) -> str:
     if "Status" in headers:
         statuses = pd.Series(columns[headers.index("Status")]).value_counts()
         text += " Status: " + ", ".join(f"{count} {status}" for status, count in statuses.items()) + "."
+        text += _off_target(headers, columns)
     return text
+
+
+def _off_target(headers: list[str], columns: list[list]) -> str:
+    """The KPIs a scorecard's reader looks for: those off target, red first, each with its value and
+    target, then those with no data."""
+    from starviz.nodata import NO_DATA
+
+    def cell(name: str, i: int) -> str:
+        return _label(columns[headers.index(name)][i]) if name in headers else ""
+
+    status = [str(v).strip().lower() for v in columns[headers.index("Status")]]
+    parts = []
+    for rag in ("red", "amber"):
+        rows = [i for i, v in enumerate(status) if v.split()[:1] == [rag]]
+        if rows:
+            said = "; ".join(
+                f"{cell('KPI', i)} {cell('Value', i)} against a target of {cell('Target', i)}".replace("  ", " ") for i in rows
+            )
+            parts.append(f"{rag.capitalize()}: {said}.")
+    missing = [cell("KPI", i) for i, v in enumerate(status) if v == NO_DATA]
+    if missing:
+        parts.append(f"No data: {'; '.join(missing)}.")
+    return "".join(f" {p}" for p in parts)
 
 
 def _timeline(fig: go.Figure) -> str:

@@ -130,7 +130,7 @@ def _said_when_empty(build: Callable[[queries.Scope], Slide], missing: Callable[
         text = missing(scope)
         fig = go.Figure()
         fig.update_layout(title=s.title, meta={"kind": "no_data", "shown": "", "missing": text})
-        charts.nothing_to_show(fig, escape.plotly(_lines(text)))
+        charts.nothing_to_show(fig, _lines(text))
         fig.layout.annotations[-1].font.size = 24
         return Slide(s.key, s.title, fig, s.data, text)
 
@@ -138,10 +138,11 @@ def _said_when_empty(build: Callable[[queries.Scope], Slide], missing: Callable[
 
 
 def _lines(text: str, width: int = 60) -> str:
-    """A message on lines of about ``width`` characters (Plotly never wraps an annotation)."""
+    """A message on lines of about ``width`` characters (Plotly never wraps an annotation), each
+    escaped for Plotly (names come from configuration and data)."""
     import textwrap
 
-    return "<br>".join(textwrap.wrap(text, width))
+    return "<br>".join(escape.plotly(line) for line in textwrap.wrap(text, width))
 
 
 SLIDES: dict[str, Callable[[queries.Scope], Slide]] = {

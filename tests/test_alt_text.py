@@ -120,7 +120,41 @@ def test_the_scorecard_table_counts_its_statuses():
         }
     )
     assert export.alt_text(charts.scorecard_table(table, "Scorecard"), "Scorecard") == (
-        "Scorecard. Table of 3 rows: Group, KPI, Value, Target, Status. Status: 2 Green, 1 Amber."
+        "Scorecard. Table of 3 rows: Group, KPI, Value, Target, Status. Status: 2 Green, 1 Amber. "
+        "Amber: B 1 against a target of 2."
+    )
+
+
+def test_the_scorecard_names_the_kpis_off_target_red_first():
+    table = pd.DataFrame(
+        {
+            "Group": ["Compliance"] * 4,
+            "KPI": ["Spend on contract", "Waivers approved", "Spend with SMEs", "Local spend"],
+            "Value": ["57.2%", "14", "35.2%", "no data"],
+            "Target": ["65.0%", "12", "33.0%", "35.0%"],
+            "Status": ["Red", "Amber", "Green", "no data"],
+        }
+    )
+    assert export.alt_text(charts.scorecard_table(table, "Scorecard"), "Scorecard") == (
+        "Scorecard. Table of 4 rows: Group, KPI, Value, Target, Status. Status: 1 Red, 1 Amber, 1 Green, 1 no data. "
+        "Red: Spend on contract 57.2% against a target of 65.0%. Amber: Waivers approved 14 against a target of 12. "
+        "No data: Local spend."
+    )
+
+
+def test_one_councils_spend_by_month_gives_the_total_over_its_months():
+    df = pd.DataFrame({"council": ["Stockport"] * 2, "month": MONTHS, "spend_gbp": [1.2e6, 2.5e6]})
+    fig = charts.spend_by_council_month(df, COLOURS)
+    assert export.alt_text(fig, "Spend by council by month", "Stockport · 2025-26") == (
+        "Spend by council by month (Stockport · 2025-26). Bar chart of spend for 2 months, £3.7m in all. "
+        "Largest: May 2025 £2.5m; Apr 2025 £1.2m."
+    )
+
+
+def test_a_chart_with_nothing_to_show_says_what_it_says_on_the_chart():
+    fig = charts.stacked_by_council(pd.DataFrame({"supplier_name": []}), "supplier_name", {}, COLOURS, "Common suppliers")
+    assert export.alt_text(fig, "Common suppliers", "Stockport") == (
+        "Common suppliers (Stockport). No data: Nothing to show for these filters."
     )
 
 

@@ -170,3 +170,12 @@ def test_the_board_pack_has_no_empty_sheet_a_slide_without_data_says_why(app_env
     for sheet in book.worksheets:
         values = [c for row in sheet.iter_rows(min_row=2, values_only=True) for c in row if c not in (None, "")]
         assert values, f"sheet {sheet.title!r} is empty"
+
+
+def test_an_empty_slides_message_is_on_lines_that_fit_and_names_are_text(app_env, monkeypatch):
+    monkeypatch.setattr(queries, "council_names", lambda: {"rochdale": "<b>Roch</b>dale"})
+    scope = queries.Scope(Filters(councils=("rochdale",), fy="2024-25", names=(("rochdale", "<b>Roch</b>dale"),)), DIRECTOR)
+    s = board.SLIDES["collaboration"](scope)
+    lines = _message(s.figure).split("<br>")
+    assert len(lines) > 1 and all(len(line) <= 60 for line in lines)
+    assert "<b>" not in _message(s.figure) and "&lt;b&gt;Roch&lt;/b&gt;dale" in _message(s.figure)

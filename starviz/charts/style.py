@@ -4,6 +4,7 @@ shows text from data as text in every chart function."""
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -73,12 +74,18 @@ def month_axis(fig: go.Figure, months, most: int = 12, tickformat: str = "%b %Y"
     update(type="date", tickmode="linear", dtick=f"M{step}", tick0="2000-01-01", tickformat=tickformat, **where)
 
 
+_BR = re.compile(r"<br\s*/?>", re.I)
+
+
 def nothing_to_show(fig: go.Figure, text: str = "Nothing to show for these filters") -> go.Figure:
     """An empty chart says so in the middle and draws no axes: Plotly's default empty axes (-1 to 1)
     read as data, and in an export their ticks ran into the source line."""
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font=dict(size=16))
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    if not meta.get("missing"):  # the alt text says what the chart says (one that knows why has said it)
+        fig.update_layout(meta={**meta, "missing": escape.unplotly(_BR.sub(" ", text))})
     return fig
 
 
