@@ -5,16 +5,20 @@ here by reading this file: keep it a plain assignment). ``streamlit run app.py``
 (the cookie would be written by a script, readable by any script in the page): it still runs in demo
 mode for quick experiments and AppTest, but production refuses it (``auth.serving_problems``): the
 server started here says it holds the route (``cookie_route.lifespan``), no environment variable.
-Every HTTP answer carries the security headers of ``starviz/http_headers.py``."""
+Every HTTP answer carries the security headers of ``starviz/http_headers.py``; the files a page offers
+(``/media/``) are served only to a signed-in browser (``starviz/media_access.py``)."""
 
 import streamlit as st
 from starlette.middleware import Middleware
 
-from starviz import cookie_route, http_headers
+from starviz import cookie_route, http_headers, media_access
 
 app = st.App(
     "app.py",
     routes=cookie_route.routes(),
     lifespan=cookie_route.lifespan,
-    middleware=[Middleware(http_headers.SecurityHeaders)],  # CSP, frame-ancestors, nosniff, Referrer-Policy
+    middleware=[
+        Middleware(http_headers.SecurityHeaders),  # CSP, frame-ancestors, nosniff, Referrer-Policy
+        Middleware(media_access.SignedInMedia),  # a download's /media/ address opens nothing without signing in
+    ],
 )

@@ -75,6 +75,11 @@ def _active() -> tuple[Path, str, float]:
     return path, key, 1.0
 
 
+def cookie_key() -> str:
+    """The key the sign-in cookie is signed with (raises AuthConfigError when production is not ready)."""
+    return _active()[1]
+
+
 def users() -> dict[str, User]:
     """Every user of the active credentials file (demo accounts in demo mode)."""
     return credentials.load_users(_active()[0])

@@ -1,5 +1,7 @@
 """The app as served (``streamlit run serve.py``) answers every request with its security headers
-(``starviz/http_headers.py``): no other site can frame it, and the policy breaks no page in Chromium."""
+(``starviz/http_headers.py``): no other site can frame it, and the policy breaks no page in Chromium.
+A file a page offers for download (``/media/``) reaches only a signed-in browser
+(``starviz/media_access.py``)."""
 
 from __future__ import annotations
 
@@ -106,3 +108,37 @@ def test_the_policy_breaks_no_page(app, page):
             page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1000)
         assert page.evaluate("window.__violations") == [], path
+
+
+def _fetch(url: str, cookie: str | None = None):
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+
+
+def test_a_download_s_address_opens_nothing_without_a_live_sign_in(app, page):
+    """Before, anyone holding a download's address (a copied link, a proxy log) read the file without
+    signing in, for as long as the session that offered it lived."""
+    from starviz import auth
+
+    page.goto(app + "/spend", timeout=60_000)
+    sign_in(page, lands_on="Spend")
+    with page.expect_download(timeout=60_000) as download:
+        page.locator("[data-testid='stDownloadButton'] button").first.click()
+    address = download.value.url
+    assert address.startswith(app + "/media/")
+    assert Path(download.value.path()).read_bytes()  # the signed-in browser gets the file
+    cookie = next(c for c in page.context.cookies() if c["name"] == auth.COOKIE_NAME)
+    signed_in = f"{auth.COOKIE_NAME}={cookie['value']}"
+
+    status, body = _fetch(address, signed_in)
+    assert status == 200 and body == Path(download.value.path()).read_bytes()
+    for anyone in (None, f"{auth.COOKIE_NAME}=v1.{'A' * 43}.{'B' * 43}", "garbage=;;"):
+        assert _fetch(address, anyone) == (404, b"Not found")
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+    assert _fetch(address, signed_in)[0] == 404  # the copied cookie of an ended session opens nothing
