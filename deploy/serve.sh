@@ -13,6 +13,10 @@ python=${PYTHON:-.venv/bin/python}
 [ -x "$python" ] || python=python3
 nginx=${NGINX_BIN:-/usr/sbin/nginx}
 unset NGINX  # nginx itself reads $NGINX (inherited sockets on a binary upgrade)
+# The replicas listen on 127.0.0.1 only, behind this one nginx, which writes X-Forwarded-For and
+# X-Forwarded-Proto: trust it, so sign-in is throttled per browser address (not per user name only)
+# and the sign-in cookie is Secure when nginx serves HTTPS. A proxy in front of this nginx: raise it.
+export STARVIZ_TRUSTED_PROXIES=${STARVIZ_TRUSTED_PROXIES:-1}
 run=$(mktemp -d "${TMPDIR:-/tmp}/starviz-proxy.XXXXXX")
 
 pids=()

@@ -256,14 +256,23 @@ def _rehash(path: Path, username: str, old_hash: str, password: str) -> None:
         )
 
 
+def trusted_proxies() -> int:
+    """How many proxies in front of the app are trusted to write ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` (``STARVIZ_TRUSTED_PROXIES``; deploy/serve.sh sets 1 for its nginx); 0, the
+    default, when unset or not a whole number: those headers are then anyone's and are ignored."""
+    try:
+        return max(0, int(os.environ.get("STARVIZ_TRUSTED_PROXIES", "0")))
+    except ValueError:
+        return 0
+
+
 def client_address() -> str:
     """The browser's address: Streamlit's, or with ``STARVIZ_TRUSTED_PROXIES=N`` the N-th address
     from the right of X-Forwarded-For (the one the nearest trusted proxy saw)."""
     import streamlit as st
 
-    trusted = os.environ.get("STARVIZ_TRUSTED_PROXIES", "0")
     try:
-        hops = int(trusted)
+        hops = trusted_proxies()
         if hops > 0:
             forwarded = [p.strip() for p in (st.context.headers.get("X-Forwarded-For") or "").split(",") if p.strip()]
             if len(forwarded) >= hops:

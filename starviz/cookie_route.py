@@ -3,7 +3,7 @@ cannot read it. Served through ``serve.py`` (``st.App`` with :func:`routes` and 
 Streamlit's supported way to add routes); the page posts the one-time token ``auth``
 offered for the write (``sessions.Store.offer_cookie``, in the store every replica shares) and the
 answer sets or deletes ``starviz_auth``: ``HttpOnly; SameSite=Strict; Path=/``, ``Secure`` when the
-request came over HTTPS (directly or as nginx's ``X-Forwarded-Proto``). No Streamlit here beyond
+request came over HTTPS (directly, or as a trusted proxy's ``X-Forwarded-Proto`` says). No Streamlit here beyond
 what Starlette gives the route.
 
 Whether the route is served is known from this process, not from its environment: :func:`served`
@@ -13,6 +13,7 @@ true."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 from starlette.concurrency import run_in_threadpool
@@ -56,8 +57,6 @@ async def lifespan(app):
 def _say_production_problems() -> None:
     """In production, the reasons it cannot serve yet, in the server's log as it starts (a visitor
     only reads that starviz is not available)."""
-    import logging
-
     from starviz import credentials
 
     try:
@@ -76,6 +75,31 @@ def _same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+_untrusted_https_logged = False
+
+
+def _over_https(request: Request) -> bool:
+    """Whether the browser reached the app over HTTPS: directly, or as a trusted proxy says
+    (``X-Forwarded-Proto``, only with ``STARVIZ_TRUSTED_PROXIES`` set: otherwise anyone can write it).
+    A proxy saying https while untrusted is logged once: set STARVIZ_TRUSTED_PROXIES so the cookie is
+    Secure."""
+    global _untrusted_https_logged
+    from starviz import auth
+
+    if request.url.scheme == "https":
+        return True
+    said = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower() == "https"
+    if said and auth.trusted_proxies() > 0:
+        return True
+    if said and not _untrusted_https_logged:
+        _untrusted_https_logged = True
+        logging.getLogger("starviz.auth").warning(
+            "X-Forwarded-Proto: https ignored (STARVIZ_TRUSTED_PROXIES is not set): the sign-in cookie is not "
+            "Secure; behind a proxy you run, set STARVIZ_TRUSTED_PROXIES to the number of proxies"
+        )
+    return False
+
+
 async def cookie(request: Request) -> Response:
     from starviz import auth
 
@@ -86,7 +110,7 @@ async def cookie(request: Request) -> Response:
     if found is None:
         return Response(status_code=404, headers={"Cache-Control": "no-store"})
     action, value, max_age = found
-    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https"
+    secure = _over_https(request)
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
     if action == "set":
         response.set_cookie(auth.COOKIE_NAME, value, max_age=max_age, path="/", secure=secure, httponly=True, samesite="strict")

@@ -59,6 +59,7 @@ def _post(token: str, **headers: str):
 
 def test_the_route_sets_the_cookie_httponly_and_secure_behind_https(tmp_path, monkeypatch):
     monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path))
+    monkeypatch.setenv("STARVIZ_TRUSTED_PROXIES", "1")  # nginx, as deploy/serve.sh runs it
     config.settings.cache_clear()
     try:
         token = auth.store().offer_cookie("set", "v1.abc.def", 600)
@@ -72,6 +73,27 @@ def test_the_route_sets_the_cookie_httponly_and_secure_behind_https(tmp_path, mo
         assert "Secure" not in plain.headers["set-cookie"] and "HttpOnly" in plain.headers["set-cookie"]
         refused = _post(auth.store().offer_cookie("set", "v1.x.y", 600), origin="https://evil.example")
         assert refused.status_code == 403 and "set-cookie" not in refused.headers
+    finally:
+        config.settings.cache_clear()
+
+
+def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(tmp_path, monkeypatch, caplog):
+    """Anyone can write X-Forwarded-Proto; only a proxy the operator named (STARVIZ_TRUSTED_PROXIES)
+    decides that the browser came over HTTPS. Untrusted, the header is ignored and the log says why."""
+    from starviz import cookie_route
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path))
+    monkeypatch.delenv("STARVIZ_TRUSTED_PROXIES", raising=False)
+    monkeypatch.setattr(cookie_route, "_untrusted_https_logged", False)
+    config.settings.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="starviz.auth"):
+            answer = _post(auth.store().offer_cookie("set", "v1.abc.def", 600), x_forwarded_proto="https")
+        assert answer.status_code == 204 and "Secure" not in answer.headers["set-cookie"]
+        assert any("set STARVIZ_TRUSTED_PROXIES" in r.getMessage() for r in caplog.records)
+        monkeypatch.setenv("STARVIZ_TRUSTED_PROXIES", "1")
+        answer = _post(auth.store().offer_cookie("set", "v1.abc.def", 600), x_forwarded_proto="https")
+        assert "Secure" in answer.headers["set-cookie"]
     finally:
         config.settings.cache_clear()
 

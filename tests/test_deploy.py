@@ -114,3 +114,31 @@ def test_an_upload_over_the_limit_gets_a_sentence_not_nginx_s_page(proxy):
     body = answer.split("\r\n\r\n", 1)[1]
     assert body == "That upload is over starviz's limit of 200 MB a file.\n"
     assert "nginx" not in body
+
+
+def test_behind_the_proxy_sign_in_is_throttled_per_browser_address_not_only_per_name(proxy):
+    """Password spraying: one address tries one password on many user names. Behind deploy/serve.sh's
+    nginx every request came from 127.0.0.1, which Streamlit reports as no address, so only each name
+    was counted and the spray was never slowed; nginx is now trusted for X-Forwarded-For and the
+    address is counted as well (the last test of this module: it locks this address out)."""
+    from starviz import auth
+
+    url, _ = proxy
+
+    async def spray():
+        said = []
+        for n in range(auth.LOCK_AFTER + 1):
+            s = loadgen.Session(url)
+            await s.open()
+            name, password = (f"someone.{n}", "wrong") if n < auth.LOCK_AFTER else ("director", DEMO_PASSWORD)
+            try:
+                await s.sign_in(name, password)
+                said.append("signed in")
+            except loadgen.ProtocolError as refused:
+                said.append(str(refused))
+            await s.close()
+        return said
+
+    said = asyncio.run(spray())
+    assert all(auth.SIGN_IN_FAILED in s for s in said[: auth.LOCK_AFTER - 1])
+    assert "Too many failed sign-ins" in said[-1]  # even the right password of another name, from there
