@@ -11,7 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
-from starviz import charts, escape, fmt, lists, queries, ui
+from starviz import charts, escape, fmt, lists, nodata, queries, ui
 from starviz.scope import _shown
 
 
@@ -64,14 +64,13 @@ def _supplier(scope: queries.Scope, supplier_id: str, today: dt.date | None) -> 
     by_council = queries.supplier_spend_by_council(scope, supplier_id)
     contracts = queries.supplier_contracts(scope, supplier_id, today)
     spend = float(by_council["spend_gbp"].sum()) if len(by_council) else 0.0
-    on = float(by_council["on_contract_gbp"].sum()) if len(by_council) else 0.0
     row = st.columns(4)
     with row[0]:
         ui.metric("Spend in the period", fmt.gbp(spend), help=scope.filters.label)
     with row[1]:
         ui.metric("Councils paying", f"{len(by_council):,}")
     with row[2]:
-        ui.metric("On contract", fmt.pct(on / spend if spend else None))
+        ui.metric("On contract", fmt.pct(nodata.supplier_on_contract_share(by_council)))
     with row[3]:
         ui.metric(
             "Live contracts",

@@ -174,6 +174,22 @@ def coverage_left_out(owners: list[str]) -> str:
     )
 
 
+def supplier_on_contract_share(by_council: pd.DataFrame) -> float | None:
+    """The on-contract share of one supplier's spend over the councils of ``supplier_spend_by_council``
+    whose contracts are loaded, under the one share rule (``supplier_net_spend``): each council's net
+    with the supplier spread over its on and off contract parts that are positive, a council netting
+    to nothing or less left out. ``None`` ("no data") when no council paying it has contracts loaded,
+    or nothing nets above nothing: never 0% for a council whose register is missing."""
+    known = by_council[by_council["on_contract_gbp"].notna() & by_council["off_contract_gbp"].notna()]
+    on_part = counted = 0.0
+    for on, off in zip(known["on_contract_gbp"].astype(float), known["off_contract_gbp"].astype(float), strict=True):
+        net, positive = on + off, max(on, 0.0) + max(off, 0.0)
+        if net > 0:
+            on_part += net * max(on, 0.0) / positive
+            counted += net
+    return on_part / counted if counted > 0 else None
+
+
 def fill_council_columns(df: pd.DataFrame) -> pd.DataFrame:
     """``fill`` on a wide list's per-council columns (``COUNCIL_COLUMNS``), for its exports."""
     return fill(df, [c for c in df.columns if COUNCIL_COLUMNS.search(str(c))])
