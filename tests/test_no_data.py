@@ -412,7 +412,7 @@ def test_pipeline_tabs_with_no_register_show_no_data_not_a_clean_bill(monkeypatc
         queries.workload_by_manager_quarter(_everyone()), queries.workload_quarter_labels(), "value_gbp", "W"
     )
     assert [a.text for a in heatmap.layout.annotations] == ["Nothing to show: no re-procurement to start"]
-    assert export.alt_text(heatmap, "W").endswith("Nothing to show.")
+    assert export.alt_text(heatmap, "W").endswith("Nothing to show: no re-procurement to start.")  # what the chart says
 
 
 def test_the_procurement_act_spend_of_a_council_with_no_spend_is_no_data():
