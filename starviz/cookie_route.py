@@ -68,10 +68,16 @@ def _say_production_problems() -> None:
 
 
 def _same_origin(request: Request) -> bool:
+    """Whether the request comes from the app's own page: its ``Origin`` names the host the browser
+    asked for (``Host``, which nginx passes on; ``X-Forwarded-Host`` only from a trusted proxy, since
+    anyone can write it)."""
+    from starviz import auth
+
     origin = request.headers.get("origin")
     if not origin:
         return True  # a same-origin fetch may omit it; SameSite and the one-time token do the rest
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or ""
+    forwarded = request.headers.get("x-forwarded-host") if auth.trusted_proxies() > 0 else None
+    host = forwarded or request.headers.get("host") or ""
     return origin.split("://", 1)[-1] == host
 
 

@@ -73,6 +73,12 @@ def test_the_route_sets_the_cookie_httponly_and_secure_behind_https(tmp_path, mo
         assert "Secure" not in plain.headers["set-cookie"] and "HttpOnly" in plain.headers["set-cookie"]
         refused = _post(auth.store().offer_cookie("set", "v1.x.y", 600), origin="https://evil.example")
         assert refused.status_code == 403 and "set-cookie" not in refused.headers
+        # A forwarded host counts only from a trusted proxy: anyone can write the header.
+        token = auth.store().offer_cookie("set", "v1.x.y", 600)
+        monkeypatch.delenv("STARVIZ_TRUSTED_PROXIES")
+        assert _post(token, origin="https://evil.example", x_forwarded_host="evil.example").status_code == 403
+        monkeypatch.setenv("STARVIZ_TRUSTED_PROXIES", "1")
+        assert _post(token, origin="https://starviz.example", x_forwarded_host="starviz.example").status_code == 204
     finally:
         config.settings.cache_clear()
 
