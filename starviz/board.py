@@ -25,6 +25,19 @@ class Slide:
     figure: go.Figure
     data: pd.DataFrame
     missing: str = ""  # with no data: what is missing, for whom and when (the slide, its image and sheet say it)
+    sheet: pd.DataFrame | None = None  # the data for a spreadsheet when it differs (numbers, not the slide's text)
+    formats: dict | None = None  # the sheet's number formats per column (a list: per row)
+
+
+# The Board pack's sheet for each slide: a whole name (a title cut at Excel's 31 characters read
+# "Contract pipeline the largest c"); the Notes give each sheet's slide title.
+SHEET_NAMES = {
+    "scorecard": "Scorecard",
+    "spend": "Spend by month",
+    "pipeline": "Contract pipeline",
+    "social_value": "Social value",
+    "collaboration": "Collaboration",
+}
 
 
 def _spend(scope: queries.Scope) -> Slide:
@@ -37,14 +50,17 @@ def _scorecard(scope: queries.Scope) -> Slide:
     from starviz import narrative
 
     as_at = queries.kpi_as_at(scope)
+    scorecard = queries.kpi_scorecard(scope, as_at) if as_at else None
     table = (
-        narrative.scorecard_table(queries.kpi_scorecard(scope, as_at), "perspective", trend=False)
+        narrative.scorecard_table(scorecard, "perspective", trend=False)
         if as_at
         else pd.DataFrame(columns=["Group", "KPI", "Value", "Target", "Status"])
     )
     title = f"Balanced scorecard, {as_at:%B %Y}" if as_at else "Balanced scorecard"
+    # the sheet: values, targets and changes as numbers in each KPI's own format, as the KPI page's export
+    sheet, formats = narrative.scorecard_export(scorecard, "perspective") if as_at and len(table) else (None, None)
     # every KPI: the slide sizes its type to the screen, and the pack's page has room for them
-    return Slide("scorecard", title, charts.scorecard_table(table, title, rows=None), table)
+    return Slide("scorecard", title, charts.scorecard_table(table, title, rows=None), table, sheet=sheet, formats=formats)
 
 
 def _social_value(scope: queries.Scope) -> Slide:
@@ -243,12 +259,19 @@ def pack_pdf(scope: queries.Scope, as_at=None) -> bytes:
 
 def pack_xlsx(scope: queries.Scope) -> bytes:
     """The data behind every slide, one sheet each, with the notes sheet."""
-    frames = {}
+    frames, formats = {}, {}
+    notes = {"Filters": scope.filters.label, "Source": export.source_note(queries.as_at_date()), "Coverage": coverage_line(scope)}
     for i in range(len(sequence())):
         s = slide(scope, i)
-        # a council with nothing loaded: "no data", not blank; a slide with no data: what is missing, not an empty sheet
-        frames[s.title] = pd.DataFrame({"Note": [s.missing]}) if s.missing else nodata.fill_council_columns(s.data)
-    return export.to_xlsx_sheets(frames, "Board pack", {"Filters": scope.filters.label})
+        name = SHEET_NAMES.get(s.key, s.key)
+        notes[name] = s.title
+        if s.missing:  # a slide with no data: what is missing, not an empty sheet
+            frames[name] = pd.DataFrame({"Note": [s.missing]})
+        elif s.sheet is not None:
+            frames[name], formats[name] = s.sheet, s.formats or {}
+        else:  # a council with nothing loaded: "no data", not blank
+            frames[name] = nodata.fill_council_columns(s.data)
+    return export.to_xlsx_sheets(frames, "Board pack", notes, formats)
 
 
 # --- on a schedule: no browser, no signed-in user ---------------------------------------------------

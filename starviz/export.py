@@ -98,7 +98,9 @@ def to_xlsx_sheets(
         _data_sheet(book, sheet_name(sheet_title, book.sheetnames), df, (formats or {}).get(sheet_title) or {})
     info = book.create_sheet(sheet_name("Notes", book.sheetnames))
     info.append(["starviz export", neutral_text(title)])
-    for key, value in {**notes, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
+    # every workbook says where its figures come from and how recent they are (the caller knows the date)
+    source = {"Source": notes.get("Source") or source_note(None)}
+    for key, value in {**notes, **source, "Exported": f"{dt.datetime.now():%d %b %Y %H:%M}", "Licence": LICENCE}.items():
         info.append([neutral_text(key), neutral_text(value)])
     info.column_dimensions["A"].width = 18
     info.column_dimensions["B"].width = 100
@@ -489,9 +491,14 @@ def shown(fig: go.Figure) -> str:
     return meta.get("shown") or ""
 
 
-def source_line(as_at: dt.date | None) -> str:
+def source_note(as_at: dt.date | None) -> str:
+    """Where the figures come from and how recent they are (an image's source line, a workbook's Notes)."""
     when = f"data as at {as_at:%d %B %Y}" if as_at else "latest data"
-    return f"Source: partner councils' published spend, contracts and social value data, {when}. {LICENCE}"
+    return f"Partner councils' published spend, contracts and social value data, {when}."
+
+
+def source_line(as_at: dt.date | None) -> str:
+    return f"Source: {source_note(as_at)[0].lower()}{source_note(as_at)[1:]} {LICENCE}"
 
 
 def image(fig: go.Figure, fmt: str, width: int, height: int) -> bytes:

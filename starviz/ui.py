@@ -393,7 +393,8 @@ def export_buttons(name: str, df, scope: queries.Scope | None = None, title: str
     from starviz import export
 
     notes = {"Filters": scope.filters.label if scope else "", "Rows": f"{len(df):,}"}
-    _download_pair(name, lambda: export.to_csv(df), lambda: export.to_xlsx(df, title or name, notes, formats))
+    dated = lambda: {**notes, "Source": export.source_note(queries.as_at_date())}  # noqa: E731 (on a click only)
+    _download_pair(name, lambda: export.to_csv(df), lambda: export.to_xlsx(df, title or name, dated(), formats))
 
 
 def stream_buttons(name: str, batches, notes: dict[str, str], title: str | None = None) -> None:

@@ -273,3 +273,12 @@ def test_a_text_column_is_neutralised_exactly_as_value_by_value():
     expected = [None if t is None else export.neutralise(t) for t in texts]
     assert export.neutral_column(column) == expected
     assert export.neutral_column(pd.Series(texts, dtype=object)) == expected
+
+
+def test_every_workbook_says_where_its_figures_come_from():
+    book = load_workbook(io.BytesIO(export.to_xlsx(pd.DataFrame({"spend_gbp": [1.0]}), "t", {"Filters": "All councils"})))
+    notes = {row[0]: row[1] for row in book["Notes"].iter_rows(values_only=True)}
+    assert notes["Source"].startswith("Partner councils' published") and notes["Filters"] == "All councils"
+    source = {"Source": export.source_note(dt.date(2026, 3, 31))}
+    dated = load_workbook(io.BytesIO(export.to_xlsx(pd.DataFrame({"a": [1]}), "t", source)))
+    assert "data as at 31 March 2026" in {r[0]: r[1] for r in dated["Notes"].iter_rows(values_only=True)}["Source"]

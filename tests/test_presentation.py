@@ -179,3 +179,23 @@ def test_an_empty_slides_message_is_on_lines_that_fit_and_names_are_text(app_env
     lines = _message(s.figure).split("<br>")
     assert len(lines) > 1 and all(len(line) <= 60 for line in lines)
     assert "<b>" not in _message(s.figure) and "&lt;b&gt;Roch&lt;/b&gt;dale" in _message(s.figure)
+
+
+def test_the_board_pack_scorecard_sheet_holds_numbers_and_every_sheet_is_named_whole(app_env):
+    """The pack's scorecard sheet held the slide's text ("£503k", "'+18.9%": a change starting with +
+    was neutralised into text with an apostrophe showing) and sheets were slide titles cut at 31
+    characters ("Contract pipeline the largest c")."""
+    scope = queries.Scope(Filters(councils=("trafford",), fy="2025-26"), DIRECTOR)
+    book = load_workbook(io.BytesIO(board.pack_xlsx(scope)))
+    titles = [board.slide(scope, i).title for i in range(len(board.sequence()))]
+    notes = {row[0]: row[1] for row in book["Notes"].iter_rows(values_only=True)}
+    for name in book.sheetnames[:-1]:
+        assert notes.get(name) in titles, f"sheet {name!r} is not named in the Notes with its slide's title"
+    assert f"data as at {queries.as_at_date():%d %B %Y}" in notes["Source"] and notes["Coverage"].startswith("Data coverage")
+    scorecard = next(book[n] for n in book.sheetnames if notes.get(n, "").startswith("Balanced scorecard"))
+    header = [c.value for c in scorecard[1]]
+    for column in ("Value", "Target", "On last month"):
+        cells = [row[header.index(column)] for row in scorecard.iter_rows(min_row=2)]
+        text = [c.value for c in cells if c.value is not None and c.data_type != "n" and c.value != "no data"]
+        assert any(c.data_type == "n" for c in cells) and not text, text
+    assert not [c.value for row in scorecard.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("'")]

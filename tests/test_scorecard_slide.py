@@ -68,6 +68,7 @@ def test_the_board_slide_shows_every_kpi_of_the_scorecard(app_env, monkeypatch):
     monkeypatch.setattr(queries, "kpi_as_at", lambda scope: dt.date(2025, 5, 1))
     monkeypatch.setattr(queries, "kpi_scorecard", lambda scope, as_at: None)
     monkeypatch.setattr(narrative, "scorecard_table", lambda df, group_by, trend=True: _table(["-"] * 15))
+    monkeypatch.setattr(narrative, "scorecard_export", lambda df, group_by: (_table(["-"] * 15), {}))
     scope = queries.Scope(Filters(councils=("trafford",), fy="2025-26"), User("d", "D", "admin"))
     slide = board.SLIDES["scorecard"](scope)
     assert len(slide.figure.data[0].cells.values[0]) == 15 and not slide.figure.layout.meta.get("shown")
