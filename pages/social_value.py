@@ -78,6 +78,8 @@ with row[3]:
 
 if left_out := nodata.coverage_left_out(s["coverage_not_reporting"]):
     st.caption(escape.md(left_out.strip()))
+if unmatched := nodata.unmatched_returns(s["unmatched_returns"]):
+    st.caption(escape.md(unmatched))
 
 st.subheader("Committed and delivered against the target")
 labels = {"council": "Council", "theme": "TOMs theme", "category": "Category", "supplier": "Supplier", "contract": "Contract"}

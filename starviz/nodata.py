@@ -163,6 +163,23 @@ def share_left_out_by_council(figures: pd.DataFrame, council: str = "council", *
     return share_left_out(float(rows["share_left_out_gbp"].sum()), who, spend=spend)
 
 
+def unmatched_returns(unmatched: pd.DataFrame) -> str:
+    """One sentence for the social value page: whose returns name contracts in no register loaded, so
+    are in none of its figures ("" when none): "Not counted: Rochdale's social value returns name 120
+    contracts in no contracts register loaded (£1.2m committed): no data for them until the register
+    is loaded." """
+    from starviz import fmt
+
+    if unmatched is None or unmatched.empty:
+        return ""
+    parts = [
+        f"{c}'s social value returns name {fmt.count(int(n), 'contract')} in no contracts register loaded "
+        f"({fmt.gbp(float(g))} committed)"
+        for c, n, g in zip(unmatched["council"], unmatched["count_contracts"], unmatched["committed_gbp"], strict=True)
+    ]
+    return "Not counted: " + "; ".join(parts) + f": {NO_DATA} for them until the register is loaded."
+
+
 def coverage_left_out(owners: list[str]) -> str:
     """One sentence for social value coverage: whose contracts it leaves out because they have sent no
     social value returns of their own ("" when none): no data, not contracts without measures."""

@@ -68,3 +68,34 @@ def test_a_council_with_returns_keeps_its_contracts_without_measures(fixture_bui
         assert s["coverage_not_reporting"] == []
     finally:
         config.settings.cache_clear()
+
+
+@pytest.fixture()
+def without_stockport_register(fixture_build, tmp_path, monkeypatch):
+    path = tmp_path / "star.duckdb"
+    shutil.copy(fixture_build.db_path, path)
+    con = duckdb.connect(str(path))
+    con.execute("delete from raw_contracts where council_id = 'stockport'")
+    build.create_sql(con, build.sql_files())
+    con.close()
+    monkeypatch.setenv("STARVIZ_DB", str(path))
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()
+
+
+def test_returns_naming_contracts_in_no_register_are_named_not_dropped(without_stockport_register):
+    # Stockport's returns commit 2 x £12,000 on SC-001; with its register not loaded, SC-001 is in no
+    # figure (a share of contract value needs the contract) and the page said nothing: Stockport looked
+    # like a council that committed nothing. By hand: 1 contract, £24,000 committed.
+    s = _summary("2024-25")
+    unmatched = s["unmatched_returns"]
+    assert unmatched.to_dict("records") == [{"council": "Stockport", "count_contracts": 1, "committed_gbp": 24000.0}]
+    assert nodata.unmatched_returns(unmatched) == (
+        "Not counted: Stockport's social value returns name 1 contract in no contracts register loaded "
+        "(£24k committed): no data for them until the register is loaded."
+    )
+    # a one-council user of another council is told nothing of Stockport's
+    trafford = User("trafford.officer", "Officer", "analyst", ("trafford",))
+    scope = queries.Scope(Filters(councils=("trafford",), fy="2024-25"), trafford)
+    assert queries.social_value_summary(scope)["unmatched_returns"].empty

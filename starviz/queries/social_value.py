@@ -152,6 +152,17 @@ def social_value_summary(scope: Scope) -> dict:
         ):
             out[key] = None
     out["coverage_not_reporting"] = list(out.get("coverage_not_reporting") or [])
+    # returns naming contracts in no register loaded: in no figure above, said on the page
+    out["unmatched_returns"] = db.query(
+        """
+        select councils.short_name as council, unmatched.count_contracts, unmatched.committed_gbp
+        from mart_social_value_unmatched_by_council as unmatched
+        join dim_councils as councils using (council_id)
+        where in_scope(unmatched.council_id, ?)
+        order by councils.sort_order
+        """,
+        [ids],
+    )
     return {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in out.items()}
 
 
