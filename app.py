@@ -1,5 +1,7 @@
 """starviz: page set-up, first-run build, login, navigation and the shared filters; nothing else."""
 
+import logging
+
 import streamlit as st
 
 from starviz import auth, build, charts, config, credentials, export, queries, reader, slides, ui  # noqa: F401  (charts registers the template)
@@ -31,8 +33,9 @@ if (
         job = build.first_run_in_background()  # the server's, not this page's: a reload does not stop it
         while not job.finished.wait(0.25):
             bar.progress(job.fraction, text=job.message)
-        if job.error is not None:
-            st.error(f"The first build failed: {job.error}. Reload the page to try again.")
+        if job.error is not None:  # its reason may name files on this server: the log's, not the visitor's
+            logging.getLogger("starviz.build").error("the first build failed: %s", job.error)
+            st.error("The first build failed; the reason is in the server's log. Reload the page to try again.")
             st.stop()
 
     # A hidden navigation of this one page: without it Streamlit lists every file in pages/ beside it.

@@ -116,3 +116,35 @@ def test_cookie_and_deployment_settings_are_documented():
     text = (config.ROOT / "docs" / "DEPLOYMENT.md").read_text()
     for needle in ("STARVIZ_ENV=production", "cookie_key", "32", "starviz_auth", "TLS", "cookie_expiry_days"):
         assert needle in text
+
+
+def test_a_failed_first_build_tells_the_visitor_no_server_path(tmp_path, monkeypatch, caplog):
+    """Demo mode, a fresh clone whose first build fails (a full disk, a folder it may not write): the
+    visitor, not signed in, read the exception text with the server's paths in it; it goes to the log."""
+    import logging
+
+    from streamlit.testing.v1 import AppTest
+
+    from starviz import build
+
+    secret = tmp_path / "srv" / "starviz" / "data" / "star.duckdb.building-42"
+    monkeypatch.setenv("STARVIZ_DB", str(tmp_path / "star.duckdb"))
+    monkeypatch.setenv("STARVIZ_RAW", str(tmp_path / "raw"))
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path / "auth"))
+
+    def fails(**_):
+        raise PermissionError(13, "Permission denied", str(secret))
+
+    monkeypatch.setattr(build, "ensure_database", fails)
+    monkeypatch.setattr(build, "_first_run", None)
+    config.settings.cache_clear()
+    try:
+        with caplog.at_level(logging.ERROR, logger="starviz.build"):
+            at = AppTest.from_file(str(config.ROOT / "app.py"), default_timeout=60).run()
+    finally:
+        config.settings.cache_clear()
+    assert not at.exception
+    [error] = at.error
+    assert error.value == "The first build failed; the reason is in the server's log. Reload the page to try again."
+    assert str(tmp_path) not in " ".join(str(e.value) for e in [*at.error, *at.markdown, *at.title])
+    assert any(str(secret) in r.getMessage() for r in caplog.records)
