@@ -54,9 +54,9 @@ if (status := import_store.build_status()) is not None:
     st.stop()
 
 if (outcome := st.session_state.pop("import_outcome", None)) is not None:
-    {"done": st.success, "busy": st.info, "failed": st.error}.get(outcome.status, st.warning)(outcome.message)
+    {"done": st.success, "busy": st.info, "failed": st.error}.get(outcome.status, st.warning)(escape.md(outcome.message))
     for warning in outcome.warnings:
-        st.warning(warning)
+        st.warning(escape.md(warning))
     if (changes := outcome.changes) is not None:
         st.subheader("What changed")
         st.markdown(f"**Rows per council, dataset and month** ({changes.rows_added:+,} in all)")
@@ -86,7 +86,7 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
     with st.container(border=True):
         st.subheader(staged.name or "Refused upload")
         if staged.refusal:
-            st.error(staged.refusal, icon=":material/block:")
+            st.error(escape.md(staged.refusal), icon=":material/block:")
             continue
         detection = imports.detect(staged)
         (st.success if detection.best else st.warning)(detection.text)
@@ -113,7 +113,7 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
         preview = imports.preview(staged, council, dataset, scope)
         previews.append(preview)
         if preview.refusal:
-            st.error(preview.refusal, icon=":material/block:")
+            st.error(escape.md(preview.refusal), icon=":material/block:")
         if (summary := preview.summary) is None or summary.status == "failed":
             continue
         cells = st.columns(4)
@@ -125,7 +125,7 @@ for n, staged in enumerate(imports.stage_all([(u.name, u.getvalue()) for u in up
             fmt.gbp(summary.amount_total and float(summary.amount_total)),
             help=fmt.gbp(summary.amount_total and float(summary.amount_total), pence=True),
         )
-        st.caption(" ".join([imports.dates_text(summary), *summary.notes]))
+        st.caption(escape.md(" ".join([imports.dates_text(summary), *(f"{note}." for note in summary.notes)])))
         problems, columns, rows = st.tabs(
             [f"Row problems ({preview.count_problems:,})", "Columns found", "First rows as the build will load them"]
         )
