@@ -485,7 +485,7 @@ def test_the_board_packs_collaboration_sheet_says_no_data():
     from starviz import board
 
     book = openpyxl.load_workbook(io.BytesIO(board.pack_xlsx(_everyone())))
-    sheet = next(ws for ws in book.worksheets if ws.title.startswith("Collaborative"))
+    sheet = book["Collaboration"]
     header = [c.value for c in sheet[1]]
     column = next(i for i, h in enumerate(header) if h and "Rochdale" in str(h) and "contract" not in str(h).lower())
     assert {r[column].value for r in sheet.iter_rows(min_row=2, max_row=5)} == {NO_DATA}
