@@ -81,6 +81,13 @@ def _top(pairs: dict[str, float], unit: str, n: int = 3) -> str:
     return "; ".join(f"{k} {fmt(v, unit)}" for k, v in ranked)
 
 
+def _n(count: int, noun: str) -> str:
+    """ "1 month", "12 months", "3 boxes" (``fmt.count``)."""
+    from starviz.fmt import count as counted
+
+    return counted(count, noun, noun + "es" if noun.endswith(("x", "s")) else None)
+
+
 def describe(fig: go.Figure, title: str, subtitle: str = "") -> str:
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     kind = meta.get("kind")
@@ -105,7 +112,8 @@ def describe(fig: go.Figure, title: str, subtitle: str = "") -> str:
         t = next(t for t in fig.data if t.type == "treemap")
         values = {_label(n): float(v) for n, v, p in zip(t.customdata, t.values, t.parents, strict=False) if p == ""}
         total = sum(values.values())
-        body.append(f"Treemap of {measure} in {len(values)} boxes, {fmt(total, unit)} in all. Largest: {_top(values, unit)}.")
+        boxes = _n(len(values), "box")
+        body.append(f"Treemap of {measure} in {boxes}, {fmt(total, unit)} in all. Largest: {_top(values, unit)}.")
     elif any(t.type == "heatmap" for t in fig.data):
         body.append(_heatmap(fig, unit, measure))
     else:
@@ -128,14 +136,14 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
         last = categories[-1] if categories else ""
         ends = {name: next((v for v in reversed(values) if v is not None), None) for name, _, values in series}
         shown = "; ".join(f"{name} {fmt(v, unit)}" for name, v in ends.items() if v is not None)
-        return f"{what} of {measure} over {len(categories)} points, one line per series. Latest ({last}): {shown}."
+        return f"{what} of {measure} over {_n(len(categories), 'point')}, one line per series. Latest ({last}): {shown}."
     if len(series) == 1:
         name, labels, values = series[0]
         pairs = {c: v for c, v in zip(labels, values, strict=False) if v is not None}
         months = fig.layout.xaxis.type == "date" and "%b" in (fig.layout.xaxis.tickformat or "")
         total = f", {fmt(sum(pairs.values()), unit)} in all" if additive and pairs else ""
-        items = "months" if months else "items"
-        return f"{what} of {measure} for {len(pairs)} {items}{total}. Largest: {_top(pairs, unit)}."
+        items = "month" if months else "item"
+        return f"{what} of {measure} for {_n(len(pairs), items)}{total}. Largest: {_top(pairs, unit)}."
     if additive and fig.layout.barmode in ("stack", "relative"):
         per_category: dict[str, float] = {}
         per_series: dict[str, float] = {}
@@ -146,7 +154,7 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
                     per_series[name] = per_series.get(name, 0.0) + v
         total = sum(per_series.values())
         return (
-            f"Stacked {what.lower()} of {measure}, {len(categories)} bars, {fmt(total, unit)} in all. "
+            f"Stacked {what.lower()} of {measure}, {_n(len(categories), 'bar')}, {fmt(total, unit)} in all. "
             f"Largest bars: {_top(per_category, unit)}. By series: {_top(per_series, unit, len(per_series))}."
         )
     # series side by side that do not add up (shares): each category's values, the largest first
@@ -160,7 +168,7 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
             for name, labels, vals in sorted(series, key=lambda s: s[0])
         ]
         parts.append(f"{c}: " + ", ".join(values))
-    lead = f"{what} of {measure}, {len(series)} series for {len(categories)} items. Highest {series[0][0]}: "
+    lead = f"{what} of {measure}, {len(series)} series for {_n(len(categories), 'item')}. Highest {series[0][0]}: "
     return lead + "; ".join(parts) + "."
 
 
@@ -175,7 +183,7 @@ def _heatmap(fig: go.Figure, unit: str, measure: str) -> str:
             n = _number(v)
             if n is not None and (best is None or n > best[0]):
                 best = (n, i, j)
-    text = f"Heat map of {measure}: {len(rows)} rows by {len(cols)} columns."
+    text = f"Heat map of {measure}: {_n(len(rows), 'row')} by {_n(len(cols), 'column')}."
     if best:
         n, i, j = best
         shown = t.text[i][j] if t.texttemplate and t.text is not None and t.text[i][j] else fmt(n, unit)
@@ -188,7 +196,7 @@ def _table(fig: go.Figure) -> str:
     headers = [_label(h).replace("<b>", "").replace("</b>", "") for h in t.header.values]
     columns = [list(c) for c in t.cells.values]
     n = len(columns[0]) if columns else 0
-    text = f"Table of {n} rows: {', '.join(headers)}."
+    text = f"Table of {_n(n, 'row')}: {', '.join(headers)}."
     if "Status" in headers:
         statuses = pd.Series(columns[headers.index("Status")]).value_counts()
         text += " Status: " + ", ".join(f"{count} {status}" for status, count in statuses.items()) + "."
@@ -232,7 +240,7 @@ def _timeline(fig: go.Figure) -> str:
     first = ends[0]
     buckets = pd.Series([e[2] for e in ends]).value_counts()
     by_bucket = ", ".join(f"{count} {_label(name).lower()}" for name, count in buckets.items())
-    return f"Timeline of {len(ends)} contracts by end date ({by_bucket}). First to end: {first[1]}, on {first[0]:%d %B %Y}."
+    return f"Timeline of {_n(len(ends), 'contract')} by end date ({by_bucket}). First to end: {first[1]}, on {first[0]:%d %B %Y}."
 
 
 def _kpi(fig: go.Figure) -> str:

@@ -184,3 +184,9 @@ def test_an_empty_chart_that_knows_why_says_so_in_its_alt_text():
     fig.update_layout(meta={"kind": "no_data", "missing": "No KPI extract loaded for Rochdale."})
     text = export.alt_text(fig, "Balanced scorecard", "Rochdale · 2024-25 · addressable spend")
     assert text == "Balanced scorecard (Rochdale · 2024-25 · addressable spend). No data: No KPI extract loaded for Rochdale."
+
+
+def test_one_of_anything_is_said_in_the_singular():
+    df = pd.DataFrame({"council": ["Stockport"], "month": MONTHS[:1], "spend_gbp": [1.2e6]})
+    fig = charts.spend_by_council_month(df, COLOURS)
+    assert "Bar chart of spend for 1 month, £1.2m in all." in export.alt_text(fig, "Spend")
