@@ -8,25 +8,22 @@ that does not exist."""
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
-
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 
 PREFIX = "/media/"
 
 
 def _cookie(scope) -> str | None:
+    """The sign-in cookie of the request, read as browsers write cookies (Starlette's parser, as
+    ``request.cookies``): the standard library's ``SimpleCookie`` drops every cookie of a header once
+    one of them (another app's on the same host) holds a quote or a space."""
     from starviz import auth
 
     for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            try:
-                jar = SimpleCookie(value.decode("latin-1"))
-            except CookieError:
-                return None
-            if auth.COOKIE_NAME in jar:
-                return jar[auth.COOKIE_NAME].value
+        if name == b"cookie" and (found := cookie_parser(value.decode("latin-1")).get(auth.COOKIE_NAME)):
+            return found
     return None
 
 

@@ -57,3 +57,46 @@ def test_a_production_server_names_what_stops_it_in_its_log_as_it_starts(monkeyp
     [line] = [r.getMessage() for r in caplog.records]
     assert line.startswith("starviz will not start in production: No credentials file configured")
     assert "No cookie key" in line and "\n" not in line
+
+
+def test_a_download_is_served_to_a_live_session_s_cookie_whatever_other_cookies_the_browser_holds(tmp_path, monkeypatch):
+    """``/media/`` (a download) passes the guard with the cookie of a live session, beside another app's
+    cookie holding a quote (the standard library's cookie parser then dropped every cookie: the
+    signed-in user's download answered 404), and not without it or after log-out."""
+    from starviz import auth, media_access
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path))
+    config.settings.cache_clear()
+    try:
+        session_id = auth.open_session("director")
+        sealed = auth.seal(session_id, auth.cookie_key())
+
+        async def inner(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"the file"})
+
+        def get(cookie: str | None) -> int:
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "path": "/media/abc.csv",
+                "headers": [(b"cookie", cookie.encode())] if cookie else [],
+                "query_string": b"",
+            }
+            sent = []
+
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message):
+                sent.append(message)
+
+            asyncio.run(media_access.SignedInMedia(inner)(scope, receive, send))
+            return sent[0]["status"]
+
+        assert get(f'legacy="a b; {auth.COOKIE_NAME}={sealed}; theme=a"b') == 200
+        assert get(None) == 404 and get("theme=dark") == 404
+        auth.store().end(session_id)  # logged out
+        assert get(f"{auth.COOKIE_NAME}={sealed}") == 404
+    finally:
+        config.settings.cache_clear()
