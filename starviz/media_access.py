@@ -4,7 +4,8 @@ link, a shared machine's history, a proxy log) read council data without signing
 (``serve.py``), :class:`SignedInMedia` answers such a request only when it carries the sign-in
 cookie of a live session (the same check as a page: :func:`starviz.auth.session_user`, so a session
 ended by log-out, expiry, idleness or a password change opens no file); otherwise 404, as for a file
-that does not exist."""
+that does not exist. A file served is marked ``Cache-Control: private, no-store``, so no shared cache
+keeps it for the next person."""
 
 from __future__ import annotations
 
@@ -48,7 +49,22 @@ class SignedInMedia:
 
     async def __call__(self, scope, receive, send) -> None:
         media = scope["type"] == "http" and scope.get("path", "").startswith(PREFIX)
-        if media and not await run_in_threadpool(signed_in, _cookie(scope)):
+        if not media:
+            await self.app(scope, receive, send)
+            return
+        if not await run_in_threadpool(signed_in, _cookie(scope)):
             await Response("Not found", status_code=404, media_type="text/plain")(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+
+        async def send_private(message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                message = {**message, "headers": kept + _PRIVATE}
+            await send(message)
+
+        await self.app(scope, receive, send_private)
+
+
+# Streamlit sends a download with no Cache-Control: a shared cache (a council's web proxy) could keep
+# it and hand it to the next person asking for the address, signed in or not.
+_PRIVATE = [(b"cache-control", b"private, no-store")]

@@ -62,7 +62,8 @@ def test_a_production_server_names_what_stops_it_in_its_log_as_it_starts(monkeyp
 def test_a_download_is_served_to_a_live_session_s_cookie_whatever_other_cookies_the_browser_holds(tmp_path, monkeypatch):
     """``/media/`` (a download) passes the guard with the cookie of a live session, beside another app's
     cookie holding a quote (the standard library's cookie parser then dropped every cookie: the
-    signed-in user's download answered 404), and not without it or after log-out."""
+    signed-in user's download answered 404), and not without it or after log-out; never kept by a
+    shared cache (Streamlit sends no Cache-Control)."""
     from starviz import auth, media_access
 
     monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path))
@@ -75,7 +76,7 @@ def test_a_download_is_served_to_a_live_session_s_cookie_whatever_other_cookies_
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"the file"})
 
-        def get(cookie: str | None) -> int:
+        def get(cookie: str | None, header: str = "") -> int:
             scope = {
                 "type": "http",
                 "method": "GET",
@@ -92,10 +93,13 @@ def test_a_download_is_served_to_a_live_session_s_cookie_whatever_other_cookies_
                 sent.append(message)
 
             asyncio.run(media_access.SignedInMedia(inner)(scope, receive, send))
+            if header:
+                return dict(sent[0]["headers"]).get(header.encode(), b"").decode()
             return sent[0]["status"]
 
         assert get(f'legacy="a b; {auth.COOKIE_NAME}={sealed}; theme=a"b') == 200
         assert get(None) == 404 and get("theme=dark") == 404
+        assert get(f"{auth.COOKIE_NAME}={sealed}", "cache-control") == "private, no-store"  # no shared cache keeps it
         auth.store().end(session_id)  # logged out
         assert get(f"{auth.COOKIE_NAME}={sealed}") == 404
     finally:
