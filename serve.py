@@ -6,7 +6,8 @@ here by reading this file: keep it a plain assignment). ``streamlit run app.py``
 mode for quick experiments and AppTest, but production refuses it (``auth.serving_problems``): the
 server started here says it holds the route (``cookie_route.lifespan``), no environment variable.
 Every HTTP answer carries the security headers of ``starviz/http_headers.py``; the files a page offers
-(``/media/``) are served only to a signed-in browser (``starviz/media_access.py``)."""
+(``/media/``) are served only to a signed-in browser, and uploads taken only from an administrator's
+(``starviz/media_access.py``)."""
 
 import streamlit as st
 from starlette.middleware import Middleware
@@ -20,5 +21,6 @@ app = st.App(
     middleware=[
         Middleware(http_headers.SecurityHeaders),  # CSP, frame-ancestors, nosniff, Referrer-Policy
         Middleware(media_access.SignedInMedia),  # a download's /media/ address opens nothing without signing in
+        Middleware(media_access.AdminUploads),  # no upload into the server's memory without an admin's sign-in
     ],
 )

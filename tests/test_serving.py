@@ -104,3 +104,49 @@ def test_a_download_is_served_to_a_live_session_s_cookie_whatever_other_cookies_
         assert get(f"{auth.COOKIE_NAME}={sealed}") == 404
     finally:
         config.settings.cache_clear()
+
+
+def test_an_upload_reaches_streamlit_only_from_an_administrator_signed_in(tmp_path, monkeypatch):
+    """Streamlit keeps every file PUT to /_stcore/upload_file/ in memory (200 MB each, any number) for
+    any live session, the sign-in form's too: anyone could fill the server's memory without signing in."""
+    from starviz import auth, media_access
+
+    monkeypatch.setenv("STARVIZ_AUTH_DIR", str(tmp_path))
+    config.settings.cache_clear()
+    try:
+        cookies = {
+            name: f"{auth.COOKIE_NAME}={auth.seal(auth.open_session(name), auth.cookie_key())}"
+            for name in ("director", "category.manager")
+        }
+        reached = []
+
+        async def streamlit(scope, receive, send):
+            reached.append(scope["method"])
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        def put(cookie: str | None, method: str = "PUT") -> int:
+            scope = {
+                "type": "http",
+                "method": method,
+                "path": "/_stcore/upload_file/some-session/some-file",
+                "headers": [(b"cookie", cookie.encode())] if cookie else [],
+                "query_string": b"",
+            }
+            sent = []
+
+            async def receive():
+                return {"type": "http.request", "body": b"x" * 1000, "more_body": False}
+
+            async def send(message):
+                sent.append(message)
+
+            asyncio.run(media_access.AdminUploads(streamlit)(scope, receive, send))
+            return sent[0]["status"]
+
+        assert put(None) == 403 and put("theme=dark") == 403 and reached == []  # not signed in
+        assert put(cookies["category.manager"]) == 403 and reached == []  # an analyst has no Import page
+        assert put(cookies["director"]) == 204 and reached == ["PUT"]  # the Import page's administrator
+        assert put(None, "OPTIONS") == 204  # a preflight carries no cookie
+    finally:
+        config.settings.cache_clear()
