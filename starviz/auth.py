@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -215,7 +216,8 @@ def sign_in(username: str, password: str, client: str) -> tuple[User | None, str
     account = accounts.get(username)
     kinds = Counter(passwords.kind(a.password) for a in accounts.values())
     target = account.password if account else passwords.dummy_hash(kinds.most_common(1)[0][0])
-    ok = passwords.verify(password, target) and account is not None
+    with _verifying:  # each check holds 19 MiB: a crowd of sign-ins queues here, not in memory
+        ok = passwords.verify(password, target) and account is not None
     if not ok:
         held.fail(keys, FAILURE_WINDOW_SECONDS)
         log.warning("sign-in failed user=%r client=%s", username, client)
@@ -231,6 +233,12 @@ def sign_in(username: str, password: str, client: str) -> tuple[User | None, str
     held.record(username, "sign-in", "", client)
     return account.user(username), session_id, None
 
+
+# Password checks at once in this process: each Argon2id check holds 19 MiB and a core for ~25 ms, and
+# every Streamlit session signs in on its own thread, so hundreds of sign-ins sent together (by anyone,
+# before signing in) would each hold their memory at once. Past this many they wait their turn.
+VERIFY_AT_ONCE = max(2, os.cpu_count() or 2)
+_verifying = threading.BoundedSemaphore(VERIFY_AT_ONCE)
 
 _rehash_failed: set[str] = set()  # old hashes this process could not replace (a read-only file)
 

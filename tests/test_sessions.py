@@ -460,3 +460,40 @@ def test_only_an_administrator_can_open_the_audit_trail(app_env):
     for user in ("category.manager", "board"):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             run_app(user, "pages/audit.py")
+
+
+def test_a_crowd_of_sign_ins_checks_a_few_passwords_at_a_time(demo, monkeypatch):
+    """Each Argon2id check holds 19 MiB: sign-ins sent together by anyone, before signing in, each on
+    its Streamlit session's thread, must not all hold their memory at once."""
+    import threading
+
+    crowd = 8
+    monkeypatch.setattr(auth, "_verifying", threading.BoundedSemaphore(2))
+    monkeypatch.setattr(auth, "_sleep", lambda seconds: None)
+    inside, most, everyone_in = [], [0], threading.Event()
+    lock = threading.Lock()
+    real = passwords.verify
+
+    def verify(password, password_hash):
+        with lock:
+            inside.append(1)
+            most[0] = max(most[0], len(inside))
+            if len(inside) == crowd:
+                everyone_in.set()
+        everyone_in.wait(0.2)  # without a bound the whole crowd gets in here together
+        with lock:
+            inside.pop()
+        return real(password, password_hash)
+
+    monkeypatch.setattr(passwords, "verify", verify)
+    answers = []
+    threads = [
+        threading.Thread(target=lambda n=n: answers.append(auth.sign_in(f"guess.{n}", "wrong", f"198.51.100.{n}")[2]))
+        for n in range(crowd)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers == [auth.SIGN_IN_FAILED] * crowd
+    assert most[0] == 2
