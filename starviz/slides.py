@@ -98,7 +98,7 @@ def slide_chart(fig, name: str, scope: queries.Scope, title: str) -> None:
 TABLE_MAX_VH = 3.4
 TABLE_HEIGHT = "(100vh - 12.5vh - 4.5rem)"  # the window less the slide's header, footer and gaps
 TABLE_WIDTH = "94vw"
-_ROW_EM, _CELL_PAD_EM, _NOTE_EM = 1.75, 1.1, 0.8 * 1.35
+_ROW_EM, _CELL_PAD_EM, _NOTE_EM = 1.5, 1.1, 0.8 * 1.35
 
 
 def table_html(fig) -> str:
@@ -139,7 +139,7 @@ def table_html(fig) -> str:
     foot = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
     return f"""<style>
     .slide-table {{font-size: {size}; border-collapse: collapse; white-space: nowrap; color: #1F2933;}}
-    .slide-table th, .slide-table td {{text-align: left; padding: 0.25em 0.55em; line-height: 1.2;
+    .slide-table th, .slide-table td {{text-align: left; padding: 0.16em 0.55em; line-height: 1.15;
       border-bottom: 1px solid #E4E7EB;}}
     .slide-table th {{background: #E4E7EB;}}
     .slide-notes {{font-size: calc(0.8 * {size}); color: #52606D;}} .slide-notes p {{margin: 0.2em 0 0;}}
