@@ -60,6 +60,8 @@ with row[4]:
 
 if left_out := nodata.share_left_out(now["share_left_out_gbp"], spend="addressable spend"):
     st.caption(left_out)
+if without := nodata.shares_without(now):  # a council with no data is left out of a share, not counted as 0
+    st.caption(escape.md(without))
 
 row = st.columns(4)
 with row[0]:

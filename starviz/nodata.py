@@ -163,6 +163,31 @@ def share_left_out_by_council(figures: pd.DataFrame, council: str = "council", *
     return share_left_out(float(rows["share_left_out_gbp"].sum()), who, spend=spend)
 
 
+SHARE_LABELS = {"on_contract": "On contract", "local": "Local (GM)", "sme": "SME", "vcse": "VCSE"}
+
+
+def shares_without(measures: dict) -> str:
+    """One sentence for the overview's shares of spend: the councils each share leaves out because its
+    flag is known for none of their spend (``<share>_no_data`` lists), so a council with no data does
+    not read as spend that is not local, SME, VCSE or on contract ("" when none):
+    "Local (GM), SME and VCSE: no data for Trafford (known for none of its spend); those shares are of
+    the other councils' spend." A share with no data for anyone is left to its card."""
+    by_councils: dict[tuple[str, ...], list[str]] = {}
+    for key, label in SHARE_LABELS.items():
+        if missing(measures.get(f"{key}_share")):  # no data for anyone: its card says so itself
+            continue
+        if councils := tuple(measures.get(f"{key}_no_data") or ()):
+            by_councils.setdefault(councils, []).append(label)
+    parts = []
+    for councils, labels in by_councils.items():
+        whose = "its" if len(councils) == 1 else "their"
+        parts.append(
+            f"{names_text(labels)}: {NO_DATA} for {names_text(list(councils))} (known for none of {whose} spend); "
+            f"{'that share is' if len(labels) == 1 else 'those shares are'} of the other councils' spend."
+        )
+    return " ".join(parts)
+
+
 def unmatched_returns(unmatched: pd.DataFrame) -> str:
     """One sentence for the social value page: whose returns name contracts in no register loaded, so
     are in none of its figures ("" when none): "Not counted: Rochdale's social value returns name 120

@@ -62,8 +62,11 @@ def test_overview_shares_follow_the_domain_rules():
     # addressable: trafford 1500-200+750+2000, stockport 1200.5+3000, rochdale 1234.5-234.5, tameside 2000-120
     assert m["addressable_gbp"] == pytest.approx(11130.5)
     on_contract = 1500 - 200 + 2000 + 3000  # ABC within TC-001's extension; the STAR care contract
-    # of the suppliers' net spend, Tameside's refund-only Widget (-£120) left out (known_share.sql)
-    assert m["on_contract_share"] == pytest.approx(on_contract / (11130.5 + 120))
+    # of the suppliers' net spend of the councils with contracts loaded: Trafford 4,050 and Stockport
+    # 4,200.5; Rochdale (£1,000) and Tameside (£2,000; its refund-only Widget, -£120, left out anyway)
+    # have none, so are "no data" for it, not off contract (before: 6,300 / 11,250.5 = 56.0%)
+    assert m["on_contract_share"] == pytest.approx(on_contract / (4050 + 4200.5))
+    assert m["on_contract_no_data"] == ["Rochdale", "Tameside"]
     assert m["share_left_out_gbp"] == 120
     assert m["sv_committed_share"] is None  # no contract in scope started in 2025-26
 

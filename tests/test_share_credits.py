@@ -167,6 +167,7 @@ def served(tmp_path, monkeypatch):
         con = duckdb.connect(str(path))
         con.execute("create table build_info as select ? as sql_version", [integrity.sql_version()])
         _spend(con, lines)
+        con.execute("create table dim_councils as select 'x' as council_id, 'X' as short_name, 1 as sort_order")
         con.execute((SQL / "30_marts" / "mart_spend_by_council_month.sql").read_text())
         con.execute(
             "create table mart_social_value_by_contract (covered_council_ids varchar[], start_date date, "

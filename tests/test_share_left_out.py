@@ -114,3 +114,52 @@ def test_the_sentence_says_which_spend_the_shares_are_of():
     assert nodata.share_left_out(120.0, "Tameside", spend="all spend").startswith(
         "Shares of all spend leave out £120 of net refunds for Tameside:"
     )
+
+
+def test_a_council_with_no_flag_known_is_left_out_of_the_all_council_share(tmp_path, monkeypatch):
+    # X: S1 £600 local, S2 £400 not local. Y: S3 £1,000, no supplier's postcode known (the real
+    # Trafford files: no postcodes at all). Before: 600 / 2,000 = 30.0% local for X and Y, while
+    # benchmarking said "no data" for Y and the computed KPI added X alone (60.0%). On the demo with
+    # the real Trafford files, 2025-26: 13.3% local, now 34.3%.
+    path = tmp_path / "star.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create table build_info as select ? as sql_version", [integrity.sql_version()])
+    con.execute(
+        "create table fct_spend (council_id varchar, month date, financial_year varchar, supplier_id varchar, "
+        "amount_gbp decimal(18, 2), is_credit boolean, is_addressable boolean, exclusion_reason varchar, "
+        "is_on_contract boolean, is_local boolean, is_sme boolean, is_vcse boolean)"
+    )
+    for council, supplier, gbp, local in [("x", "S1", 600, True), ("x", "S2", 400, False), ("y", "S3", 1000, None)]:
+        con.execute(
+            "insert into fct_spend values (?, ?, '2025-26', ?, ?, false, true, null, true, ?, null, null)",
+            [council, APR, supplier, gbp, local],
+        )
+    con.execute(
+        "create table dim_councils as select * from (values ('x', 'X', 1, true), ('y', 'Y', 2, true)) "
+        "as t(council_id, short_name, sort_order, is_council)"
+    )
+    build.create_sql(con, build.functions(*MACROS))
+    for mart in ("mart_share_basis_by_supplier_month", "mart_spend_by_council_month"):
+        con.execute((SQL / "30_marts" / f"{mart}.sql").read_text())
+    con.execute(
+        "create table mart_social_value_by_contract (covered_council_ids varchar[], start_date date, "
+        "committed_gbp double, delivered_gbp double, value_gbp double)"
+    )
+    con.execute("create table mart_kpis_by_month (kpi_code varchar, council_id varchar, month date, value double, target double)")
+    con.close()
+    monkeypatch.setenv("STARVIZ_DB", str(path))
+    config.settings.cache_clear()
+    try:
+        scope = queries.Scope(Filters(councils=("x", "y"), period="fy", fy="2025-26"), DIRECTOR)
+        m = queries.overview_measures(scope, window=(APR, dt.date(2025, 4, 30)))
+        assert m["local_share"] == pytest.approx(0.6)  # was 0.3
+        assert m["local_known_share"] == pytest.approx(1.0)  # of the spend the share is of
+        assert m["on_contract_share"] == pytest.approx(1.0)  # known for both: nobody left out
+        assert m["addressable_gbp"] == 2000  # the spend itself is everyone's
+        # SME and VCSE are known for neither council: their cards say "no data" themselves
+        assert m["sme_share"] is None and m["vcse_share"] is None
+        assert nodata.shares_without(m) == (
+            "Local (GM): no data for Y (known for none of its spend); that share is of the other councils' spend."
+        )
+    finally:
+        config.settings.cache_clear()

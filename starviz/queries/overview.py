@@ -25,17 +25,39 @@ _SPEND_MEASURES = """
         select council_id, supplier_id, is_on_contract, is_local, is_sme, is_vcse, spend_gbp
         from mart_share_basis_by_supplier_month where in_scope(council_id, ?) and {month} and is_addressable
     ),
+    nets as (select * from supplier_net_spend(basis)),
+    known as (
+        -- per council, whether each flag is known for any of the spend counted (known_share's "has
+        -- data"): a council with none is "no data" for that share and left out of it, as the KPIs and
+        -- benchmarking leave it out, not counted as spend that is not local, SME, VCSE or on contract
+        select council_id,
+               bool_or(is_on_contract is not null and spend_gbp > 0) as on_contract_known,
+               bool_or(is_local is not null and spend_gbp > 0) as local_known,
+               bool_or(is_sme is not null and spend_gbp > 0) as sme_known,
+               bool_or(is_vcse is not null and spend_gbp > 0) as vcse_known
+        from nets
+        group by council_id
+    ),
     shares as (
         -- shares of addressable spend netted per supplier over the months (supplier_net_spend.sql):
         -- null ("no data") where the flag is known for none of it
         select
-            known_share(is_on_contract, spend_gbp) as on_contract_share,
-            known_share(is_local, spend_gbp) as local_share,
-            flag_known_share(is_local, spend_gbp) as local_known_share,
-            known_share(is_sme, spend_gbp) as sme_share,
-            known_share(is_vcse, spend_gbp) as vcse_share,
-            share_left_out(spend_gbp) as share_left_out_gbp
-        from supplier_net_spend(basis)
+            known_share(is_on_contract, case when on_contract_known then spend_gbp end) as on_contract_share,
+            known_share(is_local, case when local_known then spend_gbp end) as local_share,
+            flag_known_share(is_local, case when local_known then spend_gbp end) as local_known_share,
+            known_share(is_sme, case when sme_known then spend_gbp end) as sme_share,
+            known_share(is_vcse, case when vcse_known then spend_gbp end) as vcse_share,
+            share_left_out(spend_gbp) as share_left_out_gbp,
+            list(distinct councils.short_name order by councils.short_name) filter (where not on_contract_known)
+                as on_contract_no_data,
+            list(distinct councils.short_name order by councils.short_name) filter (where not local_known)
+                as local_no_data,
+            list(distinct councils.short_name order by councils.short_name) filter (where not sme_known) as sme_no_data,
+            list(distinct councils.short_name order by councils.short_name) filter (where not vcse_known)
+                as vcse_no_data
+        from nets
+        join known using (council_id)
+        join dim_councils as councils using (council_id)
     )
     select
         -- null ("no data") when no council in scope has spend loaded in the months asked
@@ -46,7 +68,11 @@ _SPEND_MEASURES = """
         any_value(shares.local_known_share) as local_known_share,
         any_value(shares.sme_share) as sme_share,
         any_value(shares.vcse_share) as vcse_share,
-        any_value(shares.share_left_out_gbp) as share_left_out_gbp
+        any_value(shares.share_left_out_gbp) as share_left_out_gbp,
+        any_value(shares.on_contract_no_data) as on_contract_no_data,
+        any_value(shares.local_no_data) as local_no_data,
+        any_value(shares.sme_no_data) as sme_no_data,
+        any_value(shares.vcse_no_data) as vcse_no_data
     from spend
     left join shares on true
 """
@@ -205,7 +231,9 @@ def overview_measures(
     out = db.query(_SPEND_MEASURES.format(month=month), [ids, *span, ids, *span]).iloc[0].to_dict()
     out |= db.query(_SOCIAL_VALUE.format(start_month=start_month), [ids, *span]).iloc[0].to_dict()
     out |= db.query(_SAVINGS.format(month=month), [config.settings().savings_kpi_code, ids, *span]).iloc[0].to_dict()
-    return {k: (None if pd.isna(v) else v) for k, v in out.items()}
+    return {
+        k: (list(v) if isinstance(v, list | tuple) or hasattr(v, "tolist") else None if pd.isna(v) else v) for k, v in out.items()
+    }
 
 
 def compared_measures(scope: Scope, comparison: Comparison) -> tuple[dict, dict]:
