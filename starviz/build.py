@@ -47,6 +47,7 @@ class BuildSummary:
     seconds: float = 0.0
     files: list[ingest.FileResult] = field(default_factory=list)
     is_demo: bool = False
+    imported: list[str] = field(default_factory=list)  # in a demo build: "<council> <dataset>" of the real files
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step: ingest, each SQL file, check
 
     def slowest(self, n: int = 5) -> list[tuple[str, float]]:
@@ -392,6 +393,8 @@ def build(
                 notice_rows.create_tables(con)
                 _load_config_tables(con, councils, s.reference_dir)
                 files = discover(raw_dir, councils)
+                if summary.is_demo:
+                    summary.imported = imported_beside_demo(raw_dir, files)
                 step = time.perf_counter()
                 _ingest_all(con, files, progress, summary, raw_dir)
                 summary.steps["ingest"] = time.perf_counter() - step
@@ -409,12 +412,13 @@ def build(
                 summary.seconds = time.perf_counter() - started
                 con.execute(
                     "create table build_info as select ?::timestamp as built_at, ?::boolean as is_demo, "
-                    "?::varchar as demo_info, ?::double as build_seconds, ?::varchar as duckdb_version, "
-                    "?::varchar as sql_version",
+                    "?::varchar as demo_info, ?::varchar[] as imported, ?::double as build_seconds, "
+                    "?::varchar as duckdb_version, ?::varchar as sql_version",
                     [
                         dt.datetime.now(),
                         summary.is_demo,
                         demo_marker.read_text() if summary.is_demo else None,
+                        summary.imported,
                         summary.seconds,
                         duckdb.__version__,
                         integrity.sql_version(),
@@ -514,6 +518,18 @@ def first_run_in_background() -> FirstRun:
             threading.Thread(target=run, name="starviz-first-run", daemon=True).start()
             _first_run = job
         return _first_run
+
+
+def imported_beside_demo(raw_dir: Path, files: list[tuple[CouncilConfig, str, Path]]) -> list[str]:
+    """In a demo's raw folder, the council and dataset of each file the demo did not write (a real
+    file imported or copied in beside the synthetic ones), e.g. "Trafford Council spend", once each."""
+    generated = set(json.loads((raw_dir / "demo.json").read_text()).get("files", []))
+    found = [
+        f"{council.name} {dataset.replace('_', ' ')}"
+        for council, dataset, path in files
+        if path.relative_to(raw_dir).as_posix() not in generated
+    ]
+    return list(dict.fromkeys(found))
 
 
 def demo_expected(raw_dir: Path) -> dict:

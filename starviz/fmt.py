@@ -12,23 +12,25 @@ def gbp(value: float | None, pence: bool = False) -> str:
     """UK money: £1.2bn, £1.2m, £350k, £1,234 (or £1,234.56 with pence); negatives as -£..."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return NO_DATA
-    sign = "-" if value < 0 else ""
     v = abs(float(value))
     if pence:
-        return f"{sign}£{v:,.2f}"
-    if v >= 1e9:
-        return f"{sign}£{v / 1e9:.1f}bn".replace(".0bn", "bn")
-    if v >= 1e6:
-        return f"{sign}£{v / 1e6:.1f}m".replace(".0m", "m")
-    if v >= 1e4:
-        return f"{sign}£{v / 1e3:.0f}k"
-    return f"{sign}£{v:,.0f}"
+        text = f"£{v:,.2f}"
+    elif v >= 1e9:
+        text = f"£{v / 1e9:.1f}bn".replace(".0bn", "bn")
+    elif v >= 1e6:
+        text = f"£{v / 1e6:.1f}m".replace(".0m", "m")
+    elif v >= 1e4:
+        text = f"£{v / 1e3:.0f}k"
+    else:
+        text = f"£{v:,.0f}"
+    # an amount that rounds to nothing has no sign: "£0", never "-£0"
+    return f"-{text}" if value < 0 and any(c in "123456789" for c in text) else text
 
 
 def pct(share: float | None, digits: int = 1) -> str:
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return NO_DATA
-    return f"{share * 100:.{digits}f}%"
+    return f"{share * 100:z.{digits}f}%"
 
 
 def in_unit(value: float | None, unit: str) -> str:
@@ -71,10 +73,10 @@ def change_pp(now: float | None, before: float | None) -> str | None:
     """Change of a share in percentage points, e.g. '+2.1 pp'."""
     if now is None or before is None:
         return None
-    return f"{(now - before) * 100:+.1f} pp"
+    return f"{(now - before) * 100:+z.1f} pp"  # z: a change that rounds to nothing is +0.0, never -0.0
 
 
 def change_gbp(now: float | None, before: float | None) -> str | None:
     if now is None or before is None or before == 0:
         return None
-    return f"{gbp(now - before)} ({(now - before) / abs(before) * 100:+.1f}%)"
+    return f"{gbp(now - before)} ({(now - before) / abs(before) * 100:+z.1f}%)"

@@ -509,3 +509,27 @@ def test_rerun_removes_files_only_an_earlier_run_wrote(councils: dict[str, Counc
         "uploaded-by-hand.csv",
     ]
     assert [p.name for p in (tmp_path / "trafford" / "kpis").iterdir()] == ["trafford-kpis-2026-04.csv"]
+
+
+def test_a_real_file_imported_beside_the_demo_is_named_instead_of_called_synthetic(demo_dir, tmp_path, monkeypatch):
+    # An import stores real files in the demo's raw folder; the banner said every extract was synthetic.
+    import shutil
+
+    from starviz import build
+    from tests.conftest import app_on, run_app
+    from tests.fixtures.extracts import TRAFFORD_SPEND, write_csv
+
+    raw = tmp_path / "raw"
+    shutil.copytree(demo_dir, raw)
+    db = tmp_path / "star.duckdb"
+    assert build.build(raw_dir=raw, db_path=db).imported == []
+    with app_on(db, monkeypatch, tmp_path):
+        banner = run_app("director").info
+        assert any("Every council's extracts here are synthetic" in b.value for b in banner)
+
+    write_csv(raw / "trafford" / "spend" / "trafford-spend-real-2025-04.csv", TRAFFORD_SPEND)
+    assert build.build(raw_dir=raw, db_path=db).imported == ["Trafford Council spend"]
+    with app_on(db, monkeypatch, tmp_path):
+        at = run_app("director")
+        assert not any("Every council's extracts here are synthetic" in b.value for b in at.info)
+        assert any("real files loaded for Trafford Council spend" in w.value for w in at.warning)

@@ -497,3 +497,14 @@ def test_counts_agree_with_their_noun():
     assert fmt.count(0, "line") == "0 lines"
     assert fmt.count(12345, "loaded file") == "12,345 loaded files"
     assert fmt.count(2, "property", "properties") == "2 properties"
+
+
+def test_a_change_that_rounds_to_nothing_is_never_negative_zero():
+    """The social value card showed '-0.0 pp' for 21.00% after 21.04%: a fall that is no fall (and
+    money or a share that rounds to nothing read '-£0' or '-0.0%')."""
+    assert fmt.change_pp(0.2100, 0.2104) == "+0.0 pp"
+    assert fmt.change_pp(0.2000, 0.2104) == "-1.0 pp"
+    assert fmt.change_gbp(99_999.9, 100_000.0) == "£0 (+0.0%)"
+    assert fmt.gbp(-0.004, pence=True) == "£0.00" and fmt.gbp(-0.4) == "£0" and fmt.gbp(-1_500) == "-£1,500"
+    assert fmt.pct(-0.00001) == "0.0%" and fmt.pct(-0.01) == "-1.0%"
+    assert fmt.change_pp(None, 0.2) is None
