@@ -329,6 +329,9 @@ def human_label(column: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+NO_ROWS = "No rows for these filters."
+
+
 def _data_sheet(book: Workbook, name: str, df: pd.DataFrame, formats: Formats | None = None) -> None:
     """Human headers; £, % and date formats (no time of day); a row labelled Total goes under the
     table, after a blank row, outside the filter range, so sorting or filtering never moves it."""
@@ -342,6 +345,8 @@ def _data_sheet(book: Workbook, name: str, df: pd.DataFrame, formats: Formats | 
         cell.font = Font(bold=True)
     for row in body.itertuples(index=False):
         sheet.append([_cell(v) for v in row])
+    if body.empty:  # a sheet with a header and nothing under it reads as a failed export
+        sheet.append([NO_ROWS])
     if len(totals):
         sheet.append([])
         for row in totals.itertuples(index=False):

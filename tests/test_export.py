@@ -282,3 +282,9 @@ def test_every_workbook_says_where_its_figures_come_from():
     source = {"Source": export.source_note(dt.date(2026, 3, 31))}
     dated = load_workbook(io.BytesIO(export.to_xlsx(pd.DataFrame({"a": [1]}), "t", source)))
     assert "data as at 31 March 2026" in {r[0]: r[1] for r in dated["Notes"].iter_rows(values_only=True)}["Source"]
+
+
+def test_a_table_with_no_rows_exports_a_sheet_that_says_so():
+    book = load_workbook(io.BytesIO(export.to_xlsx(pd.DataFrame({"supplier_name": [], "spend_gbp": []}), "t", {})))
+    rows = list(book["Data"].iter_rows(values_only=True))
+    assert rows[0] == ("Supplier name", "Spend (£)") and rows[1][0] == "No rows for these filters."
