@@ -273,3 +273,44 @@ def test_a_day_first_file_with_one_month_first_typo_keeps_day_first(tmp_path, co
     summary, rejects = _dates(tmp_path, councils, ["04/05/2024", "04/13/2024", "25/01/2024"])
     assert [r["payment_date"] for r in summary.preview] == [dt.date(2024, 5, 4), dt.date(2024, 1, 25)]
     assert [(r[1], r[3]) for r in rejects] == [(3, "04/13/2024")] and "month first" not in summary.message
+
+
+# --- through the build ---------------------------------------------------------------------------
+
+
+def test_odd_files_under_raw_load_through_the_build_and_a_bad_one_stops_nothing(tmp_path):
+    import duckdb
+
+    from starviz import build
+    from tests.fixtures.extracts import write_raw
+
+    raw = write_raw(tmp_path / "raw")
+    folder = raw / "trafford" / "spend"
+    june = [_record("June Supplier Ltd", "1000.00", "2025-06-10", 1), _record("June Supplier Ltd", "250.00", "2025-06-11", 2)]
+    title = [["Trafford Council - payments to suppliers - June 2025"], [], HEADER, *june]
+    (folder / "trafford-spend-2025-06.csv").write_bytes(_text(title, ";").encode("utf-16"))
+    july = [_record("July Supplier Ltd", "300.00", d, n) for n, d in enumerate(["07/01/2025", "07/14/2025"], 1)]
+    (folder / "trafford-spend-2025-07.csv").write_text(_text([HEADER, *july]), encoding="utf-8")
+    (folder / "trafford-spend-2025-08.csv").write_text("<!DOCTYPE html><html><head><title>Sign in</title></head></html>")
+    summary = build.build(raw_dir=raw, db_path=tmp_path / "star.duckdb")
+    ledger = {Path(f.source_file).name: f"{f.status}: {f.message}" for f in summary.files}
+    con = duckdb.connect(str(tmp_path / "star.duckdb"), read_only=True)
+    try:
+        spend = con.execute(
+            "select supplier_name, payment_date::varchar, amount_gbp from fct_spend "
+            "where supplier_name like 'Ju% Supplier Ltd' order by payment_date"
+        ).fetchall()
+    finally:
+        con.close()
+    assert ledger["trafford-spend-2025-06.csv"].startswith("loaded: trafford/spend/trafford-spend-2025-06.csv: read as UTF-16")
+    assert "the header is on row 3" in ledger["trafford-spend-2025-06.csv"]
+    assert "written month first" in ledger["trafford-spend-2025-07.csv"]
+    assert ledger["trafford-spend-2025-08.csv"].startswith(
+        "failed: trafford/spend/trafford-spend-2025-08.csv: this is a web page"
+    )
+    assert [(s, d, float(a)) for s, d, a in spend] == [
+        ("June Supplier Ltd", "2025-06-10", 1000.0),
+        ("June Supplier Ltd", "2025-06-11", 250.0),
+        ("July Supplier Ltd", "2025-07-01", 300.0),
+        ("July Supplier Ltd", "2025-07-14", 300.0),
+    ]
