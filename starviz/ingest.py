@@ -643,6 +643,30 @@ def _expected(kind: str, ds: DatasetConfig) -> str:
     return "Y or N"
 
 
+_NO_VALUE = r"\s*(-+|–|—|n/?a|none|nil|null|tbc|tba|\?+)\s*"  # what is written where there is no value
+
+
+def _unreadable_sql(kind: str, raw: str, ds: DatasetConfig, why: str) -> str:
+    """The reason a value cannot be read, as SQL over the text (evaluated only for such values):
+    a mark for "no value" ("-", "N/A") said to be one, never read as 0; an amount written with a
+    decimal comma (1.234,56) where the settings read a decimal point said to be one; else ``why``."""
+    if kind not in ("money", "number"):
+        return _lit(why)
+    what = raw_label(kind)
+    cases = [
+        f"when regexp_full_match({raw}, {_lit(_NO_VALUE)}, 'i') then " + _lit(f"no {what} given: read as missing, never as 0")
+    ]
+    if ds.amount.decimal == "." and ds.amount.thousands != ".":
+        cases.append(
+            f"when regexp_full_match({raw}, '[^0-9,.]*[0-9]{{1,3}}([.][0-9]{{3}})*,[0-9]{{1,2}}[^0-9,.]*') then "
+            + _lit(
+                f"cannot read {what}: written with a decimal comma (1.234,56), but the council's settings read a "
+                "decimal point (1,234.56); save the file with a decimal point, or set amount.decimal in its TOML"
+            )
+        )
+    return f"case {' '.join(cases)} else {_lit(why)} end"
+
+
 def _trim_sql(col: str) -> str:
     """``trim(col)``, computed only where it can change the text. DuckDB's trim strips the Unicode
     space separators (Zs: the space, U+00A0, U+2000-U+200A, U+3000 ...), every one non-ASCII but
@@ -708,7 +732,7 @@ def _stage(
             conditions.append(f"({raw} is not null and {name} is null)")
             problems.append(
                 f"case when {raw} is not null and {name} is null then struct_pack(col := {header}, "
-                f"val := {raw}, why := {_lit(why)}, sev := {_lit(severity)}) end"
+                f"val := {raw}, why := {_unreadable_sql(kind, raw, ds, why)}, sev := {_lit(severity)}) end"
             )
         if name in mapping or name in ds.constants:
             for condition, why in _implausible(kind, name):
@@ -1035,6 +1059,8 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
                     _settle(con, model, result, file_id, records)
                 if result.rows_read == 0:
                     raise IngestError(f"{member_label}: no data rows below the header (row {member_ds.header_row})")
+                if kind == "csv" and result.rows_rejected and (cut := _cut_short(con, member, result, file_id)):
+                    notes.append(cut)
                 con.execute("commit")
             except BaseException:
                 _rollback(con)
@@ -1044,6 +1070,28 @@ def _load_members(con, path, council, dataset, ds, model, file_id, label, result
         result.notes = [n for n in notes if n.startswith(result.source_file) or n.startswith(label + ":")]
         result.message = "; ".join(result.notes)
     return results
+
+
+def _cut_short(con: duckdb.DuckDBPyConnection, path: Path, result: FileResult, file_id: int) -> str | None:
+    """A note when a CSV ends without a line break and its last row was rejected: the file was
+    probably cut short (a download or copy that stopped), so that row is only part of one."""
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        if fh.read(1) in (b"\n", b"\r"):
+            return None
+    last = con.execute(
+        "select max(source_row) from rejects where council_id = ? and dataset = ? and source_file = ? and severity = 'rejected'",
+        [result.council_id, result.dataset, result.source_file],
+    ).fetchone()[0]
+    loaded = con.execute(
+        f"select max(source_row) from raw_{result.dataset} where file_id = ? and source_file = ?", [file_id, result.source_file]
+    ).fetchone()[0]
+    if last is None or (loaded is not None and loaded > last):
+        return None
+    return (
+        f"{result.source_file}: the file ends in the middle of row {last:,} (no line break after it): it may have been "
+        "cut short in the download; that row is left out, so check the file is complete"
+    )
 
 
 _NUMERIC_DATE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(\s.*)?")

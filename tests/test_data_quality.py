@@ -170,8 +170,8 @@ def test_rejects_are_counted_by_reason(fixture_db):
         ("Tameside", "spend", "skipped", "summary row (skipped b", 1),  # Grand Total
         ("Trafford", "contracts", "rejected", "missing supplier name", 1),  # TC-003
         ("Trafford", "maturity", "rejected", "cannot read date: expe", 1),  # 2025-13-31
-        ("Trafford", "spend", "rejected", "cannot read amount: ex", 1),  # N/A
         ("Trafford", "spend", "rejected", "cannot read date: expe", 1),  # 31/04/2025
+        ("Trafford", "spend", "rejected", "no amount given: read ", 1),  # N/A
     ]
 
 

@@ -314,3 +314,37 @@ def test_odd_files_under_raw_load_through_the_build_and_a_bad_one_stops_nothing(
         ("July Supplier Ltd", "2025-07-01", 300.0),
         ("July Supplier Ltd", "2025-07-14", 300.0),
     ]
+
+
+# --- amounts -------------------------------------------------------------------------------------
+
+
+def test_amounts_as_councils_write_them_and_no_missing_amount_becomes_zero(tmp_path, councils):
+    written = ["£1,234.56", "(1,234.56)", "1234.56-", "-£5.00", "0", "1.234,56", "-", "N/A", ""]
+    rows = [HEADER, *(_record(amount=a, n=n) for n, a in enumerate(written, 1))]
+    summary, rejects = _check(tmp_path / "spend.csv", councils, _text(rows))
+    loaded = [r["amount_gbp"] for r in summary.preview]
+    assert loaded == [Decimal("1234.56"), Decimal("-1234.56"), Decimal("-1234.56"), Decimal("-5.00"), Decimal("0.00")]
+    assert [(r[1], r[3], r[4]) for r in rejects] == [
+        (
+            7,
+            "1.234,56",
+            "cannot read amount: written with a decimal comma (1.234,56), but the council's settings read a "
+            "decimal point (1,234.56); save the file with a decimal point, or set amount.decimal in its TOML",
+        ),
+        (8, "-", "no amount given: read as missing, never as 0"),
+        (9, "N/A", "no amount given: read as missing, never as 0"),
+        (10, None, "missing amount gbp"),
+    ]
+
+
+def test_a_file_cut_short_mid_row_says_so(tmp_path, councils):
+    body = _text([HEADER, _record(n=1), _record(n=2)])
+    summary, rejects = _check(tmp_path / "spend.csv", councils, body[: body.rindex("ABC Ltd") + 3])  # cut in row 3
+    assert summary.rows_loaded == 1 and [r[1] for r in rejects] == [3]
+    assert summary.message == (
+        "spend.csv: the file ends in the middle of row 3 (no line break after it): it may have been cut short in the "
+        "download; that row is left out, so check the file is complete"
+    )
+    whole, _ = _check(tmp_path / "spend.csv", councils, body.rstrip("\r\n"))  # no final line break, nothing cut
+    assert whole.rows_loaded == 2 and whole.message == ""
