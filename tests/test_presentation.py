@@ -199,3 +199,15 @@ def test_the_board_pack_scorecard_sheet_holds_numbers_and_every_sheet_is_named_w
         text = [c.value for c in cells if c.value is not None and c.data_type != "n" and c.value != "no data"]
         assert any(c.data_type == "n" for c in cells) and not text, text
     assert not [c.value for row in scorecard.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("'")]
+
+
+def test_a_slides_notes_on_the_chart_are_set_for_the_room():
+    """'Today' on the pipeline and 'Target 20%' on social value were 15 px on a 1080-line screen."""
+    import plotly.graph_objects as go
+
+    from starviz import charts
+
+    fig = go.Figure(go.Bar(x=[1], y=["a"], orientation="h"))
+    fig.add_annotation(text="Today", x=0, y=1, yref="paper", showarrow=False, font=dict(color="#8B1E3F", size=15))
+    screen = charts.for_screen(fig)
+    assert screen.layout.annotations[0].font.size >= 18 and screen.layout.annotations[0].font.color == "#8B1E3F"

@@ -148,7 +148,10 @@ def for_screen(fig: go.Figure, size: int = 22) -> go.Figure:
     # the legend at the foot of the figure, where the plot makes room for it: placed a share of the
     # plot's height under the axis, the larger type's month labels ran under it on a 4:3 screen
     legend = dict(font=dict(size=size), orientation="h", y=0, yref="container", yanchor="bottom", x=0, xanchor="left")
-    out.update_layout(title=None, font=dict(size=size), legend=legend, margin=dict(t=20))
+    out.update_layout(title=None, font=dict(size=size), legend=legend, margin=dict(t=32))
+    for note in out.layout.annotations:  # "Today", "Target 20%": set at 15 px for a page, too small across a room
+        if note.font is None or note.font.size is None or note.font.size < size - 4:
+            note.font = dict(size=size - 4, color=note.font.color if note.font else None)
     out.update_xaxes(tickfont=dict(size=size - 2))
     out.update_yaxes(tickfont=dict(size=size - 2))
     # A month axis names each month on two lines ("Apr" over "2025"), never turned: at 1024x768 a
