@@ -144,6 +144,14 @@ def choose(path: Path, label: str, pinned: str = "auto") -> tuple[str, str]:
         return (found if found in ("xls", "ods") else "xlsx"), ""
     kind = {"text": "csv", "xlsx": "xlsx", "xls": "xls", "ods": "ods"}.get(found)
     if kind is None:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+        if b"\x00" in head and looks_like_text(head.replace(b"\x00", b"")):  # text, but for NUL bytes
+            row = head.count(b"\n", 0, head.index(b"\x00")) + 1
+            raise IngestError(
+                f"{label}: row {row}: the text holds NUL bytes (character 0), which a CSV cannot: the file is damaged "
+                "or saved as UTF-16 without its byte order mark; open it in Excel and save it as CSV UTF-8"
+            )
         raise IngestError(
             f"{label}: the content is not CSV text, an Excel or OpenDocument spreadsheet or a ZIP archive; check the file"
         )

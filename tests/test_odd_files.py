@@ -348,3 +348,15 @@ def test_a_file_cut_short_mid_row_says_so(tmp_path, councils):
     )
     whole, _ = _check(tmp_path / "spend.csv", councils, body.rstrip("\r\n"))  # no final line break, nothing cut
     assert whole.rows_loaded == 2 and whole.message == ""
+
+
+def test_nul_bytes_in_a_csv_name_the_row_in_plain_words(tmp_path, councils):
+    body = _text([HEADER, _record(n=1), _record(n=2)]).replace("T2", "T\x002")
+    summary, _ = _check(tmp_path / "spend.csv", councils, body)
+    assert summary.status == "failed" and summary.message == (
+        "spend.csv: row 3: the text holds NUL bytes (character 0), which a CSV cannot: the file is damaged or saved "
+        "as UTF-16 without its byte order mark; open it in Excel and save it as CSV UTF-8"
+    )
+    no_bom = _text([HEADER, _record()]).encode("utf-16-le")  # every other byte NUL
+    summary, _ = _check(tmp_path / "spend.txt", councils, no_bom)
+    assert summary.message.startswith("spend.txt: row 1: the text holds NUL bytes")
