@@ -132,6 +132,7 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
     lines = all(t.type == "scatter" for t in fig.data if t.name != "Target")
     what = "Line chart" if lines else "Bar chart"
     categories = list(dict.fromkeys(c for _, labels, _ in series for c in labels))
+    months = fig.layout.xaxis.type == "date" and "%b" in (fig.layout.xaxis.tickformat or "")  # bars are months
     if lines:  # a line's points are moments: say where each series ended, never a sum over time
         last = categories[-1] if categories else ""
         ends = {name: next((v for v in reversed(values) if v is not None), None) for name, _, values in series}
@@ -140,7 +141,6 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
     if len(series) == 1:
         name, labels, values = series[0]
         pairs = {c: v for c, v in zip(labels, values, strict=False) if v is not None}
-        months = fig.layout.xaxis.type == "date" and "%b" in (fig.layout.xaxis.tickformat or "")
         total = f", {fmt(sum(pairs.values()), unit)} in all" if additive and pairs else ""
         items = "month" if months else "item"
         return f"{what} of {measure} for {_n(len(pairs), items)}{total}. Largest: {_top(pairs, unit)}."
@@ -153,9 +153,10 @@ def _bars_and_lines(fig: go.Figure, unit: str, measure: str, additive: bool) -> 
                     per_category[c] = per_category.get(c, 0.0) + v
                     per_series[name] = per_series.get(name, 0.0) + v
         total = sum(per_series.values())
+        bar = "month" if months else "bar"
         return (
-            f"Stacked {what.lower()} of {measure}, {_n(len(categories), 'bar')}, {fmt(total, unit)} in all. "
-            f"Largest bars: {_top(per_category, unit)}. By series: {_top(per_series, unit, len(per_series))}."
+            f"Stacked {what.lower()} of {measure}, {_n(len(categories), bar)}, {fmt(total, unit)} in all. "
+            f"Largest {bar}s: {_top(per_category, unit)}. By series: {_top(per_series, unit, len(per_series))}."
         )
     # series side by side that do not add up (shares): each category's values, the largest first
     series = sorted(series, key=lambda s: -max((v for v in s[2] if v is not None), default=0.0))

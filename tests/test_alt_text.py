@@ -20,8 +20,8 @@ def test_stacked_spend_adds_up_bars_and_series_in_pounds():
     )
     fig = charts.spend_by_council_month(df, COLOURS)
     assert export.alt_text(fig, "Spend by council by month", "All councils · 2025-26") == (
-        "Spend by council by month (All councils · 2025-26). Stacked bar chart of spend, 2 bars, £5.4m in all. "
-        "Largest bars: May 2025 £3.4m; Apr 2025 £2m. By series: Stockport £3.7m; Trafford £1.7m."
+        "Spend by council by month (All councils · 2025-26). Stacked bar chart of spend, 2 months, £5.4m in all. "
+        "Largest months: May 2025 £3.4m; Apr 2025 £2m. By series: Stockport £3.7m; Trafford £1.7m."
     )
 
 
