@@ -26,6 +26,26 @@ def serve_app(work: Path, **env: str) -> Iterator[str]:
             server.wait(timeout=15)
 
 
+@contextmanager
+def serve_import_app(work: Path, raw: Path) -> Iterator[str]:
+    """:func:`serve_app` on a database built from ``raw``, with the reference folder, raw folder
+    and accounts in ``work`` (an import writes to them); yields its address."""
+    import shutil
+
+    from starviz import build
+
+    shutil.copytree(config.DATA_DIR / "reference", work / "reference")
+    build.build(raw_dir=raw, db_path=work / "star.duckdb")
+    with serve_app(
+        work,
+        STARVIZ_DB=str(work / "star.duckdb"),
+        STARVIZ_RAW=str(raw),
+        STARVIZ_REFERENCE=str(work / "reference"),
+        STARVIZ_AUTH_DIR=str(work / "auth"),
+    ) as url:
+        yield url
+
+
 def sign_in(page, username: str = "director", lands_on: str = "Overview") -> None:
     """Fill the login form and wait until the app shows the page `lands_on` and the browser holds the
     sign-in cookie."""

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from starviz import build, config
-from tests.browser import CHROMIUM, IDLE, screenshot, serve_app, sign_in
+from tests.browser import CHROMIUM, IDLE, screenshot, serve_import_app, sign_in
 from tests.fixtures.extracts import write_raw
 
 pytestmark = [
@@ -26,15 +25,7 @@ def import_app(tmp_path_factory):
     raw = write_raw(work / "raw")
     (work / "upload").mkdir()
     shutil.move(raw / HELD, work / "upload" / Path(HELD).name)
-    shutil.copytree(config.DATA_DIR / "reference", work / "reference")
-    build.build(raw_dir=raw, db_path=work / "star.duckdb")
-    with serve_app(
-        work,
-        STARVIZ_DB=str(work / "star.duckdb"),
-        STARVIZ_RAW=str(raw),
-        STARVIZ_REFERENCE=str(work / "reference"),
-        STARVIZ_AUTH_DIR=str(work / "auth"),
-    ) as url:
+    with serve_import_app(work, raw) as url:
         yield url, work
 
 

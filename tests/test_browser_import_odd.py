@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import pytest
 
-from starviz import build, config
-from tests.browser import CHROMIUM, IDLE, screenshot, serve_app, sign_in
+from tests.browser import CHROMIUM, IDLE, screenshot, serve_import_app, sign_in
 from tests.fixtures.extracts import TRAFFORD_SPEND, write_raw
 
 pytestmark = [
@@ -25,15 +23,7 @@ pytestmark = [
 def import_app(tmp_path_factory):
     work = tmp_path_factory.mktemp("import-odd")
     raw = write_raw(work / "raw")
-    shutil.copytree(config.DATA_DIR / "reference", work / "reference")
-    build.build(raw_dir=raw, db_path=work / "star.duckdb")
-    with serve_app(
-        work,
-        STARVIZ_DB=str(work / "star.duckdb"),
-        STARVIZ_RAW=str(raw),
-        STARVIZ_REFERENCE=str(work / "reference"),
-        STARVIZ_AUTH_DIR=str(work / "auth"),
-    ) as url:
+    with serve_import_app(work, raw) as url:
         yield url, work
 
 
