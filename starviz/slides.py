@@ -23,8 +23,7 @@ def presentation_style() -> None:
     """Hide the sidebar and Streamlit's own chrome; lay the slide out as one window-high column."""
     st.html("""<style>
     [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-    [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
-    .st-key-slide-keys {display: none;}
+    [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"] {display: none;}
     [data-testid="stMainBlockContainer"] {padding: 1.6vh 2.2vw 1.2vh; max-width: 100%; height: 100vh;
       box-sizing: border-box;}
     [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] {height: 100%; gap: 0.8vh;
@@ -32,19 +31,28 @@ def presentation_style() -> None:
     [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"]:has(
       style, script, iframe[height="0"]) {display: none;}
     [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > * {flex: 0 0 auto;}
+    /* the footer keeps one line (beside the sidebar, on the page, it may wrap) */
+    .st-key-slide-footer {flex-wrap: nowrap;} .st-key-slide-footer > * {flex-shrink: 0;}
     [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > :has(.st-key-slide-chart) {
       flex: 1 1 0; min-height: 0;}
     .st-key-slide-chart, .st-key-slide-chart > [data-testid="stElementContainer"],
     .st-key-slide-chart [data-testid="stFullScreenFrame"], .st-key-slide-chart [data-testid="stPlotlyChart"] {
       height: 100%; min-height: 0;}
+    </style>""")
+
+
+def slide_style() -> None:
+    """How a slide's own parts look, in the presentation and on the Present to the Board page with
+    the sidebar: the header, the footer's controls on one line, the demo tag; the keys' hidden buttons."""
+    st.html("""<style>
+    .st-key-slide-keys {display: none;}
     .st-key-slide-header, .st-key-slide-footer, .st-key-slide-header > * {flex: none;}
     .st-key-slide-header [data-testid="stElementContainer"], .st-key-slide-header [data-testid="stElementContainer"] * {
       margin: 0 !important; height: auto !important;}
     .st-key-slide-footer button {min-height: 0; padding: 0.25rem 0.7rem;}
     .st-key-slide-header h1 {font-size: 4.6vh !important; line-height: 1.15; padding: 0;}
     .st-key-slide-header [data-testid="stCaptionContainer"] p {font-size: 2.2vh; margin: 0;}
-    .st-key-slide-footer {align-items: center; font-size: 1.9vh; flex-wrap: nowrap; gap: 0.9vw;}
-    .st-key-slide-footer > * {flex-shrink: 0;}
+    .st-key-slide-footer {align-items: center; font-size: 1.9vh; gap: 0.9vw;}
     .slide-counter {white-space: nowrap;}
     /* on a narrow screen (1024x768) the keys' hints give way, so the controls and "Slide n of N" keep one line */
     @media (max-width: 1300px) {.st-key-slide-footer button kbd {display: none;}}
@@ -66,6 +74,7 @@ def slide_index(count: int) -> int:
 def presentation_header(title: str, scope: queries.Scope, index: int, count: int, as_at, shown: str = "") -> None:
     """Title, then the filters, the "as at" date and how much of the data the chart draws (``shown``,
     the figure's ``meta.shown``, as its exports say)."""
+    slide_style()
     with st.container(key="slide-header", gap=None):
         st.title(title, anchor=False)
         parts = [scope.filters.label, f"data as at {as_at:%d %B %Y}" if as_at else "", shown]
@@ -97,7 +106,9 @@ def slide_chart(fig, name: str, scope: queries.Scope, title: str) -> None:
 # has no room for out of sight: at 1024x768 the last KPIs of the scorecard were simply not on the screen.
 TABLE_MAX_VH = 3.4
 TABLE_HEIGHT = "(100vh - 12.5vh - 4.5rem)"  # the window less the slide's header, footer and gaps
-TABLE_WIDTH = "94vw"
+# the width of the box the table is in (a CSS container), not of the window: on the Present to the
+# Board page the sidebar takes part of the window, and a table sized to the window ran off the right.
+TABLE_WIDTH = "100cqw"
 _ROW_EM, _CELL_PAD_EM, _NOTE_EM = 1.5, 1.1, 0.8 * 1.35
 
 
@@ -138,6 +149,7 @@ def table_html(fig) -> str:
     )
     foot = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
     return f"""<style>
+    .slide-table-box {{container-type: inline-size;}}
     .slide-table {{font-size: {size}; border-collapse: collapse; white-space: nowrap; color: #1F2933;}}
     .slide-table th, .slide-table td {{text-align: left; padding: 0.16em 0.55em; line-height: 1.15;
       border-bottom: 1px solid #E4E7EB;}}

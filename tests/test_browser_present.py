@@ -137,3 +137,25 @@ def test_every_slide_fits_the_screen_and_a_clicker_moves_through_them(demo_app, 
         assert "fy=2025-26" in page.url and "slide=" not in page.url
         page.locator('[data-testid="stSidebar"]').first.wait_for(timeout=30_000)
         browser.close()
+
+
+def test_the_present_to_the_board_page_beside_the_sidebar_shows_each_slide_whole(demo_app):
+    """Before the presentation starts, the page shows the slide beside the sidebar: the scorecard's
+    table was sized to the window and ran past the page's right edge, and the keys' hidden buttons
+    showed as a stray button."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        page.goto(demo_app, timeout=120_000)
+        sign_in(page)
+        page.goto(f"{demo_app}/present?fy=2025-26&slide=1", timeout=60_000)
+        _settle(page, 1)
+        assert page.locator('[data-testid="stSidebar"]').first.is_visible()
+        assert page.locator(".slide-table-box").count() == 1, "slide 1 is the scorecard's table"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "present-page-1280x720.png"), full_page=True)
+        assert page.evaluate(CLIPPED) == [], "text of the slide past the page's edge"
+        assert not page.locator(".st-key-slide-keys").first.is_visible()
+        browser.close()

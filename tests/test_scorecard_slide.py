@@ -83,5 +83,5 @@ def test_the_slide_table_sizes_its_type_to_the_screen_and_shows_text_from_data_a
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; &amp; more" in html
     assert html.count("<tr>") == 3  # the header and both KPIs
     assert "² " not in html and "¹ Over Stockport and Trafford" in html  # the footnote under the table
-    assert "font-size: min(" in html and "vh" in html and "vw" in html  # sized by the screen, not in pixels
+    assert "font-size: min(" in html and "vh" in html and "cqw" in html  # by the screen's height and its box's width, not px
     assert "background:#" in html  # the status cell keeps its RAG tint
