@@ -210,8 +210,12 @@ def slide_footer(index: int, count: int, is_demo: bool, scope: queries.Scope | N
             key="slide-last",
             shortcut="End",
         )
-        exit_to = "./?" + urlencode(_exit_params(), doseq=True)
-        st.link_button("Exit", exit_to, icon=":material/close:", help="Esc")
+        if st.query_params.get("present") == "1":
+            exit_to = "./?" + urlencode(_exit_params(), doseq=True)
+            st.link_button("Exit", exit_to, icon=":material/close:", help="Esc")
+        else:  # the Present to the Board page, beside the sidebar: the same slide and filters, full screen
+            start = "./?" + urlencode({**_exit_params(), "present": "1", "slide": str(index + 1)}, doseq=True)
+            st.link_button("Present", start, icon=":material/slideshow:", help="One slide a screen, no sidebar")
         exported = st.session_state.pop("starviz_slide_export", None)
         if exported:
             fig, name, title = exported

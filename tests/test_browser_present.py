@@ -141,8 +141,8 @@ def test_every_slide_fits_the_screen_and_a_clicker_moves_through_them(demo_app, 
 
 def test_the_present_to_the_board_page_beside_the_sidebar_shows_each_slide_whole(demo_app):
     """Before the presentation starts, the page shows the slide beside the sidebar: the scorecard's
-    table was sized to the window and ran past the page's right edge, and the keys' hidden buttons
-    showed as a stray button."""
+    table was sized to the window and ran past the page's right edge, the keys' hidden buttons
+    showed as a stray button, and nothing on the page started the presentation."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -158,4 +158,11 @@ def test_the_present_to_the_board_page_beside_the_sidebar_shows_each_slide_whole
         page.screenshot(path=str(ARTIFACTS / "present-page-1280x720.png"), full_page=True)
         assert page.evaluate(CLIPPED) == [], "text of the slide past the page's edge"
         assert not page.locator(".st-key-slide-keys").first.is_visible()
+        # The page's Present button starts the presentation at the same slide with the same filters.
+        start = page.locator("a[href*='present=1']").first.get_attribute("href")
+        assert start.startswith("./?") and "fy=2025-26" in start and "slide=1" in start
+        page.goto(f"{demo_app}/{start[2:]}", timeout=60_000)
+        _settle(page, 1)
+        assert not page.locator('[data-testid="stSidebar"]').first.is_visible()
+        assert page.locator(".slide-table-box").count() == 1 and page.evaluate(CLIPPED) == []
         browser.close()
