@@ -44,6 +44,18 @@ LINES = [
 ]
 
 
+def _serve(con, path, monkeypatch) -> None:
+    """The overview's other marts, empty; the database closed and served to the queries."""
+    con.execute(
+        "create table mart_social_value_by_contract (covered_council_ids varchar[], start_date date, "
+        "committed_gbp double, delivered_gbp double, value_gbp double)"
+    )
+    con.execute("create table mart_kpis_by_month (kpi_code varchar, council_id varchar, month date, value double, target double)")
+    con.close()
+    monkeypatch.setenv("STARVIZ_DB", str(path))
+    config.settings.cache_clear()
+
+
 @pytest.fixture()
 def served(tmp_path, monkeypatch):
     path = tmp_path / "star.duckdb"
@@ -66,14 +78,7 @@ def served(tmp_path, monkeypatch):
     build.create_sql(con, build.functions(*MACROS))
     for mart in ("mart_share_basis_by_supplier_month", "mart_classification_by_supplier_month", "mart_spend_by_council_month"):
         con.execute((SQL / "30_marts" / f"{mart}.sql").read_text())
-    con.execute(
-        "create table mart_social_value_by_contract (covered_council_ids varchar[], start_date date, "
-        "committed_gbp double, delivered_gbp double, value_gbp double)"
-    )
-    con.execute("create table mart_kpis_by_month (kpi_code varchar, council_id varchar, month date, value double, target double)")
-    con.close()
-    monkeypatch.setenv("STARVIZ_DB", str(path))
-    config.settings.cache_clear()
+    _serve(con, path, monkeypatch)
     yield queries.Scope(Filters(councils=("x",), period="fy", fy="2025-26"), DIRECTOR)
     config.settings.cache_clear()
 
@@ -141,14 +146,7 @@ def test_a_council_with_no_flag_known_is_left_out_of_the_all_council_share(tmp_p
     build.create_sql(con, build.functions(*MACROS))
     for mart in ("mart_share_basis_by_supplier_month", "mart_spend_by_council_month"):
         con.execute((SQL / "30_marts" / f"{mart}.sql").read_text())
-    con.execute(
-        "create table mart_social_value_by_contract (covered_council_ids varchar[], start_date date, "
-        "committed_gbp double, delivered_gbp double, value_gbp double)"
-    )
-    con.execute("create table mart_kpis_by_month (kpi_code varchar, council_id varchar, month date, value double, target double)")
-    con.close()
-    monkeypatch.setenv("STARVIZ_DB", str(path))
-    config.settings.cache_clear()
+    _serve(con, path, monkeypatch)
     try:
         scope = queries.Scope(Filters(councils=("x", "y"), period="fy", fy="2025-26"), DIRECTOR)
         m = queries.overview_measures(scope, window=(APR, dt.date(2025, 4, 30)))

@@ -24,18 +24,24 @@ from tests.conftest import ALL
 DIRECTOR = User("director", "Director", "admin")
 
 
-@pytest.fixture()
-def without_stockport_returns(fixture_build, tmp_path, monkeypatch):
+def _fixture_without(fixture_build, tmp_path, monkeypatch, table: str):
+    """The fixture database with Stockport's rows of `table` taken out, every view and mart built
+    again (as a build without the file), served to the queries."""
     path = tmp_path / "star.duckdb"
     shutil.copy(fixture_build.db_path, path)
     con = duckdb.connect(str(path))
-    con.execute("delete from raw_social_value where council_id = 'stockport'")
-    build.create_sql(con, build.sql_files())  # every view and mart again, as a build without the file
+    con.execute(f"delete from {table} where council_id = 'stockport'")
+    build.create_sql(con, build.sql_files())
     con.close()
     monkeypatch.setenv("STARVIZ_DB", str(path))
     config.settings.cache_clear()
     yield
     config.settings.cache_clear()
+
+
+@pytest.fixture()
+def without_stockport_returns(fixture_build, tmp_path, monkeypatch):
+    yield from _fixture_without(fixture_build, tmp_path, monkeypatch, "raw_social_value")
 
 
 def _summary(fy: str) -> dict:
@@ -72,16 +78,7 @@ def test_a_council_with_returns_keeps_its_contracts_without_measures(fixture_bui
 
 @pytest.fixture()
 def without_stockport_register(fixture_build, tmp_path, monkeypatch):
-    path = tmp_path / "star.duckdb"
-    shutil.copy(fixture_build.db_path, path)
-    con = duckdb.connect(str(path))
-    con.execute("delete from raw_contracts where council_id = 'stockport'")
-    build.create_sql(con, build.sql_files())
-    con.close()
-    monkeypatch.setenv("STARVIZ_DB", str(path))
-    config.settings.cache_clear()
-    yield
-    config.settings.cache_clear()
+    yield from _fixture_without(fixture_build, tmp_path, monkeypatch, "raw_contracts")
 
 
 def test_returns_naming_contracts_in_no_register_are_named_not_dropped(without_stockport_register):
